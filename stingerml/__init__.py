@@ -16,3 +16,10 @@ from .errors import (  # noqa: E402
     TrainingError,
 )
 from .log import Log, parse_log, read_log, write_log  # noqa: E402
+
+
+def demo_session_path() -> "Path":
+    """Path of the small synthetic session shipped with the package (``stingerml demo`` trains on it)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "data" / "demo_session.bin"

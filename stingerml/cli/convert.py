@@ -1,0 +1,71 @@
+"""``stingerml convert IN -o OUT``: device log binary <-> CSV, chosen by the file extensions."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import StingerError, StingerWarning
+
+FORMATS = {".bin": "binary", ".csv": "CSV"}
+
+
+class OutputError(StingerError, OSError):
+    """An output file could not be written (missing folder, no permission, disk full...)."""
+
+
+def log_format(path: Path, role: str) -> str:
+    """``"binary"`` or ``"CSV"`` from ``path``'s extension; other extensions are refused."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise StingerError(
+            f"{path}: cannot tell the {role} format from the extension {path.suffix or '(none)'!r}; "
+            "use .bin for the device's binary log or .csv for the converter's CSV"
+        )
+    return fmt
+
+
+def save_log(log: "object", path: Path) -> None:
+    """:func:`stingerml.log.write_log` (atomic, format by extension), with I/O failures as :class:`OutputError`."""
+    from ..log import write_log
+
+    try:
+        write_log(log, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the log: {exc.strerror or exc}") from exc
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from ..log import read_log
+
+    src, dst = Path(args.input), Path(args.output)
+    src_fmt, dst_fmt = log_format(src, "input"), log_format(dst, "output")
+    if src_fmt == dst_fmt:
+        raise StingerError(
+            f"{src} and {dst} are both {src_fmt}; convert needs one .bin and one .csv (bin -> csv or csv -> bin)"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
+        log = read_log(src)
+    for message in log.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    save_log(log, dst)
+    print(f"{src} ({src_fmt}) -> {dst} ({dst_fmt}): {len(log)} samples")
+    return 0
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``convert`` sub-command."""
+    p = subparsers.add_parser(
+        "convert",
+        help="convert a device log between binary (.bin) and CSV (.csv)",
+        description=(
+            "Convert a Stinger device log: IN.bin -> OUT.csv writes the original converter's CSV "
+            "(timestamp_ms,ax,ay,az,gx,gy,gz,trigger); IN.csv -> OUT.bin writes 17-byte records. "
+            "The output is written atomically; trailing bytes of a binary input are reported as a warning."
+        ),
+    )
+    p.add_argument("input", metavar="IN", help="the log to read (.bin or .csv)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="the file to write (the other format)")
+    p.set_defaults(func=_convert)

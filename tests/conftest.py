@@ -1,0 +1,28 @@
+"""Shared test configuration: vector paths and the opt-in ``slow`` marker."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run tests marked slow (pure-Python training on session_a, minutes)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: pass --run-slow to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def vectors() -> Path:
+    """The repository's ``vectors/`` folder (copies of shared/reference, see each PROVENANCE.md)."""
+    return VECTORS
