@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import List, MutableSequence, TypeVar
 
+from . import jsmath
+
 T = TypeVar("T")
 
 _MASK = 0xFFFFFFFF
@@ -46,10 +48,11 @@ class XorShift32:
             items[i], items[j] = items[j], items[i]
 
     def gaussian(self) -> float:
-        """One Box–Muller normal draw (two rng draws): ``sqrt(-2 log u1) * cos(2 pi u2)``."""
+        """One Box–Muller normal draw (two rng draws): ``sqrt(-2 log u1) * cos(2 pi u2)``,
+        with V8's ``log`` and ``cos`` (:mod:`stingerml.jsmath`)."""
         u1 = self() or 1e-10
         u2 = self()
-        return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+        return math.sqrt(-2.0 * jsmath.log(u1)) * jsmath.cos(2.0 * math.pi * u2)
 
     def gaussians(self, count: int) -> List[float]:
         """``count`` successive :meth:`gaussian` draws."""

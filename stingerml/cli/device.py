@@ -1,0 +1,158 @@
+"""Device sub-commands: ``emulate``, ``pull``, ``push``, ``info``, ``delete``."""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Dict
+
+from ..errors import StingerError
+
+_SLOT_FILES = {"lr": "ml_model_lr.bin", "mlp": "ml_model_mlp.bin"}
+
+
+def register(subparsers) -> None:
+    """Add the device sub-commands."""
+    from ..device.emulator import FAULTS
+
+    def with_port(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument("--port", metavar="PORT_OR_URL",
+                            help="serial port, pty path or pyserial URL such as socket://127.0.0.1:7777 "
+                                 "(default: discover the blaster)")
+        parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                            help="seconds to wait for each reply (default 5)")
+        return parser
+
+    p = subparsers.add_parser("emulate", help="run a virtual blaster on a pty or a local TCP port",
+                              description="Serve a virtual blaster. The first stdout line is the device path "
+                                          "(--pty) or URL (--tcp); then it serves until killed.")
+    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
+    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
+    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
+                   help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
+    p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
+    p.add_argument("--no-fs", action="store_true", help="the filesystem failed to mount")
+    p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
+                   help="probability of an unrelated debug line before each reply line (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
+    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
+                   help="upload inactivity timeout in seconds (firmware: 10)")
+    p.set_defaults(func=_emulate)
+
+    p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)"))
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the raw log (.bin)")
+    p.set_defaults(func=_pull)
+
+    p = with_port(subparsers.add_parser(
+        "push", help="upload models to the blaster, load them and verify the fingerprint",
+        description=f"Upload DIR/{_SLOT_FILES['lr']} and DIR/{_SLOT_FILES['mlp']} (or --lr/--mlp files), "
+                    "load them and check the device runs exactly those weights."))
+    p.add_argument("dir", nargs="?", metavar="DIR", help="folder holding the model files")
+    p.add_argument("--lr", metavar="FILE", help="LR model file (overrides DIR's)")
+    p.add_argument("--mlp", metavar="FILE", help="MLP model file (overrides DIR's)")
+    p.add_argument("--no-load", action="store_true", help="only store the files; do not load or verify")
+    p.set_defaults(func=_push)
+
+    p = with_port(subparsers.add_parser("info", help="show which models the blaster runs"))
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_info)
+
+    p = with_port(subparsers.add_parser("delete", help="delete the user models; the blaster reverts to factory"))
+    p.set_defaults(func=_delete)
+
+
+def _client(args):
+    from ..device import DeviceClient
+
+    return DeviceClient(args.port, timeout=args.timeout)
+
+
+def _emulate(args) -> int:
+    from ..device.emulator import Blaster, PtyServer, TcpServer
+    from ..log import read_log
+
+    log = None
+    if args.log is not None:
+        path = Path(args.log)
+        log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
+    blaster = Blaster(log, seed=args.seed, debug_rate=args.debug_rate, upload_timeout_s=args.upload_timeout,
+                      faults=args.fault, firing=args.firing, fs_ready=not args.no_fs)
+    server = PtyServer(blaster) if args.pty else TcpServer(blaster, args.tcp)
+    print(server.url, flush=True)
+    done = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        server.start()
+        while not done.wait(0.2):
+            if not server.running:
+                print("emulate: the virtual blaster disconnected (fault)", file=sys.stderr)
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+    return 0
+
+
+def _pull(args) -> int:
+    from ..pipeline import Progress
+    from ._progress import StderrProgress
+
+    show = StderrProgress()  # a bar only when stderr is a terminal
+    with _client(args) as client:
+        size = client.pull_log_to(
+            args.output, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)))
+    show(Progress("done", "MLDUMP complete, size checked"))
+    print(f"wrote {args.output}: {size} bytes ({size // 17} samples)")
+    return 0
+
+
+def _push(args) -> int:
+    files: Dict[str, Path] = {}
+    for slot, name in _SLOT_FILES.items():
+        given = getattr(args, slot)
+        if given is not None:
+            files[slot] = Path(given)
+        elif args.dir is not None and (Path(args.dir) / name).is_file():
+            files[slot] = Path(args.dir) / name
+    if not files:
+        where = f"{args.dir} holds neither {' nor '.join(_SLOT_FILES.values())}" if args.dir else "nothing given"
+        raise StingerError(f"no model to push: {where}; give DIR or --lr/--mlp FILE")
+    blobs = {}
+    for slot, path in files.items():
+        try:
+            blobs[slot] = path.read_bytes()
+        except OSError as exc:
+            raise StingerError(f"cannot read the {slot} model {path}: {exc.strerror}") from None
+    with _client(args) as client:
+        info = client.push(blobs, load=not args.no_load, sources={s: str(p) for s, p in files.items()})
+    for slot, path in files.items():
+        print(f"uploaded {path} to the {slot} slot")
+    if info is not None:
+        print(f"loaded; the device runs them (model_source={info['model_source']}, fingerprint verified)")
+    return 0
+
+
+def _info(args) -> int:
+    with _client(args) as client:
+        info = dict(client.info())
+        info["samples_written"] = client.samples_written()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key}={'%.6f' % value if isinstance(value, float) else value}")
+    return 0
+
+
+def _delete(args) -> int:
+    with _client(args) as client:
+        client.delete()
+    print("deleted the user models; the blaster runs its factory weights")
+    return 0

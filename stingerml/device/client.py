@@ -1,0 +1,230 @@
+"""Talk to a blaster (or the emulator) over anything ``serial.serial_for_url`` opens.
+
+A real port (``/dev/ttyACM0``, ``COM5``), a pty path, ``socket://host:port`` or
+``loop://`` are all the same to :class:`DeviceClient`. pyserial is imported
+only when a client is opened (``pip install 'stingerml[serial]'``).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Dict, Optional
+
+from .._atomic import PathLike, write_bytes_atomic
+from . import protocol
+from .discovery import find_port, import_serial
+from .errors import (
+    DeviceDisconnectedError,
+    DeviceError,
+    DeviceTimeoutError,
+    FingerprintMismatchError,
+)
+from .protocol import InfoValue, ReplyBuffer
+
+Progress = Callable[[int, int], None]
+
+_IDLE_SLEEP_S = 0.002
+_READ_CHUNK = 65536
+
+
+class DeviceClient:
+    """A connection to one blaster.
+
+    Args:
+        port: port path or pyserial URL; None discovers the blaster (SPEC §12).
+        timeout: seconds any single wait may last (a reply line, the next dump
+            bytes: the dump itself may take longer as long as bytes keep coming).
+        chunk_size: bytes per write while uploading a model.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, port: Optional[str] = None, *, timeout: float = 5.0, chunk_size: int = 256) -> None:
+        serial = import_serial()
+        self.port = port if port is not None else find_port()
+        self.timeout = timeout
+        self.chunk_size = chunk_size
+        self._serial_exception = serial.SerialException
+        try:
+            self._ser = serial.serial_for_url(
+                self.port, baudrate=protocol.BAUDRATE, timeout=0, write_timeout=timeout
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise DeviceError(f"cannot open {self.port}: {exc}") from None
+        self._buf = ReplyBuffer()
+
+    def __enter__(self) -> "DeviceClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the port."""
+        self._ser.close()
+
+    # -- low level -------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._ser.write(data)
+            self._ser.flush()
+        except self._serial_exception as exc:
+            raise DeviceDisconnectedError(f"{self.port}: writing failed ({exc}); is the blaster still connected?") from None
+
+    def _command(self, command: str) -> None:
+        """Drop stale input, then send one command line."""
+        try:
+            self._ser.reset_input_buffer()
+        except self._serial_exception as exc:
+            raise DeviceDisconnectedError(f"{self.port}: {exc}; is the blaster still connected?") from None
+        self._buf = ReplyBuffer()
+        self._send(command.encode("ascii") + b"\n")
+
+    def _await(self, expectation, command: str, *, timeout: Optional[float] = None, while_receiving: bool = False):
+        """Step ``expectation`` over incoming bytes until it returns a result.
+
+        The wait is bounded by ``timeout`` seconds (default ``self.timeout``);
+        with ``while_receiving`` the bound restarts whenever bytes arrive.
+        """
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            result = expectation.step(self._buf)
+            if result is not None:
+                return result
+            if time.monotonic() >= deadline:
+                raise DeviceTimeoutError(
+                    f"{command}: no {expectation.waiting_for} within {limit:g} s ({self._buf.last_said()}); "
+                    "check the cable and that the blaster is idle, then retry"
+                )
+            try:
+                data = self._ser.read(_READ_CHUNK)  # non-blocking: whatever has arrived
+            except self._serial_exception as exc:
+                raise DeviceDisconnectedError(
+                    f"{command}: the device went away while waiting for {expectation.waiting_for} ({exc}); "
+                    f"{self._buf.last_said()}; nothing was written"
+                ) from None
+            if data:
+                self._buf.feed(data)
+                if while_receiving:
+                    deadline = time.monotonic() + limit
+            else:
+                time.sleep(_IDLE_SLEEP_S)
+
+    # -- commands --------------------------------------------------------
+
+    def pull_log(self, progress: Optional[Progress] = None) -> bytes:
+        """The device log (MLDUMP), exactly as many bytes as the device announced.
+
+        ``progress(received, total)`` is called as bytes arrive.
+
+        Raises:
+            DeviceReplyError: the device refused (no log, busy firing, filesystem not ready).
+            DeviceProtocolError: the dump was followed by something other than MLDUMP_DONE.
+            DeviceTimeoutError / DeviceDisconnectedError: the dump stopped short.
+        """
+        self._command("MLDUMP")
+        return self._await(protocol.DumpReceiver(progress), "MLDUMP", while_receiving=True)
+
+    def pull_log_to(self, path: PathLike, progress: Optional[Progress] = None) -> int:
+        """Pull the log and write it to ``path`` atomically; returns its size in bytes.
+
+        Nothing is written unless the whole dump arrived and was verified.
+        """
+        data = self.pull_log(progress)
+        write_bytes_atomic(path, data)
+        return len(data)
+
+    def upload(self, blob: bytes, slot: str = "lr") -> None:
+        """Store a model file in the device's ``'lr'`` or ``'mlp'`` slot (not loaded yet: see :meth:`load`).
+
+        Raises:
+            DeviceReplyError: ``[ml] MLMODEL_ERR fs|busy|open|args|crc|rename|timeout``.
+        """
+        protocol.check_slot(slot)
+        if not 1 <= len(blob) <= protocol.MAX_MODEL_BYTES:
+            raise DeviceError(f"a model file must be 1..{protocol.MAX_MODEL_BYTES} bytes, this one is {len(blob)}")
+        command = protocol.put_command(blob, slot).decode("ascii").strip()
+        name = command.split()[0]
+        self._command(command)
+        self._await(protocol.ReplyLine(name, protocol.READY), name)
+        for start in range(0, len(blob), self.chunk_size):
+            self._send(blob[start : start + self.chunk_size])
+        self._await(protocol.ReplyLine(name, protocol.OK), name)
+
+    def load(self, slot: str) -> None:
+        """Load the stored user model of ``slot`` into the running firmware.
+
+        Raises:
+            DeviceReplyError: ``[ml] MLMODEL_ERR load`` (missing or rejected file; the slot runs factory weights).
+        """
+        command = protocol.load_command(slot).decode("ascii").strip()
+        self._command(command)
+        self._await(protocol.ReplyLine(command, protocol.LOADED), command)
+
+    def info(self) -> Dict[str, InfoValue]:
+        """MLMODEL_INFO as a typed dict (keys and types: :data:`protocol.INFO_KEYS`).
+
+        The reply has no end marker: it is complete when all nine keys have
+        arrived; a missing key ends in DeviceTimeoutError naming it.
+        """
+        self._command("MLMODEL_INFO")
+        return self._await(protocol.InfoCollector(), "MLMODEL_INFO")
+
+    def samples_written(self) -> int:
+        """MLINFO: how many 17-byte samples the current log session holds (100 per second)."""
+        self._command("MLINFO")
+        return self._await(protocol.SamplesReceiver(), "MLINFO")
+
+    def delete(self) -> None:
+        """Delete the user model files; the device reverts to factory weights."""
+        self._command("MLMODEL_DELETE")
+        self._await(protocol.ReplyLine("MLMODEL_DELETE", protocol.DELETED), "MLMODEL_DELETE")
+
+    def push(
+        self, models: Dict[str, bytes], *, load: bool = True, sources: Optional[Dict[str, str]] = None
+    ) -> Optional[Dict[str, InfoValue]]:
+        """Upload ``{'lr': blob, 'mlp': blob}`` (either or both); with ``load``, load them and verify.
+
+        Every file is checked locally first (a valid MLMD model of its slot's
+        kind), so a wrong file never reaches the device. After loading, the
+        device's INFO must report the slot as user-loaded and its fingerprint
+        must equal the file's; returns that INFO (None without ``load``).
+
+        Raises:
+            ModelFormatError: a file is not a model of its slot.
+            FingerprintMismatchError: the device runs different weights than uploaded.
+        """
+        sources = sources or {}
+        expected = {slot: protocol.fingerprint(blob, slot, source=sources.get(slot, f"<{slot} model>"))
+                    for slot, blob in models.items()}
+        for slot, blob in models.items():
+            self.upload(blob, slot)
+        if not load:
+            return None
+        for slot in models:
+            self.load(slot)
+        info = self.info()
+        verify_fingerprint(info, expected)
+        return info
+
+
+def verify_fingerprint(info: Dict[str, InfoValue], expected: Dict[str, Dict[str, str]]) -> None:
+    """Check INFO against the fingerprints (:func:`protocol.fingerprint`) of the files uploaded per slot.
+
+    Raises:
+        FingerprintMismatchError: listing every differing value.
+    """
+    problems = []
+    for slot, values in expected.items():
+        if info.get(f"user_has_{slot}") != 1:
+            problems.append(f"user_has_{slot}={info.get(f'user_has_{slot}')} (expected 1)")
+        for key, want in values.items():
+            got = "%.6f" % info[key]
+            if got != want:
+                problems.append(f"{key}: device {got}, file {want}")
+    if problems:
+        raise FingerprintMismatchError(
+            "the device is not running the uploaded model: " + "; ".join(problems)
+            + ". Push again; if it persists, the firmware may reject the file"
+        )
