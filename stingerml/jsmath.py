@@ -119,6 +119,8 @@ def exp(x: float) -> float:
             return 0.0
     if hx > 0x3FD62E42:
         if hx < 0x3FF0A2B2:
+            if x == 1.0:
+                return math.e  # V8 special-cases exp(1) to return Math.E exactly
             if xsb == 0:
                 hi, lo, k = x - _LN2_HI, _LN2_LO, 1
             else:

@@ -1,0 +1,807 @@
+"""The hot loops under numba: the same functions, names and results as ``pure.py``.
+
+Each public function is a thin wrapper: it converts its inputs to numpy arrays,
+calls an ``@njit(cache=True)`` kernel and converts the results back to the
+types ``pure`` returns (``array('f')``, lists of Python floats and ints, loss
+histories as ``[{"iter", "loss"}]``). Results are identical to the bit:
+
+- Every number lives in a float64 array and all arithmetic is float64, in the
+  order ``pure`` uses; SPEC's float32 stores are explicit ``_f32`` round trips
+  (the stored value is the float32 rounding, kept as a double). No float32
+  arithmetic ever happens, and ``fastmath`` is never on (no FMA contraction,
+  no reassociation).
+- ``exp``/``log`` are the fdlibm algorithms of :mod:`stingerml.jsmath` (V8's
+  ``Math.exp``/``Math.log``), ported to njit functions; the rng's gaussian uses
+  ``math.log``/``math.cos``/``math.sqrt`` exactly as :class:`stingerml.rng.XorShift32`
+  does (numba calls the same C library).
+- ``1 - β**t`` (Adam's bias corrections) is computed by Python's ``**`` in the
+  wrapper, since numba's integer power would multiply instead of calling ``pow``.
+- The skip-zero shortcuts of ``pure`` are kept, so even non-finite weights
+  give the same results.
+
+See docs/backends.md for how the backend is chosen and how exactness is tested.
+"""
+from __future__ import annotations
+
+import math
+from array import array
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+from numba import njit
+
+from ..rng import XorShift32
+from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
+    BETA1,
+    BETA2,
+    CHANNELS,
+    EPS,
+    H1,
+    H2,
+    WINDOW,
+    clamped_bce,
+    mean_bce,
+    ordered_sum,
+    sigmoid,
+)
+
+_MLP_CHUNK = 20  # MLP iterations per njit call; progress is reported between calls
+_LOSS_EVERY = 16  # the final-model run records its loss every 16 iterations
+
+
+# --- conversions -------------------------------------------------------------
+
+
+def _f64(values) -> np.ndarray:
+    """A contiguous float64 copy (or view) of a sequence; exact for float32 and small ints."""
+    return np.ascontiguousarray(np.asarray(values), dtype=np.float64)
+
+
+def _to_f32(values: np.ndarray) -> array:
+    """``array('f')`` of a float64 array (each element rounded to float32 once)."""
+    return array("f", values.astype(np.float32).tobytes())
+
+
+def _history(iters: np.ndarray, losses: np.ndarray, count: int) -> List[Dict[str, float]]:
+    return [{"iter": int(i), "loss": float(v)} for i, v in zip(iters[:count], losses[:count])]
+
+
+# --- scalar helpers (njit) ---------------------------------------------------
+
+
+@njit(cache=True)
+def _f32(x):
+    """SPEC's f32(x): round the double to float32, keep it as a double."""
+    return np.float64(np.float32(x))
+
+
+@njit(cache=True)
+def _high_word(x):
+    """fdlibm GET_HIGH_WORD: the high 32 bits of a double as a signed int."""
+    return np.float64(x).view(np.int64) >> 32
+
+
+@njit(cache=True)
+def _with_high_word(x, hi):
+    """fdlibm SET_HIGH_WORD: ``x`` with its high 32 bits replaced by ``hi``."""
+    lo = np.float64(x).view(np.int64) & 0xFFFFFFFF
+    return np.int64(((hi & 0xFFFFFFFF) << 32) | lo).view(np.float64)
+
+
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_TWO54 = 1.80143985094819840000e16
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+
+
+@njit(cache=True)
+def _log(x):
+    """fdlibm ``__ieee754_log``, as :func:`stingerml.jsmath.log`."""
+    hx = _high_word(x)
+    lx = np.float64(x).view(np.int64) & 0xFFFFFFFF
+    k = 0
+    if hx < 0x00100000:
+        if ((hx & 0x7FFFFFFF) | lx) == 0:
+            return -math.inf
+        if hx < 0:
+            return math.nan
+        k -= 54
+        x *= _TWO54
+        hx = _high_word(x)
+    if hx >= 0x7FF00000:
+        return x + x
+    k += (hx >> 20) - 1023
+    hx &= 0x000FFFFF
+    i = (hx + 0x95F64) & 0x100000
+    x = _with_high_word(x, hx | (i ^ 0x3FF00000))
+    k += i >> 20
+    f = x - 1.0
+    if (0x000FFFFF & (2 + hx)) < 3:
+        if f == 0.0:
+            if k == 0:
+                return 0.0
+            dk = np.float64(k)
+            return dk * _LN2_HI + dk * _LN2_LO
+        R = f * f * (0.5 - 0.33333333333333333 * f)
+        if k == 0:
+            return f - R
+        dk = np.float64(k)
+        return dk * _LN2_HI - ((R - dk * _LN2_LO) - f)
+    s = f / (2.0 + f)
+    dk = np.float64(k)
+    z = s * s
+    i = hx - 0x6147A
+    w = z * z
+    j = 0x6B851 - hx
+    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    i |= j
+    R = t2 + t1
+    if i > 0:
+        hfsq = 0.5 * f * f
+        if k == 0:
+            return f - (hfsq - s * (hfsq + R))
+        return dk * _LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _LN2_LO)) - f)
+    if k == 0:
+        return f - s * (f - R)
+    return dk * _LN2_HI - ((s * (f - R) - dk * _LN2_LO) - f)
+
+
+_O_THRESHOLD = 7.09782712893383973096e02
+_U_THRESHOLD = -7.45133219101941108420e02
+_INVLN2 = 1.44269504088896338700e00
+_P1 = 1.66666666666666019037e-01
+_P2 = -2.77777777770155933842e-03
+_P3 = 6.61375632143793436117e-05
+_P4 = -1.65339022054652515390e-06
+_P5 = 4.13813679705723846039e-08
+_TWOM1000 = 9.33263618503218878990e-302
+
+
+@njit(cache=True)
+def _exp(x):
+    """fdlibm ``__ieee754_exp``, as :func:`stingerml.jsmath.exp`."""
+    hx = _high_word(x)
+    xsb = (hx >> 31) & 1
+    hx &= 0x7FFFFFFF
+    if hx >= 0x40862E42:
+        if hx >= 0x7FF00000:
+            if x != x:
+                return x + x
+            return x if xsb == 0 else 0.0
+        if x > _O_THRESHOLD:
+            return math.inf
+        if x < _U_THRESHOLD:
+            return 0.0
+    hi = 0.0
+    lo = 0.0
+    k = 0
+    if hx > 0x3FD62E42:
+        if hx < 0x3FF0A2B2:
+            if xsb == 0:
+                hi = x - _LN2_HI
+                lo = _LN2_LO
+                k = 1
+            else:
+                hi = x + _LN2_HI
+                lo = -_LN2_LO
+                k = -1
+        else:
+            k = np.int64(_INVLN2 * x + (0.5 if xsb == 0 else -0.5))
+            t = np.float64(k)
+            hi = x - t * _LN2_HI
+            lo = t * _LN2_LO
+        x = hi - lo
+    elif hx < 0x3E300000:
+        return 1.0 + x
+    t = x * x
+    c = x - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    if k == 0:
+        return 1.0 - ((x * c) / (c - 2.0) - x)
+    y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi)
+    if k >= -1021:
+        return math.ldexp(y, k)
+    return math.ldexp(y, k + 1000) * _TWOM1000
+
+
+@njit(cache=True)
+def _sigmoid(z):
+    if z > 20.0:
+        return 1.0
+    if z < -20.0:
+        return 0.0
+    return 1.0 / (1.0 + _exp(-z))
+
+
+@njit(cache=True)
+def _clamped_bce(p, y):
+    # Python's max(p, lo) / min(p, hi): the second argument wins only when strictly beyond
+    pc = p
+    if 1e-7 > pc:
+        pc = 1e-7
+    if 1.0 - 1e-7 < pc:
+        pc = 1.0 - 1e-7
+    return -(y * _log(pc) + (1.0 - y) * _log(1.0 - pc))
+
+
+_MASK32 = 0xFFFFFFFF
+_INV_2_32 = 1.0 / 4294967296.0
+
+
+@njit(cache=True)
+def _rng_next(state):
+    """xorshift32 step on ``state[0]`` (an int64 holding the uint32); returns a double in [0, 1)."""
+    s = state[0]
+    s ^= (s << 13) & _MASK32
+    s ^= s >> 17
+    s ^= (s << 5) & _MASK32
+    state[0] = s
+    return np.float64(s) * _INV_2_32
+
+
+@njit(cache=True)
+def _gaussian(state):
+    """Box–Muller as :meth:`XorShift32.gaussian` (two draws)."""
+    u1 = _rng_next(state)
+    if u1 == 0.0:
+        u1 = 1e-10
+    u2 = _rng_next(state)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+# --- features (SPEC §5) --------------------------------------------------------
+
+
+@njit(cache=True)
+def _window_features(w, rich):
+    """``w``: (rows, 50, 6) float64 integers; returns (rows, 18|30) float64 (not yet rounded)."""
+    n_rows = w.shape[0]
+    nf = 30 if rich else 18
+    out = np.empty((n_rows, nf))
+    for r in range(n_rows):
+        for c in range(CHANNELS):
+            s = 0.0
+            s2 = 0.0
+            mx = 0.0
+            sa = 0.0
+            for i in range(WINDOW):
+                v = w[r, i, c]
+                s += v
+                s2 += v * v
+                a = abs(v)
+                if a > mx:
+                    mx = a
+                sa += a
+            mean = s / WINDOW
+            var = s2 / WINDOW - mean * mean
+            out[r, c] = mean
+            out[r, 6 + c] = math.sqrt(var) if var > 0.0 else 0.0
+            out[r, 12 + c] = mx
+            if rich:
+                out[r, 18 + c] = sa / WINDOW
+        if rich:
+            for g in range(2):
+                c0 = 3 * g
+                sm = 0.0
+                sm2 = 0.0
+                mmax = -math.inf
+                for i in range(WINDOW):
+                    x = w[r, i, c0]
+                    y = w[r, i, c0 + 1]
+                    z = w[r, i, c0 + 2]
+                    m2 = x * x + y * y + z * z
+                    m = math.sqrt(m2)
+                    sm += m
+                    sm2 += m2
+                    if m > mmax:
+                        mmax = m
+                mean_m = sm / WINDOW
+                var_m = sm2 / WINDOW - mean_m * mean_m
+                out[r, 24 + 3 * g] = mean_m
+                out[r, 25 + 3 * g] = math.sqrt(var_m) if var_m > 0.0 else 0.0
+                out[r, 26 + 3 * g] = mmax
+    return out
+
+
+def window_features(windows: Sequence[int], n_rows: int, rich: bool) -> array:
+    """Summary (18) or rich (30) features of ``n_rows`` windows, as float32 (see ``pure``)."""
+    w = _f64(windows)[: n_rows * WINDOW * CHANNELS].reshape(n_rows, WINDOW, CHANNELS)
+    return _to_f32(_window_features(w, bool(rich)))
+
+
+# --- standard scaler (SPEC §6) -------------------------------------------------
+
+
+@njit(cache=True)
+def _scaler_fit(X):
+    n_rows, nf = X.shape
+    s = np.zeros(nf)
+    s2 = np.zeros(nf)
+    for r in range(n_rows):
+        for j in range(nf):
+            v = X[r, j]
+            s[j] += v
+            s2[j] += v * v
+    means = np.empty(nf)
+    scales = np.empty(nf)
+    for j in range(nf):
+        m = s[j] / n_rows
+        var = s2[j] / n_rows - m * m
+        root = math.sqrt(var) if var > 0.0 else 0.0
+        means[j] = m
+        scales[j] = root if root != 0.0 else 1.0
+    return means, scales
+
+
+def scaler_fit(X: Sequence[float], n_rows: int, nf: int) -> Tuple[array, array]:
+    """Per-feature ``(mean, scale)`` as float32 over the rows in order (see ``pure``)."""
+    means, scales = _scaler_fit(_f64(X)[: n_rows * nf].reshape(n_rows, nf))
+    return _to_f32(means), _to_f32(scales)
+
+
+@njit(cache=True)
+def _scaler_transform(X, mean, scale):
+    n_rows, nf = X.shape
+    out = np.empty((n_rows, nf))
+    for r in range(n_rows):
+        for j in range(nf):
+            out[r, j] = (X[r, j] - mean[j]) / scale[j]
+    return out
+
+
+def scaler_transform(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[float], scale: Sequence[float]) -> array:
+    """``f32((v - mean[j]) / scale[j])`` for every element, shape ``n_rows × nf``."""
+    x = _f64(X)[: n_rows * nf].reshape(n_rows, nf)
+    return _to_f32(_scaler_transform(x, _f64(mean), _f64(scale)))
+
+
+# --- dataset scan (SPEC §4 steps 5–6) ------------------------------------------
+
+
+@njit(cache=True)
+def _negative_candidates(blocked):
+    n = blocked.shape[0]
+    out = np.empty(max(n - WINDOW, 0), np.int64)
+    count = 0
+    run = 0
+    for i in range(min(WINDOW, n)):
+        if blocked[i]:
+            run += 1
+    for end in range(WINDOW, n):
+        if run == 0:
+            out[count] = end
+            count += 1
+        if blocked[end]:
+            run += 1
+        if blocked[end - WINDOW]:
+            run -= 1
+    return out[:count]
+
+
+def negative_candidates(blocked: Sequence[int], n: int) -> List[int]:
+    """Every ``end`` in ``WINDOW..n-1`` whose window ``[end-WINDOW, end)`` holds no blocked sample."""
+    flags = np.asarray(blocked)[:n] != 0
+    return _negative_candidates(flags).tolist()
+
+
+@njit(cache=True)
+def _select_separated(order, times, target, min_sep):
+    """``pure.select_separated`` with the kept set as a Fenwick tree over the time ranks.
+
+    The nearest kept times below and above a candidate are its rank neighbours
+    in the tree, so each step is O(log n), with the same choices.
+    """
+    m = order.shape[0]
+    t_of = np.empty(m)
+    for p in range(m):
+        t_of[p] = times[order[p]]
+    by_time = np.argsort(t_of, kind="mergesort")
+    rank = np.empty(m, np.int64)
+    for r in range(m):
+        rank[by_time[r]] = r + 1  # 1-based
+    tree = np.zeros(m + 1, np.int64)
+    top = 1
+    while top * 2 <= m:
+        top *= 2
+    chosen = np.empty(min(max(target, 0), m), np.int64)
+    kept = 0
+    for p in range(m):
+        if kept >= target:
+            break
+        t = t_of[p]
+        r = rank[p]
+        below = 0  # kept items ranked before r
+        i = r - 1
+        while i > 0:
+            below += tree[i]
+            i -= i & -i
+        near = False
+        for want in (below + 1, below):  # the first kept at or after r, then the last before it
+            if want < 1 or want > kept:
+                continue
+            pos = 0  # Fenwick descent to the want-th kept rank
+            rem = want
+            step = top
+            while step > 0:
+                if pos + step <= m and tree[pos + step] < rem:
+                    pos += step
+                    rem -= tree[pos]
+                step //= 2
+            if abs(t_of[by_time[pos]] - t) < min_sep:
+                near = True
+                break
+        if near:
+            continue
+        chosen[kept] = order[p]
+        kept += 1
+        i = r
+        while i <= m:
+            tree[i] += 1
+            i += i & -i
+    return chosen[:kept]
+
+
+def select_separated(order: Sequence[int], times: Sequence[int], target: int, min_sep: float) -> List[int]:
+    """Walk ``order`` and keep an item unless its time is within ``min_sep`` (strictly) of a kept one."""
+    idx = np.ascontiguousarray(np.asarray(order, dtype=np.int64).reshape(-1))
+    return _select_separated(idx, _f64(times), int(target), float(min_sep)).tolist()
+
+
+# --- logistic regression (SPEC §7) -----------------------------------------------
+
+
+@njit(cache=True)
+def _logreg_fit(X, XT, y, max_iter, lr, l2, record_every):
+    n_rows, nf = X.shape
+    coef = np.zeros(nf)
+    intercept = 0.0
+    n_hist = max_iter // record_every + 2
+    hist_iter = np.empty(n_hist, np.int64)
+    hist_loss = np.empty(n_hist)
+    count = 0
+    z = np.empty(n_rows)
+    g = np.empty(nf)
+    for it in range(max_iter):
+        z[:] = intercept
+        for j in range(nf):
+            c = coef[j]
+            for r in range(n_rows):
+                z[r] = z[r] + XT[j, r] * c
+        g[:] = 0.0
+        gi = 0.0
+        record = it % record_every == 0 or it == max_iter - 1
+        loss = 0.0
+        for r in range(n_rows):
+            p = _sigmoid(z[r])
+            e = p - y[r]
+            for j in range(nf):
+                g[j] = _f32(g[j] + e * X[r, j])
+            gi += e
+            if record:
+                loss += _clamped_bce(p, y[r])
+        if record:
+            hist_iter[count] = it
+            hist_loss[count] = loss / n_rows
+            count += 1
+        for j in range(nf):
+            g[j] = _f32(g[j] / n_rows + l2 * coef[j])
+        gi /= n_rows
+        step = lr / (1 + it * 0.001)
+        for j in range(nf):
+            coef[j] = _f32(coef[j] - step * g[j])
+        intercept -= step * gi
+    return coef, intercept, hist_iter, hist_loss, count
+
+
+def logreg_fit(
+    X: Sequence[float], y: Sequence[int], n_rows: int, nf: int, max_iter: int, lr: float, l2: float,
+    record_every: int = 100,
+) -> Tuple[array, float, List[Dict[str, float]]]:
+    """Batch gradient descent with L2; returns ``(coef f32[nf], intercept, loss history)``."""
+    x = _f64(X)[: n_rows * nf].reshape(n_rows, nf)
+    coef, intercept, hist_iter, hist_loss, count = _logreg_fit(
+        x, np.ascontiguousarray(x.T), _f64(y)[:n_rows], int(max_iter), float(lr), float(l2), int(record_every)
+    )
+    return _to_f32(coef), float(intercept), _history(hist_iter, hist_loss, count)
+
+
+@njit(cache=True)
+def _linear_probs(XT, mean, scale, coef, intercept, scaled):
+    """``sigmoid(intercept + Σ_j x[j]*coef[j])`` per column of XT; ``scaled``: x = (f - mean) / scale."""
+    nf, n_rows = XT.shape
+    z = np.full(n_rows, intercept)
+    for j in range(nf):
+        c = coef[j]
+        if scaled:
+            m = mean[j]
+            s = scale[j]
+            for r in range(n_rows):
+                z[r] = z[r] + ((XT[j, r] - m) / s) * c
+        else:
+            for r in range(n_rows):
+                z[r] = z[r] + XT[j, r] * c
+    out = np.empty(n_rows)
+    for r in range(n_rows):
+        out[r] = _sigmoid(z[r])
+    return out
+
+
+def _columns(X: Sequence[float], n_rows: int, nf: int) -> np.ndarray:
+    return np.ascontiguousarray(_f64(X)[: n_rows * nf].reshape(n_rows, nf).T)
+
+
+def logreg_predict(X: Sequence[float], n_rows: int, nf: int, coef: Sequence[float], intercept: float) -> List[float]:
+    """``sigmoid(intercept + Σ_j x[j]*coef[j])`` per row, summed in j order."""
+    zeros = np.zeros(nf)
+    return _linear_probs(_columns(X, n_rows, nf), zeros, zeros, _f64(coef), float(intercept), False).tolist()
+
+
+def logreg_predict_unscaled(
+    F: Sequence[float], n_rows: int, nf: int, mean: Sequence[float], scale: Sequence[float],
+    coef: Sequence[float], intercept: float,
+) -> List[float]:
+    """LR on raw features with the scaling folded in, all in double (see ``pure``)."""
+    return _linear_probs(
+        _columns(F, n_rows, nf), _f64(mean), _f64(scale), _f64(coef), float(intercept), True
+    ).tolist()
+
+
+# --- MLP 30→64→32→1 (SPEC §8) ------------------------------------------------------
+#
+# The parameters live in one flat float64 vector ``P = [W1 (64×n_in), b1 (64),
+# W2 (32×64), b2 (32), W3 (32), b3]`` (weights row-major [out][in]); the Adam
+# moments ``M``, ``V`` and the gradient share that layout. Every element but
+# the last (b3, a double in SPEC) holds a float32 value.
+
+
+def _layout(n_in: int) -> Tuple[int, int, int, int, int, int]:
+    """Offsets of W1, b1, W2, b2, W3, b3 in P, and its length (as the 6th... plus size)."""
+    o_b1 = H1 * n_in
+    o_W2 = o_b1 + H1
+    o_b2 = o_W2 + H2 * H1
+    o_W3 = o_b2 + H2
+    o_b3 = o_W3 + H2
+    return o_b1, o_W2, o_b2, o_W3, o_b3, o_b3 + 1
+
+
+@njit(cache=True)
+def _offsets(n_in):
+    o_b1 = H1 * n_in
+    o_W2 = o_b1 + H1
+    o_b2 = o_W2 + H2 * H1
+    o_W3 = o_b2 + H2
+    o_b3 = o_W3 + H2
+    return o_b1, o_W2, o_b2, o_W3, o_b3
+
+
+@njit(cache=True)
+def _mlp_init(seed_state, n_in):
+    """``f32(gaussian() * sqrt(2/fan_in))`` for W1, W2, W3 in order; ``seed_state`` is advanced."""
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
+    P = np.zeros(o_b3 + 1)
+    k = math.sqrt(2.0 / n_in)
+    for i in range(o_b1):
+        P[i] = _f32(_gaussian(seed_state) * k)
+    k = math.sqrt(2.0 / H1)
+    for i in range(o_W2, o_b2):
+        P[i] = _f32(_gaussian(seed_state) * k)
+    k = math.sqrt(2.0 / H2)
+    for i in range(o_W3, o_b3):
+        P[i] = _f32(_gaussian(seed_state) * k)
+    return P
+
+
+def _seed_state(seed: int) -> np.ndarray:
+    return np.array([XorShift32(seed).state], np.int64)
+
+
+def mlp_init(seed: int, n_in: int) -> Tuple[XorShift32, array, array, array]:
+    """The rng after init and ``W1 (64×n_in), W2 (32×64), W3 (32)`` (see ``pure``)."""
+    state = _seed_state(seed)
+    P = _mlp_init(state, int(n_in))
+    o_b1, o_W2, o_b2, o_W3, o_b3, _ = _layout(n_in)
+    rng = XorShift32(seed)
+    rng.state = int(state[0])
+    return rng, _to_f32(P[:o_b1]), _to_f32(P[o_W2:o_b2]), _to_f32(P[o_W3:o_b3])
+
+
+@njit(cache=True)
+def _transpose_weights(P, n_in, W1T, W2T):
+    """W1T[k*64 + j] = W1[j][k], W2T[k*32 + j] = W2[j][k]: contiguous per input."""
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
+    for j in range(H1):
+        for k in range(n_in):
+            W1T[k * H1 + j] = P[j * n_in + k]
+    for j in range(H2):
+        for k in range(H1):
+            W2T[k * H2 + j] = P[o_W2 + j * H1 + k]
+
+
+@njit(cache=True)
+def _forward(x, P, n_in, W1T, W2T, h1, h2):
+    """Fills ``h1``, ``h2`` (f32 ReLU layers) for input ``x``; returns the double logit."""
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
+    for j in range(H1):
+        h1[j] = P[o_b1 + j]
+    for k in range(n_in):
+        xk = x[k]
+        if xk != 0.0:
+            base = k * H1
+            for j in range(H1):
+                h1[j] = h1[j] + W1T[base + j] * xk
+    for j in range(H1):
+        a = h1[j]
+        h1[j] = _f32(a if a > 0.0 else 0.0)
+    for j in range(H2):
+        h2[j] = P[o_b2 + j]
+    for k in range(H1):
+        hk = h1[k]
+        if hk != 0.0:
+            base = k * H2
+            for j in range(H2):
+                h2[j] = h2[j] + W2T[base + j] * hk
+    for j in range(H2):
+        a = h2[j]
+        h2[j] = _f32(a if a > 0.0 else 0.0)
+    z = P[o_b3]
+    for k in range(H2):
+        z = z + P[o_W3 + k] * h2[k]
+    return z
+
+
+@njit(cache=True)
+def _mlp_probs(X, P, n_in):
+    n_rows = X.shape[0]
+    W1T = np.empty(n_in * H1)
+    W2T = np.empty(H1 * H2)
+    _transpose_weights(P, n_in, W1T, W2T)
+    h1 = np.empty(H1)
+    h2 = np.empty(H2)
+    out = np.empty(n_rows)
+    for r in range(n_rows):
+        out[r] = _sigmoid(_forward(X[r], P, n_in, W1T, W2T, h1, h2))
+    return out
+
+
+@njit(cache=True)
+def _mlp_iterations(
+    X, y, n_in, it_begin, it_end, max_iter, alpha, learning_rate, noise_std, record_loss,
+    P, M, V, rng_state, bc1s, bc2s, hist_iter, hist_loss, hist_count,
+):
+    """Iterations ``it_begin..it_end-1`` of ``pure.mlp_fit``, updating P, M, V, the rng and the history."""
+    n_rows = X.shape[0]
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
+    n_par = o_b3 + 1
+    G = np.empty(n_par)
+    W1T = np.empty(n_in * H1)
+    W2T = np.empty(H1 * H2)
+    h1 = np.empty(H1)
+    h2 = np.empty(H2)
+    dh2 = np.empty(H2)
+    back = np.empty(H1)
+    xn = np.empty(n_in)
+    noisy = noise_std != 0.0
+    c1 = 1 - BETA1
+    c2 = 1 - BETA2
+    inv = 1.0 / n_rows
+    for it in range(it_begin, it_end):
+        t = it + 1
+        _transpose_weights(P, n_in, W1T, W2T)
+        G[:] = 0.0
+        for r in range(n_rows):
+            if noisy:
+                for k in range(n_in):
+                    xn[k] = _f32(X[r, k] + noise_std * _gaussian(rng_state))
+                x = xn
+            else:
+                x = X[r]
+            z = _forward(x, P, n_in, W1T, W2T, h1, h2)
+            dz = _sigmoid(z) - y[r]
+            for k in range(H2):
+                G[o_W3 + k] = _f32(G[o_W3 + k] + dz * h2[k])
+            G[o_b3] += dz
+            for j in range(H2):
+                dh2[j] = _f32(dz * P[o_W3 + j] * (1.0 if h2[j] > 0.0 else 0.0))
+            back[:] = 0.0
+            for j in range(H2):
+                d = dh2[j]
+                if d != 0.0:
+                    row = o_W2 + j * H1
+                    for k in range(H1):
+                        G[row + k] = _f32(G[row + k] + d * h1[k])
+                    for k in range(H1):
+                        back[k] = back[k] + d * P[row + k]
+            for j in range(H2):
+                G[o_b2 + j] = _f32(G[o_b2 + j] + dh2[j])
+            for j in range(H1):
+                d = _f32(back[j] * (1.0 if h1[j] > 0.0 else 0.0))
+                if d != 0.0:
+                    row = j * n_in
+                    for k in range(n_in):
+                        G[row + k] = _f32(G[row + k] + d * x[k])
+                G[o_b1 + j] = _f32(G[o_b1 + j] + d)
+        for i in range(o_b1):
+            G[i] = _f32(G[i] * inv + alpha * P[i])
+        for i in range(o_b1, o_W2):
+            G[i] = _f32(G[i] * inv)
+        for i in range(o_W2, o_b2):
+            G[i] = _f32(G[i] * inv + alpha * P[i])
+        for i in range(o_b2, o_W3):
+            G[i] = _f32(G[i] * inv)
+        for i in range(o_W3, o_b3):
+            G[i] = _f32(G[i] * inv + alpha * P[i])
+        G[o_b3] = G[o_b3] * inv
+        bc1 = bc1s[it]
+        bc2 = bc2s[it]
+        for i in range(o_b3):
+            g = G[i]
+            m = _f32(BETA1 * M[i] + c1 * g)
+            v = _f32(BETA2 * V[i] + c2 * g * g)
+            M[i] = m
+            V[i] = v
+            P[i] = _f32(P[i] - learning_rate * (m / bc1) / (math.sqrt(v / bc2) + EPS))
+        g = G[o_b3]
+        M[o_b3] = BETA1 * M[o_b3] + c1 * g
+        V[o_b3] = BETA2 * V[o_b3] + c2 * g * g
+        P[o_b3] = P[o_b3] - learning_rate * (M[o_b3] / bc1) / (math.sqrt(V[o_b3] / bc2) + EPS)
+        if record_loss and (t % _LOSS_EVERY == 0 or t == max_iter):
+            _transpose_weights(P, n_in, W1T, W2T)
+            loss = 0.0
+            for r in range(n_rows):
+                p = _sigmoid(_forward(X[r], P, n_in, W1T, W2T, h1, h2))
+                loss += _clamped_bce(p, y[r])
+            hist_iter[hist_count[0]] = t
+            hist_loss[hist_count[0]] = loss / n_rows
+            hist_count[0] += 1
+
+
+def mlp_fit(
+    X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
+    learning_rate: float, seed: int, noise_std: float, record_loss: bool,
+    progress=None,
+) -> Tuple[array, array, array, array, array, float, List[Dict[str, float]]]:
+    """Full-batch Adam training; returns ``(W1, b1, W2, b2, W3, b3, loss history)`` (see ``pure``).
+
+    The iterations run in chunks of ``_MLP_CHUNK``; ``progress(t, max_iter)`` is
+    called for every iteration, after the chunk holding it.
+    """
+    n_in, max_iter = int(n_in), int(max_iter)
+    x = _f64(X)[: n_rows * n_in].reshape(n_rows, n_in)
+    yf = _f64(y)[:n_rows]
+    state = _seed_state(seed)
+    P = _mlp_init(state, n_in)
+    M = np.zeros_like(P)
+    V = np.zeros_like(P)
+    # Python's float ** int (C pow), as pure computes the bias corrections
+    bc1s = np.array([1 - BETA1 ** t for t in range(1, max_iter + 1)])
+    bc2s = np.array([1 - BETA2 ** t for t in range(1, max_iter + 1)])
+    hist_iter = np.empty(max_iter // _LOSS_EVERY + 2, np.int64)
+    hist_loss = np.empty(len(hist_iter))
+    hist_count = np.zeros(1, np.int64)
+    for begin in range(0, max_iter, _MLP_CHUNK):
+        end = min(begin + _MLP_CHUNK, max_iter)
+        _mlp_iterations(
+            x, yf, n_in, begin, end, max_iter, float(alpha), float(learning_rate), float(noise_std),
+            bool(record_loss), P, M, V, state, bc1s, bc2s, hist_iter, hist_loss, hist_count,
+        )
+        if progress is not None:
+            for t in range(begin + 1, end + 1):
+                progress(t, max_iter)
+    o_b1, o_W2, o_b2, o_W3, o_b3, _ = _layout(n_in)
+    return (
+        _to_f32(P[:o_b1]), _to_f32(P[o_b1:o_W2]), _to_f32(P[o_W2:o_b2]), _to_f32(P[o_b2:o_W3]),
+        _to_f32(P[o_W3:o_b3]), float(P[o_b3]), _history(hist_iter, hist_loss, int(hist_count[0])),
+    )
+
+
+def mlp_predict(X: Sequence[float], n_rows: int, n_in: int, W1, b1, W2, b2, W3, b3: float) -> List[float]:
+    """Sigmoid outputs of the MLP for ``n_rows`` inputs (f32 hidden layers, double logit)."""
+    P = np.concatenate([_f64(W1), _f64(b1), _f64(W2), _f64(b2), _f64(W3), np.array([float(b3)])])
+    x = _f64(X)[: n_rows * n_in].reshape(n_rows, n_in)
+    return _mlp_probs(x, P, int(n_in)).tolist()

@@ -1,0 +1,82 @@
+"""``stingerml export LOG --out DIR [options]``: the original exporter's training folder."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from ..errors import StingerWarning
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..export import ExportParams, export_dataset
+    from ..log import read_log
+    from ..trainfolder import write
+
+    params = ExportParams(
+        lead_ms=args.lead_ms,
+        window_ms=args.window_ms,
+        min_shot_gap_ms=args.min_shot_gap_ms,
+        neg_mult=args.neg_mult,
+        neg_strategy=args.neg_strategy,
+        neg_mixed_near_frac=args.neg_mixed_near_frac,
+        neg_min_motion_quantile=args.neg_min_motion_quantile,
+        neg_match_pos_motion=args.neg_match_pos_motion,
+        neg_pos_motion_q=args.neg_pos_motion_q,
+        neg_min_sep_ms=args.neg_min_sep_ms,
+        neg_with_replacement=args.neg_with_replacement,
+        neg_near_min_ms=args.neg_near_min_ms,
+        neg_near_max_ms=args.neg_near_max_ms,
+        neg_avoid_post_ms=args.neg_avoid_post_ms,
+        neg_avoid_edges=args.neg_avoid_edges,
+        seed=args.seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
+        log = read_log(args.log)
+    for message in log.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    folder = export_dataset(log, params)
+    out = write(args.out, folder, overwrite=args.overwrite)
+    meta = folder.meta
+    print(
+        f"{args.log} -> {out}: {meta['positives']} positives, {meta['negatives']} negatives "
+        f"({meta['neg_strategy']}), window {meta['window_samples']} samples at {meta['estimated_dt_ms']} ms"
+    )
+    return 0
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``export`` sub-command (option names as the original exporter)."""
+    from ..export import AVOID_EDGES, STRATEGIES, ExportParams
+
+    d = ExportParams()
+    p = subparsers.add_parser(
+        "export",
+        help="write a training folder (windows_i16le.bin, labels_u8.bin, index.csv, meta.json)",
+        description="Export positive (pre-shot) and negative windows of a log as a training folder, "
+        "with the original Python exporter's negative sampling; same options, same rows.",
+    )
+    p.add_argument("log", help="device log (.bin) or converter CSV (.csv)")
+    p.add_argument("--out", required=True, help="training folder to create")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of an existing non-empty folder")
+    p.add_argument("--lead-ms", type=int, default=d.lead_ms, help="gap between window end and shot (default %(default)s)")
+    p.add_argument("--window-ms", type=int, default=d.window_ms, help="window length (default %(default)s)")
+    p.add_argument("--min-shot-gap-ms", type=int, default=d.min_shot_gap_ms, help="shot acceptance gap (default %(default)s)")
+    p.add_argument("--neg-strategy", choices=STRATEGIES, default=d.neg_strategy, help="default %(default)s")
+    p.add_argument("--neg-mult", type=int, default=d.neg_mult, help="negatives per positive (default %(default)s)")
+    p.add_argument("--neg-mixed-near-frac", type=float, default=d.neg_mixed_near_frac,
+                   help="share of near negatives per shot for mixed (default %(default)s)")
+    p.add_argument("--neg-min-motion-quantile", type=float, default=d.neg_min_motion_quantile,
+                   help="drop candidates below this quantile of candidate motion (default %(default)s)")
+    p.add_argument("--neg-match-pos-motion", action="store_true",
+                   help="keep candidates within the [q, 1-q] quantiles of positive motion")
+    p.add_argument("--neg-pos-motion-q", type=float, default=d.neg_pos_motion_q, help="q for --neg-match-pos-motion (default %(default)s)")
+    p.add_argument("--neg-min-sep-ms", type=int, default=d.neg_min_sep_ms, help="minimum gap between negatives (default %(default)s)")
+    p.add_argument("--neg-with-replacement", action="store_true", help="oversample with replacement, then de-duplicate")
+    p.add_argument("--neg-near-min-ms", type=int, default=d.neg_near_min_ms, help="near window: closest to a positive (default %(default)s)")
+    p.add_argument("--neg-near-max-ms", type=int, default=d.neg_near_max_ms, help="near window: farthest from a positive (default %(default)s)")
+    p.add_argument("--neg-avoid-post-ms", type=int, default=d.neg_avoid_post_ms, help="no negative this long after a shot (default %(default)s)")
+    p.add_argument("--neg-avoid-edges", choices=AVOID_EDGES, default=d.neg_avoid_edges, help="which trigger edges to avoid (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="random.Random seed (default %(default)s)")
+    p.set_defaults(func=_export)

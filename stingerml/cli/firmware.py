@@ -1,0 +1,181 @@
+"""Firmware sub-commands: ``validate``, ``replay``, ``online``, ``export-header``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Tuple
+
+
+def _read(path: str) -> bytes:
+    from ..errors import StingerError
+
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise StingerError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _load_model(path: Optional[str], slot: str):
+    """The model the device would run from ``path`` (factory weights when ``path`` is None);
+    a file the firmware rejects is an error here, since the user asked for that file."""
+    from .. import loader
+    from ..errors import ModelFormatError
+
+    if path is None:
+        return loader.factory_model(slot)
+    model, verdict = loader.load(_read(path), slot, source=path)
+    if not verdict.accepted:
+        raise ModelFormatError(f"the firmware would reject this file and keep its factory {slot} weights: {verdict.reason}")
+    for warning in verdict.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return model
+
+
+def _progress(label: str):
+    if not sys.stderr.isatty():
+        return None
+
+    def report(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{label}: {done}/{total} windows", end=end, file=sys.stderr, flush=True)
+
+    return report
+
+
+def _replay(args) -> Tuple[object, object, object]:
+    from .. import firmware
+    from ..log import read_log
+
+    log = read_log(args.log)
+    lr, mlp = _load_model(args.lr, "lr"), _load_model(args.mlp, "mlp")
+    p_lr, p_mlp = firmware.replay(log, lr, mlp, progress=_progress("replay"))
+    return log, p_lr, p_mlp
+
+
+def cmd_validate(args) -> int:
+    from ..loader import validate
+
+    verdict = validate(_read(args.file), args.slot, source=args.file)
+    if not verdict.accepted:
+        print(f"rejected: {verdict.reason}")
+        return 1
+    print("accepted")
+    for warning in verdict.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from .._atomic import write_text_atomic
+
+    log, p_lr, p_mlp = _replay(args)
+    lines = ["timestamp_ms,p_lr,p_mlp"]
+    lines += [f"{t},{a:.9g},{b:.9g}" for t, a, b in zip(log.timestamp_ms, p_lr, p_mlp)]
+    write_text_atomic(args.output, "\n".join(lines) + "\n")
+    print(f"wrote {len(log)} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _row_dict(row) -> dict:
+    s = row.settings
+    return {"settings": {"ema_ms": s.ema_ms, "on": s.on, "off": s.off, "min_on_ms": s.min_on_ms},
+            "metrics": row.metrics.to_dict(), "pareto": row.pareto}
+
+
+def cmd_online(args) -> int:
+    from .. import online
+
+    settings = online.PostProcess(args.ema_ms, args.on, args.off, args.min_on_ms)
+    log, p_lr, p_mlp = _replay(args)
+    shots, edges = online.log_shots(log)
+    ts = log.timestamp_ms
+    metrics, sweeps = {}, {}
+    for name, p in (("lr", p_lr), ("mlp", p_mlp)):
+        metrics[name] = online.evaluate(ts, p, settings, shots, edges)
+        if args.sweep:
+            rows = online.sweep(ts, p, shots, edges)
+            sweeps[name] = (rows, online.propose(rows, args.max_false_per_min, args.max_on_away))
+    if args.json:
+        report = {"log": str(args.log), "samples": len(log), "shots": len(shots), "trigger_pulls": len(edges),
+                  "settings": _row_dict(online.SweepRow(settings, metrics["lr"]))["settings"], "models": {}}
+        for name, m in metrics.items():
+            entry = report["models"][name] = {"metrics": m.to_dict()}
+            if name in sweeps:
+                rows, best = sweeps[name]
+                entry["sweep"] = [_row_dict(r) for r in rows]
+                entry["proposed"] = _row_dict(best) if best is not None else None
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"{args.log}: {len(log)} samples, {metrics['lr'].minutes:.2f} min, "
+          f"{len(shots)} accepted shots ({len(edges)} trigger pulls); {settings.label()}")
+    print(f"{'model':6} {'hit':>6} {'lead50':>7} {'lead10':>7} {'lead90':>7} {'false':>6} {'false/min':>9} {'on_away':>7}")
+    for name, m in metrics.items():
+        lead = ["-" if v is None else f"{v:.0f}" for v in (m.lead_ms_median, m.lead_ms_p10, m.lead_ms_p90)]
+        print(f"{name:6} {m.hit_rate:>6.1%} {lead[0]:>7} {lead[1]:>7} {lead[2]:>7} {m.false_activations:>6} "
+              f"{m.false_per_min:>9.2f} {m.on_fraction_away:>7.1%}")
+    for name, (rows, best) in sweeps.items():
+        print()
+        print(online.format_table([r for r in rows if r.pareto], f"{name}: Pareto front (hit rate, false/min, time on away)"))
+        budget = f"false/min <= {args.max_false_per_min:g}, on away <= {args.max_on_away:.0%}"
+        if best is None:
+            print(f"no setting for {name} meets the budget ({budget}); see the table")
+        else:
+            print(f"proposed for {name} ({budget}): {best.settings.label()} -> hit {best.metrics.hit_rate:.1%}, "
+                  f"false/min {best.metrics.false_per_min:.2f}, on away {best.metrics.on_fraction_away:.1%}")
+    return 0
+
+
+def cmd_export_header(args) -> int:
+    from .._atomic import write_text_atomic
+    from ..header import export_header
+
+    text = export_header(_load_model(args.lr, "lr"), _load_model(args.mlp, "mlp"))
+    write_text_atomic(args.output, text)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lr", metavar="FILE", help="LR model (.mlmd); factory weights when omitted")
+    p.add_argument("--mlp", metavar="FILE", help="MLP model (.mlmd); factory weights when omitted")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("validate", help="the firmware loader's verdict on a model file",
+                              description="Exit 0 and print 'accepted' (plus warnings) when the firmware would load "
+                                          "FILE into the slot; exit 1 and print the reason otherwise.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--slot", choices=("lr", "mlp"), required=True)
+    p.set_defaults(func=cmd_validate)
+
+    p = subparsers.add_parser("replay", help="per-sample probabilities of a log through the emulated firmware",
+                              description="Push every sample of LOG through the float32 firmware emulation and write "
+                                          "timestamp_ms,p_lr,p_mlp (gated, 0 until 50 samples) per sample.")
+    p.add_argument("log", metavar="LOG", help="device log (.bin or .csv)")
+    _model_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUT.csv")
+    p.set_defaults(func=cmd_replay)
+
+    p = subparsers.add_parser("online", help="streaming metrics of the on-device behaviour (hit rate, lead, false/min)",
+                              description="Replay LOG, post-process (EMA, hysteresis, minimum on-time) and measure "
+                                          "against the log's shots; --sweep proposes settings.")
+    p.add_argument("log", metavar="LOG")
+    _model_args(p)
+    p.add_argument("--ema-ms", type=float, default=0.0, help="EMA time constant in ms (0: none)")
+    p.add_argument("--on", type=float, default=0.5, help="turn-on threshold (default 0.5)")
+    p.add_argument("--off", type=float, default=None, help="turn-off threshold (default: --on)")
+    p.add_argument("--min-on-ms", type=float, default=0.0, help="minimum on-time in ms")
+    p.add_argument("--sweep", action="store_true", help="sweep thresholds/hysteresis/EMA and propose settings")
+    p.add_argument("--max-false-per-min", type=float, default=1.0,
+                   help="false-activation budget for the proposed setting (default 1/min)")
+    p.add_argument("--max-on-away", type=float, default=0.05,
+                   help="budget of the fraction of time on away from shots (default 0.05)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(func=cmd_online)
+
+    p = subparsers.add_parser("export-header", help="write the firmware's mlWeights.h from model files")
+    _model_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="mlWeights.h")
+    p.set_defaults(func=cmd_export_header)
