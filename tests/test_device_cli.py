@@ -15,8 +15,8 @@ from stingerml.device import Blaster, TcpServer
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
 LOG_PATH = ROOT / "sessions" / "session_a.bin"
-LR = (ROOT / "device" / "session_a.lr.mlmd").read_bytes()
-MLP = (ROOT / "device" / "session_a.mlp.mlmd").read_bytes()
+LR = (ROOT / "browser" / "session_a.lr.mlmd").read_bytes()
+MLP = (ROOT / "browser" / "session_a.mlp.mlmd").read_bytes()
 
 
 @pytest.fixture

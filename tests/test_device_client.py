@@ -30,9 +30,9 @@ from stingerml.errors import ModelFormatError, StingerError
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
 LOG = (ROOT / "sessions" / "session_a.bin").read_bytes()
-LR = (ROOT / "device" / "session_a.lr.mlmd").read_bytes()
-MLP = (ROOT / "device" / "session_a.mlp.mlmd").read_bytes()
-FACTORY_LR = (ROOT / "device" / "factory_lr.mlmd").read_bytes()
+LR = (ROOT / "browser" / "session_a.lr.mlmd").read_bytes()
+MLP = (ROOT / "browser" / "session_a.mlp.mlmd").read_bytes()
+FACTORY_LR = (ROOT / "firmware" / "factory_lr.mlmd").read_bytes()
 TIMEOUT = 2.0
 
 

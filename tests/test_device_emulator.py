@@ -12,9 +12,9 @@ from stingerml.device.emulator import FACTORY_FINGERPRINT, FAULTS, MODEL_FILES, 
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
 LOG = (ROOT / "sessions" / "session_a.bin").read_bytes()
-LR = (ROOT / "device" / "session_a.lr.mlmd").read_bytes()
-MLP = (ROOT / "device" / "session_a.mlp.mlmd").read_bytes()
-CASES = ROOT / "device" / "mlmd_cases"
+LR = (ROOT / "browser" / "session_a.lr.mlmd").read_bytes()
+MLP = (ROOT / "browser" / "session_a.mlp.mlmd").read_bytes()
+CASES = ROOT / "mlmd_cases"
 
 
 class Clock:
@@ -172,7 +172,7 @@ def info(b: Blaster) -> dict:
 
 def test_factory_fingerprint_is_the_factory_files():
     fp = {}
-    lr, mlp = (ROOT / "device" / "factory_lr.mlmd").read_bytes(), (ROOT / "device" / "factory_mlp.mlmd").read_bytes()
+    lr, mlp = (ROOT / "firmware" / "factory_lr.mlmd").read_bytes(), (ROOT / "firmware" / "factory_mlp.mlmd").read_bytes()
     fp.update({"lr_intercept": f32_at(lr, 54), "lr_coef[0]": f32_at(lr, 36)})
     fp.update({"mlp_b3": f32_at(mlp, (len(mlp) - 24) // 4 - 1), "mlp_w1[0]": f32_at(mlp, 60)})
     assert {**FACTORY_FINGERPRINT["lr"], **FACTORY_FINGERPRINT["mlp"]} == fp

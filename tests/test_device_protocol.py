@@ -13,7 +13,7 @@ from stingerml.device import protocol
 from stingerml.device.errors import DeviceProtocolError, DeviceReplyError
 from stingerml.errors import ModelFormatError
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "device"
+VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "browser"
 
 
 def run(expectation, chunks):

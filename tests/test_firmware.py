@@ -17,6 +17,7 @@ from stingerml.log import read_log
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 FIRMWARE = VECTORS / "firmware"
+BROWSER = VECTORS / "browser"
 SESSIONS = VECTORS / "sessions"
 
 
@@ -28,8 +29,8 @@ def ulps(a: float, b: float) -> int:
 
 
 def user_models(session):
-    return (mlmd.parse((FIRMWARE / f"{session}.lr.mlmd").read_bytes()),
-            mlmd.parse((FIRMWARE / f"{session}.mlp.mlmd").read_bytes()))
+    return (mlmd.parse((BROWSER / f"{session}.lr.mlmd").read_bytes()),
+            mlmd.parse((BROWSER / f"{session}.mlp.mlmd").read_bytes()))
 
 
 def factory_models():
@@ -39,7 +40,7 @@ def factory_models():
 
 def dataset(session):
     windows = array("h")
-    windows.frombytes((FIRMWARE / f"{session}.windows_i16le.bin").read_bytes())
+    windows.frombytes((BROWSER / f"{session}.windows_i16le.bin").read_bytes())
     rows = [json.loads(line) for line in (FIRMWARE / f"{session}.windows.jsonl").read_text().splitlines()]
     assert len(windows) == len(rows) * 300
     return windows, rows

@@ -16,10 +16,11 @@ from stingerml.errors import ModelFormatError
 from stingerml.header import export_header, parse_header
 
 FIRMWARE = Path(__file__).resolve().parent.parent / "vectors" / "firmware"
+BROWSER = FIRMWARE.parent / "browser"
 
 
 def models(prefix):
-    return tuple(mlmd.parse((FIRMWARE / f"{prefix}.{kind}.mlmd").read_bytes()) for kind in ("lr", "mlp"))
+    return tuple(mlmd.parse((BROWSER / f"{prefix}.{kind}.mlmd").read_bytes()) for kind in ("lr", "mlp"))
 
 
 def f32_bits(values):
@@ -36,7 +37,7 @@ def test_round_trip_bits(prefix):
 
 def test_round_trip_awkward_values():
     # Values that 8 fixed decimals lose: tiny, huge, subnormal, negative zero, integers.
-    lr = mlmd.parse((FIRMWARE / "tiny.lr.mlmd").read_bytes())
+    lr = mlmd.parse((BROWSER / "tiny.lr.mlmd").read_bytes())
     odd = [1.17549435e-38, 1e-45, -0.0, 3.4028235e38, 2.0, 1e-9, 123456.789, -7.1e-6, 0.1] * 2
     lr.coef = array("f", odd)
     lr.intercept = 1e-7

@@ -28,7 +28,7 @@ from stingerml.metrics import (
     trace_score,
 )
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "metrics"
+VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "browser"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from stingerml import mlmd
 from stingerml.errors import ModelFormatError
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "mlmd"
+VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "browser"
 FILES = sorted(VECTORS.glob("*.mlmd"))
 HEADER_ORACLE = "<4sHHBBHHHII"
 

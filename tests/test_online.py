@@ -135,9 +135,10 @@ def f32_ulps(a, b):
 
 def test_cli_replay_tiny_matches_firmware_stream(tmp_path):
     fwdir = VECTORS / "firmware"
+    models = VECTORS / "browser"
     out = tmp_path / "p.csv"
-    assert main(["replay", str(VECTORS / "sessions" / "tiny.bin"), "--lr", str(fwdir / "tiny.lr.mlmd"),
-                 "--mlp", str(fwdir / "tiny.mlp.mlmd"), "-o", str(out)]) == 0
+    assert main(["replay", str(VECTORS / "sessions" / "tiny.bin"), "--lr", str(models / "tiny.lr.mlmd"),
+                 "--mlp", str(models / "tiny.mlp.mlmd"), "-o", str(out)]) == 0
     lines = out.read_text().splitlines()
     assert lines[0] == "timestamp_ms,p_lr,p_mlp"
     ref = [l.split() for l in (fwdir / "tiny.stream_user.txt").read_text().splitlines() if not l.startswith("#")]
