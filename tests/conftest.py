@@ -1,6 +1,7 @@
 """Shared test configuration: vector paths and the opt-in ``slow`` marker."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
 def vectors() -> Path:
     """The repository's ``vectors/`` folder (copies of shared/reference, see each PROVENANCE.md)."""
     return VECTORS
+
+
+BACKENDS = ["python", "numba"]
+
+
+@contextlib.contextmanager
+def use_backend(name: str):
+    """Select a kernel backend for the duration (numba skips the test when not installed)."""
+    from stingerml import _kernels
+
+    if name == "numba":
+        pytest.importorskip("numba")
+    previous = _kernels.backend()
+    _kernels.set_backend(name)
+    try:
+        yield name
+    finally:
+        _kernels.set_backend(previous)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Run the test once per kernel backend; restores the previous one afterwards."""
+    with use_backend(request.param) as name:
+        yield name

@@ -17,6 +17,8 @@ from stingerml.mlp import MLP
 from stingerml.pipeline import train
 from stingerml.scaler import Scaler
 
+from conftest import BACKENDS, use_backend
+
 SESSIONS = ("tiny", "session_a")
 
 
@@ -34,7 +36,7 @@ def _f32(values) -> list:
 
 
 @pytest.mark.parametrize("session", SESSIONS)
-def test_dataset_equals_browser(vectors, session):
+def test_dataset_equals_browser(vectors, session, backend):
     ref = _reference(vectors, session)
     ds = build_dataset(_log(vectors, session))
     assert ds.edges == ref["risingAll"]
@@ -49,7 +51,7 @@ def test_dataset_equals_browser(vectors, session):
 
 
 @pytest.mark.parametrize("session", SESSIONS)
-def test_features_equal_browser(vectors, session):
+def test_features_equal_browser(vectors, session, backend):
     ref = _reference(vectors, session)
     ds = build_dataset(_log(vectors, session))
     assert list(featurize_summary(ds.windows, len(ds))) == _f32(ref["features_summary"])
@@ -57,7 +59,7 @@ def test_features_equal_browser(vectors, session):
 
 
 @pytest.mark.parametrize("session", SESSIONS)
-def test_lr_file_byte_identical(vectors, session):
+def test_lr_file_byte_identical(vectors, session, backend):
     ref = _reference(vectors, session)
     ds = build_dataset(_log(vectors, session))
     fs = featurize_summary(ds.windows, len(ds))
@@ -68,8 +70,8 @@ def test_lr_file_byte_identical(vectors, session):
     assert lr.loss_history_ == ref["lrLossHistory"]
 
 
-@pytest.mark.slow
-def test_session_a_mlp_file_byte_identical(vectors):
+@pytest.mark.parametrize("backend", [pytest.param("python", marks=pytest.mark.slow), "numba"], indirect=True)
+def test_session_a_mlp_file_byte_identical(vectors, backend):
     ref = _reference(vectors, "session_a")
     ds = build_dataset(_log(vectors, "session_a"))
     fr = featurize_rich(ds.windows, len(ds))
@@ -79,9 +81,10 @@ def test_session_a_mlp_file_byte_identical(vectors):
     assert net.loss_history_ == ref["mlpLossHistory"]
 
 
-@pytest.fixture(scope="module")
-def tiny_result(vectors):
-    return train(vectors / "sessions" / "tiny.bin")
+@pytest.fixture(scope="module", params=BACKENDS)
+def tiny_result(vectors, request):
+    with use_backend(request.param):
+        return train(vectors / "sessions" / "tiny.bin")
 
 
 def test_tiny_model_files_byte_identical(vectors, tiny_result):
@@ -123,8 +126,8 @@ def test_report_json_round_trips_reference_numbers(vectors, tiny_result, tmp_pat
     assert paths["ml_model_mlp.bin"].read_bytes() == (vectors / "browser" / "tiny.mlp.mlmd").read_bytes()
 
 
-@pytest.mark.slow
-def test_session_a_whole_pipeline(vectors):
+@pytest.mark.parametrize("backend", [pytest.param("python", marks=pytest.mark.slow), "numba"], indirect=True)
+def test_session_a_whole_pipeline(vectors, backend):
     ref = _reference(vectors, "session_a")
     r = train(vectors / "sessions" / "session_a.bin")
     assert r.lr_blob == (vectors / "browser" / "session_a.lr.mlmd").read_bytes()

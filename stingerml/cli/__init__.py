@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from .. import __version__
 
-    parser.add_argument("--version", action="version", version=f"stingerml {__version__}")
+    parser.add_argument("--version", action=_Version, help="print the version and the active backend")
+    parser.add_argument("--backend", choices=("python", "numba", "auto"),
+                        help="where the hot loops run (default: $STINGERML_BACKEND or auto = numba when installed)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -32,6 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
         if register is not None:
             register(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: the version and the backend the hot loops would run on."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .. import __version__
+        from .._kernels import backend
+
+        print(f"stingerml {__version__} (backend: {backend()})")
+        parser.exit()
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -42,8 +58,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if args.backend:
+            from .._kernels import set_backend
+
+            set_backend(args.backend)
         return int(args.func(args) or 0)
-    except StingerError as exc:
+    except (StingerError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
