@@ -1,19 +1,20 @@
 """Dataset export with the original Python tool's negative sampling (SPEC §13).
 
-Reproduces the original exporter row for row: it drew with Python's own
-``random.Random(seed)``, which is what is used here. The algorithm, as
-recovered from its outputs (see ``docs/export.md``):
+Reproduces the original exporter row for row (confirmed against its
+behaviour, see ``docs/export.md``); it drew with Python's own
+``random.Random(seed)``, which is what is used here, in the same order.
 
 1. ``dt`` = median of the positive timestamp steps; ``window_samples =
-   round(window_ms / dt)``, ``lead_samples = round(lead_ms / dt)``.
+   max(1, round(window_ms / dt))``, ``lead_samples = max(1, round(lead_ms / dt))``.
 2. Positives: for accepted shot ``k`` at edge sample ``e``: ``end = e - lead``,
    window ``[end - window, end)`` (skipped when it starts before the log).
 3. Candidate negative ends: every ``end`` in ``window..n-1`` whose sample
    ``end`` is outside the avoid zones ``[t_edge - (lead_ms + window_ms),
    t_edge + avoid_post_ms]`` of the avoided edges (all or accepted) and whose
    window ``[end - window, end)`` holds no trigger sample.
-4. Optional motion filters on the candidates, then sampling (far, near or
-   mixed) with separation by ``ts[end]``.
+4. Motion filters on each candidate pool (the whole set for far, each shot's
+   band for near), then sampling (far, near or mixed) with separation by
+   ``ts[end]``.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import statistics
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ._kernels import kernels
 from .dataset import interleave, windows_at
@@ -35,6 +36,7 @@ from .trainfolder import CHANNELS, INDEX_FILE, LABELS_FILE, WINDOWS_FILE, TrainF
 STRATEGIES = ("far", "near", "mixed")
 AVOID_EDGES = ("all", "accepted")
 OVERSAMPLE = 3  # with replacement: draw this many times the wanted count, then de-duplicate
+MAX_POS_MOTION_Q = 0.49  # the positive-motion band is never narrower than [0.49, 0.51]
 SHOT_PRE_MS = 1000  # summary.json fields the original wrote for its shot plots
 SHOT_POST_MS = 200
 
@@ -46,14 +48,14 @@ class ExportParams:
     neg_strategy: ``far`` (anywhere away from shots), ``near`` (shortly before each
     shot) or ``mixed``; neg_mult: negatives per positive; neg_mixed_near_frac:
     share of near negatives per shot in ``mixed``; neg_min_motion_quantile: drop
-    candidates whose motion score is below this quantile of all candidates' scores;
+    candidates whose motion score is below this quantile of their pool's scores;
     neg_match_pos_motion / neg_pos_motion_q: keep candidates whose score lies within
-    the ``[q, 1-q]`` quantiles of the positives' scores; neg_min_sep_ms: minimum gap
-    between the end times of chosen negatives; neg_with_replacement: draw
-    ``3k`` with replacement, de-duplicate, then enforce the gap; neg_near_min_ms /
-    neg_near_max_ms: near window before a positive's first sample; neg_avoid_post_ms:
-    no candidate end within this long after an avoided edge; neg_avoid_edges:
-    ``all`` or ``accepted`` edges are avoided.
+    the ``[q, 1-q]`` quantiles of the positives' scores (``q`` capped at 0.49);
+    neg_min_sep_ms: minimum gap between the end times of chosen negatives;
+    neg_with_replacement: draw ``3k`` with replacement, de-duplicate, then enforce
+    the gap; neg_near_min_ms / neg_near_max_ms: near band before a positive's
+    first sample; neg_avoid_post_ms: no candidate end within this long after an
+    avoided edge; neg_avoid_edges: ``all`` or ``accepted`` edges are avoided.
     """
 
     lead_ms: int = 100
@@ -90,59 +92,59 @@ class ExportParams:
             problems.append("neg_min_motion_quantile must be in [0, 1]")
         if not 0 <= self.neg_pos_motion_q <= 0.5:
             problems.append("neg_pos_motion_q must be in [0, 0.5]")
-        if self.neg_near_min_ms > self.neg_near_max_ms:
-            problems.append("neg_near_min_ms must not exceed neg_near_max_ms")
+        if not 0 <= self.neg_near_min_ms <= self.neg_near_max_ms:
+            problems.append("neg_near_min_ms must be >= 0 and not exceed neg_near_max_ms")
         if self.neg_min_sep_ms < 0 or self.neg_avoid_post_ms < 0:
             problems.append("neg_min_sep_ms and neg_avoid_post_ms must be >= 0")
         if problems:
             raise DatasetError("export options: " + "; ".join(problems))
 
 
-# --- statistics the original took from numpy ---------------------------------
+# --- statistics, with the original's arithmetic --------------------------------
 
 
-def quantile(values: Sequence[float], q: float) -> float:
-    """numpy's default (``linear``) quantile of ``values`` for ``q`` in [0, 1].
+def order_statistic(sorted_values: Sequence[float], q: float, round_up: bool = False) -> float:
+    """The element of ``sorted_values`` at rank ``q * (n - 1)``, rounded down (or up).
 
-    Same arithmetic as numpy: position ``q * (n - 1)`` between the sorted
-    neighbours ``a <= b`` at fraction ``t``, ``a + (b - a) * t`` when ``t < 0.5``
-    and ``b - (b - a) * (1 - t)`` otherwise.
+    No interpolation: this is how the exporter took its motion quantiles, so the
+    threshold is always one of the scores.
     """
-    if not values:
+    if not sorted_values:
         raise DatasetError("quantile of an empty set")
-    s = sorted(values)
-    pos = q * (len(s) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(s) - 1)
-    t = pos - lo
-    a, b = s[lo], s[hi]
-    diff = b - a
-    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+    pos = q * (len(sorted_values) - 1)
+    return sorted_values[math.ceil(pos) if round_up else math.floor(pos)]
 
 
-def rank_quantile(values: Sequence[float], q: float) -> float:
-    """The smallest value whose empirical CDF reaches ``q`` (numpy ``method="inverted_cdf"``).
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    """Linearly interpolated percentile ``pct`` (0..100) of ``sorted_values`` (0.0 when empty).
 
-    Used for the positive-motion bounds: the original exporter's mixed output
-    holds negatives outside the linear ``[q, 1-q]`` quantiles but inside these.
+    Position ``k = (n - 1) * pct / 100``; between the neighbours ``f = floor(k)`` and
+    ``c = ceil(k)`` the value is ``s[f] * (c - k) + s[c] * (k - f)``, the summary's
+    float arithmetic (it can differ from numpy's formula in the last bit).
     """
-    if not values:
-        raise DatasetError("quantile of an empty set")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+    if not sorted_values:
+        return 0.0
+    if pct <= 0:
+        return sorted_values[0]
+    if pct >= 100:
+        return sorted_values[-1]
+    k = (len(sorted_values) - 1) * (pct / 100.0)
+    f, c = math.floor(k), math.ceil(k)
+    if f == c:
+        return sorted_values[f]
+    return sorted_values[f] * (c - k) + sorted_values[c] * (k - f)
 
 
-def estimate_dt_ms(timestamps: Sequence[int]) -> float:
-    """Median of the positive steps between consecutive timestamps (10.0 when there are none)."""
-    steps = [b - a for a, b in zip(timestamps, timestamps[1:]) if b > a]
-    return float(statistics.median(steps)) if steps else 10.0
+def timestamp_steps(timestamps: Sequence[int]) -> List[float]:
+    """The positive steps between consecutive timestamps, as floats, sorted ascending."""
+    return sorted(float(b - a) for a, b in zip(timestamps, timestamps[1:]) if b > a)
 
 
 def motion_scores(log: Log, ends: Sequence[int], window: int) -> List[float]:
     """Motion score of each window ``[end - window, end)``.
 
     ``mean(gx² + gy² + gz²) + 0.05 · mean(ax² + ay² + az²)``, the means taken as
-    exact integer sums divided by ``window`` (what numpy's float64 mean gives).
+    exact integer sums divided by ``window``.
     """
     g_prefix = [0]
     a_prefix = [0]
@@ -181,51 +183,129 @@ def candidate_ends(log: Log, avoid: Sequence[int], window: int, pre_ms: float, p
     return out
 
 
+@dataclass(frozen=True)
+class MotionFilter:
+    """Which candidates of a pool survive the motion options.
+
+    min_quantile: drop scores below the pool's own ``order_statistic(q)`` (0 = off);
+    pos_range: ``(lo, hi)`` inclusive score range taken from the positives, or None.
+    """
+
+    min_quantile: float
+    pos_range: Optional[Tuple[float, float]]
+
+    @property
+    def active(self) -> bool:
+        """Whether any candidate can be dropped (scores are only needed then)."""
+        return self.min_quantile > 0 or self.pos_range is not None
+
+    def apply(self, ends: Sequence[int], scores: Sequence[float]) -> List[int]:
+        """The ends (in their order) whose score passes both filters."""
+        if not self.active:
+            return list(ends)
+        keep = list(zip(ends, scores))
+        if self.min_quantile > 0 and keep:
+            floor_ = order_statistic(sorted(scores), self.min_quantile)
+            keep = [(e, s) for e, s in keep if s >= floor_]
+        if self.pos_range is not None:
+            lo, hi = self.pos_range
+            keep = [(e, s) for e, s in keep if lo <= s <= hi]
+        return [e for e, _ in keep]
+
+
+def positive_motion_range(pos_scores: Sequence[float], q: float) -> Tuple[float, float]:
+    """``(lo, hi)`` = the positives' scores at ranks ``q`` (down) and ``1 - q`` (up), ``q <= 0.49``."""
+    s = sorted(pos_scores)
+    q = min(q, MAX_POS_MOTION_Q)
+    return order_statistic(s, q), order_statistic(s, 1.0 - q, round_up=True)
+
+
 def _dedupe(items: Sequence[int]) -> List[int]:
     seen = set()
     return [x for x in items if not (x in seen or seen.add(x))]
 
 
-def _separated(order: Sequence[int], times: Sequence[int], target: int, min_sep: float) -> List[int]:
-    """Items of ``order`` kept in turn unless their end time is closer than ``min_sep`` to a kept one."""
+def pick_separated(rng: random.Random, items: Sequence[int], times: Sequence[int], target: int, min_sep: float) -> List[int]:
+    """Up to ``target`` distinct items, in random order, with end times at least ``min_sep`` apart.
+
+    De-duplicates ``items`` (first occurrences), shuffles them with ``rng``, then keeps
+    each in turn unless its time is closer than ``min_sep`` (strictly) to a kept one.
+    No random number is drawn when ``target <= 0`` or ``items`` is empty.
+    """
+    if target <= 0 or not items:
+        return []
+    order = _dedupe(items)
+    rng.shuffle(order)
     end_times = [times[x] for x in order]
     return [order[i] for i in kernels().select_separated(range(len(order)), end_times, target, min_sep)]
 
 
 def _draw(rng: random.Random, pool: Sequence[int], k: int, times: Sequence[int], p: ExportParams) -> List[int]:
-    """Up to ``k`` separated items of ``pool``: a shuffle, or ``3k`` draws with replacement de-duplicated."""
+    """Up to ``k`` separated items of ``pool`` (of ``3k`` draws with replacement when asked)."""
     if k <= 0 or not pool:
         return []
     if p.neg_with_replacement:
-        order = _dedupe(rng.choices(pool, k=OVERSAMPLE * k))
-    else:
-        order = list(pool)
-        rng.shuffle(order)
-    return _separated(order, times, k, p.neg_min_sep_ms)
+        pool = rng.choices(pool, k=OVERSAMPLE * k)
+    return pick_separated(rng, pool, times, k, p.neg_min_sep_ms)
 
 
-def _near_pool(pool: Sequence[int], times: Sequence[int], start_ms: int, p: ExportParams) -> List[int]:
-    """Candidates whose end time lies in ``[start_ms - near_max, start_ms - near_min]`` (inclusive)."""
-    lo, hi = start_ms - p.neg_near_max_ms, start_ms - p.neg_near_min_ms
-    return [e for e in pool if lo <= times[e] <= hi]
+class NegativeSampler:
+    """Draws negative window ends from the candidates of one log (SPEC §13 strategies).
 
+    candidates: ascending candidate ends; scores: their motion scores (only read
+    when ``motion`` filters something); times: the log's timestamps (ms).
+    """
 
-def sample_negatives(
-    rng: random.Random, pool: Sequence[int], pos_starts_ms: Sequence[int], times: Sequence[int], p: ExportParams
-) -> List[int]:
-    """Chosen negative window ends, in selection order (SPEC §13 strategies)."""
-    n_pos = len(pos_starts_ms)
-    if p.neg_strategy == "far":
-        return _draw(rng, pool, p.neg_mult * n_pos, times, p)
-    per_shot = p.neg_mult if p.neg_strategy == "near" else int(round(p.neg_mult * p.neg_mixed_near_frac))
-    near: List[int] = []
-    for start_ms in pos_starts_ms:
-        near += _draw(rng, _near_pool(pool, times, start_ms, p), per_shot, times, p)
-    if p.neg_strategy == "near":
-        return near
-    far = _draw(rng, pool, p.neg_mult * n_pos - len(near), times, p)
-    merged = _dedupe(near + far)
-    return _separated(merged, times, len(merged), p.neg_min_sep_ms)
+    def __init__(
+        self, candidates: Sequence[int], scores: Sequence[float], times: Sequence[int],
+        motion: MotionFilter, p: ExportParams,
+    ) -> None:
+        self.candidates, self.scores, self.times, self.motion, self.p = candidates, scores, times, motion, p
+        self.rng = random.Random(p.seed)
+
+    def _filtered(self, lo: int, hi: int) -> List[int]:
+        return self.motion.apply(self.candidates[lo:hi], self.scores[lo:hi])
+
+    def far(self, k: int) -> List[int]:
+        """Up to ``k`` negatives from all (motion-filtered) candidates."""
+        if k <= 0:
+            return []
+        return _draw(self.rng, self._filtered(0, len(self.candidates)), k, self.times, self.p)
+
+    def near(self, pos_starts_ms: Sequence[int], per_shot: int) -> List[int]:
+        """Up to ``per_shot`` negatives ending in ``[start - near_max, start - near_min]`` for each positive.
+
+        Each band is motion-filtered on its own; a band with no more candidates than
+        wanted (and no replacement) is taken whole, in time order, without separation.
+        Bands are independent, so two shots may pick the same window.
+        """
+        p, ts, out = self.p, self.times, []
+        if per_shot <= 0:
+            return out
+        for start_ms in pos_starts_ms:
+            lo_ms, hi_ms = start_ms - p.neg_near_max_ms, start_ms - p.neg_near_min_ms
+            if hi_ms <= lo_ms:
+                continue
+            lo = bisect_left(self.candidates, bisect_left(ts, lo_ms))
+            hi = bisect_left(self.candidates, bisect_right(ts, hi_ms))
+            band = self._filtered(lo, hi)
+            if not p.neg_with_replacement and per_shot >= len(band):
+                out += band
+            else:
+                out += _draw(self.rng, band, per_shot, ts, p)
+        return out
+
+    def sample(self, pos_starts_ms: Sequence[int]) -> List[int]:
+        """The chosen negative ends for positives starting at ``pos_starts_ms``, in selection order."""
+        p = self.p
+        total = p.neg_mult * len(pos_starts_ms)
+        if p.neg_strategy == "far":
+            return self.far(total)
+        if p.neg_strategy == "near":
+            return self.near(pos_starts_ms, p.neg_mult)
+        near = self.near(pos_starts_ms, int(round(p.neg_mult * p.neg_mixed_near_frac)))
+        far = self.far(total - len(near))
+        return pick_separated(self.rng, near + far, self.times, total, p.neg_min_sep_ms)
 
 
 def nearest_shot(t: int, shot_times: Sequence[int]) -> int:
@@ -271,26 +351,26 @@ def _meta(log: Log, p: ExportParams, window: int, dt: float, n_pos: int, n_neg: 
 
 
 def log_summary(log: Log, p: ExportParams, edges: Sequence[int], accepted: Sequence[int]) -> Dict[str, Any]:
-    """The original's ``summary.json``: sample count, duration, timestamp steps and trigger counts."""
-    ts = log.timestamp_ms
-    steps = [float(b - a) for a, b in zip(ts, ts[1:])]
+    """The original's ``summary.json``: sample count, duration, positive timestamp steps and trigger counts."""
+    steps = timestamp_steps(log.timestamp_ms)
     median = float(statistics.median(steps)) if steps else 0.0
     clipped = sum(
         1 for sample in zip(*log.channels) if any(v in (32767, -32768) for v in sample)
     )
+    duration = log.duration_ms
     return {
         "input_csv": log.source,
         "samples": len(log),
-        "duration_ms": log.duration_ms,
-        "duration_s": log.duration_ms / 1000.0,
+        "duration_ms": duration,
+        "duration_s": duration / 1000.0 if duration > 0 else 0.0,
         "i16_clipping_samples": clipped,
         "timestamp_dt_ms": {
             "count": len(steps),
             "median": median,
-            "p5": quantile(steps, 0.05) if steps else 0.0,
-            "p95": quantile(steps, 0.95) if steps else 0.0,
-            "min": min(steps) if steps else 0.0,
-            "max": max(steps) if steps else 0.0,
+            "p5": percentile(steps, 5),
+            "p95": percentile(steps, 95),
+            "min": steps[0] if steps else None,
+            "max": steps[-1] if steps else None,
             "estimated_hz": 1000.0 / median if median > 0 else 0.0,
         },
         "trigger": {
@@ -314,14 +394,18 @@ def export_dataset(log: Log, params: ExportParams = ExportParams()) -> TrainFold
     negatives in selection order) with ``meta`` and ``summary`` filled in.
 
     Raises:
-        DatasetError: bad options, or no accepted shot with a whole window before it.
+        DatasetError: bad options, timestamps that never increase, or no accepted
+            shot with a whole window before it.
     """
     p = params
     p.check()
-    ts, n = log.timestamp_ms, len(log)
-    dt = estimate_dt_ms(ts)
+    ts = log.timestamp_ms
+    steps = timestamp_steps(ts)
+    if not steps:
+        raise DatasetError(f"{log.source}: timestamps never increase ({len(log)} samples); cannot estimate the sample interval")
+    dt = float(statistics.median(steps))
     window = max(1, int(round(p.window_ms / dt)))
-    lead = max(0, int(round(p.lead_ms / dt)))
+    lead = max(1, int(round(p.lead_ms / dt)))
     edges, accepted = detect_shots(ts, log.trigger, p.min_shot_gap_ms)
 
     positives: List[Tuple[int, int, int]] = []  # (shot number, edge, window end)
@@ -336,30 +420,25 @@ def export_dataset(log: Log, params: ExportParams = ExportParams()) -> TrainFold
         )
 
     avoid = edges if p.neg_avoid_edges == "all" else accepted
-    pool = candidate_ends(log, avoid, window, p.lead_ms + p.window_ms, p.neg_avoid_post_ms)
-    if p.neg_min_motion_quantile > 0 or p.neg_match_pos_motion:
-        scores = motion_scores(log, pool, window)
-        keep = [True] * len(pool)
-        if p.neg_min_motion_quantile > 0 and scores:
-            floor_ = quantile(scores, p.neg_min_motion_quantile)
-            keep = [s >= floor_ for s in scores]
-        if p.neg_match_pos_motion:
-            pos_scores = motion_scores(log, [end for _, _, end in positives], window)
-            lo, hi = rank_quantile(pos_scores, p.neg_pos_motion_q), rank_quantile(pos_scores, 1 - p.neg_pos_motion_q)
-            keep = [ok and lo <= s <= hi for ok, s in zip(keep, scores)]
-        pool = [e for e, ok in zip(pool, keep) if ok]
-
-    rng = random.Random(p.seed)
-    negatives = sample_negatives(rng, pool, [ts[end - window] for _, _, end in positives], ts, p)
+    candidates = candidate_ends(log, avoid, window, p.lead_ms + p.window_ms, p.neg_avoid_post_ms)
+    pos_range = None
+    if p.neg_match_pos_motion:
+        pos_range = positive_motion_range(motion_scores(log, [end for _, _, end in positives], window), p.neg_pos_motion_q)
+    motion = MotionFilter(p.neg_min_motion_quantile, pos_range)
+    scores = motion_scores(log, candidates, window) if motion.active else [0.0] * len(candidates)
+    sampler = NegativeSampler(candidates, scores, ts, motion, p)
+    negatives = sampler.sample([ts[end - window] for _, _, end in positives])
 
     shot_times = [ts[e] for e in accepted]
     index: List[Dict[str, Any]] = []
     starts: List[int] = []
 
     def add(label: int, shot: int, event_ms: int, start: int, end: int, source: str) -> None:
+        shot_ms = shot_times[shot]
         index.append({
-            "row": len(index), "label": label, "shot_num": shot, "shot_timestamp_ms": shot_times[shot],
-            "distance_to_shot_ms": event_ms - shot_times[shot], "event_timestamp_ms": event_ms,
+            "row": len(index), "label": label, "shot_num": shot, "shot_timestamp_ms": shot_ms,
+            # the original left the distance at 0 when the shot's timestamp is 0
+            "distance_to_shot_ms": event_ms - shot_ms if shot_ms else 0, "event_timestamp_ms": event_ms,
             "window_start_ms": ts[start], "window_end_ms": ts[end - 1], "source": source,
         })
         starts.append(start)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 import shlex
 import statistics
 from array import array
@@ -12,20 +14,13 @@ import pytest
 from stingerml import trainfolder
 from stingerml.cli import build_parser, main
 from stingerml.errors import DatasetError
-from stingerml.export import ExportParams, export_dataset, nearest_shot, quantile, rank_quantile
-from stingerml.log import read_log
+from stingerml.export import ExportParams, export_dataset, nearest_shot, order_statistic, percentile
+from stingerml.log import from_columns, read_log
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
 TOOLS = ROOT / "tools"
 SESSION = ROOT / "sessions" / "session_a.bin"
 FILES = ("windows_i16le.bin", "labels_u8.bin", "index.csv")
-
-MIXED_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="mixed not recovered: the original's far stage is 435 = 3*145 random() draws from the 2348-candidate "
-    "motion-filtered pool starting at random() call 701, but its near stage (calls 0..700) and the final "
-    "shuffle/de-dup/separation pass are unknown; we emit 93 negatives vs 96 (see docs/export.md)",
-)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +36,7 @@ def params_from_args(tag: str) -> ExportParams:
     return ExportParams(**{k: getattr(ns, k) for k in fields})
 
 
-@pytest.mark.parametrize("tag", ["default", "near", "far3", pytest.param("mixed", marks=MIXED_XFAIL)])
+@pytest.mark.parametrize("tag", ["default", "near", "far3", "mixed"])
 def test_export_matches_original_tool(log, tag):
     folder = export_dataset(log, params_from_args(tag))
     files = trainfolder.encode(folder)
@@ -55,7 +50,7 @@ def test_export_matches_original_tool(log, tag):
     assert ours == ref_meta
 
 
-@pytest.mark.parametrize("tag", ["default", "far3"])
+@pytest.mark.parametrize("tag", ["default", "mixed"])
 def test_summary_matches_original_tool(log, tag):
     ref = json.loads((TOOLS / f"session_a.{tag}" / "summary.json").read_text())
     ours = export_dataset(log, params_from_args(tag)).summary
@@ -86,20 +81,22 @@ def test_params_defaults_match_original_meta():
 
 
 @pytest.mark.parametrize("data", [[3, 1, 2], [5, 1, 4, 2, 8, 7, 7, 10, -3], list(range(29)), [4.5, 1.25, 9.0, 2.0]])
-def test_quantile_equals_inclusive_linear_interpolation(data):
-    # statistics.quantiles(method="inclusive") cuts at k/n with the same linear rule as numpy's default
+def test_percentile_equals_inclusive_linear_interpolation(data):
+    # statistics.quantiles(method="inclusive") cuts at k/n with the same linear rule
+    s = sorted(data)
     n = 20
     cuts = statistics.quantiles(data, n=n, method="inclusive")
     for k, cut in enumerate(cuts, start=1):
-        assert quantile(data, k / n) == pytest.approx(cut, rel=1e-12, abs=1e-12)
-    assert quantile(data, 0.0) == min(data) and quantile(data, 1.0) == max(data)
+        assert percentile(s, 100 * k / n) == pytest.approx(cut, rel=1e-12, abs=1e-12)
+    assert percentile(s, 0) == min(data) and percentile(s, 100) == max(data) and percentile([], 50) == 0.0
 
 
-@pytest.mark.parametrize("data", [[3, 1, 2], list(range(29)), [9.5, 1.0, 1.0, 4.0, 2.5, 7.0]])
-def test_rank_quantile_is_smallest_value_reaching_q(data):
-    for q in (0.0, 0.05, 0.1, 0.2, 0.5, 0.8, 0.95, 1.0):
-        expect = min(v for v in data if sum(x <= v for x in data) >= q * len(data))
-        assert rank_quantile(data, q) == expect
+def test_order_statistic_does_not_interpolate():
+    s = [1.0, 2.0, 4.0, 8.0, 16.0]  # rank q*(n-1) = 4q
+    assert [order_statistic(s, q) for q in (0.0, 0.2, 0.24, 0.25, 0.5, 0.99, 1.0)] == [1, 1, 1, 2, 4, 8, 16]
+    assert [order_statistic(s, q, round_up=True) for q in (0.0, 0.01, 0.25, 0.26, 1.0)] == [1, 2, 2, 4, 16]
+    with pytest.raises(DatasetError):
+        order_statistic([], 0.5)
 
 
 def test_nearest_shot_ties_to_earlier():
@@ -206,3 +203,203 @@ def test_write_failure_leaves_no_half_folder(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         trainfolder.write(tmp_path / "out", folder)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- options on hand-built logs (expected answers from the SPEC §13 rules, computed naively) ---
+
+DT = 10  # ms per sample of the synthetic logs
+SHOTS = (200, 350, 500, 650, 800, 950, 1100)  # accepted trigger edges (sample indices, 1.5 s apart)
+REJECTED = (260,)  # a pull 600 ms after a shot: an edge, not a shot
+SMALL = dict(window_ms=50, lead_ms=20)  # 5-sample windows ending 2 samples before the edge
+
+
+def synthetic_log(n: int = 1200, seed: int = 3):
+    """Random IMU noise at 100 Hz with 3-sample trigger pulls at SHOTS and REJECTED."""
+    r = random.Random(seed)
+    chans = [[r.randint(-3000, 3000) for _ in range(n)] for _ in range(6)]
+    trig = [0] * n
+    for e in (*SHOTS, *REJECTED):
+        trig[e : e + 3] = [1, 1, 1]
+    return from_columns([DT * i for i in range(n)], chans, trig, source="synthetic")
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return synthetic_log()
+
+
+def naive_score(log, end, w):
+    ax, ay, az, gx, gy, gz = log.channels
+    g = sum(gx[i] ** 2 + gy[i] ** 2 + gz[i] ** 2 for i in range(end - w, end))
+    a = sum(ax[i] ** 2 + ay[i] ** 2 + az[i] ** 2 for i in range(end - w, end))
+    return g / w + 0.05 * (a / w)
+
+
+def naive_candidates(log, w, avoid_edges, pre_ms, post_ms):
+    ts, trig = log.timestamp_ms, log.trigger
+    return [
+        end for end in range(w, len(log))
+        if not any(ts[e] - pre_ms <= ts[end] <= ts[e] + post_ms for e in avoid_edges)
+        and not any(trig[end - w : end])
+    ]
+
+
+def negative_ends(folder):
+    return [r["event_timestamp_ms"] // DT for r in folder.index if r["label"] == 0]
+
+
+def positive_starts(folder):
+    return [r["window_start_ms"] // DT for r in folder.index if r["label"] == 1]
+
+
+@pytest.mark.parametrize("avoid_edges, post_ms", [("all", 100), ("accepted", 100), ("all", 0), ("accepted", 370)])
+def test_far_candidates_follow_avoid_rules(synth, avoid_edges, post_ms):
+    # asking for more negatives than candidates (no separation) returns every candidate once
+    p = ExportParams(**SMALL, neg_mult=1000, neg_min_sep_ms=0, neg_avoid_edges=avoid_edges, neg_avoid_post_ms=post_ms)
+    got = negative_ends(export_dataset(synth, p))
+    avoid = (*SHOTS, *REJECTED) if avoid_edges == "all" else SHOTS
+    expect = naive_candidates(synth, 5, avoid, 70, post_ms)
+    assert len(got) == len(set(got)) and sorted(got) == expect
+    # sample 268 (2680 ms) lies in the rejected pull's post zone unless that zone is empty or not avoided
+    assert (268 in got) == (avoid_edges == "accepted" or post_ms == 0)
+
+
+def test_lead_and_window_use_python_rounding_and_at_least_one_sample(synth):
+    cases = [(0, 50, 1, 5), (14, 50, 1, 5), (25, 45, 2, 4), (35, 55, 4, 6)]  # round(2.5) = 2, round(4.5) = 4
+    for lead_ms, window_ms, lead, window in cases:
+        folder = export_dataset(synth, ExportParams(lead_ms=lead_ms, window_ms=window_ms))
+        assert folder.meta["window_samples"] == window
+        pos = [r for r in folder.index if r["label"] == 1]
+        assert [r["shot_timestamp_ms"] for r in pos] == [DT * e for e in SHOTS]
+        assert [r["window_end_ms"] for r in pos] == [DT * (e - lead - 1) for e in SHOTS]
+        assert [r["window_start_ms"] for r in pos] == [DT * (e - lead - window) for e in SHOTS]
+
+
+@pytest.mark.parametrize("q", [0.3, 0.55, 0.9])
+def test_min_motion_quantile_threshold_is_an_order_statistic(synth, q):
+    p = ExportParams(**SMALL, neg_mult=1000, neg_min_sep_ms=0, neg_min_motion_quantile=q)
+    got = negative_ends(export_dataset(synth, p))
+    cands = naive_candidates(synth, 5, (*SHOTS, *REJECTED), 70, 1000)
+    scores = sorted(naive_score(synth, e, 5) for e in cands)
+    rank = q * (len(scores) - 1)
+    assert rank != int(rank)  # an interpolating quantile would drop one more candidate
+    thr = scores[math.floor(rank)]
+    assert sorted(got) == [e for e in cands if naive_score(synth, e, 5) >= thr]
+    assert len(got) == len(cands) - math.floor(rank)
+
+
+@pytest.mark.parametrize("q, min_q", [(0.2, 0.0), (0.5, 0.0), (0.05, 0.4)])
+def test_match_pos_motion_keeps_candidates_inside_positive_ranks(synth, q, min_q):
+    p = ExportParams(**SMALL, neg_mult=1000, neg_min_sep_ms=0, neg_match_pos_motion=True, neg_pos_motion_q=q,
+                     neg_min_motion_quantile=min_q)
+    folder = export_dataset(synth, p)
+    pos = sorted(naive_score(synth, s + 5, 5) for s in positive_starts(folder))
+    qq = min(q, 0.49)
+    lo, hi = pos[math.floor(qq * (len(pos) - 1))], pos[math.ceil((1 - qq) * (len(pos) - 1))]
+    cands = naive_candidates(synth, 5, (*SHOTS, *REJECTED), 70, 1000)
+    floor_ = sorted(naive_score(synth, e, 5) for e in cands)[math.floor(min_q * (len(cands) - 1))]
+    expect = [e for e in cands if naive_score(synth, e, 5) >= floor_ and lo <= naive_score(synth, e, 5) <= hi]
+    got = negative_ends(folder)
+    assert expect and sorted(got) == expect
+
+
+def test_near_takes_small_bands_whole_in_time_order(synth):
+    # per-shot band [start - 400, start - 200] ms; more wanted than the band holds: no shuffle, no separation
+    p = ExportParams(**SMALL, neg_strategy="near", neg_mult=100, neg_near_min_ms=200, neg_near_max_ms=400)
+    folder = export_dataset(synth, p)
+    cands = set(naive_candidates(synth, 5, (*SHOTS, *REJECTED), 70, 1000))
+    expect = []
+    for s in positive_starts(folder):
+        expect += [e for e in range(len(synth)) if e in cands and DT * s - 400 <= DT * e <= DT * s - 200]
+    assert expect and negative_ends(folder) == expect
+    assert min(b - a for a, b in zip(expect, expect[1:])) == 1  # 10 ms apart despite neg_min_sep_ms=250
+
+
+def test_near_motion_quantile_is_taken_per_band(synth):
+    p = ExportParams(**SMALL, neg_strategy="near", neg_mult=100, neg_near_min_ms=200, neg_near_max_ms=600,
+                     neg_min_motion_quantile=0.5)
+    folder = export_dataset(synth, p)
+    cands = set(naive_candidates(synth, 5, (*SHOTS, *REJECTED), 70, 1000))
+    expect = []
+    for s in positive_starts(folder):
+        band = [e for e in range(len(synth)) if e in cands and DT * s - 600 <= DT * e <= DT * s - 200]
+        if band:
+            scores = sorted(naive_score(synth, e, 5) for e in band)
+            expect += [e for e in band if naive_score(synth, e, 5) >= scores[math.floor(0.5 * (len(band) - 1))]]
+    assert expect and negative_ends(folder) == expect
+
+
+def test_near_band_of_zero_width_is_empty(synth):
+    p = ExportParams(**SMALL, neg_strategy="near", neg_near_min_ms=300, neg_near_max_ms=300)
+    assert export_dataset(synth, p).meta["negatives"] == 0
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_near_sampling_stays_in_band_and_separated(synth, replace):
+    p = ExportParams(**SMALL, neg_strategy="near", neg_mult=3, neg_near_min_ms=100, neg_near_max_ms=1200,
+                     neg_min_sep_ms=150, neg_with_replacement=replace, seed=5)
+    folder = export_dataset(synth, p)
+    cands = set(naive_candidates(synth, 5, (*SHOTS, *REJECTED), 70, 1000))
+    ends, starts = negative_ends(folder), positive_starts(folder)
+    assert 0 < len(ends) <= 3 * len(starts)
+    # rows come shot by shot; each shot's picks lie in its band, are distinct and >= 150 ms apart
+    i = 0
+    for s in starts:
+        band = [e for e in sorted(cands) if DT * s - 1200 <= DT * e <= DT * s - 100]
+        picks = []
+        while i < len(ends) and ends[i] in band and len(picks) < 3:
+            picks.append(ends[i])
+            i += 1
+        assert len(set(picks)) == len(picks)
+        assert all(abs(a - b) * DT >= 150 for a in picks for b in picks if a != b)
+    assert i == len(ends)
+
+
+@pytest.mark.parametrize("strategy", ["far", "mixed"])
+@pytest.mark.parametrize("replace", [False, True])
+def test_far_and_mixed_pick_distinct_separated_candidates(synth, strategy, replace):
+    p = ExportParams(**SMALL, neg_strategy=strategy, neg_mult=4, neg_min_sep_ms=300, neg_with_replacement=replace,
+                     neg_mixed_near_frac=0.5, seed=11)
+    ends = negative_ends(export_dataset(synth, p))
+    cands = set(naive_candidates(synth, 5, (*SHOTS, *REJECTED), 70, 1000))
+    assert 0 < len(ends) <= 4 * len(SHOTS) and set(ends) <= cands and len(set(ends)) == len(ends)
+    assert min(abs(a - b) for a in ends for b in ends if a != b) * DT >= 300
+    assert ends != sorted(ends)  # random order, not time order
+    assert ends == negative_ends(export_dataset(synth, p))  # the seed fixes the draw
+    assert ends != negative_ends(export_dataset(synth, ExportParams(**{**p.__dict__, "seed": 12})))
+
+
+def test_negative_rows_name_the_nearest_shot(synth):
+    folder = export_dataset(synth, ExportParams(**SMALL, neg_mult=1000, neg_min_sep_ms=0))
+    shot_ms = [DT * e for e in SHOTS]
+    for r in folder.index:
+        if r["label"] == 0:
+            t = r["event_timestamp_ms"]
+            best = min(range(len(shot_ms)), key=lambda k: (abs(t - shot_ms[k]), k))
+            assert (r["shot_num"], r["shot_timestamp_ms"]) == (best, shot_ms[best])
+            assert r["distance_to_shot_ms"] == t - shot_ms[best]
+            assert (r["window_start_ms"], r["window_end_ms"]) == (t - 5 * DT, t - DT)
+
+
+def test_dt_is_median_of_positive_steps_and_summary_counts_them():
+    # steps: 9 x 8 ms and 20 x 12 ms, plus repeated timestamps (0 ms steps) that are ignored
+    ts, t = [0], 0
+    for k in range(29):
+        t += 8 if k % 3 == 0 else 12
+        ts += [t, t] if k % 5 == 0 else [t]
+    n = len(ts)
+    steps = [b - a for a, b in zip(ts, ts[1:]) if b > a]
+    trig = [0] * n
+    trig[-3] = 1
+    log = from_columns(ts, [[1] * n] * 6, trig)
+    folder = export_dataset(log, ExportParams(window_ms=60, lead_ms=12, neg_mult=0))
+    assert folder.meta["estimated_dt_ms"] == statistics.median(steps) == 12.0
+    assert folder.meta["window_samples"] == 5 and folder.meta["positives"] == 1
+    dts = folder.summary["timestamp_dt_ms"]
+    assert dts["count"] == len(steps) == 29 and (dts["min"], dts["max"]) == (8.0, 12.0)
+
+
+def test_timestamps_that_never_increase_are_an_error():
+    log = from_columns([5] * 20, [[0] * 20] * 6, [0] * 10 + [1] * 10)
+    with pytest.raises(DatasetError, match="never increase"):
+        export_dataset(log)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Optional, TextIO
 
 from ..pipeline import Progress
 
@@ -10,9 +10,9 @@ from ..pipeline import Progress
 class StderrProgress:
     """A :data:`~stingerml.pipeline.ProgressCallback` printing to ``stream`` (stderr by default)."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream: Optional[TextIO] = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
         self._bar = False
 
     def __call__(self, event: Progress) -> None:

@@ -68,10 +68,11 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--neg-mixed-near-frac", type=float, default=d.neg_mixed_near_frac,
                    help="share of near negatives per shot for mixed (default %(default)s)")
     p.add_argument("--neg-min-motion-quantile", type=float, default=d.neg_min_motion_quantile,
-                   help="drop candidates below this quantile of candidate motion (default %(default)s)")
+                   help="drop candidates below this quantile of their pool's motion (all candidates for far, "
+                   "each shot's band for near; default %(default)s)")
     p.add_argument("--neg-match-pos-motion", action="store_true",
                    help="keep candidates within the [q, 1-q] quantiles of positive motion")
-    p.add_argument("--neg-pos-motion-q", type=float, default=d.neg_pos_motion_q, help="q for --neg-match-pos-motion (default %(default)s)")
+    p.add_argument("--neg-pos-motion-q", type=float, default=d.neg_pos_motion_q, help="q for --neg-match-pos-motion, at most 0.5, used as min(q, 0.49) (default %(default)s)")
     p.add_argument("--neg-min-sep-ms", type=int, default=d.neg_min_sep_ms, help="minimum gap between negatives (default %(default)s)")
     p.add_argument("--neg-with-replacement", action="store_true", help="oversample with replacement, then de-duplicate")
     p.add_argument("--neg-near-min-ms", type=int, default=d.neg_near_min_ms, help="near window: closest to a positive (default %(default)s)")
