@@ -43,25 +43,23 @@ _LG7 = 1.479819860511658591e-01
 
 
 def log(x: float) -> float:
-    """fdlibm ``__ieee754_log`` (V8's ``Math.log``)."""
-    hx, lx = _words(x)
-    k = 0
-    if hx < 0x00100000:
-        if ((hx & 0x7FFFFFFF) | lx) == 0:
-            return -math.inf
-        if hx < 0:
-            return math.nan
-        k -= 54
-        x *= _TWO54
-        hx = _words(x)[0]
-    if hx >= 0x7FF00000:
-        return x + x
-    k += (hx >> 20) - 1023
-    hx &= 0x000FFFFF
-    i = (hx + 0x95F64) & 0x100000
-    x = _with_high(x, hx | (i ^ 0x3FF00000))
-    k += i >> 20
-    f = x - 1.0
+    """fdlibm ``__ieee754_log`` (V8's ``Math.log``).
+
+    fdlibm reads the high word of ``x``; here the same quantities come from
+    ``frexp`` (exact): ``top`` is the high 20 fraction bits, ``k`` the exponent.
+    """
+    if not x > 0.0:
+        return -math.inf if x == 0.0 else math.nan
+    if x == math.inf:
+        return x
+    m, e = math.frexp(x)  # x = m * 2**e, 0.5 <= m < 1
+    hx = int((2.0 * m - 1.0) * 1048576.0)  # high 20 bits of the fraction of 1.f
+    k = e - 1
+    if hx >= 0x6A09C:  # 1.f > sqrt(2): use f/2 and one more in the exponent
+        f = m - 1.0
+        k += 1
+    else:
+        f = 2.0 * m - 1.0
     if (0x000FFFFF & (2 + hx)) < 3:
         if f == 0.0:
             if k == 0:
@@ -93,6 +91,11 @@ def log(x: float) -> float:
     return dk * _LN2_HI - ((s * (f - R) - dk * _LN2_LO) - f)
 
 
+def _high_word_bound(hi: int) -> float:
+    """The smallest non-negative double whose high word is ``hi``: ``|x| < bound`` iff ``high(|x|) < hi``."""
+    return _D.unpack(_Q.pack(hi << 32))[0]
+
+
 _O_THRESHOLD = 7.09782712893383973096e02
 _U_THRESHOLD = -7.45133219101941108420e02
 _INVLN2 = 1.44269504088896338700e00
@@ -103,35 +106,39 @@ _P4 = -1.65339022054652515390e-06
 _P5 = 4.13813679705723846039e-08
 
 
+_EXP_BIG = _high_word_bound(0x40862E42)  # |x| >= this: overflow/underflow checks
+_EXP_HALF_LN2 = _high_word_bound(0x3FD62E43)  # |x| > 0.5 ln2 (fdlibm: hx > 0x3fd62e42)
+_EXP_1P5_LN2 = _high_word_bound(0x3FF0A2B2)  # |x| < 1.5 ln2
+_EXP_TINY = _high_word_bound(0x3E300000)  # |x| < 2**-28
+
+
 def exp(x: float) -> float:
-    """fdlibm ``__ieee754_exp`` (V8's ``Math.exp``)."""
-    hx = _words(x)[0]
-    xsb = (hx >> 31) & 1
-    hx &= 0x7FFFFFFF
-    if hx >= 0x40862E42:
-        if hx >= 0x7FF00000:
-            if math.isnan(x):
-                return x + x
-            return x if xsb == 0 else 0.0
+    """fdlibm ``__ieee754_exp`` (V8's ``Math.exp``); the high-word tests are float comparisons."""
+    ax = abs(x)
+    if ax >= _EXP_BIG:
+        if x != x:
+            return x + x
+        if ax == math.inf:
+            return x if x > 0 else 0.0
         if x > _O_THRESHOLD:
             return math.inf
         if x < _U_THRESHOLD:
             return 0.0
-    if hx > 0x3FD62E42:
-        if hx < 0x3FF0A2B2:
+    if ax >= _EXP_HALF_LN2:
+        if ax < _EXP_1P5_LN2:
             if x == 1.0:
                 return math.e  # V8 special-cases exp(1) to return Math.E exactly
-            if xsb == 0:
+            if x >= 0.0:
                 hi, lo, k = x - _LN2_HI, _LN2_LO, 1
             else:
                 hi, lo, k = x + _LN2_HI, -_LN2_LO, -1
         else:
-            k = int(_INVLN2 * x + (0.5 if xsb == 0 else -0.5))
+            k = int(_INVLN2 * x + (0.5 if x >= 0.0 else -0.5))
             t = float(k)
             hi = x - t * _LN2_HI
             lo = t * _LN2_LO
         x = hi - lo
-    elif hx < 0x3E300000:
+    elif ax < _EXP_TINY:
         return 1.0 + x
     else:
         k = 0
@@ -143,7 +150,6 @@ def exp(x: float) -> float:
     if k >= -1021:
         return math.ldexp(y, k)
     return math.ldexp(y, k + 1000) * 9.33263618503218878990e-302
-
 
 _C1 = 4.16666666666666019037e-02
 _C2 = -1.38888888888741095749e-03
@@ -161,14 +167,17 @@ _S6 = 1.58969099521155010221e-10
 
 def _kernel_cos(x: float, y: float) -> float:
     """fdlibm ``__kernel_cos`` on [-pi/4, pi/4], ``y`` the tail of ``x``."""
-    ix = _words(x)[0] & 0x7FFFFFFF
-    if ix < 0x3E400000 and int(x) == 0:
+    ax = abs(x)
+    if ax < _TWO_M27 and int(x) == 0:
         return 1.0
     z = x * x
     r = z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
-    if ix < 0x3FD33333:
+    if ax < _COS_0_3:
         return 1.0 - (0.5 * z - (z * r - x * y))
-    qx = 0.28125 if ix > 0x3FE90000 else _D.unpack(_Q.pack((ix - 0x00200000) << 32))[0]
+    if ax >= _COS_0_78125:
+        qx = 0.28125
+    else:  # |x|/4 with the low word cleared
+        qx = _D.unpack(_Q.pack(((_words(x)[0] & 0x7FFFFFFF) - 0x00200000) << 32))[0]
     hz = 0.5 * z - qx
     a = 1.0 - qx
     return a - (hz - (z * r - x * y))
@@ -176,8 +185,7 @@ def _kernel_cos(x: float, y: float) -> float:
 
 def _kernel_sin(x: float, y: float) -> float:
     """fdlibm ``__kernel_sin`` with a tail (``iy = 1``)."""
-    ix = _words(x)[0] & 0x7FFFFFFF
-    if ix < 0x3E400000 and int(x) == 0:
+    if abs(x) < _TWO_M27 and int(x) == 0:
         return x
     z = x * x
     v = z * x
@@ -185,6 +193,13 @@ def _kernel_sin(x: float, y: float) -> float:
     return x - ((z * (0.5 * y - v * r) - y) - v * _S1)
 
 
+_TWO_M27 = _high_word_bound(0x3E400000)
+_COS_0_3 = _high_word_bound(0x3FD33333)
+_COS_0_78125 = _high_word_bound(0x3FE90001)
+_PIO4_HW_HI = _high_word_bound(0x3FE921FC)
+_PIO2_HW_LO, _PIO2_HW_HI = _high_word_bound(0x3FF921FB), _high_word_bound(0x3FF921FC)
+_3PIO4 = _high_word_bound(0x4002D97C)
+_COS_MEDIUM_HI = _high_word_bound(0x413921FC)
 _INVPIO2 = 6.36619772367581382433e-01
 _PIO2_1 = 1.57079632673412561417e00
 _PIO2_1T = 6.07710050650619224932e-11
@@ -202,30 +217,31 @@ _NPIO2_HW = (
 
 def _rem_pio2(x: float) -> "tuple[int, float, float]":
     """fdlibm ``__ieee754_rem_pio2`` for ``pi/4 < |x| <= 2**19 * pi/2``: ``(n, y0, y1)``, x = n*pi/2 + y0 + y1."""
-    hx = _words(x)[0]
-    ix = hx & 0x7FFFFFFF
-    if ix < 0x4002D97C:
-        if hx > 0:
+    ax = abs(x)
+    near_pio2 = _PIO2_HW_LO <= ax < _PIO2_HW_HI  # high word of |x| is that of pi/2
+    if ax < _3PIO4:
+        if x > 0.0:
             z = x - _PIO2_1
-            if ix != 0x3FF921FB:
+            if not near_pio2:
                 y0 = z - _PIO2_1T
                 return 1, y0, (z - y0) - _PIO2_1T
             z -= _PIO2_2
             y0 = z - _PIO2_2T
             return 1, y0, (z - y0) - _PIO2_2T
         z = x + _PIO2_1
-        if ix != 0x3FF921FB:
+        if not near_pio2:
             y0 = z + _PIO2_1T
             return -1, y0, (z - y0) + _PIO2_1T
         z += _PIO2_2
         y0 = z + _PIO2_2T
         return -1, y0, (z - y0) + _PIO2_2T
-    t = abs(x)
+    t = ax
     n = int(t * _INVPIO2 + 0.5)
     fn = float(n)
     r = t - fn * _PIO2_1
     w = fn * _PIO2_1T
     y0 = r - w
+    ix = _words(x)[0] & 0x7FFFFFFF
     if not (n < 32 and ix != _NPIO2_HW[n - 1]):
         j = ix >> 20
         if j - ((_words(y0)[0] >> 20) & 0x7FF) > 16:
@@ -241,19 +257,19 @@ def _rem_pio2(x: float) -> "tuple[int, float, float]":
                 w = fn * _PIO2_3T - ((t - r) - w)
                 y0 = r - w
     y1 = (r - y0) - w
-    if hx < 0:
+    if x < 0.0:
         return -n, -y0, -y1
     return n, y0, y1
 
 
 def cos(x: float) -> float:
     """fdlibm ``cos`` (V8's ``Math.cos``) for ``|x| <= 2**19 * pi/2`` (the Box–Muller range is [0, 2 pi))."""
-    ix = _words(x)[0] & 0x7FFFFFFF
-    if ix <= 0x3FE921FB:
+    ax = abs(x)
+    if ax < _PIO4_HW_HI:
         return _kernel_cos(x, 0.0)
-    if ix >= 0x7FF00000:
+    if not ax < math.inf:
         return x - x
-    if ix > 0x413921FB:
+    if ax >= _COS_MEDIUM_HI:
         raise ValueError(f"jsmath.cos supports |x| <= 2**19*pi/2 only, got {x!r}")
     n, y0, y1 = _rem_pio2(x)
     q = n & 3
