@@ -38,7 +38,7 @@ from .log import Log, parse_csv, parse_log, read_log, to_csv, write_log  # noqa:
 from .logreg import LogisticRegression  # noqa: E402
 from .mlmd import LRModel, MLPModel  # noqa: E402
 from .mlp import MLP  # noqa: E402
-from .pipeline import Progress, TrainResult, train  # noqa: E402
+from .pipeline import Progress, TrainResult, train, train_folder, train_sessions  # noqa: E402
 from .scaler import Scaler  # noqa: E402
 from .shots import accept_shots, rising_edges  # noqa: E402
 from .traces import shot_traces  # noqa: E402
@@ -54,5 +54,5 @@ __all__ = [
     "MLP", "MLPModel", "ModelFormatError", "Progress", "Scaler", "StingerError", "StingerWarning",
     "TrainResult", "TrainingError", "accept_shots", "backend", "build_dataset", "demo_session_path",
     "featurize_rich", "featurize_summary", "holdout_metrics", "parse_csv", "parse_log", "read_log",
-    "rising_edges", "set_backend", "shot_traces", "to_csv", "train", "write_log",
+    "rising_edges", "set_backend", "shot_traces", "to_csv", "train", "train_folder", "train_sessions", "write_log",
 ]

@@ -48,6 +48,7 @@ class Dataset:
         labels: ``array('B')``, 1 for positives (first), 0 for negatives.
         starts: first log sample of each row.
         edges: every trigger rising edge (sample indices); ``accepted``: those kept by the gap rule.
+        positive_shots: for each positive row, the number of its shot in ``accepted``.
         raw_pos_count: positives before augmentation; ``lead_samples``: window end to edge, in samples.
         dt_est_ms: mean sample interval over the first 500 samples (gaps ≥ 100 ms ignored).
     """
@@ -57,6 +58,7 @@ class Dataset:
     starts: List[int]
     edges: List[int]
     accepted: List[int]
+    positive_shots: List[int]
     raw_pos_count: int
     lead_samples: int
     dt_est_ms: float
@@ -104,13 +106,13 @@ def build_dataset(log: Log, params: DatasetParams = DatasetParams()) -> Dataset:
     edges, accepted = detect_shots(ts, trig, params.min_gap_ms)
     lead = max(1, js_round(params.lead_ms / (params.window_ms / ws)))
 
-    positives = []
-    for edge in accepted:
+    positives = []  # (start, end, shot number)
+    for k, edge in enumerate(accepted):
         end = edge - lead
         start = end - ws
         if start < 0 or end <= start:
             continue
-        positives.append((start, end))
+        positives.append((start, end, k))
 
     blocked = bytearray(trig)
     pre = params.lead_ms + params.window_ms
@@ -127,9 +129,11 @@ def build_dataset(log: Log, params: DatasetParams = DatasetParams()) -> Dataset:
     negatives = [candidates[i] - ws for i in chosen]
 
     pos_starts: List[int] = []
-    for start, end in positives:
-        pos_starts.append(start)
-        pos_starts += [start + d for d in params.jitter if start + d >= 0 and end + d <= n]
+    pos_shots: List[int] = []
+    for start, end, k in positives:
+        kept = [start] + [start + d for d in params.jitter if start + d >= 0 and end + d <= n]
+        pos_starts += kept
+        pos_shots += [k] * len(kept)
     starts = pos_starts + negatives
     labels = array("B", [1] * len(pos_starts) + [0] * len(negatives))
     return Dataset(
@@ -138,6 +142,7 @@ def build_dataset(log: Log, params: DatasetParams = DatasetParams()) -> Dataset:
         starts=starts,
         edges=edges,
         accepted=accepted,
+        positive_shots=pos_shots,
         raw_pos_count=len(positives),
         lead_samples=lead,
         dt_est_ms=estimate_dt_ms(ts),

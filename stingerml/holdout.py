@@ -44,7 +44,8 @@ def split_indices(labels: Sequence[int], seed: int = SEED, test_size: float = TE
     }
 
 
-def _take(X: Sequence[float], nf: int, rows: List[int]) -> List[float]:
+def take_rows(X: Sequence[float], nf: int, rows: List[int]) -> List[float]:
+    """Rows ``rows`` (in that order) of a flat ``n × nf`` matrix, as a flat list."""
     out: List[float] = []
     for r in rows:
         out += X[r * nf : (r + 1) * nf]
@@ -66,6 +67,7 @@ def _scores(y_train: List[int], p_train: Sequence[float], y_test: List[int], p_t
 
 def holdout_metrics(
     summary: Sequence[float], rich: Sequence[float], labels: Sequence[int], progress=None,
+    lr_iterations: int = LR_ITERATIONS, mlp_iterations: int = MLP_ITERATIONS,
 ) -> Optional[Dict[str, Any]]:
     """Held-out metrics of LR (18 summary features) and MLP (30 rich features).
 
@@ -73,6 +75,7 @@ def holdout_metrics(
         summary, rich: flat float32 features of every row (``rows × 18``, ``rows × 30``).
         labels: 0/1 per row.
         progress: optional ``progress(t, total)`` for the MLP iterations.
+        lr_iterations, mlp_iterations: the browser's 1500 and 220 unless given.
 
     Returns:
         ``{"split": ..., "lr": ..., "mlp": ...}`` or None when a class has < 2 rows.
@@ -85,13 +88,13 @@ def holdout_metrics(
     y_test = [labels[i] for i in test]
     result: Dict[str, Any] = {"split": split}
     for key, X, nf in (("lr", summary, 18), ("mlp", rich, 30)):
-        scaler = Scaler().fit(_take(X, nf, train), len(train), nf)
-        X_train = scaler.transform(_take(X, nf, train), len(train))
-        X_test = scaler.transform(_take(X, nf, test), len(test))
+        scaler = Scaler().fit(take_rows(X, nf, train), len(train), nf)
+        X_train = scaler.transform(take_rows(X, nf, train), len(train))
+        X_test = scaler.transform(take_rows(X, nf, test), len(test))
         if key == "lr":
-            model = LogisticRegression(max_iter=LR_ITERATIONS).fit(X_train, y_train, nf)
+            model = LogisticRegression(max_iter=lr_iterations).fit(X_train, y_train, nf)
         else:
-            model = MLP(max_iter=MLP_ITERATIONS, seed=42).fit(X_train, y_train, nf, progress=progress)
+            model = MLP(max_iter=mlp_iterations, seed=42).fit(X_train, y_train, nf, progress=progress)
         # the browser keeps predictions in a Float32Array: every metric sees f32 probabilities
         p_train = array("f", model.predict_proba(X_train))
         p_test = array("f", model.predict_proba(X_test))

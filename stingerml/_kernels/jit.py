@@ -5,15 +5,17 @@ calls an ``@njit(cache=True)`` kernel and converts the results back to the
 types ``pure`` returns (``array('f')``, lists of Python floats and ints, loss
 histories as ``[{"iter", "loss"}]``). Results are identical to the bit:
 
-- Every number lives in a float64 array and all arithmetic is float64, in the
-  order ``pure`` uses; SPEC's float32 stores are explicit ``_f32`` round trips
-  (the stored value is the float32 rounding, kept as a double). No float32
-  arithmetic ever happens, and ``fastmath`` is never on (no FMA contraction,
-  no reassociation).
-- ``exp``/``log`` are the fdlibm algorithms of :mod:`stingerml.jsmath` (V8's
-  ``Math.exp``/``Math.log``), ported to njit functions; the rng's gaussian uses
-  ``math.log``/``math.cos``/``math.sqrt`` exactly as :class:`stingerml.rng.XorShift32`
-  does (numba calls the same C library).
+- All arithmetic is float64, in the order ``pure`` uses. SPEC's float32
+  stores are explicit ``_f32`` round trips (the float32 rounding, kept as a
+  double) or stores into a float32 array (the gradient accumulators), whose
+  elements are converted back to double on every read. No float32 arithmetic
+  ever happens, and ``fastmath`` is never on (no FMA contraction, no
+  reassociation). SIMD lanes are always different outputs, so every sum still
+  adds its terms one after the other.
+- ``exp``, ``log`` and ``cos`` are the fdlibm algorithms of :mod:`stingerml.jsmath`
+  (V8's ``Math.exp``/``Math.log``/``Math.cos``), ported to njit functions: the
+  sigmoid, the clamped BCE and the rng's Box–Muller gaussian use them exactly
+  where ``pure`` and :class:`stingerml.rng.XorShift32` use jsmath.
 - ``1 - β**t`` (Adam's bias corrections) is computed by Python's ``**`` in the
   wrapper, since numba's integer power would multiply instead of calling ``pow``.
 - The skip-zero shortcuts of ``pure`` are kept, so even non-finite weights
@@ -30,7 +32,48 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from numba import njit
 
-from ..rng import XorShift32
+from .. import jsmath
+from ..jsmath import (  # the fdlibm constants, shared with the reference
+    _LN2_HI,
+    _LN2_LO,
+    _TWO54,
+    _LG1,
+    _LG2,
+    _LG3,
+    _LG4,
+    _LG5,
+    _LG6,
+    _LG7,
+    _O_THRESHOLD,
+    _U_THRESHOLD,
+    _INVLN2,
+    _P1,
+    _P2,
+    _P3,
+    _P4,
+    _P5,
+    _C1,
+    _C2,
+    _C3,
+    _C4,
+    _C5,
+    _C6,
+    _S1,
+    _S2,
+    _S3,
+    _S4,
+    _S5,
+    _S6,
+    _INVPIO2,
+    _PIO2_1,
+    _PIO2_1T,
+    _PIO2_2,
+    _PIO2_2T,
+    _PIO2_3,
+    _PIO2_3T,
+)
+from ..rng import _INV_2_32, XorShift32
+from ..rng import _MASK as _MASK32
 from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
     BETA1,
     BETA2,
@@ -44,6 +87,10 @@ from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
     ordered_sum,
     sigmoid,
 )
+
+# Kernels whose divisors can never be zero skip numba's ZeroDivisionError check
+# (which would stop LLVM from vectorizing); the others keep Python's semantics.
+_ieee = njit(cache=True, error_model="numpy")
 
 _MLP_CHUNK = 20  # MLP iterations per njit call; progress is reported between calls
 _LOSS_EVERY = 16  # the final-model run records its loss every 16 iterations
@@ -69,38 +116,26 @@ def _history(iters: np.ndarray, losses: np.ndarray, count: int) -> List[Dict[str
 # --- scalar helpers (njit) ---------------------------------------------------
 
 
-@njit(cache=True)
+@_ieee
 def _f32(x):
     """SPEC's f32(x): round the double to float32, keep it as a double."""
     return np.float64(np.float32(x))
 
 
-@njit(cache=True)
+@_ieee
 def _high_word(x):
     """fdlibm GET_HIGH_WORD: the high 32 bits of a double as a signed int."""
     return np.float64(x).view(np.int64) >> 32
 
 
-@njit(cache=True)
+@_ieee
 def _with_high_word(x, hi):
     """fdlibm SET_HIGH_WORD: ``x`` with its high 32 bits replaced by ``hi``."""
     lo = np.float64(x).view(np.int64) & 0xFFFFFFFF
     return np.int64(((hi & 0xFFFFFFFF) << 32) | lo).view(np.float64)
 
 
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_TWO54 = 1.80143985094819840000e16
-_LG1 = 6.666666666666735130e-01
-_LG2 = 3.999999999940941908e-01
-_LG3 = 2.857142874366239149e-01
-_LG4 = 2.222219843214978396e-01
-_LG5 = 1.818357216161805012e-01
-_LG6 = 1.531383769920937332e-01
-_LG7 = 1.479819860511658591e-01
-
-
-@njit(cache=True)
+@_ieee
 def _log(x):
     """fdlibm ``__ieee754_log``, as :func:`stingerml.jsmath.log`."""
     hx = _high_word(x)
@@ -153,18 +188,10 @@ def _log(x):
     return dk * _LN2_HI - ((s * (f - R) - dk * _LN2_LO) - f)
 
 
-_O_THRESHOLD = 7.09782712893383973096e02
-_U_THRESHOLD = -7.45133219101941108420e02
-_INVLN2 = 1.44269504088896338700e00
-_P1 = 1.66666666666666019037e-01
-_P2 = -2.77777777770155933842e-03
-_P3 = 6.61375632143793436117e-05
-_P4 = -1.65339022054652515390e-06
-_P5 = 4.13813679705723846039e-08
 _TWOM1000 = 9.33263618503218878990e-302
 
 
-@njit(cache=True)
+@_ieee
 def _exp(x):
     """fdlibm ``__ieee754_exp``, as :func:`stingerml.jsmath.exp`."""
     hx = _high_word(x)
@@ -184,6 +211,8 @@ def _exp(x):
     k = 0
     if hx > 0x3FD62E42:
         if hx < 0x3FF0A2B2:
+            if x == 1.0:
+                return math.e  # V8 special-cases exp(1) to return Math.E exactly
             if xsb == 0:
                 hi = x - _LN2_HI
                 lo = _LN2_LO
@@ -205,12 +234,115 @@ def _exp(x):
     if k == 0:
         return 1.0 - ((x * c) / (c - 2.0) - x)
     y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi)
-    if k >= -1021:
-        return math.ldexp(y, k)
+    if k >= -1021:  # y * 2**k is a normal number: add k to the exponent (what ldexp does)
+        return _with_high_word(y, _high_word(y) + (k << 20))
     return math.ldexp(y, k + 1000) * _TWOM1000
 
 
-@njit(cache=True)
+@_ieee
+def _kernel_cos(x, y):
+    """fdlibm ``__kernel_cos``, as ``jsmath._kernel_cos``."""
+    ix = _high_word(x) & 0x7FFFFFFF
+    if ix < 0x3E400000 and np.int64(x) == 0:
+        return 1.0
+    z = x * x
+    r = z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
+    if ix < 0x3FD33333:
+        return 1.0 - (0.5 * z - (z * r - x * y))
+    if ix > 0x3FE90000:
+        qx = 0.28125
+    else:
+        qx = np.int64((ix - 0x00200000) << 32).view(np.float64)
+    hz = 0.5 * z - qx
+    a = 1.0 - qx
+    return a - (hz - (z * r - x * y))
+
+
+@_ieee
+def _kernel_sin(x, y):
+    """fdlibm ``__kernel_sin`` with a tail, as ``jsmath._kernel_sin``."""
+    ix = _high_word(x) & 0x7FFFFFFF
+    if ix < 0x3E400000 and np.int64(x) == 0:
+        return x
+    z = x * x
+    v = z * x
+    r = _S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))
+    return x - ((z * (0.5 * y - v * r) - y) - v * _S1)
+
+
+_NPIO2_HW = np.array(jsmath._NPIO2_HW, np.int64)
+
+
+@_ieee
+def _rem_pio2(x):
+    """fdlibm ``__ieee754_rem_pio2`` for ``pi/4 < |x| <= 2**19 * pi/2``, as ``jsmath._rem_pio2``."""
+    hx = _high_word(x)
+    ix = hx & 0x7FFFFFFF
+    if ix < 0x4002D97C:
+        if hx > 0:
+            z = x - _PIO2_1
+            if ix != 0x3FF921FB:
+                y0 = z - _PIO2_1T
+                return 1, y0, (z - y0) - _PIO2_1T
+            z -= _PIO2_2
+            y0 = z - _PIO2_2T
+            return 1, y0, (z - y0) - _PIO2_2T
+        z = x + _PIO2_1
+        if ix != 0x3FF921FB:
+            y0 = z + _PIO2_1T
+            return -1, y0, (z - y0) + _PIO2_1T
+        z += _PIO2_2
+        y0 = z + _PIO2_2T
+        return -1, y0, (z - y0) + _PIO2_2T
+    t = abs(x)
+    n = np.int64(t * _INVPIO2 + 0.5)
+    fn = np.float64(n)
+    r = t - fn * _PIO2_1
+    w = fn * _PIO2_1T
+    y0 = r - w
+    if not (n < 32 and ix != _NPIO2_HW[n - 1]):
+        j = ix >> 20
+        if j - ((_high_word(y0) >> 20) & 0x7FF) > 16:
+            t = r
+            w = fn * _PIO2_2
+            r = t - w
+            w = fn * _PIO2_2T - ((t - r) - w)
+            y0 = r - w
+            if j - ((_high_word(y0) >> 20) & 0x7FF) > 49:
+                t = r
+                w = fn * _PIO2_3
+                r = t - w
+                w = fn * _PIO2_3T - ((t - r) - w)
+                y0 = r - w
+    y1 = (r - y0) - w
+    if hx < 0:
+        return -n, -y0, -y1
+    return n, y0, y1
+
+
+@_ieee
+def _cos(x):
+    """fdlibm ``cos`` (V8's ``Math.cos``) for ``|x| <= 2**19 * pi/2``, as :func:`stingerml.jsmath.cos`
+    (larger arguments, which jsmath rejects, give NaN)."""
+    ix = _high_word(x) & 0x7FFFFFFF
+    if ix <= 0x3FE921FB:
+        return _kernel_cos(x, 0.0)
+    if ix >= 0x7FF00000:
+        return x - x
+    if ix > 0x413921FB:
+        return math.nan
+    n, y0, y1 = _rem_pio2(x)
+    q = n & 3
+    if q == 0:
+        return _kernel_cos(y0, y1)
+    if q == 1:
+        return -_kernel_sin(y0, y1)
+    if q == 2:
+        return -_kernel_cos(y0, y1)
+    return _kernel_sin(y0, y1)
+
+
+@_ieee
 def _sigmoid(z):
     if z > 20.0:
         return 1.0
@@ -219,7 +351,7 @@ def _sigmoid(z):
     return 1.0 / (1.0 + _exp(-z))
 
 
-@njit(cache=True)
+@_ieee
 def _clamped_bce(p, y):
     # Python's max(p, lo) / min(p, hi): the second argument wins only when strictly beyond
     pc = p
@@ -230,11 +362,7 @@ def _clamped_bce(p, y):
     return -(y * _log(pc) + (1.0 - y) * _log(1.0 - pc))
 
 
-_MASK32 = 0xFFFFFFFF
-_INV_2_32 = 1.0 / 4294967296.0
-
-
-@njit(cache=True)
+@_ieee
 def _rng_next(state):
     """xorshift32 step on ``state[0]`` (an int64 holding the uint32); returns a double in [0, 1)."""
     s = state[0]
@@ -245,20 +373,20 @@ def _rng_next(state):
     return np.float64(s) * _INV_2_32
 
 
-@njit(cache=True)
+@_ieee
 def _gaussian(state):
-    """Box–Muller as :meth:`XorShift32.gaussian` (two draws)."""
+    """Box–Muller as :meth:`XorShift32.gaussian` (two draws, V8's log and cos)."""
     u1 = _rng_next(state)
     if u1 == 0.0:
         u1 = 1e-10
     u2 = _rng_next(state)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    return math.sqrt(-2.0 * _log(u1)) * _cos(2.0 * math.pi * u2)
 
 
 # --- features (SPEC §5) --------------------------------------------------------
 
 
-@njit(cache=True)
+@_ieee
 def _window_features(w, rich):
     """``w``: (rows, 50, 6) float64 integers; returns (rows, 18|30) float64 (not yet rounded)."""
     n_rows = w.shape[0]
@@ -364,7 +492,7 @@ def scaler_transform(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[fl
 # --- dataset scan (SPEC §4 steps 5–6) ------------------------------------------
 
 
-@njit(cache=True)
+@_ieee
 def _negative_candidates(blocked):
     n = blocked.shape[0]
     out = np.empty(max(n - WINDOW, 0), np.int64)
@@ -390,7 +518,7 @@ def negative_candidates(blocked: Sequence[int], n: int) -> List[int]:
     return _negative_candidates(flags).tolist()
 
 
-@njit(cache=True)
+@_ieee
 def _select_separated(order, times, target, min_sep):
     """``pure.select_separated`` with the kept set as a Fenwick tree over the time ranks.
 
@@ -456,7 +584,7 @@ def select_separated(order: Sequence[int], times: Sequence[int], target: int, mi
 # --- logistic regression (SPEC §7) -----------------------------------------------
 
 
-@njit(cache=True)
+@_ieee
 def _logreg_fit(X, XT, y, max_iter, lr, l2, record_every):
     n_rows, nf = X.shape
     coef = np.zeros(nf)
@@ -466,22 +594,24 @@ def _logreg_fit(X, XT, y, max_iter, lr, l2, record_every):
     hist_loss = np.empty(n_hist)
     count = 0
     z = np.empty(n_rows)
-    g = np.empty(nf)
+    g = np.empty(nf, np.float32)  # f32 accumulators: each store is SPEC's f32
     for it in range(max_iter):
         z[:] = intercept
         for j in range(nf):
             c = coef[j]
             for r in range(n_rows):
                 z[r] = z[r] + XT[j, r] * c
+        for r in range(n_rows):  # z becomes p (independent sigmoids, overlapped by the CPU)
+            z[r] = _sigmoid(z[r])
         g[:] = 0.0
         gi = 0.0
         record = it % record_every == 0 or it == max_iter - 1
         loss = 0.0
         for r in range(n_rows):
-            p = _sigmoid(z[r])
+            p = z[r]
             e = p - y[r]
             for j in range(nf):
-                g[j] = _f32(g[j] + e * X[r, j])
+                g[j] = np.float64(g[j]) + e * X[r, j]
             gi += e
             if record:
                 loss += _clamped_bce(p, y[r])
@@ -490,11 +620,11 @@ def _logreg_fit(X, XT, y, max_iter, lr, l2, record_every):
             hist_loss[count] = loss / n_rows
             count += 1
         for j in range(nf):
-            g[j] = _f32(g[j] / n_rows + l2 * coef[j])
+            g[j] = np.float64(g[j]) / n_rows + l2 * coef[j]
         gi /= n_rows
         step = lr / (1 + it * 0.001)
         for j in range(nf):
-            coef[j] = _f32(coef[j] - step * g[j])
+            coef[j] = _f32(coef[j] - step * np.float64(g[j]))
         intercept -= step * gi
     return coef, intercept, hist_iter, hist_loss, count
 
@@ -504,6 +634,8 @@ def logreg_fit(
     record_every: int = 100,
 ) -> Tuple[array, float, List[Dict[str, float]]]:
     """Batch gradient descent with L2; returns ``(coef f32[nf], intercept, loss history)``."""
+    if n_rows == 0 and max_iter > 0:
+        raise ZeroDivisionError("logreg_fit: zero rows (pure divides by n_rows)")
     x = _f64(X)[: n_rows * nf].reshape(n_rows, nf)
     coef, intercept, hist_iter, hist_loss, count = _logreg_fit(
         x, np.ascontiguousarray(x.T), _f64(y)[:n_rows], int(max_iter), float(lr), float(l2), int(record_every)
@@ -556,22 +688,15 @@ def logreg_predict_unscaled(
 #
 # The parameters live in one flat float64 vector ``P = [W1 (64×n_in), b1 (64),
 # W2 (32×64), b2 (32), W3 (32), b3]`` (weights row-major [out][in]); the Adam
-# moments ``M``, ``V`` and the gradient share that layout. Every element but
-# the last (b3, a double in SPEC) holds a float32 value.
+# moments ``M``, ``V`` and the gradient ``G`` share that layout, so Adam is one
+# loop. Every element but the last (b3, a double in SPEC) holds a float32
+# value. The kernels work on 2-D views of it (which LLVM vectorizes: each SIMD
+# lane is a different output, so every sum still adds its terms in SPEC order).
 
 
-def _layout(n_in: int) -> Tuple[int, int, int, int, int, int]:
-    """Offsets of W1, b1, W2, b2, W3, b3 in P, and its length (as the 6th... plus size)."""
-    o_b1 = H1 * n_in
-    o_W2 = o_b1 + H1
-    o_b2 = o_W2 + H2 * H1
-    o_W3 = o_b2 + H2
-    o_b3 = o_W3 + H2
-    return o_b1, o_W2, o_b2, o_W3, o_b3, o_b3 + 1
-
-
-@njit(cache=True)
+@_ieee
 def _offsets(n_in):
+    """Offsets of b1, W2, b2, W3 and b3 in P (W1 starts at 0; P has ``b3 + 1`` elements)."""
     o_b1 = H1 * n_in
     o_W2 = o_b1 + H1
     o_b2 = o_W2 + H2 * H1
@@ -580,20 +705,24 @@ def _offsets(n_in):
     return o_b1, o_W2, o_b2, o_W3, o_b3
 
 
+@_ieee
+def _views(P, n_in):
+    """``(W1 64×n_in, b1, W2 32×64, b2, W3)`` views of a P-shaped vector (b3 is ``P[-1]``)."""
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
+    return (
+        P[:o_b1].reshape((H1, n_in)), P[o_b1:o_W2], P[o_W2:o_b2].reshape((H2, H1)), P[o_b2:o_W3], P[o_W3:o_b3],
+    )
+
+
 @njit(cache=True)
 def _mlp_init(seed_state, n_in):
     """``f32(gaussian() * sqrt(2/fan_in))`` for W1, W2, W3 in order; ``seed_state`` is advanced."""
     o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
     P = np.zeros(o_b3 + 1)
-    k = math.sqrt(2.0 / n_in)
-    for i in range(o_b1):
-        P[i] = _f32(_gaussian(seed_state) * k)
-    k = math.sqrt(2.0 / H1)
-    for i in range(o_W2, o_b2):
-        P[i] = _f32(_gaussian(seed_state) * k)
-    k = math.sqrt(2.0 / H2)
-    for i in range(o_W3, o_b3):
-        P[i] = _f32(_gaussian(seed_state) * k)
+    for lo, hi, fan_in in ((0, o_b1, n_in), (o_W2, o_b2, H1), (o_W3, o_b3, H2)):
+        k = math.sqrt(2.0 / fan_in)
+        for i in range(lo, hi):
+            P[i] = _f32(_gaussian(seed_state) * k)
     return P
 
 
@@ -605,95 +734,120 @@ def mlp_init(seed: int, n_in: int) -> Tuple[XorShift32, array, array, array]:
     """The rng after init and ``W1 (64×n_in), W2 (32×64), W3 (32)`` (see ``pure``)."""
     state = _seed_state(seed)
     P = _mlp_init(state, int(n_in))
-    o_b1, o_W2, o_b2, o_W3, o_b3, _ = _layout(n_in)
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
     rng = XorShift32(seed)
     rng.state = int(state[0])
     return rng, _to_f32(P[:o_b1]), _to_f32(P[o_W2:o_b2]), _to_f32(P[o_W3:o_b3])
 
 
-@njit(cache=True)
-def _transpose_weights(P, n_in, W1T, W2T):
-    """W1T[k*64 + j] = W1[j][k], W2T[k*32 + j] = W2[j][k]: contiguous per input."""
-    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
-    for j in range(H1):
-        for k in range(n_in):
-            W1T[k * H1 + j] = P[j * n_in + k]
-    for j in range(H2):
-        for k in range(H1):
-            W2T[k * H2 + j] = P[o_W2 + j * H1 + k]
+@_ieee
+def _transpose(W, WT):
+    """``WT[k, j] = W[j, k]``: each input's weights contiguous over the outputs."""
+    for j in range(W.shape[0]):
+        for k in range(W.shape[1]):
+            WT[k, j] = W[j, k]
 
 
-@njit(cache=True)
-def _forward(x, P, n_in, W1T, W2T, h1, h2):
-    """Fills ``h1``, ``h2`` (f32 ReLU layers) for input ``x``; returns the double logit."""
-    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
+@_ieee
+def _nonzero(v, idx):
+    """Indices of the non-zero elements of ``v`` into ``idx``, ascending; returns their count.
+
+    Branch-free, so a loop over them skips the zero terms (as ``pure`` does)
+    without a hard-to-predict branch per element.
+    """
+    count = 0
+    for k in range(v.shape[0]):
+        idx[count] = k
+        count += 1 if v[k] != 0.0 else 0
+    return count
+
+
+@_ieee
+def _forward(x, W1T, b1, W2T, b2, W3, b3, h1, h2):
+    """Fills ``h1``, ``h2`` (f32 ReLU layers) for input ``x``; returns the double logit.
+
+    ``W1T`` is n_in×64 and ``W2T`` 64×32 (transposed weights). Each unit's sum
+    starts at its bias and adds the products in input order; zero inputs are
+    skipped as in ``pure``.
+    """
     for j in range(H1):
-        h1[j] = P[o_b1 + j]
-    for k in range(n_in):
+        h1[j] = b1[j]
+    for k in range(x.shape[0]):
         xk = x[k]
         if xk != 0.0:
-            base = k * H1
             for j in range(H1):
-                h1[j] = h1[j] + W1T[base + j] * xk
+                h1[j] = h1[j] + W1T[k, j] * xk
     for j in range(H1):
         a = h1[j]
         h1[j] = _f32(a if a > 0.0 else 0.0)
     for j in range(H2):
-        h2[j] = P[o_b2 + j]
+        h2[j] = b2[j]
     for k in range(H1):
         hk = h1[k]
         if hk != 0.0:
-            base = k * H2
             for j in range(H2):
-                h2[j] = h2[j] + W2T[base + j] * hk
+                h2[j] = h2[j] + W2T[k, j] * hk
     for j in range(H2):
         a = h2[j]
         h2[j] = _f32(a if a > 0.0 else 0.0)
-    z = P[o_b3]
+    z = b3
     for k in range(H2):
-        z = z + P[o_W3 + k] * h2[k]
+        z = z + W3[k] * h2[k]
     return z
 
 
-@njit(cache=True)
+@_ieee
 def _mlp_probs(X, P, n_in):
-    n_rows = X.shape[0]
-    W1T = np.empty(n_in * H1)
-    W2T = np.empty(H1 * H2)
-    _transpose_weights(P, n_in, W1T, W2T)
+    W1, b1, W2, b2, W3 = _views(P, n_in)
+    W1T = np.empty((n_in, H1))
+    W2T = np.empty((H1, H2))
+    _transpose(W1, W1T)
+    _transpose(W2, W2T)
     h1 = np.empty(H1)
     h2 = np.empty(H2)
-    out = np.empty(n_rows)
-    for r in range(n_rows):
-        out[r] = _sigmoid(_forward(X[r], P, n_in, W1T, W2T, h1, h2))
+    out = np.empty(X.shape[0])
+    for r in range(X.shape[0]):
+        out[r] = _sigmoid(_forward(X[r], W1T, b1, W2T, b2, W3, P[-1], h1, h2))
     return out
 
 
-@njit(cache=True)
+@_ieee
 def _mlp_iterations(
     X, y, n_in, it_begin, it_end, max_iter, alpha, learning_rate, noise_std, record_loss,
     P, M, V, rng_state, bc1s, bc2s, hist_iter, hist_loss, hist_count,
 ):
-    """Iterations ``it_begin..it_end-1`` of ``pure.mlp_fit``, updating P, M, V, the rng and the history."""
+    """Iterations ``it_begin..it_end-1`` of ``pure.mlp_fit``, updating P, M, V, the rng and the history.
+
+    The gradient accumulators live in a float32 array ``G`` (P's layout; b3's
+    gradient is the double ``gb3``): each ``G[i] = <double expression>`` is
+    SPEC's f32 store, and every read converts back to double before any
+    arithmetic. Zero ``dh2``/``dh1`` entries are skipped as in ``pure``, via
+    index lists (:func:`_nonzero`) rather than a branch per unit.
+    """
     n_rows = X.shape[0]
     o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
-    n_par = o_b3 + 1
-    G = np.empty(n_par)
-    W1T = np.empty(n_in * H1)
-    W2T = np.empty(H1 * H2)
+    W1, b1, W2, b2, W3 = _views(P, n_in)
+    G = np.empty(P.shape, np.float32)  # the f32 gradient accumulators, stored as float32
+    gW1, gb1, gW2, gb2, gW3 = _views(G, n_in)
+    W1T = np.empty((n_in, H1))
+    W2T = np.empty((H1, H2))
     h1 = np.empty(H1)
     h2 = np.empty(H2)
     dh2 = np.empty(H2)
     back = np.empty(H1)
-    xn = np.empty(n_in)
+    dh1 = np.empty(H1)
+    idx = np.empty(H1, np.int64)
     noisy = noise_std != 0.0
+    xn = np.empty(n_in)
     c1 = 1 - BETA1
     c2 = 1 - BETA2
     inv = 1.0 / n_rows
     for it in range(it_begin, it_end):
         t = it + 1
-        _transpose_weights(P, n_in, W1T, W2T)
+        _transpose(W1, W1T)
+        _transpose(W2, W2T)
         G[:] = 0.0
+        gb3 = 0.0
         for r in range(n_rows):
             if noisy:
                 for k in range(n_in):
@@ -701,60 +855,57 @@ def _mlp_iterations(
                 x = xn
             else:
                 x = X[r]
-            z = _forward(x, P, n_in, W1T, W2T, h1, h2)
-            dz = _sigmoid(z) - y[r]
+            dz = _sigmoid(_forward(x, W1T, b1, W2T, b2, W3, P[o_b3], h1, h2)) - y[r]
             for k in range(H2):
-                G[o_W3 + k] = _f32(G[o_W3 + k] + dz * h2[k])
-            G[o_b3] += dz
+                gW3[k] = np.float64(gW3[k]) + dz * h2[k]
+            gb3 += dz
             for j in range(H2):
-                dh2[j] = _f32(dz * P[o_W3 + j] * (1.0 if h2[j] > 0.0 else 0.0))
+                dh2[j] = _f32(dz * W3[j] * (1.0 if h2[j] > 0.0 else 0.0))
             back[:] = 0.0
-            for j in range(H2):
+            for p in range(_nonzero(dh2, idx)):
+                j = idx[p]
                 d = dh2[j]
-                if d != 0.0:
-                    row = o_W2 + j * H1
-                    for k in range(H1):
-                        G[row + k] = _f32(G[row + k] + d * h1[k])
-                    for k in range(H1):
-                        back[k] = back[k] + d * P[row + k]
+                for k in range(H1):
+                    gW2[j, k] = np.float64(gW2[j, k]) + d * h1[k]
+                for k in range(H1):
+                    back[k] = back[k] + d * W2[j, k]
             for j in range(H2):
-                G[o_b2 + j] = _f32(G[o_b2 + j] + dh2[j])
+                gb2[j] = np.float64(gb2[j]) + dh2[j]
             for j in range(H1):
-                d = _f32(back[j] * (1.0 if h1[j] > 0.0 else 0.0))
-                if d != 0.0:
-                    row = j * n_in
-                    for k in range(n_in):
-                        G[row + k] = _f32(G[row + k] + d * x[k])
-                G[o_b1 + j] = _f32(G[o_b1 + j] + d)
-        for i in range(o_b1):
-            G[i] = _f32(G[i] * inv + alpha * P[i])
-        for i in range(o_b1, o_W2):
-            G[i] = _f32(G[i] * inv)
-        for i in range(o_W2, o_b2):
-            G[i] = _f32(G[i] * inv + alpha * P[i])
-        for i in range(o_b2, o_W3):
-            G[i] = _f32(G[i] * inv)
-        for i in range(o_W3, o_b3):
-            G[i] = _f32(G[i] * inv + alpha * P[i])
-        G[o_b3] = G[o_b3] * inv
+                dh1[j] = _f32(back[j] * (1.0 if h1[j] > 0.0 else 0.0))
+                gb1[j] = np.float64(gb1[j]) + dh1[j]
+            for p in range(_nonzero(dh1, idx)):
+                j = idx[p]
+                d = dh1[j]
+                for k in range(n_in):
+                    gW1[j, k] = np.float64(gW1[j, k]) + d * x[k]
+        for lo, hi, decay in ((0, o_b1, True), (o_b1, o_W2, False), (o_W2, o_b2, True), (o_b2, o_W3, False),
+                              (o_W3, o_b3, True)):
+            if decay:
+                for i in range(lo, hi):
+                    G[i] = np.float64(G[i]) * inv + alpha * P[i]
+            else:
+                for i in range(lo, hi):
+                    G[i] = np.float64(G[i]) * inv
+        gb3 = gb3 * inv
         bc1 = bc1s[it]
         bc2 = bc2s[it]
         for i in range(o_b3):
-            g = G[i]
+            g = np.float64(G[i])
             m = _f32(BETA1 * M[i] + c1 * g)
             v = _f32(BETA2 * V[i] + c2 * g * g)
             M[i] = m
             V[i] = v
             P[i] = _f32(P[i] - learning_rate * (m / bc1) / (math.sqrt(v / bc2) + EPS))
-        g = G[o_b3]
-        M[o_b3] = BETA1 * M[o_b3] + c1 * g
-        V[o_b3] = BETA2 * V[o_b3] + c2 * g * g
+        M[o_b3] = BETA1 * M[o_b3] + c1 * gb3
+        V[o_b3] = BETA2 * V[o_b3] + c2 * gb3 * gb3
         P[o_b3] = P[o_b3] - learning_rate * (M[o_b3] / bc1) / (math.sqrt(V[o_b3] / bc2) + EPS)
         if record_loss and (t % _LOSS_EVERY == 0 or t == max_iter):
-            _transpose_weights(P, n_in, W1T, W2T)
+            _transpose(W1, W1T)
+            _transpose(W2, W2T)
             loss = 0.0
             for r in range(n_rows):
-                p = _sigmoid(_forward(X[r], P, n_in, W1T, W2T, h1, h2))
+                p = _sigmoid(_forward(X[r], W1T, b1, W2T, b2, W3, P[o_b3], h1, h2))
                 loss += _clamped_bce(p, y[r])
             hist_iter[hist_count[0]] = t
             hist_loss[hist_count[0]] = loss / n_rows
@@ -771,6 +922,8 @@ def mlp_fit(
     The iterations run in chunks of ``_MLP_CHUNK``; ``progress(t, max_iter)`` is
     called for every iteration, after the chunk holding it.
     """
+    if n_rows == 0:
+        raise ZeroDivisionError("mlp_fit: zero rows (pure divides by n_rows)")
     n_in, max_iter = int(n_in), int(max_iter)
     x = _f64(X)[: n_rows * n_in].reshape(n_rows, n_in)
     yf = _f64(y)[:n_rows]
@@ -793,7 +946,7 @@ def mlp_fit(
         if progress is not None:
             for t in range(begin + 1, end + 1):
                 progress(t, max_iter)
-    o_b1, o_W2, o_b2, o_W3, o_b3, _ = _layout(n_in)
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
     return (
         _to_f32(P[:o_b1]), _to_f32(P[o_b1:o_W2]), _to_f32(P[o_W2:o_b2]), _to_f32(P[o_b2:o_W3]),
         _to_f32(P[o_W3:o_b3]), float(P[o_b3]), _history(hist_iter, hist_loss, int(hist_count[0])),

@@ -1,7 +1,15 @@
-"""``stingerml train`` and ``stingerml demo``: the browser trainer's flow from the command line."""
+"""``stingerml train`` and ``stingerml demo``: the browser trainer's flow from the command line.
+
+``stingerml train LOG [LOG ...] --out DIR`` trains from one log (the browser
+trainer, byte for byte) or one model from several sessions;
+``stingerml train --train-dir DIR --out DIR`` trains from a training folder.
+Everything is computed before anything is written; the three files are then
+written all or nothing.
+"""
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 from ._progress import StderrProgress
@@ -10,39 +18,62 @@ DEMO_DIR = "stingerml-demo"
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
-    p = sub.add_parser("train", help="train LR + MLP model files from a device log",
-                       description="Train the LR and MLP models from a device log exactly as the browser trainer does.")
-    p.add_argument("log", help="device log (.bin as pulled from the blaster, or .csv)")
+    p = sub.add_parser(
+        "train", help="train LR + MLP model files from device logs or a training folder",
+        description="Train the LR and MLP models exactly as the browser trainer does: from one device log, "
+        "from several logs at once (one model from many sessions), or from a training folder "
+        "written by 'stingerml export'.",
+    )
+    p.add_argument("logs", nargs="*", metavar="LOG", help="device log(s) (.bin as pulled from the blaster, or .csv)")
+    p.add_argument("--train-dir", metavar="DIR", help="train from this training folder instead of logs")
     p.add_argument("--out", required=True, help="output folder for ml_model_lr.bin, ml_model_mlp.bin, report.json")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=run_train)
+    p.set_defaults(func=run_train, parser=p)
 
     d = sub.add_parser("demo", help="train on the bundled example session into ./stingerml-demo/")
     d.add_argument("--out", default=DEMO_DIR, help=f"output folder (default ./{DEMO_DIR})")
     d.set_defaults(func=run_demo)
 
 
-def _train_and_save(log_path: Path, out: Path, quiet: bool):
+def read_logs(paths):
+    """Read every log first (any unreadable one fails before training); StingerWarnings are
+    left to the result's warnings instead of Python's warning output."""
+    from ..errors import StingerWarning
     from ..log import read_log
-    from ..pipeline import train
 
-    log = read_log(log_path)
-    result = train(log, progress=None if quiet else StderrProgress())
-    return result, result.save(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StingerWarning)
+        return [read_log(Path(p)) for p in paths]
+
+
+def check_sources(args: argparse.Namespace) -> None:
+    """Exactly one of LOG... and --train-dir (a usage error otherwise, exit code 2)."""
+    if bool(args.logs) == bool(args.train_dir):
+        args.parser.error("give either one or more LOG files or --train-dir DIR, not both and not neither")
 
 
 def run_train(args: argparse.Namespace) -> int:
-    result, paths = _train_and_save(Path(args.log), Path(args.out), args.quiet)
-    for path in paths.values():
+    from ..pipeline import train, train_folder
+
+    check_sources(args)
+    progress = None if args.quiet else StderrProgress()
+    if args.train_dir:
+        result = train_folder(args.train_dir, progress=progress)
+    else:
+        logs = read_logs(args.logs)
+        result = train(logs[0] if len(logs) == 1 else logs, progress=progress)
+    for path in result.save(Path(args.out)).values():
         print(path)
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from .. import demo_session_path
+    from ..pipeline import train
 
     src = demo_session_path()
-    result, paths = _train_and_save(src, Path(args.out), False)
+    result = train(read_logs([src])[0], progress=StderrProgress())
+    paths = result.save(Path(args.out))
     s = result.summary
     print(f"\nTrained on the bundled example session {src.name}: {s['samples']} samples, "
           f"{s['shotsAccepted']} shots, {s['posWindows']} positive / {s['negWindows']} negative windows.\n")

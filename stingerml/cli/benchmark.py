@@ -1,0 +1,81 @@
+"""``stingerml benchmark (LOG... | --train-dir DIR) --seeds N -o report.md``: score the learners."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from ..errors import StingerError
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run, every option spelled out."""
+    words = ["stingerml", "benchmark", *args.logs]
+    if args.train_dir:
+        words += ["--train-dir", args.train_dir]
+    words += ["--seeds", str(args.seeds), "--test-frac", f"{args.test_frac:g}", "--lr-iter", str(args.lr_iter),
+              "--mlp-iter", str(args.mlp_iter), "--models", *args.models, "--features", *args.features,
+              "--splits", *args.splits, "-o", args.output]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from .._atomic import write_text_atomic
+    from ..benchmark import BenchmarkConfig, BenchmarkData, estimate_seconds, run_benchmark
+    from ..sessions import build_sessions
+    from ..trainfolder import read
+    from .train import check_sources, read_logs
+
+    check_sources(args)
+    config = BenchmarkConfig(seeds=args.seeds, test_frac=args.test_frac, lr_iter=args.lr_iter,
+                             mlp_iter=args.mlp_iter, models=tuple(args.models), features=tuple(args.features),
+                             splits=tuple(args.splits))
+    config.check()
+    if args.train_dir:
+        data = BenchmarkData.from_folder(read(args.train_dir), args.train_dir)
+    else:
+        data = BenchmarkData.from_sessions(build_sessions(read_logs(args.logs)))
+
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    runs = config.seeds * len(config.models) * len(config.features) * len(config.splits)
+    if not args.quiet:
+        seconds = estimate_seconds(data, config)
+        eta = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+        say(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} on this machine "
+            "(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])")
+    result = run_benchmark(data, config, progress=say)
+    try:
+        write_text_atomic(args.output, result.to_markdown(command_line(args)))
+    except OSError as exc:
+        raise StingerError(f"{args.output}: cannot write the report: {exc.strerror or exc}") from exc
+    say(f"done in {result.seconds:.0f} s")
+    print(args.output)
+    return 0
+
+
+def register(subparsers: "argparse._SubParsersAction") -> None:
+    """Add the ``benchmark`` sub-command."""
+    from ..benchmark import FEATURES, MODELS, SPLITS, BenchmarkConfig
+
+    d = BenchmarkConfig()
+    p = subparsers.add_parser(
+        "benchmark", help="score LR/MLP × summary/rich features × random/time/group splits over seeds",
+        description="Train and score the browser's learners on many splits of a dataset (one or more logs, "
+        "or a training folder) and write a markdown report: ROC AUC, PR AUC, best F1 and its threshold, "
+        "mean ± std over seeds.",
+    )
+    p.add_argument("logs", nargs="*", metavar="LOG", help="device log(s) (.bin or .csv)")
+    p.add_argument("--train-dir", metavar="DIR", help="benchmark on this training folder instead of logs")
+    p.add_argument("-o", "--output", required=True, help="markdown report to write")
+    p.add_argument("--seeds", type=int, default=d.seeds, help="seeds 0..N-1 (default %(default)s)")
+    p.add_argument("--test-frac", type=float, default=d.test_frac, help="test share (default %(default)s)")
+    p.add_argument("--lr-iter", type=int, default=d.lr_iter, help="LR iterations (default %(default)s)")
+    p.add_argument("--mlp-iter", type=int, default=d.mlp_iter, help="MLP iterations (default %(default)s)")
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="default: all")
+    p.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES), help="default: all")
+    p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: all")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=_benchmark, parser=p)
