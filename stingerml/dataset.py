@@ -14,7 +14,7 @@ from typing import List, Sequence
 
 from ._kernels import kernels
 from .log import Log
-from .rng import XorShift32, js_round
+from .rng import js_round
 from .shots import DEFAULT_MIN_GAP_MS, detect_shots
 
 CHANNELS = 6
@@ -122,8 +122,7 @@ def build_dataset(log: Log, params: DatasetParams = DatasetParams()) -> Dataset:
         if hi > lo:
             blocked[lo:hi] = b"\x01" * (hi - lo)
     k = kernels()
-    candidates = k.negative_candidates(blocked, n)
-    XorShift32(params.seed).shuffle(candidates)
+    candidates = k.shuffled(k.negative_candidates(blocked, n), params.seed)
     end_times = [ts[c] for c in candidates]
     chosen = k.select_separated(range(len(candidates)), end_times, params.neg_per_pos * len(positives), params.neg_min_sep_ms)
     negatives = [candidates[i] - ws for i in chosen]

@@ -24,23 +24,19 @@ import stingerml._kernels as kernels_mod
 from stingerml._kernels import pure
 from stingerml.rng import XorShift32
 
+from conftest import BACKENDS, use_backend
+
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 PUBLIC = [name for name, obj in vars(pure).items()
           if inspect.isfunction(obj) and obj.__module__ == pure.__name__ and not name.startswith("_")]
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(params=["python", "numba"])
+@pytest.fixture(params=BACKENDS)
 def k(request):
     """The kernel module of one backend, made active for the test; the previous one is restored."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-    previous = kernels_mod.backend()
-    kernels_mod.set_backend(request.param)
-    try:
+    with use_backend(request.param):
         yield kernels_mod.kernels()
-    finally:
-        kernels_mod.set_backend(previous)
 
 
 @pytest.fixture
@@ -163,6 +159,19 @@ def windows(draw, max_rows=4):
     n = draw(st.integers(0, max_rows))
     values = draw(st.lists(st.integers(-32768, 32767), min_size=n * 300, max_size=n * 300))
     return n, array("h", values)
+
+
+@SETTINGS
+@given(st.lists(st.integers(0, 10**6), max_size=300), st.integers(-2**33, 2**33))
+def test_shuffled(k, items, seed):
+    got = k.shuffled(items, seed)
+    assert got == pure.shuffled(items, seed)
+    # oracle: Fisher–Yates by hand on the generator's raw uint32 outputs
+    rng, expect = XorShift32(seed), list(items)
+    for i in range(len(expect) - 1, 0, -1):
+        j = (rng.next_u32() * (i + 1)) >> 32
+        expect[i], expect[j] = expect[j], expect[i]
+    assert got == expect
 
 
 @SETTINGS

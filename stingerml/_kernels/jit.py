@@ -493,6 +493,21 @@ def scaler_transform(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[fl
 
 
 @_ieee
+def _shuffle(a, state):
+    """In-place Fisher–Yates as :meth:`XorShift32.shuffle`: ``j = floor(rng() * (i + 1))``."""
+    for i in range(len(a) - 1, 0, -1):
+        j = int(_rng_next(state) * (i + 1))
+        a[i], a[j] = a[j], a[i]
+
+
+def shuffled(items: Sequence[int], seed: int) -> List[int]:
+    """A copy of ``items`` shuffled by a fresh ``XorShift32(seed)`` (see ``pure``)."""
+    a = np.array(items, dtype=np.int64)
+    _shuffle(a, _seed_state(seed))
+    return a.tolist()
+
+
+@_ieee
 def _negative_candidates(blocked):
     n = blocked.shape[0]
     out = np.empty(max(n - WINDOW, 0), np.int64)

@@ -145,6 +145,13 @@ def scaler_transform(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[fl
 # --- dataset scan (SPEC §4 steps 5–6) --------------------------------------
 
 
+def shuffled(items: Sequence[int], seed: int) -> List[int]:
+    """A copy of ``items`` shuffled by a fresh ``XorShift32(seed)`` (Fisher–Yates, SPEC §3)."""
+    out = list(items)
+    XorShift32(seed).shuffle(out)
+    return out
+
+
 def negative_candidates(blocked: Sequence[int], n: int) -> List[int]:
     """Every ``end`` in ``WINDOW..n-1`` whose window ``[end-WINDOW, end)`` holds no blocked sample.
 
