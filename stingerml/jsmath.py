@@ -24,12 +24,6 @@ def _words(x: float) -> "tuple[int, int]":
     return (hi - (1 << 32) if hi & 0x80000000 else hi), bits & 0xFFFFFFFF
 
 
-def _with_high(x: float, hi: int) -> float:
-    """``x`` with its high word replaced (fdlibm's ``SET_HIGH_WORD``)."""
-    lo = _Q.unpack(_D.pack(x))[0] & 0xFFFFFFFF
-    return _D.unpack(_Q.pack((hi & 0xFFFFFFFF) << 32 | lo))[0]
-
-
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _TWO54 = 1.80143985094819840000e16
