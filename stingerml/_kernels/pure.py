@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left, insort
 from functools import reduce
 from operator import add, mul
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -172,23 +171,24 @@ def negative_candidates(blocked: Sequence[int], n: int) -> List[int]:
 def select_separated(order: Sequence[int], times: Sequence[int], target: int, min_sep: float) -> List[int]:
     """Walk ``order`` and keep an item unless its time is within ``min_sep`` (strictly) of a kept one.
 
-    Stops once ``target`` items are kept. The kept times are held sorted, so
-    only the two neighbours of each candidate are checked: O(k log k), the same
-    choices as comparing with every kept item.
+    Stops once ``target`` items are kept. Kept times are filed in buckets
+    ``floor(t / min_sep)``: a kept time closer than ``min_sep`` to ``t`` can only
+    sit in a neighbouring bucket (±2 covers any division rounding), so each
+    candidate costs O(1) and the choices equal comparing with every kept item.
     """
     chosen: List[int] = []
-    kept_times: List[float] = []
+    buckets: Dict[int, List[float]] = {}
     for idx in order:
         if len(chosen) >= target:
             break
         t = times[idx]
-        pos = bisect_left(kept_times, t)
-        if pos < len(kept_times) and abs(kept_times[pos] - t) < min_sep:
-            continue
-        if pos > 0 and abs(kept_times[pos - 1] - t) < min_sep:
-            continue
+        if min_sep > 0:
+            b = math.floor(t / min_sep)
+            near = (buckets.get(k, ()) for k in range(b - 2, b + 3))
+            if any(abs(c - t) < min_sep for bucket in near for c in bucket):
+                continue
+            buckets.setdefault(b, []).append(t)
         chosen.append(idx)
-        insort(kept_times, t)
     return chosen
 
 
