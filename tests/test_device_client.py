@@ -10,6 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import use_backend
+from stingerml.pipeline import train
+
 from stingerml.device import (
     Blaster,
     DeviceClient,
@@ -63,7 +66,12 @@ def serve():
         server.stop()
 
 
-def test_end_to_end_on_a_pty(serve, tmp_path):
+@pytest.mark.parametrize("models", [
+    "browser files",  # the browser's own model files for session_a
+    "numba",  # trained here from the pulled log, numba backend
+    pytest.param("python", marks=pytest.mark.slow),  # trained here, pure Python (minutes)
+])
+def test_end_to_end_on_a_pty(serve, tmp_path, models):
     server, blaster = serve("pty")
     assert server.url.startswith("/dev/")
     out = tmp_path / "pulled.bin"
@@ -74,7 +82,13 @@ def test_end_to_end_on_a_pty(serve, tmp_path):
         assert seen[-1] == (len(LOG), len(LOG))
         assert client.samples_written() == len(LOG) // 17
         assert client.info()["model_source"] == "factory"
-        info = client.push({"lr": LR, "mlp": MLP})
+        lr, mlp = LR, MLP
+        if models != "browser files":
+            with use_backend(models):
+                result = train(out)  # pull -> train -> push
+            lr, mlp = result.lr_blob, result.mlp_blob
+            assert (lr, mlp) == (LR, MLP)  # byte-identical to the browser's files
+        info = client.push({"lr": lr, "mlp": mlp})
     assert (info["model_source"], info["user_has_lr"], info["user_has_mlp"], info["user_model_present"]) == (
         "user", 1, 1, 1)
     expected = {"lr_intercept": f32(LR, 54), "lr_coef[0]": f32(LR, 36),
