@@ -1,4 +1,8 @@
-"""Float32-exact firmware inference against the real firmware's outputs (SPEC §10)."""
+"""Float32-exact firmware inference against the real firmware's outputs (SPEC §10).
+
+Every test that runs the inference runs once per kernel backend (``backend`` fixture,
+conftest.py; the numba run is skipped when numba is missing).
+"""
 from __future__ import annotations
 
 import ctypes
@@ -12,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from stingerml import firmware as fw
+from stingerml._kernels import firmware_kernels
 from stingerml import loader, mlmd
 from stingerml.log import read_log
 
@@ -47,7 +52,7 @@ def dataset(session):
 
 
 @pytest.mark.parametrize("session", ["tiny", "session_a"])
-def test_features_float32_equal_every_row(session):
+def test_features_float32_equal_every_row(session, backend):
     windows, rows = dataset(session)
     got = fw.window_features(windows, len(rows))
     for r, row in enumerate(rows):
@@ -57,7 +62,7 @@ def test_features_float32_equal_every_row(session):
 
 @pytest.mark.parametrize("session", ["tiny", "session_a"])
 @pytest.mark.parametrize("which", ["factory", "user"])
-def test_probabilities_every_row(session, which):
+def test_probabilities_every_row(session, which, backend):
     windows, rows = dataset(session)
     lr, mlp = factory_models() if which == "factory" else user_models(session)
     out = fw.predict_batch(windows, len(rows), 50, lr, mlp)
@@ -68,7 +73,7 @@ def test_probabilities_every_row(session, which):
     assert worst <= 1
 
 
-def test_single_window_api_matches_batch():
+def test_single_window_api_matches_batch(backend):
     windows, rows = dataset("tiny")
     device = fw.Firmware()  # factory weights from package data
     for r in (0, 17, 39):
@@ -95,16 +100,16 @@ def check_stream(session):
     assert not bad, bad[:5]
 
 
-def test_stream_replay_tiny():
+def test_stream_replay_tiny(backend):
     check_stream("tiny")
 
 
-@pytest.mark.slow
-def test_stream_replay_session_a():
+@pytest.mark.parametrize("backend", [pytest.param("python", marks=pytest.mark.slow), "numba"], indirect=True)
+def test_stream_replay_session_a(backend):
     check_stream("session_a")
 
 
-def test_push_matches_replay_and_is_zero_until_full():
+def test_push_matches_replay_and_is_zero_until_full(backend):
     log = read_log(SESSIONS / "tiny.bin")
     ref = read_stream("tiny")
     device = fw.Firmware(*user_models("tiny"))
@@ -123,7 +128,7 @@ def gyro_window(gx: int) -> list:
     return [v for i in range(50) for v in (100 * i, -37 * i, 4000, gx, 0, 0)]
 
 
-def test_motion_gate_boundary():
+def test_motion_gate_boundary(backend):
     # gyro RMS = |gx| exactly (integers, exact in float32): gated below 60, open at 60.
     device = fw.Firmware()
     low, at = device.predict_window(gyro_window(59)), device.predict_window(gyro_window(60))
@@ -133,7 +138,7 @@ def test_motion_gate_boundary():
     assert at["p_lr"] == at["raw_lr"] and at["p_mlp"] == at["raw_mlp"]
 
 
-def test_scale_floor():
+def test_scale_floor(backend):
     # A zero or negative scale is replaced by 1e-10f, exactly like an explicit 1e-10 scale.
     lr = loader.factory_model("lr")
     window = gyro_window(300)
@@ -146,7 +151,7 @@ def test_scale_floor():
     assert raw(1e-10) != raw(lr.scale[3])
 
 
-def test_expf_against_the_c_library():
+def test_expf_against_the_c_library(backend):
     # glibc's expf is the algorithm emulated; where it is the C library, compare bit for bit.
     name = ctypes.util.find_library("m")
     if not name or "libm.so" not in name:
@@ -155,14 +160,17 @@ def test_expf_against_the_c_library():
     libm.expf.restype, libm.expf.argtypes = ctypes.c_float, [ctypes.c_float]
     xs = [fw.f32(-20.0 + 40.0 * k / 9973 + 1e-4 * math.sin(k)) for k in range(9974)]
     xs += [0.0, -0.0, 20.0, -20.0, 88.5, -103.0, -110.0, 89.0]
+    expf = firmware_kernels().expf
     for x in xs:
-        assert struct.pack("<f", fw.expf(x)) == struct.pack("<f", libm.expf(x)), x
+        assert struct.pack("<f", expf(x)) == struct.pack("<f", libm.expf(x)), x
 
 
-def test_sigmoid_cutoffs():
-    assert fw.sigmoid_f32(20.5) == 1.0 and fw.sigmoid_f32(-20.5) == 0.0
-    assert fw.sigmoid_f32(0.0) == 0.5
-    assert 0.0 < fw.sigmoid_f32(-20.0) < 1e-8
+def test_sigmoid_cutoffs(backend):
+    sigmoid = firmware_kernels().sigmoid_f32
+    assert sigmoid(20.5) == 1.0 and sigmoid(-20.5) == 0.0
+    assert sigmoid(0.0) == 0.5
+    assert 0.0 < sigmoid(-20.0) < 1e-8 and sigmoid(-20.0) == fw.f32(1 / (1 + math.exp(20)))
+    assert sigmoid(20.0) == 1.0  # 1 + 2e-9 rounds to 1 in float32
 
 
 def test_window_size_errors():

@@ -368,3 +368,11 @@ def test_numba_pipeline_report_equals_browser(numba_run):
         for t in r.shot_traces
     ]
     assert got == ref["shotPlots"]
+
+
+def test_scaler_scale_rounding_to_zero_divides_like_javascript(k):
+    """A non-zero spread that rounds to a float32 scale of 0 (subnormal features): JS gives NaN / ±inf."""
+    mean, scale = k.scaler_fit([0.0, 1.4e-45], 2, 1)
+    assert list(scale) == [0.0]
+    out = k.scaler_transform([0.0, 1.4e-45, -1.4e-45], 3, 1, mean, scale)
+    assert math.isnan(out[0]) and out[1] == math.inf and out[2] == -math.inf

@@ -3,7 +3,9 @@
 ``pure`` is the reference; ``jit`` (numba) defines the same functions. The
 backend is picked once from ``STINGERML_BACKEND`` (``python``, ``numba`` or
 ``auto``, the default: numba when importable) and can be changed with
-:func:`set_backend`. Callers use ``kernels()`` to get the active module.
+:func:`set_backend`. Callers use ``kernels()`` to get the active module, and
+``firmware_kernels()`` for the firmware emulation's (``firmware_pure`` or its
+twin ``firmware_jit``, following the same choice).
 """
 from __future__ import annotations
 
@@ -49,3 +51,14 @@ def kernels() -> ModuleType:
     if _active is None:
         set_backend(os.environ.get("STINGERML_BACKEND", "auto").strip().lower() or "auto")
     return _active  # type: ignore[return-value]
+
+
+def firmware_kernels() -> ModuleType:
+    """The active backend's firmware kernels: ``firmware_pure`` or ``firmware_jit``."""
+    if kernels() is pure:
+        from . import firmware_pure
+
+        return firmware_pure
+    from . import firmware_jit
+
+    return firmware_jit

@@ -132,12 +132,26 @@ def scaler_fit(X: Sequence[float], n_rows: int, nf: int) -> Tuple[array, array]:
     return array("f", means), array("f", scales)
 
 
+def ieee_div(a: float, b: float) -> float:
+    """``a / b`` with IEEE semantics, as JavaScript divides: ``x / ±0`` is ±inf, ``0 / 0`` NaN."""
+    if b:
+        return a / b
+    if a != a or a == 0.0:
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
 def scaler_transform(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[float], scale: Sequence[float]) -> array:
-    """``f32((v - mean[j]) / scale[j])`` for every element, shape ``n_rows × nf``."""
+    """``f32((v - mean[j]) / scale[j])`` for every element, shape ``n_rows × nf``.
+
+    A scale is never 0 unless a non-zero spread rounded to 0 in float32
+    (subnormal features); the division then gives ±inf/NaN as in the browser.
+    """
     out = array("f", bytes(4 * n_rows * nf))
     for j in range(nf):
         m, s = mean[j], scale[j]
-        out[j : n_rows * nf : nf] = array("f", [(v - m) / s for v in X[j : n_rows * nf : nf]])
+        col = X[j : n_rows * nf : nf]
+        out[j : n_rows * nf : nf] = array("f", [(v - m) / s for v in col] if s else [ieee_div(v - m, s) for v in col])
     return out
 
 

@@ -1,0 +1,269 @@
+"""The firmware's hot loops in pure Python: the float32 reference (SPEC §10).
+
+Every public function here has a numba twin of the same name and signature in
+``firmware_jit.py``; :func:`stingerml._kernels.firmware_kernels` picks one.
+Conventions:
+
+- ``samples``: flat int sequence ``[sample][channel]``, channels
+  ``ax ay az gx gy gz`` (an ``array('h')`` of a log's interleaved columns or of
+  ``windows_i16le.bin``). Window ``r`` of a batch covers samples
+  ``[r*step, r*step + 50)``: ``step=1`` gives every window of a stream (a
+  replay), ``step=50`` independent rows.
+- Feature matrices are flat and row-major, ``X[r * nf + j]``, float32 values;
+  the 30 rich features are ``mean(6) std(6) absmax(6) absmean(6) amag_mean
+  amag_std amag_max gmag_mean gmag_std gmag_max``, the first 18 the summary.
+- C ``float`` arithmetic: every operation is computed in double and rounded
+  once to float32. For ``+ - * /`` and ``sqrt`` of float32 operands that is
+  bit-exact (a double holds more than 2·24+2 bits). Rounding is done in bulk
+  by building ``array('f')`` objects (each element rounded to the nearest
+  float32). ``expf`` is not correctly rounded in C libraries, so :func:`expf`
+  reproduces the algorithm of glibc, musl and newlib.
+- The loops are vectorized *across windows*: the serial float accumulations of
+  the firmware (``sum += v*v`` over the 50 samples, ``sum += W[j][i]*x[i]``
+  over the inputs) keep their order; what runs in bulk is the same step
+  applied to every window at once.
+- A hidden-layer term whose input is zero in every window of the batch (a dead
+  ReLU unit) is skipped: adding ``±0`` changes a float sum at most in the sign
+  of a zero, which ReLU and the sigmoid cannot see. So only the sign of an
+  exactly-zero logit can differ from the firmware (and from the numba twin,
+  which, like the firmware, adds every term).
+"""
+from __future__ import annotations
+
+import math
+import struct
+from array import array
+from itertools import accumulate
+from operator import add, sub
+from typing import List, Optional, Sequence, Tuple
+
+from ..mlmd import LR_FEATURES, MLP_FEATURES, MLP_H1, MLP_H2, WINDOW_SAMPLES
+
+CHANNELS = 6
+RICH_FEATURES = MLP_FEATURES
+H1 = MLP_H1
+H2 = MLP_H2
+
+_F32 = array("f", [0.0])
+
+
+def f32(x: float) -> float:
+    """``x`` rounded to the nearest float32 (returned as a Python float)."""
+    _F32[0] = x
+    return _F32[0]
+
+
+SCALE_FLOOR = f32(1e-10)
+"""The firmware replaces a scaler ``scale`` below ``1e-10f`` by ``1e-10f``."""
+
+
+def check_windows(samples: Sequence[int], n_windows: int, step: int) -> None:
+    """Raise ``ValueError`` unless ``samples`` holds ``n_windows`` windows 50 samples long, ``step`` apart."""
+    if step < 1:
+        raise ValueError(f"the step between windows must be at least 1 sample, got {step}")
+    if n_windows <= 0:
+        return
+    n_samples = step * (n_windows - 1) + WINDOW_SAMPLES
+    if len(samples) < CHANNELS * n_samples:
+        raise ValueError(f"{n_windows} windows with step {step} need {n_samples} samples, got {len(samples) // CHANNELS}")
+
+
+def _interleave(columns: Sequence[Sequence], typecode: str) -> array:
+    """Equal-length columns → one flat row-major ``array(typecode)`` (``out[r*len(columns) + j]``)."""
+    nf = len(columns)
+    n = len(columns[0]) if columns else 0
+    out = array(typecode, bytes(array(typecode).itemsize * nf * n))
+    for j, col in enumerate(columns):
+        out[j::nf] = col if isinstance(col, array) and col.typecode == typecode else array(typecode, col)
+    return out
+
+
+# --------------------------------------------------------------------------- features
+
+
+def _window_accumulate(values: Sequence[float], n_windows: int, step: int) -> array:
+    """Float32 running sum ``acc += v`` over each window's 50 values, in sample order.
+
+    ``values`` holds one float32 value per sample; window ``r`` sums
+    ``values[r*step : r*step + 50]``. Returns ``array('f')`` of ``n_windows``.
+    """
+    stop = step * (n_windows - 1) + 1
+    acc = array("f", values[0:stop:step])  # 0 + v is exact
+    for k in range(1, WINDOW_SAMPLES):
+        acc = array("f", map(add, acc, values[k : k + stop : step]))
+    return acc
+
+
+def _window_max(values: Sequence[float], n_windows: int, step: int) -> List[float]:
+    """Max over each window (of values >= 0, so equal to the firmware's max starting at ``mx = 0``)."""
+    return [max(values[s : s + WINDOW_SAMPLES]) for s in range(0, step * n_windows, step)]
+
+
+def _window_int_sum(values: Sequence[int], n_windows: int, step: int) -> List[int]:
+    """Exact integer window sums. The firmware sums these integers in float: every
+    partial sum is an integer below 50·32768 < 2**24, so that float sum is exact too."""
+    prefix = [0]
+    prefix.extend(accumulate(values))
+    return [prefix[s + WINDOW_SAMPLES] - prefix[s] for s in range(0, step * n_windows, step)]
+
+
+def _mean_std(total: Sequence[float], total_sq: Sequence[float]) -> Tuple[array, array]:
+    """``mean = sum/50``; ``var = sumSq/50 - mean*mean`` clamped at 0; ``sqrtf(var)``; all float32."""
+    mean = array("f", [s / WINDOW_SAMPLES for s in total])
+    var = array("f", map(sub, array("f", [q / WINDOW_SAMPLES for q in total_sq]), array("f", [m * m for m in mean])))
+    std = array("f", [math.sqrt(v) if v > 0.0 else 0.0 for v in var])
+    return mean, std
+
+
+def _magnitudes(x: List[float], y: List[float], z: List[float]) -> Tuple[array, array]:
+    """Per sample ``m2 = x*x + y*y + z*z`` (given the rounded squares) and ``sqrtf(m2)``."""
+    m2 = array("f", map(add, array("f", map(add, x, y)), z))
+    return m2, array("f", map(math.sqrt, m2))
+
+
+def window_features(samples: Sequence[int], n_windows: int, step: int) -> Tuple[array, array]:
+    """The 30 rich features and the motion gate's gyro RMS of ``n_windows`` windows.
+
+    Returns ``(X, rms)``: ``X`` is ``array('f')`` of ``n_windows × 30``
+    (row-major); ``rms[r] = sqrtf(s/50)`` with ``s`` the float sum of
+    ``gx*gx + gy*gy + gz*gz`` over window ``r``. Raises ``ValueError`` when
+    ``samples`` is too short (see :func:`check_windows`).
+    """
+    check_windows(samples, n_windows, step)
+    if n_windows <= 0:
+        return array("f"), array("f")
+    n_samples = step * (n_windows - 1) + WINDOW_SAMPLES
+    chans = [array("h", samples[c : CHANNELS * n_samples : CHANNELS]).tolist() for c in range(CHANNELS)]
+    squares = [array("f", [v * v for v in ch]).tolist() for ch in chans]
+    means, stds, maxes, absmeans = [], [], [], []
+    for ch, sq in zip(chans, squares):
+        mean, std = _mean_std(_window_int_sum(ch, n_windows, step), _window_accumulate(sq, n_windows, step))
+        absolute = [abs(v) for v in ch]
+        means.append(mean)
+        stds.append(std)
+        maxes.append(array("f", _window_max(absolute, n_windows, step)))
+        absmeans.append(array("f", [a / WINDOW_SAMPLES for a in _window_int_sum(absolute, n_windows, step)]))
+    columns = means + stds + maxes + absmeans
+    gyro_sum_sq = array("f")
+    for first in (0, 3):
+        m2, m = _magnitudes(*squares[first : first + 3])
+        sum_sq = _window_accumulate(m2, n_windows, step)
+        mean, std = _mean_std(_window_accumulate(m, n_windows, step), sum_sq)
+        columns += [mean, std, array("f", _window_max(m, n_windows, step))]
+        gyro_sum_sq = sum_sq
+    rms = array("f", map(math.sqrt, array("f", [s / WINDOW_SAMPLES for s in gyro_sum_sq])))
+    return _interleave(columns, "f"), rms
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _scaled(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[float], scale: Sequence[float]) -> List[array]:
+    """Columns ``(x - mean[j]) / max(scale[j], 1e-10f)`` of the first ``len(mean)`` features of
+    the row-major ``X`` (a scale below the floor, zero or negative included, becomes ``1e-10f``)."""
+    out = []
+    for j, (m, s) in enumerate(zip(mean, scale)):
+        s = SCALE_FLOOR if s < SCALE_FLOOR else s
+        out.append(array("f", [d / s for d in array("f", [v - m for v in X[j : n_rows * nf : nf]])]))
+    return out
+
+
+def _dot(bias: float, weights: Sequence[float], inputs: Sequence[Optional[array]], n: int) -> array:
+    """``sum = bias; sum += w[i]*in[i]`` in float32 for every window (``inputs[i]`` is a column,
+    ``None`` for an all-zero one, whose terms are skipped)."""
+    acc = array("f", [bias]) * n
+    for w, col in zip(weights, inputs):
+        if col is not None:
+            acc = array("f", map(add, acc, array("f", [w * v for v in col])))
+    return acc
+
+
+def _relu(acc: array) -> Optional[array]:
+    """ReLU of a column; ``None`` stands for an all-zero column (skipped by :func:`_dot`)."""
+    out = array("f", [v if v > 0.0 else 0.0 for v in acc])
+    return out if any(out) else None
+
+
+def lr_logits(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[float], scale: Sequence[float],
+              coef: Sequence[float], intercept: float) -> array:
+    """Firmware LR logit per row: scaled features, ``z = intercept; z += x[i]*coef[i]`` (float32).
+
+    ``X`` is row-major ``n_rows × nf`` float32 features, of which the first
+    ``len(coef)`` (18) are used. Returns ``array('f')`` of ``n_rows`` (before the sigmoid).
+    """
+    return _dot(f32(intercept), coef, _scaled(X, n_rows, nf, mean, scale), n_rows)
+
+
+def mlp_logits(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[float], scale: Sequence[float],
+               W1: Sequence[float], b1: Sequence[float], W2: Sequence[float], b2: Sequence[float],
+               W3: Sequence[float], b3: float) -> array:
+    """Firmware MLP logit per row (scaled 30 → 64 → 32 → 1, ReLU, float32; before the sigmoid).
+
+    ``X`` is row-major ``n_rows × nf`` float32 features, of which the first
+    ``len(mean)`` (30) are used; ``W1``/``W2`` are flat row-major ``[out][in]``.
+    Returns ``array('f')`` of ``n_rows``.
+    """
+    n_in = len(mean)
+    x = _scaled(X, n_rows, nf, mean, scale)
+    h1 = [_relu(_dot(b1[j], W1[j * n_in : (j + 1) * n_in], x, n_rows)) for j in range(H1)]
+    h2 = [_relu(_dot(b2[j], W2[j * H1 : (j + 1) * H1], h1, n_rows)) for j in range(H2)]
+    return _dot(f32(b3), W3, h2, n_rows)
+
+
+# --------------------------------------------------------------------------- expf and the sigmoid
+
+# Arm optimized-routines expf, as in glibc/musl/newlib: _EXP2_TAB[i] = bits(2**(i/32)) - (i << 47)
+_EXP2_TAB = (
+    0x3FF0000000000000, 0x3FEFD9B0D3158574, 0x3FEFB5586CF9890F, 0x3FEF9301D0125B51,
+    0x3FEF72B83C7D517B, 0x3FEF54873168B9AA, 0x3FEF387A6E756238, 0x3FEF1E9DF51FDEE1,
+    0x3FEF06FE0A31B715, 0x3FEEF1A7373AA9CB, 0x3FEEDEA64C123422, 0x3FEECE086061892D,
+    0x3FEEBFDAD5362A27, 0x3FEEB42B569D4F82, 0x3FEEAB07DD485429, 0x3FEEA47EB03A5585,
+    0x3FEEA09E667F3BCD, 0x3FEE9F75E8EC5F74, 0x3FEEA11473EB0187, 0x3FEEA589994CCE13,
+    0x3FEEACE5422AA0DB, 0x3FEEB737B0CDC5E5, 0x3FEEC49182A3F090, 0x3FEED503B23E255D,
+    0x3FEEE89F995AD3AD, 0x3FEEFF76F2FB5E47, 0x3FEF199BDD85529C, 0x3FEF3720DCEF9069,
+    0x3FEF5818DCFBA487, 0x3FEF7C97337B9B5F, 0x3FEFA4AFA2A490DA, 0x3FEFD0765B6E4540,
+)
+_EXP_INV_LN2_N = float.fromhex("0x1.71547652b82fep+0") * 32
+_EXP_C0 = float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32
+_EXP_C1 = float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32
+_EXP_C2 = float.fromhex("0x1.62e42ff0c52d6p-1") / 32
+_EXP_OVERFLOW = float.fromhex("0x1.62e42ep6")  # above: +inf
+_EXP_UNDERFLOW = float.fromhex("-0x1.9fe368p6")  # below: 0
+_U64 = struct.Struct("<Q")
+_F64 = struct.Struct("<d")
+
+
+def expf(x: float) -> float:
+    """C ``expf`` of a float32 ``x``, bit-exact with glibc, musl and newlib.
+
+    ``x*32/ln2 = k + r`` (``k`` rounded to nearest even), ``exp(x) =
+    2**(k/32) * 2**(r/32)``: a table gives ``2**((k mod 32)/32)``, the
+    exponent gets ``k // 32``, a cubic in ``r`` the rest; all in double
+    (no FMA), rounded once to float32.
+    """
+    if x != x:
+        return x
+    if x > _EXP_OVERFLOW:
+        return math.inf
+    if x < _EXP_UNDERFLOW:
+        return 0.0
+    z = _EXP_INV_LN2_N * x
+    k = round(z)  # ties to even, like the C code's z + 0x1.8p52 trick
+    r = z - k
+    s = _F64.unpack(_U64.pack((_EXP2_TAB[k & 31] + (k << 47)) & 0xFFFFFFFFFFFFFFFF))[0]
+    y = (_EXP_C0 * r + _EXP_C1) * (r * r) + (_EXP_C2 * r + 1.0)
+    return f32(y * s)
+
+
+def sigmoid_f32(z: float) -> float:
+    """Firmware sigmoid: 1 if ``z > 20``, 0 if ``z < -20``, else ``1/(1+expf(-z))`` in float32."""
+    if z > 20.0:
+        return 1.0
+    if z < -20.0:
+        return 0.0
+    return f32(1.0 / f32(1.0 + expf(-z)))
+
+
+def sigmoids(z: Sequence[float]) -> array:
+    """:func:`sigmoid_f32` of every float32 logit; ``array('f')``."""
+    return array("f", map(sigmoid_f32, z))
