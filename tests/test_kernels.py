@@ -292,8 +292,6 @@ def test_zero_rows_raise_like_pure(k):
         k.logreg_fit(array("f"), [], 0, 3, 5, 1.0, 1.0)
     with pytest.raises(ZeroDivisionError):
         k.mlp_fit(array("f"), [], 0, 3, 5, 1e-4, 0.001, 42, 0.0, False)
-    with pytest.raises(ZeroDivisionError):
-        k.scaler_transform(array("f", [1.0]), 1, 1, [0.0], [0.0])
 
 
 # --- MLP -------------------------------------------------------------------------------------

@@ -473,7 +473,7 @@ def scaler_fit(X: Sequence[float], n_rows: int, nf: int) -> Tuple[array, array]:
     return _to_f32(means), _to_f32(scales)
 
 
-@_ieee  # a scale can round to 0 (subnormal spread): divide as IEEE / JS do, like pure.ieee_div
+@_ieee  # a scale can round to 0 (subnormal spread): divide as IEEE / JS do, like pure._ieee_div
 def _scaler_transform(X, mean, scale):
     n_rows, nf = X.shape
     out = np.empty((n_rows, nf))

@@ -132,7 +132,7 @@ def scaler_fit(X: Sequence[float], n_rows: int, nf: int) -> Tuple[array, array]:
     return array("f", means), array("f", scales)
 
 
-def ieee_div(a: float, b: float) -> float:
+def _ieee_div(a: float, b: float) -> float:
     """``a / b`` with IEEE semantics, as JavaScript divides: ``x / ±0`` is ±inf, ``0 / 0`` NaN."""
     if b:
         return a / b
@@ -151,7 +151,7 @@ def scaler_transform(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[fl
     for j in range(nf):
         m, s = mean[j], scale[j]
         col = X[j : n_rows * nf : nf]
-        out[j : n_rows * nf : nf] = array("f", [(v - m) / s for v in col] if s else [ieee_div(v - m, s) for v in col])
+        out[j : n_rows * nf : nf] = array("f", [(v - m) / s for v in col] if s else [_ieee_div(v - m, s) for v in col])
     return out
 
 
