@@ -6,7 +6,7 @@ rounding of the browser pipeline uses.
 from __future__ import annotations
 
 import math
-from typing import List, MutableSequence, TypeVar
+from typing import MutableSequence, TypeVar
 
 from . import jsmath
 
@@ -53,10 +53,6 @@ class XorShift32:
         u1 = self() or 1e-10
         u2 = self()
         return math.sqrt(-2.0 * jsmath.log(u1)) * jsmath.cos(2.0 * math.pi * u2)
-
-    def gaussians(self, count: int) -> List[float]:
-        """``count`` successive :meth:`gaussian` draws."""
-        return [self.gaussian() for _ in range(count)]
 
 
 def js_round(x: float) -> int:

@@ -65,7 +65,7 @@ def test_features_float32_equal_every_row(session, backend):
 def test_probabilities_every_row(session, which, backend):
     windows, rows = dataset(session)
     lr, mlp = factory_models() if which == "factory" else user_models(session)
-    out = fw.predict_batch(windows, len(rows), 50, lr, mlp)
+    out = fw.Firmware(lr, mlp).predict_windows(windows, len(rows))  # each row in a fresh ring buffer
     worst = 0
     for r, row in enumerate(rows):
         for key in ("p_lr", "p_mlp", "raw_lr", "raw_mlp"):
