@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
 
 @pytest.fixture(scope="session")
 def vectors() -> Path:
-    """The repository's ``vectors/`` folder (copies of shared/reference, see each PROVENANCE.md)."""
+    """The repository's ``vectors/`` folder (copies of the golden reference outputs; see vectors/README.md)."""
     return VECTORS
 
 
