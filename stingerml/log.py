@@ -14,7 +14,6 @@ import csv
 import io
 import os
 import struct
-import sys
 import warnings
 from array import array
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from ._atomic import write_bytes_atomic
+from ._binary import le_array, le_bytes
 from .errors import LogFormatError, StingerWarning
 
 RECORD = struct.Struct("<IhhhhhhB")
@@ -97,14 +97,6 @@ def _strided(mv: memoryview, offset: int, width: int, n: int) -> bytearray:
     return out
 
 
-def _little_endian_array(typecode: str, raw: bytearray) -> array:
-    arr = array(typecode)
-    arr.frombytes(raw)
-    if sys.byteorder == "big":
-        arr.byteswap()
-    return arr
-
-
 def columns_to_bytes(timestamps: Sequence[int], channels: Sequence[Sequence[int]], trigger: Sequence[int]) -> bytes:
     """Pack columns into 17-byte records (inverse of :func:`parse_log`)."""
     n = len(timestamps)
@@ -112,9 +104,7 @@ def columns_to_bytes(timestamps: Sequence[int], channels: Sequence[Sequence[int]
     cols = [(array(_TS_TYPECODE, timestamps), 0, 4)]
     cols += [(array("h", ch), 4 + 2 * c, 2) for c, ch in enumerate(channels)]
     for arr, offset, width in cols:
-        if sys.byteorder == "big":
-            arr.byteswap()
-        raw = arr.tobytes()
+        raw = le_bytes(arr)
         for b in range(width):
             out[offset + b :: RECORD_SIZE] = raw[b::width]
     out[16::RECORD_SIZE] = bytes(trigger)
@@ -171,8 +161,8 @@ def parse_log(data: Source, *, source: Optional[str] = None) -> Log:
             f"{name}: {size} bytes hold no complete {RECORD_SIZE}-byte record; "
             "pull the log again (MLDUMP) or check you picked the right file"
         )
-    ts = _little_endian_array(_TS_TYPECODE, _strided(mv, 0, 4, n))
-    chans = [_little_endian_array("h", _strided(mv, 4 + 2 * c, 2, n)) for c in range(6)]
+    ts = le_array(_TS_TYPECODE, _strided(mv, 0, 4, n))
+    chans = [le_array("h", _strided(mv, 4 + 2 * c, 2, n)) for c in range(6)]
     trig = array("B", mv[16 : n * RECORD_SIZE : RECORD_SIZE])
     _check(ts, trig, name, "sample", 0)
     log = Log(ts, *chans, trig, trailing_bytes=trailing, source=name)

@@ -12,12 +12,12 @@ Matrices are row-major ``[out][in]``, the firmware's order.
 from __future__ import annotations
 
 import struct
-import sys
 import zlib
 from array import array
 from dataclasses import dataclass
 from typing import Sequence, Union
 
+from ._binary import le_array, le_bytes
 from .errors import ModelFormatError
 
 MAGIC = b"MLMD"
@@ -79,15 +79,8 @@ def crc32(data: bytes) -> int:
     return zlib.crc32(data) & 0xFFFFFFFF
 
 
-def _f32_bytes(values: Sequence[float]) -> bytes:
-    arr = array("f", values)
-    if sys.byteorder == "big":
-        arr.byteswap()
-    return arr.tobytes()
-
-
 def _pack(model_type: int, features: int, h1: int, h2: int, parts: Sequence[Sequence[float]]) -> bytes:
-    payload = b"".join(_f32_bytes(p) for p in parts)
+    payload = b"".join(le_bytes(array("f", p)) for p in parts)
     header = HEADER.pack(MAGIC, VERSION, WINDOW_SAMPLES, model_type, 0, features, h1, h2, len(payload), crc32(payload))
     return header + payload
 
@@ -119,14 +112,6 @@ def build_mlp(model: MLPModel) -> bytes:
 def build(model: Model) -> bytes:
     """The MLMD file of either model kind."""
     return build_lr(model) if isinstance(model, LRModel) else build_mlp(model)
-
-
-def _floats(payload: bytes) -> array:
-    arr = array("f")
-    arr.frombytes(payload)
-    if sys.byteorder == "big":
-        arr.byteswap()
-    return arr
 
 
 def parse(blob: bytes, *, source: str = "<model>") -> Model:
@@ -162,7 +147,7 @@ def parse(blob: bytes, *, source: str = "<model>") -> Model:
         raise ModelFormatError(f"{source}: payload is {len(payload)} bytes, header says {nbytes}; file truncated")
     if crc32(payload) != crc:
         raise ModelFormatError(f"{source}: payload CRC-32 {crc32(payload):08x} != header {crc:08x}; file corrupt")
-    v = _floats(payload)
+    v = le_array("f", payload)
     if mtype == MODEL_LR:
         n = LR_FEATURES
         return LRModel(v[0:n], v[n : 2 * n], v[2 * n : 3 * n], v[3 * n])

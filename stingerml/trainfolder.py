@@ -20,7 +20,6 @@ import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 from array import array
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from ._atomic import write_bytes_atomic
+from ._binary import le_array, le_bytes
 from .errors import DatasetError
 
 WINDOWS_FILE = "windows_i16le.bin"
@@ -115,19 +115,11 @@ def _json(obj: Dict[str, Any]) -> bytes:
     return (json.dumps(obj, indent=2) + "\n").encode("utf-8")
 
 
-def _le_bytes(values: array) -> bytes:
-    if sys.byteorder == "little":
-        return values.tobytes()
-    swapped = array(values.typecode, values)
-    swapped.byteswap()
-    return swapped.tobytes()
-
-
 def encode(folder: TrainFolder) -> Dict[str, bytes]:
     """The files of a training folder as ``{name: bytes}`` (validated first)."""
     folder.validate()
     files = {
-        WINDOWS_FILE: _le_bytes(array("h", folder.windows)),
+        WINDOWS_FILE: le_bytes(array("h", folder.windows)),
         LABELS_FILE: bytes(folder.labels),
         INDEX_FILE: _index_csv(folder.index).encode("utf-8"),
         META_FILE: _json(folder.meta),
@@ -228,9 +220,7 @@ def read(directory: PathLike) -> TrainFolder:
     raw = _read_file(d / WINDOWS_FILE)
     if len(raw) % 2:
         raise DatasetError(f"{d / WINDOWS_FILE}: {len(raw)} bytes is not a whole number of int16 samples")
-    windows = array("h", raw)
-    if sys.byteorder != "little":
-        windows.byteswap()
+    windows = le_array("h", raw)
     labels = array("B", _read_file(d / LABELS_FILE))
     index = _parse_index(d / INDEX_FILE)
     summary = _read_json(d / SUMMARY_FILE) if (d / SUMMARY_FILE).exists() else None
