@@ -28,6 +28,7 @@ from .errors import (  # noqa: E402
     DatasetError,
     LogFormatError,
     ModelFormatError,
+    OutputError,
     StingerError,
     StingerWarning,
     TrainingError,
@@ -51,7 +52,7 @@ def demo_session_path() -> Path:
 
 __all__ = [
     "Dataset", "DatasetError", "DatasetParams", "LRModel", "Log", "LogFormatError", "LogisticRegression",
-    "MLP", "MLPModel", "ModelFormatError", "Progress", "Scaler", "StingerError", "StingerWarning",
+    "MLP", "MLPModel", "ModelFormatError", "OutputError", "Progress", "Scaler", "StingerError", "StingerWarning",
     "TrainResult", "TrainingError", "accept_shots", "backend", "build_dataset", "demo_session_path",
     "featurize_rich", "featurize_summary", "holdout_metrics", "parse_csv", "parse_log", "read_log",
     "rising_edges", "set_backend", "shot_traces", "to_csv", "train", "train_folder", "train_sessions", "write_log",

@@ -25,5 +25,9 @@ class TrainingError(StingerError, RuntimeError):
     """Training produced an unusable model (for example non-finite weights)."""
 
 
+class OutputError(StingerError, OSError):
+    """An output file could not be written (missing folder, no permission, disk full...)."""
+
+
 class StingerWarning(UserWarning):
     """Something is suspect but work went on (trailing bytes, short recording...)."""

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 from . import mlmd
 from ._atomic import write_bytes_atomic
 from .dataset import Dataset, DatasetParams, build_dataset
-from .errors import DatasetError, StingerError, TrainingError
+from .errors import DatasetError, OutputError, TrainingError
 from .features import featurize_rich, featurize_summary
 from .holdout import holdout_metrics
 from .log import Log, parse_log, read_log
@@ -47,10 +47,6 @@ FINAL_LR_ITERATIONS = 5000
 FINAL_MLP_ITERATIONS = 600
 
 LogSource = Union[Log, bytes, bytearray, memoryview, str, "os.PathLike[str]"]
-
-
-class OutputError(StingerError, OSError):
-    """The result files could not be written (nothing is left behind)."""
 
 
 @dataclass

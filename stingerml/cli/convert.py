@@ -6,13 +6,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..errors import StingerError, StingerWarning
+from ..errors import OutputError, StingerError, StingerWarning
 
 FORMATS = {".bin": "binary", ".csv": "CSV"}
-
-
-class OutputError(StingerError, OSError):
-    """An output file could not be written (missing folder, no permission, disk full...)."""
 
 
 def log_format(path: Path, role: str) -> str:
