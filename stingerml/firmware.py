@@ -37,6 +37,7 @@ from ._kernels.firmware_pure import (  # noqa: F401  (public: the scalar referen
     f32,
     sigmoid_f32,
 )
+from .dataset import interleave
 from .mlmd import LR_FEATURES, WINDOW_SAMPLES, LRModel, MLPModel
 
 GATE_RMS = 60.0
@@ -130,11 +131,6 @@ def replay_samples(samples: Sequence[int], lr: LRModel, mlp: MLPModel,
     return p_lr, p_mlp
 
 
-def interleave(channels: Sequence[Sequence[int]]) -> array:
-    """Six equal-length channel columns → flat ``array('h')`` ``[sample][channel]``."""
-    return _interleave(channels, "h")
-
-
 def replay(log, lr: Optional[LRModel] = None, mlp: Optional[MLPModel] = None,
            progress: Optional[Callable[[int, int], None]] = None) -> Tuple[array, array]:
     """Replay a :class:`~stingerml.log.Log` through the device; factory weights for a model not given.
@@ -143,7 +139,7 @@ def replay(log, lr: Optional[LRModel] = None, mlp: Optional[MLPModel] = None,
     """
     from .loader import factory_model
 
-    return replay_samples(interleave(log.channels), lr or factory_model("lr"), mlp or factory_model("mlp"), progress)
+    return replay_samples(interleave(log), lr or factory_model("lr"), mlp or factory_model("mlp"), progress)
 
 
 class Firmware:
