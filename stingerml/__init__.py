@@ -22,7 +22,7 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-from ._kernels import backend, set_backend  # noqa: E402
+from ._kernels import backend, processes, set_backend, set_processes  # noqa: E402
 from .dataset import Dataset, DatasetParams, build_dataset  # noqa: E402
 from .errors import (  # noqa: E402
     DatasetError,
@@ -54,6 +54,6 @@ __all__ = [
     "Dataset", "DatasetError", "DatasetParams", "LRModel", "Log", "LogFormatError", "LogisticRegression",
     "MLP", "MLPModel", "ModelFormatError", "OutputError", "Progress", "Scaler", "StingerError", "StingerWarning",
     "TrainResult", "TrainingError", "accept_shots", "backend", "build_dataset", "demo_session_path",
-    "featurize_rich", "featurize_summary", "holdout_metrics", "parse_csv", "parse_log", "read_log",
-    "rising_edges", "set_backend", "shot_traces", "to_csv", "train", "train_folder", "train_sessions", "write_log",
+    "featurize_rich", "featurize_summary", "holdout_metrics", "parse_csv", "parse_log", "processes", "read_log",
+    "rising_edges", "set_backend", "set_processes", "shot_traces", "to_csv", "train", "train_folder", "train_sessions", "write_log",
 ]

@@ -208,6 +208,9 @@ _NPIO2_HW = (
     0x4043A28C, 0x40446B9C, 0x404534AC, 0x4045FDBB, 0x4046C6CB, 0x40478FDB, 0x404858EB, 0x404921FB,
 )
 
+_NPIO2_LO = tuple(_high_word_bound(hw) for hw in _NPIO2_HW)
+_NPIO2_HI = tuple(_high_word_bound(hw + 1) for hw in _NPIO2_HW)
+
 
 def _rem_pio2(x: float) -> "tuple[int, float, float]":
     """fdlibm ``__ieee754_rem_pio2`` for ``pi/4 < |x| <= 2**19 * pi/2``: ``(n, y0, y1)``, x = n*pi/2 + y0 + y1."""
@@ -235,9 +238,8 @@ def _rem_pio2(x: float) -> "tuple[int, float, float]":
     r = t - fn * _PIO2_1
     w = fn * _PIO2_1T
     y0 = r - w
-    ix = _words(x)[0] & 0x7FFFFFFF
-    if not (n < 32 and ix != _NPIO2_HW[n - 1]):
-        j = ix >> 20
+    if n >= 32 or _NPIO2_LO[n - 1] <= t < _NPIO2_HI[n - 1]:  # fdlibm: n >= 32 or high word of |x| == npio2_hw[n-1]
+        j = (_words(x)[0] & 0x7FFFFFFF) >> 20
         if j - ((_words(y0)[0] >> 20) & 0x7FF) > 16:
             t = r
             w = fn * _PIO2_2

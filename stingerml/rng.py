@@ -6,7 +6,7 @@ rounding of the browser pipeline uses.
 from __future__ import annotations
 
 import math
-from typing import MutableSequence, TypeVar
+from typing import List, MutableSequence, TypeVar
 
 from . import jsmath
 
@@ -53,6 +53,33 @@ class XorShift32:
         u1 = self() or 1e-10
         u2 = self()
         return math.sqrt(-2.0 * jsmath.log(u1)) * jsmath.cos(2.0 * math.pi * u2)
+
+
+    def gaussians(self, count: int) -> List[float]:
+        """``[self.gaussian() for _ in range(count)]``, the same draws without the per-call overhead."""
+        s, log, cos, sqrt = self.state, jsmath.log, jsmath.cos, math.sqrt
+        two_pi = 2.0 * math.pi
+        out = []
+        for _ in range(count):
+            s ^= (s << 13) & _MASK
+            s ^= s >> 17
+            s ^= (s << 5) & _MASK
+            u1 = s * _INV_2_32 or 1e-10
+            s ^= (s << 13) & _MASK
+            s ^= s >> 17
+            s ^= (s << 5) & _MASK
+            out.append(sqrt(-2.0 * log(u1)) * cos(two_pi * (s * _INV_2_32)))
+        self.state = s
+        return out
+
+    def skip(self, count: int) -> None:
+        """Advance past ``count`` draws without computing them."""
+        s = self.state
+        for _ in range(count):
+            s ^= (s << 13) & _MASK
+            s ^= s >> 17
+            s ^= (s << 5) & _MASK
+        self.state = s
 
 
 def js_round(x: float) -> int:

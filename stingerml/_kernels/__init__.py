@@ -6,17 +6,21 @@ backend is picked once from ``STINGERML_BACKEND`` (``python``, ``numba`` or
 :func:`set_backend`. Callers use ``kernels()`` to get the active module, and
 ``firmware_kernels()`` for the firmware emulation's (``firmware_pure`` or its
 twin ``firmware_jit``, following the same choice).
+
+The pure MLP may share its work with a second process (:mod:`.peer`):
+``STINGERML_PROCESSES`` (``auto``, ``1`` or ``2``) or :func:`set_processes`.
 """
 from __future__ import annotations
 
 import os
 from types import ModuleType
-from typing import Optional
+from typing import Optional, Union
 
 from . import pure
 
 _active: Optional[ModuleType] = None
 _name = "python"
+_processes: Optional[Union[int, str]] = None
 
 
 def set_backend(name: str) -> str:
@@ -62,3 +66,37 @@ def firmware_kernels() -> ModuleType:
     from . import firmware_jit
 
     return firmware_jit
+
+
+def set_processes(setting: Union[int, str]) -> Union[int, str]:
+    """How many processes the pure-Python MLP may use: ``1``, ``2`` or ``"auto"``.
+
+    ``auto`` (the default) uses a second process when two CPUs are available and
+    the fit is big enough to be worth starting one; ``2`` always does (for two
+    rows or more). Results are identical either way. Returns the new setting.
+    """
+    global _processes
+    text = str(setting).strip().lower()
+    if text not in ("1", "2", "auto"):
+        raise ValueError(f"processes must be 1, 2 or auto, not {setting!r}")
+    _processes = text if text == "auto" else int(text)
+    return _processes
+
+
+def process_setting() -> Union[int, str]:
+    """The current setting: ``1``, ``2`` or ``"auto"`` (from ``STINGERML_PROCESSES`` until set)."""
+    if _processes is None:
+        set_processes(os.environ.get("STINGERML_PROCESSES", "auto") or "auto")
+    return _processes  # type: ignore[return-value]
+
+
+def processes() -> int:
+    """How many processes a big pure-Python MLP fit would use now (1 or 2)."""
+    setting = process_setting()
+    if setting != "auto":
+        return setting  # type: ignore[return-value]
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return 2 if cpus >= 2 else 1

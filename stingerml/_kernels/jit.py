@@ -81,6 +81,7 @@ from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
     EPS,
     H1,
     H2,
+    LOSS_EVERY,
     WINDOW,
     clamped_bce,
     mean_bce,
@@ -93,7 +94,6 @@ from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
 _ieee = njit(cache=True, error_model="numpy")
 
 _MLP_CHUNK = 20  # MLP iterations per njit call; progress is reported between calls
-_LOSS_EVERY = 16  # the final-model run records its loss every 16 iterations
 
 
 # --- conversions -------------------------------------------------------------
@@ -915,7 +915,7 @@ def _mlp_iterations(
         M[o_b3] = BETA1 * M[o_b3] + c1 * gb3
         V[o_b3] = BETA2 * V[o_b3] + c2 * gb3 * gb3
         P[o_b3] = P[o_b3] - learning_rate * (M[o_b3] / bc1) / (math.sqrt(V[o_b3] / bc2) + EPS)
-        if record_loss and (t % _LOSS_EVERY == 0 or t == max_iter):
+        if record_loss and (t % LOSS_EVERY == 0 or t == max_iter):
             _transpose(W1, W1T)
             _transpose(W2, W2T)
             loss = 0.0
@@ -949,7 +949,7 @@ def mlp_fit(
     # Python's float ** int (C pow), as pure computes the bias corrections
     bc1s = np.array([1 - BETA1 ** t for t in range(1, max_iter + 1)])
     bc2s = np.array([1 - BETA2 ** t for t in range(1, max_iter + 1)])
-    hist_iter = np.empty(max_iter // _LOSS_EVERY + 2, np.int64)
+    hist_iter = np.empty(max_iter // LOSS_EVERY + 2, np.int64)
     hist_loss = np.empty(len(hist_iter))
     hist_count = np.zeros(1, np.int64)
     for begin in range(0, max_iter, _MLP_CHUNK):

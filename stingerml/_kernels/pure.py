@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from array import array
 from functools import reduce
-from operator import add, mul
-from typing import Dict, List, Optional, Sequence, Tuple
+from operator import add, itemgetter, mul
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import jsmath
 from ..rng import XorShift32
@@ -254,29 +254,138 @@ def logreg_predict(X: Sequence[float], n_rows: int, nf: int, coef: Sequence[floa
 
 H1, H2 = 64, 32
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+LOSS_EVERY = 16
+_ONE = array("f", [1.0])
+
+# While training, each layer is kept as rows with the bias appended,
+# ``Wb[j] = W[j] + [b[j]]``. With the layer's input extended by a 1.0, SPEC's
+# bias update ``gb[j] = f32(gb[j] + dh[j])`` is the last element of
+# ``gWb[j] = f32(gWb[j] + dh[j] * [x, 1.0])`` (``dh * 1.0 == dh``), and Adam,
+# being element-wise, updates a layer's weights and bias in one pass.
 
 
-def _rows(flat: Sequence[float], n_out: int, n_in: int) -> List[array]:
-    return [array("f", flat[j * n_in : (j + 1) * n_in]) for j in range(n_out)]
+class _Net(NamedTuple):
+    """The weights as one forward/backward pass reads them (rebuilt once per iteration)."""
+
+    b1: List[float]  # 64
+    W1T: List[List[float]]  # n_in columns of 64: W1T[k][j] = W1[j][k]
+    b2: List[float]  # 32
+    W2T: List[List[float]]  # 64 columns of 32
+    W2: List[List[float]]  # 32 rows of 64 (and the bias last)
+    W3: List[float]  # 32
+    b3: float
 
 
-def _columns(rows: List[array]) -> List[List[float]]:
-    return [list(col) for col in zip(*rows)]
+def _net(W1b: List[array], W2b: List[array], W3: array, b3: float, n_in: int) -> _Net:
+    cols1 = [list(c) for c in zip(*W1b)]
+    cols2 = [list(c) for c in zip(*W2b)]
+    return _Net(cols1[n_in], cols1[:n_in], cols2[H1], cols2[:H1], [list(r) for r in W2b], list(W3), b3)
 
 
-def _forward(x: Sequence[float], b1, W1T, b2, W2T, W3, b3) -> Tuple[array, array, float]:
+def _forward(x: Sequence[float], net: _Net) -> Tuple[array, array, float]:
     """``(h1, h2, z)`` for one input: f32 ReLU layers, double output logit."""
-    acc = list(b1)
-    for xk, wcol in zip(x, W1T):
+    acc = net.b1
+    for xk, wcol in zip(x, net.W1T):
         if xk:
             acc = [a + w * xk for a, w in zip(acc, wcol)]
     h1 = array("f", [a if a > 0.0 else 0.0 for a in acc])
-    acc = list(b2)
-    for hk, wcol in zip(h1, W2T):
+    acc = net.b2
+    for hk, wcol in zip(h1, net.W2T):
         if hk:
             acc = [a + w * hk for a, w in zip(acc, wcol)]
     h2 = array("f", [a if a > 0.0 else 0.0 for a in acc])
-    return h1, h2, ordered_sum(map(mul, W3, h2), b3)
+    z = net.b3
+    for w, h in zip(net.W3, h2):
+        if h:
+            z += w * h
+    return h1, h2, z
+
+
+class _RowPass(NamedTuple):
+    """One row's forward and backward pass: what the gradient sums need from it."""
+
+    x1: Optional[array]  # the input with 1.0 appended (n_in + 1)
+    h1: Optional[array]  # f32, 64
+    h2: Optional[array]  # f32, 32
+    dz: float  # sigmoid(z) - y
+    dh2: Optional[array]  # f32, 32
+    dh1: Optional[array]  # f32, 64
+
+
+def _row_pass(x: array, x1: array, target: float, net: _Net) -> _RowPass:
+    """Forward and backward for one row (SPEC §8's per-row bullets, before the gradient sums).
+
+    ``dh1[j]`` is only summed for units with ``h1[j] > 0``: for the others SPEC's
+    ``f32(sum * 0)`` is a zero, which the gradient sums skip.
+    """
+    h1, h2, z = _forward(x, net)
+    dz = sigmoid(z) - target
+    dh2 = array("f", [dz * w * (1 if h > 0.0 else 0) for w, h in zip(net.W3, h2)])
+    dh1 = array("f", bytes(4 * H1))
+    active = [k for k, h in enumerate(h1) if h]
+    if active:
+        pick = itemgetter(*active, active[0])  # always a tuple; zip below stops at len(active)
+        back = [0.0] * len(active)
+        for d, wrow in zip(dh2, net.W2):
+            if d:
+                back = [a + d * w for a, w in zip(back, pick(wrow))]
+        for k, v in zip(active, back):
+            dh1[k] = v
+    return _RowPass(x1, h1, h2, dz, dh2, dh1)
+
+
+def _output_gradients(passes: Sequence[_RowPass], sums=None) -> Tuple[List[array], array, float]:
+    """``(gW2b, gW3, gb3)`` summed over the rows in order, f32 after every row (``gb3`` double).
+
+    ``sums`` continues earlier sums (the rows before these); None starts from zeros.
+    """
+    if sums is None:
+        sums = [array("f", bytes(4 * (H1 + 1))) for _ in range(H2)], array("f", bytes(4 * H2)), 0.0
+    gW2b, gW3, gb3 = sums
+    for p in passes:
+        dz = p.dz
+        gW3 = array("f", [g + dz * h for g, h in zip(gW3, p.h2)])
+        gb3 += dz
+        h1b = p.h1 + _ONE
+        for j, d in enumerate(p.dh2):
+            if d:
+                gW2b[j] = array("f", [g + d * h for g, h in zip(gW2b[j], h1b)])
+    return gW2b, gW3, gb3
+
+
+def _input_gradients(passes: Sequence[_RowPass], n_in: int) -> List[array]:
+    """``gW1b`` summed over the rows in order, f32 after every row."""
+    gW1b = [array("f", bytes(4 * (n_in + 1))) for _ in range(H1)]
+    for p in passes:
+        x1 = p.x1
+        for j, d in enumerate(p.dh1):
+            if d:
+                gW1b[j] = array("f", [g + d * xk for g, xk in zip(gW1b[j], x1)])
+    return gW1b
+
+
+def _mean_grads(G: List[array], Wb: List[array], inv: float, alpha: float) -> List[array]:
+    """``f32(g*inv + alpha*w)`` for the weights and ``f32(g*inv)`` for the bias (the last column)."""
+    return [array("f", [g * inv + alpha * w for g, w in zip(gr[:-1], wr)] + [gr[-1] * inv]) for gr, wr in zip(G, Wb)]
+
+
+class _Adam:
+    """Adam state (f32 ``m``, ``v``) for a list of parameter rows; SPEC §8's element-wise update."""
+
+    def __init__(self, widths: Sequence[int], learning_rate: float) -> None:
+        self.m = [array("f", bytes(4 * w)) for w in widths]
+        self.v = [array("f", bytes(4 * w)) for w in widths]
+        self.lr = learning_rate
+
+    def step(self, rows: List[array], grads: List[array], bc1: float, bc2: float) -> List[array]:
+        """The updated rows; ``bc1 = 1 - β1**t``, ``bc2 = 1 - β2**t``."""
+        c1, c2, lr = 1 - BETA1, 1 - BETA2, self.lr
+        out = []
+        for i, (w, g) in enumerate(zip(rows, grads)):
+            m = self.m[i] = array("f", [BETA1 * mi + c1 * gi for mi, gi in zip(self.m[i], g)])
+            v = self.v[i] = array("f", [BETA2 * vi + c2 * gi * gi for vi, gi in zip(self.v[i], g)])
+            out.append(array("f", [p - lr * (mi / bc1) / (_sqrt(vi / bc2) + EPS) for p, mi, vi in zip(w, m, v)]))
+        return out
 
 
 def mlp_init(seed: int, n_in: int) -> Tuple[XorShift32, array, array, array]:
@@ -298,103 +407,105 @@ def mlp_fit(
 
     ``W1`` is 64×n_in, ``W2`` 32×64 (flat row-major ``[out][in]``), ``b3`` a double.
     ``progress(t, max_iter)`` is called after each iteration when given.
+
+    When two CPUs are free and the job is big enough (:mod:`.peer`), a second
+    process shares the work; every sum still runs in SPEC order, so the result
+    is the same to the bit.
+    """
+    from . import peer  # the subprocess machinery, only when it may be used
+
+    link = peer.start(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss)
+    if link is None:
+        return train_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
+                           progress)
+    with link:
+        return train_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
+                           progress, link)
+
+
+def train_share(
+    X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
+    learning_rate: float, seed: int, noise_std: float, record_loss: bool, progress=None, link=None,
+):
+    """:func:`mlp_fit`, or this process's share of it when ``link`` (a :class:`.peer.Link`) is given.
+
+    Alone, the process passes every row and owns every layer. With a link, it
+    passes the rows ``link.rows`` only and owns either the input layer (W1, b1)
+    or the output side (W2, b2, W3, b3): it sums that part's gradients over all
+    rows (the other process's passes arrive through the link) and updates it;
+    then the two swap the updated weights. Both processes run the same rng.
     """
     rng, W1f, W2f, W3 = mlp_init(seed, n_in)
-    W1, W2 = _rows(W1f, H1, n_in), _rows(W2f, H2, H1)
-    b1, b2, b3 = array("f", bytes(4 * H1)), array("f", bytes(4 * H2)), 0.0
+    W1b = [W1f[j * n_in : (j + 1) * n_in] + array("f", [0.0]) for j in range(H1)]
+    W2b = [W2f[j * H1 : (j + 1) * H1] + array("f", [0.0]) for j in range(H2)]
+    b3 = 0.0
     data = [array("f", X[r * n_in : (r + 1) * n_in]) for r in range(n_rows)]
+    data1 = [row + _ONE for row in data]
     yf = [float(v) for v in y]
-    # Adam state, same shapes as the parameters
-    mW1 = [array("f", bytes(4 * n_in)) for _ in range(H1)]
-    vW1 = [array("f", bytes(4 * n_in)) for _ in range(H1)]
-    mW2 = [array("f", bytes(4 * H1)) for _ in range(H2)]
-    vW2 = [array("f", bytes(4 * H1)) for _ in range(H2)]
-    mb1, vb1 = array("f", bytes(4 * H1)), array("f", bytes(4 * H1))
-    mb2, vb2 = array("f", bytes(4 * H2)), array("f", bytes(4 * H2))
-    mW3, vW3 = array("f", bytes(4 * H2)), array("f", bytes(4 * H2))
+    noisy = noise_std != 0.0
+    inputs = link is None or link.owns_inputs
+    outputs = link is None or not link.owns_inputs
+    adam1 = _Adam([n_in + 1] * H1, learning_rate)
+    adam2 = _Adam([H1 + 1] * H2, learning_rate)
+    adam3 = _Adam([H2], learning_rate)
     mb3 = vb3 = 0.0
-    c1, c2 = 1 - BETA1, 1 - BETA2
     inv = 1.0 / n_rows
     history: List[Dict[str, float]] = []
-    zero_in, zero_h1, zero_h2 = bytes(4 * n_in), bytes(4 * H1), bytes(4 * H2)
-
-    def adam(params: array, grads: array, m: array, v: array, bc1: float, bc2: float) -> Tuple[array, array, array]:
-        m = array("f", [BETA1 * mi + c1 * g for mi, g in zip(m, grads)])
-        v = array("f", [BETA2 * vi + c2 * g * g for vi, g in zip(v, grads)])
-        w = array("f", [
-            p - learning_rate * (mi / bc1) / (_sqrt(vi / bc2) + EPS) for p, mi, vi in zip(params, m, v)
-        ])
-        return w, m, v
-
     for it in range(max_iter):
         t = it + 1
-        W1T, W2T = _columns(W1), _columns(W2)
-        gW1 = [array("f", zero_in) for _ in range(H1)]
-        gW2 = [array("f", zero_h1) for _ in range(H2)]
-        gb1, gb2, gW3 = array("f", zero_h1), array("f", zero_h2), array("f", zero_h2)
-        gb3 = 0.0
-        for row, target in zip(data, yf):
-            if noise_std:
-                x = array("f", [v + noise_std * rng.gaussian() for v in row])
-            else:
-                x = row
-            h1, h2, z = _forward(x, b1, W1T, b2, W2T, W3, b3)
-            dz = sigmoid(z) - target
-            gW3 = array("f", [g + dz * h for g, h in zip(gW3, h2)])
-            gb3 += dz
-            dh2 = array("f", [dz * w * (1 if h > 0.0 else 0) for w, h in zip(W3, h2)])
-            back = [0.0] * H1
-            for j in range(H2):
-                d = dh2[j]
-                if d:
-                    gW2[j] = array("f", [g + d * h for g, h in zip(gW2[j], h1)])
-                    back = [a + d * w for a, w in zip(back, W2[j])]
-            gb2 = array("f", [g + d for g, d in zip(gb2, dh2)])
-            dh1 = array("f", [a * (1 if h > 0.0 else 0) for a, h in zip(back, h1)])
-            for j in range(H1):
-                d = dh1[j]
-                if d:
-                    gW1[j] = array("f", [g + d * xk for g, xk in zip(gW1[j], x)])
-            gb1 = array("f", [g + d for g, d in zip(gb1, dh1)])
-        gW1 = [array("f", [g * inv + alpha * w for g, w in zip(gr, wr)]) for gr, wr in zip(gW1, W1)]
-        gW2 = [array("f", [g * inv + alpha * w for g, w in zip(gr, wr)]) for gr, wr in zip(gW2, W2)]
-        gW3 = array("f", [g * inv + alpha * w for g, w in zip(gW3, W3)])
-        gb1 = array("f", [g * inv for g in gb1])
-        gb2 = array("f", [g * inv for g in gb2])
-        gb3 = gb3 * inv
+        lo, hi = link.rows if link else (0, n_rows)
+        net = _net(W1b, W2b, W3, b3, n_in)
+        if noisy:
+            rng.skip(2 * lo * n_in)  # the other process's rows: two uniforms per gaussian
+            xs = [array("f", [v + noise_std * g for v, g in zip(data[r], rng.gaussians(n_in))]) for r in range(lo, hi)]
+            rng.skip(2 * (n_rows - hi) * n_in)
+            passes = [_row_pass(x, x + _ONE, yf[r], net) for r, x in zip(range(lo, hi), xs)]
+        else:
+            passes = [_row_pass(data[r], data1[r], yf[r], net) for r in range(lo, hi)]
+        if link:  # the main process has the first rows, the helper the last
+            link.send_passes(passes, noisy)
         bc1, bc2 = 1 - BETA1 ** t, 1 - BETA2 ** t
-        for j in range(H1):
-            W1[j], mW1[j], vW1[j] = adam(W1[j], gW1[j], mW1[j], vW1[j], bc1, bc2)
-        b1, mb1, vb1 = adam(b1, gb1, mb1, vb1, bc1, bc2)
-        for j in range(H2):
-            W2[j], mW2[j], vW2[j] = adam(W2[j], gW2[j], mW2[j], vW2[j], bc1, bc2)
-        b2, mb2, vb2 = adam(b2, gb2, mb2, vb2, bc1, bc2)
-        W3, mW3, vW3 = adam(W3, gW3, mW3, vW3, bc1, bc2)
-        mb3 = BETA1 * mb3 + c1 * gb3
-        vb3 = BETA2 * vb3 + c2 * gb3 * gb3
-        b3 = b3 - learning_rate * (mb3 / bc1) / (_sqrt(vb3 / bc2) + EPS)
-        if record_loss and (t % 16 == 0 or t == max_iter):
-            W1T, W2T = _columns(W1), _columns(W2)
-            probs = [sigmoid(_forward(row, b1, W1T, b2, W2T, W3, b3)[2]) for row in data]
-            history.append({"iter": t, "loss": mean_bce(probs, yf)})
+        if outputs:
+            sums = _output_gradients(passes)
+            if link:
+                sums = _output_gradients(link.receive_passes(data1, noisy), sums)
+            gW2b, gW3, gb3 = sums
+            W2b = adam2.step(W2b, _mean_grads(gW2b, W2b, inv, alpha), bc1, bc2)
+            (W3,) = adam3.step([W3], [array("f", [g * inv + alpha * w for g, w in zip(gW3, W3)])], bc1, bc2)
+            gb3 = gb3 * inv
+            mb3 = BETA1 * mb3 + (1 - BETA1) * gb3
+            vb3 = BETA2 * vb3 + (1 - BETA2) * gb3 * gb3
+            b3 = b3 - learning_rate * (mb3 / bc1) / (_sqrt(vb3 / bc2) + EPS)
+        if inputs:
+            if link:
+                passes = link.receive_passes(data1, noisy) + passes
+            W1b = adam1.step(W1b, _mean_grads(_input_gradients(passes, n_in), W1b, inv, alpha), bc1, bc2)
+        if link:
+            W1b, W2b, W3, b3 = link.share_weights(W1b, W2b, W3, b3)
+        if record_loss and (t % LOSS_EVERY == 0 or t == max_iter):
+            net = _net(W1b, W2b, W3, b3, n_in)
+            probs = [sigmoid(_forward(data[r], net)[2]) for r in range(lo, hi)]
+            if link:
+                probs = link.share_probs(probs)
+            if probs is not None:
+                history.append({"iter": t, "loss": mean_bce(probs, yf)})
         if progress is not None:
             progress(t, max_iter)
-    flat1 = array("f")
-    for r in W1:
-        flat1 += r
-    flat2 = array("f")
-    for r in W2:
-        flat2 += r
-    return flat1, b1, flat2, b2, W3, b3, history
+    W1 = array("f")
+    for r in W1b:
+        W1 += r[:n_in]
+    W2 = array("f")
+    for r in W2b:
+        W2 += r[:H1]
+    return W1, array("f", [r[n_in] for r in W1b]), W2, array("f", [r[H1] for r in W2b]), W3, b3, history
 
 
 def mlp_predict(X: Sequence[float], n_rows: int, n_in: int, W1, b1, W2, b2, W3, b3: float) -> List[float]:
     """Sigmoid outputs of the MLP for ``n_rows`` inputs (f32 hidden layers, double logit)."""
-    W1T = _columns(_rows(W1, H1, n_in))
-    W2T = _columns(_rows(W2, H2, H1))
-    return [
-        sigmoid(_forward(X[r * n_in : (r + 1) * n_in], b1, W1T, b2, W2T, W3, b3)[2]) for r in range(n_rows)
-    ]
+    W1b = [array("f", W1[j * n_in : (j + 1) * n_in]) + array("f", [b1[j]]) for j in range(H1)]
+    W2b = [array("f", W2[j * H1 : (j + 1) * H1]) + array("f", [b2[j]]) for j in range(H2)]
+    net = _net(W1b, W2b, array("f", W3), b3, n_in)
+    return [sigmoid(_forward(X[r * n_in : (r + 1) * n_in], net)[2]) for r in range(n_rows)]
 
 
 def logreg_predict_unscaled(

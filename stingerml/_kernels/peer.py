@@ -1,0 +1,273 @@
+"""A second process for the pure-Python MLP: two CPUs, the same bits.
+
+Full-batch training (SPEC §8) splits in two without changing one operation:
+every row's forward and backward pass reads only the weights of the previous
+iteration, and every gradient element is its own sum over the rows in order.
+So the main process passes the first half of the rows (a little less) and
+the helper the rest; then the helper sums the input layer's gradients (W1, b1) over all
+rows and the main process the output side's (W2, b2, W3, b3), each from its own
+passes and the ones it received, in row order; each updates its part with Adam
+(element-wise) and the two swap the new weights. With noise, both run the same
+rng and each draws its own rows' noise, stepping over the other's draws.
+
+The helper is ``python -m stingerml._kernels.peer``, exchanging pickles over its
+stdin and stdout. Only the pure backend uses it (numba needs no help), when
+:func:`stingerml.set_processes` / ``STINGERML_PROCESSES`` allows two processes:
+``auto`` (the default) when two CPUs are free and the fit is big enough to be
+worth a process start, ``2`` for every fit of two rows or more, ``1`` never.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from array import array
+from pathlib import Path
+from typing import Any, BinaryIO, List, Optional, Sequence, Tuple
+
+from ..errors import StingerError, StingerWarning, TrainingError
+from . import pure
+
+MIN_WORK = 4000  # rows × iterations (a few seconds of pure-Python training) before "auto" splits
+MAIN_SHARE = 0.46  # of the rows: the output side's gradient sums cost a little more than the input layer's
+_STOP_TIMEOUT_S = 10.0
+_SMOOTHING = 0.25  # weight of the newest iteration in the load-balance estimates
+
+
+class Link:
+    """One end of the two-process split, as :func:`pure.train_share` uses it.
+
+    Attributes:
+        rows: ``(lo, hi)``, the rows this process passes forward and backward.
+        owns_inputs: True in the helper (it sums and updates W1, b1); False in
+            the main process (W2, b2, W3, b3, the loss history and progress).
+    """
+
+    def __init__(self, rows: Tuple[int, int], n_rows: int, owns_inputs: bool, inp: BinaryIO, out: BinaryIO,
+                 proc: Optional[subprocess.Popen] = None) -> None:
+        self.rows = rows
+        self._n_rows = n_rows
+        self.owns_inputs = owns_inputs
+        self._inp, self._out, self._proc = inp, out, proc
+        self._sending: Optional[threading.Thread] = None
+        self._send_error: Optional[BaseException] = None
+        # load balance (seconds): when this iteration began, time spent waiting for the
+        # other process, this process's share of the row passes; smoothed estimates
+        self._began = time.perf_counter()
+        self._waited = self._passes_s = 0.0
+        self._all_passes_s: Optional[float] = None
+        self._sums_gap_s = 0.0
+
+    # --- messages -------------------------------------------------------------------------
+
+    def _write(self, obj: Any) -> None:
+        try:
+            pickle.dump(obj, self._out, protocol=pickle.HIGHEST_PROTOCOL)
+            self._out.flush()
+        except (OSError, ValueError) as exc:
+            self._send_error = exc
+
+    def _send(self, obj: Any, wait: bool = True) -> None:
+        """Write one message; ``wait=False`` writes it from a thread (a big message must not
+        block this process until the other one reads it). Messages keep their order."""
+        self._join()
+        if wait:
+            self._write(obj)
+            self._join()
+        else:
+            self._sending = threading.Thread(target=self._write, args=(obj,), daemon=True)
+            self._sending.start()
+
+    def _join(self) -> None:
+        if self._sending is not None:
+            self._sending.join()
+            self._sending = None
+        if self._send_error is not None:
+            raise self._failed(self._send_error)
+
+    def _recv(self) -> Any:
+        start = time.perf_counter()
+        try:
+            return pickle.load(self._inp)
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
+            raise self._failed(exc) from exc
+        finally:
+            self._waited += time.perf_counter() - start
+
+    def _failed(self, exc: BaseException) -> StingerError:
+        who = "the helper training process" if self._proc else "the main training process"
+        code = f" (exit code {self._proc.poll()})" if self._proc and self._proc.poll() is not None else ""
+        return TrainingError(f"{who} stopped{code}: {exc!r}. "
+                             "Set STINGERML_PROCESSES=1 to train in one process.")
+
+    # --- the exchanges of an iteration --------------------------------------------------------
+
+    def send_passes(self, passes: List["pure._RowPass"], noisy: bool) -> None:
+        """Send the other process what its gradient sums need from this process's rows:
+        ``h1, h2, dz, dh2`` from the helper; ``dh1`` (and, with noise, the inputs) from the main process."""
+        self._passes_s = time.perf_counter() - self._began - self._waited
+        if self.owns_inputs:
+            msg = (_joined(p.h1 for p in passes), _joined(p.h2 for p in passes),
+                   _joined(p.dh2 for p in passes), array("d", [p.dz for p in passes]))
+        else:
+            msg = (_joined(p.x1 for p in passes) if noisy else None, _joined(p.dh1 for p in passes))
+        self._send(msg, wait=False)
+
+    def receive_passes(self, data1: Sequence[array], noisy: bool) -> List["pure._RowPass"]:
+        """The other process's rows, in order, with the fields this process's sums read."""
+        h1, h2 = pure.H1, pure.H2
+        if self.owns_inputs:
+            X1, DH1 = self._recv()
+            w = len(data1[0])
+            return [pure._RowPass(X1[r * w : (r + 1) * w] if noisy else data1[r], None, None, 0.0, None,
+                                  DH1[r * h1 : (r + 1) * h1]) for r in range(len(DH1) // h1)]
+        H1, H2, DH2, DZ = self._recv()
+        return [pure._RowPass(None, H1[i * h1 : (i + 1) * h1], H2[i * h2 : (i + 1) * h2], dz,
+                              DH2[i * h2 : (i + 1) * h2], None) for i, dz in enumerate(DZ)]
+
+    def share_weights(self, W1b: List[array], W2b: List[array], W3: array, b3: float):
+        """Swap the updated layers: the helper sends ``W1b``, the main process ``W2b, W3, b3``.
+
+        This also places the boundary between the two processes' rows for the next
+        iteration so that both are busy for the same time. The helper reports how
+        long its passes and its sums took; with ``P`` the passes of all rows and
+        ``gap`` the helper's sums minus the main process's (both smoothed), the
+        main process takes ``n (P + gap) / 2P`` rows. (As the network trains, more
+        units turn on and the output side's sums grow faster than the input
+        layer's.) Which process passes a row changes no result.
+        """
+        sums_s = time.perf_counter() - self._began - self._waited - self._passes_s
+        if self.owns_inputs:
+            self._send((_joined(W1b), self._passes_s, sums_s))
+            flat2, W3, b3, split = self._recv()
+            self.rows = (split, self.rows[1])
+            self._new_iteration()
+            return W1b, _split(flat2, pure.H1 + 1), W3, b3
+        flat1, helper_passes_s, helper_sums_s = self._recv()
+        split = self._balanced_split(self._passes_s + helper_passes_s, helper_sums_s - sums_s)
+        self._send((_joined(W2b), W3, b3, split))
+        self.rows = (0, split)
+        self._new_iteration()
+        return _split(flat1, len(W1b[0])), W2b, W3, b3
+
+    def _new_iteration(self) -> None:
+        self._began = time.perf_counter()
+        self._waited = 0.0
+
+    def _balanced_split(self, all_passes_s: float, sums_gap_s: float) -> int:
+        """The main process's row count for the next iteration (see :meth:`share_weights`)."""
+        if self._all_passes_s is None:
+            self._all_passes_s, self._sums_gap_s = all_passes_s, sums_gap_s
+        else:  # exponential smoothing: a shared VM's timings jump from one iteration to the next
+            self._all_passes_s += _SMOOTHING * (all_passes_s - self._all_passes_s)
+            self._sums_gap_s += _SMOOTHING * (sums_gap_s - self._sums_gap_s)
+        n_rows = self._n_rows
+        if self._all_passes_s <= 0.0:
+            return self.rows[1]
+        split = round(n_rows * (self._all_passes_s + self._sums_gap_s) / (2.0 * self._all_passes_s))
+        return min(max(split, 1), n_rows - 1)
+
+    def share_probs(self, probs: List[float]) -> Optional[List[float]]:
+        """Every row's probability in the main process (the helper sends its rows' and gets None)."""
+        if self.owns_inputs:
+            self._send(array("d", probs))
+            return None
+        return probs + list(self._recv())
+
+    # --- lifetime ------------------------------------------------------------------------
+
+    def __enter__(self) -> "Link":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        if self._sending is not None:  # a write blocked on a dead reader ends when the pipe closes
+            self._sending.join(_STOP_TIMEOUT_S if exc_type is None else 0)
+        for f in (self._out, self._inp):
+            try:
+                f.close()
+            except OSError:
+                pass
+        if exc_type is not None:
+            proc.kill()
+        try:
+            proc.wait(timeout=_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _joined(rows) -> array:
+    out = array("f")
+    for r in rows:
+        out += r
+    return out
+
+
+def _split(flat: array, width: int) -> List[array]:
+    return [flat[i : i + width] for i in range(0, len(flat), width)]
+
+
+def _wanted(n_rows: int, max_iter: int) -> bool:
+    from . import process_setting, processes
+
+    if n_rows < 2 or processes() < 2:
+        return False
+    return process_setting() == 2 or n_rows * max_iter >= MIN_WORK
+
+
+def _helper_command() -> List[str]:
+    return [sys.executable, "-m", __name__]
+
+
+def start(X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
+          learning_rate: float, seed: int, noise_std: float, record_loss: bool) -> Optional[Link]:
+    """Start the helper for one :func:`pure.mlp_fit` and return the main process's link.
+
+    Returns None when the fit should run in one process: not wanted (see the
+    module docstring), or the helper could not start (then with a warning).
+    """
+    if not _wanted(n_rows, max_iter):
+        return None
+    split = max(1, round(n_rows * MAIN_SHARE))
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, STINGERML_PROCESSES="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    try:
+        proc = subprocess.Popen(_helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"could not start a helper process ({exc}); training in one process", StingerWarning)
+        return None
+    link = Link((0, split), n_rows, False, proc.stdout, proc.stdin, proc)
+    args = dict(X=array("f", X[: n_rows * n_in]), y=list(y[:n_rows]), n_rows=n_rows, n_in=n_in,
+                max_iter=max_iter, alpha=alpha, learning_rate=learning_rate, seed=seed, noise_std=noise_std,
+                record_loss=record_loss)
+    try:
+        link._send((split, args))
+        if link._recv() != "ready":
+            raise TrainingError("unexpected greeting")
+    except StingerError as exc:
+        link.__exit__(type(exc), exc, None)
+        warnings.warn(f"the helper process did not start ({exc}); training in one process", StingerWarning)
+        return None
+    return link
+
+
+def main() -> None:
+    """The helper: read the job, train its share, exit."""
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but messages may reach the main process's pipe
+    split, args = pickle.load(inp)
+    link = Link((split, args["n_rows"]), args["n_rows"], True, inp, out)
+    link._send("ready")
+    pure.train_share(**args, link=link)
+
+
+if __name__ == "__main__":
+    main()
