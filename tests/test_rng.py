@@ -140,3 +140,13 @@ def test_js_round_versus_python_round(x, js, py):
 def test_js_round_half_always_rounds_up(k):
     assert js_round(k + 0.5) == k + 1
     assert js_round(float(k)) == k
+
+
+@pytest.mark.parametrize("seed", [1, 42, 2**32 - 1])
+def test_batched_gaussians_and_skip_equal_one_at_a_time(seed):
+    one, batch = XorShift32(seed), XorShift32(seed)
+    want = [one.gaussian() for _ in range(500)]
+    assert [v.hex() for v in batch.gaussians(500)] == [v.hex() for v in want]  # bit for bit
+    one.next_u32(), one.next_u32(), one.next_u32()
+    batch.skip(3)
+    assert batch.state == one.state
