@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import mlmd
+from ._kernels import prestart_helper
 from ._atomic import write_bytes_atomic
 from .dataset import Dataset, DatasetParams, build_dataset
 from .errors import DatasetError, OutputError, TrainingError
@@ -254,6 +255,7 @@ def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optiona
     Raises:
         TrainingError: a model ended with non-finite weights.
     """
+    prestart_helper()
     rep = _Reporter(progress)
     rep.say("features", "Featurizing...")
     rows = len(labels)

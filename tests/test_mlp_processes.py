@@ -48,6 +48,14 @@ def processes_setting():
     set_processes(before)
 
 
+@pytest.fixture
+def fresh_helper():
+    """No helper process before the test (one is kept between fits) and none left after it."""
+    peer._stop_helper()
+    yield
+    peer._stop_helper()
+
+
 @pytest.mark.parametrize("n_rows,n_in,max_iter,noise,seed", [
     (4, 3, 17, 0.0, 1),
     (5, 4, 16, 0.3, 2),
@@ -123,7 +131,7 @@ def test_environment_variable_sets_the_default(monkeypatch):
     monkeypatch.setattr(kernels, "_processes", None)
 
 
-def test_helper_that_cannot_start_falls_back_with_a_warning(processes_setting, monkeypatch):
+def test_helper_that_cannot_start_falls_back_with_a_warning(processes_setting, fresh_helper, monkeypatch):
     X, y = problem(3, 6, 4)
     processes_setting(1)
     want = pure.mlp_fit(X, y, 6, 4, 5, 1e-3, 0.02, 42, 0.0, False)
@@ -134,7 +142,7 @@ def test_helper_that_cannot_start_falls_back_with_a_warning(processes_setting, m
     assert flat(got) == flat(want)
 
 
-def test_helper_that_exits_before_greeting_falls_back(processes_setting, monkeypatch):
+def test_helper_that_exits_before_greeting_falls_back(processes_setting, fresh_helper, monkeypatch):
     X, y = problem(3, 6, 4)
     processes_setting(2)
     monkeypatch.setattr(peer, "_helper_command", lambda: [sys.executable, "-c", "raise SystemExit(3)"])
@@ -142,9 +150,9 @@ def test_helper_that_exits_before_greeting_falls_back(processes_setting, monkeyp
         pure.mlp_fit(X, y, 6, 4, 5, 1e-3, 0.02, 42, 0.0, False)
 
 
-def test_helper_dying_mid_fit_is_a_clear_error(processes_setting, monkeypatch):
-    greet_then_exit = ("import pickle, sys; pickle.load(sys.stdin.buffer); "
-                       "pickle.dump('ready', sys.stdout.buffer); sys.stdout.flush(); raise SystemExit(5)")
+def test_helper_dying_mid_fit_is_a_clear_error(processes_setting, fresh_helper, monkeypatch):
+    greet_then_exit = ("import pickle, sys; pickle.dump('ready', sys.stdout.buffer); sys.stdout.flush(); "
+                       "pickle.load(sys.stdin.buffer); raise SystemExit(5)")
     monkeypatch.setattr(peer, "_helper_command", lambda: [sys.executable, "-c", greet_then_exit])
     X, y = problem(3, 6, 4)
     processes_setting(2)
@@ -152,22 +160,29 @@ def test_helper_dying_mid_fit_is_a_clear_error(processes_setting, monkeypatch):
         pure.mlp_fit(X, y, 6, 4, 5, 1e-3, 0.02, 42, 0.0, False)
 
 
-def test_interrupted_fit_stops_the_helper(processes_setting, monkeypatch):
-    started = []
-    real_start = peer.start
-
-    def start(*args):
-        link = real_start(*args)
-        started.append(link)
-        return link
-
-    monkeypatch.setattr(peer, "start", start)
+def test_helper_is_kept_between_fits_and_stopped_after_an_interrupted_one(processes_setting, fresh_helper):
     processes_setting(2)
     X, y = problem(3, 6, 4)
+    want = pure.mlp_fit(X, y, 6, 4, 5, 1e-3, 0.02, 42, 0.0, True)
+    helper = peer._helper
+    assert helper is not None and helper.proc.poll() is None
+    assert flat(pure.mlp_fit(X, y, 6, 4, 5, 1e-3, 0.02, 42, 0.0, True)) == flat(want)
+    assert peer._helper is helper  # the same process served the second fit
 
     def stop(t, n):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         pure.mlp_fit(X, y, 6, 4, 50, 1e-3, 0.02, 42, 0.0, False, stop)
-    assert started and started[0]._proc.poll() is not None  # reaped, not left running
+    assert helper.proc.poll() is not None and peer._helper is None  # stopped and reaped
+    assert flat(pure.mlp_fit(X, y, 6, 4, 5, 1e-3, 0.02, 42, 0.0, True)) == flat(want)  # a new helper
+
+
+def test_prestart_starts_the_helper_early(processes_setting, fresh_helper):
+    processes_setting(2)
+    peer.prestart()
+    assert peer._helper is not None and not peer._helper.greeted
+    processes_setting(1)
+    peer._stop_helper()
+    peer.prestart()
+    assert peer._helper is None

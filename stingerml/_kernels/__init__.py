@@ -57,6 +57,15 @@ def kernels() -> ModuleType:
     return _active  # type: ignore[return-value]
 
 
+def prestart_helper() -> None:
+    """Before a training run: start the pure MLP's helper process now, if it will be used,
+    so that its start-up overlaps featurizing (:func:`.peer.prestart`)."""
+    if kernels() is pure:
+        from . import peer
+
+        peer.prestart()
+
+
 def firmware_kernels() -> ModuleType:
     """The active backend's firmware kernels: ``firmware_pure`` or ``firmware_jit``."""
     if kernels() is pure:

@@ -18,6 +18,7 @@ worth a process start, ``2`` for every fit of two rows or more, ``1`` never.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import subprocess
@@ -184,23 +185,88 @@ class Link:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        proc = self._proc
-        if proc is None:
+        """End of a fit in the main process: the helper waits for the next one, unless the fit
+        failed half-way (then the helper's state is unknown and it is stopped)."""
+        if self._proc is None:
             return
-        if self._sending is not None:  # a write blocked on a dead reader ends when the pipe closes
-            self._sending.join(_STOP_TIMEOUT_S if exc_type is None else 0)
-        for f in (self._out, self._inp):
-            try:
-                f.close()
-            except OSError:
-                pass
-        if exc_type is not None:
-            proc.kill()
         try:
-            proc.wait(timeout=_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if exc_type is None:
+                self._join()
+        finally:
+            if exc_type is not None or self._send_error is not None:
+                _stop_helper(kill=True)
+            _busy.release()
+
+
+class _Helper:
+    """The helper process, kept between fits (it idles on a blocking read)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.parent_pid = os.getpid()
+        self.greeted = False
+
+
+_helper: Optional[_Helper] = None
+_busy = threading.Lock()  # one fit at a time uses the helper; others run in one process
+
+
+def _helper_command() -> List[str]:
+    return [sys.executable, "-m", __name__]
+
+
+def _spawn() -> Optional[_Helper]:
+    """The running helper, started now if there is none (None, with a warning, if it cannot start)."""
+    global _helper
+    if _helper is not None and _helper.parent_pid == os.getpid() and _helper.proc.poll() is None:
+        return _helper
+    _helper = None
+    package_parent = str(Path(__file__).resolve().parents[2])  # so a source checkout works too
+    env = dict(os.environ, STINGERML_PROCESSES="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    try:
+        proc = subprocess.Popen(_helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"could not start a helper process ({exc}); training in one process", StingerWarning)
+        return None
+    _helper = _Helper(proc)
+    return _helper
+
+
+def _stop_helper(kill: bool = False) -> None:
+    """Stop the helper: close its input (it exits) or kill it; always reap it."""
+    global _helper
+    helper, _helper = _helper, None
+    if helper is None or helper.parent_pid != os.getpid():
+        return
+    proc = helper.proc
+    if kill:
+        proc.kill()
+    for f in (proc.stdin, proc.stdout):
+        try:
+            f.close()
+        except OSError:
+            pass
+    try:
+        proc.wait(timeout=_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+atexit.register(_stop_helper)
+
+
+def prestart() -> None:
+    """Start the helper in the background if big pure-Python MLP fits may follow.
+
+    Called by the pipeline before featurizing, so that the helper's start-up
+    (an interpreter and an import, a fraction of a second) overlaps other work.
+    """
+    from . import processes
+
+    if processes() >= 2:
+        _spawn()
 
 
 def _joined(rows) -> array:
@@ -222,51 +288,53 @@ def _wanted(n_rows: int, max_iter: int) -> bool:
     return process_setting() == 2 or n_rows * max_iter >= MIN_WORK
 
 
-def _helper_command() -> List[str]:
-    return [sys.executable, "-m", __name__]
-
-
 def start(X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
           learning_rate: float, seed: int, noise_std: float, record_loss: bool) -> Optional[Link]:
-    """Start the helper for one :func:`pure.mlp_fit` and return the main process's link.
+    """Hand the helper its share of one :func:`pure.mlp_fit`; return the main process's link.
 
     Returns None when the fit should run in one process: not wanted (see the
-    module docstring), or the helper could not start (then with a warning).
+    module docstring), the helper busy with another thread's fit, or the helper
+    could not start (then with a warning).
     """
-    if not _wanted(n_rows, max_iter):
+    if not _wanted(n_rows, max_iter) or not _busy.acquire(blocking=False):
+        return None
+    helper = _spawn()
+    if helper is None:
+        _busy.release()
         return None
     split = max(1, round(n_rows * MAIN_SHARE))
-    package_parent = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ, STINGERML_PROCESSES="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
-    try:
-        proc = subprocess.Popen(_helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    except (OSError, ValueError) as exc:
-        warnings.warn(f"could not start a helper process ({exc}); training in one process", StingerWarning)
-        return None
-    link = Link((0, split), n_rows, False, proc.stdout, proc.stdin, proc)
+    link = Link((0, split), n_rows, False, helper.proc.stdout, helper.proc.stdin, helper.proc)
     args = dict(X=array("f", X[: n_rows * n_in]), y=list(y[:n_rows]), n_rows=n_rows, n_in=n_in,
                 max_iter=max_iter, alpha=alpha, learning_rate=learning_rate, seed=seed, noise_std=noise_std,
                 record_loss=record_loss)
     try:
+        if not helper.greeted:
+            if link._recv() != "ready":
+                raise TrainingError("unexpected greeting")
+            helper.greeted = True
         link._send((split, args))
-        if link._recv() != "ready":
-            raise TrainingError("unexpected greeting")
     except StingerError as exc:
-        link.__exit__(type(exc), exc, None)
+        _stop_helper(kill=True)
+        _busy.release()
         warnings.warn(f"the helper process did not start ({exc}); training in one process", StingerWarning)
         return None
     return link
 
 
 def main() -> None:
-    """The helper: read the job, train its share, exit."""
+    """The helper: greet, then train its share of each job until the main process closes the pipe."""
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but messages may reach the main process's pipe
-    split, args = pickle.load(inp)
-    link = Link((split, args["n_rows"]), args["n_rows"], True, inp, out)
-    link._send("ready")
-    pure.train_share(**args, link=link)
+    greeter = Link((0, 0), 0, True, inp, out)
+    greeter._send("ready")
+    while True:
+        try:
+            split, args = pickle.load(inp)
+        except EOFError:
+            return
+        link = Link((split, args["n_rows"]), args["n_rows"], True, inp, out)
+        pure.train_share(**args, link=link)
+        link._join()
 
 
 if __name__ == "__main__":
