@@ -170,8 +170,9 @@ def _kernel_cos(x: float, y: float) -> float:
         return 1.0 - (0.5 * z - (z * r - x * y))
     if ax >= _COS_0_78125:
         qx = 0.28125
-    else:  # |x|/4 with the low word cleared
-        qx = _D.unpack(_Q.pack(((_words(x)[0] & 0x7FFFFFFF) - 0x00200000) << 32))[0]
+    else:  # |x|/4 with the low word cleared: its 21 leading significant bits
+        m, e = math.frexp(ax)
+        qx = math.ldexp(math.floor(math.ldexp(m, 21)), e - 23)
     hz = 0.5 * z - qx
     a = 1.0 - qx
     return a - (hz - (z * r - x * y))
