@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -826,12 +827,22 @@ def _mlp_probs(X, P, n_in):
     return out
 
 
-@_ieee
+@njit(cache=True, nogil=True)
+def _gaussians(state, out):
+    """Fill ``out`` with the next gaussian draws of the rng ``state``, in order."""
+    for i in range(out.shape[0]):
+        out[i] = _gaussian(state)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
 def _mlp_iterations(
     X, y, n_in, it_begin, it_end, max_iter, alpha, learning_rate, noise_std, record_loss,
-    P, M, V, rng_state, bc1s, bc2s, hist_iter, hist_loss, hist_count,
+    P, M, V, noise, bc1s, bc2s, hist_iter, hist_loss, hist_count,
 ):
-    """Iterations ``it_begin..it_end-1`` of ``pure.mlp_fit``, updating P, M, V, the rng and the history.
+    """Iterations ``it_begin..it_end-1`` of ``pure.mlp_fit``, updating P, M, V and the history.
+
+    ``noise`` holds the gaussians of these iterations' inputs in draw order
+    (iteration, row, input), or nothing without noise.
 
     The gradient accumulators live in a float32 array ``G`` (P's layout; b3's
     gradient is the double ``gb3``): each ``G[i] = <double expression>`` is
@@ -865,8 +876,9 @@ def _mlp_iterations(
         gb3 = 0.0
         for r in range(n_rows):
             if noisy:
+                base = ((it - it_begin) * n_rows + r) * n_in
                 for k in range(n_in):
-                    xn[k] = _f32(X[r, k] + noise_std * _gaussian(rng_state))
+                    xn[k] = _f32(X[r, k] + noise_std * noise[base + k])
                 x = xn
             else:
                 x = X[r]
@@ -927,6 +939,55 @@ def _mlp_iterations(
             hist_count[0] += 1
 
 
+class _NoiseAhead:
+    """The MLP's input noise, drawn one chunk ahead in a second thread.
+
+    The draws do not depend on the weights (SPEC §8: after the init draws, the
+    rng only serves the noise, row by row), so while one chunk of iterations
+    trains (``_mlp_iterations`` releases the GIL) the next chunk's gaussians
+    are drawn in order from the same rng. ``per_iteration`` 0 means no noise.
+    """
+
+    def __init__(self, state: np.ndarray, per_iteration: int, chunks: List[Tuple[int, int]]) -> None:
+        self._state, self._per_iteration, self._chunks = state, per_iteration, chunks
+        self._drawn = 0  # chunks drawn or being drawn
+        self._pool = ThreadPoolExecutor(1) if per_iteration and len(chunks) > 1 else None
+        self._pending = self._draw() if per_iteration else None
+
+    def _draw(self) -> Future:
+        begin, end = self._chunks[self._drawn]
+        self._drawn += 1
+        out = np.empty((end - begin) * self._per_iteration)
+        if self._pool is not None:
+            return self._pool.submit(_filled, self._state, out)
+        done: Future = Future()
+        done.set_result(_filled(self._state, out))
+        return done
+
+    def next(self) -> np.ndarray:
+        """The gaussians of the next chunk (an empty array without noise)."""
+        if self._pending is None:
+            return _EMPTY
+        out = self._pending.result()
+        self._pending = self._draw() if self._drawn < len(self._chunks) else None
+        return out
+
+    def __enter__(self) -> "_NoiseAhead":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+_EMPTY = np.empty(0)
+
+
+def _filled(state: np.ndarray, out: np.ndarray) -> np.ndarray:
+    _gaussians(state, out)
+    return out
+
+
 def mlp_fit(
     X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
     learning_rate: float, seed: int, noise_std: float, record_loss: bool,
@@ -952,15 +1013,16 @@ def mlp_fit(
     hist_iter = np.empty(max_iter // LOSS_EVERY + 2, np.int64)
     hist_loss = np.empty(len(hist_iter))
     hist_count = np.zeros(1, np.int64)
-    for begin in range(0, max_iter, _MLP_CHUNK):
-        end = min(begin + _MLP_CHUNK, max_iter)
-        _mlp_iterations(
-            x, yf, n_in, begin, end, max_iter, float(alpha), float(learning_rate), float(noise_std),
-            bool(record_loss), P, M, V, state, bc1s, bc2s, hist_iter, hist_loss, hist_count,
-        )
-        if progress is not None:
-            for t in range(begin + 1, end + 1):
-                progress(t, max_iter)
+    chunks = [(begin, min(begin + _MLP_CHUNK, max_iter)) for begin in range(0, max_iter, _MLP_CHUNK)]
+    with _NoiseAhead(state, n_rows * n_in if noise_std else 0, chunks) as noise_ahead:
+        for begin, end in chunks:
+            _mlp_iterations(
+                x, yf, n_in, begin, end, max_iter, float(alpha), float(learning_rate), float(noise_std),
+                bool(record_loss), P, M, V, noise_ahead.next(), bc1s, bc2s, hist_iter, hist_loss, hist_count,
+            )
+            if progress is not None:
+                for t in range(begin + 1, end + 1):
+                    progress(t, max_iter)
     o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
     return (
         _to_f32(P[:o_b1]), _to_f32(P[o_b1:o_W2]), _to_f32(P[o_W2:o_b2]), _to_f32(P[o_b2:o_W3]),

@@ -40,7 +40,7 @@ _SMOOTHING = 0.25  # weight of the newest iteration in the load-balance estimate
 
 
 class Link:
-    """One end of the two-process split, as :func:`pure.train_share` uses it.
+    """One end of the two-process split, as :func:`pure._train_share` uses it.
 
     Attributes:
         rows: ``(lo, hi)``, the rows this process passes forward and backward.
@@ -333,7 +333,7 @@ def main() -> None:
         except EOFError:
             return
         link = Link((split, args["n_rows"]), args["n_rows"], True, inp, out)
-        pure.train_share(**args, link=link)
+        pure._train_share(**args, link=link)
         link._join()
 
 

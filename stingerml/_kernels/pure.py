@@ -416,14 +416,14 @@ def mlp_fit(
 
     link = peer.start(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss)
     if link is None:
-        return train_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
+        return _train_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
                            progress)
     with link:
-        return train_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
+        return _train_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
                            progress, link)
 
 
-def train_share(
+def _train_share(
     X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
     learning_rate: float, seed: int, noise_std: float, record_loss: bool, progress=None, link=None,
 ):
