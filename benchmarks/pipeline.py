@@ -3,11 +3,15 @@
     python benchmarks/pipeline.py                                  # tiny, session_a; pure Python
     python benchmarks/pipeline.py --backends python,numba --sessions tiny,session_a,synth15,synth2h
     python benchmarks/pipeline.py --sklearn                        # also scikit-learn on the same features
+    python benchmarks/pipeline.py --processes 1,2                  # pure Python in one and in two processes
 
 Each configuration runs in a fresh subprocess (so peak RSS is its own and the
 numba "cold" run really compiles: it gets an empty NUMBA_CACHE_DIR; "warm"
 reuses that cache in a new process, so loading the cached machine code is
-included; "hot" is a second run in that same process). Stage times come from
+included; "hot" is a second run in that same process). Pure Python runs once
+per ``--processes`` setting (``auto``, the default, splits each big MLP fit
+over two processes when two CPUs are free). "cpu s" is the CPU time of the
+process and its helper, to compare with the wall-clock "total s". Stage times come from
 the pipeline's own progress events. Sessions: ``tiny`` and ``session_a`` (vectors/sessions),
 ``synth15`` (a synthetic 15-minute session, 90,000 samples: the device's flash
 capacity) and ``synth2h`` (eight synthetic 15-minute sessions trained as one).
@@ -73,7 +77,13 @@ def run_one(logs: List[str], backend: str, sklearn: bool) -> Dict[str, float]:
     out["samples"] = result.summary["samples"]
     if sklearn:
         out.update(_sklearn(result))
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if backend == "python":
+        from stingerml._kernels import peer
+
+        peer._stop_helper()  # reaped, so that its CPU time is counted below
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    out["cpu"] = sum(u.ru_utime + u.ru_stime for u in usage)
+    out["peak_mb"] = usage[0].ru_maxrss / 1024
     return out
 
 
@@ -113,9 +123,9 @@ def _sklearn(result) -> Dict[str, float]:
     return out
 
 
-def _child(logs: List[Path], backend: str, cache: str, sklearn: bool) -> List[Dict[str, float]]:
+def _child(logs: List[Path], backend: str, cache: str, sklearn: bool, processes: str = "auto") -> List[Dict[str, float]]:
     """Run in a fresh process: one training, plus a second ("hot") one under numba."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT), STINGERML_PROCESSES=processes)
     cmd = [sys.executable, __file__, "--one", backend, *(["--sklearn"] if sklearn else []), *map(str, logs)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -128,6 +138,7 @@ def main() -> None:
     ap.add_argument("--sessions", default="tiny,session_a")
     ap.add_argument("--backends", default="python")
     ap.add_argument("--sklearn", action="store_true", help="also time scikit-learn on the same features")
+    ap.add_argument("--processes", default="auto", help="pure Python: comma-separated settings among 1, 2, auto")
     ap.add_argument("--one", metavar="BACKEND", help=argparse.SUPPRESS)
     ap.add_argument("logs", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -138,7 +149,7 @@ def main() -> None:
         print(json.dumps(runs))
         return
 
-    header = ["session", "backend", "run", *STAGES, "total s", "rows", "peak MB"]
+    header = ["session", "backend", "run", *STAGES, "total s", "cpu s", "rows", "peak MB"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     extra = []
@@ -152,10 +163,11 @@ def main() -> None:
                     warm, hot = _child(logs, backend, cache, args.sklearn)
                     rows = [("cold", cold), ("warm", warm), ("hot", hot)]
                 else:
-                    rows = [("-", _child(logs, backend, cache, args.sklearn)[0])]
+                    rows = [(f"processes={p}", _child(logs, backend, cache, args.sklearn, p)[0])
+                            for p in args.processes.split(",")]
                 for run, r in rows:
                     cells = [session, backend, run, *(f"{r[s]:.2f}" for s in STAGES),
-                             f"{r['total']:.2f}", str(int(r["rows"])), f"{r['peak_mb']:.0f}"]
+                             f"{r['total']:.2f}", f"{r['cpu']:.2f}", str(int(r["rows"])), f"{r['peak_mb']:.0f}"]
                     print("| " + " | ".join(cells) + " |", flush=True)
                     if "sk_lr_s" in r:
                         extra.append((session, backend, r))

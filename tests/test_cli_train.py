@@ -52,3 +52,35 @@ def test_python_dash_m_runs():
     proc = subprocess.run([sys.executable, "-m", "stingerml", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("stingerml ")
     assert "backend:" in proc.stdout
+
+
+@pytest.fixture
+def restore_kernel_settings():
+    from stingerml import _kernels
+
+    backend, processes = _kernels.backend(), _kernels.process_setting()
+    yield
+    _kernels.set_backend(backend)
+    _kernels.set_processes(processes)
+
+
+def test_pure_python_in_two_processes_writes_the_browser_files(vectors, tmp_path, restore_kernel_settings):
+    """The pure MLP split over two processes (--processes 2) keeps the browser's bytes."""
+    from stingerml._kernels import process_setting
+
+    out = tmp_path / "models"
+    tiny = vectors / "sessions" / "tiny.bin"
+    assert main(["--backend", "python", "--processes", "2", "train", str(tiny), "--out", str(out)]) == 0
+    assert process_setting() == 2
+    assert (out / "ml_model_lr.bin").read_bytes() == (vectors / "browser" / "tiny.lr.mlmd").read_bytes()
+    assert (out / "ml_model_mlp.bin").read_bytes() == (vectors / "browser" / "tiny.mlp.mlmd").read_bytes()
+
+
+def test_version_names_the_processes_of_the_pure_backend(capsys, restore_kernel_settings):
+    from stingerml._kernels import set_backend, set_processes
+
+    set_backend("python")
+    set_processes(1)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "backend: python, MLP processes: 1" in capsys.readouterr().out

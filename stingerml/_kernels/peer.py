@@ -3,18 +3,21 @@
 Full-batch training (SPEC §8) splits in two without changing one operation:
 every row's forward and backward pass reads only the weights of the previous
 iteration, and every gradient element is its own sum over the rows in order.
-So the main process passes the first half of the rows (a little less) and
-the helper the rest; then the helper sums the input layer's gradients (W1, b1) over all
-rows and the main process the output side's (W2, b2, W3, b3), each from its own
-passes and the ones it received, in row order; each updates its part with Adam
-(element-wise) and the two swap the new weights. With noise, both run the same
-rng and each draws its own rows' noise, stepping over the other's draws.
+So the main process passes the first rows and the helper the rest; then the
+helper sums the input layer's gradients (W1, b1) over all rows and the main
+process the output side's (W2, b2, W3, b3), each from its own passes and the
+ones it received, in row order; each updates its part with Adam
+(element-wise) and the two swap the new weights. With noise, both run the
+same rng and each draws its own rows' noise, stepping over the other's draws.
+The boundary between the two processes' rows moves every iteration to keep
+both equally busy; which process passes a row changes no result.
 
-The helper is ``python -m stingerml._kernels.peer``, exchanging pickles over its
-stdin and stdout. Only the pure backend uses it (numba needs no help), when
-:func:`stingerml.set_processes` / ``STINGERML_PROCESSES`` allows two processes:
-``auto`` (the default) when two CPUs are free and the fit is big enough to be
-worth a process start, ``2`` for every fit of two rows or more, ``1`` never.
+The helper is ``python -m stingerml._kernels.peer``, exchanging pickles over
+its stdin and stdout; it is kept between fits and exits with the main
+process. Only the pure backend uses it (numba needs no help), when
+:func:`stingerml.set_processes` / ``STINGERML_PROCESSES`` allows two
+processes: ``auto`` (the default) when two CPUs are free and the fit is big
+enough to be worth it, ``2`` for every fit of two rows or more, ``1`` never.
 """
 from __future__ import annotations
 

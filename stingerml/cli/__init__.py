@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, help="print the version and the active backend")
     parser.add_argument("--backend", choices=("python", "numba", "auto"),
                         help="where the hot loops run (default: $STINGERML_BACKEND or auto = numba when installed)")
+    parser.add_argument("--processes", choices=("1", "2", "auto"),
+                        help="processes for the pure-Python MLP (default: $STINGERML_PROCESSES or auto = "
+                             "2 when two CPUs are free and the fit is big); results are identical")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -44,9 +47,11 @@ class _Version(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         from .. import __version__
-        from .._kernels import backend
+        from .._kernels import backend, processes
 
-        print(f"stingerml {__version__} (backend: {backend()})")
+        name = backend()
+        extra = f", MLP processes: {processes()}" if name == "python" else ""
+        print(f"stingerml {__version__} (backend: {name}{extra})")
         parser.exit()
 
 
@@ -62,6 +67,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from .._kernels import set_backend
 
             set_backend(args.backend)
+        if args.processes:
+            from .._kernels import set_processes
+
+            set_processes(args.processes)
         return int(args.func(args) or 0)
     except (StingerError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
