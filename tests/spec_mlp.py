@@ -33,19 +33,20 @@ def bce(p: float, y: float) -> float:
     return -(y * jsmath.log(pc) + (1 - y) * jsmath.log(1.0 - pc))
 
 
+def relu_layer(W, b, inp) -> List[float]:
+    """``f32(relu(b[j] + Σ_k W[j][k]*inp[k]))``, the sum a double starting at ``b[j]``, k in order."""
+    out = []
+    for j in range(len(W)):
+        s = b[j]
+        for k in range(len(inp)):
+            s += W[j][k] * inp[k]
+        out.append(f32(s if s > 0 else 0.0))
+    return out
+
+
 def forward(x, W1, b1, W2, b2, W3, b3) -> Tuple[List[float], List[float], float]:
-    h1 = []
-    for j in range(len(W1)):
-        s = b1[j]
-        for k in range(len(x)):
-            s += W1[j][k] * x[k]
-        h1.append(f32(s if s > 0 else 0.0))
-    h2 = []
-    for j in range(len(W2)):
-        s = b2[j]
-        for k in range(len(h1)):
-            s += W2[j][k] * h1[k]
-        h2.append(f32(s if s > 0 else 0.0))
+    h1 = relu_layer(W1, b1, x)
+    h2 = relu_layer(W2, b2, h1)
     z = b3
     for k in range(len(h2)):
         z += W3[k] * h2[k]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -325,19 +326,26 @@ def start(X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter
 
 
 def main() -> None:
-    """The helper: greet, then train its share of each job until the main process closes the pipe."""
+    """The helper: greet, then train its share of each job until the main process closes the pipe.
+
+    Ctrl-C is left to the main process (which stops the helper); a main process
+    gone mid-fit ends the helper quietly.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but messages may reach the main process's pipe
-    greeter = Link((0, 0), 0, True, inp, out)
-    greeter._send("ready")
-    while True:
-        try:
-            split, args = pickle.load(inp)
-        except EOFError:
-            return
-        link = Link((split, args["n_rows"]), args["n_rows"], True, inp, out)
-        pure._train_share(**args, link=link)
-        link._join()
+    try:
+        Link((0, 0), 0, True, inp, out)._send("ready")
+        while True:
+            try:
+                split, args = pickle.load(inp)
+            except EOFError:
+                return
+            link = Link((split, args["n_rows"]), args["n_rows"], True, inp, out)
+            pure._train_share(**args, link=link)
+            link._join()
+    except (StingerError, BrokenPipeError):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
