@@ -264,6 +264,11 @@ _ONE = array("f", [1.0])
 # being element-wise, updates a layer's weights and bias in one pass.
 
 
+def _bias_rows(W: Sequence[float], b: Sequence[float], n_in: int) -> List[array]:
+    """The rows ``W[j] + [b[j]]`` of a flat row-major ``len(b) × n_in`` layer."""
+    return [array("f", W[j * n_in : (j + 1) * n_in]) + array("f", [b[j]]) for j in range(len(b))]
+
+
 class _Net(NamedTuple):
     """The weights as one forward/backward pass reads them (rebuilt once per iteration)."""
 
@@ -436,8 +441,7 @@ def _train_share(
     then the two swap the updated weights. Both processes run the same rng.
     """
     rng, W1f, W2f, W3 = mlp_init(seed, n_in)
-    W1b = [W1f[j * n_in : (j + 1) * n_in] + array("f", [0.0]) for j in range(H1)]
-    W2b = [W2f[j * H1 : (j + 1) * H1] + array("f", [0.0]) for j in range(H2)]
+    W1b, W2b = _bias_rows(W1f, [0.0] * H1, n_in), _bias_rows(W2f, [0.0] * H2, H1)
     b3 = 0.0
     data = [array("f", X[r * n_in : (r + 1) * n_in]) for r in range(n_rows)]
     data1 = [row + _ONE for row in data]
@@ -502,9 +506,7 @@ def _train_share(
 
 def mlp_predict(X: Sequence[float], n_rows: int, n_in: int, W1, b1, W2, b2, W3, b3: float) -> List[float]:
     """Sigmoid outputs of the MLP for ``n_rows`` inputs (f32 hidden layers, double logit)."""
-    W1b = [array("f", W1[j * n_in : (j + 1) * n_in]) + array("f", [b1[j]]) for j in range(H1)]
-    W2b = [array("f", W2[j * H1 : (j + 1) * H1]) + array("f", [b2[j]]) for j in range(H2)]
-    net = _net(W1b, W2b, array("f", W3), b3, n_in)
+    net = _net(_bias_rows(W1, b1, n_in), _bias_rows(W2, b2, H1), array("f", W3), b3, n_in)
     return [sigmoid(_forward(X[r * n_in : (r + 1) * n_in], net)[2]) for r in range(n_rows)]
 
 
