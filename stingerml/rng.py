@@ -54,7 +54,6 @@ class XorShift32:
         u2 = self()
         return math.sqrt(-2.0 * jsmath.log(u1)) * jsmath.cos(2.0 * math.pi * u2)
 
-
     def gaussians(self, count: int) -> List[float]:
         """``[self.gaussian() for _ in range(count)]``, the same draws without the per-call overhead."""
         s, log, cos, sqrt = self.state, jsmath.log, jsmath.cos, math.sqrt

@@ -455,10 +455,10 @@ def _train_share(
     mb3 = vb3 = 0.0
     inv = 1.0 / n_rows
     history: List[Dict[str, float]] = []
+    net = _net(W1b, W2b, W3, b3, n_in)
     for it in range(max_iter):
         t = it + 1
         lo, hi = link.rows if link else (0, n_rows)
-        net = _net(W1b, W2b, W3, b3, n_in)
         if noisy:
             rng.skip(2 * lo * n_in)  # the other process's rows: two uniforms per gaussian
             xs = [array("f", [v + noise_std * g for v, g in zip(data[r], rng.gaussians(n_in))]) for r in range(lo, hi)]
@@ -486,8 +486,8 @@ def _train_share(
             W1b = adam1.step(W1b, _mean_grads(_input_gradients(passes, n_in), W1b, inv, alpha), bc1, bc2)
         if link:
             W1b, W2b, W3, b3 = link.share_weights(W1b, W2b, W3, b3)
+        net = _net(W1b, W2b, W3, b3, n_in)  # for the loss now and the next iteration's passes
         if record_loss and (t % LOSS_EVERY == 0 or t == max_iter):
-            net = _net(W1b, W2b, W3, b3, n_in)
             probs = [sigmoid(_forward(data[r], net)[2]) for r in range(lo, hi)]
             if link:
                 probs = link.share_probs(probs)
