@@ -31,3 +31,7 @@ class OutputError(StingerError, OSError):
 
 class StingerWarning(UserWarning):
     """Something is suspect but work went on (trailing bytes, short recording...)."""
+
+
+class TabularDataError(StingerError, ValueError):
+    """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
