@@ -5,7 +5,8 @@ backend is picked once from ``STINGERML_BACKEND`` (``python``, ``numba`` or
 ``auto``, the default: numba when importable) and can be changed with
 :func:`set_backend`. Callers use ``kernels()`` to get the active module, and
 ``firmware_kernels()`` for the firmware emulation's (``firmware_pure`` or its
-twin ``firmware_jit``, following the same choice).
+twin ``firmware_jit``, following the same choice), and ``tabular_kernels()``
+for the tabular trainer's (``tabular_pure`` or ``tabular_jit``).
 
 The pure MLP may share its work with a second process (:mod:`.peer`):
 ``STINGERML_PROCESSES`` (``auto``, ``1`` or ``2``) or :func:`set_processes`.
@@ -75,6 +76,17 @@ def firmware_kernels() -> ModuleType:
     from . import firmware_jit
 
     return firmware_jit
+
+
+def tabular_kernels() -> ModuleType:
+    """The active backend's tabular MLP kernels: ``tabular_pure`` or ``tabular_jit``."""
+    if kernels() is pure:
+        from . import tabular_pure
+
+        return tabular_pure
+    from . import tabular_jit
+
+    return tabular_jit
 
 
 def set_processes(setting: Union[int, str]) -> Union[int, str]:
