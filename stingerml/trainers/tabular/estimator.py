@@ -238,6 +238,7 @@ class _TabularMLP:
         sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]
         K = tabular_kernels()
         Xs = scale_rows(X, self.mean_, self.scale_)
+        self.sizes_ = sizes
         n = X.n_rows
         if val is not None:
             _check_X(val[0], "validation")
@@ -299,30 +300,41 @@ class _TabularMLP:
         self.n_epochs_ = st.epoch
         self.best_epoch_ = st.best_epoch if st.best_P is not None else st.epoch
         self.stopped_early_ = st.epoch < self.max_epochs
-        self._set_network(final, sizes)
+        self.layers_ = layers_from_params(final, sizes)
         return self
 
-    def _set_network(self, P: Sequence[float], sizes: Sequence[int]) -> None:
-        layers = []
-        for (w0, b0), n_in, n_out in zip(layout(sizes), sizes, sizes[1:]):
-            layers.append(DenseLayer(array("f", P[w0:b0]), array("f", P[b0:b0 + n_out]), n_in, n_out))
-        self.layers_ = tuple(layers)
+    def snapshot(self, P: Sequence[float]) -> DenseNetwork:
+        """The network (float32) that parameters ``P`` of this fit make, e.g. a callback's ``state.P``."""
+        return self._model(layers_from_params(P, self.sizes_))
 
     def _val_metrics(self, out: array, T: array, n_out: int) -> Dict[str, float]:
         raise NotImplementedError
 
-    def _network(self, feature_names: Sequence[str], classes: Sequence[str], targets: Sequence[str]) -> DenseNetwork:
+    def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
+        raise NotImplementedError
+
+    def _network(self, layers: Tuple[DenseLayer, ...], classes: Sequence[str], targets: Sequence[str]) -> DenseNetwork:
+        names = tuple(getattr(self, "feature_names_", ())) or tuple(f"x{k}" for k in range(self.n_features_in_))
+        return DenseNetwork(layers, self._output, array("f", self.mean_), array("f", self.scale_),
+                            names, tuple(classes), tuple(targets))
+
+    def to_model(self) -> DenseNetwork:
+        """The fitted network (float32) with its scaler and names: what model formats read."""
         if not hasattr(self, "layers_"):
             raise RuntimeError(f"{type(self).__name__}.to_model called before fit")
-        names = tuple(feature_names) or tuple(f"x{k}" for k in range(self.n_features_in_))
-        return DenseNetwork(self.layers_, self._output, array("f", self.mean_), array("f", self.scale_),
-                            names, tuple(classes), tuple(targets))
+        return self._model(self.layers_)
 
     def _outputs(self, X: Matrix) -> array:
         if not hasattr(self, "layers_"):
             raise RuntimeError(f"{type(self).__name__}.predict called before fit")
         _check_X(X, "predict")
         return network_outputs(self.to_model(), X)
+
+
+def layers_from_params(P: Sequence[float], sizes: Sequence[int]) -> Tuple[DenseLayer, ...]:
+    """Flat kernel parameters → float32 :class:`DenseLayer` s (each value rounded to float32 once)."""
+    return tuple(DenseLayer(array("f", P[w0:b0]), array("f", P[b0:b0 + n_out]), n_in, n_out)
+                 for (w0, b0), n_in, n_out in zip(layout(sizes), sizes, sizes[1:]))
 
 
 def _rows(X: Matrix, idx: Sequence[int]) -> Matrix:
@@ -412,9 +424,8 @@ class MLPClassifier(_TabularMLP):
         """Accuracy on ``X``, ``y``."""
         return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
 
-    def to_model(self) -> DenseNetwork:
-        """The fitted network (float32) with its scaler, feature names and classes."""
-        return self._network(getattr(self, "feature_names_", ()), self.classes_, ())
+    def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
+        return self._network(layers, self.classes_, ())
 
 
 def _argmax_rows(out: Sequence[float], width: int) -> List[int]:
@@ -472,6 +483,5 @@ class MLPRegressor(_TabularMLP):
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
         return evaluation.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
 
-    def to_model(self) -> DenseNetwork:
-        """The fitted network (float32) with its scaler, feature and target names."""
-        return self._network(getattr(self, "feature_names_", ()), (), self.target_names_)
+    def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
+        return self._network(layers, (), self.target_names_)
