@@ -300,18 +300,21 @@ class _TabularMLP:
         self.n_epochs_ = st.epoch
         self.best_epoch_ = st.best_epoch if st.best_P is not None else st.epoch
         self.stopped_early_ = st.epoch < self.max_epochs
-        self.layers_ = layers_from_params(final, sizes)
+        self.layers_ = layers_from_params(final, sizes, self._out_affine())
         return self
 
     def snapshot(self, P: Sequence[float]) -> DenseNetwork:
         """The network (float32) that parameters ``P`` of this fit make, e.g. a callback's ``state.P``."""
-        return self._model(layers_from_params(P, self.sizes_))
+        return self._model(layers_from_params(P, self.sizes_, self._out_affine()))
 
     def _val_metrics(self, out: array, T: array, n_out: int) -> Dict[str, float]:
         raise NotImplementedError
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         raise NotImplementedError
+
+    def _out_affine(self) -> Optional[Tuple[Sequence[float], Sequence[float]]]:
+        return None
 
     def _network(self, layers: Tuple[DenseLayer, ...], classes: Sequence[str], targets: Sequence[str]) -> DenseNetwork:
         names = tuple(getattr(self, "feature_names_", ())) or tuple(f"x{k}" for k in range(self.n_features_in_))
@@ -331,10 +334,23 @@ class _TabularMLP:
         return network_outputs(self.to_model(), X)
 
 
-def layers_from_params(P: Sequence[float], sizes: Sequence[int]) -> Tuple[DenseLayer, ...]:
-    """Flat kernel parameters → float32 :class:`DenseLayer` s (each value rounded to float32 once)."""
-    return tuple(DenseLayer(array("f", P[w0:b0]), array("f", P[b0:b0 + n_out]), n_in, n_out)
-                 for (w0, b0), n_in, n_out in zip(layout(sizes), sizes, sizes[1:]))
+def layers_from_params(P: Sequence[float], sizes: Sequence[int],
+                       out_affine: Optional[Tuple[Sequence[float], Sequence[float]]] = None) -> Tuple[DenseLayer, ...]:
+    """Flat kernel parameters → float32 :class:`DenseLayer` s (each value rounded to float32 once).
+
+    ``out_affine = (mean, scale)`` folds a target de-standardisation ``y = z·scale + mean``
+    into the last layer (``W·scale``, ``b·scale + mean`` in float64, then rounded).
+    """
+    layers = []
+    last = len(sizes) - 2
+    for k, ((w0, b0), n_in, n_out) in enumerate(zip(layout(sizes), sizes, sizes[1:])):
+        W, b = P[w0:b0], P[b0:b0 + n_out]
+        if k == last and out_affine is not None:
+            mean, scale = out_affine
+            W = [W[i] * scale[i // n_in] for i in range(len(W))]
+            b = [b[o] * scale[o] + mean[o] for o in range(n_out)]
+        layers.append(DenseLayer(array("f", W), array("f", b), n_in, n_out))
+    return tuple(layers)
 
 
 def _rows(X: Matrix, idx: Sequence[int]) -> Matrix:
@@ -443,9 +459,18 @@ def _argmax_rows(out: Sequence[float], width: int) -> List[int]:
 
 
 class MLPRegressor(_TabularMLP):
-    """Linear-output MLP regressor for one or more targets (half squared error)."""
+    """Linear-output MLP regressor for one or more targets (half squared error).
+
+    Targets are standardised for training like the features (``target_mean_``,
+    ``target_scale_``, float32, from the training rows); the fitted network
+    folds the inverse into its last layer, so it outputs targets in their own
+    units. The validation loss is on standardised targets.
+    """
 
     _output = "linear"
+
+    def _out_affine(self) -> Optional[Tuple[Sequence[float], Sequence[float]]]:
+        return self.target_mean_, self.target_scale_
 
     def fit(self, X: Matrix, y: Union[Matrix, Sequence[float]], *,
             validation_data: Optional[Tuple[Matrix, Union[Matrix, Sequence[float]]]] = None,
@@ -462,12 +487,14 @@ class MLPRegressor(_TabularMLP):
         self.n_targets_ = Y.n_cols
         self.feature_names_ = tuple(feature_names)
         self.target_names_ = tuple(target_names) or tuple(f"y{k}" for k in range(Y.n_cols))
+        self.target_mean_, self.target_scale_ = fit_scaler(Y)
         val = None
         if validation_data is not None:
             Xv, yv = validation_data
             Yv = yv if isinstance(yv, Matrix) else Matrix(array("d", yv), 1)
-            val = (Xv, array("d", Yv.data))
-        return self._fit(X, array("d", Y.data), Y.n_cols, LINEAR, val, callback, state, None)
+            val = (Xv, scale_rows(Yv, self.target_mean_, self.target_scale_))
+        T = scale_rows(Y, self.target_mean_, self.target_scale_)
+        return self._fit(X, T, Y.n_cols, LINEAR, val, callback, state, None)
 
     def _val_metrics(self, out: array, T: array, n_out: int) -> Dict[str, float]:
         r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
