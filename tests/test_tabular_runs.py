@@ -13,7 +13,7 @@ from stingerml.errors import ModelFormatError
 from stingerml.formats import network
 from stingerml.rng import XorShift32
 from stingerml.trainers.tabular.landmarks import normalize_hand
-from stingerml.trainers.tabular.runs import RunSettings, train_run
+from stingerml.trainers.tabular.runs import RunInterrupted, RunSettings, train_run
 
 
 def make_csv(path, n=90, seed=3, classes=("red", "green", "blue")):
@@ -45,9 +45,10 @@ def test_resume_equals_uninterrupted(tmp_path, name):
             if event.kind == "epoch" and event.epoch == 5:
                 raise KeyboardInterrupt
 
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(RunInterrupted) as info:
             train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "b", callback=stop_at_5)
         (run_b,) = (tmp_path / "b").iterdir()
+        assert info.value.run_dir == run_b and info.value.checkpoint.name == "epoch_0004.json"
         assert sorted(p.name for p in (run_b / "checkpoints").glob("epoch_*")) == ["epoch_0002.json", "epoch_0004.json"]
         assert not (run_b / "output" / "model.json").exists()
         resumed = train_run(resume=run_b)
@@ -156,3 +157,26 @@ def test_cli_regression(tmp_path, capsys):
     run = capsys.readouterr().out.strip()
     assert main(["tabular", "evaluate", run, str(tmp_path / "r.csv"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["targets"] == ["t1", "t2"]
+
+
+def test_cli_ctrl_c_keeps_checkpoint_and_resumes(tmp_path, capsys, monkeypatch):
+    from stingerml.cli import tabular as cli_tabular
+
+    data = make_csv(tmp_path / "d.csv")
+    original = cli_tabular.EpochProgress.__call__
+
+    def interrupt(self, event):
+        if event.kind == "epoch" and event.epoch == 3:
+            raise KeyboardInterrupt
+        original(self, event)
+
+    monkeypatch.setattr(cli_tabular.EpochProgress, "__call__", interrupt)
+    args = ["tabular", "train", str(data), "--label", "colour", "--hidden", "4", "--epochs", "5",
+            "--checkpoint-every", "2", "--runs-dir", str(tmp_path / "runs")]
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    (run,) = (tmp_path / "runs").iterdir()
+    assert "last checkpoint epoch_0002.json" in err and f"--resume {run}" in err
+    monkeypatch.setattr(cli_tabular.EpochProgress, "__call__", original)
+    assert main(["tabular", "train", "--resume", str(run), "--quiet"]) == 0
+    assert json.loads((run / "output" / "training_history.json").read_text())[-1]["epoch"] == 5

@@ -3,9 +3,9 @@
 Same float64 operations in the same order as the reference (see its module
 docstring for the layout and the formulas); no fastmath, ``exp``/``log`` are
 the fdlibm ports of ``jit``, and the dropout uniforms come from the same
-xorshift32 steps. For speed the forward pass keeps four outputs' running sums
-in registers at a time (each sum still adds its inputs in order), and the
-backward loops run over independent elements.
+xorshift32 steps. For speed the forward pass reads a transposed copy of each
+weight matrix (``[n_in][n_out]``, rebuilt after every update), so the inner
+loops run over independent outputs and vectorize without reordering any sum.
 The wrappers pass ``array('d')`` buffers to the kernels without copying:
 ``P``, ``M`` and ``V`` are updated in place as in the reference.
 """
@@ -17,7 +17,7 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from .jit import _exp, _ieee, _log, _rng_next
+from .jit import _exp, _ieee, _log, _rng_next, _shuffle
 from .tabular_pure import BETA1, BETA2, EPS, LINEAR, SIGMOID, SOFTMAX, layout, n_params  # noqa: F401
 
 
@@ -35,40 +35,22 @@ def _view(values) -> np.ndarray:
 
 
 @_ieee
-def _affine(P, acts, a0, n_in, n_out, w0, b0, z):
-    """``z[o] = b[o] + Σ_i a[i]·W[o][i]`` in input order, zero inputs skipped (as the reference);
-    four outputs at a time in registers (independent sums, so no reordering)."""
-    o = 0
-    while o + 4 <= n_out:
-        r0 = w0 + o * n_in
-        r1 = r0 + n_in
-        r2 = r1 + n_in
-        r3 = r2 + n_in
-        s0 = P[b0 + o]
-        s1 = P[b0 + o + 1]
-        s2 = P[b0 + o + 2]
-        s3 = P[b0 + o + 3]
+def _transpose(P, WT, w0, n_in, n_out):
+    for o in range(n_out):
         for i in range(n_in):
-            a = acts[a0 + i]
-            if a != 0.0:
-                s0 += a * P[r0 + i]
-                s1 += a * P[r1 + i]
-                s2 += a * P[r2 + i]
-                s3 += a * P[r3 + i]
-        z[o] = s0
-        z[o + 1] = s1
-        z[o + 2] = s2
-        z[o + 3] = s3
-        o += 4
-    while o < n_out:
-        r0 = w0 + o * n_in
-        s0 = P[b0 + o]
-        for i in range(n_in):
-            a = acts[a0 + i]
-            if a != 0.0:
-                s0 += a * P[r0 + i]
-        z[o] = s0
-        o += 1
+            WT[w0 + i * n_out + o] = P[w0 + o * n_in + i]
+
+
+@_ieee
+def _affine(P, WT, acts, a0, n_in, n_out, w0, b0, z):
+    for o in range(n_out):
+        z[o] = P[b0 + o]
+    for i in range(n_in):
+        a = acts[a0 + i]
+        if a != 0.0:
+            base = w0 + i * n_out
+            for o in range(n_out):
+                z[o] += a * WT[base + o]
 
 
 @_ieee
@@ -124,12 +106,15 @@ def _correct(p, T, t0, n, kind):
 
 
 @_ieee
-def _layout_buffers(sizes):
+def _layout_buffers(P, sizes, woff):
     L = sizes.shape[0] - 1
+    WT = np.empty_like(P)
+    for l in range(L):
+        _transpose(P, WT, woff[l], sizes[l], sizes[l + 1])
     aoff = np.zeros(L + 1, dtype=np.int64)
     for l in range(L):
         aoff[l + 1] = aoff[l] + sizes[l]
-    return aoff, np.empty(aoff[L] + sizes[L]), np.empty(sizes.max())
+    return WT, aoff, np.empty(aoff[L] + sizes[L]), np.empty(sizes.max())
 
 
 @_ieee
@@ -138,7 +123,7 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
     L = sizes.shape[0] - 1
     n0 = sizes[0]
     n_last = sizes[L]
-    aoff, acts, z = _layout_buffers(sizes)
+    WT, aoff, acts, z = _layout_buffers(P, sizes, woff)
     d = np.empty(sizes.max())
     below = np.empty(sizes.max())
     G = np.empty_like(P)
@@ -156,7 +141,7 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
                 acts[i] = X[r * n0 + i]
             for l in range(L - 1):
                 n_out = sizes[l + 1]
-                _affine(P, acts, aoff[l], sizes[l], n_out, woff[l], boff[l], z)
+                _affine(P, WT, acts, aoff[l], sizes[l], n_out, woff[l], boff[l], z)
                 ao = aoff[l + 1]
                 for o in range(n_out):
                     acts[ao + o] = z[o] if z[o] > 0.0 else 0.0
@@ -166,7 +151,7 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
                             acts[ao + o] = acts[ao + o] * keep_scale
                         else:
                             acts[ao + o] = 0.0
-            _affine(P, acts, aoff[L - 1], sizes[L - 1], n_last, woff[L - 1], boff[L - 1], z)
+            _affine(P, WT, acts, aoff[L - 1], sizes[L - 1], n_last, woff[L - 1], boff[L - 1], z)
             total += _output(z, n_last, T, r * n_last, True, kind, d)
             correct += _correct(d, T, r * n_last, n_last, kind)
             for o in range(n_last):
@@ -215,6 +200,7 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
                 M[j] = m
                 V[j] = v
                 P[j] = P[j] - lr * (m / b1) / (math.sqrt(v / b2) + EPS)
+            _transpose(P, WT, w0, sizes[l], sizes[l + 1])
         k += 1
     return total, correct
 
@@ -224,21 +210,29 @@ def _forward(P, sizes, woff, boff, X, n_rows, kind, T, has_t, out):
     L = sizes.shape[0] - 1
     n0 = sizes[0]
     n_last = sizes[L]
-    aoff, acts, z = _layout_buffers(sizes)
+    WT, aoff, acts, z = _layout_buffers(P, sizes, woff)
     p = np.empty(n_last)
     total = 0.0
     for r in range(n_rows):
         for i in range(n0):
             acts[i] = X[r * n0 + i]
         for l in range(L - 1):
-            _affine(P, acts, aoff[l], sizes[l], sizes[l + 1], woff[l], boff[l], z)
+            _affine(P, WT, acts, aoff[l], sizes[l], sizes[l + 1], woff[l], boff[l], z)
             for o in range(sizes[l + 1]):
                 acts[aoff[l + 1] + o] = z[o] if z[o] > 0.0 else 0.0
-        _affine(P, acts, aoff[L - 1], sizes[L - 1], n_last, woff[L - 1], boff[L - 1], z)
+        _affine(P, WT, acts, aoff[L - 1], sizes[L - 1], n_last, woff[L - 1], boff[L - 1], z)
         total += _output(z, n_last, T, r * n_last, has_t, kind, p)
         for o in range(n_last):
             out[r * n_last + o] = p[o]
     return total
+
+
+def epoch_order(n: int, rng_state: int) -> Tuple[np.ndarray, int]:
+    """:func:`tabular_pure.epoch_order` under numba (the order as an int64 array)."""
+    order = np.arange(n, dtype=np.int64)
+    state = np.array([rng_state], dtype=np.int64)
+    _shuffle(order, state)
+    return order, int(state[0])
 
 
 def train_epoch(

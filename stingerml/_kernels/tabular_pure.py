@@ -116,6 +116,14 @@ def _output(z: List[float], t: Sequence[float], kind: int) -> Tuple[List[float],
     return list(z), loss
 
 
+def epoch_order(n: int, rng_state: int) -> Tuple[List[int], int]:
+    """``0..n-1`` shuffled (Fisher–Yates, :meth:`XorShift32.shuffle`) from ``rng_state``; and the new state."""
+    rng = XorShift32(rng_state)
+    order = list(range(n))
+    rng.shuffle(order)
+    return order, rng.state
+
+
 def train_epoch(
     P: array, M: array, V: array, sizes: Sequence[int], X: Sequence[float], T: Sequence[float],
     order: Sequence[int], batch_size: int, kind: int, dropout: float, alpha: float, lr: float,

@@ -120,7 +120,7 @@ class EpochProgress:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.runs import RunSettings, last_checkpoint, train_run
+    from ..trainers.tabular.runs import RunInterrupted, RunSettings, train_run
 
     progress = None if args.quiet else EpochProgress()
     if args.resume:
@@ -144,12 +144,10 @@ def run_train(args: argparse.Namespace) -> int:
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
     try:
         result = train_run(callback=progress, **kwargs)
-    except KeyboardInterrupt:
-        runs = sorted(Path(args.resume or args.runs_dir).glob("run_*")) if not args.resume else [Path(args.resume)]
-        where = runs[-1] if runs else None
-        ckpt = last_checkpoint(where) if where else None
-        print(f"\ninterrupted; {'last checkpoint ' + ckpt.name if ckpt else 'no checkpoint yet'} in {where}; "
-              f"continue with: stingerml tabular train --resume {where}", file=sys.stderr)
+    except RunInterrupted as stop:
+        kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
+        print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
+              f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
         return 130
     if result.table.dropped and not args.quiet:
         print(f"dropped {result.table.dropped} row(s) with missing values", file=sys.stderr)

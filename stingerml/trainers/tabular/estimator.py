@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..._kernels import tabular_kernels
+from ..._kernels.pure import ordered_sum
 from ..._kernels.tabular_pure import BETA1, BETA2, LINEAR, SIGMOID, SOFTMAX, layout, n_params
 from ...dense import DenseLayer, DenseNetwork
 from ...errors import TabularDataError, TrainingError
@@ -101,6 +102,8 @@ def _check_X(X: Matrix, what: str) -> None:
         raise TypeError(f"{what}: X must be a stingerml.matrix.Matrix, not {type(X).__name__}")
     if X.n_rows == 0:
         raise TabularDataError(f"{what}: X has no rows")
+    if all(map(math.isfinite, X.data)):
+        return
     for k, v in enumerate(X.data):
         if not math.isfinite(v):
             raise TabularDataError(f"{what}: X row {k // X.n_cols}, column {k % X.n_cols} is {v}; "
@@ -116,14 +119,9 @@ def fit_scaler(X: Matrix) -> Tuple[array, array]:
     data = X.data
     means, scales = array("f"), array("f")
     for j in range(nf):
-        s = 0.0
-        for i in range(j, n * nf, nf):
-            s += data[i]
-        m = s / n
-        q = 0.0
-        for i in range(j, n * nf, nf):
-            q += (data[i] - m) * (data[i] - m)
-        sd = math.sqrt(q / n)
+        col = data[j:n * nf:nf]
+        m = ordered_sum(col) / n
+        sd = math.sqrt(ordered_sum([(v - m) * (v - m) for v in col]) / n)
         means.append(m)
         scales.append(sd if sd > 0.0 else 1.0)
     for j in range(nf):
@@ -246,15 +244,11 @@ class _TabularMLP:
         st = state if state is not None else self.init_state(sizes)
         if len(st.P) != n_params(sizes):
             raise TrainingError("the checkpoint does not match this network's layer sizes; start a new run")
-        rng = XorShift32(1)
         n_batches = -(-n // self.batch_size)
         chunk = BATCHES_PER_REPORT * self.batch_size
         while not st.done and st.epoch < self.max_epochs:
             epoch = st.epoch + 1
-            rng.state = st.rng_state
-            order = list(range(n))
-            rng.shuffle(order)
-            rng_state = rng.state
+            order, rng_state = K.epoch_order(n, st.rng_state)
             loss_sum, correct = 0.0, 0
             for start in range(0, n, chunk):
                 part = order[start:start + chunk]

@@ -75,6 +75,15 @@ class RunSettings:
         return bool(self.targets)
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: ``run_dir`` and its last ``checkpoint`` (a Path or ``None``) stay on disk."""
+
+    def __init__(self, run_dir: Path, checkpoint: Optional[Path]) -> None:
+        super().__init__(f"interrupted: {run_dir}")
+        self.run_dir = run_dir
+        self.checkpoint = checkpoint
+
+
 @dataclass
 class RunResult:
     """A finished run: its folder, the fitted estimator and the test metrics (``None`` without a test part)."""
@@ -198,7 +207,8 @@ def train_run(
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
     ``callback`` receives the estimator's :class:`TrainingEvent` s. A
-    KeyboardInterrupt stops training; the checkpoints written so far stay.
+    KeyboardInterrupt stops training and is raised again as :class:`RunInterrupted`;
+    the checkpoints written so far stay.
 
     Raises:
         TabularDataError: bad data (nothing is written); OutputError, TrainingError.
@@ -257,10 +267,10 @@ def train_run(
             est.fit(_rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
         else:
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         ckpt = last_checkpoint(run_dir)
         _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
-        raise
+        raise RunInterrupted(run_dir, ckpt) from exc
     metrics = None
     if split.test:
         metrics = evaluate(est.to_model(), _rows(X, split.test), _part(table, split.test))
