@@ -5,7 +5,9 @@ docstring for the layout and the formulas); no fastmath, ``exp``/``log`` are
 the fdlibm ports of ``jit``, and the dropout uniforms come from the same
 xorshift32 steps. For speed the forward pass reads a transposed copy of each
 weight matrix (``[n_in][n_out]``, rebuilt after every update), so the inner
-loops run over independent outputs and vectorize without reordering any sum.
+loops run over independent outputs and vectorize without reordering any sum;
+the inner loops index contiguous slices (a view per weight row), which lets
+LLVM vectorize them (twice as fast as indexing the flat arrays with offsets).
 The wrappers pass ``array('d')`` buffers to the kernels without copying:
 ``P``, ``M`` and ``V`` are updated in place as in the reference.
 """
@@ -48,9 +50,9 @@ def _affine(P, WT, acts, a0, n_in, n_out, w0, b0, z):
     for i in range(n_in):
         a = acts[a0 + i]
         if a != 0.0:
-            base = w0 + i * n_out
+            w = WT[w0 + i * n_out:w0 + (i + 1) * n_out]
             for o in range(n_out):
-                z[o] += a * WT[base + o]
+                z[o] += a * w[o]
 
 
 @_ieee
@@ -161,12 +163,13 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
                 n_out = sizes[l + 1]
                 a0 = aoff[l]
                 w0 = woff[l]
+                a_in = acts[a0:a0 + n_in]
                 for o in range(n_out):
                     do = d[o]
                     if do != 0.0:
-                        base = w0 + o * n_in
+                        g = G[w0 + o * n_in:w0 + (o + 1) * n_in]
                         for i in range(n_in):
-                            G[base + i] = G[base + i] + do * acts[a0 + i]
+                            g[i] = g[i] + do * a_in[i]
                 for o in range(n_out):
                     G[boff[l] + o] = G[boff[l] + o] + d[o]
                 if l > 0:
@@ -175,9 +178,9 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
                     for o in range(n_out):
                         do = d[o]
                         if do != 0.0:
-                            base = w0 + o * n_in
+                            w = P[w0 + o * n_in:w0 + (o + 1) * n_in]
                             for i in range(n_in):
-                                below[i] = below[i] + P[base + i] * do
+                                below[i] = below[i] + w[i] * do
                     for i in range(n_in):
                         d[i] = below[i] * keep_scale if acts[a0 + i] != 0.0 else 0.0
         B = float(stop - start)
