@@ -245,6 +245,7 @@ class _TabularMLP:
         if len(st.P) != n_params(sizes):
             raise TrainingError("the checkpoint does not match this network's layer sizes; start a new run")
         n_batches = -(-n // self.batch_size)
+        cache: Dict[str, Any] = {}  # per-fit values the validation metrics reuse every epoch
         chunk = BATCHES_PER_REPORT * self.batch_size
         while not st.done and st.epoch < self.max_epochs:
             epoch = st.epoch + 1
@@ -274,7 +275,7 @@ class _TabularMLP:
             if val is not None:
                 out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv)
                 logs["val_loss"] = vloss / val[0].n_rows
-                logs.update(self._val_metrics(out, Tv, n_out))
+                logs.update(self._val_metrics(out, Tv, n_out, cache))
                 if logs["val_loss"] < st.best_loss:
                     st.best_loss, st.best_epoch, st.best_P, st.wait = logs["val_loss"], epoch, array("d", st.P), 0
                 else:
@@ -301,7 +302,7 @@ class _TabularMLP:
         """The network (float32) that parameters ``P`` of this fit make, e.g. a callback's ``state.P``."""
         return self._model(layers_from_params(P, self.sizes_, self._out_affine()))
 
-    def _val_metrics(self, out: array, T: array, n_out: int) -> Dict[str, float]:
+    def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         raise NotImplementedError
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
@@ -409,10 +410,10 @@ class MLPClassifier(_TabularMLP):
             T[r * K + c] = 1.0
         return T
 
-    def _val_metrics(self, out: array, T: array, n_out: int) -> Dict[str, float]:
-        pred = _argmax_rows(out, n_out)
-        true = [int(v > 0.5) for v in T] if n_out == 1 else _argmax_rows(T, n_out)
-        return {"val_accuracy": evaluation.accuracy(true, pred)}
+    def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
+        if "true" not in cache:
+            cache["true"] = [int(v > 0.5) for v in T] if n_out == 1 else _argmax_rows(T, n_out)
+        return {"val_accuracy": evaluation.accuracy(cache["true"], _argmax_rows(out, n_out))}
 
     def predict_proba(self, X: Matrix) -> Matrix:
         """``n × n_classes`` probabilities (float64 from the float32 weights)."""
@@ -441,15 +442,9 @@ class MLPClassifier(_TabularMLP):
 def _argmax_rows(out: Sequence[float], width: int) -> List[int]:
     if width == 1:
         return [1 if p >= 0.5 else 0 for p in out]
-    pred = []
-    for r in range(len(out) // width):
-        row = out[r * width:(r + 1) * width]
-        best = 0
-        for k in range(1, width):
-            if row[k] > row[best]:
-                best = k
-        pred.append(best)
-    return pred
+    cols = range(width)
+    # max() keeps the first of equal largest values: the first largest probability wins
+    return [max(cols, key=out[r * width:(r + 1) * width].__getitem__) for r in range(len(out) // width)]
 
 
 class MLPRegressor(_TabularMLP):
@@ -490,7 +485,7 @@ class MLPRegressor(_TabularMLP):
         T = scale_rows(Y, self.target_mean_, self.target_scale_)
         return self._fit(X, T, Y.n_cols, LINEAR, val, callback, state, None)
 
-    def _val_metrics(self, out: array, T: array, n_out: int) -> Dict[str, float]:
+    def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
         return {"val_r2": r2}
 
