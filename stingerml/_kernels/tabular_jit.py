@@ -108,6 +108,19 @@ def _correct(p, T, t0, n, kind):
 
 
 @_ieee
+def _adam(p, m, v, g_sum, weights, alpha, B, b1, b2, lr, c1, c2):
+    """Adam on one block (views): ``g = (G + alpha·W) / B`` for weights, ``G / B`` for biases,
+    then the moments and the step, as the reference."""
+    for j in range(p.shape[0]):
+        g = (g_sum[j] + alpha * p[j]) / B if weights else g_sum[j] / B
+        mj = BETA1 * m[j] + c1 * g
+        vj = BETA2 * v[j] + c2 * (g * g)
+        m[j] = mj
+        v[j] = vj
+        p[j] = p[j] - lr * (mj / b1) / (math.sqrt(vj / b2) + EPS)
+
+
+@_ieee
 def _layout_buffers(P, sizes, woff):
     L = sizes.shape[0] - 1
     WT = np.empty_like(P)
@@ -189,20 +202,9 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
         for l in range(L):
             w0 = woff[l]
             b0 = boff[l]
-            for j in range(w0, b0):
-                g = (G[j] + alpha * P[j]) / B
-                m = BETA1 * M[j] + c1 * g
-                v = BETA2 * V[j] + c2 * (g * g)
-                M[j] = m
-                V[j] = v
-                P[j] = P[j] - lr * (m / b1) / (math.sqrt(v / b2) + EPS)
-            for j in range(b0, b0 + sizes[l + 1]):
-                g = G[j] / B
-                m = BETA1 * M[j] + c1 * g
-                v = BETA2 * V[j] + c2 * (g * g)
-                M[j] = m
-                V[j] = v
-                P[j] = P[j] - lr * (m / b1) / (math.sqrt(v / b2) + EPS)
+            end = b0 + sizes[l + 1]
+            _adam(P[w0:b0], M[w0:b0], V[w0:b0], G[w0:b0], True, alpha, B, b1, b2, lr, c1, c2)
+            _adam(P[b0:end], M[b0:end], V[b0:end], G[b0:end], False, alpha, B, b1, b2, lr, c1, c2)
             _transpose(P, WT, w0, sizes[l], sizes[l + 1])
         k += 1
     return total, correct
