@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 from ._kernels import backend
-from .errors import StingerError
+from .errors import BenchmarkError, StingerError  # noqa: F401  (BenchmarkError: public here too)
 from .features import featurize_rich, featurize_summary
 from .holdout import LR_ITERATIONS, MLP_ITERATIONS, take_rows
 from .logreg import LogisticRegression
@@ -48,10 +48,6 @@ METRICS = ("roc_auc", "pr_auc", "best_f1", "threshold")
 METRIC_TITLES = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "best_f1": "best F1", "threshold": "threshold"}
 
 ProgressFn = Callable[[str], None]
-
-
-class BenchmarkError(StingerError, ValueError):
-    """The benchmark cannot run on this data or with these settings."""
 
 
 @dataclass(frozen=True)

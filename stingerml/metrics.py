@@ -20,12 +20,8 @@ import math
 import random
 from typing import Dict, Hashable, List, NamedTuple, Optional, Sequence, Tuple
 
-from ._kernels.pure import clamped_bce
-from .errors import StingerError
-
-
-class MetricError(StingerError, ValueError):
-    """A metric or split cannot be computed on the given input (empty, one class, bad labels...)."""
+from ._kernels import kernels
+from .errors import MetricError
 
 
 class Confusion(NamedTuple):
@@ -219,6 +215,7 @@ def bce(y_true: Sequence, probs: Sequence[float]) -> float:
         raise MetricError(f"bce: {len(y)} labels but {len(probs)} probabilities")
     if not y:
         raise MetricError("bce: no samples; pass at least one label and probability")
+    clamped_bce = kernels().clamped_bce
     loss = 0.0
     for label, p in zip(y, probs):
         loss += clamped_bce(p, label)

@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from xml.sax.saxutils import escape, quoteattr
 
 from ._atomic import write_text_atomic
-from .errors import StingerError
+from .errors import PlotError  # noqa: F401  (public here too)
 from .dataset import DatasetParams
 from .log import CHANNELS, Log
 from .metrics import BASELINE_MS, PRESHOT_MS
@@ -56,10 +56,6 @@ COLORS: Dict[str, str] = {
     "band": "#ffd54f",
 }
 FONT = "font-family:sans-serif;font-size:11px"
-
-
-class PlotError(StingerError, ValueError):
-    """A chart cannot be drawn from the given input (bad probabilities, bad shot index...)."""
 
 
 # -- numbers ----------------------------------------------------------------------------------
