@@ -2,8 +2,10 @@
 
 The same algorithms, constants and branch order as :mod:`stingerml.jsmath`, so
 every result is the same double (tested on V8's outputs and on 10^6 arguments
-against the Python ports). fdlibm reads and writes the high word of a double;
-here that is an int64 view (``_high_word`` / ``_with_high_word``). Used inside
+against the Python ports). Only the parts that read or write the words of a
+double are written here (fdlibm's high-word tests, as int64 views:
+``_high_word`` / ``_with_high_word``); the pure arithmetic (log's and exp's
+tails, ``kernel_cos``, ``kernel_sin``) is jsmath's own code, compiled with njit. Used inside
 the numba kernels (:mod:`stingerml._kernels.jit`, :mod:`stingerml._rng_jit`);
 importing this module needs numba.
 """
@@ -14,45 +16,22 @@ import math
 import numpy as np
 from numba import njit
 
-from .jsmath import (  # the fdlibm constants, shared with the reference
+from . import jsmath
+from .jsmath import (  # the fdlibm constants of the parts that read or write words
+    INVLN2,
+    INVPIO2,
     LN2_HI,
     LN2_LO,
-    TWO54,
-    LG1,
-    LG2,
-    LG3,
-    LG4,
-    LG5,
-    LG6,
-    LG7,
+    NPIO2_HW,
     O_THRESHOLD,
-    U_THRESHOLD,
-    INVLN2,
-    P1,
-    P2,
-    P3,
-    P4,
-    P5,
-    C1,
-    C2,
-    C3,
-    C4,
-    C5,
-    C6,
-    S1,
-    S2,
-    S3,
-    S4,
-    S5,
-    S6,
-    INVPIO2,
     PIO2_1,
     PIO2_1T,
     PIO2_2,
     PIO2_2T,
     PIO2_3,
     PIO2_3T,
-    NPIO2_HW,
+    TWO54,
+    U_THRESHOLD,
 )
 
 __all__ = ["cos", "exp", "log"]
@@ -94,39 +73,7 @@ def log(x):
     i = (hx + 0x95F64) & 0x100000
     x = _with_high_word(x, hx | (i ^ 0x3FF00000))
     k += i >> 20
-    f = x - 1.0
-    if (0x000FFFFF & (2 + hx)) < 3:
-        if f == 0.0:
-            if k == 0:
-                return 0.0
-            dk = np.float64(k)
-            return dk * LN2_HI + dk * LN2_LO
-        R = f * f * (0.5 - 0.33333333333333333 * f)
-        if k == 0:
-            return f - R
-        dk = np.float64(k)
-        return dk * LN2_HI - ((R - dk * LN2_LO) - f)
-    s = f / (2.0 + f)
-    dk = np.float64(k)
-    z = s * s
-    i = hx - 0x6147A
-    w = z * z
-    j = 0x6B851 - hx
-    t1 = w * (LG2 + w * (LG4 + w * LG6))
-    t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)))
-    i |= j
-    R = t2 + t1
-    if i > 0:
-        hfsq = 0.5 * f * f
-        if k == 0:
-            return f - (hfsq - s * (hfsq + R))
-        return dk * LN2_HI - ((hfsq - (s * (hfsq + R) + dk * LN2_LO)) - f)
-    if k == 0:
-        return f - s * (f - R)
-    return dk * LN2_HI - ((s * (f - R) - dk * LN2_LO) - f)
-
-
-_TWOM1000 = 9.33263618503218878990e-302
+    return _log_tail(x - 1.0, k, hx)
 
 
 @_ieee
@@ -167,45 +114,14 @@ def exp(x):
         x = hi - lo
     elif hx < 0x3E300000:
         return 1.0 + x
-    t = x * x
-    c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
-    if k == 0:
-        return 1.0 - ((x * c) / (c - 2.0) - x)
-    y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi)
-    if k >= -1021:  # y * 2**k is a normal number: add k to the exponent (what ldexp does)
-        return _with_high_word(y, _high_word(y) + (k << 20))
-    return math.ldexp(y, k + 1000) * _TWOM1000
+    return _exp_tail(x, hi, lo, k)
 
 
-@_ieee
-def _kernel_cos(x, y):
-    """fdlibm ``__kernel_cos``, as ``jsmath's ``_kernel_cos````."""
-    ix = _high_word(x) & 0x7FFFFFFF
-    if ix < 0x3E400000 and np.int64(x) == 0:
-        return 1.0
-    z = x * x
-    r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))))
-    if ix < 0x3FD33333:
-        return 1.0 - (0.5 * z - (z * r - x * y))
-    if ix > 0x3FE90000:
-        qx = 0.28125
-    else:
-        qx = np.int64((ix - 0x00200000) << 32).view(np.float64)
-    hz = 0.5 * z - qx
-    a = 1.0 - qx
-    return a - (hz - (z * r - x * y))
-
-
-@_ieee
-def _kernel_sin(x, y):
-    """fdlibm ``__kernel_sin`` with a tail, as ``jsmath's ``_kernel_sin````."""
-    ix = _high_word(x) & 0x7FFFFFFF
-    if ix < 0x3E400000 and np.int64(x) == 0:
-        return x
-    z = x * x
-    v = z * x
-    r = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)))
-    return x - ((z * (0.5 * y - v * r) - y) - v * S1)
+# The arithmetic that needs no word access is jsmath's own code, compiled: one source for both.
+_log_tail = _ieee(jsmath.log_tail)
+_exp_tail = _ieee(jsmath.exp_tail)
+_kernel_cos = _ieee(jsmath.kernel_cos)
+_kernel_sin = _ieee(jsmath.kernel_sin)
 
 
 _NPIO2_HW = np.array(NPIO2_HW, np.int64)

@@ -25,14 +25,15 @@ ring buffer. Shapes:
 from __future__ import annotations
 
 from array import array
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ._kernels import kernels
 from .constants import CHANNELS, RICH_FEATURES, SCALE_FLOOR, WINDOW_SAMPLES  # noqa: F401  (public here too)
 from .constants import SUMMARY_FEATURES as LR_FEATURES
 from .dataset import interleave
+from .formats.mlmd import LRModel, MLPModel
 from .matrix import Matrix
-from .mlmd import LRModel, MLPModel
+from .progress import Tick
 
 GATE_RMS = 60.0
 """Motion gate: the prediction is 0 when the gyro RMS over the window is below this (raw counts)."""
@@ -120,7 +121,7 @@ def predict_batch(samples: Sequence[int], n_windows: int, step: int, lr: LRModel
 
 
 def replay_samples(samples: Sequence[int], lr: LRModel, mlp: MLPModel,
-                   progress: Optional[Callable[[int, int], None]] = None) -> Tuple[array, array]:
+                   progress: Optional[Tick] = None) -> Tuple[array, array]:
     """Push every sample of a stream through the emulated device.
 
     ``samples`` is flat ``[sample][channel]``. Returns ``(p_lr, p_mlp)``,
@@ -144,7 +145,7 @@ def replay_samples(samples: Sequence[int], lr: LRModel, mlp: MLPModel,
 
 
 def replay(log, lr: Optional[LRModel] = None, mlp: Optional[MLPModel] = None,
-           progress: Optional[Callable[[int, int], None]] = None) -> Tuple[array, array]:
+           progress: Optional[Tick] = None) -> Tuple[array, array]:
     """Replay a :class:`~stingerml.log.Log` through the device; factory weights for a model not given.
 
     Returns ``(p_lr, p_mlp)`` with one gated probability per log sample.
@@ -203,6 +204,6 @@ class Firmware:
         ring buffer; see :func:`predict_batch` for the returned columns."""
         return predict_batch(windows, n_rows, WINDOW_SAMPLES, self.lr, self.mlp)
 
-    def replay(self, log, progress: Optional[Callable[[int, int], None]] = None) -> Tuple[array, array]:
+    def replay(self, log, progress: Optional[Tick] = None) -> Tuple[array, array]:
         """:func:`replay` with this device's weights."""
         return replay(log, self.lr, self.mlp, progress)

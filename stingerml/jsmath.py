@@ -54,6 +54,12 @@ def log(x: float) -> float:
         k += 1
     else:
         f = 2.0 * m - 1.0
+    return log_tail(f, k, hx)
+
+
+def log_tail(f: float, k: int, hx: int) -> float:
+    """The end of fdlibm's log, once ``x = 2**k * (1 + f)`` with ``sqrt(2)/2 < 1 + f < sqrt(2)``
+    and ``hx`` the high 20 fraction bits of ``x``: pure arithmetic, shared with the numba twin."""
     if (0x000FFFFF & (2 + hx)) < 3:
         if f == 0.0:
             if k == 0:
@@ -135,7 +141,14 @@ def exp(x: float) -> float:
     elif ax < _EXP_TINY:
         return 1.0 + x
     else:
+        hi = lo = 0.0
         k = 0
+    return exp_tail(x, hi, lo, k)
+
+
+def exp_tail(x: float, hi: float, lo: float, k: int) -> float:
+    """The end of fdlibm's exp, once ``x = hi - lo`` is reduced to ``|x| <= 0.5 ln2`` and the
+    result is ``2**k * exp(x)``: pure arithmetic, shared with the numba twin."""
     t = x * x
     c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
     if k == 0:
@@ -159,7 +172,7 @@ S5 = -2.50507602534068634195e-08
 S6 = 1.58969099521155010221e-10
 
 
-def _kernel_cos(x: float, y: float) -> float:
+def kernel_cos(x: float, y: float) -> float:
     """fdlibm ``__kernel_cos`` on [-pi/4, pi/4], ``y`` the tail of ``x``."""
     ax = abs(x)
     if ax < _TWO_M27 and int(x) == 0:
@@ -178,7 +191,7 @@ def _kernel_cos(x: float, y: float) -> float:
     return a - (hz - (z * r - x * y))
 
 
-def _kernel_sin(x: float, y: float) -> float:
+def kernel_sin(x: float, y: float) -> float:
     """fdlibm ``__kernel_sin`` with a tail (``iy = 1``)."""
     if abs(x) < _TWO_M27 and int(x) == 0:
         return x
@@ -263,7 +276,7 @@ def cos(x: float) -> float:
     """fdlibm ``cos`` (V8's ``Math.cos``) for ``|x| <= 2**19 * pi/2`` (the Box–Muller range is [0, 2 pi))."""
     ax = abs(x)
     if ax < _PIO4_HW_HI:
-        return _kernel_cos(x, 0.0)
+        return kernel_cos(x, 0.0)
     if not ax < math.inf:
         return x - x
     if ax >= _COS_MEDIUM_HI:
@@ -271,9 +284,9 @@ def cos(x: float) -> float:
     n, y0, y1 = _rem_pio2(x)
     q = n & 3
     if q == 0:
-        return _kernel_cos(y0, y1)
+        return kernel_cos(y0, y1)
     if q == 1:
-        return -_kernel_sin(y0, y1)
+        return -kernel_sin(y0, y1)
     if q == 2:
-        return -_kernel_cos(y0, y1)
-    return _kernel_sin(y0, y1)
+        return -kernel_cos(y0, y1)
+    return kernel_sin(y0, y1)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from . import mlmd
+from .formats import mlmd
 from .constants import SLOT_LR, SLOT_MLP, check_slot
 from .errors import ModelFormatError, SlotError  # noqa: F401  (SlotError: public here too)
 

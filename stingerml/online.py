@@ -35,7 +35,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import SettingsError  # noqa: F401  (public here too)
+from .errors import SettingsError
 from .metrics import percentile
 from .shots import accept_shots, rising_edges
 

@@ -32,11 +32,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from xml.sax.saxutils import escape, quoteattr
 
 from ._atomic import write_text_atomic
-from .errors import PlotError  # noqa: F401  (public here too)
+from .errors import PlotError
 from .dataset import DatasetParams
 from .log import CHANNELS, Log
 from .metrics import BASELINE_MS, PRESHOT_MS
-from .mlmd import LRModel, MLPModel
+from .formats.mlmd import LRModel, MLPModel
 
 PathLike = Union[str, "os.PathLike[str]"]
 

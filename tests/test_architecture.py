@@ -25,3 +25,37 @@ def test_the_cycle_check_finds_a_cycle(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 1
     assert "import cycle: pkg.a <-> pkg.b" in done.stdout
+
+
+def _run(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT),
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_importing_the_package_loads_nothing_else():
+    loaded = _run("import sys, stingerml; print(sorted(m for m in sys.modules if m.startswith('stingerml')))")
+    assert loaded == "['stingerml', 'stingerml._version']"
+
+
+def test_public_names_and_submodules_resolve_on_first_use():
+    out = _run("import stingerml; print(stingerml.train.__module__, stingerml.Matrix.__module__, "
+               "stingerml.LRModel.__module__, stingerml.loader.__name__, stingerml.__version__)")
+    assert out.split() == ["stingerml.trainers.blaster", "stingerml.matrix", "stingerml.formats.mlmd",
+                           "stingerml.loader", out.split()[-1]]
+
+
+def test_moved_modules_keep_their_old_paths_with_a_warning():
+    out = _run(
+        "import warnings\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    import stingerml.mlmd as a, stingerml.header as b, stingerml.pipeline as c, stingerml.export as d\n"
+        "    from stingerml import mlmd, loader, firmware\n"
+        "import stingerml.formats.mlmd as A, stingerml.formats.header as B, stingerml.trainers.blaster as C\n"
+        "import stingerml.folder_dataset as D\n"
+        "print(a is A, b is B, c is C, d is D, mlmd is A,\n"
+        "      sorted({str(w.message).split()[2] for w in seen if w.category is DeprecationWarning}))\n")
+    assert out == ("True True True True True ['stingerml.export', 'stingerml.header', 'stingerml.mlmd', "
+                   "'stingerml.pipeline']")

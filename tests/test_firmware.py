@@ -17,7 +17,8 @@ import pytest
 
 from stingerml import firmware as fw
 from stingerml._kernels import kernels
-from stingerml import loader, mlmd
+from stingerml import loader
+from stingerml.formats import mlmd
 from stingerml.log import read_log
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"

@@ -351,7 +351,7 @@ def test_mlp_saturating_and_dead_units(k):
 @pytest.fixture(scope="module", params=["tiny", "session_a"])
 def numba_run(request):
     pytest.importorskip("numba")
-    from stingerml.pipeline import train
+    from stingerml.trainers.blaster import train
 
     previous = kernels_mod.backend()
     kernels_mod.set_backend("numba")

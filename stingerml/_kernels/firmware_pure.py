@@ -37,10 +37,9 @@ from itertools import accumulate
 from operator import add, sub
 from typing import List, Optional, Sequence, Tuple
 
-from ..constants import CHANNELS, RICH_FEATURES, SCALE_FLOOR, WINDOW_SAMPLES
+from ..constants import CHANNELS, SCALE_FLOOR, WINDOW_SAMPLES
 from ..constants import MLP_H1 as H1
 from ..constants import MLP_H2 as H2
-from ..constants import SUMMARY_FEATURES as LR_FEATURES
 from ..matrix import Matrix
 
 __all__ = [  # the seam: the numba twin (firmware_jit.py) defines every one of these names

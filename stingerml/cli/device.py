@@ -9,9 +9,10 @@ import threading
 from pathlib import Path
 from typing import Dict
 
+from ..constants import MODEL_FILES as _SLOT_FILES
 from ..errors import StingerError
+from ._common import read_bytes
 
-_SLOT_FILES = {"lr": "ml_model_lr.bin", "mlp": "ml_model_mlp.bin"}
 
 
 def register(subparsers) -> None:
@@ -101,7 +102,7 @@ def _emulate(args) -> int:
 
 
 def _pull(args) -> int:
-    from ..pipeline import Progress
+    from ..progress import Progress
     from ._progress import StderrProgress
 
     show = StderrProgress()  # a bar only when stderr is a terminal
@@ -124,12 +125,7 @@ def _push(args) -> int:
     if not files:
         where = f"{args.dir} holds neither {' nor '.join(_SLOT_FILES.values())}" if args.dir else "nothing given"
         raise StingerError(f"no model to push: {where}; give DIR or --lr/--mlp FILE")
-    blobs = {}
-    for slot, path in files.items():
-        try:
-            blobs[slot] = path.read_bytes()
-        except OSError as exc:
-            raise StingerError(f"cannot read the {slot} model {path}: {exc.strerror}") from None
+    blobs = {slot: read_bytes(path, f"the {slot} model") for slot, path in files.items()}
     with _client(args) as client:
         info = client.push(blobs, load=not args.no_load, sources={s: str(p) for s, p in files.items()})
     for slot, path in files.items():

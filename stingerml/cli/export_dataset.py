@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import warnings
 
-from ..errors import StingerWarning
+from ._common import read_one_log
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ..export import ExportParams, export_dataset
-    from ..log import read_log
+    from ..folder_dataset import ExportParams, export_dataset
     from ..trainfolder import write
 
     params = ExportParams(
@@ -31,11 +28,7 @@ def _export(args: argparse.Namespace) -> int:
         neg_avoid_edges=args.neg_avoid_edges,
         seed=args.seed,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
-        log = read_log(args.log)
-    for message in log.warnings:
-        print(f"warning: {message}", file=sys.stderr)
+    log = read_one_log(args.log)
     folder = export_dataset(log, params)
     out = write(args.out, folder, overwrite=args.overwrite)
     meta = folder.meta
@@ -48,7 +41,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``export`` sub-command (option names as the original exporter)."""
-    from ..export import AVOID_EDGES, STRATEGIES, ExportParams
+    from ..folder_dataset import AVOID_EDGES, STRATEGIES, ExportParams
 
     d = ExportParams()
     p = subparsers.add_parser(
