@@ -5,7 +5,8 @@ every result is the same double (tested on V8's outputs and on 10^6 arguments
 against the Python ports). Only the parts that read or write the words of a
 double are written here (fdlibm's high-word tests, as int64 views:
 ``_high_word`` / ``_with_high_word``); the pure arithmetic (log's and exp's
-tails, ``kernel_cos``, ``kernel_sin``) is jsmath's own code, compiled with njit. Used inside
+tails, ``kernel_cos``, ``kernel_sin``, the argument reduction's steps) is
+jsmath's own code, compiled with njit. Used inside
 the numba kernels (:mod:`stingerml._kernels.jit`, :mod:`stingerml._rng_jit`);
 importing this module needs numba.
 """
@@ -122,6 +123,8 @@ _log_tail = _ieee(jsmath.log_tail)
 _exp_tail = _ieee(jsmath.exp_tail)
 _kernel_cos = _ieee(jsmath.kernel_cos)
 _kernel_sin = _ieee(jsmath.kernel_sin)
+_rem_pio2_small = _ieee(jsmath.rem_pio2_small)
+_rem_pio2_refine = _ieee(jsmath.rem_pio2_refine)
 
 
 _NPIO2_HW = np.array(NPIO2_HW, np.int64)
@@ -133,21 +136,7 @@ def _rem_pio2(x):
     hx = _high_word(x)
     ix = hx & 0x7FFFFFFF
     if ix < 0x4002D97C:
-        if hx > 0:
-            z = x - PIO2_1
-            if ix != 0x3FF921FB:
-                y0 = z - PIO2_1T
-                return 1, y0, (z - y0) - PIO2_1T
-            z -= PIO2_2
-            y0 = z - PIO2_2T
-            return 1, y0, (z - y0) - PIO2_2T
-        z = x + PIO2_1
-        if ix != 0x3FF921FB:
-            y0 = z + PIO2_1T
-            return -1, y0, (z - y0) + PIO2_1T
-        z += PIO2_2
-        y0 = z + PIO2_2T
-        return -1, y0, (z - y0) + PIO2_2T
+        return _rem_pio2_small(x, hx > 0, ix == 0x3FF921FB)
     t = abs(x)
     n = np.int64(t * INVPIO2 + 0.5)
     fn = np.float64(n)
@@ -157,17 +146,9 @@ def _rem_pio2(x):
     if not (n < 32 and ix != _NPIO2_HW[n - 1]):
         j = ix >> 20
         if j - ((_high_word(y0) >> 20) & 0x7FF) > 16:
-            t = r
-            w = fn * PIO2_2
-            r = t - w
-            w = fn * PIO2_2T - ((t - r) - w)
-            y0 = r - w
+            r, w, y0 = _rem_pio2_refine(r, fn, PIO2_2, PIO2_2T)
             if j - ((_high_word(y0) >> 20) & 0x7FF) > 49:
-                t = r
-                w = fn * PIO2_3
-                r = t - w
-                w = fn * PIO2_3T - ((t - r) - w)
-                y0 = r - w
+                r, w, y0 = _rem_pio2_refine(r, fn, PIO2_3, PIO2_3T)
     y1 = (r - y0) - w
     if hx < 0:
         return -n, -y0, -y1

@@ -51,7 +51,6 @@ METRICS = ("roc_auc", "pr_auc", "best_f1", "threshold")
 METRIC_TITLES = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "best_f1": "best F1", "threshold": "threshold"}
 
 
-
 @dataclass(frozen=True)
 class BenchmarkConfig:
     """What to run: ``seeds`` seeds (0..seeds-1) of every model × features × split,

@@ -226,26 +226,41 @@ _NPIO2_LO = tuple(_high_word_bound(hw) for hw in NPIO2_HW)
 _NPIO2_HI = tuple(_high_word_bound(hw + 1) for hw in NPIO2_HW)
 
 
+def rem_pio2_small(x: float, positive: bool, near_pio2: bool) -> "tuple[int, float, float]":
+    """``_rem_pio2`` for ``pi/4 < |x| < 3pi/4``: one ``pi/2`` off, in two or three parts
+    (``near_pio2``: the high word of ``|x|`` is that of ``pi/2``). Pure arithmetic, shared with the twin."""
+    if positive:
+        z = x - PIO2_1
+        if not near_pio2:
+            y0 = z - PIO2_1T
+            return 1, y0, (z - y0) - PIO2_1T
+        z -= PIO2_2
+        y0 = z - PIO2_2T
+        return 1, y0, (z - y0) - PIO2_2T
+    z = x + PIO2_1
+    if not near_pio2:
+        y0 = z + PIO2_1T
+        return -1, y0, (z - y0) + PIO2_1T
+    z += PIO2_2
+    y0 = z + PIO2_2T
+    return -1, y0, (z - y0) + PIO2_2T
+
+
+def rem_pio2_refine(r: float, fn: float, p: float, pt: float) -> "tuple[float, float, float]":
+    """One more round of fdlibm's medium-size reduction with the next ``pi/2`` part ``p`` and its
+    tail ``pt``: the new ``(r, w, y0)``. Pure arithmetic, shared with the twin."""
+    t = r
+    w = fn * p
+    r = t - w
+    w = fn * pt - ((t - r) - w)
+    return r, w, r - w
+
+
 def _rem_pio2(x: float) -> "tuple[int, float, float]":
     """fdlibm ``__ieee754_rem_pio2`` for ``pi/4 < |x| <= 2**19 * pi/2``: ``(n, y0, y1)``, x = n*pi/2 + y0 + y1."""
     ax = abs(x)
-    near_pio2 = _PIO2_HW_LO <= ax < _PIO2_HW_HI  # high word of |x| is that of pi/2
     if ax < _3PIO4:
-        if x > 0.0:
-            z = x - PIO2_1
-            if not near_pio2:
-                y0 = z - PIO2_1T
-                return 1, y0, (z - y0) - PIO2_1T
-            z -= PIO2_2
-            y0 = z - PIO2_2T
-            return 1, y0, (z - y0) - PIO2_2T
-        z = x + PIO2_1
-        if not near_pio2:
-            y0 = z + PIO2_1T
-            return -1, y0, (z - y0) + PIO2_1T
-        z += PIO2_2
-        y0 = z + PIO2_2T
-        return -1, y0, (z - y0) + PIO2_2T
+        return rem_pio2_small(x, x > 0.0, _PIO2_HW_LO <= ax < _PIO2_HW_HI)  # high word of |x| is pi/2's
     t = ax
     n = int(t * INVPIO2 + 0.5)
     fn = float(n)
@@ -255,17 +270,9 @@ def _rem_pio2(x: float) -> "tuple[int, float, float]":
     if n >= 32 or _NPIO2_LO[n - 1] <= t < _NPIO2_HI[n - 1]:  # fdlibm: n >= 32 or high word of |x| == npio2_hw[n-1]
         j = (_words(x)[0] & 0x7FFFFFFF) >> 20
         if j - ((_words(y0)[0] >> 20) & 0x7FF) > 16:
-            t = r
-            w = fn * PIO2_2
-            r = t - w
-            w = fn * PIO2_2T - ((t - r) - w)
-            y0 = r - w
+            r, w, y0 = rem_pio2_refine(r, fn, PIO2_2, PIO2_2T)
             if j - ((_words(y0)[0] >> 20) & 0x7FF) > 49:
-                t = r
-                w = fn * PIO2_3
-                r = t - w
-                w = fn * PIO2_3T - ((t - r) - w)
-                y0 = r - w
+                r, w, y0 = rem_pio2_refine(r, fn, PIO2_3, PIO2_3T)
     y1 = (r - y0) - w
     if x < 0.0:
         return -n, -y0, -y1

@@ -1,13 +1,5 @@
-"""Errors raised while talking to a blaster (or the virtual one): defined in :mod:`stingerml.errors`."""
+"""Errors raised while talking to a blaster (or the virtual one): ``DeviceError`` and its subclasses,
+defined with every other error class in :mod:`stingerml.errors` and re-exported here."""
 from __future__ import annotations
 
-from ..errors import (  # noqa: F401  (re-exported: the device package's names)
-    DeviceDisconnectedError,
-    DeviceError,
-    DeviceProtocolError,
-    DeviceReplyError,
-    DeviceTimeoutError,
-    FingerprintMismatchError,
-    PortNotFoundError,
-    SerialUnavailableError,
-)
+from ..errors import *  # noqa: F401,F403
