@@ -59,3 +59,21 @@ def test_moved_modules_keep_their_old_paths_with_a_warning():
         "      sorted({str(w.message).split()[2] for w in seen if w.category is DeprecationWarning}))\n")
     assert out == ("True True True True True ['stingerml.export', 'stingerml.header', 'stingerml.mlmd', "
                    "'stingerml.pipeline']")
+
+
+def test_top_level_help_imports_no_library_module():
+    out = _run("import sys\n"
+               "from stingerml.cli import build_parser\n"
+               "build_parser([]).format_help()\n"
+               "print(' '.join(sorted(m for m in sys.modules if m.startswith('stingerml.') "
+               "and not m.startswith('stingerml.cli'))))")
+    assert set(out.split()) <= {"stingerml._version", "stingerml.constants", "stingerml.errors", "stingerml.progress"}
+
+
+def test_a_command_gets_its_put_off_options_when_named():
+    from stingerml.cli import _command_in, build_parser
+
+    assert _command_in(["--back", "python", "--processes=2", "export", "x"]) == "export"
+    assert _command_in(["--help"]) is None
+    export = build_parser(["--backend", "numba", "export"])._subparsers._group_actions[0].choices["export"]
+    assert "--neg-mult" in export.format_help()

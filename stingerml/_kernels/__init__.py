@@ -27,8 +27,6 @@ import os
 from types import ModuleType
 from typing import Dict, Optional, Tuple
 
-from .peer import process_setting, processes, set_processes  # noqa: F401  (re-exported)
-
 _FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba twin)
     "train": ("pure", "jit"),
     "firmware": ("firmware_pure", "firmware_jit"),
@@ -85,3 +83,15 @@ def prestart_helper() -> None:
         from . import peer
 
         peer.prestart()
+
+
+_PEER_NAMES = ("process_setting", "processes", "set_processes")
+
+
+def __getattr__(name: str):
+    """The process settings live in :mod:`.peer` (with subprocess and pickle): imported on first use."""
+    if name in _PEER_NAMES:
+        from . import peer
+
+        return getattr(peer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

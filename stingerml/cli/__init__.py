@@ -17,6 +17,7 @@ from typing import List, Optional
 
 from .._version import __version__
 from ..errors import StingerError
+from ._common import complete
 
 COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands
     "benchmark",  # benchmark
@@ -30,8 +31,13 @@ COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-co
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with the sub-commands of every module in :data:`COMMANDS`."""
+def build_parser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
+    """The top-level parser with the sub-commands of every module in :data:`COMMANDS`.
+
+    A command may put off adding its arguments (:func:`._common.add_arguments_later`);
+    they are added for the command named in ``argv`` only, or for every command when
+    ``argv`` is None, so ``stingerml --help`` imports no library module.
+    """
     parser = argparse.ArgumentParser(
         prog="stingerml",
         description="Train and check the Stinger blaster's shot-prediction models.",
@@ -45,7 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(sub)
+    named = sub.choices if argv is None else [_command_in(argv)]
+    for command in named:
+        if command in sub.choices:
+            complete(sub.choices[command])
     return parser
+
+
+def _command_in(argv: List[str]) -> Optional[str]:
+    """The sub-command named in ``argv`` (the first word after the global options), or None."""
+    words = iter(argv)
+    for word in words:
+        if len(word) > 2 and any(option.startswith(word) for option in ("--backend", "--processes")):
+            next(words, None)  # the option's value (argparse accepts unambiguous prefixes)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 class _Version(argparse.Action):
@@ -65,7 +86,9 @@ class _Version(argparse.Action):
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the CLI; returns the exit code (0 success, 1 error or rejection, 2 usage)."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)

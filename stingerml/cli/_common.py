@@ -9,7 +9,7 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
 from ..errors import ModelFormatError, StingerError, StingerWarning
 
@@ -82,6 +82,20 @@ def add_sources(p: argparse.ArgumentParser, logs_help: str, train_dir_help: str)
     p.add_argument("logs", nargs="*", metavar="LOG", help=logs_help)
     p.add_argument("--train-dir", metavar="DIR", help=train_dir_help)
     p.set_defaults(parser=p)
+
+
+def add_arguments_later(p: argparse.ArgumentParser, add: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``p``'s arguments with ``add(p)`` only when its command is run (or asked for ``--help``):
+    for options whose choices or defaults come from a library module, so that building the
+    top-level parser (``stingerml --help``) imports none. See :func:`stingerml.cli.build_parser`."""
+    p.add_arguments_later = add  # type: ignore[attr-defined]
+
+
+def complete(p: argparse.ArgumentParser) -> None:
+    """Add the arguments :func:`add_arguments_later` put off, if any (once)."""
+    add = p.__dict__.pop("add_arguments_later", None)
+    if add is not None:
+        add(p)
 
 
 def check_sources(args: argparse.Namespace) -> None:

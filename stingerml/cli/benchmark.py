@@ -7,7 +7,7 @@ import sys
 
 from ..errors import StingerError
 from ..progress import Progress
-from ._common import add_sources, check_sources, read_logs
+from ._common import add_arguments_later, add_sources, check_sources, read_logs
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -61,16 +61,21 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
-    """Add the ``benchmark`` sub-command."""
-    from ..benchmark import FEATURES, MODELS, SPLITS, BenchmarkConfig
-
-    d = BenchmarkConfig()
+    """Add the ``benchmark`` sub-command (its options when it runs: their defaults come from the library)."""
     p = subparsers.add_parser(
         "benchmark", help="score LR/MLP × summary/rich features × random/time/group splits over seeds",
         description="Train and score the browser's learners on many splits of a dataset (one or more logs, "
         "or a training folder) and write a markdown report: ROC AUC, PR AUC, best F1 and its threshold, "
         "mean ± std over seeds.",
     )
+    p.set_defaults(func=_benchmark)
+    add_arguments_later(p, _add_arguments)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..benchmark import FEATURES, MODELS, SPLITS, BenchmarkConfig
+
+    d = BenchmarkConfig()
     add_sources(p, "device log(s) (.bin or .csv)", "benchmark on this training folder instead of logs")
     p.add_argument("-o", "--output", required=True, help="markdown report to write")
     p.add_argument("--seeds", type=int, default=d.seeds, help="seeds 0..N-1 (default %(default)s)")
@@ -81,4 +86,3 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES), help="default: all")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: all")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=_benchmark)

@@ -11,13 +11,11 @@ from typing import Dict
 
 from ..constants import MODEL_FILES as _SLOT_FILES
 from ..errors import StingerError
-from ._common import read_bytes
-
+from ._common import add_arguments_later, read_bytes
 
 
 def register(subparsers) -> None:
-    """Add the device sub-commands."""
-    from ..device.emulator import FAULTS
+    """Add the device sub-commands (``emulate``'s options when it runs: they come from the emulator)."""
 
     def with_port(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--port", metavar="PORT_OR_URL",
@@ -30,21 +28,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("emulate", help="run a virtual blaster on a pty or a local TCP port",
                               description="Serve a virtual blaster. The first stdout line is the device path "
                                           "(--pty) or URL (--tcp); then it serves until killed.")
-    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
-    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
-    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
-                   help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
-    p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
-    p.add_argument("--no-fs", action="store_true", help="the filesystem failed to mount")
-    p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
-                   help="probability of an unrelated debug line before each reply line (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
-    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
-                   help="upload inactivity timeout in seconds (firmware: 10)")
     p.set_defaults(func=_emulate)
-
+    add_arguments_later(p, _emulate_arguments)
     p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)"))
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the raw log (.bin)")
     p.set_defaults(func=_pull)
@@ -65,6 +50,24 @@ def register(subparsers) -> None:
 
     p = with_port(subparsers.add_parser("delete", help="delete the user models; the blaster reverts to factory"))
     p.set_defaults(func=_delete)
+
+
+def _emulate_arguments(p: argparse.ArgumentParser) -> None:
+    from ..device.emulator import FAULTS
+
+    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
+    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
+    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
+                   help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
+    p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
+    p.add_argument("--no-fs", action="store_true", help="the filesystem failed to mount")
+    p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
+                   help="probability of an unrelated debug line before each reply line (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
+    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
+                   help="upload inactivity timeout in seconds (firmware: 10)")
 
 
 def _client(args):
