@@ -2,7 +2,7 @@
 
 Same float64 operations in the same order as the reference (see its module
 docstring for the layout and the formulas); no fastmath, ``exp``/``log`` are
-the fdlibm ports of ``jit``, and the dropout uniforms come from the same
+the fdlibm ports of ``_jsmath_jit``, and the dropout uniforms come from the same
 xorshift32 steps. For speed the forward pass reads a transposed copy of each
 weight matrix (``[n_in][n_out]``, rebuilt after every update), so the inner
 loops run over independent outputs and vectorize without reordering any sum;
@@ -19,7 +19,10 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from .jit import _exp, _ieee, _log, _rng_next, _shuffle
+from .._jsmath_jit import exp as _exp
+from .._jsmath_jit import log as _log
+from .._rng_jit import next_double as _rng_next
+from .jit import _ieee, _shuffle
 from .tabular_pure import BETA1, BETA2, EPS, LINEAR, SIGMOID, SOFTMAX, layout, n_params  # noqa: F401
 
 

@@ -36,7 +36,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from ..._kernels import tabular_kernels
+from ..._kernels import kernels
 from ..._kernels.pure import ordered_sum
 from ..._kernels.tabular_pure import BETA1, BETA2, LINEAR, SIGMOID, SOFTMAX, layout, n_params
 from ...dense import DenseLayer, DenseNetwork
@@ -160,7 +160,7 @@ def network_outputs(net: DenseNetwork, X: Matrix) -> array:
         raise TabularDataError(f"the model takes {net.n_features} features, the data has {X.n_cols}")
     P, sizes = network_params(net)
     Xs = scale_rows(X, net.mean, net.scale) if net.mean is not None else array("d", X.data)
-    out, _ = tabular_kernels().forward(P, sizes, Xs, X.n_rows, _OUTPUTS[net.output])
+    out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, _OUTPUTS[net.output])
     return out
 
 
@@ -234,7 +234,7 @@ class _TabularMLP:
         self.mean_, self.scale_ = fit_scaler(X)
         self.n_features_in_ = X.n_cols
         sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]
-        K = tabular_kernels()
+        K = kernels("tabular")
         Xs = scale_rows(X, self.mean_, self.scale_)
         self.sizes_ = sizes
         n = X.n_rows

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from ... import __version__
+from ..._version import __version__
 from ..._atomic import write_bytes_atomic, write_text_atomic
 from ..._binary import le_array, le_bytes
 from ..._kernels import backend
