@@ -1,15 +1,19 @@
 """The tabular MLP: pure == numba to the bit, early stopping (Keras counting), metrics vs scikit-learn."""
 from __future__ import annotations
 
+import inspect
 from array import array
 
 import pytest
 
 from conftest import use_backend
+from stingerml import _kernels
+from stingerml._kernels import kernels, tabular_pure
 from stingerml.matrix import Matrix
+from stingerml.progress import Progress
 from stingerml.rng import XorShift32
 from stingerml.trainers.tabular import MLPClassifier, MLPRegressor, classification_report, regression_metrics
-from stingerml.trainers.tabular.estimator import TrainingEvent
+from stingerml.trainers.tabular.estimator import TrainState
 
 
 def blobs(n: int, n_classes: int, nf: int = 4, seed: int = 5):
@@ -27,6 +31,21 @@ def fingerprint(est) -> bytes:
     st = est.state_
     return (st.P.tobytes() + st.M.tobytes() + st.V.tobytes() + repr(st.history).encode()
             + b"".join(layer.weights.tobytes() + layer.bias.tobytes() for layer in est.layers_))
+
+
+def test_jit_defines_every_tabular_kernel_with_the_same_signature():
+    pytest.importorskip("numba")
+    from stingerml._kernels import tabular_jit
+
+    assert set(tabular_pure.__all__) >= {"epoch_order", "train_epoch", "forward"}
+    for name in tabular_pure.__all__:
+        assert inspect.signature(getattr(tabular_jit, name)) == inspect.signature(getattr(tabular_pure, name)), name
+
+
+def test_tabular_kernels_follow_the_one_selector(backend):
+    want = "tabular_pure" if backend == "python" else "tabular_jit"
+    assert kernels("tabular").__name__ == f"stingerml._kernels.{want}"
+    assert not hasattr(_kernels, "tabular_kernels")
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -64,14 +83,16 @@ def test_early_stopping_counts_like_keras_and_restores_best():
     X, y = blobs(80, 3, seed=9)
     Xv, yv = blobs(30, 3, seed=11)
     seen = {}
+    state = TrainState()  # fit fills it and updates it in place
 
-    def keep(event: TrainingEvent) -> None:
-        if event.kind == "epoch":
-            seen[event.epoch] = array("f", event.state.P)
+    def keep(event: Progress) -> None:
+        if event.stage == "epoch":
+            assert event.metrics["epoch"] == event.done and event.total == 300
+            seen[event.done] = array("f", state.P)
 
     with use_backend("numba"):
         est = MLPClassifier((16,), dropout=0.0, learning_rate=0.05, max_epochs=300, patience=4).fit(
-            X, y, validation_data=(Xv, yv), callback=keep)
+            X, y, validation_data=(Xv, yv), progress=keep, state=state)
     losses = [h["val_loss"] for h in est.history_]
     best = min(range(len(losses)), key=lambda k: (losses[k], k)) + 1
     assert est.stopped_early_ and est.best_epoch_ == best

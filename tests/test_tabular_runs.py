@@ -42,11 +42,11 @@ def test_resume_equals_uninterrupted(tmp_path, name):
         whole = train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "a")
 
         def stop_at_5(event):
-            if event.kind == "epoch" and event.epoch == 5:
+            if event.stage == "epoch" and event.done == 5:
                 raise KeyboardInterrupt
 
         with pytest.raises(RunInterrupted) as info:
-            train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "b", callback=stop_at_5)
+            train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "b", progress=stop_at_5)
         (run_b,) = (tmp_path / "b").iterdir()
         assert info.value.run_dir == run_b and info.value.checkpoint.name == "epoch_0004.json"
         assert sorted(p.name for p in (run_b / "checkpoints").glob("epoch_*")) == ["epoch_0002.json", "epoch_0004.json"]
@@ -166,7 +166,7 @@ def test_cli_ctrl_c_keeps_checkpoint_and_resumes(tmp_path, capsys, monkeypatch):
     original = cli_tabular.EpochProgress.__call__
 
     def interrupt(self, event):
-        if event.kind == "epoch" and event.epoch == 3:
+        if event.stage == "epoch" and event.done == 3:
             raise KeyboardInterrupt
         original(self, event)
 

@@ -23,7 +23,17 @@ from .._jsmath_jit import exp as _exp
 from .._jsmath_jit import log as _log
 from .._rng_jit import next_double as _rng_next
 from .jit import _ieee, _shuffle
-from .tabular_pure import BETA1, BETA2, EPS, LINEAR, SIGMOID, SOFTMAX, layout, n_params  # noqa: F401
+from .tabular_pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
+    BETA1,
+    BETA2,
+    EPS,
+    bias_corrections,
+    layout,
+    n_params,
+)
+
+SOFTMAX, SIGMOID, LINEAR = 0, 1, 2  # the output kinds inside the compiled loops
+_KINDS = {"softmax": SOFTMAX, "sigmoid": SIGMOID, "linear": LINEAR}
 
 
 def _offsets(sizes: Sequence[int]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,7 +245,7 @@ def _forward(P, sizes, woff, boff, X, n_rows, kind, T, has_t, out):
     return total
 
 
-def epoch_order(n: int, rng_state: int) -> Tuple[np.ndarray, int]:
+def epoch_order(n: int, rng_state: int) -> Tuple[Sequence[int], int]:
     """:func:`tabular_pure.epoch_order` under numba (the order as an int64 array)."""
     order = np.arange(n, dtype=np.int64)
     state = np.array([rng_state], dtype=np.int64)
@@ -245,24 +255,24 @@ def epoch_order(n: int, rng_state: int) -> Tuple[np.ndarray, int]:
 
 def train_epoch(
     P: array, M: array, V: array, sizes: Sequence[int], X: Sequence[float], T: Sequence[float],
-    order: Sequence[int], batch_size: int, kind: int, dropout: float, alpha: float, lr: float,
+    order: Sequence[int], batch_size: int, kind: str, dropout: float, alpha: float, lr: float,
     bc1: Sequence[float], bc2: Sequence[float], rng_state: int,
 ) -> Tuple[float, int, int]:
     """:func:`tabular_pure.train_epoch` under numba (same arguments, same results)."""
     s, woff, boff = _offsets(sizes)
     state = np.array([rng_state], dtype=np.int64)
     total, correct = _train_epoch(_view(P), _view(M), _view(V), s, woff, boff, _view(X), _view(T),
-                         np.asarray(order, dtype=np.int64), int(batch_size), int(kind), float(dropout),
+                         np.asarray(order, dtype=np.int64), int(batch_size), _KINDS[kind], float(dropout),
                          float(alpha), float(lr), _view(bc1), _view(bc2), state, 1.0 - BETA1, 1.0 - BETA2)
     return float(total), int(correct), int(state[0])
 
 
-def forward(P: Sequence[float], sizes: Sequence[int], X: Sequence[float], n_rows: int, kind: int,
+def forward(P: Sequence[float], sizes: Sequence[int], X: Sequence[float], n_rows: int, kind: str,
             T: Sequence[float] = ()) -> Tuple[array, float]:
     """:func:`tabular_pure.forward` under numba."""
     s, woff, boff = _offsets(sizes)
     out = np.empty(n_rows * sizes[-1])
     has_t = len(T) > 0
-    total = _forward(_view(P), s, woff, boff, _view(X), int(n_rows), int(kind),
+    total = _forward(_view(P), s, woff, boff, _view(X), int(n_rows), _KINDS[kind],
                      _view(T) if has_t else np.zeros(1), has_t, out)
     return array("d", out.tobytes()), float(total)

@@ -12,7 +12,8 @@ operations in the same order, so results are equal to the bit):
   both backends). Hidden layers: ReLU, then inverted dropout: one uniform
   ``u`` per hidden unit from xorshift32 (rows in batch order, layers in order,
   units in order), the unit is kept when ``u >= p`` and scaled by ``1/(1-p)``.
-- Output and loss: ``softmax`` with cross-entropy ``log(s) - (z_c - max)``
+- Output and loss (``kind``, the :class:`~stingerml.dense.DenseNetwork` output
+  name): ``softmax`` with cross-entropy ``log(s) - (z_c - max)``
   where ``s = Σ exp(z_k - max)`` in class order; ``sigmoid`` with binary
   cross-entropy ``max(z,0) - z·t + log(1 + exp(-|z|))``; ``linear`` with
   ``½ Σ (z - t)²``. The output error is ``p - t`` in all three cases.
@@ -24,22 +25,23 @@ operations in the same order, so results are equal to the bit):
   weights (L2 as scikit-learn's ``alpha``), ``g = G / B`` for biases;
   ``m = β1·m + (1-β1)·g``, ``v = β2·v + (1-β2)·g·g``,
   ``p = p - lr·(m/bc1) / (sqrt(v/bc2) + eps)`` with ``bc = 1 - β**t`` given by
-  the caller (Python's ``**``).
+  the caller (:func:`bias_corrections`, Python's ``**``). β1, β2 and ε are the
+  blaster MLP's (:mod:`.pure`).
 """
 from __future__ import annotations
 
 import math
 from array import array
-from functools import reduce
-from operator import add
 from typing import List, Sequence, Tuple
 
 from ..jsmath import exp as _exp
 from ..jsmath import log as _log
 from ..rng import XorShift32
+from .pure import BETA1, BETA2, EPS, ordered_sum
 
-SOFTMAX, SIGMOID, LINEAR = 0, 1, 2
-BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+__all__ = [  # the seam: the numba twin (tabular_jit.py) defines every one of these names
+    "bias_corrections", "epoch_order", "forward", "layout", "n_params", "train_epoch",
+]
 
 
 def layout(sizes: Sequence[int]) -> List[Tuple[int, int]]:
@@ -54,6 +56,12 @@ def layout(sizes: Sequence[int]) -> List[Tuple[int, int]]:
 def n_params(sizes: Sequence[int]) -> int:
     """Length of the flat parameter array for layer widths ``sizes``."""
     return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+def bias_corrections(step: int, n_batches: int) -> Tuple[array, array]:
+    """Adam's ``1 - β1**t`` and ``1 - β2**t`` for the batches ``t = step + 1 .. step + n_batches``."""
+    ts = range(step + 1, step + n_batches + 1)
+    return array("d", [1.0 - BETA1 ** t for t in ts]), array("d", [1.0 - BETA2 ** t for t in ts])
 
 
 def _unpack(P: Sequence[float], sizes: Sequence[int]) -> Tuple[List[List[List[float]]], List[List[float]]]:
@@ -81,15 +89,15 @@ def _affine(a: Sequence[float], WT, bias: List[float]) -> List[float]:
     return list(z)
 
 
-def _output(z: List[float], t: Sequence[float], kind: int) -> Tuple[List[float], float]:
+def _output(z: List[float], t: Sequence[float], kind: str) -> Tuple[List[float], float]:
     """``(p, loss)`` of one row: probabilities/values and its loss against target ``t``."""
-    if kind == SOFTMAX:
+    if kind == "softmax":
         top = z[0]
         for v in z:
             if v > top:
                 top = v
         e = [_exp(v - top) for v in z]
-        s = reduce(add, e, 0.0)
+        s = ordered_sum(e)
         p = [v / s for v in e]
         if not t:
             return p, 0.0
@@ -98,7 +106,7 @@ def _output(z: List[float], t: Sequence[float], kind: int) -> Tuple[List[float],
             if tk > 0.5:
                 c = k
         return p, _log(s) - (z[c] - top)
-    if kind == SIGMOID:
+    if kind == "sigmoid":
         v = z[0]
         if v >= 0.0:
             p0 = 1.0 / (1.0 + _exp(-v))
@@ -116,7 +124,7 @@ def _output(z: List[float], t: Sequence[float], kind: int) -> Tuple[List[float],
     return list(z), loss
 
 
-def epoch_order(n: int, rng_state: int) -> Tuple[List[int], int]:
+def epoch_order(n: int, rng_state: int) -> Tuple[Sequence[int], int]:
     """``0..n-1`` shuffled (Fisher–Yates, :meth:`XorShift32.shuffle`) from ``rng_state``; and the new state."""
     rng = XorShift32(rng_state)
     order = list(range(n))
@@ -126,7 +134,7 @@ def epoch_order(n: int, rng_state: int) -> Tuple[List[int], int]:
 
 def train_epoch(
     P: array, M: array, V: array, sizes: Sequence[int], X: Sequence[float], T: Sequence[float],
-    order: Sequence[int], batch_size: int, kind: int, dropout: float, alpha: float, lr: float,
+    order: Sequence[int], batch_size: int, kind: str, dropout: float, alpha: float, lr: float,
     bc1: Sequence[float], bc2: Sequence[float], rng_state: int,
 ) -> Tuple[float, int, int]:
     """One epoch of mini-batch Adam over the rows in ``order``; updates ``P``, ``M``, ``V`` in place.
@@ -135,7 +143,8 @@ def train_epoch(
         X: flat ``n × sizes[0]`` scaled inputs; T: flat ``n × sizes[-1]`` targets
             (one-hot for softmax, 0/1 for sigmoid, values for linear).
         order: row indices in visiting order; batches are consecutive slices.
-        bc1, bc2: ``1 - β1**t`` and ``1 - β2**t`` for each batch of the epoch.
+        kind: ``"softmax"``, ``"sigmoid"`` or ``"linear"``.
+        bc1, bc2: ``1 - β1**t`` and ``1 - β2**t`` for each batch of the epoch (:func:`bias_corrections`).
         rng_state: xorshift32 state for the dropout draws.
 
     Returns:
@@ -203,11 +212,11 @@ def train_epoch(
     return total, correct, rng.state
 
 
-def _correct(p: Sequence[float], t: Sequence[float], kind: int) -> int:
+def _correct(p: Sequence[float], t: Sequence[float], kind: str) -> int:
     """1 when the row is classified right (first largest probability; sigmoid ``p >= 0.5``), else 0."""
-    if kind == SIGMOID:
+    if kind == "sigmoid":
         return int((p[0] >= 0.5) == (t[0] > 0.5))
-    if kind == LINEAR:
+    if kind == "linear":
         return 0
     best = 0
     for k in range(len(p)):
@@ -216,7 +225,7 @@ def _correct(p: Sequence[float], t: Sequence[float], kind: int) -> int:
     return int(t[best] > 0.5)
 
 
-def forward(P: Sequence[float], sizes: Sequence[int], X: Sequence[float], n_rows: int, kind: int,
+def forward(P: Sequence[float], sizes: Sequence[int], X: Sequence[float], n_rows: int, kind: str,
             T: Sequence[float] = ()) -> Tuple[array, float]:
     """Outputs (probabilities or values, flat ``n_rows × sizes[-1]``) and, when targets ``T``
     are given, the sum of the rows' losses (no dropout)."""

@@ -13,9 +13,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional, TextIO
+from typing import List, Optional
 
 from ..errors import TabularDataError
+from ..progress import Progress
+from ._progress import StderrProgress
 
 
 def _ints(text: str) -> List[int]:
@@ -90,33 +92,15 @@ def register(sub: "argparse._SubParsersAction") -> None:
     ev.set_defaults(func=run_evaluate)
 
 
-class EpochProgress:
-    """A training callback for stderr: a bar on a terminal, a line per epoch otherwise."""
+class EpochProgress(StderrProgress):
+    """Training progress on stderr: a bar on a terminal (:class:`StderrProgress`), else a line per epoch."""
 
-    def __init__(self, stream: Optional[TextIO] = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = self.stream.isatty()
-
-    def __call__(self, event) -> None:
-        if event.kind == "batch":
-            if self.tty:
-                self._bar(event.epoch - 1 + event.batch / event.batches, event.epochs,
-                          f"epoch {event.epoch}/{event.epochs} batch {event.batch}/{event.batches}")
-            return
-        logs = " ".join(f"{k} {v:.4f}" for k, v in event.logs.items() if k != "epoch")
-        if self.tty:
-            self._bar(event.epoch, event.epochs, f"epoch {event.epoch}/{event.epochs} {logs}")
-            if event.state.done:
-                self.stream.write("\n")
+    def __call__(self, event: Progress) -> None:
+        if event.stage == "epoch" and not self.tty:
+            self.stream.write(event.message + "\n")
+            self.stream.flush()
         else:
-            self.stream.write(f"epoch {event.epoch}/{event.epochs} {logs}\n")
-        self.stream.flush()
-
-    def _bar(self, done: float, total: int, text: str) -> None:
-        width = 30
-        filled = int(width * done / total) if total else width
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\033[K")
-        self.stream.flush()
+            super().__call__(event)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -143,7 +127,7 @@ def run_train(args: argparse.Namespace) -> int:
             dataset_id=args.dataset_id)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
     try:
-        result = train_run(callback=progress, **kwargs)
+        result = train_run(progress=progress, **kwargs)
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
         print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "

@@ -8,10 +8,10 @@
 - :mod:`.runs`: run folders, checkpoints, resume (:func:`train_run`).
 """
 from .csvdata import Schema, Table, read_schema, read_table
-from .estimator import MLPClassifier, MLPRegressor, TrainingEvent, TrainState, network_outputs
+from .estimator import MLPClassifier, MLPRegressor, TrainState, network_outputs
 from .evaluation import classification_report, regression_metrics
 
 __all__ = [
-    "MLPClassifier", "MLPRegressor", "Schema", "Table", "TrainState", "TrainingEvent",
+    "MLPClassifier", "MLPRegressor", "Schema", "Table", "TrainState",
     "classification_report", "network_outputs", "read_schema", "read_table", "regression_metrics",
 ]

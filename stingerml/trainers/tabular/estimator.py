@@ -16,8 +16,9 @@ Training (docs/tabular.md):
   (Fisher–Yates from the identity order) and draws the dropout masks.
 - Mini-batch Adam (lr 1e-3, β 0.9/0.999, ε 1e-8) on cross-entropy (softmax
   for 3+ classes, one sigmoid unit for 2) or half squared error (regression),
-  with L2 ``alpha`` as scikit-learn's. Kernels: :mod:`stingerml._kernels.tabular_pure`
-  and its numba twin (float64 throughout; the two give the same bits).
+  with L2 ``alpha`` as scikit-learn's. Kernels: ``kernels("tabular")``
+  (:mod:`stingerml._kernels.tabular_pure` or its numba twin; float64 throughout,
+  the two give the same bits).
 - Early stopping on the validation loss, **Keras's counting**: an epoch
   improves when its validation loss is below the best so far; after
   ``patience`` epochs in a row without improvement training stops; the best
@@ -25,6 +26,11 @@ Training (docs/tabular.md):
   Validation is ``validation_data`` when given, else a stratified
   ``validation_fraction`` of the training rows (no early stopping when
   ``early_stopping=False``).
+- Progress: ``fit(..., progress=)`` takes a
+  :data:`~stingerml.progress.ProgressCallback`. Stage ``"epoch"`` after each
+  epoch (``done`` = the epoch, ``total`` = ``max_epochs``, ``metrics`` = its
+  history entry), ``"batch"`` every 50 batches of a long epoch (``done`` and
+  ``total`` count batches over all epochs), ``"done"`` at the end.
 - The fitted network is rounded to float32 (:meth:`to_model`); ``predict`` and
   ``predict_proba`` use those float32 weights, so a saved and reloaded model
   predicts exactly what the estimator did.
@@ -34,38 +40,39 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from ..._estimator import check_fitted
 from ..._kernels import kernels
-from ..._kernels.pure import ordered_sum
-from ..._kernels.tabular_pure import BETA1, BETA2, LINEAR, SIGMOID, SOFTMAX, layout, n_params
 from ...dense import DenseLayer, DenseNetwork
 from ...errors import TabularDataError, TrainingError
 from ...matrix import Matrix
+from ...progress import Progress, ProgressCallback
 from ...rng import XorShift32
 from . import evaluation
 from .split import random_split, stratified_split
 
 BATCHES_PER_REPORT = 50  # long epochs report batch progress every this many batches
-_OUTPUTS = {"softmax": SOFTMAX, "sigmoid": SIGMOID, "linear": LINEAR}
 
 
 @dataclass
 class TrainState:
     """Everything needed to continue training exactly where it stopped (checkpointed by runs).
 
-    ``P``, ``M``, ``V``: flat float64 parameters and Adam moments (layout of
-    :func:`stingerml._kernels.tabular_pure.layout`); ``step``: Adam steps done;
-    ``rng_state``: the xorshift32 state; ``epoch``: epochs done; ``best_*``: the
-    best validation loss so far, its epoch and parameters; ``wait``: epochs
-    since it; ``history``: one dict per epoch; ``done``: training has ended.
+    ``P``, ``M``, ``V``: flat float64 parameters and Adam moments (the layout of
+    the tabular kernels' ``layout``); ``step``: Adam steps done; ``rng_state``:
+    the xorshift32 state; ``epoch``: epochs done; ``best_*``: the best
+    validation loss so far, its epoch and parameters; ``wait``: epochs since
+    it; ``history``: one dict per epoch; ``done``: training has ended.
+    ``TrainState()`` is empty: ``fit`` initializes it (a fresh start) and then
+    updates it in place, so its owner can checkpoint it from a progress callback.
     """
 
-    P: array
-    M: array
-    V: array
-    step: int
-    rng_state: int
+    P: array = field(default_factory=lambda: array("d"))
+    M: array = field(default_factory=lambda: array("d"))
+    V: array = field(default_factory=lambda: array("d"))
+    step: int = 0
+    rng_state: int = 0
     epoch: int = 0
     best_loss: float = math.inf
     best_epoch: int = 0
@@ -73,28 +80,6 @@ class TrainState:
     wait: int = 0
     history: List[Dict[str, float]] = field(default_factory=list)
     done: bool = False
-
-
-@dataclass(frozen=True)
-class TrainingEvent:
-    """A progress report: ``kind`` ``"batch"`` (inside a long epoch) or ``"epoch"`` (after one).
-
-    ``epoch`` counts from 1; ``batch``/``batches`` are the batches done in the
-    epoch; ``logs`` holds the epoch's history entry (``loss``, ``val_loss``,
-    ``accuracy``/``val_accuracy`` or ``val_r2``) for epoch events; ``state`` is
-    the live :class:`TrainState` (for checkpoints; do not modify it).
-    """
-
-    kind: str
-    epoch: int
-    epochs: int
-    batch: int
-    batches: int
-    logs: Dict[str, float]
-    state: TrainState
-
-
-TrainingCallback = Callable[[TrainingEvent], None]
 
 
 def _check_X(X: Matrix, what: str) -> None:
@@ -117,6 +102,7 @@ def fit_scaler(X: Matrix) -> Tuple[array, array]:
     """
     n, nf = X.n_rows, X.n_cols
     data = X.data
+    ordered_sum = kernels().ordered_sum
     means, scales = array("f"), array("f")
     for j in range(nf):
         col = data[j:n * nf:nf]
@@ -160,7 +146,7 @@ def network_outputs(net: DenseNetwork, X: Matrix) -> array:
         raise TabularDataError(f"the model takes {net.n_features} features, the data has {X.n_cols}")
     P, sizes = network_params(net)
     Xs = scale_rows(X, net.mean, net.scale) if net.mean is not None else array("d", X.data)
-    out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, _OUTPUTS[net.output])
+    out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, net.output)
     return out
 
 
@@ -205,21 +191,23 @@ class _TabularMLP:
         if not (self.learning_rate > 0 and self.alpha >= 0):
             raise TabularDataError("learning rate must be > 0 and alpha >= 0")
 
-    def init_state(self, sizes: Sequence[int]) -> TrainState:
-        """Glorot-uniform weights, zero biases and moments, the generator after the init draws."""
+    def _start(self, st: TrainState, sizes: Sequence[int]) -> None:
+        """Fill an empty ``st``: Glorot-uniform weights, zero biases and moments, the generator after
+        the init draws."""
+        K = kernels("tabular")
         rng = XorShift32(self.seed)
-        P = array("d", bytes(8 * n_params(sizes)))
-        for (w0, _), n_in, n_out in zip(layout(sizes), sizes, sizes[1:]):
+        P = array("d", bytes(8 * K.n_params(sizes)))
+        for (w0, _), n_in, n_out in zip(K.layout(sizes), sizes, sizes[1:]):
             limit = math.sqrt(6.0 / (n_in + n_out))
             for k in range(n_in * n_out):
                 P[w0 + k] = (2.0 * rng() - 1.0) * limit
         zeros = bytes(8 * len(P))
-        return TrainState(P=P, M=array("d", zeros), V=array("d", zeros), step=0, rng_state=rng.state)
+        st.P, st.M, st.V, st.step, st.rng_state = P, array("d", zeros), array("d", zeros), 0, rng.state
 
     # -- fitting -----------------------------------------------------------------------------
 
-    def _fit(self, X: Matrix, T: array, n_out: int, kind: int, val: Optional[Tuple[Matrix, array]],
-             callback: Optional[TrainingCallback], state: Optional[TrainState], stratify: Optional[List[int]]):
+    def _fit(self, X: Matrix, T: array, n_out: int, kind: str, val: Optional[Tuple[Matrix, array]],
+             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]]):
         self._check_params()
         _check_X(X, "fit")
         if val is None and self.early_stopping:
@@ -241,8 +229,10 @@ class _TabularMLP:
         if val is not None:
             _check_X(val[0], "validation")
             Xv, Tv = scale_rows(val[0], self.mean_, self.scale_), array("d", val[1])
-        st = state if state is not None else self.init_state(sizes)
-        if len(st.P) != n_params(sizes):
+        st = state if state is not None else TrainState()
+        if not len(st.P):
+            self._start(st, sizes)
+        if len(st.P) != K.n_params(sizes):
             raise TrainingError("the checkpoint does not match this network's layer sizes; start a new run")
         n_batches = -(-n // self.batch_size)
         cache: Dict[str, Any] = {}  # per-fit values the validation metrics reuse every epoch
@@ -253,21 +243,19 @@ class _TabularMLP:
             loss_sum, correct = 0.0, 0
             for start in range(0, n, chunk):
                 part = order[start:start + chunk]
-                t0 = st.step + start // self.batch_size
-                nb = -(-len(part) // self.batch_size)
-                bc1 = array("d", [1.0 - BETA1 ** (t0 + k + 1) for k in range(nb)])
-                bc2 = array("d", [1.0 - BETA2 ** (t0 + k + 1) for k in range(nb)])
+                bc1, bc2 = K.bias_corrections(st.step + start // self.batch_size, -(-len(part) // self.batch_size))
                 ls, c, rng_state = K.train_epoch(st.P, st.M, st.V, sizes, Xs, T, part, self.batch_size, kind,
                                                  self.dropout, self.alpha, self.learning_rate, bc1, bc2, rng_state)
                 loss_sum += ls
                 correct += c
-                if callback is not None and n_batches > BATCHES_PER_REPORT:
+                if progress is not None and n_batches > BATCHES_PER_REPORT:
                     done = min(n_batches, (start + len(part) + self.batch_size - 1) // self.batch_size)
-                    callback(TrainingEvent("batch", epoch, self.max_epochs, done, n_batches, {}, st))
+                    progress(Progress("batch", f"epoch {epoch}/{self.max_epochs} batch {done}/{n_batches}",
+                                      (epoch - 1) * n_batches + done, self.max_epochs * n_batches))
             st.step += n_batches
             st.rng_state = rng_state
             logs: Dict[str, float] = {"epoch": epoch, "loss": loss_sum / n}
-            if kind != LINEAR:
+            if kind != "linear":
                 logs["accuracy"] = correct / n
             if not math.isfinite(loss_sum):
                 raise TrainingError(f"training diverged at epoch {epoch} (the loss is not finite); "
@@ -286,8 +274,10 @@ class _TabularMLP:
             st.history.append(logs)
             if st.epoch >= self.max_epochs:
                 st.done = True
-            if callback is not None:
-                callback(TrainingEvent("epoch", epoch, self.max_epochs, n_batches, n_batches, logs, st))
+            if progress is not None:
+                values = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "epoch")
+                progress(Progress("epoch", f"epoch {epoch}/{self.max_epochs} {values}", epoch, self.max_epochs,
+                                  dict(logs)))
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st
@@ -296,10 +286,13 @@ class _TabularMLP:
         self.best_epoch_ = st.best_epoch if st.best_P is not None else st.epoch
         self.stopped_early_ = st.epoch < self.max_epochs
         self.layers_ = layers_from_params(final, sizes, self._out_affine())
+        if progress is not None:
+            how = "stopped early" if self.stopped_early_ else "finished"
+            progress(Progress("done", f"{how} after {self.n_epochs_} epochs (best epoch {self.best_epoch_})"))
         return self
 
     def snapshot(self, P: Sequence[float]) -> DenseNetwork:
-        """The network (float32) that parameters ``P`` of this fit make, e.g. a callback's ``state.P``."""
+        """The network (float32) that parameters ``P`` of this fit make, e.g. the live ``TrainState.P``."""
         return self._model(layers_from_params(P, self.sizes_, self._out_affine()))
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
@@ -318,13 +311,11 @@ class _TabularMLP:
 
     def to_model(self) -> DenseNetwork:
         """The fitted network (float32) with its scaler and names: what model formats read."""
-        if not hasattr(self, "layers_"):
-            raise RuntimeError(f"{type(self).__name__}.to_model called before fit")
+        check_fitted(self, "layers_", "to_model")
         return self._model(self.layers_)
 
     def _outputs(self, X: Matrix) -> array:
-        if not hasattr(self, "layers_"):
-            raise RuntimeError(f"{type(self).__name__}.predict called before fit")
+        check_fitted(self, "layers_", "predict")
         _check_X(X, "predict")
         return network_outputs(self.to_model(), X)
 
@@ -338,7 +329,7 @@ def layers_from_params(P: Sequence[float], sizes: Sequence[int],
     """
     layers = []
     last = len(sizes) - 2
-    for k, ((w0, b0), n_in, n_out) in enumerate(zip(layout(sizes), sizes, sizes[1:])):
+    for k, ((w0, b0), n_in, n_out) in enumerate(zip(kernels("tabular").layout(sizes), sizes, sizes[1:])):
         W, b = P[w0:b0], P[b0:b0 + n_out]
         if k == last and out_affine is not None:
             mean, scale = out_affine
@@ -366,13 +357,13 @@ class MLPClassifier(_TabularMLP):
 
     def fit(self, X: Matrix, y: Sequence[Any], *, classes: Optional[Sequence[Any]] = None,
             validation_data: Optional[Tuple[Matrix, Sequence[Any]]] = None,
-            feature_names: Sequence[str] = (), callback: Optional[TrainingCallback] = None,
+            feature_names: Sequence[str] = (), progress: Optional[ProgressCallback] = None,
             state: Optional[TrainState] = None) -> "MLPClassifier":
         """Train on ``X`` (``n × n_features`` raw features) and labels ``y``; returns self.
 
         ``classes``: the label order (default: the distinct labels sorted); ``state``:
-        a :class:`TrainState` to continue from (resume); ``callback`` gets
-        :class:`TrainingEvent` s.
+        a :class:`TrainState` to continue from (resume; or an empty one to watch),
+        updated in place; ``progress`` gets :class:`~stingerml.progress.Progress` events.
         """
         labels = [str(v) for v in y]
         if len(labels) != X.n_rows:
@@ -390,8 +381,7 @@ class MLPClassifier(_TabularMLP):
         if validation_data is not None:
             Xv, yv = validation_data
             val = (Xv, self._targets(self._encode([str(v) for v in yv], "validation y")))
-        return self._fit(X, self._targets(codes), 1 if K == 2 else K, _OUTPUTS[self._output], val, callback,
-                         state, codes)
+        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes)
 
     def _encode(self, labels: List[str], what: str) -> List[int]:
         index = {c: k for k, c in enumerate(self.classes_)}
@@ -464,8 +454,9 @@ class MLPRegressor(_TabularMLP):
     def fit(self, X: Matrix, y: Union[Matrix, Sequence[float]], *,
             validation_data: Optional[Tuple[Matrix, Union[Matrix, Sequence[float]]]] = None,
             feature_names: Sequence[str] = (), target_names: Sequence[str] = (),
-            callback: Optional[TrainingCallback] = None, state: Optional[TrainState] = None) -> "MLPRegressor":
-        """Train on ``X`` and targets ``y`` (a Matrix ``n × n_targets``, or one value per row)."""
+            progress: Optional[ProgressCallback] = None, state: Optional[TrainState] = None) -> "MLPRegressor":
+        """Train on ``X`` and targets ``y`` (a Matrix ``n × n_targets``, or one value per row);
+        ``progress`` and ``state`` as :meth:`MLPClassifier.fit`."""
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
         self._single = not isinstance(y, Matrix)
         if Y.n_rows != X.n_rows:
@@ -483,7 +474,7 @@ class MLPRegressor(_TabularMLP):
             Yv = yv if isinstance(yv, Matrix) else Matrix(array("d", yv), 1)
             val = (Xv, scale_rows(Yv, self.target_mean_, self.target_scale_))
         T = scale_rows(Y, self.target_mean_, self.target_scale_)
-        return self._fit(X, T, Y.n_cols, LINEAR, val, callback, state, None)
+        return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None)
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]

@@ -30,7 +30,7 @@ import secrets
 from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..._version import __version__
 from ..._atomic import write_bytes_atomic, write_text_atomic
@@ -39,8 +39,9 @@ from ..._kernels import backend
 from ...errors import OutputError, TabularDataError, TrainingError
 from ...formats import network as network_format
 from ...matrix import Matrix
-from .csvdata import Table, read_schema, read_table
-from .estimator import MLPClassifier, MLPRegressor, TrainingCallback, TrainingEvent, TrainState, _rows
+from ...progress import Progress, ProgressCallback
+from .csvdata import Table, read_table
+from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from .evaluation import classification_report, regression_metrics
 from .split import DEFAULT_FRACTIONS, Split, check_fractions, group_split, random_split, stratified_split
 
@@ -202,11 +203,11 @@ def train_run(
     schema: Optional[PathLike] = None,
     runs_dir: PathLike = "runs",
     resume: Optional[PathLike] = None,
-    callback: Optional[TrainingCallback] = None,
+    progress: Optional[ProgressCallback] = None,
 ) -> RunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
-    ``callback`` receives the estimator's :class:`TrainingEvent` s. A
+    ``progress`` receives the estimator's :class:`~stingerml.progress.Progress` events. A
     KeyboardInterrupt stops training and is raised again as :class:`RunInterrupted`;
     the checkpoints written so far stay.
 
@@ -227,7 +228,7 @@ def train_run(
         if (run_dir / "output" / "model.json").exists():
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
-        state = state_from_bytes(ckpt.read_bytes(), str(ckpt)) if ckpt else None
+        state = state_from_bytes(ckpt.read_bytes(), str(ckpt)) if ckpt else TrainState()
         _log(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if csv_path is None or settings is None:
@@ -239,27 +240,26 @@ def train_run(
             _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
         except OSError as exc:
             raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-        state = None
+        state = TrainState()  # filled by fit, then checkpointed from on_event
         _log(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
                       f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
 
     est = _estimator(settings, bool(split.val))
     X = table.X
 
-    def on_event(event: TrainingEvent) -> None:
-        if event.kind == "epoch":
-            values = " ".join(f"{k} {v:.6g}" for k, v in event.logs.items() if k != "epoch")
-            _log(run_dir, f"epoch {event.epoch}/{event.epochs}: {values}")
-            if event.state.best_epoch == event.epoch:
-                network_format.save(est.snapshot(event.state.P),
-                                    run_dir / "checkpoints" / "best_model.json")
-            if event.epoch % settings.checkpoint_every == 0 and not event.state.done:
-                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{event.epoch:04d}.json",
-                                   state_to_bytes(event.state))
-        if callback is not None:
-            callback(event)
+    def on_event(event: Progress) -> None:
+        if event.stage == "epoch":
+            epoch = event.done
+            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
+            _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
+            if state.best_epoch == epoch:
+                network_format.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
+            if epoch % settings.checkpoint_every == 0 and not state.done:
+                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state))
+        if progress is not None:
+            progress(event)
 
-    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "callback": on_event, "state": state}
+    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
     try:
