@@ -22,7 +22,7 @@ import numpy as np
 from .._jsmath_jit import exp as _exp
 from .._jsmath_jit import log as _log
 from .._rng_jit import next_double as _rng_next
-from .jit import _ieee, _shuffle
+from .jit import _f64, _ieee, _shuffle
 from .tabular_pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
     BETA1,
     BETA2,
@@ -46,7 +46,7 @@ def _view(values) -> np.ndarray:
     """A float64 numpy view of an ``array('d')`` (shared memory), else a float64 copy."""
     if isinstance(values, array) and values.typecode == "d":
         return np.frombuffer(values, dtype=np.float64) if len(values) else np.zeros(0)
-    return np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+    return _f64(values)
 
 
 @_ieee

@@ -42,10 +42,11 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from ..._estimator import check_fitted
+from ..._estimator import as_matrix, check_fitted
 from ..._kernels import kernels
 from ...dense import DenseLayer, DenseNetwork
 from ...errors import TabularDataError, TrainingError
+from ...holdout import take_rows
 from ...matrix import Matrix
 from ...progress import Progress, ProgressCallback
 from ...rng import XorShift32
@@ -83,8 +84,7 @@ class TrainState:
 
 
 def _check_X(X: Matrix, what: str) -> None:
-    if not isinstance(X, Matrix):
-        raise TypeError(f"{what}: X must be a stingerml.matrix.Matrix, not {type(X).__name__}")
+    as_matrix(X, what)  # TypeError unless a Matrix
     if X.n_rows == 0:
         raise TabularDataError(f"{what}: X has no rows")
     if all(map(math.isfinite, X.data)):
@@ -340,11 +340,8 @@ def layers_from_params(P: Sequence[float], sizes: Sequence[int],
 
 
 def _rows(X: Matrix, idx: Sequence[int]) -> Matrix:
-    nf = X.n_cols
-    out = array("d")
-    for i in idx:
-        out.extend(X.data[i * nf:(i + 1) * nf])
-    return Matrix(out, nf)
+    """Rows ``idx`` of ``X`` (in that order) as a float64 Matrix."""
+    return Matrix(array("d", take_rows(X.data, X.n_cols, idx)), X.n_cols)
 
 
 class MLPClassifier(_TabularMLP):
