@@ -5,7 +5,7 @@ installed) and compares the active backend's kernels with ``firmware_pure`` bit
 for bit on random inputs: int16 samples at the extremes, zero, negative and
 tiny scales, dead ReLU units, logits beyond the sigmoid's cut-offs, expf over
 its whole range. The reference data (features float32-equal, probabilities
-within 1 ulp of the real firmware's, the whole session_a stream) is checked on
+equal to the real firmware's bit for bit, the whole session_a stream) is checked on
 both backends in test_firmware.py, where session_a's replay is in the default
 run on numba.
 """
