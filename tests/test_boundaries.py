@@ -15,17 +15,15 @@ built record by record with ``struct``. Thresholds:
 """
 from __future__ import annotations
 
-import importlib
 import inspect
-import math
-import pkgutil
 import struct
 from array import array
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import pytest
 
 import spec_mlp
+from public_api import public
 import stingerml
 from stingerml import firmware
 
@@ -46,24 +44,6 @@ def pulses(n: int, at: Sequence[int], width: int = 3) -> List[int]:
         for k in range(i, min(n, i + width)):
             trig[k] = 1
     return trig
-
-
-def _public(name: str):
-    """A public function of the trainer (``stingerml.pipeline`` today, ``stingerml.trainers`` after issue 14)."""
-    candidates = ["stingerml.pipeline", "stingerml.trainers"]
-    try:
-        trainers = importlib.import_module("stingerml.trainers")
-        candidates += [f"stingerml.trainers.{m.name}" for m in pkgutil.iter_modules(trainers.__path__)]
-    except ImportError:
-        pass
-    for module_name in candidates:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if hasattr(module, name):
-            return getattr(module, name)
-    raise AssertionError(f"no public {name} in {candidates}")
 
 
 # --------------------------------------------------------------------------- §2 shot gap
@@ -251,7 +231,7 @@ def test_avoid_zones_cover_rejected_edges_too():
 
 def interval_warnings(log) -> List[str]:
     ds = stingerml.build_dataset(log)
-    return [w for w in _public("dataset_warnings")(log, ds) if "interval" in w.lower()]
+    return [w for w in public("dataset_warnings")(log, ds) if "interval" in w.lower()]
 
 
 def steady_log(steps: Sequence[int]):
@@ -294,7 +274,7 @@ def test_sample_interval_warning(steps, dt, warn):
     ((119_999, 7, 29, 10, 5), 4),
 ])
 def test_amount_warnings(args, count):
-    assert len(_public("amount_warnings")(*args)) == count
+    assert len(public("amount_warnings")(*args)) == count
 
 
 def test_amount_warnings_on_a_real_session(vectors):
@@ -305,4 +285,4 @@ def test_amount_warnings_on_a_real_session(vectors):
         log = stingerml.read_log(vectors / "sessions" / f"{name}.bin")
         ds = stingerml.build_dataset(log)
         browser = json.loads((vectors / "browser" / f"{name}.json").read_text())
-        assert _public("dataset_warnings")(log, ds) == browser["warnings"]
+        assert public("dataset_warnings")(log, ds) == browser["warnings"]
