@@ -226,6 +226,24 @@ def test_avoid_zones_cover_rejected_edges_too():
     assert not [e for e in negative_ends(log) if 200 - 60 < e <= 200 + 150]
 
 
+# --------------------------------------------------------------------------- §4 positives at the log's start
+
+
+@pytest.mark.parametrize("edge,starts", [
+    (59, []),  # start = 59 - 10 - 50 = -1: skipped
+    (60, [0, 1, 2]),  # start 0 kept; shifts -2, -1 would start before the log
+    (61, [1, 0, 2, 3]),
+    (62, [2, 0, 1, 3, 4]),  # the original, then shifts -2, -1, 1, 2
+])
+def test_positive_windows_at_the_start_of_the_log(edge, starts):
+    n = 600
+    log = make_log([10 * i for i in range(n)], pulses(n, [edge]))
+    ds = stingerml.build_dataset(log)
+    assert ds.accepted == [edge]
+    assert ds.starts[: ds.pos_count] == starts
+    assert ds.raw_pos_count == (1 if starts else 0)
+
+
 # --------------------------------------------------------------------------- §4 sample-interval warning
 
 
