@@ -77,3 +77,10 @@ def backend(request):
     """Run the test once per kernel backend; restores the previous one afterwards."""
     with use_backend(request.param) as name:
         yield name
+
+
+def skip_if_same(module, reference) -> None:
+    """Skip a test that checks a backend's kernels only against the pure reference when both are
+    the same module (the python backend, or numba not installed): pure against pure proves nothing."""
+    if module is reference:
+        pytest.skip("compares a backend with the pure reference; on the python backend that is pure with pure")

@@ -50,7 +50,7 @@ def test_export_matches_original_tool(log, tag):
     assert ours == ref_meta
 
 
-@pytest.mark.parametrize("tag", ["default", "mixed"])
+@pytest.mark.parametrize("tag", ["default", "near", "mixed", "far3"])
 def test_summary_matches_original_tool(log, tag):
     ref = json.loads((TOOLS / f"session_a.{tag}" / "summary.json").read_text())
     ours = export_dataset(log, params_from_args(tag)).summary

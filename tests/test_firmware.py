@@ -71,7 +71,7 @@ def test_probabilities_every_row(session, which, backend):
     for r, row in enumerate(rows):
         for key in ("p_lr", "p_mlp", "raw_lr", "raw_mlp"):
             worst = max(worst, ulps(out[key][r], row[which][key]))
-    assert worst <= 1
+    assert worst == 0  # 0 ulp: bit for bit (test_exactness.py compares the bytes)
 
 
 def test_single_window_api_matches_batch(backend):
@@ -81,7 +81,7 @@ def test_single_window_api_matches_batch(backend):
         window = windows[300 * r : 300 * r + 300]
         out = device.predict_window(window)
         for key in ("p_lr", "p_mlp", "raw_lr", "raw_mlp"):
-            assert ulps(out[key], rows[r]["factory"][key]) <= 1
+            assert ulps(out[key], rows[r]["factory"][key]) == 0
         assert fw.features_summary_f32(window) == array("f", rows[r]["features_summary"])
         assert fw.features_rich_f32(window) == array("f", rows[r]["features_rich"])
 
@@ -97,7 +97,7 @@ def check_stream(session):
     p_lr, p_mlp = fw.replay(log, *user_models(session))
     assert len(ref) == len(p_lr) == len(p_mlp) == len(log)
     assert all(v == 0.0 for v in p_lr[:49]) and all(v == 0.0 for v in p_mlp[:49])
-    bad = [(i, a, b, r) for i, (a, b, r) in enumerate(zip(p_lr, p_mlp, ref)) if ulps(a, r[0]) > 1 or ulps(b, r[1]) > 1]
+    bad = [(i, a, b, r) for i, (a, b, r) in enumerate(zip(p_lr, p_mlp, ref)) if ulps(a, r[0]) or ulps(b, r[1])]
     assert not bad, bad[:5]
 
 
@@ -119,7 +119,7 @@ def test_push_matches_replay_and_is_zero_until_full(backend):
         if i < 49:
             assert p == (0.0, 0.0)
         else:
-            assert ulps(p[0], ref[i][0]) <= 1 and ulps(p[1], ref[i][1]) <= 1
+            assert ulps(p[0], ref[i][0]) == 0 and ulps(p[1], ref[i][1]) == 0
     device.reset()
     assert device.push([0] * 6) == (0.0, 0.0)
 

@@ -24,7 +24,7 @@ import stingerml._kernels as kernels_mod
 from stingerml._kernels import pure
 from stingerml.rng import XorShift32
 
-from conftest import BACKENDS, use_backend
+from conftest import BACKENDS, skip_if_same, use_backend
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 PUBLIC = pure.__all__  # the seam's names
@@ -192,6 +192,7 @@ def test_shuffled(k, items, seed):
 @SETTINGS
 @given(data=windows(), rich=st.booleans())
 def test_window_features(k, data, rich):
+    skip_if_same(k, pure)
     n, w = data
     want = pure.window_features(w, n, rich)
     assert_same(k.window_features(w, n, rich), want)
@@ -215,6 +216,7 @@ def test_window_features_oracle(k):
 @SETTINGS
 @given(rows=st.integers(1, 6), nf=st.integers(1, 5), data=st.data())
 def test_scaler(k, rows, nf, data):
+    skip_if_same(k, pure)
     X = array("f", data.draw(f32s(rows * nf, rows * nf)))
     if data.draw(st.booleans()):  # a constant column gets scale 1
         for r in range(rows):
@@ -285,6 +287,7 @@ def problems(draw, max_rows=8, max_nf=5, magnitude=30.0):
 @given(problem=problems(), max_iter=st.integers(0, 40), lr=st.sampled_from([1.0, 0.3, 5.0]),
        l2=st.sampled_from([1.0, 1e-3, 6.25]), record_every=st.integers(1, 12))
 def test_logreg(k, problem, max_iter, lr, l2, record_every):
+    skip_if_same(k, pure)
     rows, nf, X, y = problem
     got = k.logreg_fit(X, y, rows, nf, max_iter, lr, l2, record_every)
     assert_same(got, pure.logreg_fit(X, y, rows, nf, max_iter, lr, l2, record_every))
@@ -297,6 +300,7 @@ def test_logreg(k, problem, max_iter, lr, l2, record_every):
 
 def test_logreg_saturating_sigmoid(k):
     """Huge logits take the sigmoid's clamps (±20) and the clamped BCE; still the same bits."""
+    skip_if_same(k, pure)
     X = array("f", [1e4, -1e4, 3.0, -2.0])
     y = [1, 0, 0, 1]
     assert_same(k.logreg_fit(X, y, 4, 1, 50, 1.0, 1.0, 7), pure.logreg_fit(X, y, 4, 1, 50, 1.0, 1.0, 7))
@@ -315,6 +319,7 @@ def test_zero_rows_raise_like_pure(k):
 @SETTINGS
 @given(seed=st.integers(-2**33, 2**33), n_in=st.integers(1, 40))
 def test_mlp_init(k, seed, n_in):
+    skip_if_same(k, pure)
     rng, *weights = k.mlp_init(seed, n_in)
     want_rng, *want = pure.mlp_init(seed, n_in)
     assert rng.state == want_rng.state
@@ -326,6 +331,7 @@ def test_mlp_init(k, seed, n_in):
        noise=st.sampled_from([0.0, 0.15]), record=st.booleans(), seed=st.integers(0, 2**32))
 def test_mlp_fit_and_predict(k, problem, max_iter, noise, record, seed):
     """Crosses a progress chunk (20 iterations) and the loss records (every 16) on small problems."""
+    skip_if_same(k, pure)
     rows, nf, X, y = problem
     calls, want_calls = [], []
     got = k.mlp_fit(X, y, rows, nf, max_iter, 1e-3, 0.01, seed, noise, record, lambda t, n: calls.append((t, n)))
@@ -338,6 +344,7 @@ def test_mlp_fit_and_predict(k, problem, max_iter, noise, record, seed):
 
 def test_mlp_saturating_and_dead_units(k):
     """Large inputs saturate the sigmoid; a zero input column and dead ReLUs take the skip paths."""
+    skip_if_same(k, pure)
     X = array("f", [200.0, 0.0, -3.0, -150.0, 0.0, 2.0, 90.0, 0.0, 0.5])
     y = [1, 0, 1]
     got = k.mlp_fit(X, y, 3, 3, 24, 1e-4, 0.05, 42, 0.0, True)

@@ -137,8 +137,13 @@ def test_session_a_whole_pipeline(vectors, backend):
     assert r.mlp_blob == (vectors / "browser" / "session_a.mlp.mlmd").read_bytes()
     assert (r.summary, r.warnings, r.log_lines) == (ref["summary"], ref["warnings"], ref["log"])
     assert r.metrics == ref["metrics"]
-    assert r.mlp_loss_history == ref["mlpLossHistory"]
-    assert [t["p_mlp"] for t in r.shot_traces] == [t["probsMLP"] for t in ref["shotPlots"]]
+    assert (r.lr_loss_history, r.mlp_loss_history) == (ref["lrLossHistory"], ref["mlpLossHistory"])
+    got = [
+        {"trigI": t["trigger_index"], "t0": t["t0"], "xMs": t["x_ms"], "probsLR": t["p_lr"],
+         "probsMLP": t["p_mlp"], "scoreLR": t["score_lr"], "scoreMLP": t["score_mlp"]}
+        for t in r.shot_traces
+    ]
+    assert got == ref["shotPlots"]  # every field of the kept traces, on both backends
 
 
 # --- bad input ---------------------------------------------------------------
