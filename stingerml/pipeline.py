@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import suppress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import mlmd
 from ._kernels import prestart_helper
-from ._atomic import write_bytes_atomic
+from ._atomic import write_set_to_folder
 from .dataset import Dataset, DatasetParams, build_dataset
-from .errors import DatasetError, OutputError, TrainingError
+from .errors import DatasetError, OutputError, TrainingError  # noqa: F401 (OutputError: raised by save)
 from .features import featurize_rich, featurize_summary
 from .holdout import holdout_metrics
 from .log import Log, parse_log, read_log
@@ -44,6 +43,7 @@ from .trainfolder import read as read_folder
 LR_FILE = "ml_model_lr.bin"
 MLP_FILE = "ml_model_mlp.bin"
 REPORT_FILE = "report.json"
+OUTPUT_FILES = (LR_FILE, MLP_FILE, REPORT_FILE)
 FINAL_LR_ITERATIONS = 5000
 FINAL_MLP_ITERATIONS = 600
 
@@ -149,37 +149,21 @@ class TrainResult:
     def save(self, out_dir: Union[str, "os.PathLike[str]"]) -> Dict[str, Path]:
         """Write ``ml_model_lr.bin``, ``ml_model_mlp.bin`` and ``report.json`` into ``out_dir``.
 
-        All or nothing: each file is written atomically; if one fails, the files
-        already written by this call are removed (and ``out_dir`` too when this
-        call created it) and :class:`OutputError` is raised.
+        As a set: afterwards ``out_dir`` holds the three new files, or (after an
+        error, or a kill at any moment followed by the next write) its previous
+        ones; on error :class:`OutputError` is raised.
         """
         return write_files(out_dir, self.files())
 
 
 def write_files(out_dir: Union[str, "os.PathLike[str]"], files: Dict[str, bytes]) -> Dict[str, Path]:
-    """Write every ``{name: bytes}`` into ``out_dir`` atomically, all or nothing; returns the paths."""
-    out = Path(out_dir)
-    created: List[Path] = []
-    for parent in (out, *out.parents):
-        if parent.exists():
-            break
-        created.append(parent)
-    written: List[Path] = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
-            write_bytes_atomic(out / name, data)
-            written.append(out / name)
-    except OSError as exc:
-        for path in written:
-            with suppress(OSError):
-                path.unlink()
-        for d in created:
-            with suppress(OSError):
-                d.rmdir()
-        where = exc.filename or out
-        raise OutputError(f"{where}: cannot write the results: {exc.strerror or exc}; nothing was written "
-                          f"to {out}. Choose another --out or free some space.") from exc
+    """Replace the model set in ``out_dir`` by ``files`` as a set (:func:`stingerml._atomic.write_set`:
+    all new or all old, also after a kill); returns the paths.
+
+    Raises:
+        OutputError: the folder cannot be created or written; its previous files are kept.
+    """
+    out = write_set_to_folder(out_dir, files, members=OUTPUT_FILES)
     return {name: out / name for name in files}
 
 

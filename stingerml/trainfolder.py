@@ -19,14 +19,12 @@ import csv
 import io
 import json
 import os
-import shutil
-import tempfile
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from ._atomic import write_bytes_atomic
+from ._atomic import recover, write_set_to_folder
 from ._binary import le_array, le_bytes
 from .errors import DatasetError
 
@@ -129,38 +127,32 @@ def encode(folder: TrainFolder) -> Dict[str, bytes]:
     return files
 
 
-def write(directory: PathLike, folder: TrainFolder, *, overwrite: bool = False) -> Path:
-    """Write ``folder`` into ``directory``; never leaves a half-written folder.
+SET_FILES = (WINDOWS_FILE, LABELS_FILE, INDEX_FILE, META_FILE, SUMMARY_FILE)
 
-    A new directory is built under a temporary name beside the target and renamed
-    into place. An existing directory is only touched with ``overwrite=True``:
-    every file is then encoded and validated before any is replaced, and each is
-    replaced atomically.
+
+def write(directory: PathLike, folder: TrainFolder, *, overwrite: bool = False) -> Path:
+    """Write ``folder`` into ``directory`` as a set: all new files or all old ones, also after a
+    kill at any moment (:func:`stingerml._atomic.write_set`).
+
+    A missing directory is created (mode from the umask). An existing non-empty
+    directory is only touched with ``overwrite=True``; its training-folder files
+    are then replaced as a set (an old ``summary.json`` goes when the new folder
+    has none); other files in it are left alone.
 
     Raises:
         DatasetError: the folder's parts disagree in size, or the target exists
             and ``overwrite`` is false.
+        OutputError: the directory cannot be created or written (its old files are kept).
     """
     target = Path(directory)
     files = encode(folder)
+    recover(target)
     if target.exists():
         if not target.is_dir():
             raise DatasetError(f"{target}: exists and is not a directory; choose another --out")
         if any(target.iterdir()) and not overwrite:
             raise DatasetError(f"{target}: directory is not empty; pass overwrite=True (CLI: --overwrite) to replace its files")
-        for name, data in files.items():
-            write_bytes_atomic(target / name, data)
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    return write_set_to_folder(target, files, members=SET_FILES)
 
 
 def _read_file(path: Path) -> bytes:
@@ -216,6 +208,10 @@ def read(directory: PathLike) -> TrainFolder:
     d = Path(directory)
     if not d.is_dir():
         raise DatasetError(f"{d}: not a directory; give the folder written by 'stingerml export'")
+    try:
+        recover(d)  # finish (or undo) an export that was killed while replacing the files
+    except OSError:
+        pass  # a read-only folder: read what is there
     meta = _read_json(d / META_FILE)
     raw = _read_file(d / WINDOWS_FILE)
     if len(raw) % 2:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -114,6 +115,11 @@ def _pull(args) -> int:
 
 
 def _push(args) -> int:
+    from .._atomic import recover
+
+    if args.dir is not None:
+        with contextlib.suppress(OSError):
+            recover(args.dir)  # finish (or undo) a `train --out` that was killed while writing DIR
     files: Dict[str, Path] = {}
     for slot, name in _SLOT_FILES.items():
         given = getattr(args, slot)
