@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import signal
 import sys
 import threading
@@ -18,12 +19,13 @@ _SLOT_FILES = {"lr": "ml_model_lr.bin", "mlp": "ml_model_mlp.bin"}
 def register(subparsers) -> None:
     """Add the device sub-commands."""
     from ..device.emulator import FAULTS
+    from ..device.protocol import MAX_DUMP_BYTES
 
     def with_port(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--port", metavar="PORT_OR_URL",
                             help="serial port, pty path or pyserial URL such as socket://127.0.0.1:7777 "
                                  "(default: discover the blaster)")
-        parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+        parser.add_argument("--timeout", type=_seconds, default=5.0, metavar="S",
                             help="seconds to wait for each reply (default 5)")
         return parser
 
@@ -33,7 +35,7 @@ def register(subparsers) -> None:
     p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
-    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
+    where.add_argument("--tcp", type=_tcp_port, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
     p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
                    help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
     p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
@@ -41,12 +43,16 @@ def register(subparsers) -> None:
     p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
                    help="probability of an unrelated debug line before each reply line (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
-    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
+    p.add_argument("--upload-timeout", type=_seconds, default=10.0, metavar="S",
                    help="upload inactivity timeout in seconds (firmware: 10)")
     p.set_defaults(func=_emulate)
 
     p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)"))
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the raw log (.bin)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="where to write the raw log (.bin); - for standard output")
+    p.add_argument("--max-size", type=int, default=MAX_DUMP_BYTES, metavar="BYTES",
+                   help="refuse a device that announces a bigger log (default %(default)s: the blaster's "
+                        "flash holds a few MB)")
     p.set_defaults(func=_pull)
 
     p = with_port(subparsers.add_parser(
@@ -65,6 +71,24 @@ def register(subparsers) -> None:
 
     p = with_port(subparsers.add_parser("delete", help="delete the user models; the blaster reverts to factory"))
     p.set_defaults(func=_delete)
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0 (e.g. 5 or 0.5)")
+    return value
+
+
+def _tcp_port(text: str) -> int:
+    """argparse type: a TCP port 0..65535 (0: pick a free one)."""
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port 0..65535 (0 picks a free port)")
+    return int(text)
 
 
 def _client(args):
@@ -108,9 +132,11 @@ def _pull(args) -> int:
     show = StderrProgress()  # a bar only when stderr is a terminal
     with _client(args) as client:
         size = client.pull_log_to(
-            args.output, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)))
+            args.output, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)),
+            max_size=args.max_size)
     show(Progress("done", "MLDUMP complete, size checked"))
-    print(f"wrote {args.output}: {size} bytes ({size // 17} samples)")
+    where = "standard output" if args.output == "-" else args.output
+    print(f"wrote {where}: {size} bytes ({size // 17} samples)", file=sys.stderr if args.output == "-" else sys.stdout)
     return 0
 
 
