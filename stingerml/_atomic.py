@@ -14,11 +14,19 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def write_bytes_atomic(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one.
+
+    Raises :class:`~stingerml.errors.OutputError` (an OSError) naming the path and what to do.
+    """
     target = Path(path)
     umask = os.umask(0)
     os.umask(umask)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    if target.is_dir():
+        raise _output_error(target, IsADirectoryError(21, "Is a directory", str(target)))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    except OSError as exc:
+        raise _output_error(target, exc) from None
     try:
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as fh:
@@ -26,12 +34,30 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise _output_error(target, exc) from None
         raise
+
+
+def _output_error(target: Path, exc: OSError) -> OSError:
+    """:class:`~stingerml.errors.OutputError` saying what failed, where, and what to do."""
+    from .errors import OutputError
+
+    parent = target.parent
+    if isinstance(exc, IsADirectoryError) or target.is_dir():
+        hint = "it is a folder; give a file name"
+    elif not parent.exists():
+        hint = f"the folder {parent} does not exist; create it or choose another path"
+    elif not parent.is_dir():
+        hint = f"{parent} is a file, not a folder; choose another path"
+    else:
+        hint = "check the permissions and the free space, or choose another path"
+    return OutputError(f"{target}: cannot write: {exc.strerror or exc}; {hint}; nothing was written")
 
 
 def write_text_atomic(path: PathLike, text: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 from array import array
 from dataclasses import dataclass, field
@@ -169,6 +170,8 @@ def _read_json(path: Path) -> Dict[str, Any]:
         obj = json.loads(_read_file(path).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DatasetError(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise DatasetError(f"{path}: JSON nested too deeply to read; write it again with 'stingerml export'") from None
     if not isinstance(obj, dict):
         raise DatasetError(f"{path}: expected a JSON object")
     return obj
@@ -220,6 +223,12 @@ def read(directory: PathLike) -> TrainFolder:
     labels = array("B", _read_file(d / LABELS_FILE))
     index = _parse_index(d / INDEX_FILE)
     summary = _read_json(d / SUMMARY_FILE) if (d / SUMMARY_FILE).exists() else None
+    for key in ("samples", "duration_ms"):
+        value = (summary or {}).get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or value < 0):
+            raise DatasetError(f"{d / SUMMARY_FILE}: {key} is {value!r}, expected a number >= 0; "
+                               "fix it, delete summary.json, or export the folder again")
     folder = TrainFolder(windows=windows, labels=labels, index=index, meta=meta, summary=summary)
     folder.validate(str(d))
     return folder

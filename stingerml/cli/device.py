@@ -25,7 +25,7 @@ def register(subparsers) -> None:
         parser.add_argument("--port", metavar="PORT_OR_URL",
                             help="serial port, pty path or pyserial URL such as socket://127.0.0.1:7777 "
                                  "(default: discover the blaster)")
-        parser.add_argument("--timeout", type=_seconds, default=5.0, metavar="S",
+        parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
                             help="seconds to wait for each reply (default 5)")
         return parser
 
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
-    where.add_argument("--tcp", type=_tcp_port, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
+    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
     p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
                    help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
     p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
@@ -43,7 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
                    help="probability of an unrelated debug line before each reply line (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
-    p.add_argument("--upload-timeout", type=_seconds, default=10.0, metavar="S",
+    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
                    help="upload inactivity timeout in seconds (firmware: 10)")
     p.set_defaults(func=_emulate)
 
@@ -73,27 +73,15 @@ def register(subparsers) -> None:
     p.set_defaults(func=_delete)
 
 
-def _seconds(text: str) -> float:
-    """argparse type: a finite number of seconds > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
+def _check_seconds(value: float, option: str) -> None:
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0 (e.g. 5 or 0.5)")
-    return value
-
-
-def _tcp_port(text: str) -> int:
-    """argparse type: a TCP port 0..65535 (0: pick a free one)."""
-    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port 0..65535 (0 picks a free port)")
-    return int(text)
+        raise StingerError(f"{option} {value!r}: give a finite number of seconds > 0 (e.g. 5 or 0.5)")
 
 
 def _client(args):
     from ..device import DeviceClient
 
+    _check_seconds(args.timeout, "--timeout")
     return DeviceClient(args.port, timeout=args.timeout)
 
 
@@ -101,10 +89,17 @@ def _emulate(args) -> int:
     from ..device.emulator import Blaster, PtyServer, TcpServer
     from ..log import read_log
 
+    _check_seconds(args.upload_timeout, "--upload-timeout")
+    if args.tcp is not None and not 0 <= args.tcp <= 65535:
+        raise StingerError(f"--tcp {args.tcp}: a TCP port is 0..65535 (0 picks a free port)")
     log = None
     if args.log is not None:
         path = Path(args.log)
-        log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
+        try:
+            log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
+        except OSError as exc:
+            raise StingerError(f"{path}: cannot read the log to serve: {exc.strerror or exc}; "
+                               "give an existing .bin or .csv log to --log") from None
     blaster = Blaster(log, seed=args.seed, debug_rate=args.debug_rate, upload_timeout_s=args.upload_timeout,
                       faults=args.fault, firing=args.firing, fs_ready=not args.no_fs)
     server = PtyServer(blaster) if args.pty else TcpServer(blaster, args.tcp)
