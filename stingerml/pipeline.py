@@ -127,6 +127,13 @@ class TrainResult:
     dataset: Union[Dataset, SessionsDataset, TrainFolder]
     log_lines: List[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        s, m = self.summary, self.metrics
+        held_out = (f", held-out F1 LR {m['lr']['f1']:.2f} MLP {m['mlp']['f1']:.2f}" if m else "")
+        return (f"<TrainResult: {s.get('posWindows')} positive / {s.get('negWindows')} negative windows, "
+                f"{s.get('shotsAccepted')} shots{held_out}, {len(self.warnings)} warning(s); "
+                "files() / save(DIR) for the model files>")
+
     def report(self) -> Dict[str, Any]:
         """The ``report.json`` content."""
         return {
@@ -217,8 +224,17 @@ def _check_rows(where: str, pos: int, neg: int, window_samples: int, lead_sample
         )
 
 
-def _check_finite(name: str, values) -> None:
+SMALL_ROWS = 26  # below this many rows the browser's LR step (1 with L2 = 50 / rows > 2) can diverge
+
+
+def _check_finite(name: str, values, rows: int) -> None:
     if not all(map(math.isfinite, values)):
+        if rows < SMALL_ROWS:
+            raise TrainingError(
+                f"{name} training produced non-finite weights on only {rows} rows: the browser's gradient "
+                f"descent (L2 = 50 / rows) diverges on so few. Give it at least {SMALL_ROWS} rows: record more "
+                "shots, export with a larger --neg-mult, or combine sessions (stingerml train LOG LOG ...)"
+            )
         raise TrainingError(
             f"{name} training produced non-finite weights; the data may hold extreme values. "
             "Check the log (stingerml plot) and record again."
@@ -256,13 +272,13 @@ def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optiona
     rep.say("lr", "Training LogReg (final, all data)...")
     lr_scaler = Scaler().fit(fs, rows, 18)
     lr = LogisticRegression(max_iter=FINAL_LR_ITERATIONS).fit(lr_scaler.transform(fs, rows), labels, 18)
-    _check_finite("LR", list(lr.coef_) + [lr.intercept_])
+    _check_finite("LR", list(lr.coef_) + [lr.intercept_], rows)
     rep.say("mlp", "Training MLP (final, all data)...")
     mlp_scaler = Scaler().fit(fr, rows, 30)
     mlp = MLP(max_iter=FINAL_MLP_ITERATIONS, record_loss=True).fit(
         mlp_scaler.transform(fr, rows), labels, 30, progress=rep.iterations("mlp", "MLP iteration")
     )
-    _check_finite("MLP", [*mlp.W1_, *mlp.b1_, *mlp.W2_, *mlp.b2_, *mlp.W3_, mlp.b3_])
+    _check_finite("MLP", [*mlp.W1_, *mlp.b1_, *mlp.W2_, *mlp.b2_, *mlp.W3_, mlp.b3_], rows)
 
     rep.say("build", "Building MLMD binaries...")
     lr_model = mlmd.LRModel(lr_scaler.mean_, lr_scaler.scale_, lr.coef_, lr.intercept_)

@@ -37,6 +37,13 @@ def _export(args: argparse.Namespace) -> int:
     for message in log.warnings:
         print(f"warning: {message}", file=sys.stderr)
     folder = export_dataset(log, params)
+    for kind in ("positives", "negatives"):
+        if folder.meta[kind] == 0:
+            print(f"warning: {args.log}: 0 {kind}; 'stingerml train --train-dir' will refuse this folder. "
+                  + ("Record shots at least a window after the start of the log." if kind == "positives" else
+                     "Use --neg-mult 1 or more, loosen the negative sampling (--neg-min-sep-ms, "
+                     "--neg-avoid-post-ms, the near window), or record more time moving without firing."),
+                  file=sys.stderr)
     out = write(args.out, folder, overwrite=args.overwrite)
     meta = folder.meta
     print(
