@@ -5,6 +5,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import StingerError
+
+MIN_SECONDS, MAX_SECONDS = 0.01, 86400
 from ._stdio import STDIO, messages, write_output
 from .convert import save_log
 
@@ -14,8 +16,9 @@ def _synth(args: argparse.Namespace) -> int:
     from ..synth import generate_with_truth
 
     out = Path(args.output)
-    if args.seconds <= 0:
-        raise StingerError(f"--seconds must be positive, got {args.seconds}")
+    if not MIN_SECONDS <= args.seconds <= MAX_SECONDS:  # also refuses nan
+        raise StingerError(f"--seconds {args.seconds}: give a recording time in seconds from {MIN_SECONDS} "
+                           f"(one sample) to {MAX_SECONDS} (a day)")
     log, truth = generate_with_truth(args.seconds, args.seed)
     if args.output == STDIO:
         write_output(STDIO, log.to_bytes())
