@@ -22,11 +22,11 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> None:
     umask = os.umask(0)
     os.umask(umask)
     if target.is_dir():
-        raise _output_error(target, IsADirectoryError(21, "Is a directory", str(target)))
+        raise output_error(target, IsADirectoryError(21, "Is a directory", str(target)))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     except OSError as exc:
-        raise _output_error(target, exc) from None
+        raise output_error(target, exc) from None
     try:
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as fh:
@@ -40,11 +40,11 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> None:
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise _output_error(target, exc) from None
+            raise output_error(target, exc) from None
         raise
 
 
-def _output_error(target: Path, exc: OSError) -> OSError:
+def output_error(target: Path, exc: OSError) -> OSError:
     """:class:`~stingerml.errors.OutputError` saying what failed, where, and what to do."""
     from .errors import OutputError
 

@@ -206,3 +206,17 @@ def test_dash_is_standard_input_and_output(tmp_path):
     assert replay.returncode == 0 and replay.stdout.startswith(b"timestamp_ms,p_lr,p_mlp\n")
     assert len(replay.stdout.splitlines()) == 1 + len(synth.stdout) // 17
     assert not (tmp_path / "-").exists() and not Path("-").exists()
+
+
+def test_pull_into_a_missing_folder_or_a_folder(here, capsys):
+    pytest.importorskip("serial")
+    from stingerml.device import Blaster, TcpServer
+
+    with TcpServer(Blaster(TINY.read_bytes(), debug_rate=0)) as server:
+        for out, says in (("nope/log.bin", "nope/log.bin"), ("ADIR", "ADIR")):
+            before = listing(here)
+            assert main(["pull", "-o", out, "--port", server.url, "--timeout", "2"]) == 1
+            assert says in one_error_line(capsys)
+            assert listing(here) == before
+        assert main(["pull", "-o", "log.bin", "--port", server.url, "--timeout", "2"]) == 0
+    assert (here / "log.bin").read_bytes() == TINY.read_bytes()

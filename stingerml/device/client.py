@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Callable, Dict, Optional
 
-from .._atomic import PathLike
+from .._atomic import PathLike, output_error
 from ..errors import OutputError
 from . import protocol
 from .discovery import find_port, import_serial
@@ -188,8 +188,7 @@ class DeviceClient:
                 raise IsADirectoryError(21, "Is a directory", str(target))
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
         except OSError as exc:
-            raise OutputError(f"{exc.filename or target}: cannot write the log there: {exc.strerror or exc}; "
-                              "give an existing, writable folder to -o") from None
+            raise output_error(target, exc) from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 size = self._pull_into(fh, progress, max_size)
