@@ -13,27 +13,91 @@ from typing import Dict, Iterable, Optional, Union
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def temp_beside(target: Path) -> "tuple[int, str]":
+    """A new temporary file ``.<name>.XXXXXXXX.tmp`` beside ``target``: ``(fd, path)``, mode from the
+    umask, held under an exclusive flock until the fd is closed. Leftovers of killed writers of
+    the same target (temporary files nobody holds locked) are removed first, so they never pile up.
+
+    Raises OSError (the folder is missing or not writable).
+    """
+    _sweep_stale(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
+    try:
+        _lock(fd, blocking=True)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locks, and so no sweeping of other writers' temporary files
+    fcntl = None  # type: ignore[assignment]
+
+
+def _lock(fd: int, *, blocking: bool) -> bool:
+    """flock ``fd`` exclusively; False when ``blocking`` is false and someone else holds it."""
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _sweep_stale(target: Path) -> None:
+    prefix = f".{target.name}."
+    if fcntl is None:
+        return
+    try:
+        entries = os.listdir(target.parent)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(".tmp") and len(entry) == len(prefix) + 12):
+            continue  # mkstemp's names: prefix + 8 random characters + ".tmp"
+        path = target.parent / entry
+        try:
+            fd = os.open(str(path), os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _lock(fd, blocking=False):  # nobody holds it: its writer was killed
+                os.unlink(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def write_bytes_atomic(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either the old file or the whole new one.
 
     Raises :class:`~stingerml.errors.OutputError` (an OSError) naming the path and what to do.
     """
     target = Path(path)
-    umask = os.umask(0)
-    os.umask(umask)
     if target.is_dir():
         raise output_error(target, IsADirectoryError(21, "Is a directory", str(target)))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+        fd, tmp = temp_beside(target)
     except OSError as exc:
         raise output_error(target, exc) from None
     try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+            os.replace(tmp, target)  # before closing: the lock keeps sweepers away until it is in place
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -111,12 +175,9 @@ class _FolderLock:
         self.fd: Optional[int] = None
 
     def __enter__(self) -> "_FolderLock":
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock
-            return self
-        self.fd = os.open(str(self.folder), os.O_RDONLY)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        if fcntl is not None:  # not POSIX: no lock
+            self.fd = os.open(str(self.folder), os.O_RDONLY)
+            _lock(self.fd, blocking=True)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -227,3 +227,22 @@ def test_kill_export_overwrite_leaves_old_or_new_set(tmp_path):
 
     landed = kill_runs(tmp_path, "export", TINY, old, new, reset, runs=8)
     assert landed["mid"] and landed["new"], landed
+
+
+def test_leftover_temporary_files_of_killed_writers_are_swept(tmp_path):
+    """A killed single-file write (convert, synth, pull...) leaves `.NAME.XXXXXXXX.tmp`; the next
+    write of the same file removes it, but never one a live writer holds."""
+    import fcntl
+
+    target = tmp_path / "log.csv"
+    dead = tmp_path / ".log.csv.abcd1234.tmp"
+    dead.write_bytes(b"half")
+    alive = tmp_path / ".log.csv.efgh5678.tmp"
+    alive.write_bytes(b"busy")
+    other = tmp_path / ".other.csv.abcd1234.tmp"
+    other.write_bytes(b"not ours")
+    with open(alive, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        _atomic.write_bytes_atomic(target, b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, alive.name, other.name])
+    assert target.read_bytes() == b"new"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Callable, Dict, Optional
 
-from .._atomic import PathLike, output_error
+from .._atomic import PathLike, output_error, temp_beside
 from ..errors import OutputError
 from . import protocol
 from .discovery import find_port, import_serial
@@ -44,12 +44,6 @@ def _io_errors(serial_exception: type) -> tuple:
     except ImportError:  # not POSIX
         pass
     return tuple(errors)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class DeviceClient:
@@ -186,7 +180,7 @@ class DeviceClient:
         try:
             if target.is_dir():
                 raise IsADirectoryError(21, "Is a directory", str(target))
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
+            fd, tmp = temp_beside(target)
         except OSError as exc:
             raise output_error(target, exc) from None
         try:
@@ -194,8 +188,7 @@ class DeviceClient:
                 size = self._pull_into(fh, progress, max_size)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, target)
+                os.replace(tmp, target)  # before closing: the lock keeps sweepers away
         except DeviceError:  # DeviceTimeoutError and DeviceDisconnectedError are OSErrors too
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
