@@ -220,3 +220,18 @@ def test_pull_into_a_missing_folder_or_a_folder(here, capsys):
             assert listing(here) == before
         assert main(["pull", "-o", "log.bin", "--port", server.url, "--timeout", "2"]) == 0
     assert (here / "log.bin").read_bytes() == TINY.read_bytes()
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
+    """`ulimit -f`: a single-file write that cannot finish leaves neither the file nor a temporary."""
+    def limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+
+    for argv in (["synth", "-o", str(tmp_path / "s.bin"), "--seconds", "10"],
+                 ["convert", str(TINY), "-o", str(tmp_path / "t.csv")]):
+        p = run(argv, preexec_fn=limit)
+        err = p.stderr.decode().strip().splitlines()
+        assert p.returncode == 1 and len(err) == 1 and err[0].startswith("error:"), err
+        assert list(tmp_path.iterdir()) == []

@@ -197,3 +197,17 @@ def test_a_stalled_big_dump_is_streamed_not_kept(tmp_path, device):
         tracemalloc.stop()
     assert peak < 1024 * 1024, f"peak {peak} bytes"
     assert os.listdir(tmp_path) == []
+
+
+def test_a_pty_closed_during_an_upload_is_a_disconnect(monkeypatch):
+    """termios.error (no OSError) from a pty that went away mid-upload: one error, no traceback."""
+    termios = pytest.importorskip("termios")
+    from stingerml.device import DeviceDisconnectedError
+
+    with DeviceClient("loop://", timeout=TIMEOUT) as client:
+        def gone(*args):
+            raise termios.error(5, "Input/output error")
+
+        monkeypatch.setattr(client._ser, "flush", gone)
+        with pytest.raises(DeviceDisconnectedError, match="still connected"):
+            client.upload(LR, "lr")

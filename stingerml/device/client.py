@@ -80,8 +80,9 @@ class DeviceClient:
         self.close()
 
     def close(self) -> None:
-        """Close the port."""
-        self._ser.close()
+        """Close the port (a port that already went away closes quietly)."""
+        with contextlib.suppress(*self._serial_exception):
+            self._ser.close()
 
     # -- low level -------------------------------------------------------
 
