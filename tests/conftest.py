@@ -16,7 +16,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="also run tests marked fuzz (the fuzz suite with many more examples, minutes)")
 
 
+# The fidelity subset that CI runs on the oldest and newest CPython of the machine (.ci/pythons):
+# test functions by "file::name"; each one must exist, so a rename cannot shrink the subset unseen.
+COMPAT = (
+    "test_pipeline.py::test_tiny_model_files_byte_identical",
+    "test_loader.py::test_verdict_matches_firmware",
+    "test_firmware.py::test_stream_replay_tiny",
+    "test_cli_train.py::test_python_dash_m_runs",
+    "test_cli_train.py::test_demo_help",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # mark before pytest's own -m deselection
 def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
+    _mark_compat(config, items)
     for marker in ("slow", "fuzz"):
         if config.getoption(f"--run-{marker}"):
             continue
@@ -24,6 +37,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
         for item in items:
             if marker in item.keywords:
                 item.add_marker(skip)
+
+
+def _mark_compat(config: pytest.Config, items) -> None:
+    """Mark the COMPAT tests ``compat``; with ``-m compat``, fail when one of them is not collected."""
+    found = set()
+    for item in items:
+        key = f"{Path(str(item.fspath)).name}::{item.originalname}"
+        if key in COMPAT:
+            item.add_marker(pytest.mark.compat)
+            found.add(key)
+    if "compat" in (config.getoption("-m") or "") and found != set(COMPAT):
+        raise pytest.UsageError(f"compat tests not found: {sorted(set(COMPAT) - found)}")
 
 
 @pytest.fixture(scope="session")

@@ -116,7 +116,7 @@ def test_tiny_training_folder_says_what_to_do(tmp_path, capsys):
     folder = tmp_path / "tf"
     assert main(["export", str(TINY), "--out", str(folder)]) == 0
     capsys.readouterr()
-    from stingerml.pipeline import train_folder
+    from stingerml.trainers.blaster import train_folder
 
     with pytest.raises(TrainingError, match="only 8 rows.*--neg-mult"):
         train_folder(folder)
@@ -130,7 +130,7 @@ def test_export_with_no_negatives_warns(tmp_path, capsys):
 
 
 def test_train_result_repr_is_short():
-    from stingerml.pipeline import TrainResult
+    from stingerml.trainers.blaster import TrainResult
 
     result = TrainResult(b"", b"", None, None, {"posWindows": 3, "negWindows": 4, "shotsAccepted": 2}, ["w"], None,
                          [{"iter": 0, "loss": 1.0}] * 1000, [], [{"x": list(range(1000))}], None)

@@ -21,12 +21,13 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from stingerml import loader, mlmd, trainfolder  # noqa: E402
+from stingerml import loader, trainfolder  # noqa: E402
 from stingerml.cli import main  # noqa: E402
 from stingerml.device import protocol  # noqa: E402
 from stingerml.device.errors import DeviceError  # noqa: E402
 from stingerml.errors import StingerError  # noqa: E402
-from stingerml.header import export_header, parse_header  # noqa: E402
+from stingerml.formats import mlmd  # noqa: E402
+from stingerml.formats.header import export_header, parse_header  # noqa: E402
 from stingerml.log import CSV_COLUMNS, parse_csv, parse_log  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import _atomic, pipeline
+from stingerml import _atomic
+from stingerml.trainers import blaster
 from stingerml.cli import main
 from stingerml.errors import OutputError
 
@@ -26,7 +27,7 @@ MODEL_SET = ("ml_model_lr.bin", "ml_model_mlp.bin", "report.json")
 # so that a kill can land between any two durable steps.
 DRIVER = textwrap.dedent('''
     import os, sys, time
-    from stingerml import pipeline
+    from stingerml.trainers import blaster
     from stingerml.cli import main
 
     command, tag, out, slow = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
@@ -41,8 +42,8 @@ DRIVER = textwrap.dedent('''
         def files(self):
             return {"ml_model_lr.bin": tag.encode() * 100, "ml_model_mlp.bin": tag.encode() * 5000,
                     "report.json": ("{\\"tag\\": \\"%s\\"}\\n" % tag).encode()}
-        save = pipeline.TrainResult.save
-    pipeline.train = lambda *a, **k: Fake()
+        save = blaster.TrainResult.save
+    blaster.train = lambda *a, **k: Fake()
     if command == "train":
         sys.exit(main(["train", sys.argv[5], "--out", out, "--quiet"]))
     sys.exit(main(["export", sys.argv[5], "--out", out, "--overwrite", "--seed", tag]))
@@ -109,7 +110,7 @@ def test_export_overwrite_failure_keeps_the_old_set(tmp_path):
 
 def test_api_failure_keeps_the_old_set_and_drops_nothing(tmp_path, monkeypatch):
     out = tmp_path / "m"
-    pipeline.write_files(out, model_set("a"))
+    blaster.write_files(out, model_set("a"))
     (out / "notes.txt").write_text("mine")
     real = os.fsync
     calls = []
@@ -123,7 +124,7 @@ def test_api_failure_keeps_the_old_set_and_drops_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fsync", failing)
     before = snapshot(out)
     with pytest.raises(OutputError, match="nothing was changed"):
-        pipeline.write_files(out, model_set("b"))
+        blaster.write_files(out, model_set("b"))
     assert snapshot(out) == before
 
 
@@ -144,7 +145,7 @@ def test_train_checks_out_before_training(tmp_path, monkeypatch, capsys):
     def no_training(*a, **k):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(pipeline, "train", no_training)
+    monkeypatch.setattr(blaster, "train", no_training)
     for out in (afile, afile / "sub"):
         assert main(["train", str(TINY), "--out", str(out), "--quiet"]) == 1
         err = capsys.readouterr().err
@@ -156,7 +157,7 @@ def test_folders_are_created_with_the_umask(tmp_path):
     old = os.umask(0o022)
     try:
         assert main(["export", str(SESSION), "--out", str(tmp_path / "e" / "f")]) == 0
-        pipeline.write_files(tmp_path / "m", model_set("a"))
+        blaster.write_files(tmp_path / "m", model_set("a"))
     finally:
         os.umask(old)
     for d in (tmp_path / "e", tmp_path / "e" / "f", tmp_path / "m"):

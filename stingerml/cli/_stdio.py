@@ -7,8 +7,6 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from .._atomic import write_bytes_atomic
-
 STDIO = "-"
 
 
@@ -18,6 +16,8 @@ def write_output(path: str, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
+        from .._atomic import write_bytes_atomic
+
         write_bytes_atomic(path, data)
 
 

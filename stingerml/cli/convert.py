@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import OutputError, StingerError, StingerWarning
+from ._common import read_one_log, warn
 from ._stdio import STDIO, messages, write_output
 
 FORMATS = {".bin": "binary", ".csv": "CSV"}
@@ -34,16 +35,18 @@ def save_log(log: "object", path: Path) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ..log import looks_like_csv, parse_any, read_log, to_csv
-
     src, dst = Path(args.input), Path(args.output)
     log = None
     if args.input == STDIO:  # standard input: the format is told by the content
+        from ..log import looks_like_csv, parse_any
+
         raw = sys.stdin.buffer.read()
         src_fmt = "CSV" if looks_like_csv(raw) else "binary"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
             log = parse_any(raw, source="<stdin>")
+        for message in log.warnings:
+            warn(message)
     else:
         src_fmt = log_format(src, "input")
     dst_fmt = log_format(dst, "output") if args.output != STDIO else ("CSV" if src_fmt == "binary" else "binary")
@@ -52,12 +55,10 @@ def _convert(args: argparse.Namespace) -> int:
             f"{src} and {dst} are both {src_fmt}; convert needs one .bin and one .csv (bin -> csv or csv -> bin)"
         )
     if log is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
-            log = read_log(src)
-    for message in log.warnings:
-        print(f"warning: {message}", file=sys.stderr)
+        log = read_one_log(src)
     if args.output == STDIO:
+        from ..log import to_csv
+
         write_output(STDIO, to_csv(log).encode("utf-8") if dst_fmt == "CSV" else log.to_bytes())
     else:
         save_log(log, dst)

@@ -13,10 +13,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, Optional
+from typing import BinaryIO, Dict, Optional
 
 from .._atomic import PathLike, output_error, temp_beside
 from ..errors import OutputError
+from ..progress import Tick
 from . import protocol
 from .discovery import find_port, import_serial
 from .errors import (
@@ -26,8 +27,6 @@ from .errors import (
     FingerprintMismatchError,
 )
 from .protocol import InfoValue, ReplyBuffer
-
-Progress = Callable[[int, int], None]
 
 _IDLE_SLEEP_S = 0.002
 _READ_CHUNK = 65536
@@ -143,7 +142,7 @@ class DeviceClient:
 
     # -- commands --------------------------------------------------------
 
-    def pull_log(self, progress: Optional[Progress] = None, *, max_size: int = protocol.MAX_DUMP_BYTES) -> bytes:
+    def pull_log(self, progress: Optional[Tick] = None, *, max_size: int = protocol.MAX_DUMP_BYTES) -> bytes:
         """The device log (MLDUMP), exactly as many bytes as the device announced.
 
         ``progress(received, total)`` is called as bytes arrive. ``timeout`` bounds
@@ -159,7 +158,7 @@ class DeviceClient:
         self._command("MLDUMP")
         return self._await(protocol.DumpReceiver(progress, max_size=max_size), "MLDUMP")
 
-    def pull_log_to(self, path: PathLike, progress: Optional[Progress] = None, *,
+    def pull_log_to(self, path: PathLike, progress: Optional[Tick] = None, *,
                     max_size: int = protocol.MAX_DUMP_BYTES) -> int:
         """Pull the log into ``path`` (``"-"``: standard output); returns its size in bytes.
 
@@ -205,7 +204,7 @@ class DeviceClient:
             raise
         return size
 
-    def _pull_into(self, sink: BinaryIO, progress: Optional[Progress], max_size: int) -> int:
+    def _pull_into(self, sink: BinaryIO, progress: Optional[Tick], max_size: int) -> int:
         self._command("MLDUMP")
         receiver = protocol.DumpReceiver(progress, sink=sink, max_size=max_size)
         self._await(receiver, "MLDUMP")

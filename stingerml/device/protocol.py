@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from typing import BinaryIO, Callable, Dict, Optional, Tuple, Union
 
-from .. import mlmd
+from ..formats import mlmd
+from ..constants import SLOTS, check_slot  # noqa: F401  (re-exported: the protocol names them)
 from .errors import DeviceProtocolError, DeviceReplyError
 
 BAUDRATE = 115200
 MAX_COMMAND_CHARS = 63
 MAX_MODEL_BYTES = 199999
-SLOTS = ("lr", "mlp")
 
 READY = "[ml] MLMODEL_READY"
 OK = "[ml] MLMODEL_OK"
@@ -73,13 +73,6 @@ _ASCII_COUNT = re.compile(r"[0-9]{1,18}")  # a byte or sample count: ASCII digit
 MAX_DUMP_BYTES = 64 * 1024 * 1024
 #: Bytes of one line the client keeps while waiting for its end (longer chatter is cut).
 MAX_LINE_BYTES = 4096
-
-
-def check_slot(slot: str) -> str:
-    """Return ``slot`` if it is ``'lr'`` or ``'mlp'``, else raise ValueError."""
-    if slot not in SLOTS:
-        raise ValueError(f"slot must be 'lr' or 'mlp', not {slot!r}")
-    return slot
 
 
 def put_command(blob: bytes, slot: str) -> bytes:
