@@ -1,4 +1,4 @@
-"""Shared test configuration: vector paths and the opt-in ``slow`` marker."""
+"""Shared test configuration: vector paths and the opt-in ``slow`` and ``fuzz`` markers."""
 from __future__ import annotations
 
 import contextlib
@@ -12,6 +12,8 @@ VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", default=False,
                      help="also run tests marked slow (pure-Python training on session_a, minutes)")
+    parser.addoption("--run-fuzz", action="store_true", default=False,
+                     help="also run tests marked fuzz (the fuzz suite with many more examples, minutes)")
 
 
 # The fidelity subset that CI runs on the oldest and newest CPython of the machine (.ci/pythons):
@@ -28,12 +30,13 @@ COMPAT = (
 @pytest.hookimpl(tryfirst=True)  # mark before pytest's own -m deselection
 def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
     _mark_compat(config, items)
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow: pass --run-slow to run")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    for marker in ("slow", "fuzz"):
+        if config.getoption(f"--run-{marker}"):
+            continue
+        skip = pytest.mark.skip(reason=f"{marker}: pass --run-{marker} to run")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 def _mark_compat(config: pytest.Config, items) -> None:

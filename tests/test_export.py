@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shlex
 import statistics
@@ -191,15 +192,15 @@ def test_write_refuses_inconsistent_folder_and_leaves_nothing(tmp_path):
 def test_write_failure_leaves_no_half_folder(tmp_path, monkeypatch):
     folder = trainfolder.read(TOOLS / "session_a.near")
     calls = []
-    real = Path.write_bytes
+    real = os.fsync
 
-    def failing(self, data):
-        calls.append(self.name)
+    def failing(fd):  # the third file's flush to disk fails (disk full)
+        calls.append(fd)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        return real(self, data)
+        return real(fd)
 
-    monkeypatch.setattr(Path, "write_bytes", failing)
+    monkeypatch.setattr(os, "fsync", failing)
     with pytest.raises(OSError):
         trainfolder.write(tmp_path / "out", folder)
     assert list(tmp_path.iterdir()) == []

@@ -249,20 +249,25 @@ def test_cli_logs_and_train_dir_are_exclusive(tmp_path, log_files, folder_dir):
 
 
 def test_failed_write_removes_what_was_written(tmp_path, monkeypatch, multi):
-    real = pipeline.write_bytes_atomic
+    import os
 
-    def failing(path, data):
-        if Path(path).name == "report.json":
-            raise OSError(28, "No space left on device", str(path))
-        real(path, data)
+    real = os.fsync
+    calls = []
 
-    monkeypatch.setattr(pipeline, "write_bytes_atomic", failing)
+    def failing(fd):  # the third file's flush to disk fails (disk full)
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
     out = tmp_path / "new" / "out"
-    with pytest.raises(OutputError, match="nothing was written"):
+    with pytest.raises(OutputError, match="nothing was changed"):
         multi.save(out)
     assert not (tmp_path / "new").exists()
     existing = tmp_path / "existing"
     existing.mkdir()
+    calls.clear()
     with pytest.raises(OutputError):
         multi.save(existing)
     assert list(existing.iterdir()) == []

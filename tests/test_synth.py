@@ -208,5 +208,5 @@ def test_cli_synth_errors(tmp_path, capsys):
     assert main(["synth", "-o", str(tmp_path / "s.bin"), "--seconds", "0"]) == 1
     assert main(["synth", "-o", str(tmp_path / "nodir" / "s.bin"), "--seconds", "1"]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("error: --seconds must be positive") and "cannot write" in err[1]
+    assert err[0].startswith("error: --seconds 0.0: give a recording time") and "cannot write" in err[1]
     assert list(tmp_path.iterdir()) == []

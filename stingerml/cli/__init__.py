@@ -6,7 +6,8 @@ handler as ``func`` on each parser (returning the process exit code). Adding a
 command module is one line in :data:`COMMANDS`. The commands read logs and
 models through :mod:`._common`. Errors derived from
 :class:`stingerml.errors.StingerError` become one ``error: ...`` line on stderr
-and exit code 1.
+and exit code 1 (so do I/O errors no command foresaw); a closed standard
+output (``... | head``) ends quietly.
 """
 from __future__ import annotations
 
@@ -79,7 +80,10 @@ class _Version(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         from .._kernels import backend, processes
 
-        name = backend()
+        try:
+            name = backend()
+        except (StingerError, ValueError, ImportError) as exc:
+            parser.exit(1, f"error: {exc}\n")
         extra = f", MLP processes: {processes()}" if name == "python" else ""
         print(f"stingerml {__version__} (backend: {name}{extra})")
         parser.exit()
@@ -90,7 +94,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)  # --help and --version print here
+    except BrokenPipeError:
+        return _broken_pipe()
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
@@ -107,6 +114,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (StingerError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return _broken_pipe()
+    except OSError as exc:  # an I/O failure no command foresaw: still one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _broken_pipe() -> int:
+    """The reader of standard output went away (``stingerml ... | head``): stop quietly, as Unix
+    tools do. Standard output is pointed at /dev/null so that the interpreter's final flush does
+    not complain again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what the shell reports for a tool the signal stopped

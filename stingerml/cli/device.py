@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import signal
 import sys
 import threading
@@ -15,7 +17,8 @@ from ._common import add_arguments_later, read_bytes
 
 
 def register(subparsers) -> None:
-    """Add the device sub-commands (``emulate``'s options when it runs: they come from the emulator)."""
+    """Add the device sub-commands (options whose choices or defaults come from the device package
+    when their command runs)."""
 
     def with_port(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--port", metavar="PORT_OR_URL",
@@ -31,8 +34,10 @@ def register(subparsers) -> None:
     p.set_defaults(func=_emulate)
     add_arguments_later(p, _emulate_arguments)
     p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)"))
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the raw log (.bin)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="where to write the raw log (.bin); - for standard output")
     p.set_defaults(func=_pull)
+    add_arguments_later(p, _pull_arguments)
 
     p = with_port(subparsers.add_parser(
         "push", help="upload models to the blaster, load them and verify the fingerprint",
@@ -50,6 +55,11 @@ def register(subparsers) -> None:
 
     p = with_port(subparsers.add_parser("delete", help="delete the user models; the blaster reverts to factory"))
     p.set_defaults(func=_delete)
+
+
+def _check_seconds(value: float, option: str) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise StingerError(f"{option} {value!r}: give a finite number of seconds > 0 (e.g. 5 or 0.5)")
 
 
 def _emulate_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,9 +80,18 @@ def _emulate_arguments(p: argparse.ArgumentParser) -> None:
                    help="upload inactivity timeout in seconds (firmware: 10)")
 
 
+def _pull_arguments(p: argparse.ArgumentParser) -> None:
+    from ..device.protocol import MAX_DUMP_BYTES
+
+    p.add_argument("--max-size", type=int, default=MAX_DUMP_BYTES, metavar="BYTES",
+                   help="refuse a device that announces a bigger log (default %(default)s: the blaster's "
+                        "flash holds a few MB)")
+
+
 def _client(args):
     from ..device import DeviceClient
 
+    _check_seconds(args.timeout, "--timeout")
     return DeviceClient(args.port, timeout=args.timeout)
 
 
@@ -80,10 +99,17 @@ def _emulate(args) -> int:
     from ..device.emulator import Blaster, PtyServer, TcpServer
     from ..log import read_log
 
+    _check_seconds(args.upload_timeout, "--upload-timeout")
+    if args.tcp is not None and not 0 <= args.tcp <= 65535:
+        raise StingerError(f"--tcp {args.tcp}: a TCP port is 0..65535 (0 picks a free port)")
     log = None
     if args.log is not None:
         path = Path(args.log)
-        log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
+        try:
+            log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
+        except OSError as exc:
+            raise StingerError(f"{path}: cannot read the log to serve: {exc.strerror or exc}; "
+                               "give an existing .bin or .csv log to --log") from None
     blaster = Blaster(log, seed=args.seed, debug_rate=args.debug_rate, upload_timeout_s=args.upload_timeout,
                       faults=args.fault, firing=args.firing, fs_ready=not args.no_fs)
     server = PtyServer(blaster) if args.pty else TcpServer(blaster, args.tcp)
@@ -111,13 +137,20 @@ def _pull(args) -> int:
     show = StderrProgress()  # a bar only when stderr is a terminal
     with _client(args) as client:
         size = client.pull_log_to(
-            args.output, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)))
+            args.output, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)),
+            max_size=args.max_size)
     show(Progress("done", "MLDUMP complete, size checked"))
-    print(f"wrote {args.output}: {size} bytes ({size // 17} samples)")
+    where = "standard output" if args.output == "-" else args.output
+    print(f"wrote {where}: {size} bytes ({size // 17} samples)", file=sys.stderr if args.output == "-" else sys.stdout)
     return 0
 
 
 def _push(args) -> int:
+    from .._atomic import recover
+
+    if args.dir is not None:
+        with contextlib.suppress(OSError):
+            recover(args.dir)  # finish (or undo) a `train --out` that was killed while writing DIR
     files: Dict[str, Path] = {}
     for slot, name in _SLOT_FILES.items():
         given = getattr(args, slot)

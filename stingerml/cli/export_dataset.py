@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_arguments_later, read_one_log
+from ._common import add_arguments_later, read_one_log, warn
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -30,6 +30,12 @@ def _export(args: argparse.Namespace) -> int:
     )
     log = read_one_log(args.log)
     folder = export_dataset(log, params)
+    for kind in ("positives", "negatives"):
+        if folder.meta[kind] == 0:
+            warn(f"{args.log}: 0 {kind}; 'stingerml train --train-dir' will refuse this folder. "
+                 + ("Record shots at least a window after the start of the log." if kind == "positives" else
+                    "Use --neg-mult 1 or more, loosen the negative sampling (--neg-min-sep-ms, "
+                    "--neg-avoid-post-ms, the near window), or record more time moving without firing."))
     out = write(args.out, folder, overwrite=args.overwrite)
     meta = folder.meta
     print(

@@ -44,12 +44,12 @@ def cmd_validate(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from .._atomic import write_text_atomic
+    from ._stdio import write_output
 
     log, p_lr, p_mlp = _replay(args)
     lines = ["timestamp_ms,p_lr,p_mlp"]
     lines += [f"{t},{a:.9g},{b:.9g}" for t, a, b in zip(log.timestamp_ms, p_lr, p_mlp)]
-    write_text_atomic(args.output, "\n".join(lines) + "\n")
+    write_output(args.output, ("\n".join(lines) + "\n").encode("utf-8"))
     print(f"wrote {len(log)} rows to {args.output}", file=sys.stderr)
     return 0
 
@@ -104,11 +104,11 @@ def cmd_online(args) -> int:
 
 
 def cmd_export_header(args) -> int:
-    from .._atomic import write_text_atomic
     from ..formats.header import export_header
+    from ._stdio import write_output
 
     text = export_header(load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP))
-    write_text_atomic(args.output, text)
+    write_output(args.output, text.encode("utf-8"))
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

@@ -3,8 +3,8 @@
 ``stingerml train LOG [LOG ...] --out DIR`` trains from one log (the browser
 trainer, byte for byte) or one model from several sessions;
 ``stingerml train --train-dir DIR --out DIR`` trains from a training folder.
-Everything is computed before anything is written; the three files are then
-written all or nothing.
+``--out`` is checked before training; everything is computed before anything is
+written; the three files then replace the old ones as a set.
 """
 from __future__ import annotations
 
@@ -37,9 +37,11 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from .._atomic import check_output_folder
     from ..trainers.blaster import train, train_folder
 
     check_sources(args)
+    check_output_folder(args.out)  # before minutes of training, not after
     progress = None if args.quiet else StderrProgress()
     if args.train_dir:
         result = train_folder(args.train_dir, progress=progress)
@@ -53,9 +55,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     from .. import demo_session_path
+    from .._atomic import check_output_folder
     from ..trainers.blaster import train
 
     src = demo_session_path()
+    check_output_folder(args.out)
     result = train(read_one_log(src, show_warnings=False), progress=StderrProgress())
     paths = result.save(Path(args.out))
     s = result.summary

@@ -164,10 +164,12 @@ class Blaster:
         return b""
 
     def reset_connection(self) -> None:
-        """A new host connection: a stalled device talks again, half-typed commands are dropped."""
+        """A new host connection: a stalled device talks again, half-typed commands and a
+        half-finished upload are dropped (the previous model file is kept)."""
         self.stalled = False
         self.disconnect_requested = False
         self._cmd.clear()
+        self._rx = None
 
     # -- output ----------------------------------------------------------------
 

@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import suppress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 
 from ..formats import mlmd
-from .._atomic import write_bytes_atomic
+from .._atomic import write_set_to_folder
 from .._kernels import prestart_helper
 from ..constants import LR_FILE, MLP_FILE, REPORT_FILE, RICH_FEATURES, SUMMARY_FEATURES, WINDOW_SAMPLES
 from ..dataset import Dataset, DatasetParams, build_dataset
-from ..errors import DatasetError, OutputError, TrainingError
+from ..errors import DatasetError, OutputError, TrainingError  # noqa: F401 (OutputError: raised by save)
 from ..features import featurize_rich, featurize_summary
 from ..holdout import holdout_metrics
 from ..log import Log, parse_log, read_log
@@ -48,6 +47,7 @@ from ..traces import pick_traces, shot_traces
 from ..trainfolder import TrainFolder
 from ..trainfolder import read as read_folder
 
+OUTPUT_FILES = (LR_FILE, MLP_FILE, REPORT_FILE)
 FINAL_LR_ITERATIONS = 5000
 FINAL_MLP_ITERATIONS = 600
 
@@ -81,6 +81,13 @@ class TrainResult:
     dataset: Union[Dataset, SessionsDataset, TrainFolder, None]
     log_lines: List[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        s, m = self.summary, self.metrics
+        held_out = (f", held-out F1 LR {m['lr']['f1']:.2f} MLP {m['mlp']['f1']:.2f}" if m else "")
+        return (f"<TrainResult: {s.get('posWindows')} positive / {s.get('negWindows')} negative windows, "
+                f"{s.get('shotsAccepted')} shots{held_out}, {len(self.warnings)} warning(s); "
+                "files() / save(DIR) for the model files>")
+
     def report(self) -> Dict[str, Any]:
         """The ``report.json`` content."""
         return {
@@ -103,37 +110,21 @@ class TrainResult:
     def save(self, out_dir: Union[str, "os.PathLike[str]"]) -> Dict[str, Path]:
         """Write ``ml_model_lr.bin``, ``ml_model_mlp.bin`` and ``report.json`` into ``out_dir``.
 
-        All or nothing: each file is written atomically; if one fails, the files
-        already written by this call are removed (and ``out_dir`` too when this
-        call created it) and :class:`OutputError` is raised.
+        As a set: afterwards ``out_dir`` holds the three new files, or (after an
+        error, or a kill at any moment followed by the next write) its previous
+        ones; on error :class:`OutputError` is raised.
         """
         return write_files(out_dir, self.files())
 
 
 def write_files(out_dir: Union[str, "os.PathLike[str]"], files: Dict[str, bytes]) -> Dict[str, Path]:
-    """Write every ``{name: bytes}`` into ``out_dir`` atomically, all or nothing; returns the paths."""
-    out = Path(out_dir)
-    created: List[Path] = []
-    for parent in (out, *out.parents):
-        if parent.exists():
-            break
-        created.append(parent)
-    written: List[Path] = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
-            write_bytes_atomic(out / name, data)
-            written.append(out / name)
-    except OSError as exc:
-        for path in written:
-            with suppress(OSError):
-                path.unlink()
-        for d in created:
-            with suppress(OSError):
-                d.rmdir()
-        where = exc.filename or out
-        raise OutputError(f"{where}: cannot write the results: {exc.strerror or exc}; nothing was written "
-                          f"to {out}. Choose another --out or free some space.") from exc
+    """Replace the model set in ``out_dir`` by ``files`` as a set (:func:`stingerml._atomic.write_set`:
+    all new or all old, also after a kill); returns the paths.
+
+    Raises:
+        OutputError: the folder cannot be created or written; its previous files are kept.
+    """
+    out = write_set_to_folder(out_dir, files, members=OUTPUT_FILES)
     return {name: out / name for name in files}
 
 
@@ -187,8 +178,17 @@ def _check_rows(where: str, pos: int, neg: int, window_samples: int, lead_sample
         )
 
 
-def _check_finite(name: str, values) -> None:
+SMALL_ROWS = 26  # below this many rows the browser's LR step (1 with L2 = 50 / rows > 2) can diverge
+
+
+def _check_finite(name: str, values, rows: int) -> None:
     if not all(map(math.isfinite, values)):
+        if rows < SMALL_ROWS:
+            raise TrainingError(
+                f"{name} training produced non-finite weights on only {rows} rows: the browser's gradient "
+                f"descent (L2 = 50 / rows) diverges on so few. Give it at least {SMALL_ROWS} rows: record more "
+                "shots, export with a larger --neg-mult, or combine sessions (stingerml train LOG LOG ...)"
+            )
         raise TrainingError(
             f"{name} training produced non-finite weights; the data may hold extreme values. "
             "Check the log (stingerml plot) and record again."
@@ -216,13 +216,13 @@ def _fit(windows: Sequence[int], labels: Sequence[int], rep: Reporter) -> TrainR
     rep.say("lr", "Training LogReg (final, all data)...")
     lr_scaler = Scaler().fit(fs)
     lr = LogisticRegression(max_iter=FINAL_LR_ITERATIONS).fit(lr_scaler.transform(fs), labels)
-    _check_finite("LR", list(lr.coef_) + [lr.intercept_])
+    _check_finite("LR", list(lr.coef_) + [lr.intercept_], rows)
     rep.say("mlp", "Training MLP (final, all data)...")
     mlp_scaler = Scaler().fit(fr)
     mlp = MLP(max_iter=FINAL_MLP_ITERATIONS, record_loss=True).fit(
         mlp_scaler.transform(fr), labels, progress=rep.ticks("mlp", "MLP iteration")
     )
-    _check_finite("MLP", [*mlp.W1_, *mlp.b1_, *mlp.W2_, *mlp.b2_, *mlp.W3_, mlp.b3_])
+    _check_finite("MLP", [*mlp.W1_, *mlp.b1_, *mlp.W2_, *mlp.b2_, *mlp.W3_, mlp.b3_], rows)
 
     rep.say("build", "Building MLMD binaries...")
     lr_model, mlp_model = lr.to_model(lr_scaler), mlp.to_model(mlp_scaler)
