@@ -229,8 +229,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (``0 <= q <= 100``) by linear interpolation on sorted values.
 
     The position is ``(q/100)·(n-1)`` as in numpy's default method; between the two
-    neighbours ``a <= b`` the value is ``a + (b - a)·frac`` (numpy may differ in the
-    last bit when ``frac >= 0.5``).
+    neighbours ``a <= b`` the value is ``a·(1 - frac) + b·frac``, as the browser
+    computes it (``a + (b - a)·frac`` differs in the last bit, e.g. the app's
+    ``tiny`` trace; numpy may too).
     """
     if not values:
         raise MetricError("percentile: no values")
@@ -242,7 +243,8 @@ def percentile(values: Sequence[float], q: float) -> float:
     hi = math.ceil(pos)
     if lo == hi:
         return s[lo]
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+    frac = pos - lo
+    return s[lo] * (1 - frac) + s[hi] * frac
 
 
 BASELINE_MS = (-1000, -700)

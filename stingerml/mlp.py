@@ -2,8 +2,8 @@
 
 Fitted attributes: ``W1_`` (64×n_in), ``b1_`` (64), ``W2_`` (32×64), ``b2_``
 (32), ``W3_`` (32) as flat row-major ``array('f')``, ``b3_`` a double, and
-``loss_history_`` (``[{"iter": t, "loss"}]`` every 16 iterations and at the
-last, when ``record_loss``).
+``loss_history_`` (``[{"iter": t, "loss"}]`` every ``loss_every`` iterations
+(default 16) and at the last, when ``record_loss``).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class MLP:
         seed: int = 42,
         noise_std: Optional[float] = None,
         record_loss: bool = False,
+        loss_every: int = 16,
     ) -> None:
         self.max_iter = max_iter
         self.alpha = alpha
@@ -32,6 +33,7 @@ class MLP:
         self.seed = seed
         self.noise_std = noise_std
         self.record_loss = record_loss
+        self.loss_every = loss_every
         self.W1_: Optional[array] = None
         self.b1_: Optional[array] = None
         self.W2_: Optional[array] = None
@@ -53,7 +55,7 @@ class MLP:
         noise = self.noise_std if self.noise_std is not None else (0.15 if n < 80 else 0.0)
         (self.W1_, self.b1_, self.W2_, self.b2_, self.W3_, self.b3_, self.loss_history_) = kernels().mlp_fit(
             X, y, n, n_features, self.max_iter, alpha, self.learning_rate, self.seed, noise,
-            self.record_loss, progress,
+            self.record_loss, progress, loss_every=self.loss_every,
         )
         self.n_features_ = n_features
         return self

@@ -13,6 +13,11 @@ held-out check, final LR and MLP, MLMD files):
 - :func:`train_folder` trains from a training folder written by
   ``stingerml export`` (:mod:`stingerml.trainfolder`); there is no log, so no
   per-shot traces.
+
+All three take ``settings`` (:class:`~stingerml.settings.TrainSettings`): the
+final models' iterations and the MLP loss cadence. The default is the published
+app's (700 MLP iterations, loss every 8); ``stingerml.settings.TRAIN_PIPELINE``
+is the browser trainer's own defaults (600, every 16). ``report.json`` records them.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ from .mlp import MLP
 from .rng import js_round
 from .scaler import Scaler
 from .sessions import SessionsDataset, build_sessions
+from .settings import APP, TrainSettings
 from .traces import pick_traces, shot_traces
 from .trainfolder import TrainFolder
 from .trainfolder import read as read_folder
@@ -44,8 +50,7 @@ from .trainfolder import read as read_folder
 LR_FILE = "ml_model_lr.bin"
 MLP_FILE = "ml_model_mlp.bin"
 REPORT_FILE = "report.json"
-FINAL_LR_ITERATIONS = 5000
-FINAL_MLP_ITERATIONS = 600
+DEFAULT_SETTINGS = APP  # the published app's settings (stingerml.settings)
 
 LogSource = Union[Log, bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 
@@ -126,10 +131,12 @@ class TrainResult:
     shot_traces: List[Dict[str, Any]]
     dataset: Union[Dataset, SessionsDataset, TrainFolder]
     log_lines: List[str] = field(default_factory=list)
+    settings: TrainSettings = APP
 
     def report(self) -> Dict[str, Any]:
         """The ``report.json`` content."""
         return {
+            "settings": self.settings.to_json(),
             "summary": self.summary,
             "warnings": self.warnings,
             "metrics": self.metrics,
@@ -244,17 +251,21 @@ def _check_finite(name: str, values) -> None:
 # --- the shared training core ---------------------------------------------------------------------
 
 
-def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optional[ProgressCallback] = None) -> FittedModels:
+def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optional[ProgressCallback] = None,
+                settings: Optional[TrainSettings] = None) -> FittedModels:
     """Featurize, run the held-out check, train the final LR and MLP and pack both MLMD files.
 
     Args:
         windows: flat ``rows × 50 × 6`` raw samples (channel order ``ax..gz``).
         labels: 0/1 per row (both classes present).
         progress: optional callback (stages ``features``, ``holdout``, ``lr``, ``mlp``, ``build``).
+        settings: iterations of the final models and the MLP loss cadence
+            (default :data:`DEFAULT_SETTINGS`, the app's).
 
     Raises:
         TrainingError: a model ended with non-finite weights.
     """
+    settings = settings or DEFAULT_SETTINGS
     prestart_helper()
     rep = _Reporter(progress)
     rep.say("features", "Featurizing...")
@@ -271,11 +282,11 @@ def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optiona
 
     rep.say("lr", "Training LogReg (final, all data)...")
     lr_scaler = Scaler().fit(fs, rows, 18)
-    lr = LogisticRegression(max_iter=FINAL_LR_ITERATIONS).fit(lr_scaler.transform(fs, rows), labels, 18)
+    lr = LogisticRegression(max_iter=settings.lr_iterations).fit(lr_scaler.transform(fs, rows), labels, 18)
     _check_finite("LR", list(lr.coef_) + [lr.intercept_])
     rep.say("mlp", "Training MLP (final, all data)...")
     mlp_scaler = Scaler().fit(fr, rows, 30)
-    mlp = MLP(max_iter=FINAL_MLP_ITERATIONS, record_loss=True).fit(
+    mlp = MLP(max_iter=settings.mlp_iterations, record_loss=True, loss_every=settings.mlp_loss_every).fit(
         mlp_scaler.transform(fr, rows), labels, 30, progress=rep.iterations("mlp", "MLP iteration")
     )
     _check_finite("MLP", [*mlp.W1_, *mlp.b1_, *mlp.W2_, *mlp.b2_, *mlp.W3_, mlp.b3_])
@@ -291,16 +302,16 @@ def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optiona
                         lr.loss_history_, mlp.loss_history_, rep.lines)
 
 
-def _result(fitted: FittedModels, rep: _Reporter, **rest: Any) -> TrainResult:
-    return TrainResult(
+def _result(fitted: FittedModels, rep: _Reporter, settings: Optional[TrainSettings], **rest: Any) -> TrainResult:
+    return TrainResult(settings=settings or DEFAULT_SETTINGS,
         lr_blob=fitted.lr_blob, mlp_blob=fitted.mlp_blob, lr_model=fitted.lr_model, mlp_model=fitted.mlp_model,
         metrics=fitted.metrics, lr_loss_history=fitted.lr_loss_history, mlp_loss_history=fitted.mlp_loss_history,
         log_lines=rep.lines, **rest,
     )
 
 
-def _fit(windows: Sequence[int], labels: Sequence[int], rep: _Reporter) -> FittedModels:
-    fitted = fit_windows(windows, labels, rep.progress)
+def _fit(windows: Sequence[int], labels: Sequence[int], rep: _Reporter, settings: Optional[TrainSettings]) -> FittedModels:
+    fitted = fit_windows(windows, labels, rep.progress, settings)
     rep.lines += fitted.log_lines
     return fitted
 
@@ -333,6 +344,7 @@ def train(
     data: Union[LogSource, Sequence[LogSource]],
     *,
     params: DatasetParams = DatasetParams(),
+    settings: Optional[TrainSettings] = None,
     progress: Optional[ProgressCallback] = None,
 ) -> TrainResult:
     """Run the browser trainer's pipeline on one session (a list or tuple: :func:`train_sessions`).
@@ -346,7 +358,7 @@ def train(
         TrainingError: a model ended with non-finite weights.
     """
     if isinstance(data, (list, tuple)):
-        return train_sessions(data, params=params, progress=progress)
+        return train_sessions(data, params=params, settings=settings, progress=progress)
     rep = _Reporter(progress)
     log = _as_log(data, rep)
     n = len(log)
@@ -367,12 +379,12 @@ def train(
     for w in warnings:
         rep.say("dataset", f"WARNING: {w}")
 
-    fitted = _fit(ds.windows, ds.labels, rep)
+    fitted = _fit(ds.windows, ds.labels, rep, settings)
 
     rep.say("traces", "Computing per-shot predictions...")
     traces = pick_traces(_traces(log, ds, fitted))
     rep.say("done", f"Generated {len(traces)} shot plots")
-    return _result(fitted, rep, summary=_session_summary(log, ds), warnings=warnings, shot_traces=traces, dataset=ds)
+    return _result(fitted, rep, settings, summary=_session_summary(log, ds), warnings=warnings, shot_traces=traces, dataset=ds)
 
 
 def _prefixed(name: str, message: str) -> str:
@@ -383,6 +395,7 @@ def train_sessions(
     logs: Sequence[LogSource],
     *,
     params: DatasetParams = DatasetParams(),
+    settings: Optional[TrainSettings] = None,
     progress: Optional[ProgressCallback] = None,
 ) -> TrainResult:
     """Train one LR and one MLP from several sessions.
@@ -439,18 +452,19 @@ def train_sessions(
     for w in warnings:
         rep.say("dataset", f"WARNING: {w}")
 
-    fitted = _fit(sd.windows, sd.labels, rep)
+    fitted = _fit(sd.windows, sd.labels, rep, settings)
 
     rep.say("traces", "Computing per-shot predictions...")
     traces = [{"session": s.name, **t} for s in sd.sessions for t in _traces(s.log, s.dataset, fitted)]
     traces = pick_traces(traces)
     rep.say("done", f"Generated {len(traces)} shot plots")
-    return _result(fitted, rep, summary=summary, warnings=warnings, shot_traces=traces, dataset=sd)
+    return _result(fitted, rep, settings, summary=summary, warnings=warnings, shot_traces=traces, dataset=sd)
 
 
 def train_folder(
     folder: Union[TrainFolder, str, "os.PathLike[str]"],
     *,
+    settings: Optional[TrainSettings] = None,
     progress: Optional[ProgressCallback] = None,
 ) -> TrainResult:
     """Train the LR and MLP from a training folder (``stingerml export``'s output, SPEC §13).
@@ -498,6 +512,6 @@ def train_folder(
     for w in warnings:
         rep.say("dataset", f"WARNING: {w}")
 
-    fitted = _fit(folder.windows, folder.labels, rep)
+    fitted = _fit(folder.windows, folder.labels, rep, settings)
     rep.say("done", "Done (no per-shot traces: a training folder holds no log)")
-    return _result(fitted, rep, summary=summary, warnings=warnings, shot_traces=[], dataset=folder)
+    return _result(fitted, rep, settings, summary=summary, warnings=warnings, shot_traces=[], dataset=folder)

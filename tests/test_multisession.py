@@ -23,6 +23,7 @@ from stingerml.features import featurize_summary
 from stingerml.log import parse_log, write_log
 from stingerml.pipeline import OutputError, train, train_folder, train_sessions
 from stingerml.scaler import Scaler
+from stingerml.settings import TrainSettings
 from stingerml.sessions import build_sessions
 from stingerml.synth import generate
 from stingerml.trainfolder import write as write_folder
@@ -34,8 +35,7 @@ SUMMARY_KEYS = ("samples", "durationMs", "shotsAll", "shotsAccepted", "posWindow
 def short_training():
     """Few iterations everywhere: seconds instead of minutes on the pure backend."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "FINAL_LR_ITERATIONS", 150)
-        mp.setattr(pipeline, "FINAL_MLP_ITERATIONS", 12)
+        mp.setattr(pipeline, "DEFAULT_SETTINGS", TrainSettings(lr_iterations=150, mlp_iterations=12))
         mp.setattr(holdout, "LR_ITERATIONS", 80)
         mp.setattr(holdout, "MLP_ITERATIONS", 6)
         yield

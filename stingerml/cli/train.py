@@ -28,6 +28,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--train-dir", metavar="DIR", help="train from this training folder instead of logs")
     p.add_argument("--out", required=True, help="output folder for ml_model_lr.bin, ml_model_mlp.bin, report.json")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_settings_arguments(p)
     p.set_defaults(func=run_train, parser=p)
 
     d = sub.add_parser("demo", help="train on the bundled example session into ./stingerml-demo/")
@@ -46,6 +47,46 @@ def read_logs(paths):
         return [read_log(Path(p)) for p in paths]
 
 
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """``--preset``, ``--mlp-iterations``, ``--loss-every`` (see :mod:`stingerml.settings`)."""
+    from ..settings import PRESETS
+
+    g = p.add_argument_group("training settings (default: the published app's, 700 MLP iterations, loss every 8)")
+    g.add_argument("--preset", choices=sorted(PRESETS),
+                   help="app: the web app's settings (default); train-pipeline: the browser trainer's own "
+                        "defaults (600 iterations, loss every 16)")
+    g.add_argument("--mlp-iterations", type=_positive, metavar="N", help="iterations of the final MLP (overrides the preset)")
+    g.add_argument("--loss-every", type=_positive, metavar="N",
+                   help="record the MLP loss every N iterations and at the last (overrides the preset)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def settings_from_args(args: argparse.Namespace):
+    """The :class:`~stingerml.settings.TrainSettings` the options ask for; None (the
+    pipeline's default, the app's settings) when no option is given."""
+    from dataclasses import replace
+
+    from ..settings import preset
+
+    if args.preset is None and args.mlp_iterations is None and args.loss_every is None:
+        return None
+    s = preset(args.preset or "app")
+    if args.mlp_iterations is not None:
+        s = replace(s, mlp_iterations=args.mlp_iterations)
+    if args.loss_every is not None:
+        s = replace(s, mlp_loss_every=args.loss_every)
+    return s
+
+
 def check_sources(args: argparse.Namespace) -> None:
     """Exactly one of LOG... and --train-dir (a usage error otherwise, exit code 2)."""
     if bool(args.logs) == bool(args.train_dir):
@@ -57,11 +98,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     check_sources(args)
     progress = None if args.quiet else StderrProgress()
+    settings = settings_from_args(args)
     if args.train_dir:
-        result = train_folder(args.train_dir, progress=progress)
+        result = train_folder(args.train_dir, settings=settings, progress=progress)
     else:
         logs = read_logs(args.logs)
-        result = train(logs[0] if len(logs) == 1 else logs, progress=progress)
+        result = train(logs[0] if len(logs) == 1 else logs, settings=settings, progress=progress)
     for path in result.save(Path(args.out)).values():
         print(path)
     return 0
