@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings as _warnings
 from contextlib import suppress
 import os
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from . import mlmd
 from ._kernels import prestart_helper
 from ._atomic import write_bytes_atomic
 from .dataset import Dataset, DatasetParams, build_dataset
-from .errors import DatasetError, OutputError, TrainingError
+from .errors import DatasetError, OutputError, StingerWarning, TrainingError
 from .features import featurize_rich, featurize_summary
 from .holdout import holdout_metrics
 from .log import Log, parse_log, read_log
@@ -132,10 +133,12 @@ class TrainResult:
     dataset: Union[Dataset, SessionsDataset, TrainFolder]
     log_lines: List[str] = field(default_factory=list)
     settings: TrainSettings = APP
+    imported: Optional[Dict[str, List[str]]] = None
 
     def report(self) -> Dict[str, Any]:
-        """The ``report.json`` content."""
-        return {
+        """The ``report.json`` content (``import``: the joined and skipped files, only with ``concat``)."""
+        extra = {} if self.imported is None else {"import": self.imported}
+        return {**extra,
             "settings": self.settings.to_json(),
             "summary": self.summary,
             "warnings": self.warnings,
@@ -345,6 +348,7 @@ def train(
     *,
     params: DatasetParams = DatasetParams(),
     settings: Optional[TrainSettings] = None,
+    concat: bool = False,
     progress: Optional[ProgressCallback] = None,
 ) -> TrainResult:
     """Run the browser trainer's pipeline on one session (a list or tuple: :func:`train_sessions`).
@@ -352,11 +356,20 @@ def train(
     ``data`` is a :class:`~stingerml.log.Log`, the bytes of a binary log, or a path
     (``.csv`` read as the converter's CSV, anything else as a binary log).
 
+    With ``concat`` the logs (one or a list) are joined into one as the app's
+    import button does (:func:`stingerml.app_import.import_logs`: files whose size
+    is not a multiple of 17 bytes skipped) and trained as one log: the app's
+    files, metrics and log lines. ``warnings`` then start with the import's
+    (skipped files, shots lost to the gap rule at a file boundary) and
+    ``imported`` names the joined and skipped files.
+
     Raises:
         LogFormatError: the log cannot be read.
         DatasetError: fewer than 2 accepted shots, or no positive or no negative windows.
         TrainingError: a model ended with non-finite weights.
     """
+    if concat:
+        return _train_joined(data, params, settings, progress)
     if isinstance(data, (list, tuple)):
         return train_sessions(data, params=params, settings=settings, progress=progress)
     rep = _Reporter(progress)
@@ -385,6 +398,26 @@ def train(
     traces = pick_traces(_traces(log, ds, fitted))
     rep.say("done", f"Generated {len(traces)} shot plots")
     return _result(fitted, rep, settings, summary=_session_summary(log, ds), warnings=warnings, shot_traces=traces, dataset=ds)
+
+
+def _train_joined(data: Union[LogSource, Sequence[LogSource]], params: DatasetParams,
+                  settings: Optional[TrainSettings], progress: Optional[ProgressCallback]) -> TrainResult:
+    """:func:`train` with ``concat``: the app's import, then its one-log training."""
+    from .app_import import import_logs
+
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", StingerWarning)  # they go to the result's warnings
+        imported = import_logs(list(data) if isinstance(data, (list, tuple)) else [data], min_gap_ms=params.min_gap_ms)
+    first = "Parsing binary log..."
+    if progress is not None:
+        for w in imported.warnings:
+            progress(Progress("parse", f"WARNING: {w}"))
+        progress(Progress("parse", first))
+    result = train(imported.log, params=params, settings=settings, progress=progress)
+    result.log_lines.insert(0, first)
+    result.warnings[:0] = imported.warnings
+    result.imported = {"files": imported.files, "skipped": imported.skipped}
+    return result
 
 
 def _prefixed(name: str, message: str) -> str:

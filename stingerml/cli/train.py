@@ -1,7 +1,8 @@
 """``stingerml train`` and ``stingerml demo``: the browser trainer's flow from the command line.
 
 ``stingerml train LOG [LOG ...] --out DIR`` trains from one log (the browser
-trainer, byte for byte) or one model from several sessions;
+trainer, byte for byte) or one model from several sessions (with ``--concat``:
+the logs joined into one, as the web app's import button does);
 ``stingerml train --train-dir DIR --out DIR`` trains from a training folder.
 Everything is computed before anything is written; the three files are then
 written all or nothing.
@@ -27,6 +28,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("logs", nargs="*", metavar="LOG", help="device log(s) (.bin as pulled from the blaster, or .csv)")
     p.add_argument("--train-dir", metavar="DIR", help="train from this training folder instead of logs")
     p.add_argument("--out", required=True, help="output folder for ml_model_lr.bin, ml_model_mlp.bin, report.json")
+    p.add_argument("--concat", action="store_true",
+                   help="join the logs into one, as the web app's import button does (files whose size is not a "
+                        "multiple of 17 bytes are skipped), instead of training them as separate sessions")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_settings_arguments(p)
     p.set_defaults(func=run_train, parser=p)
@@ -91,6 +95,8 @@ def check_sources(args: argparse.Namespace) -> None:
     """Exactly one of LOG... and --train-dir (a usage error otherwise, exit code 2)."""
     if bool(args.logs) == bool(args.train_dir):
         args.parser.error("give either one or more LOG files or --train-dir DIR, not both and not neither")
+    if args.concat and args.train_dir:
+        args.parser.error("--concat joins LOG files; it does not apply to --train-dir")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -101,6 +107,8 @@ def run_train(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.train_dir:
         result = train_folder(args.train_dir, settings=settings, progress=progress)
+    elif args.concat:
+        result = train(args.logs, concat=True, settings=settings, progress=progress)
     else:
         logs = read_logs(args.logs)
         result = train(logs[0] if len(logs) == 1 else logs, settings=settings, progress=progress)
