@@ -43,6 +43,7 @@ from .mlp import MLP
 from .rng import js_round
 from .scaler import Scaler
 from .sessions import SessionsDataset, build_sessions
+from .quality import data_quality
 from .settings import APP, TrainSettings
 from .traces import pick_traces, shot_traces
 from .trainfolder import TrainFolder
@@ -135,11 +136,17 @@ class TrainResult:
     settings: TrainSettings = APP
     imported: Optional[Dict[str, List[str]]] = None
 
+    @property
+    def quality(self) -> Optional[Dict[str, Any]]:
+        """The app's data-quality score of ``summary`` (:func:`stingerml.quality.data_quality`)."""
+        return data_quality(self.summary)
+
     def report(self) -> Dict[str, Any]:
         """The ``report.json`` content (``import``: the joined and skipped files, only with ``concat``)."""
         extra = {} if self.imported is None else {"import": self.imported}
         return {**extra,
             "settings": self.settings.to_json(),
+            "quality": self.quality,
             "summary": self.summary,
             "warnings": self.warnings,
             "metrics": self.metrics,

@@ -114,7 +114,16 @@ def run_train(args: argparse.Namespace) -> int:
         result = train(logs[0] if len(logs) == 1 else logs, settings=settings, progress=progress)
     for path in result.save(Path(args.out)).values():
         print(path)
+    print(quality_line(result.quality))
     return 0
+
+
+def quality_line(q) -> str:
+    """One line for the app's data-quality score (or why there is none)."""
+    if q is None:
+        return "data quality: not available (the summary has no recording duration)"
+    tips = "; ".join(q[k]["tip"] for k in ("shots", "duration", "negatives"))
+    return f"data quality: {q['overall']}/100 ({q['tier']}) - {tips}"
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -125,11 +134,12 @@ def run_demo(args: argparse.Namespace) -> int:
     result = train(read_logs([src])[0], progress=StderrProgress())
     paths = result.save(Path(args.out))
     s = result.summary
+    print(quality_line(result.quality))
     print(f"\nTrained on the bundled example session {src.name}: {s['samples']} samples, "
           f"{s['shotsAccepted']} shots, {s['posWindows']} positive / {s['negWindows']} negative windows.\n")
     print(f"  {paths['ml_model_lr.bin']}   logistic regression (18 features), MLMD file for the blaster's LR slot")
     print(f"  {paths['ml_model_mlp.bin']}  MLP 30-64-32-1, MLMD file for the blaster's MLP slot")
-    print(f"  {paths['report.json']}       summary, warnings, held-out metrics, loss curves, per-shot traces")
+    print(f"  {paths['report.json']}       settings, data quality, summary, warnings, held-out metrics, loss curves, per-shot traces")
     if result.metrics:
         for key, name in (("lr", "LR "), ("mlp", "MLP")):
             m = result.metrics[key]
