@@ -135,6 +135,7 @@ class TrainResult:
     log_lines: List[str] = field(default_factory=list)
     settings: TrainSettings = APP
     imported: Optional[Dict[str, List[str]]] = None
+    logs: Dict[str, Log] = field(default_factory=dict)
 
     @property
     def quality(self) -> Optional[Dict[str, Any]]:
@@ -144,7 +145,7 @@ class TrainResult:
     def report(self) -> Dict[str, Any]:
         """The ``report.json`` content (``import``: the joined and skipped files, only with ``concat``)."""
         extra = {} if self.imported is None else {"import": self.imported}
-        return {**extra,
+        return {"logs": [log.source for log in self.logs.values()], **extra,
             "settings": self.settings.to_json(),
             "quality": self.quality,
             "summary": self.summary,
@@ -156,15 +157,19 @@ class TrainResult:
         }
 
     def files(self) -> Dict[str, bytes]:
-        """``{file name: content}`` of the three output files."""
+        """``{file name: content}`` of the four output files (``report.html``: :mod:`stingerml.report_html`)."""
+        from .report_html import REPORT_HTML, render
+
+        report = self.report()
         return {
             LR_FILE: self.lr_blob,
             MLP_FILE: self.mlp_blob,
-            REPORT_FILE: (json.dumps(self.report(), indent=1) + "\n").encode("utf-8"),
+            REPORT_FILE: (json.dumps(report, indent=1) + "\n").encode("utf-8"),
+            REPORT_HTML: render(report, self.logs).encode("utf-8"),
         }
 
     def save(self, out_dir: Union[str, "os.PathLike[str]"]) -> Dict[str, Path]:
-        """Write ``ml_model_lr.bin``, ``ml_model_mlp.bin`` and ``report.json`` into ``out_dir``.
+        """Write ``ml_model_lr.bin``, ``ml_model_mlp.bin``, ``report.json`` and ``report.html`` into ``out_dir``.
 
         All or nothing: each file is written atomically; if one fails, the files
         already written by this call are removed (and ``out_dir`` too when this
@@ -404,7 +409,8 @@ def train(
     rep.say("traces", "Computing per-shot predictions...")
     traces = pick_traces(_traces(log, ds, fitted))
     rep.say("done", f"Generated {len(traces)} shot plots")
-    return _result(fitted, rep, settings, summary=_session_summary(log, ds), warnings=warnings, shot_traces=traces, dataset=ds)
+    return _result(fitted, rep, settings, summary=_session_summary(log, ds), warnings=warnings, shot_traces=traces, dataset=ds,
+                   logs={"": log})
 
 
 def _train_joined(data: Union[LogSource, Sequence[LogSource]], params: DatasetParams,
@@ -498,7 +504,8 @@ def train_sessions(
     traces = [{"session": s.name, **t} for s in sd.sessions for t in _traces(s.log, s.dataset, fitted)]
     traces = pick_traces(traces)
     rep.say("done", f"Generated {len(traces)} shot plots")
-    return _result(fitted, rep, settings, summary=summary, warnings=warnings, shot_traces=traces, dataset=sd)
+    return _result(fitted, rep, settings, summary=summary, warnings=warnings, shot_traces=traces, dataset=sd,
+                   logs={s.name: s.log for s in sd.sessions})
 
 
 def train_folder(

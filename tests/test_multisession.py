@@ -208,7 +208,7 @@ def log_files(tmp_path_factory, logs):
 def test_cli_trains_from_several_logs(tmp_path, log_files, multi):
     out = tmp_path / "out"
     assert main(["train", *map(str, log_files), "--out", str(out), "--quiet"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["ml_model_lr.bin", "ml_model_mlp.bin", "report.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["ml_model_lr.bin", "ml_model_mlp.bin", "report.html", "report.json"]
     report = json.loads((out / "report.json").read_text())
     assert [s["name"] for s in report["summary"]["sessions"]] == list(map(str, log_files))
     # same rows as the in-memory logs: same models

@@ -121,7 +121,7 @@ def test_report_json_round_trips_reference_numbers(vectors, tiny_result, tmp_pat
     paths = tiny_result.save(tmp_path / "out")
     report = json.loads(paths["report.json"].read_text())
     ref = _reference(vectors, "tiny")
-    assert set(report) == {"settings", "quality", "summary", "warnings", "metrics", "lr_loss_history", "mlp_loss_history", "shot_traces"}
+    assert set(report) == {"logs", "settings", "quality", "summary", "warnings", "metrics", "lr_loss_history", "mlp_loss_history", "shot_traces"}
     assert report["metrics"] == ref["metrics"]
     assert report["mlp_loss_history"] == ref["mlpLossHistory"]
     assert paths["ml_model_mlp.bin"].read_bytes() == (vectors / "browser" / "tiny.mlp.mlmd").read_bytes()
