@@ -4,7 +4,7 @@
 trainer, byte for byte) or one model from several sessions (with ``--concat``:
 the logs joined into one, as the web app's import button does);
 ``stingerml train --train-dir DIR --out DIR`` trains from a training folder.
-Everything is computed before anything is written; the three files are then
+Everything is computed before anything is written; the four files are then
 written all or nothing.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     p.add_argument("logs", nargs="*", metavar="LOG", help="device log(s) (.bin as pulled from the blaster, or .csv)")
     p.add_argument("--train-dir", metavar="DIR", help="train from this training folder instead of logs")
-    p.add_argument("--out", required=True, help="output folder for ml_model_lr.bin, ml_model_mlp.bin, report.json")
+    p.add_argument("--out", required=True, help="output folder for ml_model_lr.bin, ml_model_mlp.bin, report.json, report.html")
     p.add_argument("--concat", action="store_true",
                    help="join the logs into one, as the web app's import button does (files whose size is not a "
                         "multiple of 17 bytes are skipped), instead of training them as separate sessions")
@@ -95,7 +95,7 @@ def check_sources(args: argparse.Namespace) -> None:
     """Exactly one of LOG... and --train-dir (a usage error otherwise, exit code 2)."""
     if bool(args.logs) == bool(args.train_dir):
         args.parser.error("give either one or more LOG files or --train-dir DIR, not both and not neither")
-    if args.concat and args.train_dir:
+    if getattr(args, "concat", False) and args.train_dir:
         args.parser.error("--concat joins LOG files; it does not apply to --train-dir")
 
 
@@ -140,6 +140,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"  {paths['ml_model_lr.bin']}   logistic regression (18 features), MLMD file for the blaster's LR slot")
     print(f"  {paths['ml_model_mlp.bin']}  MLP 30-64-32-1, MLMD file for the blaster's MLP slot")
     print(f"  {paths['report.json']}       settings, data quality, summary, warnings, held-out metrics, loss curves, per-shot traces")
+    print(f"  {paths['report.html']}       the same as a page to open in a browser (and print)")
     if result.metrics:
         for key, name in (("lr", "LR "), ("mlp", "MLP")):
             m = result.metrics[key]
