@@ -118,3 +118,19 @@ def test_trace_scores_equal_the_apps(vectors):
         for plot in app_reference(vectors, case)["shotPlots"]:
             assert trace_score(plot["xMs"], plot["probsLR"]) == plot["scoreLR"]
             assert trace_score(plot["xMs"], plot["probsMLP"]) == plot["scoreMLP"]
+
+
+@pytest.mark.parametrize("loss_every", [1, 3, 8, 16, 40])
+def test_loss_cadence_same_on_both_backends(loss_every):
+    """Every ``loss_every`` iterations and at the last, the pure and numba kernels record the same losses."""
+    from array import array
+
+    from stingerml._kernels import pure
+
+    X = array("f", [((i * 37) % 23 - 11) / 7 for i in range(12 * 5)])
+    y = [i % 2 for i in range(12)]
+    want = pure.mlp_fit(X, y, 12, 5, 30, 1e-3, 0.02, 42, 0.0, True, loss_every=loss_every)
+    assert [h["iter"] for h in want[6]] == sorted({*range(loss_every, 31, loss_every), 30})
+    jit = pytest.importorskip("stingerml._kernels.jit")
+    got = jit.mlp_fit(X, y, 12, 5, 30, 1e-3, 0.02, 42, 0.0, True, loss_every=loss_every)
+    assert got[6] == want[6] and [list(a) for a in got[:5]] == [list(a) for a in want[:5]] and got[5] == want[5]
