@@ -22,11 +22,12 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from ._atomic import write_bytes_atomic
 from ._binary import le_array, le_bytes
+from .constants import CHANNEL_NAMES
 from .errors import LogFormatError, StingerWarning
 
 RECORD = struct.Struct("<IhhhhhhB")
 RECORD_SIZE = RECORD.size  # 17
-CHANNELS: Tuple[str, ...] = ("ax", "ay", "az", "gx", "gy", "gz")
+CHANNELS: Tuple[str, ...] = CHANNEL_NAMES
 CSV_COLUMNS: Tuple[str, ...] = ("timestamp_ms",) + CHANNELS + ("trigger",)
 _TS_TYPECODE = "I" if array("I").itemsize == 4 else "L"
 

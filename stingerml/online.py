@@ -35,7 +35,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import StingerError
+from .errors import SettingsError
 from .metrics import percentile
 from .shots import accept_shots, rising_edges
 
@@ -43,10 +43,6 @@ HIT_WINDOW_MS = (-600, -100)
 JUSTIFY_MS = 600
 AWAY_MS = 1000
 MAX_SAMPLE_MS = 100
-
-
-class SettingsError(StingerError, ValueError):
-    """Post-processing settings out of range."""
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from .constants import REPORT_HTML_FILE
 from .log import Log
 from .plots import COLORS, MARGIN_LEFT, MARGIN_RIGHT, Axes, data_range, legend, shot_trace, svg_document
 
-REPORT_HTML = "report.html"
+REPORT_HTML = REPORT_HTML_FILE  # the page's file name (stingerml.constants)
 
 CSS = """
 body { font-family: sans-serif; color: #111; background: #fff; margin: 24px auto; max-width: 860px; line-height: 1.4; }
@@ -152,7 +153,7 @@ def render(report: Mapping[str, Any], logs: Optional[Mapping[str, Log]] = None, 
     """The HTML page of a ``report.json`` dict.
 
     Args:
-        report: :meth:`stingerml.pipeline.TrainResult.report`'s content.
+        report: :meth:`stingerml.trainers.blaster.TrainResult.report`'s content.
         logs: the trained log per trace ``session`` name (``""`` for one log);
             traces whose log is missing are drawn without the IMU panel.
     """

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict
 
+from .errors import SettingsError
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -35,7 +37,7 @@ class TrainSettings:
         for name in ("mlp_iterations", "mlp_loss_every", "lr_iterations"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TrainSettings.{name} must be a whole number >= 1, got {value!r}")
+                raise SettingsError(f"TrainSettings.{name} must be a whole number >= 1, got {value!r}")
 
     @property
     def preset(self) -> str:
@@ -62,4 +64,4 @@ def preset(name: str) -> TrainSettings:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown settings preset {name!r}; use {' or '.join(PRESETS)}") from None
+        raise SettingsError(f"unknown settings preset {name!r}; use {' or '.join(PRESETS)}") from None

@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from ._atomic import write_bytes_atomic
 from ._binary import le_array, le_bytes
+from .constants import CHANNEL_NAMES
 from .errors import DatasetError
 
 WINDOWS_FILE = "windows_i16le.bin"
@@ -35,7 +36,7 @@ LABELS_FILE = "labels_u8.bin"
 INDEX_FILE = "index.csv"
 META_FILE = "meta.json"
 SUMMARY_FILE = "summary.json"
-CHANNELS = ("ax", "ay", "az", "gx", "gy", "gz")
+CHANNELS = CHANNEL_NAMES
 INDEX_COLUMNS = (
     "row",
     "label",

@@ -14,13 +14,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="also run tests marked slow (pure-Python training on session_a, minutes)")
 
 
+# The fidelity subset that CI runs on the oldest and newest CPython of the machine (.ci/pythons):
+# test functions by "file::name"; each one must exist, so a rename cannot shrink the subset unseen.
+COMPAT = (
+    "test_pipeline.py::test_tiny_model_files_byte_identical",
+    "test_app_settings.py::test_tiny_default_is_the_app",
+    "test_loader.py::test_verdict_matches_firmware",
+    "test_firmware.py::test_stream_replay_tiny",
+    "test_cli_train.py::test_python_dash_m_runs",
+    "test_cli_train.py::test_demo_help",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # mark before pytest's own -m deselection
 def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
+    _mark_compat(config, items)
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: pass --run-slow to run")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def _mark_compat(config: pytest.Config, items) -> None:
+    """Mark the COMPAT tests ``compat``; with ``-m compat``, fail when one of them is not collected."""
+    found = set()
+    for item in items:
+        key = f"{Path(str(item.fspath)).name}::{item.originalname}"
+        if key in COMPAT:
+            item.add_marker(pytest.mark.compat)
+            found.add(key)
+    if "compat" in (config.getoption("-m") or "") and found != set(COMPAT):
+        raise pytest.UsageError(f"compat tests not found: {sorted(set(COMPAT) - found)}")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from stingerml.app_import import import_logs, lost_shots
 from stingerml.cli import main
 from stingerml.errors import LogFormatError, StingerWarning
 from stingerml.log import parse_log
-from stingerml.pipeline import train
+from stingerml.trainers.blaster import train
 from stingerml.sessions import build_sessions
 
 from conftest import use_backend

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from stingerml.cli import main
-from stingerml.pipeline import train
+from stingerml.trainers.blaster import train
 from stingerml.settings import APP, PRESETS, TRAIN_PIPELINE, TrainSettings, preset
 
 from conftest import use_backend

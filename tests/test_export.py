@@ -14,7 +14,7 @@ import pytest
 from stingerml import trainfolder
 from stingerml.cli import build_parser, main
 from stingerml.errors import DatasetError
-from stingerml.export import ExportParams, export_dataset, nearest_shot, order_statistic, percentile
+from stingerml.folder_dataset import ExportParams, export_dataset, nearest_shot, order_statistic, percentile
 from stingerml.log import from_columns, read_log
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from stingerml import firmware as fw
-from stingerml._kernels import firmware_kernels
-from stingerml import loader, mlmd
+from stingerml._kernels import kernels
+from stingerml import loader
+from stingerml.formats import mlmd
 from stingerml.log import read_log
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
@@ -160,13 +161,13 @@ def test_expf_against_the_c_library(backend):
     libm.expf.restype, libm.expf.argtypes = ctypes.c_float, [ctypes.c_float]
     xs = [fw.f32(-20.0 + 40.0 * k / 9973 + 1e-4 * math.sin(k)) for k in range(9974)]
     xs += [0.0, -0.0, 20.0, -20.0, 88.5, -103.0, -110.0, 89.0]
-    expf = firmware_kernels().expf
+    expf = kernels("firmware").expf
     for x in xs:
         assert struct.pack("<f", expf(x)) == struct.pack("<f", libm.expf(x)), x
 
 
 def test_sigmoid_cutoffs(backend):
-    sigmoid = firmware_kernels().sigmoid_f32
+    sigmoid = kernels("firmware").sigmoid_f32
     assert sigmoid(20.5) == 1.0 and sigmoid(-20.5) == 0.0
     assert sigmoid(0.0) == 0.5
     assert 0.0 < sigmoid(-20.0) < 1e-8 and sigmoid(-20.0) == fw.f32(1 / (1 + math.exp(20)))

@@ -22,18 +22,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stingerml import _kernels, firmware, loader
-from stingerml._kernels import firmware_kernels, firmware_pure
+from stingerml._kernels import firmware_pure, kernels
 from stingerml.rng import XorShift32
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-PUBLIC = [name for name, obj in vars(firmware_pure).items()
-          if inspect.isfunction(obj) and obj.__module__ == firmware_pure.__name__ and not name.startswith("_")]
+PUBLIC = firmware_pure.__all__  # the seam's names
 
 
 @pytest.fixture
 def k(backend):
     """The active backend's firmware kernel module."""
-    return firmware_kernels()
+    return kernels("firmware")
 
 
 def bits(values, signed_zero: bool = True) -> List[int]:
@@ -66,7 +65,7 @@ def test_jit_defines_every_firmware_kernel_with_the_same_signature():
 
 def test_firmware_kernels_follow_the_backend(backend):
     want = "firmware_pure" if backend == "python" else "firmware_jit"
-    assert firmware_kernels().__name__ == f"stingerml._kernels.{want}"
+    assert kernels("firmware").__name__ == f"stingerml._kernels.{want}"
     assert _kernels.backend() == backend
     assert _kernels.kernels().__name__ == ("stingerml._kernels.pure" if backend == "python" else "stingerml._kernels.jit")
 

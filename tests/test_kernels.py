@@ -27,8 +27,7 @@ from stingerml.rng import XorShift32
 from conftest import BACKENDS, use_backend
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
-PUBLIC = [name for name, obj in vars(pure).items()
-          if inspect.isfunction(obj) and obj.__module__ == pure.__name__ and not name.startswith("_")]
+PUBLIC = pure.__all__  # the seam's names
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -43,6 +42,22 @@ def k(request):
 def jit():
     pytest.importorskip("numba")
     from stingerml._kernels import jit as module
+    return module
+
+
+@pytest.fixture
+def jsmath_jit():
+    """The numba twin of jsmath (V8's fdlibm exp/log/cos as njit functions)."""
+    pytest.importorskip("numba")
+    from stingerml import _jsmath_jit as module
+    return module
+
+
+@pytest.fixture
+def rng_jit():
+    """The numba twin of the xorshift32 rng."""
+    pytest.importorskip("numba")
+    from stingerml import _rng_jit as module
     return module
 
 
@@ -98,15 +113,15 @@ def test_set_backend_selects_and_restores(k):
 
 
 @pytest.mark.parametrize("name", ["exp", "log", "cos"])
-def test_njit_math_equals_v8(jit, name):
+def test_njit_math_equals_v8(jsmath_jit, name):
     v8 = json.loads((VECTORS / "jsmath" / "v8_math.json").read_text())[name]
-    fn = getattr(jit, "_" + name)
+    fn = getattr(jsmath_jit, name)
     unpack = lambda h: struct.unpack(">d", bytes.fromhex(h))[0]  # noqa: E731
     wrong = [(x, y) for x, y in v8 if struct.pack(">d", fn(unpack(x))).hex() != y]
     assert not wrong, f"{len(wrong)} of {len(v8)} differ from V8, first {wrong[:3]}"
 
 
-def test_njit_math_equals_jsmath_on_a_million_arguments(jit):
+def test_njit_math_equals_jsmath_on_a_million_arguments(jsmath_jit):
     """Bit-identical to the Python fdlibm ports on 10^6 arguments covering every branch."""
     np = pytest.importorskip("numpy")
     from numba import njit
@@ -117,9 +132,9 @@ def test_njit_math_equals_jsmath_on_a_million_arguments(jit):
     def apply(xs):
         out = np.empty((3, xs.size))
         for i in range(xs.size):
-            out[0, i] = jit._exp(xs[i])
-            out[1, i] = jit._log(xs[i])
-            out[2, i] = jit._cos(xs[i]) if abs(xs[i]) < 1e5 else 0.0
+            out[0, i] = jsmath_jit.exp(xs[i])
+            out[1, i] = jsmath_jit.log(xs[i])
+            out[2, i] = jsmath_jit.cos(xs[i]) if abs(xs[i]) < 1e5 else 0.0
         return out
 
     r = np.random.default_rng(20240601)
@@ -139,15 +154,15 @@ def test_njit_math_equals_jsmath_on_a_million_arguments(jit):
         assert not wrong, f"{fn.__name__}: {len(wrong)} arguments differ, first {wrong[:5]}"
 
 
-def test_njit_rng_equals_browser_and_python(jit):
+def test_njit_rng_equals_browser_and_python(rng_jit):
     np = pytest.importorskip("numpy")
     reference = json.loads((VECTORS / "rng" / "xorshift32.json").read_text())
     for seed, ref in reference.items():
-        state = jit._seed_state(int(seed))
-        assert [jit._rng_next(state) for _ in range(64)] == ref["float"], seed
+        state = rng_jit.seed_state(int(seed))
+        assert [rng_jit.next_double(state) for _ in range(64)] == ref["float"], seed
     state = np.array([XorShift32(7).state], np.int64)
     rng = XorShift32(7)
-    assert bits([jit._gaussian(state) for _ in range(5000)]) == bits([rng.gaussian() for _ in range(5000)])
+    assert bits([rng_jit.gaussian(state) for _ in range(5000)]) == bits([rng.gaussian() for _ in range(5000)])
     assert int(state[0]) == rng.state
 
 
@@ -336,7 +351,7 @@ def test_mlp_saturating_and_dead_units(k):
 @pytest.fixture(scope="module", params=["tiny", "session_a"])
 def numba_run(request):
     pytest.importorskip("numba")
-    from stingerml.pipeline import train
+    from stingerml.trainers.blaster import train
     from stingerml.settings import TRAIN_PIPELINE
 
     previous = kernels_mod.backend()

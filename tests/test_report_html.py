@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from stingerml.cli import main
-from stingerml.pipeline import train
+from stingerml.trainers.blaster import train
 from stingerml.report_html import REPORT_HTML, render, svgs
 
 from conftest import use_backend
@@ -87,7 +87,7 @@ def test_report_without_the_log_draws_probabilities_only(tiny_dir, tmp_path, cap
     (copy / "report.json").write_text(json.dumps(report))
     assert main(["report", str(copy)]) == 0
     html = (copy / REPORT_HTML).read_text(encoding="utf-8")
-    assert "The log was not found" in html and "traces are drawn without the IMU" in capsys.readouterr().out
+    assert "The log was not found" in html and "traces are drawn without the IMU" in capsys.readouterr().err
     assert all("data-series=\"ax\"" not in s for s in svgs(html)[2:])
     assert main(["report", str(copy), "--log", str(vectors / "sessions" / "tiny.bin")]) == 0
     check_page((copy / REPORT_HTML).read_text(encoding="utf-8"), len(report["shot_traces"]))

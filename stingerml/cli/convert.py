@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import warnings
 from pathlib import Path
 
-from ..errors import OutputError, StingerError, StingerWarning
+from ..errors import OutputError, StingerError
+from ._common import read_one_log
 
 FORMATS = {".bin": "binary", ".csv": "CSV"}
 
@@ -33,19 +32,13 @@ def save_log(log: "object", path: Path) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ..log import read_log
-
     src, dst = Path(args.input), Path(args.output)
     src_fmt, dst_fmt = log_format(src, "input"), log_format(dst, "output")
     if src_fmt == dst_fmt:
         raise StingerError(
             f"{src} and {dst} are both {src_fmt}; convert needs one .bin and one .csv (bin -> csv or csv -> bin)"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
-        log = read_log(src)
-    for message in log.warnings:
-        print(f"warning: {message}", file=sys.stderr)
+    log = read_one_log(src)
     save_log(log, dst)
     print(f"{src} ({src_fmt}) -> {dst} ({dst_fmt}): {len(log)} samples")
     return 0

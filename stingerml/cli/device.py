@@ -9,14 +9,13 @@ import threading
 from pathlib import Path
 from typing import Dict
 
+from ..constants import MODEL_FILES as _SLOT_FILES
 from ..errors import StingerError
-
-_SLOT_FILES = {"lr": "ml_model_lr.bin", "mlp": "ml_model_mlp.bin"}
+from ._common import add_arguments_later, read_bytes
 
 
 def register(subparsers) -> None:
-    """Add the device sub-commands."""
-    from ..device.emulator import FAULTS
+    """Add the device sub-commands (``emulate``'s options when it runs: they come from the emulator)."""
 
     def with_port(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--port", metavar="PORT_OR_URL",
@@ -29,21 +28,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("emulate", help="run a virtual blaster on a pty or a local TCP port",
                               description="Serve a virtual blaster. The first stdout line is the device path "
                                           "(--pty) or URL (--tcp); then it serves until killed.")
-    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
-    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
-    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
-                   help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
-    p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
-    p.add_argument("--no-fs", action="store_true", help="the filesystem failed to mount")
-    p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
-                   help="probability of an unrelated debug line before each reply line (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
-    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
-                   help="upload inactivity timeout in seconds (firmware: 10)")
     p.set_defaults(func=_emulate)
-
+    add_arguments_later(p, _emulate_arguments)
     p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)"))
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the raw log (.bin)")
     p.set_defaults(func=_pull)
@@ -64,6 +50,24 @@ def register(subparsers) -> None:
 
     p = with_port(subparsers.add_parser("delete", help="delete the user models; the blaster reverts to factory"))
     p.set_defaults(func=_delete)
+
+
+def _emulate_arguments(p: argparse.ArgumentParser) -> None:
+    from ..device.emulator import FAULTS
+
+    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
+    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
+    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
+                   help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
+    p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
+    p.add_argument("--no-fs", action="store_true", help="the filesystem failed to mount")
+    p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
+                   help="probability of an unrelated debug line before each reply line (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
+    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
+                   help="upload inactivity timeout in seconds (firmware: 10)")
 
 
 def _client(args):
@@ -101,7 +105,7 @@ def _emulate(args) -> int:
 
 
 def _pull(args) -> int:
-    from ..pipeline import Progress
+    from ..progress import Progress
     from ._progress import StderrProgress
 
     show = StderrProgress()  # a bar only when stderr is a terminal
@@ -124,12 +128,7 @@ def _push(args) -> int:
     if not files:
         where = f"{args.dir} holds neither {' nor '.join(_SLOT_FILES.values())}" if args.dir else "nothing given"
         raise StingerError(f"no model to push: {where}; give DIR or --lr/--mlp FILE")
-    blobs = {}
-    for slot, path in files.items():
-        try:
-            blobs[slot] = path.read_bytes()
-        except OSError as exc:
-            raise StingerError(f"cannot read the {slot} model {path}: {exc.strerror}") from None
+    blobs = {slot: read_bytes(path, f"the {slot} model") for slot, path in files.items()}
     with _client(args) as client:
         info = client.push(blobs, load=not args.no_load, sources={s: str(p) for s, p in files.items()})
     for slot, path in files.items():

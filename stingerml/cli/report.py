@@ -7,7 +7,9 @@ import warnings
 from pathlib import Path
 from typing import Dict, List
 
-from ..errors import StingerError, StingerWarning
+from ..constants import REPORT_FILE, REPORT_HTML_FILE
+from ..errors import ReportError, StingerWarning
+from ._common import read_logs, warn
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
@@ -32,7 +34,6 @@ def _find(path: str, folder: Path) -> Path:
 def _logs(report: dict, given: List[str], folder: Path) -> Dict[str, object]:
     """The logs per trace ``session`` name; {} when the recorded ones are not found (traces without IMU)."""
     from ..app_import import import_logs
-    from ..log import read_log
     from ..sessions import session_names
 
     imported = report.get("import")
@@ -44,35 +45,35 @@ def _logs(report: dict, given: List[str], folder: Path) -> Dict[str, object]:
         warnings.simplefilter("ignore", StingerWarning)
         if imported:
             return {"": import_logs(found).log}
-        logs = [read_log(p) for p in found]
+    logs = read_logs(found, show_warnings=False)
     if "sessions" in (report.get("summary") or {}):
         return dict(zip(session_names(logs), logs))
     if len(logs) > 1:
-        raise StingerError(f"{folder}: report.json is of one log but {len(logs)} logs were given; pass the one trained on")
+        raise ReportError(f"{folder}: {REPORT_FILE} is of one log but {len(logs)} logs were given; pass the one trained on")
     return {"": logs[0]} if logs else {}
 
 
 def run_report(args: argparse.Namespace) -> int:
     from .._atomic import write_text_atomic
-    from ..report_html import REPORT_HTML, render
+    from ..report_html import render
 
     folder = Path(args.dir)
-    src = folder / "report.json"
+    src = folder / REPORT_FILE
     try:
         report = json.loads(src.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise StingerError(f"{src}: cannot read: {exc.strerror or exc}; pass the folder 'stingerml train --out' wrote") from exc
+        raise ReportError(f"{src}: cannot read: {exc.strerror or exc}; pass the folder 'stingerml train --out' wrote") from exc
     except ValueError as exc:
-        raise StingerError(f"{src}: not valid JSON ({exc}); train again to rewrite it") from exc
+        raise ReportError(f"{src}: not valid JSON ({exc}); train again to rewrite it") from exc
     if not isinstance(report, dict) or "summary" not in report:
-        raise StingerError(f"{src}: not a stingerml report (no 'summary'); train again to rewrite it")
+        raise ReportError(f"{src}: not a stingerml report (no 'summary'); train again to rewrite it")
     logs = _logs(report, args.log or [], folder)
     if report.get("shot_traces") and not logs:
-        print("warning: the trained log(s) were not found; traces are drawn without the IMU (pass --log LOG)")
-    out = folder / REPORT_HTML
+        warn("the trained log(s) were not found; traces are drawn without the IMU (pass --log LOG)")
+    out = folder / REPORT_HTML_FILE
     try:
         write_text_atomic(out, render(report, logs))
     except OSError as exc:
-        raise StingerError(f"{out}: cannot write: {exc.strerror or exc}") from exc
+        raise ReportError(f"{out}: cannot write: {exc.strerror or exc}") from exc
     print(out)
     return 0

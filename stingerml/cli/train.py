@@ -10,9 +10,10 @@ written all or nothing.
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
+from ..constants import LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE
+from ._common import add_arguments_later, add_sources, check_sources, read_logs, read_one_log
 from ._progress import StderrProgress
 
 DEMO_DIR = "stingerml-demo"
@@ -25,30 +26,20 @@ def register(sub: "argparse._SubParsersAction") -> None:
         "from several logs at once (one model from many sessions), or from a training folder "
         "written by 'stingerml export'.",
     )
-    p.add_argument("logs", nargs="*", metavar="LOG", help="device log(s) (.bin as pulled from the blaster, or .csv)")
-    p.add_argument("--train-dir", metavar="DIR", help="train from this training folder instead of logs")
-    p.add_argument("--out", required=True, help="output folder for ml_model_lr.bin, ml_model_mlp.bin, report.json, report.html")
+    add_sources(p, "device log(s) (.bin as pulled from the blaster, or .csv)",
+                "train from this training folder instead of logs")
+    p.add_argument("--out", required=True, help=f"output folder for {LR_FILE}, {MLP_FILE}, {REPORT_FILE}, "
+                   f"{REPORT_HTML_FILE}")
     p.add_argument("--concat", action="store_true",
                    help="join the logs into one, as the web app's import button does (files whose size is not a "
                         "multiple of 17 bytes are skipped), instead of training them as separate sessions")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    add_settings_arguments(p)
-    p.set_defaults(func=run_train, parser=p)
+    add_arguments_later(p, add_settings_arguments)
+    p.set_defaults(func=run_train)
 
     d = sub.add_parser("demo", help="train on the bundled example session into ./stingerml-demo/")
     d.add_argument("--out", default=DEMO_DIR, help=f"output folder (default ./{DEMO_DIR})")
     d.set_defaults(func=run_demo)
-
-
-def read_logs(paths):
-    """Read every log first (any unreadable one fails before training); StingerWarnings are
-    left to the result's warnings instead of Python's warning output."""
-    from ..errors import StingerWarning
-    from ..log import read_log
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StingerWarning)
-        return [read_log(Path(p)) for p in paths]
 
 
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
@@ -59,7 +50,8 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=sorted(PRESETS),
                    help="app: the web app's settings (default); train-pipeline: the browser trainer's own "
                         "defaults (600 iterations, loss every 16)")
-    g.add_argument("--mlp-iterations", type=_positive, metavar="N", help="iterations of the final MLP (overrides the preset)")
+    g.add_argument("--mlp-iterations", type=_positive, metavar="N",
+                   help="iterations of the final MLP (overrides the preset)")
     g.add_argument("--loss-every", type=_positive, metavar="N",
                    help="record the MLP loss every N iterations and at the last (overrides the preset)")
 
@@ -76,7 +68,7 @@ def _positive(text: str) -> int:
 
 def settings_from_args(args: argparse.Namespace):
     """The :class:`~stingerml.settings.TrainSettings` the options ask for; None (the
-    pipeline's default, the app's settings) when no option is given."""
+    trainer's default, the app's settings) when no option is given."""
     from dataclasses import replace
 
     from ..settings import preset
@@ -91,18 +83,12 @@ def settings_from_args(args: argparse.Namespace):
     return s
 
 
-def check_sources(args: argparse.Namespace) -> None:
-    """Exactly one of LOG... and --train-dir (a usage error otherwise, exit code 2)."""
-    if bool(args.logs) == bool(args.train_dir):
-        args.parser.error("give either one or more LOG files or --train-dir DIR, not both and not neither")
-    if getattr(args, "concat", False) and args.train_dir:
-        args.parser.error("--concat joins LOG files; it does not apply to --train-dir")
-
-
 def run_train(args: argparse.Namespace) -> int:
-    from ..pipeline import train, train_folder
+    from ..trainers.blaster import train, train_folder
 
     check_sources(args)
+    if args.concat and args.train_dir:
+        args.parser.error("--concat joins LOG files; it does not apply to --train-dir")
     progress = None if args.quiet else StderrProgress()
     settings = settings_from_args(args)
     if args.train_dir:
@@ -110,7 +96,7 @@ def run_train(args: argparse.Namespace) -> int:
     elif args.concat:
         result = train(args.logs, concat=True, settings=settings, progress=progress)
     else:
-        logs = read_logs(args.logs)
+        logs = read_logs(args.logs, show_warnings=False)  # they go to the result's warnings
         result = train(logs[0] if len(logs) == 1 else logs, settings=settings, progress=progress)
     for path in result.save(Path(args.out)).values():
         print(path)
@@ -128,19 +114,20 @@ def quality_line(q) -> str:
 
 def run_demo(args: argparse.Namespace) -> int:
     from .. import demo_session_path
-    from ..pipeline import train
+    from ..trainers.blaster import train
 
     src = demo_session_path()
-    result = train(read_logs([src])[0], progress=StderrProgress())
+    result = train(read_one_log(src, show_warnings=False), progress=StderrProgress())
     paths = result.save(Path(args.out))
     s = result.summary
     print(quality_line(result.quality))
     print(f"\nTrained on the bundled example session {src.name}: {s['samples']} samples, "
           f"{s['shotsAccepted']} shots, {s['posWindows']} positive / {s['negWindows']} negative windows.\n")
-    print(f"  {paths['ml_model_lr.bin']}   logistic regression (18 features), MLMD file for the blaster's LR slot")
-    print(f"  {paths['ml_model_mlp.bin']}  MLP 30-64-32-1, MLMD file for the blaster's MLP slot")
-    print(f"  {paths['report.json']}       settings, data quality, summary, warnings, held-out metrics, loss curves, per-shot traces")
-    print(f"  {paths['report.html']}       the same as a page to open in a browser (and print)")
+    print(f"  {paths[LR_FILE]}   logistic regression (18 features), MLMD file for the blaster's LR slot")
+    print(f"  {paths[MLP_FILE]}  MLP 30-64-32-1, MLMD file for the blaster's MLP slot")
+    print(f"  {paths[REPORT_FILE]}       settings, data quality, summary, warnings, held-out metrics, loss curves, "
+          "per-shot traces")
+    print(f"  {paths[REPORT_HTML_FILE]}       the same as a page to open in a browser (and print)")
     if result.metrics:
         for key, name in (("lr", "LR "), ("mlp", "MLP")):
             m = result.metrics[key]

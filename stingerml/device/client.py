@@ -7,9 +7,10 @@ only when a client is opened (``pip install 'stingerml[serial]'``).
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 from .._atomic import PathLike, write_bytes_atomic
+from ..progress import Tick
 from . import protocol
 from .discovery import find_port, import_serial
 from .errors import (
@@ -19,8 +20,6 @@ from .errors import (
     FingerprintMismatchError,
 )
 from .protocol import InfoValue, ReplyBuffer
-
-Progress = Callable[[int, int], None]
 
 _IDLE_SLEEP_S = 0.002
 _READ_CHUNK = 65536
@@ -113,7 +112,7 @@ class DeviceClient:
 
     # -- commands --------------------------------------------------------
 
-    def pull_log(self, progress: Optional[Progress] = None) -> bytes:
+    def pull_log(self, progress: Optional[Tick] = None) -> bytes:
         """The device log (MLDUMP), exactly as many bytes as the device announced.
 
         ``progress(received, total)`` is called as bytes arrive.
@@ -126,7 +125,7 @@ class DeviceClient:
         self._command("MLDUMP")
         return self._await(protocol.DumpReceiver(progress), "MLDUMP", while_receiving=True)
 
-    def pull_log_to(self, path: PathLike, progress: Optional[Progress] = None) -> int:
+    def pull_log_to(self, path: PathLike, progress: Optional[Tick] = None) -> int:
         """Pull the log and write it to ``path`` atomically; returns its size in bytes.
 
         Nothing is written unless the whole dump arrived and was verified.

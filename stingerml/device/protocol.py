@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from typing import Callable, Dict, Optional, Tuple, Union
 
-from .. import mlmd
+from ..formats import mlmd
+from ..constants import SLOTS, check_slot  # noqa: F401  (re-exported: the protocol names them)
 from .errors import DeviceProtocolError, DeviceReplyError
 
 BAUDRATE = 115200
 MAX_COMMAND_CHARS = 63
 MAX_MODEL_BYTES = 199999
-SLOTS = ("lr", "mlp")
 
 READY = "[ml] MLMODEL_READY"
 OK = "[ml] MLMODEL_OK"
@@ -66,13 +66,6 @@ MODEL_ERR_HINTS: Dict[str, str] = {
 
 _INFO_LINE = re.compile(r"^\[ml\] ([A-Za-z_][A-Za-z0-9_\[\]]*)=(.*)$")
 _SAMPLES_LINE = re.compile(r"^\[ml\] samples_written=(\d+)\b")
-
-
-def check_slot(slot: str) -> str:
-    """Return ``slot`` if it is ``'lr'`` or ``'mlp'``, else raise ValueError."""
-    if slot not in SLOTS:
-        raise ValueError(f"slot must be 'lr' or 'mlp', not {slot!r}")
-    return slot
 
 
 def put_command(blob: bytes, slot: str) -> bytes:
