@@ -40,7 +40,7 @@ class MetricError(StingerError, ValueError):
 
 
 class SettingsError(StingerError, ValueError):
-    """Post-processing settings out of range."""
+    """Settings out of range: post-processing (:mod:`stingerml.online`) or training (:mod:`stingerml.settings`)."""
 
 
 class PlotError(StingerError, ValueError):
@@ -53,6 +53,10 @@ class BenchmarkError(StingerError, ValueError):
 
 class TabularDataError(StingerError, ValueError):
     """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
+
+
+class ReportError(StingerError, ValueError):
+    """A training report cannot be rebuilt (``report.json`` unreadable or not stingerml's, logs that do not fit)."""
 
 
 # --- talking to a blaster (stingerml.device) ---------------------------------------------------

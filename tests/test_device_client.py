@@ -12,6 +12,7 @@ import pytest
 
 from conftest import use_backend
 from stingerml.trainers.blaster import train
+from stingerml.settings import TRAIN_PIPELINE
 
 from stingerml.device import (
     Blaster,
@@ -85,7 +86,7 @@ def test_end_to_end_on_a_pty(serve, tmp_path, models):
         lr, mlp = LR, MLP
         if models != "browser files":
             with use_backend(models):
-                result = train(out)  # pull -> train -> push
+                result = train(out, settings=TRAIN_PIPELINE)  # pull -> train -> push (trainPipeline's defaults)
             lr, mlp = result.lr_blob, result.mlp_blob
             assert (lr, mlp) == (LR, MLP)  # byte-identical to the browser's files
         info = client.push({"lr": lr, "mlp": mlp})

@@ -27,6 +27,7 @@ COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-co
     "export_dataset",  # export (a training folder: the dataset, not a model)
     "firmware",  # validate, replay, online, export-header
     "plot",  # plot
+    "report",  # report
     "synth",  # synth
     "tabular",  # tabular train, predict, evaluate
     "train",  # train, demo
