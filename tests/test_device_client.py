@@ -54,6 +54,7 @@ def no_threads_left():
 @pytest.fixture
 def serve():
     """serve(kind='tcp', **blaster_kwargs) -> (server, blaster); servers are stopped after the test."""
+    pytest.importorskip("serial")  # the client talks through pyserial (the [serial] extra)
     servers = []
 
     def start(kind: str = "tcp", log=LOG, **kwargs):
@@ -113,6 +114,7 @@ def test_tcp_session_with_debug_chatter_on_every_line(serve):
 
 
 def test_loop_url_and_timeouts_say_what_the_device_last_said():
+    pytest.importorskip("serial")
     with DeviceClient("loop://", timeout=0.2) as client:  # loop:// echoes the command back
         with pytest.raises(DeviceTimeoutError, match=r"MLINFO.*within 0.2 s.*last said 'MLINFO'"):
             client.samples_written()
@@ -228,6 +230,7 @@ def test_info_missing_keys_time_out_naming_them(serve):
 
 
 def test_cannot_open_port():
+    pytest.importorskip("serial")
     with pytest.raises(DeviceError, match="cannot open /nonexistent/tty"):
         DeviceClient("/nonexistent/tty")
 
