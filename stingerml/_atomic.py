@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import Dict, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -33,3 +33,49 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> None:
 def write_text_atomic(path: PathLike, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically (see :func:`write_bytes_atomic`)."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_files_atomic(directory: PathLike, files: Dict[str, bytes]) -> Dict[str, Path]:
+    """Write a set of ``{name: bytes}`` into ``directory`` (created if missing) as a set.
+
+    Every file is first written in full to a temporary file beside its target;
+    only when all are on disk are they renamed into place, one ``os.replace``
+    each. A failure while writing removes the temporary files (and the
+    directories this call created): nothing is changed.
+
+    Raises:
+        OutputError: the directory or a file cannot be written.
+    """
+    from .errors import OutputError
+
+    out = Path(directory)
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    staged: Dict[Path, str] = {}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        umask = os.umask(0)
+        os.umask(umask)
+        for name, data in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            staged[out / name] = tmp
+            os.chmod(tmp, 0o666 & ~umask)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for target, tmp in staged.items():
+            os.replace(tmp, target)
+    except OSError as exc:
+        for tmp in staged.values():
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        for d in created:
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        raise OutputError(f"{exc.filename or out}: cannot write: {exc.strerror or exc}; nothing was written "
+                          f"to {out}. Choose another output folder or free some space.") from exc
+    return {name: out / name for name in files}

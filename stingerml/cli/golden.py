@@ -1,0 +1,37 @@
+"""``stingerml golden LOG --lr FILE --mlp FILE -o DIR``: golden vectors for the firmware's and the app's tests."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def cmd_golden(args) -> int:
+    from ..golden import golden_set, write_golden
+    from ..log import read_log
+    from .firmware import _load_model
+
+    log = read_log(args.log)
+    lr, mlp = _load_model(args.lr, "lr"), _load_model(args.mlp, "mlp")
+    names = {kind: Path(path).name if path else f"factory_{kind}.mlmd"
+             for kind, path in (("lr", args.lr), ("mlp", args.mlp))}
+    gs = golden_set(log, lr, mlp, names)
+    write_golden(gs, args.output)
+    for note in gs.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {len(gs.windows)} windows and a {len(gs.stream) // 6}-sample stream to "
+          f"{args.output}/ (golden.h, golden.json, README.md)", file=sys.stderr)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "golden", help="golden test vectors (golden.h, golden.json) for the firmware's and the app's own tests",
+        description="Pick a deterministic set of windows from LOG (dataset rows of both labels, the motion gate, "
+                    "saturated values, probabilities near 0, 0.5 and 1, the first full ring buffer) and write the "
+                    "firmware's exact float32 features and probabilities for them into DIR: golden.h, golden.json "
+                    "and README.md, replaced together. See docs/golden.md.")
+    p.add_argument("log", metavar="LOG", help="device log (.bin or .csv)")
+    p.add_argument("--lr", metavar="FILE", help="LR model (.mlmd); factory weights when omitted")
+    p.add_argument("--mlp", metavar="FILE", help="MLP model (.mlmd); factory weights when omitted")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the three files (created)")
+    p.set_defaults(func=cmd_golden)
