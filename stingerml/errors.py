@@ -29,5 +29,9 @@ class OutputError(StingerError, OSError):
     """An output file could not be written (missing folder, no permission, disk full...)."""
 
 
+class DiffError(StingerError, ValueError):
+    """Two files cannot be compared (unreadable, of different kinds, or a malformed CSV)."""
+
+
 class StingerWarning(UserWarning):
     """Something is suspect but work went on (trailing bytes, short recording...)."""

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +51,7 @@ from .dataset import build_dataset, interleave, windows_at
 from .errors import DatasetError
 from .features import featurize_rich, featurize_summary
 from .log import Log
+from .modeldiff import f32_bits
 from .mlmd import LR_FEATURES, MLP_FEATURES, WINDOW_SAMPLES, LRModel, MLPModel, build, crc32, HEADER_SIZE
 
 CHANNELS = 6
@@ -265,11 +265,6 @@ def golden_set(log: Log, lr: LRModel, mlp: MLPModel, model_files: Optional[Dict[
 
 
 # --------------------------------------------------------------------------- writers
-
-
-def f32_bits(value: float) -> int:
-    """The IEEE-754 binary32 bit pattern of ``value`` rounded to float32."""
-    return struct.unpack("<I", struct.pack("<f", value))[0]
 
 
 def _hex(value: float) -> str:
