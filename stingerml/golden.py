@@ -463,7 +463,7 @@ same weights as a header).
 |---|---|---|---|
 {table}
 
-Made-up windows:
+Notes (made-up windows, missing rows):
 {notes}
 ## Firmware: a PlatformIO native unit test (`test/test_golden/test_main.cpp`)
 

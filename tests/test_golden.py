@@ -15,6 +15,7 @@ from stingerml import golden, mlmd, read_log
 from stingerml.cli import main
 from stingerml.dataset import build_dataset, interleave
 from stingerml.errors import DatasetError
+from stingerml.log import from_columns
 from stingerml.header import export_header
 
 BROWSER = VECTORS / "browser"
@@ -90,6 +91,22 @@ def test_selection_real_saturated_window_session_a():
     sat = next(w for w in gs.windows if "saturated" in w.cases)
     assert sat.start >= 0 and ({-32768, 32767} & set(sat.samples))
     assert not any("saturated" in note for note in gs.notes)
+
+
+def test_real_still_windows_are_taken_from_the_log():
+    log = read_log(VECTORS / "sessions" / "tiny.bin")
+    n = 700
+    quiet = [array("h", [v // 8 if 100 <= i < 400 else v for i, v in enumerate(col[:n])]) for col in log.channels[3:]]
+    still = from_columns(log.timestamp_ms[:n], [c[:n] for c in log.channels[:3]] + quiet, [0] * n, source="still.bin")
+    gs = golden.golden_set(still, *models("tiny"))
+    rms = gs.outputs["rms"]
+    by_case = {c: r for r, w in enumerate(gs.windows) for c in w.cases}
+    assert {"gate_still", "gate_below", "gate_above"} <= set(by_case)
+    assert gs.windows[by_case["gate_still"]].start >= 0 and not any("gate_still" in x for x in gs.notes)
+    assert rms[by_case["gate_still"]] <= rms[by_case["gate_below"]] < 60 <= rms[by_case["gate_above"]]
+    r = by_case["gate_below"]
+    assert gs.outputs["p_mlp"][r] == 0.0 and gs.outputs["raw_mlp"][r] > 0.0
+    assert "the log's dataset has no positive rows" in gs.notes
 
 
 def test_near_cases_are_the_extremes_of_the_golden_set():
