@@ -49,6 +49,10 @@ def write_files_atomic(directory: PathLike, files: Dict[str, bytes]) -> Dict[str
     from .errors import OutputError
 
     out = Path(directory)
+    for name in files:
+        if (out / name).is_dir():  # os.replace would fail only after the others were renamed
+            raise OutputError(f"{out / name}: is a directory; nothing was written to {out}. Remove it or "
+                              f"choose another output folder.")
     created = [p for p in (out, *out.parents) if not p.exists()]
     staged: Dict[Path, str] = {}
     try:

@@ -312,6 +312,17 @@ def test_cli_error_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_cli_leaves_the_set_alone_when_one_file_cannot_be_replaced(tmp_path, capsys):
+    out = tmp_path / "g"
+    (out / "golden.json").mkdir(parents=True)
+    (out / "golden.h").write_text("stale")
+    rc = main(["golden", str(VECTORS / "sessions" / "tiny.bin"), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "golden.json: is a directory" in err and err.count("\n") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["golden.h", "golden.json"]
+    assert (out / "golden.h").read_text() == "stale"
+
+
 def test_short_log_is_an_error(tmp_path):
     short = tmp_path / "short.bin"
     short.write_bytes((VECTORS / "sessions" / "tiny.bin").read_bytes()[: 17 * 49])
