@@ -7,11 +7,10 @@ from pathlib import Path
 
 def cmd_golden(args) -> int:
     from ..golden import golden_set, write_golden
-    from ..log import read_log
-    from .firmware import _load_model
+    from ._common import load_model, read_one_log
 
-    log = read_log(args.log)
-    lr, mlp = _load_model(args.lr, "lr"), _load_model(args.mlp, "mlp")
+    log = read_one_log(args.log)
+    lr, mlp = load_model(args.lr, "lr"), load_model(args.mlp, "mlp")
     names = {kind: Path(path).name if path else f"factory_{kind}.mlmd"
              for kind, path in (("lr", args.lr), ("mlp", args.mlp))}
     gs = golden_set(log, lr, mlp, names)
