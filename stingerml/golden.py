@@ -45,16 +45,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from . import __version__, firmware
-from ._atomic import write_files_atomic
+from . import firmware
+from ._atomic import write_set_to_folder
+from ._version import __version__
+from .constants import CHANNEL_NAMES, CHANNELS, WINDOW_SAMPLES
+from .constants import RICH_FEATURES as MLP_FEATURES
+from .constants import SUMMARY_FEATURES as LR_FEATURES
 from .dataset import build_dataset, interleave, windows_at
 from .errors import DatasetError
 from .features import featurize_rich, featurize_summary
+from .formats.mlmd import HEADER_SIZE, LRModel, MLPModel, build, crc32
 from .log import Log
 from .modeldiff import f32_bits
-from .mlmd import LR_FEATURES, MLP_FEATURES, WINDOW_SAMPLES, LRModel, MLPModel, build, crc32, HEADER_SIZE
 
-CHANNELS = 6
 PER_LABEL = 4
 """Dataset rows taken of each label."""
 POOL_WINDOWS = 2000
@@ -371,7 +374,7 @@ def golden_dict(gs: GoldenSet) -> dict:
         "models": {kind: {"file": gs.model_files[kind], "payload_crc32": f"0x{gs.crc(kind):08x}"}
                    for kind in ("lr", "mlp")},
         "window_samples": WINDOW_SAMPLES,
-        "channels": ["ax", "ay", "az", "gx", "gy", "gz"],
+        "channels": list(CHANNEL_NAMES),
         "gate_rms": firmware.GATE_RMS,
         "ulp_bound": {"features": ULP_BOUND_FEATURES, "rms": ULP_BOUND_FEATURES, "logits": ULP_BOUND_FEATURES,
                       "probabilities": ULP_BOUND_PROB},
@@ -412,14 +415,19 @@ def render_readme(gs: GoldenSet) -> str:
                           stream_start=gs.stream_start, stream_n=len(gs.stream) // CHANNELS)
 
 
-def write_golden(gs: GoldenSet, out_dir: Union[str, Path]) -> Dict[str, Path]:
-    """Write ``golden.h``, ``golden.json`` and ``README.md`` into ``out_dir`` as a set.
+def write_golden(gs: GoldenSet, out_dir: Union[str, Path], option: str = "--out") -> Dict[str, Path]:
+    """Write ``golden.h``, ``golden.json`` and ``README.md`` into ``out_dir`` (created if missing) as
+    a set: all three new or, after an error or a kill, the old ones (:func:`stingerml._atomic.write_set`).
+    Other files in ``out_dir`` are left alone. Returns the paths.
 
-    Every text is rendered before anything is written; the files are then
-    replaced together (:func:`stingerml._atomic.write_files_atomic`).
+    Raises:
+        OutputError: ``out_dir`` cannot be created or written (its old files are kept); the message
+            names ``option`` as what to change.
     """
     texts = (render_header(gs), render_json(gs), render_readme(gs))
-    return write_files_atomic(out_dir, {name: text.encode("utf-8") for name, text in zip(FILES, texts)})
+    files = {name: text.encode("utf-8") for name, text in zip(FILES, texts)}
+    out = write_set_to_folder(out_dir, files, members=FILES, option=option)
+    return {name: out / name for name in FILES}
 
 
 _README = """\

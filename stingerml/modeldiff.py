@@ -27,21 +27,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from . import mlmd
 from ._binary import le_array
+from .constants import MLP_H1, MLP_H2
+from .constants import RICH_FEATURES as _F
+from .constants import SUMMARY_FEATURES as _S
 from .errors import DiffError
+from .formats import mlmd
 
 FIRST = 5
 """Differing positions listed per tensor or column."""
 _KIND = {mlmd.MODEL_LR: "LR", mlmd.MODEL_MLP: "MLP"}
 _HEADER_FIELDS = ("magic", "version", "window_samples", "model_type", "reserved", "features", "h1", "h2",
                   "payload_bytes", "payload_crc32")
-_F, _H1, _H2 = mlmd.MLP_FEATURES, mlmd.MLP_H1, mlmd.MLP_H2
 TENSORS: Dict[int, Tuple[Tuple[str, Tuple[int, ...]], ...]] = {
-    mlmd.MODEL_LR: (("mean", (mlmd.LR_FEATURES,)), ("scale", (mlmd.LR_FEATURES,)),
-                    ("coef", (mlmd.LR_FEATURES,)), ("intercept", ())),
-    mlmd.MODEL_MLP: (("mean", (_F,)), ("scale", (_F,)), ("W1", (_H1, _F)), ("b1", (_H1,)), ("W2", (_H2, _H1)),
-                     ("b2", (_H2,)), ("W3", (_H2,)), ("b3", ())),
+    mlmd.MODEL_LR: (("mean", (_S,)), ("scale", (_S,)), ("coef", (_S,)), ("intercept", ())),
+    mlmd.MODEL_MLP: (("mean", (_F,)), ("scale", (_F,)), ("W1", (MLP_H1, _F)), ("b1", (MLP_H1,)),
+                     ("W2", (MLP_H2, MLP_H1)), ("b2", (MLP_H2,)), ("W3", (MLP_H2,)), ("b3", ())),
 }
 """Tensors of each model type in payload order, with their shapes (``()`` = scalar)."""
 
@@ -172,7 +173,7 @@ def diff_mlmd(a: bytes, b: bytes, name_a: str = "A", name_b: str = "B") -> Diff:
     """Compare two MLMD files field by field and tensor by tensor.
 
     Raises:
-        ModelFormatError: either file is not a valid MLMD file (see :func:`stingerml.mlmd.parse`).
+        ModelFormatError: either file is not a valid MLMD file (see :func:`stingerml.formats.mlmd.parse`).
     """
     model_a, model_b = mlmd.parse(a, source=name_a), mlmd.parse(b, source=name_b)
     head_a, head_b = mlmd.HEADER.unpack_from(a), mlmd.HEADER.unpack_from(b)
@@ -289,21 +290,30 @@ def _kind(blob: bytes, path: str) -> str:
                     f"give two .mlmd files or two replay CSVs")
 
 
+def diff_bytes(blob_a: bytes, blob_b: bytes, name_a: str = "A", name_b: str = "B") -> Diff:
+    """Compare the contents of two files of the same kind (both MLMD or both CSV; found from the bytes).
+
+    Raises:
+        DiffError: a file is of neither kind, or the kinds differ.
+        ModelFormatError: an MLMD file is damaged.
+    """
+    kind_a, kind_b = _kind(blob_a, name_a), _kind(blob_b, name_b)
+    if kind_a != kind_b:
+        raise DiffError(f"{name_a} is {'an MLMD file' if kind_a == 'mlmd' else 'a CSV'} and {name_b} is not; "
+                        f"compare two files of the same kind")
+    if kind_a == "mlmd":
+        return diff_mlmd(blob_a, blob_b, name_a, name_b)
+    return diff_csv(blob_a.decode("utf-8"), blob_b.decode("utf-8"), name_a, name_b)
+
+
 def diff_files(a: Union[str, Path], b: Union[str, Path]) -> Diff:
-    """Compare two files of the same kind (both MLMD or both CSV; found from their content).
+    """:func:`diff_bytes` of two files.
 
     Raises:
         DiffError: a file cannot be read, is of neither kind, or the kinds differ.
         ModelFormatError: an MLMD file is damaged.
     """
-    blob_a, blob_b = _read(a), _read(b)
-    kind_a, kind_b = _kind(blob_a, str(a)), _kind(blob_b, str(b))
-    if kind_a != kind_b:
-        raise DiffError(f"{a} is {'an MLMD file' if kind_a == 'mlmd' else 'a CSV'} and {b} is not; "
-                        f"compare two files of the same kind")
-    if kind_a == "mlmd":
-        return diff_mlmd(blob_a, blob_b, str(a), str(b))
-    return diff_csv(blob_a.decode("utf-8"), blob_b.decode("utf-8"), str(a), str(b))
+    return diff_bytes(_read(a), _read(b), str(a), str(b))
 
 
 def _g(v: Union[float, str]) -> str:

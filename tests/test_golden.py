@@ -11,12 +11,13 @@ import pytest
 
 from c_inference import C_INFERENCE, compile_c
 from conftest import VECTORS, use_backend
-from stingerml import golden, mlmd, read_log
+from stingerml import golden, read_log
 from stingerml.cli import main
 from stingerml.dataset import build_dataset, interleave
 from stingerml.errors import DatasetError
+from stingerml.formats import mlmd
+from stingerml.formats.header import export_header
 from stingerml.log import from_columns
-from stingerml.header import export_header
 
 BROWSER = VECTORS / "browser"
 CASES = {"first_full_window", "positive_0", "negative_0", "gate_still", "gate_above", "saturated",
@@ -318,9 +319,31 @@ def test_cli_leaves_the_set_alone_when_one_file_cannot_be_replaced(tmp_path, cap
     (out / "golden.h").write_text("stale")
     rc = main(["golden", str(VECTORS / "sessions" / "tiny.bin"), "-o", str(out)])
     err = capsys.readouterr().err
-    assert rc == 1 and "golden.json: is a directory" in err and err.count("\n") == 1
+    assert rc == 1 and "golden.json: cannot write the results: Is a directory" in err and err.count("\n") == 1
     assert sorted(p.name for p in out.iterdir()) == ["golden.h", "golden.json"]
     assert (out / "golden.h").read_text() == "stale"
+
+
+def test_write_golden_creates_missing_folders(tmp_path):
+    gs = golden_for("tiny")
+    paths = golden.write_golden(gs, tmp_path / "a" / "b")
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["README.md", "golden.h", "golden.json"]
+    assert paths["golden.json"].read_text() == golden.render_json(gs)
+
+
+@pytest.mark.parametrize("output", ["-", "FILE"])
+def test_cli_refuses_a_bad_output_before_any_work(tmp_path, capsys, monkeypatch, output):
+    def no_work(*args, **kwargs):
+        raise AssertionError("golden_set ran before the output was checked")
+
+    monkeypatch.setattr(golden, "golden_set", no_work)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FILE").write_text("mine")
+    rc = main(["golden", str(VECTORS / "sessions" / "tiny.bin"), "-o", output])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.startswith("error: ") and err.count("\n") == 1
+    assert ("not possible: give a folder" if output == "-" else "is a file; give a folder as -o") in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["FILE"] and (tmp_path / "FILE").read_text() == "mine"
 
 
 def test_short_log_is_an_error(tmp_path):

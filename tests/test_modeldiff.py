@@ -1,6 +1,7 @@
 """stingerml diff: per-tensor ulp differences of MLMD files, per-column differences of replay CSVs."""
 from __future__ import annotations
 
+import io
 import json
 import struct
 from array import array
@@ -8,8 +9,9 @@ from array import array
 import pytest
 
 from conftest import VECTORS, use_backend
-from stingerml import mlmd, read_log
+from stingerml import read_log
 from stingerml.cli import main
+from stingerml.formats import mlmd
 from stingerml.modeldiff import diff_files, ulp_distance
 
 BROWSER, APP = VECTORS / "browser", VECTORS / "browser_app"
@@ -179,3 +181,14 @@ def test_ragged_csv_is_exit_2(tmp_path, capsys):
     b = write(tmp_path / "b.csv", "x,y\n1,2,3\n")
     rc, out, err = run(capsys, a, b)
     assert rc == 2 and out == "" and "row 2 has 3 fields" in err
+
+
+def test_dash_reads_one_file_from_standard_input(capsys, monkeypatch):
+    a, b = BROWSER / "tiny.mlp.mlmd", APP / "tiny.mlp.mlmd"
+    for stdin, argv, code in ((a, ["-", a], 0), (b, [a, "-"], 1)):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin.read_bytes())))
+        rc, out, err = run(capsys, *argv)
+        k = argv.index("-")
+        assert rc == code and err == "" and out.splitlines()[k] == f"{'AB'[k]}: -"
+    rc, out, err = run(capsys, "-", "-")
+    assert rc == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1
