@@ -20,7 +20,7 @@ class DatasetError(StingerError, ValueError):
 
 
 class ModelFormatError(StingerError, ValueError):
-    """An MLMD model file is malformed."""
+    """A model file (MLMD, or a stingerml-network JSON file) is malformed."""
 
 
 class TrainingError(StingerError, RuntimeError):
@@ -53,6 +53,10 @@ class BenchmarkError(StingerError, ValueError):
 
 class DiffError(StingerError, ValueError):
     """Two files cannot be compared (unreadable, of different kinds, or a malformed CSV)."""
+
+
+class TabularDataError(StingerError, ValueError):
+    """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
 
 
 # --- talking to a blaster (stingerml.device) ---------------------------------------------------

@@ -30,6 +30,7 @@ COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-co
     "golden",  # golden
     "plot",  # plot
     "synth",  # synth
+    "tabular",  # tabular train, predict, evaluate
     "train",  # train, demo
 )
 
