@@ -51,6 +51,10 @@ class BenchmarkError(StingerError, ValueError):
     """The benchmark cannot run on this data or with these settings."""
 
 
+class DiffError(StingerError, ValueError):
+    """Two files cannot be compared (unreadable, of different kinds, or a malformed CSV)."""
+
+
 class TabularDataError(StingerError, ValueError):
     """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
 

@@ -1,0 +1,46 @@
+"""``stingerml golden LOG --lr FILE --mlp FILE -o DIR``: golden vectors for the firmware's and the app's tests."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..constants import CHANNELS, SLOT_LR, SLOT_MLP
+from ._common import load_model, read_one_log
+from ._stdio import STDIO
+
+
+def cmd_golden(args) -> int:
+    from .._atomic import check_output_folder
+    from ..errors import OutputError
+    from ..golden import golden_set, write_golden
+
+    if args.output == STDIO:
+        raise OutputError("golden writes three files (golden.h, golden.json, README.md); -o - (standard "
+                          "output) is not possible: give a folder")
+    check_output_folder(args.output, "-o")  # before reading and computing, not after
+    log = read_one_log(args.log)
+    lr, mlp = load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP)
+    names = {slot: Path(path).name if path else f"factory_{slot}.mlmd"
+             for slot, path in ((SLOT_LR, args.lr), (SLOT_MLP, args.mlp))}
+    gs = golden_set(log, lr, mlp, names)
+    write_golden(gs, args.output, option="-o")
+    for note in gs.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {len(gs.windows)} windows and a {len(gs.stream) // CHANNELS}-sample stream to "
+          f"{args.output}/ (golden.h, golden.json, README.md)", file=sys.stderr)
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``golden`` sub-command."""
+    p = subparsers.add_parser(
+        "golden", help="golden test vectors (golden.h, golden.json) for the firmware's and the app's own tests",
+        description="Pick a deterministic set of windows from LOG (dataset rows of both labels, the motion gate, "
+                    "saturated values, probabilities near 0, 0.5 and 1, the first full ring buffer) and write the "
+                    "firmware's exact float32 features and probabilities for them into DIR: golden.h, golden.json "
+                    "and README.md, replaced together. See docs/golden.md.")
+    p.add_argument("log", metavar="LOG", help="device log (.bin or .csv; - reads standard input)")
+    p.add_argument("--lr", metavar="FILE", help="LR model (.mlmd); factory weights when omitted")
+    p.add_argument("--mlp", metavar="FILE", help="MLP model (.mlmd); factory weights when omitted")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the three files (created)")
+    p.set_defaults(func=cmd_golden)
