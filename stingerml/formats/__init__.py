@@ -1,0 +1,1 @@
+"""Model file formats: one module per format (ONNX, TFLite; MLMD and the C header move here)."""
