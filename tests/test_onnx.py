@@ -10,7 +10,7 @@ import pytest
 from sklearn_nets import fitted
 from stingerml.dense import DenseLayer, DenseNetwork
 from stingerml.errors import ExportError, StingerError
-from stingerml.formats.blaster import log_features, read_network
+from stingerml.formats.blaster import log_rows, read_network
 from stingerml.formats.onnx import to_onnx, write_onnx
 
 onnx = pytest.importorskip("onnx")
@@ -65,7 +65,7 @@ def test_onnxruntime_equals_forward(name, fold):
 @pytest.mark.parametrize("kind,width", [("mlp", 30), ("lr", 18)])
 def test_blaster_model_on_session_a(vectors, kind, width):
     net = read_network(vectors / "browser" / f"session_a.{kind}.mlmd")
-    X = log_features(vectors / "sessions" / "session_a.bin", width)
+    X, _ = log_rows(vectors / "sessions" / "session_a.bin", width)
     assert X.n_rows == 290
     blob = to_onnx(net)
     onnx.checker.check_model(onnx.load_from_string(blob), full_check=True)

@@ -7,7 +7,7 @@ import pytest
 
 from sklearn_nets import fitted
 from stingerml.errors import ExportError
-from stingerml.formats.blaster import log_features, read_network
+from stingerml.formats.blaster import log_rows, read_network
 from stingerml.formats.tflite import to_tflite, write_tflite
 from stingerml.matrix import Matrix
 from stingerml.quantize import quantize, representative_rows
@@ -62,7 +62,7 @@ def test_litert_equals_emulator(name, per_channel):
 @pytest.mark.parametrize("kind,width", [("mlp", 30), ("lr", 18)])
 def test_blaster_model_on_session_a(vectors, kind, width):
     net = read_network(vectors / "browser" / f"session_a.{kind}.mlmd")
-    X = log_features(vectors / "sessions" / "session_a.bin", width)
+    X, _ = log_rows(vectors / "sessions" / "session_a.bin", width)
     qnet = quantize(net, representative_rows(X))
     ref, default = _step_differences(qnet, X)
     assert ref == 0 and default <= 1
@@ -70,7 +70,7 @@ def test_blaster_model_on_session_a(vectors, kind, width):
 
 def test_quantization_parameters_in_the_file(vectors):
     net = read_network(vectors / "browser" / "session_a.mlp.mlmd")
-    qnet = quantize(net, representative_rows(log_features(vectors / "sessions" / "session_a.bin", 30)))
+    qnet = quantize(net, representative_rows(log_rows(vectors / "sessions" / "session_a.bin", 30)[0]))
     it = _interpreter(to_tflite(qnet), reference=True)
     assert it.get_signature_list() == {"serving_default": {"inputs": ["input"], "outputs": ["output"]}}
     (inp,), (out,) = it.get_input_details(), it.get_output_details()
@@ -90,7 +90,7 @@ def test_quantization_parameters_in_the_file(vectors):
 
 
 def test_byte_stable(tmp_path, vectors):
-    X = log_features(vectors / "sessions" / "session_a.bin", 30)
+    X, _ = log_rows(vectors / "sessions" / "session_a.bin", 30)
     for name in ("a", "b"):
         net = read_network(vectors / "browser" / "session_a.mlp.mlmd")
         write_tflite(quantize(net, representative_rows(X)), tmp_path / f"{name}.tflite")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from array import array
 from pathlib import Path
-from typing import Union
+from typing import Tuple, Union
 
 from .. import mlmd
 from .._kernels.firmware_pure import SCALE_FLOOR
@@ -50,9 +50,12 @@ def read_network(path: Union[str, "os.PathLike[str]"]) -> DenseNetwork:
     return to_network(mlmd.parse(Path(path).read_bytes(), source=str(path)))
 
 
-def log_features(log: Union[Log, str, "os.PathLike[str]"], n_features: int) -> Matrix:
-    """Feature rows of a log's training dataset (the browser trainer's rows, SPEC §4): the first
-    ``n_features`` (18 for the LR, 30 for the MLP) of the 30 rich features of every row.
+def log_rows(log: Union[Log, str, "os.PathLike[str]"], n_features: int) -> Tuple[Matrix, array]:
+    """Feature rows and labels of a log's training dataset (the browser trainer's rows, SPEC §4).
+
+    Returns ``(X, labels)``: ``X`` holds the first ``n_features`` (18 for the LR,
+    30 for the MLP) of the 30 rich features of every row (float32, raw IMU
+    counts, before the scaler); ``labels`` is ``array('B')``, 1 for a pre-shot row.
 
     Raises:
         ExportError: the log has no dataset rows.
@@ -60,12 +63,12 @@ def log_features(log: Union[Log, str, "os.PathLike[str]"], n_features: int) -> M
     source = log if isinstance(log, Log) else read_log(log)
     ds = build_dataset(source)
     if len(ds) == 0:
-        raise ExportError(f"{log if not isinstance(log, Log) else 'log'}: no dataset rows (no shots found); "
-                          "record a session with shots to calibrate the int8 model")
+        where = "the log" if isinstance(log, Log) else str(log)
+        raise ExportError(f"{where}: no dataset rows (no shots found); use a session with shots")
     rich = featurize_rich(ds.windows, len(ds))
     if n_features == RICH_FEATURES:
-        return Matrix(rich, RICH_FEATURES)
+        return Matrix(rich, RICH_FEATURES), ds.labels
     data = array("f")
     for r in range(len(ds)):
         data.extend(rich[r * RICH_FEATURES:r * RICH_FEATURES + n_features])
-    return Matrix(data, n_features)
+    return Matrix(data, n_features), ds.labels
