@@ -224,7 +224,9 @@ class QuantizedNetwork:
             "layers": [{"n_in": L.n_in, "n_out": L.n_out, "relu": L.relu, "weight_scales": list(L.weight_scales),
                         "output_scale": L.output_scale, "output_zero_point": L.output_zero_point}
                        for L in self.layers],
-            "rounding": "round half away from zero for float -> int8; single-rounding fixed-point rescale",
+            "quantize_input": "x = f32(f32(feature - mean) / scale); q = clamp(round(x / input.scale) + "
+                              "input.zero_point, -128, 127), round half away from zero",
+            "dequantize_output": "(q - output.zero_point) * output.scale",
             "feature_names": list(net.feature_names),
             "classes": list(net.classes),
             "target_names": list(net.target_names),
