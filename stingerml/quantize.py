@@ -48,6 +48,8 @@ PROB_ZERO_POINT = -128
 REPRESENTATIVE_ROWS = 100
 ROUNDINGS = ("single", "double")
 _INT32 = (-(1 << 31), (1 << 31) - 1)
+MAX_INPUTS = _INT32[1] // (WEIGHT_QMAX * (QMAX - QMIN)) // 2
+"""Widest int8 layer: ``n_in`` products of at most 127 × 255, plus a bias of the same size, fit int32."""
 
 
 def round_half_away(x: float) -> int:
@@ -321,6 +323,10 @@ def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = F
     from .formats._network import check_network
 
     check_network(net, "int8 quantization")
+    wide = next((k for k, layer in enumerate(net.layers) if layer.n_in > MAX_INPUTS), -1)
+    if wide >= 0:
+        raise ExportError(f"int8 quantization: layer {wide} has {net.layers[wide].n_in} inputs; an int32 "
+                          f"accumulator holds at most {MAX_INPUTS} int8 products")
     if representative.n_rows == 0:
         raise ExportError("int8 quantization: the representative set is empty; give at least one feature row "
                           "(for a blaster model, a log with dataset rows)")

@@ -153,3 +153,15 @@ def test_int8_accuracy_drop_at_most_one_point(name):
     acc_float = accuracy([f.net.forward(r) for r in f.test.rows()], f.targets)
     acc_int8 = accuracy(list(quantize(f.net, representative_rows(f.train)).predict(f.test).rows()), f.targets)
     assert acc_float - acc_int8 <= 0.01
+
+
+def test_shapes_int8_cannot_hold():
+    from stingerml.quantize import MAX_INPUTS
+
+    empty = DenseNetwork((DenseLayer(array("f"), array("f"), 3, 0),), "linear")
+    with pytest.raises(ExportError, match="layer 0 is 3->0"):
+        quantize(empty, Matrix(array("d", [1.0, 2.0, 3.0]), 3))
+    n = MAX_INPUTS + 1
+    wide = DenseNetwork((DenseLayer(array("f", [0.5]) * n, array("f", [0.0]), n, 1),), "linear")
+    with pytest.raises(ExportError, match=f"{n} inputs"):
+        quantize(wide, Matrix(array("d", [1.0]) * n, n))

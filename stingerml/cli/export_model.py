@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from array import array
 from pathlib import Path
 from typing import Dict, List

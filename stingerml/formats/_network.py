@@ -14,8 +14,12 @@ def _first_bad(values: Sequence[float]) -> int:
 
 
 def check_network(net: DenseNetwork, fmt: str) -> None:
-    """Raise :class:`ExportError` unless every weight, bias and scaler value is finite and scales are > 0."""
+    """Raise :class:`ExportError` unless every layer has inputs and outputs, every weight, bias and
+    scaler value is finite and scales are > 0."""
     for k, layer in enumerate(net.layers):
+        if layer.n_in < 1 or layer.n_out < 1:
+            raise ExportError(f"{fmt}: layer {k} is {layer.n_in}->{layer.n_out}; every layer needs at least "
+                              "one input and one output")
         for name, values in (("weights", layer.weights), ("bias", layer.bias)):
             i = _first_bad(values)
             if i >= 0:

@@ -25,7 +25,7 @@ from .._atomic import write_bytes_atomic
 from .._binary import le_bytes
 from ..dense import DenseNetwork
 from ..matrix import Matrix
-from ..quantize import QuantizedLayer, QuantizedNetwork, quantize
+from ..quantize import QuantizedNetwork, quantize
 from ._flatbuffers import Table, Vector, serialize
 
 SCHEMA_VERSION = 3
@@ -86,7 +86,6 @@ def to_tflite(model: QuantizedNetwork) -> bytes:
                    _quant([model.input_scale], [model.input_zero_point]))
     last = len(model.layers) - 1
     for k, layer in enumerate(model.layers):
-        layer: QuantizedLayer
         zeros = [0] * len(layer.weight_scales)
         w = add_tensor(f"dense{k}/weights", [layer.n_out, layer.n_in], _INT8,
                        _quant(layer.weight_scales, zeros), le_bytes(layer.weights))
