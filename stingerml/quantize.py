@@ -19,8 +19,8 @@ Every float is rounded half away from zero (C ``std::round``); every scale is a 
 The emulator (:meth:`QuantizedNetwork.run`) computes like TFLite's reference
 kernels (LiteRT 2.x): ``FULLY_CONNECTED`` accumulates ``w * (x - zp_in)`` plus
 the bias in int32, then rescales with a 31-bit fixed-point multiplier and a
-shift, **single rounding**: ``(acc * m + 2**(s-1)) >> s`` (round half up,
-arithmetic shift), adds the output zero point and clamps (ReLU: at the zero
+shift, **single rounding**: ``(acc * m + 2**(t-1)) >> t`` with ``t = 31 - shift``
+(round half up, arithmetic shift), adds the output zero point and clamps (ReLU: at the zero
 point). ``rounding="double"`` gives the older gemmlowp double rounding
 (``SaturatingRoundingDoublingHighMul`` then ``RoundingDivideByPOT``, both round
 half away from zero) used by tflite-runtime ≤ 2.14 and TFLite Micro builds
