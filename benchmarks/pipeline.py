@@ -55,7 +55,7 @@ def _session_logs(name: str, workdir: Path) -> List[Path]:
 def run_one(logs: List[str], backend: str, sklearn: bool) -> Dict[str, float]:
     """Train once in this process; returns stage seconds, total, peak RSS (MB) and dataset size."""
     import stingerml
-    from stingerml.pipeline import Progress
+    from stingerml.progress import Progress
 
     stingerml.set_backend(backend)
     marks: List[tuple] = []

@@ -11,49 +11,67 @@ The one-call API::
 
 Every stage is also its own function or class: :func:`parse_log`,
 :func:`build_dataset`, :func:`featurize_summary` / :func:`featurize_rich`,
-:class:`Scaler`, :class:`LogisticRegression`, :class:`MLP`, :mod:`stingerml.mlmd`,
-:func:`holdout_metrics`, :func:`shot_traces`; the firmware side is
-:mod:`stingerml.firmware`, :mod:`stingerml.loader`, :mod:`stingerml.online`,
-:mod:`stingerml.header`; the device is :mod:`stingerml.device`. See docs/.
+:class:`Matrix`, :class:`Scaler`, :class:`LogisticRegression`, :class:`MLP`,
+:mod:`stingerml.formats.mlmd`, :func:`holdout_metrics`, :func:`shot_traces`; the
+firmware side is :mod:`stingerml.firmware`, :mod:`stingerml.loader`,
+:mod:`stingerml.online`, :mod:`stingerml.formats.header`; the device is
+:mod:`stingerml.device`. See docs/ (docs/architecture.md for the module map).
+
+Importing the package loads nothing else: each name below is imported from its
+module on first use (module ``__getattr__``), and every submodule is reachable
+as an attribute (``stingerml.firmware``) or by ``from stingerml import firmware``.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__
 
-from ._kernels import backend, processes, set_backend, set_processes  # noqa: E402
-from .dataset import Dataset, DatasetParams, build_dataset  # noqa: E402
-from .errors import (  # noqa: E402
-    DatasetError,
-    LogFormatError,
-    ModelFormatError,
-    OutputError,
-    StingerError,
-    StingerWarning,
-    TrainingError,
-)
-from .features import featurize_rich, featurize_summary  # noqa: E402
-from .holdout import holdout_metrics  # noqa: E402
-from .log import Log, parse_csv, parse_log, read_log, to_csv, write_log  # noqa: E402
-from .logreg import LogisticRegression  # noqa: E402
-from .mlmd import LRModel, MLPModel  # noqa: E402
-from .mlp import MLP  # noqa: E402
-from .pipeline import Progress, TrainResult, train, train_folder, train_sessions  # noqa: E402
-from .scaler import Scaler  # noqa: E402
-from .shots import accept_shots, rising_edges  # noqa: E402
-from .traces import shot_traces  # noqa: E402
+_EXPORTS = {  # public name: the module that defines it
+    "backend": "_kernels", "processes": "_kernels", "set_backend": "_kernels", "set_processes": "_kernels",
+    "Dataset": "dataset", "DatasetParams": "dataset", "build_dataset": "dataset",
+    "DatasetError": "errors", "LogFormatError": "errors", "ModelFormatError": "errors", "OutputError": "errors",
+    "StingerError": "errors", "StingerWarning": "errors", "TrainingError": "errors",
+    "featurize_rich": "features", "featurize_summary": "features",
+    "holdout_metrics": "holdout",
+    "Log": "log", "parse_csv": "log", "parse_log": "log", "read_log": "log", "to_csv": "log", "write_log": "log",
+    "LogisticRegression": "logreg",
+    "Matrix": "matrix",
+    "LRModel": "formats.mlmd", "MLPModel": "formats.mlmd",
+    "MLP": "mlp",
+    "Progress": "progress",
+    "TrainResult": "trainers.blaster", "train": "trainers.blaster", "train_folder": "trainers.blaster",
+    "train_sessions": "trainers.blaster",
+    "Scaler": "scaler",
+    "accept_shots": "shots", "rising_edges": "shots",
+    "shot_traces": "traces",
+}
 
 
-def demo_session_path() -> Path:
+def demo_session_path() -> "Path":  # noqa: F821  (pathlib is imported on call, not with the package)
     """Path of the small synthetic session shipped with the package (``stingerml demo`` trains on it)."""
+    from pathlib import Path
+
     return Path(__file__).resolve().parent / "data" / "demo_session.bin"
 
 
-__all__ = [
-    "Dataset", "DatasetError", "DatasetParams", "LRModel", "Log", "LogFormatError", "LogisticRegression",
-    "MLP", "MLPModel", "ModelFormatError", "OutputError", "Progress", "Scaler", "StingerError", "StingerWarning",
-    "TrainResult", "TrainingError", "accept_shots", "backend", "build_dataset", "demo_session_path",
-    "featurize_rich", "featurize_summary", "holdout_metrics", "parse_csv", "parse_log", "processes", "read_log",
-    "rising_edges", "set_backend", "set_processes", "shot_traces", "to_csv", "train", "train_folder", "train_sessions", "write_log",
-]
+def __getattr__(name: str) -> "Any":  # noqa: F821  (no typing import: it costs more than this module)
+    """A public name or a submodule, imported on first use."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("__"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> "List[str]":  # noqa: F821
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+__all__ = sorted([*_EXPORTS, "__version__", "demo_session_path"])

@@ -25,16 +25,19 @@ import math
 import statistics
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
 from ._kernels import backend
-from .errors import StingerError
+from .constants import RICH_FEATURES, SUMMARY_FEATURES
+from .errors import BenchmarkError, StingerError  # noqa: F401  (BenchmarkError: public here too)
 from .features import featurize_rich, featurize_summary
-from .holdout import LR_ITERATIONS, MLP_ITERATIONS, take_rows
+from .holdout import LR_ITERATIONS, MLP_ITERATIONS, scaled_split
 from .logreg import LogisticRegression
 from .metrics import average_precision, best_f1_threshold, group_split, roc_auc, stratified_split, time_split
+from .matrix import Matrix
 from .mlp import MLP
-from .scaler import Scaler
+from .progress import ProgressCallback, Reporter
 from .sessions import SessionsDataset
 from .trainfolder import TrainFolder
 
@@ -42,16 +45,10 @@ MODELS = ("lr", "mlp")
 FEATURES = ("summary", "rich")
 SPLITS = ("random", "time", "group")
 MODEL_NAMES = {"lr": "LR", "mlp": "MLP"}
-FEATURE_COUNTS = {"summary": 18, "rich": 30}
+FEATURE_COUNTS = {"summary": SUMMARY_FEATURES, "rich": RICH_FEATURES}
 MLP_SEED = 42
 METRICS = ("roc_auc", "pr_auc", "best_f1", "threshold")
 METRIC_TITLES = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "best_f1": "best F1", "threshold": "threshold"}
-
-ProgressFn = Callable[[str], None]
-
-
-class BenchmarkError(StingerError, ValueError):
-    """The benchmark cannot run on this data or with these settings."""
 
 
 @dataclass(frozen=True)
@@ -208,10 +205,10 @@ def _split(name: str, data: BenchmarkData, frac: float, seed: int) -> Tuple[List
     return group_split(data.groups, frac, seed)
 
 
-def _fit_predict(model: str, nf: int, X_train, y_train, X_test, config: BenchmarkConfig, seed: int) -> List[float]:
+def _fit_predict(model: str, X_train: Matrix, y_train, X_test: Matrix, config: BenchmarkConfig, seed: int) -> List[float]:
     if model == "lr":
-        return LogisticRegression(max_iter=config.lr_iter).fit(X_train, y_train, nf).predict_proba(X_test)
-    return MLP(max_iter=config.mlp_iter, seed=MLP_SEED + seed).fit(X_train, y_train, nf).predict_proba(X_test)
+        return LogisticRegression(max_iter=config.lr_iter).fit(X_train, y_train).predict_proba(X_test)
+    return MLP(max_iter=config.mlp_iter, seed=MLP_SEED + seed).fit(X_train, y_train).predict_proba(X_test)
 
 
 def score(y_test: Sequence[int], probs: Sequence[float]) -> Dict[str, float]:
@@ -232,9 +229,9 @@ def estimate_seconds(data: BenchmarkData, config: BenchmarkConfig) -> float:
     y = list(data.labels[:n])
     costs = {}
     for model, iters in (("lr", 20), ("mlp", 2)):
-        X = [0.1 * ((i * 7919) % 13 - 6) for i in range(n * 30)]
+        X = Matrix([0.1 * ((i * 7919) % 13 - 6) for i in range(n * RICH_FEATURES)], RICH_FEATURES)
         t = time.perf_counter()
-        _fit_predict(model, 30, X, y, X, BenchmarkConfig(lr_iter=iters, mlp_iter=iters), 0)
+        _fit_predict(model, X, y, X, BenchmarkConfig(lr_iter=iters, mlp_iter=iters), 0)
         costs[model] = (time.perf_counter() - t) / (n * iters)
     train_rows = len(data) * (1 - config.test_frac)
     total = 0.0
@@ -250,7 +247,7 @@ def estimate_seconds(data: BenchmarkData, config: BenchmarkConfig) -> float:
 
 
 def run_benchmark(data: BenchmarkData, config: BenchmarkConfig = BenchmarkConfig(),
-                  progress: Optional[ProgressFn] = None) -> BenchmarkResult:
+                  progress: Optional[ProgressCallback] = None) -> BenchmarkResult:
     """Run every model × features × split × seed of ``config`` on ``data``.
 
     Raises:
@@ -262,7 +259,7 @@ def run_benchmark(data: BenchmarkData, config: BenchmarkConfig = BenchmarkConfig
     if pos < 2 or len(data) - pos < 2:
         raise BenchmarkError(f"the dataset has {pos} positive and {len(data) - pos} negative rows; "
                              "each class needs at least 2. Add sessions with more shots.")
-    say = progress or (lambda message: None)
+    say = partial(Reporter(progress).say, "benchmark")
     started = time.perf_counter()
     n = len(data)
     feats = {"summary": featurize_summary(data.windows, n), "rich": featurize_rich(data.windows, n)}
@@ -290,10 +287,8 @@ def run_benchmark(data: BenchmarkData, config: BenchmarkConfig = BenchmarkConfig
                         run.skipped = f"test part holds only label {y_test[0] if y_test else '-'}"
                     else:
                         nf = FEATURE_COUNTS[f]
-                        scaler = Scaler().fit(take_rows(feats[f], nf, train), len(train), nf)
-                        X_train = scaler.transform(take_rows(feats[f], nf, train), len(train))
-                        X_test = scaler.transform(take_rows(feats[f], nf, test), len(test))
-                        probs = _fit_predict(model, nf, X_train, y_train, X_test, config, seed)
+                        X_train, X_test = scaled_split(feats[f], nf, train, test)
+                        probs = _fit_predict(model, X_train, y_train, X_test, config, seed)
                         if all(map(math.isfinite, probs)):
                             run.scores = score(y_test, probs)
                         else:

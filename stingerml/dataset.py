@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import List, Sequence
 
 from ._kernels import kernels
+from .constants import CHANNELS
 from .log import Log
+from .matrix import Matrix
 from .rng import js_round
 from .shots import DEFAULT_MIN_GAP_MS, detect_shots
-
-CHANNELS = 6
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,7 @@ class Dataset:
 
 def interleave(log: Log) -> array:
     """The log's six IMU channels as one ``array('h')`` of ``n × 6`` (sample-major)."""
-    n = len(log)
-    out = array("h", bytes(2 * CHANNELS * n))
-    for c, col in enumerate(log.channels):
-        out[c::CHANNELS] = col
-    return out
+    return Matrix.from_columns(log.channels, "h").data
 
 
 def estimate_dt_ms(timestamps: Sequence[int]) -> float:

@@ -1,6 +1,8 @@
 """Exceptions and warnings raised by stingerml.
 
 Every error says what was wrong, where (file, offset, row) and what to do.
+Every error class of the package lives here (the modules that raise them
+re-export theirs under the old names); new ones subclass :class:`StingerError`.
 """
 from __future__ import annotations
 
@@ -32,6 +34,71 @@ class ExportError(StingerError, ValueError):
 
 class OutputError(StingerError, OSError):
     """An output file could not be written (missing folder, no permission, disk full...)."""
+
+
+class SlotError(StingerError, ValueError):
+    """An unknown model slot name was given (the slots are ``lr`` and ``mlp``)."""
+
+
+class MetricError(StingerError, ValueError):
+    """A metric or split cannot be computed on the given input (empty, one class, bad labels...)."""
+
+
+class SettingsError(StingerError, ValueError):
+    """Post-processing settings out of range."""
+
+
+class PlotError(StingerError, ValueError):
+    """A chart cannot be drawn from the given input (bad probabilities, bad shot index...)."""
+
+
+class BenchmarkError(StingerError, ValueError):
+    """The benchmark cannot run on this data or with these settings."""
+
+
+# --- talking to a blaster (stingerml.device) ---------------------------------------------------
+
+
+class DeviceError(StingerError):
+    """Something went wrong talking to the blaster."""
+
+
+class SerialUnavailableError(DeviceError, ImportError):
+    """pyserial is not installed; ``pip install stingerml[serial]``."""
+
+
+class PortNotFoundError(DeviceError):
+    """Port discovery found no blaster, or more than one."""
+
+
+class DeviceTimeoutError(DeviceError, TimeoutError):
+    """The device did not answer in time; the message quotes what it last said."""
+
+
+class DeviceDisconnectedError(DeviceError, ConnectionError):
+    """The port went away (cable pulled, emulator stopped, socket closed)."""
+
+
+class DeviceReplyError(DeviceError):
+    """The device answered with an error line (``[ml] ERROR: ...`` or ``[ml] MLMODEL_ERR ...``).
+
+    ``reply`` holds the line as the device sent it.
+    """
+
+    def __init__(self, message: str, reply: str) -> None:
+        super().__init__(message)
+        self.reply = reply
+
+
+class DeviceProtocolError(DeviceError):
+    """The device sent something the protocol does not allow (garbage, bad numbers)."""
+
+
+class FingerprintMismatchError(DeviceError):
+    """After loading, the device's weight fingerprint differs from the uploaded file."""
+
+
+# --- warnings ----------------------------------------------------------------------------------
 
 
 class StingerWarning(UserWarning):

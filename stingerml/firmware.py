@@ -25,20 +25,15 @@ ring buffer. Shapes:
 from __future__ import annotations
 
 from array import array
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from ._kernels import firmware_kernels
-from ._kernels.firmware_pure import (  # noqa: F401  (public: the scalar reference functions)
-    CHANNELS,
-    RICH_FEATURES,
-    SCALE_FLOOR,
-    _interleave,
-    expf,
-    f32,
-    sigmoid_f32,
-)
+from ._kernels import kernels
+from .constants import CHANNELS, RICH_FEATURES, SCALE_FLOOR, WINDOW_SAMPLES  # noqa: F401  (public here too)
+from .constants import SUMMARY_FEATURES as LR_FEATURES
 from .dataset import interleave
-from .mlmd import LR_FEATURES, WINDOW_SAMPLES, LRModel, MLPModel
+from .formats.mlmd import LRModel, MLPModel
+from .matrix import Matrix
+from .progress import Tick
 
 GATE_RMS = 60.0
 """Motion gate: the prediction is 0 when the gyro RMS over the window is below this (raw counts)."""
@@ -46,12 +41,30 @@ GATE_RMS = 60.0
 _CHUNK = 2048  # windows per batch in a replay (bounds memory; ~30 × 64 floats per window)
 
 
+# --------------------------------------------------------------------------- scalar float32 helpers
+
+
+def f32(x: float) -> float:
+    """``x`` rounded to the nearest float32 (returned as a Python float)."""
+    return kernels("firmware").f32(x)
+
+
+def expf(x: float) -> float:
+    """C ``expf`` of a float32 ``x``, bit-exact with glibc, musl and newlib (see ``_kernels/firmware_pure.py``)."""
+    return kernels("firmware").expf(x)
+
+
+def sigmoid_f32(z: float) -> float:
+    """Firmware sigmoid: 1 if ``z > 20``, 0 if ``z < -20``, else ``1/(1+expf(-z))`` in float32."""
+    return kernels("firmware").sigmoid_f32(z)
+
+
 # --------------------------------------------------------------------------- features and models
 
 
 def window_features(samples: Sequence[int], n_windows: int, step: int = WINDOW_SAMPLES) -> array:
     """Row-major ``n_windows × 30`` float32 rich features of the windows of ``samples``."""
-    return firmware_kernels().window_features(samples, n_windows, step)[0]
+    return kernels("firmware").window_features(samples, n_windows, step)[0]
 
 
 def features_rich_f32(window: Sequence[int]) -> array:
@@ -68,8 +81,8 @@ def lr_logit_columns(columns: Sequence[Sequence[float]], mean: Sequence[float], 
                      coef: Sequence[float], intercept: float) -> array:
     """LR logit ``z`` per window from feature columns (``columns[j][r]``, float32; the first 18
     are used), before the sigmoid."""
-    return firmware_kernels().lr_logits(_interleave(columns, "f"), len(columns[0]), len(columns),
-                                        mean, scale, coef, intercept)
+    return kernels("firmware").lr_logits(Matrix.from_columns(columns, "f").data, len(columns[0]), len(columns),
+                                         mean, scale, coef, intercept)
 
 
 def mlp_logit_columns(columns: Sequence[Sequence[float]], mean: Sequence[float], scale: Sequence[float],
@@ -77,8 +90,8 @@ def mlp_logit_columns(columns: Sequence[Sequence[float]], mean: Sequence[float],
                       W3: Sequence[float], b3: float) -> array:
     """MLP logit ``z`` (30→64→32→1, ReLU) per window from feature columns (float32), before the
     sigmoid. ``W1``/``W2`` are flat row-major ``[out][in]``."""
-    return firmware_kernels().mlp_logits(_interleave(columns, "f"), len(columns[0]), len(columns),
-                                         mean, scale, W1, b1, W2, b2, W3, b3)
+    return kernels("firmware").mlp_logits(Matrix.from_columns(columns, "f").data, len(columns[0]), len(columns),
+                                          mean, scale, W1, b1, W2, b2, W3, b3)
 
 
 # --------------------------------------------------------------------------- batches and streams
@@ -90,7 +103,7 @@ def predict_batch(samples: Sequence[int], n_windows: int, step: int, lr: LRModel
     uses), ``raw_lr, raw_mlp`` (no gate), ``rms`` (gyro RMS of the window) and
     ``features`` (row-major ``n_windows × 30``).
     """
-    k = firmware_kernels()
+    k = kernels("firmware")
     X, rms = k.window_features(samples, n_windows, step)
     n, nf = max(n_windows, 0), RICH_FEATURES
     raw_lr = k.sigmoids(k.lr_logits(X, n, nf, lr.mean, lr.scale, lr.coef, lr.intercept))
@@ -108,7 +121,7 @@ def predict_batch(samples: Sequence[int], n_windows: int, step: int, lr: LRModel
 
 
 def replay_samples(samples: Sequence[int], lr: LRModel, mlp: MLPModel,
-                   progress: Optional[Callable[[int, int], None]] = None) -> Tuple[array, array]:
+                   progress: Optional[Tick] = None) -> Tuple[array, array]:
     """Push every sample of a stream through the emulated device.
 
     ``samples`` is flat ``[sample][channel]``. Returns ``(p_lr, p_mlp)``,
@@ -132,7 +145,7 @@ def replay_samples(samples: Sequence[int], lr: LRModel, mlp: MLPModel,
 
 
 def replay(log, lr: Optional[LRModel] = None, mlp: Optional[MLPModel] = None,
-           progress: Optional[Callable[[int, int], None]] = None) -> Tuple[array, array]:
+           progress: Optional[Tick] = None) -> Tuple[array, array]:
     """Replay a :class:`~stingerml.log.Log` through the device; factory weights for a model not given.
 
     Returns ``(p_lr, p_mlp)`` with one gated probability per log sample.
@@ -191,6 +204,6 @@ class Firmware:
         ring buffer; see :func:`predict_batch` for the returned columns."""
         return predict_batch(windows, n_rows, WINDOW_SAMPLES, self.lr, self.mlp)
 
-    def replay(self, log, progress: Optional[Callable[[int, int], None]] = None) -> Tuple[array, array]:
+    def replay(self, log, progress: Optional[Tick] = None) -> Tuple[array, array]:
         """:func:`replay` with this device's weights."""
         return replay(log, self.lr, self.mlp, progress)

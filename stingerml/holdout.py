@@ -8,9 +8,11 @@ compared with the browser's output directly.
 from __future__ import annotations
 
 from array import array
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .constants import RICH_FEATURES, SLOT_LR, SLOT_MLP, SUMMARY_FEATURES
 from .logreg import LogisticRegression
+from .matrix import Matrix
 from .metrics import best_f1_threshold, bce, confusion, precision_recall_f1_accuracy
 from .mlp import MLP
 from .rng import XorShift32, js_round
@@ -52,6 +54,14 @@ def take_rows(X: Sequence[float], nf: int, rows: List[int]) -> List[float]:
     return out
 
 
+def scaled_split(X: Sequence[float], nf: int, train: List[int], test: List[int]) -> Tuple[Matrix, Matrix]:
+    """The ``train`` and ``test`` rows of a flat ``n × nf`` matrix, standardised by a
+    :class:`~stingerml.scaler.Scaler` fitted on the train rows."""
+    X_train, X_test = Matrix(take_rows(X, nf, train), nf), Matrix(take_rows(X, nf, test), nf)
+    scaler = Scaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test)
+
+
 def _scores(y_train: List[int], p_train: Sequence[float], y_test: List[int], p_test: Sequence[float]) -> Dict[str, Any]:
     cm = confusion(y_test, p_test, 0.5)
     s = precision_recall_f1_accuracy(cm)
@@ -74,7 +84,7 @@ def holdout_metrics(
     Args:
         summary, rich: flat float32 features of every row (``rows × 18``, ``rows × 30``).
         labels: 0/1 per row.
-        progress: optional ``progress(t, total)`` for the MLP iterations.
+        progress: optional :data:`~stingerml.progress.Tick`, ``progress(t, total)`` for the MLP iterations.
         lr_iterations, mlp_iterations: the browser's 1500 and 220 unless given.
 
     Returns:
@@ -87,14 +97,12 @@ def holdout_metrics(
     y_train = [labels[i] for i in train]
     y_test = [labels[i] for i in test]
     result: Dict[str, Any] = {"split": split}
-    for key, X, nf in (("lr", summary, 18), ("mlp", rich, 30)):
-        scaler = Scaler().fit(take_rows(X, nf, train), len(train), nf)
-        X_train = scaler.transform(take_rows(X, nf, train), len(train))
-        X_test = scaler.transform(take_rows(X, nf, test), len(test))
-        if key == "lr":
-            model = LogisticRegression(max_iter=lr_iterations).fit(X_train, y_train, nf)
+    for key, X, nf in ((SLOT_LR, summary, SUMMARY_FEATURES), (SLOT_MLP, rich, RICH_FEATURES)):
+        X_train, X_test = scaled_split(X, nf, train, test)
+        if key == SLOT_LR:
+            model = LogisticRegression(max_iter=lr_iterations).fit(X_train, y_train)
         else:
-            model = MLP(max_iter=mlp_iterations, seed=42).fit(X_train, y_train, nf, progress=progress)
+            model = MLP(max_iter=mlp_iterations, seed=42).fit(X_train, y_train, progress=progress)
         # the browser keeps predictions in a Float32Array: every metric sees f32 probabilities
         p_train = array("f", model.predict_proba(X_train))
         p_test = array("f", model.predict_proba(X_test))

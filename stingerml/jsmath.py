@@ -24,16 +24,16 @@ def _words(x: float) -> "tuple[int, int]":
     return (hi - (1 << 32) if hi & 0x80000000 else hi), bits & 0xFFFFFFFF
 
 
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_TWO54 = 1.80143985094819840000e16
-_LG1 = 6.666666666666735130e-01
-_LG2 = 3.999999999940941908e-01
-_LG3 = 2.857142874366239149e-01
-_LG4 = 2.222219843214978396e-01
-_LG5 = 1.818357216161805012e-01
-_LG6 = 1.531383769920937332e-01
-_LG7 = 1.479819860511658591e-01
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+TWO54 = 1.80143985094819840000e16
+LG1 = 6.666666666666735130e-01
+LG2 = 3.999999999940941908e-01
+LG3 = 2.857142874366239149e-01
+LG4 = 2.222219843214978396e-01
+LG5 = 1.818357216161805012e-01
+LG6 = 1.531383769920937332e-01
+LG7 = 1.479819860511658591e-01
 
 
 def log(x: float) -> float:
@@ -54,35 +54,41 @@ def log(x: float) -> float:
         k += 1
     else:
         f = 2.0 * m - 1.0
+    return log_tail(f, k, hx)
+
+
+def log_tail(f: float, k: int, hx: int) -> float:
+    """The end of fdlibm's log, once ``x = 2**k * (1 + f)`` with ``sqrt(2)/2 < 1 + f < sqrt(2)``
+    and ``hx`` the high 20 fraction bits of ``x``: pure arithmetic, shared with the numba twin."""
     if (0x000FFFFF & (2 + hx)) < 3:
         if f == 0.0:
             if k == 0:
                 return 0.0
             dk = float(k)
-            return dk * _LN2_HI + dk * _LN2_LO
+            return dk * LN2_HI + dk * LN2_LO
         R = f * f * (0.5 - 0.33333333333333333 * f)
         if k == 0:
             return f - R
         dk = float(k)
-        return dk * _LN2_HI - ((R - dk * _LN2_LO) - f)
+        return dk * LN2_HI - ((R - dk * LN2_LO) - f)
     s = f / (2.0 + f)
     dk = float(k)
     z = s * s
     i = hx - 0x6147A
     w = z * z
     j = 0x6B851 - hx
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    t1 = w * (LG2 + w * (LG4 + w * LG6))
+    t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)))
     i |= j
     R = t2 + t1
     if i > 0:
         hfsq = 0.5 * f * f
         if k == 0:
             return f - (hfsq - s * (hfsq + R))
-        return dk * _LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _LN2_LO)) - f)
+        return dk * LN2_HI - ((hfsq - (s * (hfsq + R) + dk * LN2_LO)) - f)
     if k == 0:
         return f - s * (f - R)
-    return dk * _LN2_HI - ((s * (f - R) - dk * _LN2_LO) - f)
+    return dk * LN2_HI - ((s * (f - R) - dk * LN2_LO) - f)
 
 
 def _high_word_bound(hi: int) -> float:
@@ -90,14 +96,14 @@ def _high_word_bound(hi: int) -> float:
     return _D.unpack(_Q.pack(hi << 32))[0]
 
 
-_O_THRESHOLD = 7.09782712893383973096e02
-_U_THRESHOLD = -7.45133219101941108420e02
-_INVLN2 = 1.44269504088896338700e00
-_P1 = 1.66666666666666019037e-01
-_P2 = -2.77777777770155933842e-03
-_P3 = 6.61375632143793436117e-05
-_P4 = -1.65339022054652515390e-06
-_P5 = 4.13813679705723846039e-08
+O_THRESHOLD = 7.09782712893383973096e02
+U_THRESHOLD = -7.45133219101941108420e02
+INVLN2 = 1.44269504088896338700e00
+P1 = 1.66666666666666019037e-01
+P2 = -2.77777777770155933842e-03
+P3 = 6.61375632143793436117e-05
+P4 = -1.65339022054652515390e-06
+P5 = 4.13813679705723846039e-08
 
 
 _EXP_BIG = _high_word_bound(0x40862E42)  # |x| >= this: overflow/underflow checks
@@ -114,30 +120,37 @@ def exp(x: float) -> float:
             return x + x
         if ax == math.inf:
             return x if x > 0 else 0.0
-        if x > _O_THRESHOLD:
+        if x > O_THRESHOLD:
             return math.inf
-        if x < _U_THRESHOLD:
+        if x < U_THRESHOLD:
             return 0.0
     if ax >= _EXP_HALF_LN2:
         if ax < _EXP_1P5_LN2:
             if x == 1.0:
                 return math.e  # V8 special-cases exp(1) to return Math.E exactly
             if x >= 0.0:
-                hi, lo, k = x - _LN2_HI, _LN2_LO, 1
+                hi, lo, k = x - LN2_HI, LN2_LO, 1
             else:
-                hi, lo, k = x + _LN2_HI, -_LN2_LO, -1
+                hi, lo, k = x + LN2_HI, -LN2_LO, -1
         else:
-            k = int(_INVLN2 * x + (0.5 if x >= 0.0 else -0.5))
+            k = int(INVLN2 * x + (0.5 if x >= 0.0 else -0.5))
             t = float(k)
-            hi = x - t * _LN2_HI
-            lo = t * _LN2_LO
+            hi = x - t * LN2_HI
+            lo = t * LN2_LO
         x = hi - lo
     elif ax < _EXP_TINY:
         return 1.0 + x
     else:
+        hi = lo = 0.0
         k = 0
+    return exp_tail(x, hi, lo, k)
+
+
+def exp_tail(x: float, hi: float, lo: float, k: int) -> float:
+    """The end of fdlibm's exp, once ``x = hi - lo`` is reduced to ``|x| <= 0.5 ln2`` and the
+    result is ``2**k * exp(x)``: pure arithmetic, shared with the numba twin."""
     t = x * x
-    c = x - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
     if k == 0:
         return 1.0 - ((x * c) / (c - 2.0) - x)
     y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi)
@@ -145,27 +158,27 @@ def exp(x: float) -> float:
         return math.ldexp(y, k)
     return math.ldexp(y, k + 1000) * 9.33263618503218878990e-302
 
-_C1 = 4.16666666666666019037e-02
-_C2 = -1.38888888888741095749e-03
-_C3 = 2.48015872894767294178e-05
-_C4 = -2.75573143513906633035e-07
-_C5 = 2.08757232129817482790e-09
-_C6 = -1.13596475577881948265e-11
-_S1 = -1.66666666666666324348e-01
-_S2 = 8.33333333332248946124e-03
-_S3 = -1.98412698298579493134e-04
-_S4 = 2.75573137070700676789e-06
-_S5 = -2.50507602534068634195e-08
-_S6 = 1.58969099521155010221e-10
+C1 = 4.16666666666666019037e-02
+C2 = -1.38888888888741095749e-03
+C3 = 2.48015872894767294178e-05
+C4 = -2.75573143513906633035e-07
+C5 = 2.08757232129817482790e-09
+C6 = -1.13596475577881948265e-11
+S1 = -1.66666666666666324348e-01
+S2 = 8.33333333332248946124e-03
+S3 = -1.98412698298579493134e-04
+S4 = 2.75573137070700676789e-06
+S5 = -2.50507602534068634195e-08
+S6 = 1.58969099521155010221e-10
 
 
-def _kernel_cos(x: float, y: float) -> float:
+def kernel_cos(x: float, y: float) -> float:
     """fdlibm ``__kernel_cos`` on [-pi/4, pi/4], ``y`` the tail of ``x``."""
     ax = abs(x)
     if ax < _TWO_M27 and int(x) == 0:
         return 1.0
     z = x * x
-    r = z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
+    r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))))
     if ax < _COS_0_3:
         return 1.0 - (0.5 * z - (z * r - x * y))
     if ax >= _COS_0_78125:
@@ -178,14 +191,14 @@ def _kernel_cos(x: float, y: float) -> float:
     return a - (hz - (z * r - x * y))
 
 
-def _kernel_sin(x: float, y: float) -> float:
+def kernel_sin(x: float, y: float) -> float:
     """fdlibm ``__kernel_sin`` with a tail (``iy = 1``)."""
     if abs(x) < _TWO_M27 and int(x) == 0:
         return x
     z = x * x
     v = z * x
-    r = _S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))
-    return x - ((z * (0.5 * y - v * r) - y) - v * _S1)
+    r = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)))
+    return x - ((z * (0.5 * y - v * r) - y) - v * S1)
 
 
 _TWO_M27 = _high_word_bound(0x3E400000)
@@ -195,64 +208,71 @@ _PIO4_HW_HI = _high_word_bound(0x3FE921FC)
 _PIO2_HW_LO, _PIO2_HW_HI = _high_word_bound(0x3FF921FB), _high_word_bound(0x3FF921FC)
 _3PIO4 = _high_word_bound(0x4002D97C)
 _COS_MEDIUM_HI = _high_word_bound(0x413921FC)
-_INVPIO2 = 6.36619772367581382433e-01
-_PIO2_1 = 1.57079632673412561417e00
-_PIO2_1T = 6.07710050650619224932e-11
-_PIO2_2 = 6.07710050630396597660e-11
-_PIO2_2T = 2.02226624879595063154e-21
-_PIO2_3 = 2.02226624871116645580e-21
-_PIO2_3T = 8.47842766036889956997e-32
-_NPIO2_HW = (
+INVPIO2 = 6.36619772367581382433e-01
+PIO2_1 = 1.57079632673412561417e00
+PIO2_1T = 6.07710050650619224932e-11
+PIO2_2 = 6.07710050630396597660e-11
+PIO2_2T = 2.02226624879595063154e-21
+PIO2_3 = 2.02226624871116645580e-21
+PIO2_3T = 8.47842766036889956997e-32
+NPIO2_HW = (
     0x3FF921FB, 0x400921FB, 0x4012D97C, 0x401921FB, 0x401F6A7A, 0x4022D97C, 0x4025FDBB, 0x402921FB,
     0x402C463A, 0x402F6A7A, 0x4031475C, 0x4032D97C, 0x40346B9C, 0x4035FDBB, 0x40378FDB, 0x403921FB,
     0x403AB41B, 0x403C463A, 0x403DD85A, 0x403F6A7A, 0x40407E4C, 0x4041475C, 0x4042106C, 0x4042D97C,
     0x4043A28C, 0x40446B9C, 0x404534AC, 0x4045FDBB, 0x4046C6CB, 0x40478FDB, 0x404858EB, 0x404921FB,
 )
 
-_NPIO2_LO = tuple(_high_word_bound(hw) for hw in _NPIO2_HW)
-_NPIO2_HI = tuple(_high_word_bound(hw + 1) for hw in _NPIO2_HW)
+_NPIO2_LO = tuple(_high_word_bound(hw) for hw in NPIO2_HW)
+_NPIO2_HI = tuple(_high_word_bound(hw + 1) for hw in NPIO2_HW)
+
+
+def rem_pio2_small(x: float, positive: bool, near_pio2: bool) -> "tuple[int, float, float]":
+    """``_rem_pio2`` for ``pi/4 < |x| < 3pi/4``: one ``pi/2`` off, in two or three parts
+    (``near_pio2``: the high word of ``|x|`` is that of ``pi/2``). Pure arithmetic, shared with the twin."""
+    if positive:
+        z = x - PIO2_1
+        if not near_pio2:
+            y0 = z - PIO2_1T
+            return 1, y0, (z - y0) - PIO2_1T
+        z -= PIO2_2
+        y0 = z - PIO2_2T
+        return 1, y0, (z - y0) - PIO2_2T
+    z = x + PIO2_1
+    if not near_pio2:
+        y0 = z + PIO2_1T
+        return -1, y0, (z - y0) + PIO2_1T
+    z += PIO2_2
+    y0 = z + PIO2_2T
+    return -1, y0, (z - y0) + PIO2_2T
+
+
+def rem_pio2_refine(r: float, fn: float, p: float, pt: float) -> "tuple[float, float, float]":
+    """One more round of fdlibm's medium-size reduction with the next ``pi/2`` part ``p`` and its
+    tail ``pt``: the new ``(r, w, y0)``. Pure arithmetic, shared with the twin."""
+    t = r
+    w = fn * p
+    r = t - w
+    w = fn * pt - ((t - r) - w)
+    return r, w, r - w
 
 
 def _rem_pio2(x: float) -> "tuple[int, float, float]":
     """fdlibm ``__ieee754_rem_pio2`` for ``pi/4 < |x| <= 2**19 * pi/2``: ``(n, y0, y1)``, x = n*pi/2 + y0 + y1."""
     ax = abs(x)
-    near_pio2 = _PIO2_HW_LO <= ax < _PIO2_HW_HI  # high word of |x| is that of pi/2
     if ax < _3PIO4:
-        if x > 0.0:
-            z = x - _PIO2_1
-            if not near_pio2:
-                y0 = z - _PIO2_1T
-                return 1, y0, (z - y0) - _PIO2_1T
-            z -= _PIO2_2
-            y0 = z - _PIO2_2T
-            return 1, y0, (z - y0) - _PIO2_2T
-        z = x + _PIO2_1
-        if not near_pio2:
-            y0 = z + _PIO2_1T
-            return -1, y0, (z - y0) + _PIO2_1T
-        z += _PIO2_2
-        y0 = z + _PIO2_2T
-        return -1, y0, (z - y0) + _PIO2_2T
+        return rem_pio2_small(x, x > 0.0, _PIO2_HW_LO <= ax < _PIO2_HW_HI)  # high word of |x| is pi/2's
     t = ax
-    n = int(t * _INVPIO2 + 0.5)
+    n = int(t * INVPIO2 + 0.5)
     fn = float(n)
-    r = t - fn * _PIO2_1
-    w = fn * _PIO2_1T
+    r = t - fn * PIO2_1
+    w = fn * PIO2_1T
     y0 = r - w
     if n >= 32 or _NPIO2_LO[n - 1] <= t < _NPIO2_HI[n - 1]:  # fdlibm: n >= 32 or high word of |x| == npio2_hw[n-1]
         j = (_words(x)[0] & 0x7FFFFFFF) >> 20
         if j - ((_words(y0)[0] >> 20) & 0x7FF) > 16:
-            t = r
-            w = fn * _PIO2_2
-            r = t - w
-            w = fn * _PIO2_2T - ((t - r) - w)
-            y0 = r - w
+            r, w, y0 = rem_pio2_refine(r, fn, PIO2_2, PIO2_2T)
             if j - ((_words(y0)[0] >> 20) & 0x7FF) > 49:
-                t = r
-                w = fn * _PIO2_3
-                r = t - w
-                w = fn * _PIO2_3T - ((t - r) - w)
-                y0 = r - w
+                r, w, y0 = rem_pio2_refine(r, fn, PIO2_3, PIO2_3T)
     y1 = (r - y0) - w
     if x < 0.0:
         return -n, -y0, -y1
@@ -263,7 +283,7 @@ def cos(x: float) -> float:
     """fdlibm ``cos`` (V8's ``Math.cos``) for ``|x| <= 2**19 * pi/2`` (the Box–Muller range is [0, 2 pi))."""
     ax = abs(x)
     if ax < _PIO4_HW_HI:
-        return _kernel_cos(x, 0.0)
+        return kernel_cos(x, 0.0)
     if not ax < math.inf:
         return x - x
     if ax >= _COS_MEDIUM_HI:
@@ -271,9 +291,9 @@ def cos(x: float) -> float:
     n, y0, y1 = _rem_pio2(x)
     q = n & 3
     if q == 0:
-        return _kernel_cos(y0, y1)
+        return kernel_cos(y0, y1)
     if q == 1:
-        return -_kernel_sin(y0, y1)
+        return -kernel_sin(y0, y1)
     if q == 2:
-        return -_kernel_cos(y0, y1)
-    return _kernel_sin(y0, y1)
+        return -kernel_cos(y0, y1)
+    return kernel_sin(y0, y1)

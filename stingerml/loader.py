@@ -21,16 +21,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from . import mlmd
-from .errors import ModelFormatError, StingerError
+from .formats import mlmd
+from .constants import SLOT_LR, SLOT_MLP, check_slot
+from .errors import ModelFormatError, SlotError  # noqa: F401  (SlotError: public here too)
 
-SLOTS = {"lr": mlmd.MODEL_LR, "mlp": mlmd.MODEL_MLP}
+SLOTS = {SLOT_LR: mlmd.MODEL_LR, SLOT_MLP: mlmd.MODEL_MLP}
 _KIND = {mlmd.MODEL_LR: "LR", mlmd.MODEL_MLP: "MLP"}
 _DATA = Path(__file__).resolve().parent / "data"
-
-
-class SlotError(StingerError, ValueError):
-    """An unknown model slot name was given."""
 
 
 @dataclass
@@ -49,10 +46,7 @@ class Verdict:
 
 
 def _slot_type(slot: str) -> int:
-    try:
-        return SLOTS[slot]
-    except KeyError:
-        raise SlotError(f"unknown model slot {slot!r}; use 'lr' or 'mlp'") from None
+    return SLOTS[check_slot(slot)]
 
 
 def _parameters(model: mlmd.Model) -> List[Tuple[str, List[float]]]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import struct
+import sys
 import warnings
 from array import array
 from dataclasses import dataclass, field
@@ -22,11 +24,12 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from ._atomic import write_bytes_atomic
 from ._binary import le_array, le_bytes
+from .constants import CHANNEL_NAMES
 from .errors import LogFormatError, StingerWarning
 
 RECORD = struct.Struct("<IhhhhhhB")
 RECORD_SIZE = RECORD.size  # 17
-CHANNELS: Tuple[str, ...] = ("ax", "ay", "az", "gx", "gy", "gz")
+CHANNELS: Tuple[str, ...] = CHANNEL_NAMES
 CSV_COLUMNS: Tuple[str, ...] = ("timestamp_ms",) + CHANNELS + ("trigger",)
 _TS_TYPECODE = "I" if array("I").itemsize == 4 else "L"
 
@@ -153,7 +156,10 @@ def parse_log(data: Source, *, source: Optional[str] = None) -> Log:
             raise LogFormatError(f"{path}: cannot read the log: {exc.strerror or exc}") from exc
         return parse_log(raw, source=source or str(path))
     name = source or "<bytes>"
-    mv = memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
+    mv = memoryview(data)
+    if not mv.c_contiguous:  # e.g. memoryview(...)[::2]: copy it into one run of bytes
+        mv = memoryview(mv.tobytes())
+    mv = mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
     size = len(mv)
     n, trailing = divmod(size, RECORD_SIZE)
     if n == 0:
@@ -177,15 +183,46 @@ def parse_log(data: Source, *, source: Optional[str] = None) -> Log:
 
 
 def read_log(path: Union[str, "os.PathLike[str]"]) -> Log:
-    """Read a log from a ``.csv`` file (converter format) or a binary file (any other name)."""
+    """Read a log from a ``.csv`` file (converter format) or a binary file (any other name).
+
+    ``"-"`` reads standard input: a CSV when it starts with a header naming
+    ``timestamp_ms``, else the binary format.
+    """
+    if str(path) == "-":
+        return parse_any(sys.stdin.buffer.read(), source="<stdin>")
     p = Path(path)
     if p.suffix.lower() == ".csv":
         try:
-            text = p.read_text(encoding="utf-8")
+            raw = p.read_bytes()
         except OSError as exc:
             raise LogFormatError(f"{p}: cannot read the CSV: {exc.strerror or exc}") from exc
-        return parse_csv(text, source=str(p))
+        return parse_csv(_decode_csv(raw, str(p)), source=str(p))
     return parse_log(p)
+
+
+def looks_like_csv(raw: bytes) -> bool:
+    """True when ``raw`` starts with a CSV header naming ``timestamp_ms`` (else: a binary log)."""
+    first = raw[:4096].split(b"\n", 1)[0]
+    return b"timestamp_ms" in first and b"," in first
+
+
+def parse_any(raw: bytes, *, source: str) -> Log:
+    """A log held in ``raw``: the CSV form when :func:`looks_like_csv`, else the binary form."""
+    if looks_like_csv(raw):
+        return parse_csv(_decode_csv(raw, source), source=source)
+    return parse_log(raw, source=source)
+
+
+def _decode_csv(raw: bytes, source: str) -> str:
+    """UTF-8 (a leading byte-order mark is dropped), or LogFormatError naming the offset."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise LogFormatError(
+            f"{source}: line {line} (byte {exc.start}) is not UTF-8 text; a log CSV holds only digits, "
+            "commas and the header: save it as UTF-8 or export it again with 'stingerml convert'"
+        ) from None
 
 
 def write_log(log: Log, path: Union[str, "os.PathLike[str]"]) -> None:
@@ -204,6 +241,7 @@ def to_csv(log: Log) -> str:
     return out.getvalue()
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")  # ASCII digits only: not '1_000', not other scripts' digits
 _LIMITS = {"timestamp_ms": (0, 2**32 - 1), "trigger": (0, 255), **{c: (-32768, 32767) for c in CHANNELS}}
 
 
@@ -215,37 +253,43 @@ def parse_csv(text: str, *, source: str = "<csv>") -> Log:
             out of range for its type, no data rows, or the checks of
             :func:`parse_log`; the message names the line.
     """
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header:
-        raise LogFormatError(f"{source}: empty CSV; expected the header {','.join(CSV_COLUMNS)}")
-    header = [h.strip() for h in header]
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        raise LogFormatError(
-            f"{source}: line 1: missing column(s) {', '.join(missing)}; "
-            f"the header must name {','.join(CSV_COLUMNS)}"
-        )
-    pos = [header.index(c) for c in CSV_COLUMNS]
-    cols: List[List[int]] = [[] for _ in CSV_COLUMNS]
-    for lineno, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        for col, name, idx in zip(cols, CSV_COLUMNS, pos):
-            cell = row[idx].strip() if idx < len(row) else ""
-            try:
+    if text.startswith("\ufeff"):  # a byte-order mark, as some spreadsheet programs write
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if not header:
+            raise LogFormatError(f"{source}: empty CSV; expected the header {','.join(CSV_COLUMNS)}")
+        header = [h.strip() for h in header]
+        missing = [c for c in CSV_COLUMNS if c not in header]
+        if missing:
+            raise LogFormatError(
+                f"{source}: line 1: missing column(s) {', '.join(missing)}; "
+                f"the header must name {','.join(CSV_COLUMNS)}"
+            )
+        pos = [header.index(c) for c in CSV_COLUMNS]
+        cols: List[List[int]] = [[] for _ in CSV_COLUMNS]
+        for row in reader:
+            if not row:
+                continue
+            lineno = reader.line_num
+            for col, name, idx in zip(cols, CSV_COLUMNS, pos):
+                cell = row[idx].strip() if idx < len(row) else ""
+                if not _INTEGER.fullmatch(cell):
+                    raise LogFormatError(
+                        f"{source}: line {lineno}, column {name}: {cell[:40]!r} is not an integer; "
+                        "every cell must be a whole number written with the digits 0-9"
+                    )
                 v = int(cell)
-            except ValueError:
-                raise LogFormatError(
-                    f"{source}: line {lineno}, column {name}: {cell!r} is not an integer; "
-                    "every cell must be a whole number"
-                ) from None
-            lo, hi = _LIMITS[name]
-            if not lo <= v <= hi:
-                raise LogFormatError(
-                    f"{source}: line {lineno}, column {name}: {v} is outside {lo}..{hi}"
-                )
-            col.append(v)
+                lo, hi = _LIMITS[name]
+                if not lo <= v <= hi:
+                    raise LogFormatError(
+                        f"{source}: line {lineno}, column {name}: {v} is outside {lo}..{hi}"
+                    )
+                col.append(v)
+    except csv.Error as exc:
+        raise LogFormatError(f"{source}: line {reader.line_num}: not a valid CSV row ({exc}); "
+                             "a log CSV has one sample per line, integers separated by commas") from None
     if not cols[0]:
         raise LogFormatError(f"{source}: the CSV has a header but no samples")
     ts = array(_TS_TYPECODE, cols[0])

@@ -49,6 +49,19 @@ class Matrix:
         return (self.row(i) for i in range(self.n_rows))
 
     @classmethod
+    def from_columns(cls, columns: Sequence[Sequence[float]], typecode: str = "d") -> "Matrix":
+        """Build from equal-length columns (``columns[j][r]``), interleaved row-major into an ``array(typecode)``."""
+        if not columns:
+            raise ValueError("cannot build a matrix from zero columns")
+        nf, n = len(columns), len(columns[0])
+        data = array(typecode, bytes(array(typecode).itemsize * nf * n))
+        for j, col in enumerate(columns):
+            if len(col) != n:
+                raise ValueError(f"column {j} has {len(col)} values, the first column has {n}")
+            data[j::nf] = col if isinstance(col, array) and col.typecode == typecode else array(typecode, col)
+        return cls(data, nf)
+
+    @classmethod
     def from_rows(cls, rows: Iterable[Sequence[float]], typecode: str = "d") -> "Matrix":
         """Build from an iterable of equal-length rows (``typecode`` ``'d'`` or ``'f'``)."""
         data = array(typecode)

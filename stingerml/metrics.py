@@ -20,12 +20,8 @@ import math
 import random
 from typing import Dict, Hashable, List, NamedTuple, Optional, Sequence, Tuple
 
-from ._kernels.pure import clamped_bce
-from .errors import StingerError
-
-
-class MetricError(StingerError, ValueError):
-    """A metric or split cannot be computed on the given input (empty, one class, bad labels...)."""
+from ._kernels import kernels
+from .errors import MetricError
 
 
 class Confusion(NamedTuple):
@@ -219,29 +215,39 @@ def bce(y_true: Sequence, probs: Sequence[float]) -> float:
         raise MetricError(f"bce: {len(y)} labels but {len(probs)} probabilities")
     if not y:
         raise MetricError("bce: no samples; pass at least one label and probability")
+    clamped_bce = kernels().clamped_bce
     loss = 0.0
     for label, p in zip(y, probs):
         loss += clamped_bce(p, label)
     return loss / len(y)
 
 
-def percentile(values: Sequence[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float, *, rule: str = "browser") -> float:
     """The ``q``-th percentile (``0 <= q <= 100``) by linear interpolation on sorted values.
 
-    The position is ``(q/100)·(n-1)`` as in numpy's default method; between the two
-    neighbours ``a <= b`` the value is ``a + (b - a)·frac`` (numpy may differ in the
-    last bit when ``frac >= 0.5``).
+    The position is ``k = (q/100)·(n-1)`` as in numpy's default method. Between the
+    two neighbours ``a = s[f] <= b = s[c]`` (``f = floor(k)``, ``c = ceil(k)``) the
+    value is, by ``rule``:
+
+    - ``"browser"``: ``a + (b - a)·(k - f)``, the browser's trace score (SPEC §11);
+    - ``"weighted"``: ``a·(c - k) + b·(k - f)``, the original tool's export summary.
+
+    The two (and numpy) can differ in the last bit.
     """
     if not values:
         raise MetricError("percentile: no values")
     if not 0.0 <= q <= 100.0:
         raise MetricError(f"percentile: q must be within [0, 100], got {q!r}")
+    if rule not in ("browser", "weighted"):
+        raise MetricError(f"percentile: rule must be 'browser' or 'weighted', got {rule!r}")
     s = sorted(values)
     pos = (q / 100) * (len(s) - 1)
     lo = math.floor(pos)
     hi = math.ceil(pos)
     if lo == hi:
         return s[lo]
+    if rule == "weighted":
+        return s[lo] * (hi - pos) + s[hi] * (pos - lo)
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 

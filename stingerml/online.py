@@ -35,7 +35,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import StingerError
+from .errors import SettingsError
 from .metrics import percentile
 from .shots import accept_shots, rising_edges
 
@@ -43,10 +43,6 @@ HIT_WINDOW_MS = (-600, -100)
 JUSTIFY_MS = 600
 AWAY_MS = 1000
 MAX_SAMPLE_MS = 100
-
-
-class SettingsError(StingerError, ValueError):
-    """Post-processing settings out of range."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +59,9 @@ class PostProcess:
         off = self.on if self.off is None else self.off
         if not (0.0 <= off <= self.on <= 1.0):
             raise SettingsError(f"thresholds need 0 <= off <= on <= 1, got on={self.on}, off={off}")
-        if self.ema_ms < 0 or self.min_on_ms < 0:
-            raise SettingsError(f"ema_ms and min_on_ms must be >= 0, got {self.ema_ms}, {self.min_on_ms}")
+        if not (0 <= self.ema_ms < math.inf and 0 <= self.min_on_ms < math.inf):  # also refuses nan
+            raise SettingsError(f"ema_ms and min_on_ms must be finite and >= 0 (milliseconds), "
+                                f"got {self.ema_ms}, {self.min_on_ms}")
         object.__setattr__(self, "off", off)
 
     def label(self) -> str:

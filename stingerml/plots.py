@@ -32,11 +32,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from xml.sax.saxutils import escape, quoteattr
 
 from ._atomic import write_text_atomic
-from .errors import StingerError
+from .errors import PlotError
 from .dataset import DatasetParams
 from .log import CHANNELS, Log
 from .metrics import BASELINE_MS, PRESHOT_MS
-from .mlmd import LRModel, MLPModel
+from .formats.mlmd import LRModel, MLPModel
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -56,10 +56,6 @@ COLORS: Dict[str, str] = {
     "band": "#ffd54f",
 }
 FONT = "font-family:sans-serif;font-size:11px"
-
-
-class PlotError(StingerError, ValueError):
-    """A chart cannot be drawn from the given input (bad probabilities, bad shot index...)."""
 
 
 # -- numbers ----------------------------------------------------------------------------------

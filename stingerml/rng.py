@@ -12,8 +12,8 @@ from . import jsmath
 
 T = TypeVar("T")
 
-_MASK = 0xFFFFFFFF
-_INV_2_32 = 1.0 / 4294967296.0
+MASK32 = 0xFFFFFFFF
+INV_2_32 = 1.0 / 4294967296.0
 
 
 class XorShift32:
@@ -26,20 +26,20 @@ class XorShift32:
     __slots__ = ("state",)
 
     def __init__(self, seed: int) -> None:
-        self.state = (int(seed) & _MASK) or 1
+        self.state = (int(seed) & MASK32) or 1
 
     def next_u32(self) -> int:
         """Advance and return the new uint32 state."""
         s = self.state
-        s ^= (s << 13) & _MASK
+        s ^= (s << 13) & MASK32
         s ^= s >> 17
-        s ^= (s << 5) & _MASK
+        s ^= (s << 5) & MASK32
         self.state = s
         return s
 
     def __call__(self) -> float:
         """Advance and return a double in [0, 1)."""
-        return self.next_u32() * _INV_2_32
+        return self.next_u32() * INV_2_32
 
     def shuffle(self, items: MutableSequence[T]) -> None:
         """Fisher–Yates in place, from the last index down to 1: ``j = floor(rng() * (i + 1))``."""
@@ -60,14 +60,14 @@ class XorShift32:
         two_pi = 2.0 * math.pi
         out = []
         for _ in range(count):
-            s ^= (s << 13) & _MASK
+            s ^= (s << 13) & MASK32
             s ^= s >> 17
-            s ^= (s << 5) & _MASK
-            u1 = s * _INV_2_32 or 1e-10
-            s ^= (s << 13) & _MASK
+            s ^= (s << 5) & MASK32
+            u1 = s * INV_2_32 or 1e-10
+            s ^= (s << 13) & MASK32
             s ^= s >> 17
-            s ^= (s << 5) & _MASK
-            out.append(sqrt(-2.0 * log(u1)) * cos(two_pi * (s * _INV_2_32)))
+            s ^= (s << 5) & MASK32
+            out.append(sqrt(-2.0 * log(u1)) * cos(two_pi * (s * INV_2_32)))
         self.state = s
         return out
 
@@ -75,9 +75,9 @@ class XorShift32:
         """Advance past ``count`` draws without computing them."""
         s = self.state
         for _ in range(count):
-            s ^= (s << 13) & _MASK
+            s ^= (s << 13) & MASK32
             s ^= s >> 17
-            s ^= (s << 5) & _MASK
+            s ^= (s << 5) & MASK32
         self.state = s
 
 

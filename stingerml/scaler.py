@@ -2,37 +2,49 @@
 from __future__ import annotations
 
 from array import array
-from typing import Optional, Sequence
+from typing import Optional, Union
 
+from ._estimator import as_matrix, check_fitted
 from ._kernels import kernels
+from .matrix import Matrix
 
 
 class Scaler:
-    """Per-feature standardisation fitted on flat ``rows × n_features`` data.
+    """Per-feature standardisation of a :class:`~stingerml.matrix.Matrix`.
 
-    Fitted attributes: ``mean_`` and ``scale_`` (``array('f')`` of ``n_features``);
-    a feature with zero (or NaN) spread gets scale 1.
+    Fitted attributes (set by :meth:`fit` only): ``mean_`` and ``scale_``
+    (``array('f')`` of ``n_features_``); a feature with zero (or NaN) spread gets scale 1.
     """
 
-    def __init__(self) -> None:
-        self.mean_: Optional[array] = None
-        self.scale_: Optional[array] = None
-        self.n_features_: int = 0
+    def fit(self, X: Matrix, n_rows: Optional[int] = None, n_features: Optional[int] = None) -> "Scaler":
+        """Fit on the rows of ``X`` in order; returns self.
 
-    def fit(self, X: Sequence[float], n_rows: int, n_features: int) -> "Scaler":
-        """Fit on the rows in order; returns self."""
-        if n_rows <= 0:
+        ``fit(flat, n_rows, n_features)`` is the deprecated old form.
+        """
+        X = as_matrix(X, "Scaler.fit", n_features, n_rows)
+        if X.n_rows <= 0:
             raise ValueError("cannot fit a scaler on zero rows")
-        self.mean_, self.scale_ = kernels().scaler_fit(X, n_rows, n_features)
-        self.n_features_ = n_features
+        self.mean_, self.scale_ = kernels().scaler_fit(X.data, X.n_rows, X.n_cols)
+        self.n_features_ = X.n_cols
         return self
 
-    def transform(self, X: Sequence[float], n_rows: int) -> array:
-        """``f32((v - mean) / scale)`` element-wise; returns ``array('f')`` of ``n_rows × n_features``."""
-        if self.mean_ is None:
-            raise RuntimeError("Scaler.transform called before fit")
-        return kernels().scaler_transform(X, n_rows, self.n_features_, self.mean_, self.scale_)
+    def transform(self, X: Matrix, n_rows: Optional[int] = None) -> Union[Matrix, array]:
+        """``f32((v - mean) / scale)`` element-wise: a float32 :class:`Matrix` of the same shape.
 
-    def fit_transform(self, X: Sequence[float], n_rows: int, n_features: int) -> array:
-        """:meth:`fit` then :meth:`transform` on the same rows."""
-        return self.fit(X, n_rows, n_features).transform(X, n_rows)
+        ``transform(flat, n_rows)`` is the deprecated old form (it returns the flat ``array('f')``).
+        """
+        check_fitted(self, "mean_", "transform")
+        legacy = not isinstance(X, Matrix)
+        X = as_matrix(X, "Scaler.transform", self.n_features_, n_rows)
+        if X.n_cols != self.n_features_:
+            raise ValueError(f"Scaler fitted on {self.n_features_} features, got {X.n_cols}")
+        out = kernels().scaler_transform(X.data, X.n_rows, X.n_cols, self.mean_, self.scale_)
+        return out if legacy else Matrix(out, X.n_cols)
+
+    def fit_transform(self, X: Matrix, n_rows: Optional[int] = None,
+                      n_features: Optional[int] = None) -> Union[Matrix, array]:
+        """:meth:`fit` then :meth:`transform` on the same rows (old flat form deprecated, as in :meth:`fit`)."""
+        legacy = not isinstance(X, Matrix)
+        X = as_matrix(X, "Scaler.fit_transform", n_features, n_rows)
+        out = self.fit(X).transform(X)
+        return out.data if legacy else out

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
 from .dataset import Dataset, DatasetParams, build_dataset
-from .export import nearest_shot
 from .log import Log
+from .shots import nearest_shot
 
 Group = Tuple[int, int]
 

@@ -1,6 +1,7 @@
 """Shots: trigger rising edges and the minimum-gap rule (SPEC §2)."""
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import List, Sequence, Tuple
 
 DEFAULT_MIN_GAP_MS = 1000
@@ -27,3 +28,13 @@ def detect_shots(timestamps: Sequence[int], trigger: Sequence[int], min_gap_ms: 
     """``(all rising edges, accepted edges)`` of a log's columns."""
     edges = rising_edges(trigger)
     return edges, accept_shots(timestamps, edges, min_gap_ms)
+
+
+def nearest_shot(t: int, shot_times: Sequence[int]) -> int:
+    """Index of the shot time nearest to ``t`` (ties go to the earlier shot); ``shot_times`` ascending."""
+    i = bisect_left(shot_times, t)
+    if i == 0:
+        return 0
+    if i == len(shot_times):
+        return i - 1
+    return i - 1 if t - shot_times[i - 1] <= shot_times[i] - t else i

@@ -10,10 +10,11 @@ from bisect import bisect_left, bisect_right
 from typing import Any, Dict, List, Sequence
 
 from ._kernels import kernels
+from .constants import RICH_FEATURES, SUMMARY_FEATURES
 from .dataset import interleave, windows_at
 from .features import featurize_rich, featurize_summary
 from .log import Log
-from .mlmd import LRModel, MLPModel
+from .formats.mlmd import LRModel, MLPModel
 from .metrics import trace_score
 
 PRE_MS = 1000
@@ -44,9 +45,9 @@ def shot_traces(log: Log, accepted: Sequence[int], lr: LRModel, mlp: MLPModel, l
         m = len(starts)
         wins = windows_at(samples, starts, window_samples)
         fs = featurize_summary(wins, m)
-        p_lr = k.logreg_predict_unscaled(fs, m, 18, lr.mean, lr.scale, lr.coef, lr.intercept)
-        xr = k.scaler_transform(featurize_rich(wins, m), m, 30, mlp.mean, mlp.scale)
-        p_mlp = k.mlp_predict(xr, m, 30, mlp.W1, mlp.b1, mlp.W2, mlp.b2, mlp.W3, mlp.b3)
+        p_lr = k.logreg_predict_unscaled(fs, m, SUMMARY_FEATURES, lr.mean, lr.scale, lr.coef, lr.intercept)
+        xr = k.scaler_transform(featurize_rich(wins, m), m, RICH_FEATURES, mlp.mean, mlp.scale)
+        p_mlp = k.mlp_predict(xr, m, RICH_FEATURES, mlp.W1, mlp.b1, mlp.W2, mlp.b2, mlp.W3, mlp.b3)
         zeros = [0.0] * (len(ends) - m)
         x_ms = [ts[i] - t0 for i in range(i0, i1)]
         traces.append({

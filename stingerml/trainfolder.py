@@ -18,16 +18,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
-import shutil
-import tempfile
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from ._atomic import write_bytes_atomic
+from ._atomic import recover, write_set_to_folder
 from ._binary import le_array, le_bytes
+from .constants import CHANNEL_NAMES
 from .errors import DatasetError
 
 WINDOWS_FILE = "windows_i16le.bin"
@@ -35,7 +35,7 @@ LABELS_FILE = "labels_u8.bin"
 INDEX_FILE = "index.csv"
 META_FILE = "meta.json"
 SUMMARY_FILE = "summary.json"
-CHANNELS = ("ax", "ay", "az", "gx", "gy", "gz")
+CHANNELS = CHANNEL_NAMES
 INDEX_COLUMNS = (
     "row",
     "label",
@@ -129,38 +129,32 @@ def encode(folder: TrainFolder) -> Dict[str, bytes]:
     return files
 
 
-def write(directory: PathLike, folder: TrainFolder, *, overwrite: bool = False) -> Path:
-    """Write ``folder`` into ``directory``; never leaves a half-written folder.
+SET_FILES = (WINDOWS_FILE, LABELS_FILE, INDEX_FILE, META_FILE, SUMMARY_FILE)
 
-    A new directory is built under a temporary name beside the target and renamed
-    into place. An existing directory is only touched with ``overwrite=True``:
-    every file is then encoded and validated before any is replaced, and each is
-    replaced atomically.
+
+def write(directory: PathLike, folder: TrainFolder, *, overwrite: bool = False) -> Path:
+    """Write ``folder`` into ``directory`` as a set: all new files or all old ones, also after a
+    kill at any moment (:func:`stingerml._atomic.write_set`).
+
+    A missing directory is created (mode from the umask). An existing non-empty
+    directory is only touched with ``overwrite=True``; its training-folder files
+    are then replaced as a set (an old ``summary.json`` goes when the new folder
+    has none); other files in it are left alone.
 
     Raises:
         DatasetError: the folder's parts disagree in size, or the target exists
             and ``overwrite`` is false.
+        OutputError: the directory cannot be created or written (its old files are kept).
     """
     target = Path(directory)
     files = encode(folder)
+    recover(target)
     if target.exists():
         if not target.is_dir():
             raise DatasetError(f"{target}: exists and is not a directory; choose another --out")
         if any(target.iterdir()) and not overwrite:
             raise DatasetError(f"{target}: directory is not empty; pass overwrite=True (CLI: --overwrite) to replace its files")
-        for name, data in files.items():
-            write_bytes_atomic(target / name, data)
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    return write_set_to_folder(target, files, members=SET_FILES)
 
 
 def _read_file(path: Path) -> bytes:
@@ -177,6 +171,8 @@ def _read_json(path: Path) -> Dict[str, Any]:
         obj = json.loads(_read_file(path).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DatasetError(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise DatasetError(f"{path}: JSON nested too deeply to read; write it again with 'stingerml export'") from None
     if not isinstance(obj, dict):
         raise DatasetError(f"{path}: expected a JSON object")
     return obj
@@ -216,6 +212,10 @@ def read(directory: PathLike) -> TrainFolder:
     d = Path(directory)
     if not d.is_dir():
         raise DatasetError(f"{d}: not a directory; give the folder written by 'stingerml export'")
+    try:
+        recover(d)  # finish (or undo) an export that was killed while replacing the files
+    except OSError:
+        pass  # a read-only folder: read what is there
     meta = _read_json(d / META_FILE)
     raw = _read_file(d / WINDOWS_FILE)
     if len(raw) % 2:
@@ -224,6 +224,12 @@ def read(directory: PathLike) -> TrainFolder:
     labels = array("B", _read_file(d / LABELS_FILE))
     index = _parse_index(d / INDEX_FILE)
     summary = _read_json(d / SUMMARY_FILE) if (d / SUMMARY_FILE).exists() else None
+    for key in ("samples", "duration_ms"):
+        value = (summary or {}).get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or value < 0):
+            raise DatasetError(f"{d / SUMMARY_FILE}: {key} is {value!r}, expected a number >= 0; "
+                               "fix it, delete summary.json, or export the folder again")
     folder = TrainFolder(windows=windows, labels=labels, index=index, meta=meta, summary=summary)
     folder.validate(str(d))
     return folder

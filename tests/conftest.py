@@ -1,4 +1,4 @@
-"""Shared test configuration: vector paths and the opt-in ``slow`` marker."""
+"""Shared test configuration: vector paths and the opt-in ``slow`` and ``fuzz`` markers."""
 from __future__ import annotations
 
 import contextlib
@@ -12,15 +12,43 @@ VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", default=False,
                      help="also run tests marked slow (pure-Python training on session_a, minutes)")
+    parser.addoption("--run-fuzz", action="store_true", default=False,
+                     help="also run tests marked fuzz (the fuzz suite with many more examples, minutes)")
 
 
+# The fidelity subset that CI runs on the oldest and newest CPython of the machine (.ci/pythons):
+# test functions by "file::name"; each one must exist, so a rename cannot shrink the subset unseen.
+COMPAT = (
+    "test_pipeline.py::test_tiny_model_files_byte_identical",
+    "test_loader.py::test_verdict_matches_firmware",
+    "test_firmware.py::test_stream_replay_tiny",
+    "test_cli_train.py::test_python_dash_m_runs",
+    "test_cli_train.py::test_demo_help",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # mark before pytest's own -m deselection
 def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow: pass --run-slow to run")
+    _mark_compat(config, items)
+    for marker in ("slow", "fuzz"):
+        if config.getoption(f"--run-{marker}"):
+            continue
+        skip = pytest.mark.skip(reason=f"{marker}: pass --run-{marker} to run")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
+
+
+def _mark_compat(config: pytest.Config, items) -> None:
+    """Mark the COMPAT tests ``compat``; with ``-m compat``, fail when one of them is not collected."""
+    found = set()
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        key = f"{Path(str(item.fspath)).name}::{item.originalname}"
+        if key in COMPAT:
+            item.add_marker(pytest.mark.compat)
+            found.add(key)
+    if "compat" in (config.getoption("-m") or "") and found != set(COMPAT):
+        raise pytest.UsageError(f"compat tests not found: {sorted(set(COMPAT) - found)}")
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +80,10 @@ def backend(request):
     """Run the test once per kernel backend; restores the previous one afterwards."""
     with use_backend(request.param) as name:
         yield name
+
+
+def skip_if_same(module, reference) -> None:
+    """Skip a test that checks a backend's kernels only against the pure reference when both are
+    the same module (the python backend, or numba not installed): pure against pure proves nothing."""
+    if module is reference:
+        pytest.skip("compares a backend with the pure reference; on the python backend that is pure with pure")

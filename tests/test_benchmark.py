@@ -11,7 +11,7 @@ from stingerml.benchmark import (
     FEATURES, MODELS, SPLITS, BenchmarkConfig, BenchmarkData, BenchmarkError, run_benchmark, score,
 )
 from stingerml.cli import main
-from stingerml.export import ExportParams, export_dataset
+from stingerml.folder_dataset import ExportParams, export_dataset
 from stingerml.log import write_log
 from stingerml.sessions import build_sessions
 from stingerml.synth import generate

@@ -54,6 +54,11 @@ def test_python_dash_m_runs():
     assert "backend:" in proc.stdout
 
 
+def test_demo_help():
+    proc = subprocess.run([sys.executable, "-m", "stingerml", "demo", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "usage: stingerml demo" in proc.stdout
+
+
 @pytest.fixture
 def restore_kernel_settings():
     from stingerml import _kernels

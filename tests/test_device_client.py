@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import use_backend
-from stingerml.pipeline import train
+from stingerml.trainers.blaster import train
 
 from stingerml.device import (
     Blaster,

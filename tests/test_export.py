@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shlex
 import statistics
@@ -14,7 +15,7 @@ import pytest
 from stingerml import trainfolder
 from stingerml.cli import build_parser, main
 from stingerml.errors import DatasetError
-from stingerml.export import ExportParams, export_dataset, nearest_shot, order_statistic, percentile
+from stingerml.folder_dataset import ExportParams, export_dataset, nearest_shot, order_statistic, percentile
 from stingerml.log import from_columns, read_log
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
@@ -50,7 +51,7 @@ def test_export_matches_original_tool(log, tag):
     assert ours == ref_meta
 
 
-@pytest.mark.parametrize("tag", ["default", "mixed"])
+@pytest.mark.parametrize("tag", ["default", "near", "mixed", "far3"])
 def test_summary_matches_original_tool(log, tag):
     ref = json.loads((TOOLS / f"session_a.{tag}" / "summary.json").read_text())
     ours = export_dataset(log, params_from_args(tag)).summary
@@ -191,15 +192,15 @@ def test_write_refuses_inconsistent_folder_and_leaves_nothing(tmp_path):
 def test_write_failure_leaves_no_half_folder(tmp_path, monkeypatch):
     folder = trainfolder.read(TOOLS / "session_a.near")
     calls = []
-    real = Path.write_bytes
+    real = os.fsync
 
-    def failing(self, data):
-        calls.append(self.name)
+    def failing(fd):  # the third file's flush to disk fails (disk full)
+        calls.append(fd)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        return real(self, data)
+        return real(fd)
 
-    monkeypatch.setattr(Path, "write_bytes", failing)
+    monkeypatch.setattr(os, "fsync", failing)
     with pytest.raises(OSError):
         trainfolder.write(tmp_path / "out", folder)
     assert list(tmp_path.iterdir()) == []

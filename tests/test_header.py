@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from stingerml import firmware as fw
-from stingerml import mlmd
+from stingerml.formats import mlmd
 from stingerml.errors import ModelFormatError
-from stingerml.header import export_header, parse_header
+from stingerml.formats.header import export_header, parse_header
 
 FIRMWARE = Path(__file__).resolve().parent.parent / "vectors" / "firmware"
 BROWSER = FIRMWARE.parent / "browser"

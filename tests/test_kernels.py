@@ -24,11 +24,10 @@ import stingerml._kernels as kernels_mod
 from stingerml._kernels import pure
 from stingerml.rng import XorShift32
 
-from conftest import BACKENDS, use_backend
+from conftest import BACKENDS, skip_if_same, use_backend
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
-PUBLIC = [name for name, obj in vars(pure).items()
-          if inspect.isfunction(obj) and obj.__module__ == pure.__name__ and not name.startswith("_")]
+PUBLIC = pure.__all__  # the seam's names
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -43,6 +42,22 @@ def k(request):
 def jit():
     pytest.importorskip("numba")
     from stingerml._kernels import jit as module
+    return module
+
+
+@pytest.fixture
+def jsmath_jit():
+    """The numba twin of jsmath (V8's fdlibm exp/log/cos as njit functions)."""
+    pytest.importorskip("numba")
+    from stingerml import _jsmath_jit as module
+    return module
+
+
+@pytest.fixture
+def rng_jit():
+    """The numba twin of the xorshift32 rng."""
+    pytest.importorskip("numba")
+    from stingerml import _rng_jit as module
     return module
 
 
@@ -98,15 +113,15 @@ def test_set_backend_selects_and_restores(k):
 
 
 @pytest.mark.parametrize("name", ["exp", "log", "cos"])
-def test_njit_math_equals_v8(jit, name):
+def test_njit_math_equals_v8(jsmath_jit, name):
     v8 = json.loads((VECTORS / "jsmath" / "v8_math.json").read_text())[name]
-    fn = getattr(jit, "_" + name)
+    fn = getattr(jsmath_jit, name)
     unpack = lambda h: struct.unpack(">d", bytes.fromhex(h))[0]  # noqa: E731
     wrong = [(x, y) for x, y in v8 if struct.pack(">d", fn(unpack(x))).hex() != y]
     assert not wrong, f"{len(wrong)} of {len(v8)} differ from V8, first {wrong[:3]}"
 
 
-def test_njit_math_equals_jsmath_on_a_million_arguments(jit):
+def test_njit_math_equals_jsmath_on_a_million_arguments(jsmath_jit):
     """Bit-identical to the Python fdlibm ports on 10^6 arguments covering every branch."""
     np = pytest.importorskip("numpy")
     from numba import njit
@@ -117,9 +132,9 @@ def test_njit_math_equals_jsmath_on_a_million_arguments(jit):
     def apply(xs):
         out = np.empty((3, xs.size))
         for i in range(xs.size):
-            out[0, i] = jit._exp(xs[i])
-            out[1, i] = jit._log(xs[i])
-            out[2, i] = jit._cos(xs[i]) if abs(xs[i]) < 1e5 else 0.0
+            out[0, i] = jsmath_jit.exp(xs[i])
+            out[1, i] = jsmath_jit.log(xs[i])
+            out[2, i] = jsmath_jit.cos(xs[i]) if abs(xs[i]) < 1e5 else 0.0
         return out
 
     r = np.random.default_rng(20240601)
@@ -139,15 +154,15 @@ def test_njit_math_equals_jsmath_on_a_million_arguments(jit):
         assert not wrong, f"{fn.__name__}: {len(wrong)} arguments differ, first {wrong[:5]}"
 
 
-def test_njit_rng_equals_browser_and_python(jit):
+def test_njit_rng_equals_browser_and_python(rng_jit):
     np = pytest.importorskip("numpy")
     reference = json.loads((VECTORS / "rng" / "xorshift32.json").read_text())
     for seed, ref in reference.items():
-        state = jit._seed_state(int(seed))
-        assert [jit._rng_next(state) for _ in range(64)] == ref["float"], seed
+        state = rng_jit.seed_state(int(seed))
+        assert [rng_jit.next_double(state) for _ in range(64)] == ref["float"], seed
     state = np.array([XorShift32(7).state], np.int64)
     rng = XorShift32(7)
-    assert bits([jit._gaussian(state) for _ in range(5000)]) == bits([rng.gaussian() for _ in range(5000)])
+    assert bits([rng_jit.gaussian(state) for _ in range(5000)]) == bits([rng.gaussian() for _ in range(5000)])
     assert int(state[0]) == rng.state
 
 
@@ -177,6 +192,7 @@ def test_shuffled(k, items, seed):
 @SETTINGS
 @given(data=windows(), rich=st.booleans())
 def test_window_features(k, data, rich):
+    skip_if_same(k, pure)
     n, w = data
     want = pure.window_features(w, n, rich)
     assert_same(k.window_features(w, n, rich), want)
@@ -200,6 +216,7 @@ def test_window_features_oracle(k):
 @SETTINGS
 @given(rows=st.integers(1, 6), nf=st.integers(1, 5), data=st.data())
 def test_scaler(k, rows, nf, data):
+    skip_if_same(k, pure)
     X = array("f", data.draw(f32s(rows * nf, rows * nf)))
     if data.draw(st.booleans()):  # a constant column gets scale 1
         for r in range(rows):
@@ -270,6 +287,7 @@ def problems(draw, max_rows=8, max_nf=5, magnitude=30.0):
 @given(problem=problems(), max_iter=st.integers(0, 40), lr=st.sampled_from([1.0, 0.3, 5.0]),
        l2=st.sampled_from([1.0, 1e-3, 6.25]), record_every=st.integers(1, 12))
 def test_logreg(k, problem, max_iter, lr, l2, record_every):
+    skip_if_same(k, pure)
     rows, nf, X, y = problem
     got = k.logreg_fit(X, y, rows, nf, max_iter, lr, l2, record_every)
     assert_same(got, pure.logreg_fit(X, y, rows, nf, max_iter, lr, l2, record_every))
@@ -282,6 +300,7 @@ def test_logreg(k, problem, max_iter, lr, l2, record_every):
 
 def test_logreg_saturating_sigmoid(k):
     """Huge logits take the sigmoid's clamps (±20) and the clamped BCE; still the same bits."""
+    skip_if_same(k, pure)
     X = array("f", [1e4, -1e4, 3.0, -2.0])
     y = [1, 0, 0, 1]
     assert_same(k.logreg_fit(X, y, 4, 1, 50, 1.0, 1.0, 7), pure.logreg_fit(X, y, 4, 1, 50, 1.0, 1.0, 7))
@@ -300,6 +319,7 @@ def test_zero_rows_raise_like_pure(k):
 @SETTINGS
 @given(seed=st.integers(-2**33, 2**33), n_in=st.integers(1, 40))
 def test_mlp_init(k, seed, n_in):
+    skip_if_same(k, pure)
     rng, *weights = k.mlp_init(seed, n_in)
     want_rng, *want = pure.mlp_init(seed, n_in)
     assert rng.state == want_rng.state
@@ -311,6 +331,7 @@ def test_mlp_init(k, seed, n_in):
        noise=st.sampled_from([0.0, 0.15]), record=st.booleans(), seed=st.integers(0, 2**32))
 def test_mlp_fit_and_predict(k, problem, max_iter, noise, record, seed):
     """Crosses a progress chunk (20 iterations) and the loss records (every 16) on small problems."""
+    skip_if_same(k, pure)
     rows, nf, X, y = problem
     calls, want_calls = [], []
     got = k.mlp_fit(X, y, rows, nf, max_iter, 1e-3, 0.01, seed, noise, record, lambda t, n: calls.append((t, n)))
@@ -323,6 +344,7 @@ def test_mlp_fit_and_predict(k, problem, max_iter, noise, record, seed):
 
 def test_mlp_saturating_and_dead_units(k):
     """Large inputs saturate the sigmoid; a zero input column and dead ReLUs take the skip paths."""
+    skip_if_same(k, pure)
     X = array("f", [200.0, 0.0, -3.0, -150.0, 0.0, 2.0, 90.0, 0.0, 0.5])
     y = [1, 0, 1]
     got = k.mlp_fit(X, y, 3, 3, 24, 1e-4, 0.05, 42, 0.0, True)
@@ -336,7 +358,7 @@ def test_mlp_saturating_and_dead_units(k):
 @pytest.fixture(scope="module", params=["tiny", "session_a"])
 def numba_run(request):
     pytest.importorskip("numba")
-    from stingerml.pipeline import train
+    from stingerml.trainers.blaster import train
 
     previous = kernels_mod.backend()
     kernels_mod.set_backend("numba")

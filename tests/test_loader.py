@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import loader, mlmd
+from stingerml import loader
+
+from stingerml.formats import mlmd
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 CASES = VECTORS / "mlmd_cases"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stingerml import mlmd
+from stingerml.formats import mlmd
 from stingerml.errors import ModelFormatError
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "browser"

@@ -123,12 +123,10 @@ def test_set_processes_rejects(processes_setting, value):
 
 
 def test_environment_variable_sets_the_default(monkeypatch):
-    import stingerml._kernels as kernels
-
-    monkeypatch.setattr(kernels, "_processes", None)
+    monkeypatch.setattr(peer, "_processes", None)  # the setting lives with the two-process split
     monkeypatch.setenv("STINGERML_PROCESSES", "1")
-    assert kernels.process_setting() == 1
-    monkeypatch.setattr(kernels, "_processes", None)
+    assert process_setting() == 1
+    monkeypatch.setattr(peer, "_processes", None)
 
 
 def test_helper_that_cannot_start_falls_back_with_a_warning(processes_setting, fresh_helper, monkeypatch):

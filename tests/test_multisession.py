@@ -14,14 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import holdout, mlmd, pipeline
+from stingerml import holdout
+
+from stingerml.formats import mlmd
+
+from stingerml.trainers import blaster as pipeline
 from stingerml.cli import main
 from stingerml.dataset import DatasetParams, build_dataset
 from stingerml.errors import DatasetError
-from stingerml.export import ExportParams, export_dataset
+from stingerml.folder_dataset import ExportParams, export_dataset
+from stingerml.matrix import Matrix
 from stingerml.features import featurize_summary
 from stingerml.log import parse_log, write_log
-from stingerml.pipeline import OutputError, train, train_folder, train_sessions
+from stingerml.trainers.blaster import OutputError, train, train_folder, train_sessions
 from stingerml.scaler import Scaler
 from stingerml.sessions import build_sessions
 from stingerml.synth import generate
@@ -181,7 +186,7 @@ def test_train_folder_uses_the_folders_rows(folder_dir):
     assert r.summary["rows"] == len(labels) and r.summary["posWindows"] == labels.count(1)
     # the final LR's scaler saw exactly these windows
     fs = featurize_summary(array("h", windows), len(labels))
-    assert list(r.lr_model.mean) == list(Scaler().fit(fs, len(labels), 18).mean_)
+    assert list(r.lr_model.mean) == list(Scaler().fit(Matrix(fs, 18)).mean_)
     assert r.shot_traces == [] and r.metrics is not None
     _finite_model(r.mlp_blob, mlmd.MLPModel)
 
@@ -244,20 +249,25 @@ def test_cli_logs_and_train_dir_are_exclusive(tmp_path, log_files, folder_dir):
 
 
 def test_failed_write_removes_what_was_written(tmp_path, monkeypatch, multi):
-    real = pipeline.write_bytes_atomic
+    import os
 
-    def failing(path, data):
-        if Path(path).name == "report.json":
-            raise OSError(28, "No space left on device", str(path))
-        real(path, data)
+    real = os.fsync
+    calls = []
 
-    monkeypatch.setattr(pipeline, "write_bytes_atomic", failing)
+    def failing(fd):  # the third file's flush to disk fails (disk full)
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
     out = tmp_path / "new" / "out"
-    with pytest.raises(OutputError, match="nothing was written"):
+    with pytest.raises(OutputError, match="nothing was changed"):
         multi.save(out)
     assert not (tmp_path / "new").exists()
     existing = tmp_path / "existing"
     existing.mkdir()
+    calls.clear()
     with pytest.raises(OutputError):
         multi.save(existing)
     assert list(existing.iterdir()) == []

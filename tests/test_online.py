@@ -145,7 +145,7 @@ def test_cli_replay_tiny_matches_firmware_stream(tmp_path):
     assert len(lines) - 1 == len(ref) == 4000
     for line, (r_lr, r_mlp) in zip(lines[1:], ref):
         _, p_lr, p_mlp = line.split(",")
-        assert f32_ulps(p_lr, r_lr) <= 1 and f32_ulps(p_mlp, r_mlp) <= 1
+        assert f32_ulps(p_lr, r_lr) == 0 and f32_ulps(p_mlp, r_mlp) == 0
 
 
 def test_cli_online_json_and_export(tmp_path, capsys):

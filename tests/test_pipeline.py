@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import mlmd
+from stingerml.formats import mlmd
 from stingerml.dataset import build_dataset
 from stingerml.errors import DatasetError
 from stingerml.features import featurize_rich, featurize_summary
 from stingerml.log import from_columns, parse_log
 from stingerml.logreg import LogisticRegression
+from stingerml.matrix import Matrix
 from stingerml.mlp import MLP
-from stingerml.pipeline import train
+from stingerml.trainers.blaster import train
 from stingerml.scaler import Scaler
 
 from conftest import BACKENDS, use_backend
@@ -63,9 +64,10 @@ def test_lr_file_byte_identical(vectors, session, backend):
     ref = _reference(vectors, session)
     ds = build_dataset(_log(vectors, session))
     fs = featurize_summary(ds.windows, len(ds))
-    scaler = Scaler().fit(fs, len(ds), 18)
-    lr = LogisticRegression().fit(scaler.transform(fs, len(ds)), ds.labels, 18)
-    blob = mlmd.build(mlmd.LRModel(scaler.mean_, scaler.scale_, lr.coef_, lr.intercept_))
+    X = Matrix(fs, 18)
+    scaler = Scaler().fit(X)
+    lr = LogisticRegression().fit(scaler.transform(X), ds.labels)
+    blob = mlmd.build(lr.to_model(scaler))
     assert blob == (vectors / "browser" / f"{session}.lr.mlmd").read_bytes()
     assert lr.loss_history_ == ref["lrLossHistory"]
 
@@ -75,9 +77,10 @@ def test_session_a_mlp_file_byte_identical(vectors, backend):
     ref = _reference(vectors, "session_a")
     ds = build_dataset(_log(vectors, "session_a"))
     fr = featurize_rich(ds.windows, len(ds))
-    scaler = Scaler().fit(fr, len(ds), 30)
-    net = MLP(max_iter=600, record_loss=True).fit(scaler.transform(fr, len(ds)), ds.labels, 30)
-    assert mlmd.build(net.to_model(scaler.mean_, scaler.scale_)) == (vectors / "browser" / "session_a.mlp.mlmd").read_bytes()
+    X = Matrix(fr, 30)
+    scaler = Scaler().fit(X)
+    net = MLP(max_iter=600, record_loss=True).fit(scaler.transform(X), ds.labels)
+    assert mlmd.build(net.to_model(scaler)) == (vectors / "browser" / "session_a.mlp.mlmd").read_bytes()
     assert net.loss_history_ == ref["mlpLossHistory"]
 
 
@@ -134,8 +137,13 @@ def test_session_a_whole_pipeline(vectors, backend):
     assert r.mlp_blob == (vectors / "browser" / "session_a.mlp.mlmd").read_bytes()
     assert (r.summary, r.warnings, r.log_lines) == (ref["summary"], ref["warnings"], ref["log"])
     assert r.metrics == ref["metrics"]
-    assert r.mlp_loss_history == ref["mlpLossHistory"]
-    assert [t["p_mlp"] for t in r.shot_traces] == [t["probsMLP"] for t in ref["shotPlots"]]
+    assert (r.lr_loss_history, r.mlp_loss_history) == (ref["lrLossHistory"], ref["mlpLossHistory"])
+    got = [
+        {"trigI": t["trigger_index"], "t0": t["t0"], "xMs": t["x_ms"], "probsLR": t["p_lr"],
+         "probsMLP": t["p_mlp"], "scoreLR": t["score_lr"], "scoreMLP": t["score_mlp"]}
+        for t in r.shot_traces
+    ]
+    assert got == ref["shotPlots"]  # every field of the kept traces, on both backends
 
 
 # --- bad input ---------------------------------------------------------------

@@ -9,7 +9,7 @@ from array import array
 
 import pytest
 
-from stingerml import mlmd
+from stingerml.formats import mlmd
 from stingerml.cli import main
 from stingerml.log import CHANNELS, from_columns, write_log
 from stingerml.plots import (

@@ -5,7 +5,6 @@ Shots are checked with an independent implementation of SPEC §2 (rising edges a
 from __future__ import annotations
 
 import bisect
-import time
 from pathlib import Path
 
 import pytest
@@ -161,19 +160,9 @@ def test_rates_are_knobs():
     assert busy.duration_ms < 121_000  # no pauses: duration is the recording time
 
 
-def test_ten_minutes_is_fast():
-    t0 = time.perf_counter()
-    log = generate(600, seed=9)
-    assert len(log) == 60_000
-    assert time.perf_counter() - t0 < 8.0
-
-
-@pytest.mark.slow
-def test_two_hours_under_20_seconds():
-    t0 = time.perf_counter()
-    log = generate(7200, seed=1)
-    assert len(log) == 720_000
-    assert time.perf_counter() - t0 < 20.0
+def test_ten_minutes_has_60000_samples():
+    """Sample count only: the generator's speed targets live in benchmarks/synth.py."""
+    assert len(generate(600, seed=9)) == 60_000
 
 
 # --- the bundled demo session -----------------------------------------------------------------
@@ -219,5 +208,5 @@ def test_cli_synth_errors(tmp_path, capsys):
     assert main(["synth", "-o", str(tmp_path / "s.bin"), "--seconds", "0"]) == 1
     assert main(["synth", "-o", str(tmp_path / "nodir" / "s.bin"), "--seconds", "1"]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("error: --seconds must be positive") and "cannot write" in err[1]
+    assert err[0].startswith("error: --seconds 0.0: give a recording time") and "cannot write" in err[1]
     assert list(tmp_path.iterdir()) == []

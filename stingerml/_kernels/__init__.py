@@ -1,111 +1,97 @@
-"""Backend selection for the hot loops.
+"""The kernel seam: every hot loop is reached through :func:`kernels`.
 
-``pure`` is the reference; ``jit`` (numba) defines the same functions. The
-backend is picked once from ``STINGERML_BACKEND`` (``python``, ``numba`` or
-``auto``, the default: numba when importable) and can be changed with
-:func:`set_backend`. Callers use ``kernels()`` to get the active module, and
-``firmware_kernels()`` for the firmware emulation's (``firmware_pure`` or its
-twin ``firmware_jit``, following the same choice).
+Each *family* of kernels is a pair of modules with the same public names
+(the reference's ``__all__``):
 
-The pure MLP may share its work with a second process (:mod:`.peer`):
-``STINGERML_PROCESSES`` (``auto``, ``1`` or ``2``) or :func:`set_processes`.
+- the **reference** in pure Python, readable against SPEC.md and the fallback
+  (``pure``: the browser trainer's loops; ``firmware_pure``: the firmware's
+  float32 inference);
+- its **numba twin** (``jit``, ``firmware_jit``): the same names, signatures
+  and results to the bit.
+
+One selector picks the backend for every family: ``STINGERML_BACKEND``
+(``python``, ``numba`` or ``auto``, the default: numba when importable), or
+:func:`set_backend`. Callers write ``kernels().scaler_fit(...)`` or
+``kernels("firmware").lr_logits(...)``; a new family is one line in
+``_FAMILIES``. (The pattern is ``heapq.py`` with its C twin ``_heapq``, except
+that the choice can change at run time, so it is made per call.)
+
+The pure MLP may share its work with a second process (:mod:`.peer`,
+``STINGERML_PROCESSES`` / :func:`set_processes`); that sits inside
+``pure.mlp_fit``, behind the same seam.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
-from typing import Optional, Union
+from typing import Dict, Optional, Tuple
 
-from . import pure
+_FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba twin)
+    "train": ("pure", "jit"),
+    "firmware": ("firmware_pure", "firmware_jit"),
+}
 
-_active: Optional[ModuleType] = None
-_name = "python"
-_processes: Optional[Union[int, str]] = None
+_name: Optional[str] = None  # the active backend, "python" or "numba"; None until first use
+
+
+def _module(family: str, numba: bool) -> ModuleType:
+    try:
+        names = _FAMILIES[family]
+    except KeyError:
+        raise ValueError(f"unknown kernel family {family!r}; one of {', '.join(_FAMILIES)}") from None
+    return importlib.import_module(f"{__name__}.{names[numba]}")
 
 
 def set_backend(name: str) -> str:
     """Select ``"python"``, ``"numba"`` or ``"auto"``; returns the backend now active."""
-    global _active, _name
+    global _name
     if name not in ("python", "numba", "auto"):
         raise ValueError(f"unknown backend {name!r}; use python, numba or auto")
     if name == "python":
-        _active, _name = pure, "python"
+        _name = "python"
         return _name
     try:
-        from . import jit  # noqa: F401  (imports numba)
+        _module("train", True)  # imports numba
     except ImportError as exc:
         if name == "numba":
             raise ImportError(
                 f"the numba backend needs numba: pip install 'stingerml[fast]' ({exc})"
             ) from exc
-        _active, _name = pure, "python"
+        _name = "python"
         return _name
-    _active, _name = jit, "numba"
+    _name = "numba"
     return _name
 
 
 def backend() -> str:
-    """Name of the active backend (``"python"`` or ``"numba"``)."""
-    kernels()
-    return _name
-
-
-def kernels() -> ModuleType:
-    """The active kernel module, selecting from the environment on first use."""
-    if _active is None:
+    """Name of the active backend (``"python"`` or ``"numba"``), selecting from the environment on first use."""
+    if _name is None:
         set_backend(os.environ.get("STINGERML_BACKEND", "auto").strip().lower() or "auto")
-    return _active  # type: ignore[return-value]
+    return _name  # type: ignore[return-value]
+
+
+def kernels(family: str = "train") -> ModuleType:
+    """The active backend's module of a kernel family: ``"train"`` (default) or ``"firmware"``."""
+    return _module(family, backend() == "numba")
 
 
 def prestart_helper() -> None:
     """Before a training run: start the pure MLP's helper process now, if it will be used,
     so that its start-up overlaps featurizing (:func:`.peer.prestart`)."""
-    if kernels() is pure:
+    if backend() == "python":
         from . import peer
 
         peer.prestart()
 
 
-def firmware_kernels() -> ModuleType:
-    """The active backend's firmware kernels: ``firmware_pure`` or ``firmware_jit``."""
-    if kernels() is pure:
-        from . import firmware_pure
-
-        return firmware_pure
-    from . import firmware_jit
-
-    return firmware_jit
+_PEER_NAMES = ("process_setting", "processes", "set_processes")
 
 
-def set_processes(setting: Union[int, str]) -> Union[int, str]:
-    """How many processes the pure-Python MLP may use: ``1``, ``2`` or ``"auto"``.
+def __getattr__(name: str):
+    """The process settings live in :mod:`.peer` (with subprocess and pickle): imported on first use."""
+    if name in _PEER_NAMES:
+        from . import peer
 
-    ``auto`` (the default) uses a second process when two CPUs are available and
-    the fit is big enough to be worth starting one; ``2`` always does (for two
-    rows or more). Results are identical either way. Returns the new setting.
-    """
-    global _processes
-    text = str(setting).strip().lower()
-    if text not in ("1", "2", "auto"):
-        raise ValueError(f"processes must be 1, 2 or auto, not {setting!r}")
-    _processes = text if text == "auto" else int(text)
-    return _processes
-
-
-def process_setting() -> Union[int, str]:
-    """The current setting: ``1``, ``2`` or ``"auto"`` (from ``STINGERML_PROCESSES`` until set)."""
-    if _processes is None:
-        set_processes(os.environ.get("STINGERML_PROCESSES", "auto") or "auto")
-    return _processes  # type: ignore[return-value]
-
-
-def processes() -> int:
-    """How many processes a big pure-Python MLP fit would use now (1 or 2)."""
-    setting = process_setting()
-    if setting != "auto":
-        return setting  # type: ignore[return-value]
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return 2 if cpus >= 2 else 1
+        return getattr(peer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,20 +29,17 @@ from typing import Sequence, Tuple
 import numpy as np
 from numba import njit
 
+from ..constants import CHANNELS, RICH_FEATURES, SCALE_FLOOR, WINDOW_SAMPLES
+from ..constants import MLP_H1 as H1
+from ..constants import MLP_H2 as H2
 from .firmware_pure import (  # noqa: F401  (f32 and check_windows re-exported: not hot)
-    _EXP2_TAB,
-    _EXP_C0,
-    _EXP_C1,
-    _EXP_C2,
-    _EXP_INV_LN2_N,
-    _EXP_OVERFLOW,
-    _EXP_UNDERFLOW,
-    CHANNELS,
-    H1,
-    H2,
-    RICH_FEATURES,
-    SCALE_FLOOR,
-    WINDOW_SAMPLES,
+    EXP2_TAB,
+    EXP_C0,
+    EXP_C1,
+    EXP_C2,
+    EXP_INV_LN2_N,
+    EXP_OVERFLOW,
+    EXP_UNDERFLOW,
     check_windows,
     f32,
 )
@@ -56,7 +53,7 @@ _ONE = np.float32(1.0)
 _FIFTY = np.float32(WINDOW_SAMPLES)
 _FLOOR = np.float32(SCALE_FLOOR)
 _INF = np.float32(np.inf)
-_TAB = np.array(_EXP2_TAB, np.int64)
+_TAB = np.array(EXP2_TAB, np.int64)
 
 
 def _f32_array(values: Sequence[float]) -> np.ndarray:
@@ -78,16 +75,16 @@ def _expf(x):
     """``firmware_pure.expf`` of a float32 ``x`` (float32 result)."""
     if x != x:
         return x
-    if x > _EXP_OVERFLOW:
+    if x > EXP_OVERFLOW:
         return _INF
-    if x < _EXP_UNDERFLOW:
+    if x < EXP_UNDERFLOW:
         return _ZERO
-    z = _EXP_INV_LN2_N * np.float64(x)
+    z = EXP_INV_LN2_N * np.float64(x)
     kd = np.rint(z)  # ties to even, as Python's round()
     k = np.int64(kd)
     r = z - kd
     s = np.int64(_TAB[k & 31] + (k << 47)).view(np.float64)
-    y = (_EXP_C0 * r + _EXP_C1) * (r * r) + (_EXP_C2 * r + 1.0)
+    y = (EXP_C0 * r + EXP_C1) * (r * r) + (EXP_C2 * r + 1.0)
     return np.float32(y * s)
 
 

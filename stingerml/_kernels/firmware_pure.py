@@ -1,7 +1,7 @@
 """The firmware's hot loops in pure Python: the float32 reference (SPEC §10).
 
 Every public function here has a numba twin of the same name and signature in
-``firmware_jit.py``; :func:`stingerml._kernels.firmware_kernels` picks one.
+``firmware_jit.py``; ``stingerml._kernels.kernels("firmware")`` picks one.
 Conventions:
 
 - ``samples``: flat int sequence ``[sample][channel]``, channels
@@ -37,12 +37,14 @@ from itertools import accumulate
 from operator import add, sub
 from typing import List, Optional, Sequence, Tuple
 
-from ..mlmd import LR_FEATURES, MLP_FEATURES, MLP_H1, MLP_H2, WINDOW_SAMPLES
+from ..constants import CHANNELS, SCALE_FLOOR, WINDOW_SAMPLES
+from ..constants import MLP_H1 as H1
+from ..constants import MLP_H2 as H2
+from ..matrix import Matrix
 
-CHANNELS = 6
-RICH_FEATURES = MLP_FEATURES
-H1 = MLP_H1
-H2 = MLP_H2
+__all__ = [  # the seam: the numba twin (firmware_jit.py) defines every one of these names
+    "check_windows", "expf", "f32", "lr_logits", "mlp_logits", "sigmoid_f32", "sigmoids", "window_features",
+]
 
 _F32 = array("f", [0.0])
 
@@ -51,10 +53,6 @@ def f32(x: float) -> float:
     """``x`` rounded to the nearest float32 (returned as a Python float)."""
     _F32[0] = x
     return _F32[0]
-
-
-SCALE_FLOOR = f32(1e-10)
-"""The firmware replaces a scaler ``scale`` below ``1e-10f`` by ``1e-10f``."""
 
 
 def check_windows(samples: Sequence[int], n_windows: int, step: int) -> None:
@@ -66,16 +64,6 @@ def check_windows(samples: Sequence[int], n_windows: int, step: int) -> None:
     n_samples = step * (n_windows - 1) + WINDOW_SAMPLES
     if len(samples) < CHANNELS * n_samples:
         raise ValueError(f"{n_windows} windows with step {step} need {n_samples} samples, got {len(samples) // CHANNELS}")
-
-
-def _interleave(columns: Sequence[Sequence], typecode: str) -> array:
-    """Equal-length columns → one flat row-major ``array(typecode)`` (``out[r*len(columns) + j]``)."""
-    nf = len(columns)
-    n = len(columns[0]) if columns else 0
-    out = array(typecode, bytes(array(typecode).itemsize * nf * n))
-    for j, col in enumerate(columns):
-        out[j::nf] = col if isinstance(col, array) and col.typecode == typecode else array(typecode, col)
-    return out
 
 
 # --------------------------------------------------------------------------- features
@@ -152,7 +140,7 @@ def window_features(samples: Sequence[int], n_windows: int, step: int) -> Tuple[
         columns += [mean, std, array("f", _window_max(m, n_windows, step))]
         gyro_sum_sq = sum_sq
     rms = array("f", map(math.sqrt, array("f", [s / WINDOW_SAMPLES for s in gyro_sum_sq])))
-    return _interleave(columns, "f"), rms
+    return Matrix.from_columns(columns, "f").data, rms
 
 
 # --------------------------------------------------------------------------- models
@@ -212,8 +200,8 @@ def mlp_logits(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[float], 
 
 # --------------------------------------------------------------------------- expf and the sigmoid
 
-# Arm optimized-routines expf, as in glibc/musl/newlib: _EXP2_TAB[i] = bits(2**(i/32)) - (i << 47)
-_EXP2_TAB = (
+# Arm optimized-routines expf, as in glibc/musl/newlib: EXP2_TAB[i] = bits(2**(i/32)) - (i << 47)
+EXP2_TAB = (
     0x3FF0000000000000, 0x3FEFD9B0D3158574, 0x3FEFB5586CF9890F, 0x3FEF9301D0125B51,
     0x3FEF72B83C7D517B, 0x3FEF54873168B9AA, 0x3FEF387A6E756238, 0x3FEF1E9DF51FDEE1,
     0x3FEF06FE0A31B715, 0x3FEEF1A7373AA9CB, 0x3FEEDEA64C123422, 0x3FEECE086061892D,
@@ -223,12 +211,12 @@ _EXP2_TAB = (
     0x3FEEE89F995AD3AD, 0x3FEEFF76F2FB5E47, 0x3FEF199BDD85529C, 0x3FEF3720DCEF9069,
     0x3FEF5818DCFBA487, 0x3FEF7C97337B9B5F, 0x3FEFA4AFA2A490DA, 0x3FEFD0765B6E4540,
 )
-_EXP_INV_LN2_N = float.fromhex("0x1.71547652b82fep+0") * 32
-_EXP_C0 = float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32
-_EXP_C1 = float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32
-_EXP_C2 = float.fromhex("0x1.62e42ff0c52d6p-1") / 32
-_EXP_OVERFLOW = float.fromhex("0x1.62e42ep6")  # above: +inf
-_EXP_UNDERFLOW = float.fromhex("-0x1.9fe368p6")  # below: 0
+EXP_INV_LN2_N = float.fromhex("0x1.71547652b82fep+0") * 32
+EXP_C0 = float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32
+EXP_C1 = float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32
+EXP_C2 = float.fromhex("0x1.62e42ff0c52d6p-1") / 32
+EXP_OVERFLOW = float.fromhex("0x1.62e42ep6")  # above: +inf
+EXP_UNDERFLOW = float.fromhex("-0x1.9fe368p6")  # below: 0
 _U64 = struct.Struct("<Q")
 _F64 = struct.Struct("<d")
 
@@ -243,15 +231,15 @@ def expf(x: float) -> float:
     """
     if x != x:
         return x
-    if x > _EXP_OVERFLOW:
+    if x > EXP_OVERFLOW:
         return math.inf
-    if x < _EXP_UNDERFLOW:
+    if x < EXP_UNDERFLOW:
         return 0.0
-    z = _EXP_INV_LN2_N * x
+    z = EXP_INV_LN2_N * x
     k = round(z)  # ties to even, like the C code's z + 0x1.8p52 trick
     r = z - k
-    s = _F64.unpack(_U64.pack((_EXP2_TAB[k & 31] + (k << 47)) & 0xFFFFFFFFFFFFFFFF))[0]
-    y = (_EXP_C0 * r + _EXP_C1) * (r * r) + (_EXP_C2 * r + 1.0)
+    s = _F64.unpack(_U64.pack((EXP2_TAB[k & 31] + (k << 47)) & 0xFFFFFFFFFFFFFFFF))[0]
+    y = (EXP_C0 * r + EXP_C1) * (r * r) + (EXP_C2 * r + 1.0)
     return f32(y * s)
 
 

@@ -12,10 +12,11 @@ histories as ``[{"iter", "loss"}]``). Results are identical to the bit:
   ever happens, and ``fastmath`` is never on (no FMA contraction, no
   reassociation). SIMD lanes are always different outputs, so every sum still
   adds its terms one after the other.
-- ``exp``, ``log`` and ``cos`` are the fdlibm algorithms of :mod:`stingerml.jsmath`
-  (V8's ``Math.exp``/``Math.log``/``Math.cos``), ported to njit functions: the
-  sigmoid, the clamped BCE and the rng's Box–Muller gaussian use them exactly
-  where ``pure`` and :class:`stingerml.rng.XorShift32` use jsmath.
+- ``exp`` and ``log`` are V8's fdlibm ports from :mod:`stingerml._jsmath_jit`
+  (the njit twin of :mod:`stingerml.jsmath`), and the rng is
+  :mod:`stingerml._rng_jit` (the twin of :class:`stingerml.rng.XorShift32`):
+  the sigmoid, the clamped BCE and the Box–Muller gaussian use them exactly
+  where ``pure`` uses jsmath and the rng.
 - ``1 - β**t`` (Adam's bias corrections) is computed by Python's ``**`` in the
   wrapper, since numba's integer power would multiply instead of calling ``pow``.
 - The skip-zero shortcuts of ``pure`` are kept, so even non-finite weights
@@ -33,48 +34,9 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from numba import njit
 
-from .. import jsmath
-from ..jsmath import (  # the fdlibm constants, shared with the reference
-    _LN2_HI,
-    _LN2_LO,
-    _TWO54,
-    _LG1,
-    _LG2,
-    _LG3,
-    _LG4,
-    _LG5,
-    _LG6,
-    _LG7,
-    _O_THRESHOLD,
-    _U_THRESHOLD,
-    _INVLN2,
-    _P1,
-    _P2,
-    _P3,
-    _P4,
-    _P5,
-    _C1,
-    _C2,
-    _C3,
-    _C4,
-    _C5,
-    _C6,
-    _S1,
-    _S2,
-    _S3,
-    _S4,
-    _S5,
-    _S6,
-    _INVPIO2,
-    _PIO2_1,
-    _PIO2_1T,
-    _PIO2_2,
-    _PIO2_2T,
-    _PIO2_3,
-    _PIO2_3T,
-)
-from ..rng import _INV_2_32, XorShift32
-from ..rng import _MASK as _MASK32
+from .._jsmath_jit import exp, log
+from .._rng_jit import gaussian, next_double, seed_state
+from ..rng import XorShift32
 from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
     BETA1,
     BETA2,
@@ -123,225 +85,6 @@ def _f32(x):
     return np.float64(np.float32(x))
 
 
-@_ieee
-def _high_word(x):
-    """fdlibm GET_HIGH_WORD: the high 32 bits of a double as a signed int."""
-    return np.float64(x).view(np.int64) >> 32
-
-
-@_ieee
-def _with_high_word(x, hi):
-    """fdlibm SET_HIGH_WORD: ``x`` with its high 32 bits replaced by ``hi``."""
-    lo = np.float64(x).view(np.int64) & 0xFFFFFFFF
-    return np.int64(((hi & 0xFFFFFFFF) << 32) | lo).view(np.float64)
-
-
-@_ieee
-def _log(x):
-    """fdlibm ``__ieee754_log``, as :func:`stingerml.jsmath.log`."""
-    hx = _high_word(x)
-    lx = np.float64(x).view(np.int64) & 0xFFFFFFFF
-    k = 0
-    if hx < 0x00100000:
-        if ((hx & 0x7FFFFFFF) | lx) == 0:
-            return -math.inf
-        if hx < 0:
-            return math.nan
-        k -= 54
-        x *= _TWO54
-        hx = _high_word(x)
-    if hx >= 0x7FF00000:
-        return x + x
-    k += (hx >> 20) - 1023
-    hx &= 0x000FFFFF
-    i = (hx + 0x95F64) & 0x100000
-    x = _with_high_word(x, hx | (i ^ 0x3FF00000))
-    k += i >> 20
-    f = x - 1.0
-    if (0x000FFFFF & (2 + hx)) < 3:
-        if f == 0.0:
-            if k == 0:
-                return 0.0
-            dk = np.float64(k)
-            return dk * _LN2_HI + dk * _LN2_LO
-        R = f * f * (0.5 - 0.33333333333333333 * f)
-        if k == 0:
-            return f - R
-        dk = np.float64(k)
-        return dk * _LN2_HI - ((R - dk * _LN2_LO) - f)
-    s = f / (2.0 + f)
-    dk = np.float64(k)
-    z = s * s
-    i = hx - 0x6147A
-    w = z * z
-    j = 0x6B851 - hx
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
-    i |= j
-    R = t2 + t1
-    if i > 0:
-        hfsq = 0.5 * f * f
-        if k == 0:
-            return f - (hfsq - s * (hfsq + R))
-        return dk * _LN2_HI - ((hfsq - (s * (hfsq + R) + dk * _LN2_LO)) - f)
-    if k == 0:
-        return f - s * (f - R)
-    return dk * _LN2_HI - ((s * (f - R) - dk * _LN2_LO) - f)
-
-
-_TWOM1000 = 9.33263618503218878990e-302
-
-
-@_ieee
-def _exp(x):
-    """fdlibm ``__ieee754_exp``, as :func:`stingerml.jsmath.exp`."""
-    hx = _high_word(x)
-    xsb = (hx >> 31) & 1
-    hx &= 0x7FFFFFFF
-    if hx >= 0x40862E42:
-        if hx >= 0x7FF00000:
-            if x != x:
-                return x + x
-            return x if xsb == 0 else 0.0
-        if x > _O_THRESHOLD:
-            return math.inf
-        if x < _U_THRESHOLD:
-            return 0.0
-    hi = 0.0
-    lo = 0.0
-    k = 0
-    if hx > 0x3FD62E42:
-        if hx < 0x3FF0A2B2:
-            if x == 1.0:
-                return math.e  # V8 special-cases exp(1) to return Math.E exactly
-            if xsb == 0:
-                hi = x - _LN2_HI
-                lo = _LN2_LO
-                k = 1
-            else:
-                hi = x + _LN2_HI
-                lo = -_LN2_LO
-                k = -1
-        else:
-            k = np.int64(_INVLN2 * x + (0.5 if xsb == 0 else -0.5))
-            t = np.float64(k)
-            hi = x - t * _LN2_HI
-            lo = t * _LN2_LO
-        x = hi - lo
-    elif hx < 0x3E300000:
-        return 1.0 + x
-    t = x * x
-    c = x - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
-    if k == 0:
-        return 1.0 - ((x * c) / (c - 2.0) - x)
-    y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi)
-    if k >= -1021:  # y * 2**k is a normal number: add k to the exponent (what ldexp does)
-        return _with_high_word(y, _high_word(y) + (k << 20))
-    return math.ldexp(y, k + 1000) * _TWOM1000
-
-
-@_ieee
-def _kernel_cos(x, y):
-    """fdlibm ``__kernel_cos``, as ``jsmath._kernel_cos``."""
-    ix = _high_word(x) & 0x7FFFFFFF
-    if ix < 0x3E400000 and np.int64(x) == 0:
-        return 1.0
-    z = x * x
-    r = z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
-    if ix < 0x3FD33333:
-        return 1.0 - (0.5 * z - (z * r - x * y))
-    if ix > 0x3FE90000:
-        qx = 0.28125
-    else:
-        qx = np.int64((ix - 0x00200000) << 32).view(np.float64)
-    hz = 0.5 * z - qx
-    a = 1.0 - qx
-    return a - (hz - (z * r - x * y))
-
-
-@_ieee
-def _kernel_sin(x, y):
-    """fdlibm ``__kernel_sin`` with a tail, as ``jsmath._kernel_sin``."""
-    ix = _high_word(x) & 0x7FFFFFFF
-    if ix < 0x3E400000 and np.int64(x) == 0:
-        return x
-    z = x * x
-    v = z * x
-    r = _S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))
-    return x - ((z * (0.5 * y - v * r) - y) - v * _S1)
-
-
-_NPIO2_HW = np.array(jsmath._NPIO2_HW, np.int64)
-
-
-@_ieee
-def _rem_pio2(x):
-    """fdlibm ``__ieee754_rem_pio2`` for ``pi/4 < |x| <= 2**19 * pi/2``, as ``jsmath._rem_pio2``."""
-    hx = _high_word(x)
-    ix = hx & 0x7FFFFFFF
-    if ix < 0x4002D97C:
-        if hx > 0:
-            z = x - _PIO2_1
-            if ix != 0x3FF921FB:
-                y0 = z - _PIO2_1T
-                return 1, y0, (z - y0) - _PIO2_1T
-            z -= _PIO2_2
-            y0 = z - _PIO2_2T
-            return 1, y0, (z - y0) - _PIO2_2T
-        z = x + _PIO2_1
-        if ix != 0x3FF921FB:
-            y0 = z + _PIO2_1T
-            return -1, y0, (z - y0) + _PIO2_1T
-        z += _PIO2_2
-        y0 = z + _PIO2_2T
-        return -1, y0, (z - y0) + _PIO2_2T
-    t = abs(x)
-    n = np.int64(t * _INVPIO2 + 0.5)
-    fn = np.float64(n)
-    r = t - fn * _PIO2_1
-    w = fn * _PIO2_1T
-    y0 = r - w
-    if not (n < 32 and ix != _NPIO2_HW[n - 1]):
-        j = ix >> 20
-        if j - ((_high_word(y0) >> 20) & 0x7FF) > 16:
-            t = r
-            w = fn * _PIO2_2
-            r = t - w
-            w = fn * _PIO2_2T - ((t - r) - w)
-            y0 = r - w
-            if j - ((_high_word(y0) >> 20) & 0x7FF) > 49:
-                t = r
-                w = fn * _PIO2_3
-                r = t - w
-                w = fn * _PIO2_3T - ((t - r) - w)
-                y0 = r - w
-    y1 = (r - y0) - w
-    if hx < 0:
-        return -n, -y0, -y1
-    return n, y0, y1
-
-
-@_ieee
-def _cos(x):
-    """fdlibm ``cos`` (V8's ``Math.cos``) for ``|x| <= 2**19 * pi/2``, as :func:`stingerml.jsmath.cos`
-    (larger arguments, which jsmath rejects, give NaN)."""
-    ix = _high_word(x) & 0x7FFFFFFF
-    if ix <= 0x3FE921FB:
-        return _kernel_cos(x, 0.0)
-    if ix >= 0x7FF00000:
-        return x - x
-    if ix > 0x413921FB:
-        return math.nan
-    n, y0, y1 = _rem_pio2(x)
-    q = n & 3
-    if q == 0:
-        return _kernel_cos(y0, y1)
-    if q == 1:
-        return -_kernel_sin(y0, y1)
-    if q == 2:
-        return -_kernel_cos(y0, y1)
-    return _kernel_sin(y0, y1)
-
 
 @_ieee
 def _sigmoid(z):
@@ -349,7 +92,7 @@ def _sigmoid(z):
         return 1.0
     if z < -20.0:
         return 0.0
-    return 1.0 / (1.0 + _exp(-z))
+    return 1.0 / (1.0 + exp(-z))
 
 
 @_ieee
@@ -360,31 +103,8 @@ def _clamped_bce(p, y):
         pc = 1e-7
     if 1.0 - 1e-7 < pc:
         pc = 1.0 - 1e-7
-    return -(y * _log(pc) + (1.0 - y) * _log(1.0 - pc))
+    return -(y * log(pc) + (1.0 - y) * log(1.0 - pc))
 
-
-@_ieee
-def _rng_next(state):
-    """xorshift32 step on ``state[0]`` (an int64 holding the uint32); returns a double in [0, 1)."""
-    s = state[0]
-    s ^= (s << 13) & _MASK32
-    s ^= s >> 17
-    s ^= (s << 5) & _MASK32
-    state[0] = s
-    return np.float64(s) * _INV_2_32
-
-
-@_ieee
-def _gaussian(state):
-    """Box–Muller as :meth:`XorShift32.gaussian` (two draws, V8's log and cos)."""
-    u1 = _rng_next(state)
-    if u1 == 0.0:
-        u1 = 1e-10
-    u2 = _rng_next(state)
-    return math.sqrt(-2.0 * _log(u1)) * _cos(2.0 * math.pi * u2)
-
-
-# --- features (SPEC §5) --------------------------------------------------------
 
 
 @_ieee
@@ -497,14 +217,14 @@ def scaler_transform(X: Sequence[float], n_rows: int, nf: int, mean: Sequence[fl
 def _shuffle(a, state):
     """In-place Fisher–Yates as :meth:`XorShift32.shuffle`: ``j = floor(rng() * (i + 1))``."""
     for i in range(len(a) - 1, 0, -1):
-        j = int(_rng_next(state) * (i + 1))
+        j = int(next_double(state) * (i + 1))
         a[i], a[j] = a[j], a[i]
 
 
 def shuffled(items: Sequence[int], seed: int) -> List[int]:
     """A copy of ``items`` shuffled by a fresh ``XorShift32(seed)`` (see ``pure``)."""
     a = np.array(items, dtype=np.int64)
-    _shuffle(a, _seed_state(seed))
+    _shuffle(a, seed_state(seed))
     return a.tolist()
 
 
@@ -738,17 +458,17 @@ def _mlp_init(seed_state, n_in):
     for lo, hi, fan_in in ((0, o_b1, n_in), (o_W2, o_b2, H1), (o_W3, o_b3, H2)):
         k = math.sqrt(2.0 / fan_in)
         for i in range(lo, hi):
-            P[i] = _f32(_gaussian(seed_state) * k)
+            P[i] = _f32(gaussian(seed_state) * k)
     return P
 
 
-def _seed_state(seed: int) -> np.ndarray:
+def seed_state(seed: int) -> np.ndarray:
     return np.array([XorShift32(seed).state], np.int64)
 
 
 def mlp_init(seed: int, n_in: int) -> Tuple[XorShift32, array, array, array]:
     """The rng after init and ``W1 (64×n_in), W2 (32×64), W3 (32)`` (see ``pure``)."""
-    state = _seed_state(seed)
+    state = seed_state(seed)
     P = _mlp_init(state, int(n_in))
     o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
     rng = XorShift32(seed)
@@ -831,7 +551,7 @@ def _mlp_probs(X, P, n_in):
 def _gaussians(state, out):
     """Fill ``out`` with the next gaussian draws of the rng ``state``, in order."""
     for i in range(out.shape[0]):
-        out[i] = _gaussian(state)
+        out[i] = gaussian(state)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -1003,7 +723,7 @@ def mlp_fit(
     n_in, max_iter = int(n_in), int(max_iter)
     x = _f64(X)[: n_rows * n_in].reshape(n_rows, n_in)
     yf = _f64(y)[:n_rows]
-    state = _seed_state(seed)
+    state = seed_state(seed)
     P = _mlp_init(state, n_in)
     M = np.zeros_like(P)
     V = np.zeros_like(P)

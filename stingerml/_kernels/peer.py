@@ -12,12 +12,18 @@ same rng and each draws its own rows' noise, stepping over the other's draws.
 The boundary between the two processes' rows moves every iteration to keep
 both equally busy; which process passes a row changes no result.
 
-The helper is ``python -m stingerml._kernels.peer``, exchanging pickles over
-its stdin and stdout; it is kept between fits and exits with the main
+The helper is ``python -m stingerml._kernels.helper`` (which runs
+:func:`serve` with :func:`.pure.mlp_fit_share`), exchanging pickles over its stdin
+and stdout; it is kept between fits and exits with the main
 process. Only the pure backend uses it (numba needs no help), when
 :func:`stingerml.set_processes` / ``STINGERML_PROCESSES`` allows two
 processes: ``auto`` (the default) when two CPUs are free and the fit is big
 enough to be worth it, ``2`` for every fit of two rows or more, ``1`` never.
+That setting lives here (:func:`set_processes`, :func:`processes`); the
+package :mod:`stingerml._kernels` re-exports it.
+
+This module knows nothing of the network: it moves the row passes and weights
+that :func:`.pure.mlp_fit` hands it (``pure`` imports ``peer``, never the reverse).
 """
 from __future__ import annotations
 
@@ -32,10 +38,9 @@ import time
 import warnings
 from array import array
 from pathlib import Path
-from typing import Any, BinaryIO, List, Optional, Sequence, Tuple
+from typing import Any, BinaryIO, Callable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import StingerError, StingerWarning, TrainingError
-from . import pure
 
 MIN_WORK = 4000  # rows × iterations (a few seconds of pure-Python training) before "auto" splits
 MAIN_SHARE = 0.46  # of the rows: the output side's gradient sums cost a little more than the input layer's
@@ -44,7 +49,7 @@ _SMOOTHING = 0.25  # weight of the newest iteration in the load-balance estimate
 
 
 class Link:
-    """One end of the two-process split, as :func:`pure._train_share` uses it.
+    """One end of the two-process split, as :func:`.pure.mlp_fit` uses it.
 
     Attributes:
         rows: ``(lo, hi)``, the rows this process passes forward and backward.
@@ -111,9 +116,10 @@ class Link:
 
     # --- the exchanges of an iteration --------------------------------------------------------
 
-    def send_passes(self, passes: List["pure._RowPass"], noisy: bool) -> None:
+    def send_passes(self, passes: Sequence[Any], noisy: bool) -> None:
         """Send the other process what its gradient sums need from this process's rows:
-        ``h1, h2, dz, dh2`` from the helper; ``dh1`` (and, with noise, the inputs) from the main process."""
+        ``h1, h2, dz, dh2`` from the helper; ``dh1`` (and, with noise, the inputs) from the main process.
+        A pass is a row's record with the fields ``x1, h1, h2, dz, dh2, dh1`` (``pure``'s ``_RowPass``)."""
         self._passes_s = time.perf_counter() - self._began - self._waited
         if self.owns_inputs:
             msg = (_joined(p.h1 for p in passes), _joined(p.h2 for p in passes),
@@ -122,17 +128,20 @@ class Link:
             msg = (_joined(p.x1 for p in passes) if noisy else None, _joined(p.dh1 for p in passes))
         self._send(msg, wait=False)
 
-    def receive_passes(self, data1: Sequence[array], noisy: bool) -> List["pure._RowPass"]:
-        """The other process's rows, in order, with the fields this process's sums read."""
-        h1, h2 = pure.H1, pure.H2
+    def receive_passes(self, data1: Sequence[array], noisy: bool, make: Callable[..., Any]) -> List[Any]:
+        """The other process's rows, in order, with the fields this process's sums read, each built
+        as ``make(x1, h1, h2, dz, dh2, dh1)`` (the fields this process does not read are None or 0.0)."""
         if self.owns_inputs:
             X1, DH1 = self._recv()
-            w = len(data1[0])
-            return [pure._RowPass(X1[r * w : (r + 1) * w] if noisy else data1[r], None, None, 0.0, None,
-                                  DH1[r * h1 : (r + 1) * h1]) for r in range(len(DH1) // h1)]
+            n = self.rows[0]  # the main process passed the rows before this process's
+            w, h1 = len(data1[0]), len(DH1) // n
+            return [make(X1[r * w : (r + 1) * w] if noisy else data1[r], None, None, 0.0, None,
+                         DH1[r * h1 : (r + 1) * h1]) for r in range(n)]
         H1, H2, DH2, DZ = self._recv()
-        return [pure._RowPass(None, H1[i * h1 : (i + 1) * h1], H2[i * h2 : (i + 1) * h2], dz,
-                              DH2[i * h2 : (i + 1) * h2], None) for i, dz in enumerate(DZ)]
+        n = len(DZ)
+        h1, h2 = len(H1) // n, len(H2) // n
+        return [make(None, H1[i * h1 : (i + 1) * h1], H2[i * h2 : (i + 1) * h2], dz,
+                     DH2[i * h2 : (i + 1) * h2], None) for i, dz in enumerate(DZ)]
 
     def share_weights(self, W1b: List[array], W2b: List[array], W3: array, b3: float):
         """Swap the updated layers: the helper sends ``W1b``, the main process ``W2b, W3, b3``.
@@ -151,7 +160,7 @@ class Link:
             flat2, W3, b3, split = self._recv()
             self.rows = (split, self.rows[1])
             self._new_iteration()
-            return W1b, _split(flat2, pure.H1 + 1), W3, b3
+            return W1b, _split(flat2, len(W2b[0])), W3, b3
         flat1, helper_passes_s, helper_sums_s = self._recv()
         split = self._balanced_split(self._passes_s + helper_passes_s, helper_sums_s - sums_s)
         self._send((_joined(W2b), W3, b3, split))
@@ -202,6 +211,43 @@ class Link:
             _busy.release()
 
 
+_processes: Optional[Union[int, str]] = None
+
+
+def set_processes(setting: Union[int, str]) -> Union[int, str]:
+    """How many processes the pure-Python MLP may use: ``1``, ``2`` or ``"auto"``.
+
+    ``auto`` (the default) uses a second process when two CPUs are available and
+    the fit is big enough to be worth starting one; ``2`` always does (for two
+    rows or more). Results are identical either way. Returns the new setting.
+    """
+    global _processes
+    text = str(setting).strip().lower()
+    if text not in ("1", "2", "auto"):
+        raise ValueError(f"processes must be 1, 2 or auto, not {setting!r}")
+    _processes = text if text == "auto" else int(text)
+    return _processes
+
+
+def process_setting() -> Union[int, str]:
+    """The current setting: ``1``, ``2`` or ``"auto"`` (from ``STINGERML_PROCESSES`` until set)."""
+    if _processes is None:
+        set_processes(os.environ.get("STINGERML_PROCESSES", "auto") or "auto")
+    return _processes  # type: ignore[return-value]
+
+
+def processes() -> int:
+    """How many processes a big pure-Python MLP fit would use now (1 or 2)."""
+    setting = process_setting()
+    if setting != "auto":
+        return setting  # type: ignore[return-value]
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return 2 if cpus >= 2 else 1
+
+
 class _Helper:
     """The helper process, kept between fits (it idles on a blocking read)."""
 
@@ -216,7 +262,7 @@ _busy = threading.Lock()  # one fit at a time uses the helper; others run in one
 
 
 def _helper_command() -> List[str]:
-    return [sys.executable, "-m", __name__]
+    return [sys.executable, "-m", __name__.rpartition(".")[0] + ".helper"]
 
 
 def _spawn() -> Optional[_Helper]:
@@ -267,8 +313,6 @@ def prestart() -> None:
     Called by the pipeline before featurizing, so that the helper's start-up
     (an interpreter and an import, a fraction of a second) overlaps other work.
     """
-    from . import processes
-
     if processes() >= 2:
         _spawn()
 
@@ -285,8 +329,6 @@ def _split(flat: array, width: int) -> List[array]:
 
 
 def _wanted(n_rows: int, max_iter: int) -> bool:
-    from . import process_setting, processes
-
     if n_rows < 2 or processes() < 2:
         return False
     return process_setting() == 2 or n_rows * max_iter >= MIN_WORK
@@ -294,7 +336,7 @@ def _wanted(n_rows: int, max_iter: int) -> bool:
 
 def start(X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
           learning_rate: float, seed: int, noise_std: float, record_loss: bool) -> Optional[Link]:
-    """Hand the helper its share of one :func:`pure.mlp_fit`; return the main process's link.
+    """Hand the helper its share of one :func:`.pure.mlp_fit`; return the main process's link.
 
     Returns None when the fit should run in one process: not wanted (see the
     module docstring), the helper busy with another thread's fit, or the helper
@@ -325,8 +367,9 @@ def start(X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter
     return link
 
 
-def main() -> None:
-    """The helper: greet, then train its share of each job until the main process closes the pipe.
+def serve(train: Callable[..., Any]) -> None:
+    """The helper process's loop: greet, then run ``train(**job, link=link)`` (its share of each
+    job, :func:`.pure.mlp_fit_share`) until the main process closes the pipe.
 
     Ctrl-C is left to the main process (which stops the helper); a main process
     gone mid-fit ends the helper quietly.
@@ -342,11 +385,7 @@ def main() -> None:
             except EOFError:
                 return
             link = Link((split, args["n_rows"]), args["n_rows"], True, inp, out)
-            pure._train_share(**args, link=link)
+            train(**args, link=link)
             link._join()
     except (StingerError, BrokenPipeError):
         sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -26,12 +26,19 @@ from operator import add, itemgetter, mul
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import jsmath
+from ..constants import CHANNELS, RICH_FEATURES, SUMMARY_FEATURES  # noqa: F401  (re-exported for the twin)
+from ..constants import MLP_H1 as H1
+from ..constants import MLP_H2 as H2
+from ..constants import WINDOW_SAMPLES as WINDOW
 from ..rng import XorShift32
+from . import peer
 
-WINDOW = 50
-CHANNELS = 6
-SUMMARY_FEATURES = 18
-RICH_FEATURES = 30
+
+__all__ = [  # the seam: the numba twin (jit.py) defines every one of these names
+    "clamped_bce", "logreg_fit", "logreg_predict", "logreg_predict_unscaled", "mean_bce", "mlp_fit", "mlp_init",
+    "mlp_predict", "negative_candidates", "ordered_sum", "scaler_fit", "scaler_transform", "select_separated",
+    "shuffled", "sigmoid", "window_features",
+]
 
 _exp = jsmath.exp  # V8's fdlibm exp/log, not the C library's: see jsmath
 _log = jsmath.log
@@ -252,7 +259,6 @@ def logreg_predict(X: Sequence[float], n_rows: int, nf: int, coef: Sequence[floa
 
 # --- MLP 30→64→32→1 (SPEC §8) ----------------------------------------------
 
-H1, H2 = 64, 32
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 LOSS_EVERY = 16
 _ONE = array("f", [1.0])
@@ -414,31 +420,32 @@ def mlp_fit(
     ``progress(t, max_iter)`` is called after each iteration when given.
 
     When two CPUs are free and the job is big enough (:mod:`.peer`), a second
-    process shares the work; every sum still runs in SPEC order, so the result
-    is the same to the bit.
+    process shares the work (:func:`mlp_fit_share`); every sum still runs in
+    SPEC order, so the result is the same to the bit.
     """
-    from . import peer  # the subprocess machinery, only when it may be used
-
     link = peer.start(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss)
     if link is None:
-        return _train_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
-                           progress)
+        return mlp_fit_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
+                             progress)
     with link:
-        return _train_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
-                           progress, link)
+        return mlp_fit_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
+                             progress, link)
 
 
-def _train_share(
+def mlp_fit_share(
     X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
-    learning_rate: float, seed: int, noise_std: float, record_loss: bool, progress=None, link=None,
-):
-    """:func:`mlp_fit`, or this process's share of it when ``link`` (a :class:`.peer.Link`) is given.
+    learning_rate: float, seed: int, noise_std: float, record_loss: bool, progress=None,
+    link: Optional["peer.Link"] = None,
+) -> Tuple[array, array, array, array, array, float, List[Dict[str, float]]]:
+    """:func:`mlp_fit` in this process alone, or this process's share of it when ``link`` is given.
 
-    Alone, the process passes every row and owns every layer. With a link, it
+    Alone, the process passes every row and owns every layer. With a link (a
+    :class:`.peer.Link`; the helper process, :mod:`.helper`, gets its own), it
     passes the rows ``link.rows`` only and owns either the input layer (W1, b1)
     or the output side (W2, b2, W3, b3): it sums that part's gradients over all
     rows (the other process's passes arrive through the link) and updates it;
     then the two swap the updated weights. Both processes run the same rng.
+    (Not one of the seam's names: the numba backend never splits.)
     """
     rng, W1f, W2f, W3 = mlp_init(seed, n_in)
     W1b, W2b = _bias_rows(W1f, [0.0] * H1, n_in), _bias_rows(W2f, [0.0] * H2, H1)
@@ -472,7 +479,7 @@ def _train_share(
         if outputs:
             sums = _output_gradients(passes)
             if link:
-                sums = _output_gradients(link.receive_passes(data1, noisy), sums)
+                sums = _output_gradients(link.receive_passes(data1, noisy, _RowPass), sums)
             gW2b, gW3, gb3 = sums
             W2b = adam2.step(W2b, _mean_grads(gW2b, W2b, inv, alpha), bc1, bc2)
             (W3,) = adam3.step([W3], [array("f", [g * inv + alpha * w for g, w in zip(gW3, W3)])], bc1, bc2)
@@ -482,7 +489,7 @@ def _train_share(
             b3 = b3 - learning_rate * (mb3 / bc1) / (_sqrt(vb3 / bc2) + EPS)
         if inputs:
             if link:
-                passes = link.receive_passes(data1, noisy) + passes
+                passes = link.receive_passes(data1, noisy, _RowPass) + passes
             W1b = adam1.step(W1b, _mean_grads(_input_gradients(passes, n_in), W1b, inv, alpha), bc1, bc2)
         if link:
             W1b, W2b, W3, b3 = link.share_weights(W1b, W2b, W3, b3)

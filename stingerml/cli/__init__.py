@@ -1,29 +1,49 @@
 """Command-line interface: ``stingerml <command> ...``.
 
-Each module in this package that defines ``register(subparsers)`` contributes
-its sub-commands; a handler is stored as ``func`` on its parser and returns the
-process exit code. Errors derived from :class:`stingerml.errors.StingerError`
-become one ``error: ...`` line on stderr and exit code 1.
+:data:`COMMANDS` lists the command modules of this package, explicitly: each
+defines ``register(subparsers)``, which adds its sub-commands and stores a
+handler as ``func`` on each parser (returning the process exit code). Adding a
+command module is one line in :data:`COMMANDS`. The commands read logs and
+models through :mod:`._common`. Errors derived from
+:class:`stingerml.errors.StingerError` become one ``error: ...`` line on stderr
+and exit code 1 (so do I/O errors no command foresaw); a closed standard
+output (``... | head``) ends quietly.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 from typing import List, Optional
 
+from .._version import __version__
 from ..errors import StingerError
+from ._common import complete
+
+COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands
+    "benchmark",  # benchmark
+    "convert",  # convert
+    "device",  # emulate, pull, push, info, delete
+    "export_dataset",  # export (a training folder: the dataset, not a model)
+    "export_model",  # export-model (ONNX and full-int8 TFLite of a model)
+    "firmware",  # validate, replay, online, export-header
+    "plot",  # plot
+    "synth",  # synth
+    "train",  # train, demo
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every sub-command module registered (sorted by module name)."""
+def build_parser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
+    """The top-level parser with the sub-commands of every module in :data:`COMMANDS`.
+
+    A command may put off adding its arguments (:func:`._common.add_arguments_later`);
+    they are added for the command named in ``argv`` only, or for every command when
+    ``argv`` is None, so ``stingerml --help`` imports no library module.
+    """
     parser = argparse.ArgumentParser(
         prog="stingerml",
         description="Train and check the Stinger blaster's shot-prediction models.",
     )
-    from .. import __version__
-
     parser.add_argument("--version", action=_Version, help="print the version and the active backend")
     parser.add_argument("--backend", choices=("python", "numba", "auto"),
                         help="where the hot loops run (default: $STINGERML_BACKEND or auto = numba when installed)")
@@ -31,12 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="processes for the pure-Python MLP (default: $STINGERML_PROCESSES or auto = "
                              "2 when two CPUs are free and the fit is big); results are identical")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    named = sub.choices if argv is None else [_command_in(argv)]
+    for command in named:
+        if command in sub.choices:
+            complete(sub.choices[command])
     return parser
+
+
+def _command_in(argv: List[str]) -> Optional[str]:
+    """The sub-command named in ``argv`` (the first word after the global options), or None."""
+    words = iter(argv)
+    for word in words:
+        if len(word) > 2 and any(option.startswith(word) for option in ("--backend", "--processes")):
+            next(words, None)  # the option's value (argparse accepts unambiguous prefixes)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 class _Version(argparse.Action):
@@ -46,10 +78,12 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        from .. import __version__
         from .._kernels import backend, processes
 
-        name = backend()
+        try:
+            name = backend()
+        except (StingerError, ValueError, ImportError) as exc:
+            parser.exit(1, f"error: {exc}\n")
         extra = f", MLP processes: {processes()}" if name == "python" else ""
         print(f"stingerml {__version__} (backend: {name}{extra})")
         parser.exit()
@@ -57,8 +91,13 @@ class _Version(argparse.Action):
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the CLI; returns the exit code (0 success, 1 error or rejection, 2 usage)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
+    try:
+        args = parser.parse_args(argv)  # --help and --version print here
+    except BrokenPipeError:
+        return _broken_pipe()
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
@@ -75,6 +114,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (StingerError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return _broken_pipe()
+    except OSError as exc:  # an I/O failure no command foresaw: still one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _broken_pipe() -> int:
+    """The reader of standard output went away (``stingerml ... | head``): stop quietly, as Unix
+    tools do. Standard output is pointed at /dev/null so that the interpreter's final flush does
+    not complain again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what the shell reports for a tool the signal stopped

@@ -4,11 +4,11 @@ from __future__ import annotations
 import sys
 from typing import Optional, TextIO
 
-from ..pipeline import Progress
+from ..progress import Progress
 
 
 class StderrProgress:
-    """A :data:`~stingerml.pipeline.ProgressCallback` printing to ``stream`` (stderr by default)."""
+    """A :data:`~stingerml.progress.ProgressCallback` printing to ``stream`` (stderr by default)."""
 
     def __init__(self, stream: Optional[TextIO] = None) -> None:
         self.stream = stream if stream is not None else sys.stderr

@@ -6,6 +6,8 @@ import shlex
 import sys
 
 from ..errors import StingerError
+from ..progress import Progress
+from ._common import add_arguments_later, add_sources, check_sources, read_logs
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -24,7 +26,6 @@ def _benchmark(args: argparse.Namespace) -> int:
     from ..benchmark import BenchmarkConfig, BenchmarkData, estimate_seconds, run_benchmark
     from ..sessions import build_sessions
     from ..trainfolder import read
-    from .train import check_sources, read_logs
 
     check_sources(args)
     config = BenchmarkConfig(seeds=args.seeds, test_frac=args.test_frac, lr_iter=args.lr_iter,
@@ -40,13 +41,16 @@ def _benchmark(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
+    def show(event: Progress) -> None:
+        say(event.message)
+
     runs = config.seeds * len(config.models) * len(config.features) * len(config.splits)
     if not args.quiet:
         seconds = estimate_seconds(data, config)
         eta = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
         say(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} on this machine "
             "(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])")
-    result = run_benchmark(data, config, progress=say)
+    result = run_benchmark(data, config, progress=show)
     try:
         write_text_atomic(args.output, result.to_markdown(command_line(args)))
     except OSError as exc:
@@ -57,18 +61,22 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
-    """Add the ``benchmark`` sub-command."""
-    from ..benchmark import FEATURES, MODELS, SPLITS, BenchmarkConfig
-
-    d = BenchmarkConfig()
+    """Add the ``benchmark`` sub-command (its options when it runs: their defaults come from the library)."""
     p = subparsers.add_parser(
         "benchmark", help="score LR/MLP × summary/rich features × random/time/group splits over seeds",
         description="Train and score the browser's learners on many splits of a dataset (one or more logs, "
         "or a training folder) and write a markdown report: ROC AUC, PR AUC, best F1 and its threshold, "
         "mean ± std over seeds.",
     )
-    p.add_argument("logs", nargs="*", metavar="LOG", help="device log(s) (.bin or .csv)")
-    p.add_argument("--train-dir", metavar="DIR", help="benchmark on this training folder instead of logs")
+    p.set_defaults(func=_benchmark)
+    add_arguments_later(p, _add_arguments)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..benchmark import FEATURES, MODELS, SPLITS, BenchmarkConfig
+
+    d = BenchmarkConfig()
+    add_sources(p, "device log(s) (.bin or .csv)", "benchmark on this training folder instead of logs")
     p.add_argument("-o", "--output", required=True, help="markdown report to write")
     p.add_argument("--seeds", type=int, default=d.seeds, help="seeds 0..N-1 (default %(default)s)")
     p.add_argument("--test-frac", type=float, default=d.test_frac, help="test share (default %(default)s)")
@@ -78,4 +86,3 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES), help="default: all")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: all")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=_benchmark, parser=p)

@@ -7,6 +7,8 @@ import warnings
 from pathlib import Path
 
 from ..errors import OutputError, StingerError, StingerWarning
+from ._common import read_one_log, warn
+from ._stdio import STDIO, messages, write_output
 
 FORMATS = {".bin": "binary", ".csv": "CSV"}
 
@@ -33,21 +35,34 @@ def save_log(log: "object", path: Path) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ..log import read_log
-
     src, dst = Path(args.input), Path(args.output)
-    src_fmt, dst_fmt = log_format(src, "input"), log_format(dst, "output")
+    log = None
+    if args.input == STDIO:  # standard input: the format is told by the content
+        from ..log import looks_like_csv, parse_any
+
+        raw = sys.stdin.buffer.read()
+        src_fmt = "CSV" if looks_like_csv(raw) else "binary"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
+            log = parse_any(raw, source="<stdin>")
+        for message in log.warnings:
+            warn(message)
+    else:
+        src_fmt = log_format(src, "input")
+    dst_fmt = log_format(dst, "output") if args.output != STDIO else ("CSV" if src_fmt == "binary" else "binary")
     if src_fmt == dst_fmt:
         raise StingerError(
             f"{src} and {dst} are both {src_fmt}; convert needs one .bin and one .csv (bin -> csv or csv -> bin)"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
-        log = read_log(src)
-    for message in log.warnings:
-        print(f"warning: {message}", file=sys.stderr)
-    save_log(log, dst)
-    print(f"{src} ({src_fmt}) -> {dst} ({dst_fmt}): {len(log)} samples")
+    if log is None:
+        log = read_one_log(src)
+    if args.output == STDIO:
+        from ..log import to_csv
+
+        write_output(STDIO, to_csv(log).encode("utf-8") if dst_fmt == "CSV" else log.to_bytes())
+    else:
+        save_log(log, dst)
+    print(f"{src} ({src_fmt}) -> {dst} ({dst_fmt}): {len(log)} samples", file=messages(args.output))
     return 0
 
 
@@ -62,6 +77,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
             "The output is written atomically; trailing bytes of a binary input are reported as a warning."
         ),
     )
-    p.add_argument("input", metavar="IN", help="the log to read (.bin or .csv)")
-    p.add_argument("-o", "--output", metavar="OUT", required=True, help="the file to write (the other format)")
+    p.add_argument("input", metavar="IN", help="the log to read (.bin or .csv; - reads standard input)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="the file to write (the other format; - writes it to standard output)")
     p.set_defaults(func=_convert)

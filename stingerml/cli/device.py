@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Dict
 
+from ..constants import MODEL_FILES as _SLOT_FILES
 from ..errors import StingerError
-
-_SLOT_FILES = {"lr": "ml_model_lr.bin", "mlp": "ml_model_mlp.bin"}
+from ._common import add_arguments_later, read_bytes
 
 
 def register(subparsers) -> None:
-    """Add the device sub-commands."""
-    from ..device.emulator import FAULTS
+    """Add the device sub-commands (options whose choices or defaults come from the device package
+    when their command runs)."""
 
     def with_port(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--port", metavar="PORT_OR_URL",
@@ -29,24 +31,13 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("emulate", help="run a virtual blaster on a pty or a local TCP port",
                               description="Serve a virtual blaster. The first stdout line is the device path "
                                           "(--pty) or URL (--tcp); then it serves until killed.")
-    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
-    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
-    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
-                   help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
-    p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
-    p.add_argument("--no-fs", action="store_true", help="the filesystem failed to mount")
-    p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
-                   help="probability of an unrelated debug line before each reply line (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
-    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
-                   help="upload inactivity timeout in seconds (firmware: 10)")
     p.set_defaults(func=_emulate)
-
+    add_arguments_later(p, _emulate_arguments)
     p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)"))
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the raw log (.bin)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="where to write the raw log (.bin); - for standard output")
     p.set_defaults(func=_pull)
+    add_arguments_later(p, _pull_arguments)
 
     p = with_port(subparsers.add_parser(
         "push", help="upload models to the blaster, load them and verify the fingerprint",
@@ -66,9 +57,41 @@ def register(subparsers) -> None:
     p.set_defaults(func=_delete)
 
 
+def _check_seconds(value: float, option: str) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise StingerError(f"{option} {value!r}: give a finite number of seconds > 0 (e.g. 5 or 0.5)")
+
+
+def _emulate_arguments(p: argparse.ArgumentParser) -> None:
+    from ..device.emulator import FAULTS
+
+    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
+    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
+    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
+                   help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
+    p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
+    p.add_argument("--no-fs", action="store_true", help="the filesystem failed to mount")
+    p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
+                   help="probability of an unrelated debug line before each reply line (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
+    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
+                   help="upload inactivity timeout in seconds (firmware: 10)")
+
+
+def _pull_arguments(p: argparse.ArgumentParser) -> None:
+    from ..device.protocol import MAX_DUMP_BYTES
+
+    p.add_argument("--max-size", type=int, default=MAX_DUMP_BYTES, metavar="BYTES",
+                   help="refuse a device that announces a bigger log (default %(default)s: the blaster's "
+                        "flash holds a few MB)")
+
+
 def _client(args):
     from ..device import DeviceClient
 
+    _check_seconds(args.timeout, "--timeout")
     return DeviceClient(args.port, timeout=args.timeout)
 
 
@@ -76,10 +99,17 @@ def _emulate(args) -> int:
     from ..device.emulator import Blaster, PtyServer, TcpServer
     from ..log import read_log
 
+    _check_seconds(args.upload_timeout, "--upload-timeout")
+    if args.tcp is not None and not 0 <= args.tcp <= 65535:
+        raise StingerError(f"--tcp {args.tcp}: a TCP port is 0..65535 (0 picks a free port)")
     log = None
     if args.log is not None:
         path = Path(args.log)
-        log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
+        try:
+            log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
+        except OSError as exc:
+            raise StingerError(f"{path}: cannot read the log to serve: {exc.strerror or exc}; "
+                               "give an existing .bin or .csv log to --log") from None
     blaster = Blaster(log, seed=args.seed, debug_rate=args.debug_rate, upload_timeout_s=args.upload_timeout,
                       faults=args.fault, firing=args.firing, fs_ready=not args.no_fs)
     server = PtyServer(blaster) if args.pty else TcpServer(blaster, args.tcp)
@@ -101,19 +131,26 @@ def _emulate(args) -> int:
 
 
 def _pull(args) -> int:
-    from ..pipeline import Progress
+    from ..progress import Progress
     from ._progress import StderrProgress
 
     show = StderrProgress()  # a bar only when stderr is a terminal
     with _client(args) as client:
         size = client.pull_log_to(
-            args.output, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)))
+            args.output, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)),
+            max_size=args.max_size)
     show(Progress("done", "MLDUMP complete, size checked"))
-    print(f"wrote {args.output}: {size} bytes ({size // 17} samples)")
+    where = "standard output" if args.output == "-" else args.output
+    print(f"wrote {where}: {size} bytes ({size // 17} samples)", file=sys.stderr if args.output == "-" else sys.stdout)
     return 0
 
 
 def _push(args) -> int:
+    from .._atomic import recover
+
+    if args.dir is not None:
+        with contextlib.suppress(OSError):
+            recover(args.dir)  # finish (or undo) a `train --out` that was killed while writing DIR
     files: Dict[str, Path] = {}
     for slot, name in _SLOT_FILES.items():
         given = getattr(args, slot)
@@ -124,12 +161,7 @@ def _push(args) -> int:
     if not files:
         where = f"{args.dir} holds neither {' nor '.join(_SLOT_FILES.values())}" if args.dir else "nothing given"
         raise StingerError(f"no model to push: {where}; give DIR or --lr/--mlp FILE")
-    blobs = {}
-    for slot, path in files.items():
-        try:
-            blobs[slot] = path.read_bytes()
-        except OSError as exc:
-            raise StingerError(f"cannot read the {slot} model {path}: {exc.strerror}") from None
+    blobs = {slot: read_bytes(path, f"the {slot} model") for slot, path in files.items()}
     with _client(args) as client:
         info = client.push(blobs, load=not args.no_load, sources={s: str(p) for s, p in files.items()})
     for slot, path in files.items():

@@ -14,8 +14,8 @@ def _predicted(p: float) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from .. import __version__
-    from .._atomic import write_files_atomic
-    from ..errors import OutputError, StingerError
+    from .._atomic import write_bytes_atomic
+    from ..errors import StingerError
     from ..formats.blaster import log_rows, read_network
     from ..formats.onnx import to_onnx
     from ..formats.tflite import to_tflite
@@ -65,11 +65,8 @@ def _export(args: argparse.Namespace) -> int:
         files[meta_path] = (json.dumps(meta, indent=2) + "\n").encode("utf-8")
         notes.append(f"int8 on {X.n_rows} dataset rows: accuracy {100 * acc[1]:.1f}% (float {100 * acc[0]:.1f}%), "
                      f"same class on {100 * agree:.1f}%, max |p_int8 - p_float| {worst:.4f}")
-    try:
-        write_files_atomic(files)
-    except OSError as exc:
-        raise OutputError(f"{exc.filename or ', '.join(map(str, files))}: cannot write: {exc.strerror or exc}; "
-                          "nothing was written. Choose another path or free some space.") from None
+    for path, blob in files.items():  # merge of main: one file at a time until the set writer is used
+        write_bytes_atomic(path, blob)
     written = ", ".join(f"{p} ({len(b)} bytes)" for p, b in files.items())
     print(f"{args.model} ({kind} {shape}) -> {written}")
     for note in notes:

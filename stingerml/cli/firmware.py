@@ -4,33 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-from typing import Optional, Tuple
+from typing import Tuple
 
-
-def _read(path: str) -> bytes:
-    from ..errors import StingerError
-
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise StingerError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _load_model(path: Optional[str], slot: str):
-    """The model the device would run from ``path`` (factory weights when ``path`` is None);
-    a file the firmware rejects is an error here, since the user asked for that file."""
-    from .. import loader
-    from ..errors import ModelFormatError
-
-    if path is None:
-        return loader.factory_model(slot)
-    model, verdict = loader.load(_read(path), slot, source=path)
-    if not verdict.accepted:
-        raise ModelFormatError(f"the firmware would reject this file and keep its factory {slot} weights: {verdict.reason}")
-    for warning in verdict.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    return model
+from ..constants import SLOT_LR, SLOT_MLP, SLOTS
+from ._common import load_model, read_bytes, read_one_log
 
 
 def _progress(label: str):
@@ -46,10 +23,9 @@ def _progress(label: str):
 
 def _replay(args) -> Tuple[object, object, object]:
     from .. import firmware
-    from ..log import read_log
 
-    log = read_log(args.log)
-    lr, mlp = _load_model(args.lr, "lr"), _load_model(args.mlp, "mlp")
+    log = read_one_log(args.log)
+    lr, mlp = load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP)
     p_lr, p_mlp = firmware.replay(log, lr, mlp, progress=_progress("replay"))
     return log, p_lr, p_mlp
 
@@ -57,7 +33,7 @@ def _replay(args) -> Tuple[object, object, object]:
 def cmd_validate(args) -> int:
     from ..loader import validate
 
-    verdict = validate(_read(args.file), args.slot, source=args.file)
+    verdict = validate(read_bytes(args.file, "the model"), args.slot, source=args.file)
     if not verdict.accepted:
         print(f"rejected: {verdict.reason}")
         return 1
@@ -68,12 +44,12 @@ def cmd_validate(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from .._atomic import write_text_atomic
+    from ._stdio import write_output
 
     log, p_lr, p_mlp = _replay(args)
     lines = ["timestamp_ms,p_lr,p_mlp"]
     lines += [f"{t},{a:.9g},{b:.9g}" for t, a, b in zip(log.timestamp_ms, p_lr, p_mlp)]
-    write_text_atomic(args.output, "\n".join(lines) + "\n")
+    write_output(args.output, ("\n".join(lines) + "\n").encode("utf-8"))
     print(f"wrote {len(log)} rows to {args.output}", file=sys.stderr)
     return 0
 
@@ -128,11 +104,11 @@ def cmd_online(args) -> int:
 
 
 def cmd_export_header(args) -> int:
-    from .._atomic import write_text_atomic
-    from ..header import export_header
+    from ..formats.header import export_header
+    from ._stdio import write_output
 
-    text = export_header(_load_model(args.lr, "lr"), _load_model(args.mlp, "mlp"))
-    write_text_atomic(args.output, text)
+    text = export_header(load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP))
+    write_output(args.output, text.encode("utf-8"))
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -147,7 +123,7 @@ def register(subparsers) -> None:
                               description="Exit 0 and print 'accepted' (plus warnings) when the firmware would load "
                                           "FILE into the slot; exit 1 and print the reason otherwise.")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--slot", choices=("lr", "mlp"), required=True)
+    p.add_argument("--slot", choices=SLOTS, required=True)
     p.set_defaults(func=cmd_validate)
 
     p = subparsers.add_parser("replay", help="per-sample probabilities of a log through the emulated firmware",

@@ -2,30 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from ..constants import SLOT_LR, SLOT_MLP
 from ..errors import StingerError
-
-
-def _load_model(path: str, kind: str) -> object:
-    """The MLMD model in ``path``, checked to be of ``kind`` (``"lr"`` or ``"mlp"``)."""
-    from .. import mlmd
-
-    try:
-        blob = Path(path).read_bytes()
-    except OSError as exc:
-        raise StingerError(f"{path}: cannot read the {kind.upper()} model: {exc.strerror or exc}") from exc
-    model = mlmd.parse(blob, source=path)
-    expected = mlmd.LRModel if kind == "lr" else mlmd.MLPModel
-    if not isinstance(model, expected):
-        raise StingerError(f"{path}: is not an {kind.upper()} model file; pass the LR model to --lr and the MLP model to --mlp")
-    return model
+from ._common import load_model, read_one_log
 
 
 def _plot(args: argparse.Namespace) -> int:
     from ..dataset import DatasetParams
-    from ..log import read_log
     from ..plots import plot_predictions, session_overview, shot_crops, write_svg
     from ..shots import detect_shots
 
@@ -33,13 +18,8 @@ def _plot(args: argparse.Namespace) -> int:
         raise StingerError("prediction plots need both models: pass --lr FILE and --mlp FILE together, or neither")
     models = None
     if args.lr is not None:
-        models = _load_model(args.lr, "lr"), _load_model(args.mlp, "mlp")
-    try:
-        log = read_log(args.log)
-    except OSError as exc:
-        raise StingerError(f"{args.log}: cannot read the log: {exc.strerror or exc}") from exc
-    for message in log.warnings:
-        print(f"warning: {message}", file=sys.stderr)
+        models = load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP)
+    log = read_one_log(args.log)
     edges, accepted = detect_shots(log.timestamp_ms, log.trigger, args.min_shot_gap_ms)
     kept = set(accepted)
     out = Path(args.out)

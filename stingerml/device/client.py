@@ -6,10 +6,18 @@ only when a client is opened (``pip install 'stingerml[serial]'``).
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
 import time
-from typing import Callable, Dict, Optional
+from pathlib import Path
+from typing import BinaryIO, Dict, Optional
 
-from .._atomic import PathLike, write_bytes_atomic
+from .._atomic import PathLike, output_error, temp_beside
+from ..errors import OutputError
+from ..progress import Tick
 from . import protocol
 from .discovery import find_port, import_serial
 from .errors import (
@@ -20,10 +28,21 @@ from .errors import (
 )
 from .protocol import InfoValue, ReplyBuffer
 
-Progress = Callable[[int, int], None]
-
 _IDLE_SLEEP_S = 0.002
 _READ_CHUNK = 65536
+
+
+def _io_errors(serial_exception: type) -> tuple:
+    """What a closed or failing port raises: pyserial's exception, OSError, termios.error (a pty
+    closed under the client, which is no OSError)."""
+    errors = [serial_exception, OSError]
+    try:
+        import termios
+
+        errors.append(termios.error)
+    except ImportError:  # not POSIX
+        pass
+    return tuple(errors)
 
 
 class DeviceClient:
@@ -31,8 +50,9 @@ class DeviceClient:
 
     Args:
         port: port path or pyserial URL; None discovers the blaster (SPEC §12).
-        timeout: seconds any single wait may last (a reply line, the next dump
-            bytes: the dump itself may take longer as long as bytes keep coming).
+        timeout: seconds any single wait may last (a reply, the dump header, each
+            stall of the dump: the dump itself may take longer as long as its bytes
+            keep coming; other chatter never extends a wait).
         chunk_size: bytes per write while uploading a model.
 
     Use as a context manager, or call :meth:`close`.
@@ -43,7 +63,7 @@ class DeviceClient:
         self.port = port if port is not None else find_port()
         self.timeout = timeout
         self.chunk_size = chunk_size
-        self._serial_exception = serial.SerialException
+        self._serial_exception = _io_errors(serial.SerialException)
         try:
             self._ser = serial.serial_for_url(
                 self.port, baudrate=protocol.BAUDRATE, timeout=0, write_timeout=timeout
@@ -59,8 +79,9 @@ class DeviceClient:
         self.close()
 
     def close(self) -> None:
-        """Close the port."""
-        self._ser.close()
+        """Close the port (a port that already went away closes quietly)."""
+        with contextlib.suppress(*self._serial_exception):
+            self._ser.close()
 
     # -- low level -------------------------------------------------------
 
@@ -80,23 +101,33 @@ class DeviceClient:
         self._buf = ReplyBuffer()
         self._send(command.encode("ascii") + b"\n")
 
-    def _await(self, expectation, command: str, *, timeout: Optional[float] = None, while_receiving: bool = False):
+    def _await(self, expectation, command: str, *, timeout: Optional[float] = None):
         """Step ``expectation`` over incoming bytes until it returns a result.
 
-        The wait is bounded by ``timeout`` seconds (default ``self.timeout``);
-        with ``while_receiving`` the bound restarts whenever bytes arrive.
+        The wait is bounded by ``timeout`` seconds (default ``self.timeout``) whatever
+        else the device sends (debug lines, bytes without a line end): only an
+        expectation with a ``mark`` that changes (the dump advancing) restarts the
+        bound, so it then bounds each stall. While lines are expected, an unfinished
+        line is cut to :data:`protocol.MAX_LINE_BYTES`, so memory stays bounded.
         """
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
+        mark = getattr(expectation, "mark", None)
         while True:
             result = expectation.step(self._buf)
             if result is not None:
                 return result
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            new_mark = getattr(expectation, "mark", None)
+            if new_mark != mark:
+                mark, deadline = new_mark, now + limit
+            elif now >= deadline:
                 raise DeviceTimeoutError(
                     f"{command}: no {expectation.waiting_for} within {limit:g} s ({self._buf.last_said()}); "
                     "check the cable and that the blaster is idle, then retry"
                 )
+            if getattr(expectation, "reading_lines", True):
+                self._buf.bound_partial()
             try:
                 data = self._ser.read(_READ_CHUNK)  # non-blocking: whatever has arrived
             except self._serial_exception as exc:
@@ -106,34 +137,78 @@ class DeviceClient:
                 ) from None
             if data:
                 self._buf.feed(data)
-                if while_receiving:
-                    deadline = time.monotonic() + limit
             else:
                 time.sleep(_IDLE_SLEEP_S)
 
     # -- commands --------------------------------------------------------
 
-    def pull_log(self, progress: Optional[Progress] = None) -> bytes:
+    def pull_log(self, progress: Optional[Tick] = None, *, max_size: int = protocol.MAX_DUMP_BYTES) -> bytes:
         """The device log (MLDUMP), exactly as many bytes as the device announced.
 
-        ``progress(received, total)`` is called as bytes arrive.
+        ``progress(received, total)`` is called as bytes arrive. ``timeout`` bounds
+        the wait for the header and each stall of the dump; a size above
+        ``max_size`` bytes is refused before any payload is read.
 
         Raises:
             DeviceReplyError: the device refused (no log, busy firing, filesystem not ready).
-            DeviceProtocolError: the dump was followed by something other than MLDUMP_DONE.
+            DeviceProtocolError: a bad or too large size, or the dump was followed by
+                something other than MLDUMP_DONE.
             DeviceTimeoutError / DeviceDisconnectedError: the dump stopped short.
         """
         self._command("MLDUMP")
-        return self._await(protocol.DumpReceiver(progress), "MLDUMP", while_receiving=True)
+        return self._await(protocol.DumpReceiver(progress, max_size=max_size), "MLDUMP")
 
-    def pull_log_to(self, path: PathLike, progress: Optional[Progress] = None) -> int:
-        """Pull the log and write it to ``path`` atomically; returns its size in bytes.
+    def pull_log_to(self, path: PathLike, progress: Optional[Tick] = None, *,
+                    max_size: int = protocol.MAX_DUMP_BYTES) -> int:
+        """Pull the log into ``path`` (``"-"``: standard output); returns its size in bytes.
 
-        Nothing is written unless the whole dump arrived and was verified.
+        The dump is streamed to a temporary file beside ``path`` (memory stays
+        bounded) and renamed into place only once it arrived whole and was
+        verified; otherwise nothing is written and the temporary file is removed.
+
+        Raises:
+            OutputError: the folder of ``path`` does not exist or cannot be written.
         """
-        data = self.pull_log(progress)
-        write_bytes_atomic(path, data)
-        return len(data)
+        if str(path) == "-":
+            with tempfile.TemporaryFile() as fh:
+                size = self._pull_into(fh, progress, max_size)
+                fh.seek(0)
+                shutil.copyfileobj(fh, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            return size
+        target = Path(path)
+        try:
+            if target.is_dir():
+                raise IsADirectoryError(21, "Is a directory", str(target))
+            fd, tmp = temp_beside(target)
+        except OSError as exc:
+            raise output_error(target, exc) from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                size = self._pull_into(fh, progress, max_size)
+                fh.flush()
+                os.fsync(fh.fileno())
+                os.replace(tmp, target)  # before closing: the lock keeps sweepers away
+        except DeviceError:  # DeviceTimeoutError and DeviceDisconnectedError are OSErrors too
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise OutputError(f"{target}: cannot write the log: {exc.strerror or exc}; nothing was written. "
+                              "Free some space or choose another -o") from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return size
+
+    def _pull_into(self, sink: BinaryIO, progress: Optional[Tick], max_size: int) -> int:
+        self._command("MLDUMP")
+        receiver = protocol.DumpReceiver(progress, sink=sink, max_size=max_size)
+        self._await(receiver, "MLDUMP")
+        return receiver.received
 
     def upload(self, blob: bytes, slot: str = "lr") -> None:
         """Store a model file in the device's ``'lr'`` or ``'mlp'`` slot (not loaded yet: see :meth:`load`).

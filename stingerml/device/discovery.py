@@ -50,10 +50,11 @@ def choose_port(ports: Sequence) -> str:
         seen = "; ".join(_describe(p) for p in ports) or "no serial ports at all"
         raise PortNotFoundError(
             f"no blaster found (looked for pico/rp2040/tinyusb or USB vendor 2e8a); ports seen: {seen}. "
-            "Plug the blaster in, or name the port with --port"
+            "Plug the blaster in, or name the port (CLI: --port PORT; API: DeviceClient(port=...))"
         )
     listed = "; ".join(_describe(p) for p in found)
-    raise PortNotFoundError(f"several ports look like a blaster: {listed}. Pick one with --port")
+    raise PortNotFoundError(f"several ports look like a blaster: {listed}. Pick one (CLI: --port PORT; "
+                            "API: DeviceClient(port=...))")
 
 
 def find_port(ports: Optional[Iterable] = None) -> str:

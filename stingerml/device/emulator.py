@@ -20,9 +20,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Dict, Iterable, List, Optional
 
-from .. import loader, mlmd
+from .. import loader
+from ..formats import mlmd
 from . import protocol
 
 #: Injectable faults: name → what happens.
@@ -39,10 +41,19 @@ FAULTS: Dict[str, str] = {
     "mute": "the next command gets no reply at all",
 }
 
-#: The firmware's built-in weights, fingerprinted as MLMODEL_INFO prints them.
-FACTORY_FINGERPRINT: Dict[str, Dict[str, str]] = {
-    slot: protocol.fingerprint(loader.factory_blob(slot), slot, source=f"factory {slot}") for slot in protocol.SLOTS
-}
+
+@lru_cache(maxsize=None)
+def factory_fingerprint() -> Dict[str, Dict[str, str]]:
+    """The firmware's built-in weights, fingerprinted as MLMODEL_INFO prints them (parsed on first use)."""
+    return {slot: protocol.fingerprint(loader.factory_blob(slot), slot, source=f"factory {slot}")
+            for slot in protocol.SLOTS}
+
+
+def __getattr__(name: str):
+    if name == "FACTORY_FINGERPRINT":  # computed on first use: importing the emulator parses no model
+        return factory_fingerprint()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: LittleFS file per upload target (None = the legacy single-file commands).
 MODEL_FILES: Dict[Optional[str], str] = {"lr": "/ml_model_lr.bin", "mlp": "/ml_model_mlp.bin", None: "/ml_model.bin"}
@@ -111,7 +122,7 @@ class Blaster:
         self.fingerprint: Dict[str, str] = {}
         self.user_has = {"lr": False, "mlp": False}
         for slot in protocol.SLOTS:
-            self.fingerprint.update(FACTORY_FINGERPRINT[slot])
+            self.fingerprint.update(factory_fingerprint()[slot])
         self.stalled = False
         self.disconnect_requested = False
         self._rng = random.Random(seed)
@@ -153,10 +164,12 @@ class Blaster:
         return b""
 
     def reset_connection(self) -> None:
-        """A new host connection: a stalled device talks again, half-typed commands are dropped."""
+        """A new host connection: a stalled device talks again, half-typed commands and a
+        half-finished upload are dropped (the previous model file is kept)."""
         self.stalled = False
         self.disconnect_requested = False
         self._cmd.clear()
+        self._rx = None
 
     # -- output ----------------------------------------------------------------
 
@@ -287,7 +300,7 @@ class Blaster:
             self.fingerprint.update(protocol.fingerprint(blob, slot))
             self.user_has[slot] = True
             return True
-        self.fingerprint.update(FACTORY_FINGERPRINT[slot])  # a rejected file leaves the factory weights
+        self.fingerprint.update(factory_fingerprint()[slot])  # a rejected file leaves the factory weights
         self.user_has[slot] = False
         return False
 
@@ -296,7 +309,7 @@ class Blaster:
             return self._println("[ml] MLMODEL_ERR delete")
         self.files.clear()
         for slot in protocol.SLOTS:
-            self.fingerprint.update(FACTORY_FINGERPRINT[slot])
+            self.fingerprint.update(factory_fingerprint()[slot])
             self.user_has[slot] = False
         return self._println("[ml] MLMODEL_DELETED")
 

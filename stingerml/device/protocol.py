@@ -11,15 +11,15 @@ in chunks of any size.
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import BinaryIO, Callable, Dict, Optional, Tuple, Union
 
-from .. import mlmd
+from ..formats import mlmd
+from ..constants import SLOTS, check_slot  # noqa: F401  (re-exported: the protocol names them)
 from .errors import DeviceProtocolError, DeviceReplyError
 
 BAUDRATE = 115200
 MAX_COMMAND_CHARS = 63
 MAX_MODEL_BYTES = 199999
-SLOTS = ("lr", "mlp")
 
 READY = "[ml] MLMODEL_READY"
 OK = "[ml] MLMODEL_OK"
@@ -65,14 +65,14 @@ MODEL_ERR_HINTS: Dict[str, str] = {
 }
 
 _INFO_LINE = re.compile(r"^\[ml\] ([A-Za-z_][A-Za-z0-9_\[\]]*)=(.*)$")
-_SAMPLES_LINE = re.compile(r"^\[ml\] samples_written=(\d+)\b")
+_SAMPLES_LINE = re.compile(r"^\[ml\] samples_written=([0-9]+)\b")
+_ASCII_COUNT = re.compile(r"[0-9]{1,18}")  # a byte or sample count: ASCII digits, below 10**18
 
-
-def check_slot(slot: str) -> str:
-    """Return ``slot`` if it is ``'lr'`` or ``'mlp'``, else raise ValueError."""
-    if slot not in SLOTS:
-        raise ValueError(f"slot must be 'lr' or 'mlp', not {slot!r}")
-    return slot
+#: Default bound on the size a device may announce for its log (``pull --max-size``): the
+#: blaster's flash holds a few MB, so 64 MiB leaves room and refuses absurd announcements.
+MAX_DUMP_BYTES = 64 * 1024 * 1024
+#: Bytes of one line the client keeps while waiting for its end (longer chatter is cut).
+MAX_LINE_BYTES = 4096
 
 
 def put_command(blob: bytes, slot: str) -> bytes:
@@ -135,6 +135,12 @@ class ReplyBuffer:
         del self._buf[:n]
         return chunk
 
+    def bound_partial(self, limit: int = MAX_LINE_BYTES) -> None:
+        """Keep only the last ``limit`` bytes of an unfinished line (a device sending bytes without
+        a line end must not grow the buffer without bound); call only while reading lines."""
+        if len(self._buf) > limit and self._buf.find(b"\n") < 0:
+            del self._buf[: len(self._buf) - limit]
+
     def partial(self) -> bytes:
         """Bytes received after the last line end (not consumed)."""
         return bytes(self._buf)
@@ -159,36 +165,57 @@ class DumpReceiver:
     byte was lost or added on the way (with this strict framing a single lost
     or added byte is always caught) and raises :class:`DeviceProtocolError`.
     ``progress(received, size)`` is called as payload bytes arrive.
+
+    Payload bytes go to ``sink`` (anything with ``write(bytes)``; default: kept in
+    memory and returned). A size above ``max_size`` bytes is refused at the header.
+    ``mark`` changes whenever the reply advances (header seen, payload bytes).
     """
 
-    def __init__(self, progress: Optional[Callable[[int, int], None]] = None) -> None:
+    def __init__(self, progress: Optional[Callable[[int, int], None]] = None, *,
+                 sink: Optional[BinaryIO] = None, max_size: int = MAX_DUMP_BYTES) -> None:
         self._progress = progress
         self._state = "header"
         self.size: Optional[int] = None
-        self._data = bytearray()
+        self.received = 0
+        self.max_size = max_size
+        self._memory = bytearray() if sink is None else None
+        self._sink = sink
+
+    @property
+    def reading_lines(self) -> bool:
+        """True while only lines are expected (the buffer may then be bounded)."""
+        return self._state in ("header", "done")
+
+    @property
+    def mark(self) -> Tuple[str, int]:
+        return self._state, self.received
 
     @property
     def waiting_for(self) -> str:
         if self._state == "header":
             return "the MLDUMP1 <size> header"
         if self._state == "payload":
-            return f"dump bytes (got {len(self._data)} of {self.size})"
+            return f"dump bytes (got {self.received} of {self.size})"
         return f"MLDUMP_DONE after the {self.size}-byte dump"
 
     def step(self, buf: ReplyBuffer) -> Optional[bytes]:
-        """Consume what ``buf`` holds; the whole log once the reply is complete, else None."""
+        """Consume what ``buf`` holds; once the reply is complete the log (b"" with a sink), else None."""
         if self._state == "header":
             self._read_header(buf)
             if self._state == "header":
                 return None
         if self._state == "payload":
             assert self.size is not None
-            chunk = buf.take(self.size - len(self._data))
+            chunk = buf.take(self.size - self.received)
             if chunk:
-                self._data += chunk
+                if self._memory is not None:
+                    self._memory += chunk
+                else:
+                    self._sink.write(chunk)  # type: ignore[union-attr]
+                self.received += len(chunk)
                 if self._progress is not None:
-                    self._progress(len(self._data), self.size)
-            if len(self._data) == self.size:
+                    self._progress(self.received, self.size)
+            if self.received == self.size:
                 self._state = "blank"
         if self._state == "blank":  # exactly one "\n": the firmware's println("\nMLDUMP_DONE")
             first = buf.take(1)
@@ -204,7 +231,7 @@ class DumpReceiver:
             return None
         if line != DUMP_DONE:
             self._garbage(line)
-        return bytes(self._data)
+        return bytes(self._memory) if self._memory is not None else b""
 
     def _read_header(self, buf: ReplyBuffer) -> None:
         while True:
@@ -215,9 +242,17 @@ class DumpReceiver:
                 raise DeviceReplyError(f"MLDUMP: the device refused: {line!r}", line)
             if line.startswith(DUMP_HEADER):
                 text = line[len(DUMP_HEADER) :].strip()
-                if not text.isdigit() or int(text) <= 0:
-                    raise DeviceProtocolError(f"MLDUMP: bad header {line!r}: expected 'MLDUMP1 <size>' with size > 0")
-                self.size = int(text)
+                if not _ASCII_COUNT.fullmatch(text) or int(text) <= 0:
+                    raise DeviceProtocolError(f"MLDUMP: bad header {line[:80]!r}: expected 'MLDUMP1 <size>' "
+                                              "with a size > 0; nothing was written, pull again")
+                size = int(text)
+                if size > self.max_size:
+                    raise DeviceProtocolError(
+                        f"MLDUMP: the device announces {size} bytes, more than the limit of {self.max_size} "
+                        "(the blaster's flash holds a few MB); nothing was written. If the log really is "
+                        "that big, raise the limit (pull --max-size BYTES)"
+                    )
+                self.size = size
                 self._state = "payload"
                 return
 
@@ -308,4 +343,7 @@ class SamplesReceiver:
                 return None
             match = _SAMPLES_LINE.match(line.strip())
             if match is not None:
+                if not _ASCII_COUNT.fullmatch(match.group(1)):
+                    raise DeviceProtocolError(f"MLINFO: samples_written={match.group(1)[:40]!r}... is not a "
+                                              "plausible sample count; the device or the line is faulty, retry")
                 return int(match.group(1))

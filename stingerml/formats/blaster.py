@@ -17,14 +17,14 @@ from array import array
 from pathlib import Path
 from typing import Tuple, Union
 
-from .. import mlmd
-from .._kernels.firmware_pure import SCALE_FLOOR
+from ..constants import SCALE_FLOOR
 from ..dataset import build_dataset
 from ..dense import DenseLayer, DenseNetwork
 from ..errors import ExportError
 from ..features import RICH_FEATURES, RICH_NAMES, SUMMARY_FEATURES, SUMMARY_NAMES, featurize_rich
 from ..log import Log, read_log
 from ..matrix import Matrix
+from . import mlmd
 
 CLASSES = ("no_shot", "shot")
 

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import warnings
 
-from ..errors import StingerWarning
+from ._common import add_arguments_later, read_one_log, warn
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ..export import ExportParams, export_dataset
-    from ..log import read_log
+    from ..folder_dataset import ExportParams, export_dataset
     from ..trainfolder import write
 
     params = ExportParams(
@@ -31,12 +28,14 @@ def _export(args: argparse.Namespace) -> int:
         neg_avoid_edges=args.neg_avoid_edges,
         seed=args.seed,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StingerWarning)  # reported below from log.warnings
-        log = read_log(args.log)
-    for message in log.warnings:
-        print(f"warning: {message}", file=sys.stderr)
+    log = read_one_log(args.log)
     folder = export_dataset(log, params)
+    for kind in ("positives", "negatives"):
+        if folder.meta[kind] == 0:
+            warn(f"{args.log}: 0 {kind}; 'stingerml train --train-dir' will refuse this folder. "
+                 + ("Record shots at least a window after the start of the log." if kind == "positives" else
+                    "Use --neg-mult 1 or more, loosen the negative sampling (--neg-min-sep-ms, "
+                    "--neg-avoid-post-ms, the near window), or record more time moving without firing."))
     out = write(args.out, folder, overwrite=args.overwrite)
     meta = folder.meta
     print(
@@ -47,16 +46,21 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Add the ``export`` sub-command (option names as the original exporter)."""
-    from ..export import AVOID_EDGES, STRATEGIES, ExportParams
-
-    d = ExportParams()
+    """Add the ``export`` sub-command (its options, named as the original exporter's, when it runs)."""
     p = subparsers.add_parser(
         "export",
         help="write a training folder (windows_i16le.bin, labels_u8.bin, index.csv, meta.json)",
         description="Export positive (pre-shot) and negative windows of a log as a training folder, "
         "with the original Python exporter's negative sampling; same options, same rows.",
     )
+    p.set_defaults(func=_export)
+    add_arguments_later(p, _add_arguments)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..folder_dataset import AVOID_EDGES, STRATEGIES, ExportParams
+
+    d = ExportParams()
     p.add_argument("log", help="device log (.bin) or converter CSV (.csv)")
     p.add_argument("--out", required=True, help="training folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace the files of an existing non-empty folder")
@@ -80,4 +84,3 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--neg-avoid-post-ms", type=int, default=d.neg_avoid_post_ms, help="no negative this long after a shot (default %(default)s)")
     p.add_argument("--neg-avoid-edges", choices=AVOID_EDGES, default=d.neg_avoid_edges, help="which trigger edges to avoid (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="random.Random seed (default %(default)s)")
-    p.set_defaults(func=_export)

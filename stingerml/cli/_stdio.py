@@ -1,0 +1,26 @@
+"""``-`` on the command line: standard output for ``-o`` where a command writes one file.
+
+(Standard input for an input log is :func:`stingerml.log.read_log`'s ``"-"``.)
+"""
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+STDIO = "-"
+
+
+def write_output(path: str, data: bytes) -> None:
+    """Write ``data`` to the file ``path`` atomically, or to standard output when ``path`` is ``-``."""
+    if str(path) == STDIO:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        from .._atomic import write_bytes_atomic
+
+        write_bytes_atomic(path, data)
+
+
+def messages(path: str) -> TextIO:
+    """Where a command's own report goes: standard error when the output itself is on standard output."""
+    return sys.stderr if str(path) == STDIO else sys.stdout
