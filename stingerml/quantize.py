@@ -36,14 +36,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Sequence, Tuple
 
-from ._kernels.firmware_pure import expf, f32
 from .dense import DenseNetwork
 from .errors import ExportError
+from .firmware import expf, f32  # float32 rounding and C expf, through kernels("firmware")
+from .formats._writers import check_network
+from .holdout import take_rows
 from .matrix import Matrix
 
 QMIN, QMAX = -128, 127
 WEIGHT_QMAX = 127
-PROB_SCALE = f32(1.0 / 256.0)
+PROB_SCALE = 1.0 / 256.0  # a float32 exactly
 PROB_ZERO_POINT = -128
 REPRESENTATIVE_ROWS = 100
 ROUNDINGS = ("single", "double")
@@ -270,10 +272,8 @@ def representative_rows(X: Matrix, n: int = REPRESENTATIVE_ROWS, seed: int = 0) 
     if X.n_rows <= n:
         return X
     picks = sorted(random.Random(seed).sample(range(X.n_rows), n))
-    data = array(X.data.typecode if isinstance(X.data, array) else "d")
-    for i in picks:
-        data.extend(X.row(i))
-    return Matrix(data, X.n_cols)
+    typecode = X.data.typecode if isinstance(X.data, array) else "d"
+    return Matrix(array(typecode, take_rows(X.data, X.n_cols, picks)), X.n_cols)
 
 
 def activation_params(lo: float, hi: float) -> Tuple[float, int]:
@@ -296,18 +296,8 @@ def _weight_scales(w: Sequence[float], n_in: int, n_out: int, per_channel: bool)
 
 def _forward_ranges(net: DenseNetwork, rows: List[List[float]]) -> List[Tuple[float, float]]:
     """min/max of the scaled input and of every layer's output (after ReLU; the last before its activation)."""
-    ranges = [(min(min(r) for r in rows), max(max(r) for r in rows))]
-    last = len(net.layers) - 1
-    xs = rows
-    for k, layer in enumerate(net.layers):
-        w, n = layer.weights, layer.n_in
-        ys = []
-        for x in xs:
-            y = [layer.bias[o] + sum(a * b for a, b in zip(w[o * n:(o + 1) * n], x)) for o in range(layer.n_out)]
-            ys.append(y if k == last else [v if v > 0.0 else 0.0 for v in y])
-        ranges.append((min(min(y) for y in ys), max(max(y) for y in ys)))
-        xs = ys
-    return ranges
+    outputs = [[r] + net.layer_outputs(r) for r in rows]
+    return [(min(min(o[k]) for o in outputs), max(max(o[k]) for o in outputs)) for k in range(len(net.layers) + 1)]
 
 
 def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = False) -> QuantizedNetwork:
@@ -320,8 +310,6 @@ def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = F
         ExportError: an empty or non-finite representative set, a width that does
             not match the network, non-finite weights, or a bias beyond int32.
     """
-    from .formats._network import check_network
-
     check_network(net, "int8 quantization")
     wide = next((k for k, layer in enumerate(net.layers) if layer.n_in > MAX_INPUTS), -1)
     if wide >= 0:

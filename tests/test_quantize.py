@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import pytest
 
+from conftest import use_backend
 from sklearn_nets import CLASSIFICATION, accuracy, fitted
 from stingerml.dense import DenseLayer, DenseNetwork
 from stingerml.errors import ExportError
@@ -158,10 +159,39 @@ def test_int8_accuracy_drop_at_most_one_point(name):
 def test_shapes_int8_cannot_hold():
     from stingerml.quantize import MAX_INPUTS
 
-    empty = DenseNetwork((DenseLayer(array("f"), array("f"), 3, 0),), "linear")
-    with pytest.raises(ExportError, match="layer 0 is 3->0"):
-        quantize(empty, Matrix(array("d", [1.0, 2.0, 3.0]), 3))
+    with pytest.raises(ValueError, match="at least one input and one output"):  # no network has such a layer
+        DenseLayer(array("f"), array("f"), 3, 0)
     n = MAX_INPUTS + 1
     wide = DenseNetwork((DenseLayer(array("f", [0.5]) * n, array("f", [0.0]), n, 1),), "linear")
     with pytest.raises(ExportError, match=f"{n} inputs"):
         quantize(wide, Matrix(array("d", [1.0]) * n, n))
+
+
+def _emulated(net, X_rep, X):
+    """Quantize on ``X_rep`` and run the emulator on every row of ``X`` on the active backend."""
+    from stingerml import quantize as module
+
+    module._logistic_table.cache_clear()  # the table is computed with the active backend's expf
+    q = quantize(net, X_rep)
+    return q, [q.run(q.quantize_input(r)) for r in X.rows()], [q.run(q.quantize_input(r), "double") for r in X.rows()]
+
+
+def test_emulator_is_the_same_on_both_backends(vectors):
+    """f32 and expf come from kernels("firmware"): the numba twin must give the same int8 models and outputs."""
+    from stingerml.formats.blaster import log_rows, read_network
+
+    cases = []
+    for kind, width in (("mlp", 30), ("lr", 18)):  # sigmoid: the LOGISTIC table (expf)
+        X, _ = log_rows(vectors / "sessions" / "session_a.bin", width)
+        cases.append((read_network(vectors / "browser" / f"session_a.{kind}.mlmd"), representative_rows(X), X))
+    try:
+        f = fitted("digits")  # softmax over 10 units: expf per row
+        cases.append((f.net, representative_rows(f.train), f.test))
+    except ImportError:
+        pass  # no scikit-learn: the blaster's models still cover the sigmoid path
+    for net, X_rep, X in cases:
+        with use_backend("python"):
+            pure = _emulated(net, X_rep, X)
+        with use_backend("numba"):
+            jit = _emulated(net, X_rep, X)
+        assert pure == jit

@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 from array import array
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
-from ..constants import SCALE_FLOOR
+from ..constants import MLP_H1, MLP_H2, RICH_FEATURES, SCALE_FLOOR, SUMMARY_FEATURES, WINDOW_SAMPLES
 from ..dataset import build_dataset
 from ..dense import DenseLayer, DenseNetwork
 from ..errors import ExportError
-from ..features import RICH_FEATURES, RICH_NAMES, SUMMARY_FEATURES, SUMMARY_NAMES, featurize_rich
+from ..features import RICH_NAMES, SUMMARY_NAMES, featurize_rich, featurize_summary
 from ..log import Log, read_log
 from ..matrix import Matrix
 from . import mlmd
@@ -33,42 +33,40 @@ def to_network(model: mlmd.Model) -> DenseNetwork:
     """The DenseNetwork of an MLMD LR or MLP model (float32 weights as stored, scaler floored as the firmware)."""
     scale = array("f", [s if s >= SCALE_FLOOR else SCALE_FLOOR for s in model.scale])
     common = dict(mean=array("f", model.mean), scale=scale, classes=CLASSES,
-                  metadata=(("source", "MLMD"), ("window_samples", str(mlmd.WINDOW_SAMPLES))))
+                  metadata=(("source", "MLMD"), ("window_samples", str(WINDOW_SAMPLES))))
     if isinstance(model, mlmd.LRModel):
         layer = DenseLayer(array("f", model.coef), array("f", [model.intercept]), SUMMARY_FEATURES, 1)
         return DenseNetwork((layer,), "sigmoid", feature_names=tuple(SUMMARY_NAMES), **common)
     layers = (
-        DenseLayer(array("f", model.W1), array("f", model.b1), RICH_FEATURES, mlmd.MLP_H1),
-        DenseLayer(array("f", model.W2), array("f", model.b2), mlmd.MLP_H1, mlmd.MLP_H2),
-        DenseLayer(array("f", model.W3), array("f", [model.b3]), mlmd.MLP_H2, 1),
+        DenseLayer(array("f", model.W1), array("f", model.b1), RICH_FEATURES, MLP_H1),
+        DenseLayer(array("f", model.W2), array("f", model.b2), MLP_H1, MLP_H2),
+        DenseLayer(array("f", model.W3), array("f", [model.b3]), MLP_H2, 1),
     )
     return DenseNetwork(layers, "sigmoid", feature_names=tuple(RICH_NAMES), **common)
 
 
 def read_network(path: Union[str, "os.PathLike[str]"]) -> DenseNetwork:
-    """Parse an MLMD file (strictly, see :func:`stingerml.mlmd.parse`) and convert it with :func:`to_network`."""
+    """Parse an MLMD file (strictly, see :func:`stingerml.formats.mlmd.parse`) and convert it with :func:`to_network`."""
     return to_network(mlmd.parse(Path(path).read_bytes(), source=str(path)))
 
 
-def log_rows(log: Union[Log, str, "os.PathLike[str]"], n_features: int) -> Tuple[Matrix, array]:
+def log_rows(log: Union[Log, str, "os.PathLike[str]"], n_features: int,
+             source: Optional[str] = None) -> Tuple[Matrix, array]:
     """Feature rows and labels of a log's training dataset (the browser trainer's rows, SPEC §4).
 
-    Returns ``(X, labels)``: ``X`` holds the first ``n_features`` (18 for the LR,
-    30 for the MLP) of the 30 rich features of every row (float32, raw IMU
-    counts, before the scaler); ``labels`` is ``array('B')``, 1 for a pre-shot row.
+    Returns ``(X, labels)``: ``X`` holds the 18 summary (LR) or 30 rich (MLP)
+    features of every row (float32, raw IMU counts, before the scaler);
+    ``labels`` is ``array('B')``, 1 for a pre-shot row. ``source`` names the log
+    in errors (default: its path).
 
     Raises:
         ExportError: the log has no dataset rows.
     """
-    source = log if isinstance(log, Log) else read_log(log)
-    ds = build_dataset(source)
+    featurize = {SUMMARY_FEATURES: featurize_summary, RICH_FEATURES: featurize_rich}.get(n_features)
+    if featurize is None:
+        raise ValueError(f"n_features must be {SUMMARY_FEATURES} or {RICH_FEATURES}, not {n_features}")
+    ds = build_dataset(log if isinstance(log, Log) else read_log(log))
     if len(ds) == 0:
-        where = "the log" if isinstance(log, Log) else str(log)
+        where = source or ("the log" if isinstance(log, Log) else str(log))
         raise ExportError(f"{where}: no dataset rows (no shots found); use a session with shots")
-    rich = featurize_rich(ds.windows, len(ds))
-    if n_features == RICH_FEATURES:
-        return Matrix(rich, RICH_FEATURES), ds.labels
-    data = array("f")
-    for r in range(len(ds)):
-        data.extend(rich[r * RICH_FEATURES:r * RICH_FEATURES + n_features])
-    return Matrix(data, n_features), ds.labels
+    return Matrix(featurize(ds.windows, len(ds)), n_features), ds.labels

@@ -28,11 +28,11 @@ import os
 from array import array
 from typing import List, Sequence, Union
 
-from .. import __version__
+from .._version import __version__
 from .._atomic import write_bytes_atomic
 from .._binary import le_bytes
 from ..dense import DenseNetwork
-from ._network import check_network, metadata
+from ._writers import check_network, metadata
 from ._protobuf import bytes_field, int_field, message
 
 IR_VERSION = 7

@@ -20,12 +20,10 @@ from __future__ import annotations
 import os
 from typing import List, Optional, Sequence, Union
 
-from .. import __version__
+from .._version import __version__
 from .._atomic import write_bytes_atomic
 from .._binary import le_bytes
-from ..dense import DenseNetwork
-from ..matrix import Matrix
-from ..quantize import QuantizedNetwork, quantize
+from ..quantize import QuantizedNetwork
 from ._flatbuffers import Table, Vector, serialize
 
 SCHEMA_VERSION = 3
@@ -112,11 +110,6 @@ def to_tflite(model: QuantizedNetwork) -> bytes:
     root = Table(((0, "u32", SCHEMA_VERSION), (1, "obj", opcodes), (2, "obj", [subgraph]),
                   (3, "obj", f"stingerml {__version__}"), (4, "obj", buffers), (7, "obj", [signature])))
     return serialize(root, b"TFL3")
-
-
-def export_tflite(net: DenseNetwork, representative: Matrix, *, per_channel: bool = False) -> bytes:
-    """Quantize ``net`` on ``representative`` (raw feature rows) and return the ``.tflite`` bytes."""
-    return to_tflite(quantize(net, representative, per_channel=per_channel))
 
 
 def write_tflite(model: QuantizedNetwork, path: Union[str, "os.PathLike[str]"]) -> None:

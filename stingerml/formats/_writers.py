@@ -1,4 +1,5 @@
-"""Checks and metadata shared by the ONNX and TFLite writers (both read a ``DenseNetwork``)."""
+"""What the ONNX and TFLite writers share: the values they refuse and the metadata they store (both read a
+:class:`~stingerml.dense.DenseNetwork`)."""
 from __future__ import annotations
 
 import json
@@ -14,12 +15,9 @@ def _first_bad(values: Sequence[float]) -> int:
 
 
 def check_network(net: DenseNetwork, fmt: str) -> None:
-    """Raise :class:`ExportError` unless every layer has inputs and outputs, every weight, bias and
-    scaler value is finite and scales are > 0."""
+    """Raise :class:`ExportError` unless every weight, bias and scaler value is finite and every scale
+    is > 0 (the shapes are :class:`~stingerml.dense.DenseNetwork`'s own checks)."""
     for k, layer in enumerate(net.layers):
-        if layer.n_in < 1 or layer.n_out < 1:
-            raise ExportError(f"{fmt}: layer {k} is {layer.n_in}->{layer.n_out}; every layer needs at least "
-                              "one input and one output")
         for name, values in (("weights", layer.weights), ("bias", layer.bias)):
             i = _first_bad(values)
             if i >= 0:
