@@ -20,7 +20,7 @@ class DatasetError(StingerError, ValueError):
 
 
 class ModelFormatError(StingerError, ValueError):
-    """An MLMD model file is malformed."""
+    """A model file (MLMD, or a stingerml-network JSON file) is malformed."""
 
 
 class TrainingError(StingerError, RuntimeError):
@@ -54,6 +54,10 @@ class PlotError(StingerError, ValueError):
 
 class BenchmarkError(StingerError, ValueError):
     """The benchmark cannot run on this data or with these settings."""
+
+
+class TabularDataError(StingerError, ValueError):
+    """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
 
 
 # --- talking to a blaster (stingerml.device) ---------------------------------------------------

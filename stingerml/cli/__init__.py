@@ -29,6 +29,7 @@ COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-co
     "firmware",  # validate, replay, online, export-header
     "plot",  # plot
     "synth",  # synth
+    "tabular",  # tabular train, predict, evaluate
     "train",  # train, demo
 )
 

@@ -20,7 +20,7 @@ class StderrProgress:
             if self.tty:
                 width = 30
                 filled = width * event.done // event.total
-                self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.message}")
+                self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.message}\033[K")
                 self.stream.flush()
                 self._bar = True
             return
