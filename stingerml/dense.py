@@ -121,3 +121,12 @@ class DenseNetwork:
             z = x[0]
             return [1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))]
         return x
+
+
+def predicted_classes(outputs: Sequence[float], width: int) -> List[int]:
+    """Class index of each row of flat classifier outputs (``n × width``, row-major): ``p >= 0.5`` of a
+    single sigmoid unit (``width`` 1), else the first largest value (softmax)."""
+    if width == 1:
+        return [1 if p >= 0.5 else 0 for p in outputs]
+    cols = range(width)
+    return [max(cols, key=outputs[r * width:(r + 1) * width].__getitem__) for r in range(len(outputs) // width)]

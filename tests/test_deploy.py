@@ -88,3 +88,23 @@ def test_errors_before_anything_is_written(vectors, tmp_path):
     with pytest.raises(OutputError, match="is a file"):
         result.save(tmp_path / "file")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_the_tabular_trainer_exports_through_the_same_entry_point(tmp_path):
+    """The tabular trainer's to_model() is a DenseNetwork: export_network takes it with its training rows."""
+    from stingerml.rng import XorShift32
+    from stingerml.trainers.tabular import MLPClassifier
+
+    rng = XorShift32(5)
+    rows, labels = [], []
+    for i in range(120):
+        k = i % 3
+        rows += [k + 0.3 * rng.gaussian(), 2.0 * k - 0.3 * rng.gaussian()]
+        labels.append("abc"[k])
+    X = Matrix(array("d", rows), 2)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_epochs=30, seed=1).fit(X, labels)
+    net = clf.to_model()
+    result = export_network(net, representative_rows(X), check=X, labels=[ord(v) - ord("a") for v in labels])
+    assert result.meta["network"]["classes"] == ["a", "b", "c"] and result.meta["network"]["output"] == "softmax"
+    assert result.meta["check"]["float_accuracy"] == clf.score(X, labels)  # the trainer's own accuracy
+    assert sorted(p.name for p in result.save(tmp_path).values()) == ["meta.json", "model.onnx", "model.tflite"]

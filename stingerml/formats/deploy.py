@@ -25,11 +25,11 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from .._atomic import write_set_to_folder
 from .._version import __version__
-from ..dense import DenseNetwork
+from ..dense import DenseNetwork, predicted_classes
 from ..matrix import Matrix
 from ..quantize import QuantizedNetwork, quantize
 from .onnx import to_onnx
@@ -70,13 +70,6 @@ class Export:
         return {name: out / name for name in files}
 
 
-def predicted_classes(net: DenseNetwork, outputs: Matrix) -> List[int]:
-    """Class index of each output row of a classifier: the first largest softmax unit, or sigmoid ≥ 0.5."""
-    if net.output == "sigmoid":
-        return [int(row[0] >= 0.5) for row in outputs.rows()]
-    return [max(range(outputs.n_cols), key=row.__getitem__) for row in outputs.rows()]
-
-
 def compare(net: DenseNetwork, quantized: QuantizedNetwork, X: Matrix,
             labels: Optional[Sequence[int]] = None) -> Dict[str, Any]:
     """Float (:meth:`DenseNetwork.forward <stingerml.dense.DenseNetwork.forward>`) against int8 (the
@@ -93,7 +86,7 @@ def compare(net: DenseNetwork, quantized: QuantizedNetwork, X: Matrix,
                            "max_abs_diff": max((abs(a - b) for a, b in zip(p_float.data, p_int8.data)), default=0.0)}
     if net.output == "linear" or X.n_rows == 0:
         return out
-    c_float, c_int8 = predicted_classes(net, p_float), predicted_classes(net, p_int8)
+    c_float, c_int8 = (predicted_classes(p.data, net.n_outputs) for p in (p_float, p_int8))
     out["same_class"] = sum(a == b for a, b in zip(c_float, c_int8)) / X.n_rows
     if labels is not None:
         if len(labels) != X.n_rows:
