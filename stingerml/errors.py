@@ -27,6 +27,11 @@ class TrainingError(StingerError, RuntimeError):
     """Training produced an unusable model (for example non-finite weights)."""
 
 
+class ExportError(StingerError, ValueError):
+    """A model cannot be written in the requested format (a shape the format cannot hold,
+    non-finite weights, an empty or unusable representative set); nothing was written."""
+
+
 class OutputError(StingerError, OSError):
     """An output file could not be written (missing folder, no permission, disk full...)."""
 

@@ -159,7 +159,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from .._atomic import write_text_atomic
     from ..errors import OutputError
     from ..trainers.tabular.csvdata import read_table
-    from ..trainers.tabular.estimator import _argmax_rows, network_outputs
+    from ..dense import predicted_classes
+    from ..trainers.tabular.estimator import network_outputs
 
     net = _load(args.run_dir)
     table = read_table(args.data, features=net.feature_names, drop_missing=args.drop_missing, need_labels=False)
@@ -172,7 +173,7 @@ def run_predict(args: argparse.Namespace) -> int:
             lines.append(",".join([str(line), *(repr(v) for v in out[r * k:(r + 1) * k])]))
     else:
         lines.append(",".join(["line", "prediction", *(f"p_{c}" for c in net.classes)]))
-        for r, (line, code) in enumerate(zip(table.lines, _argmax_rows(out, k))):
+        for r, (line, code) in enumerate(zip(table.lines, predicted_classes(out, k))):
             probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
             lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
     try:

@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..._estimator import as_matrix, check_fitted
 from ..._kernels import kernels
-from ...dense import DenseLayer, DenseNetwork
+from ...dense import DenseLayer, DenseNetwork, predicted_classes
 from ...errors import TabularDataError, TrainingError
 from ...holdout import take_rows
 from ...matrix import Matrix
@@ -399,8 +399,8 @@ class MLPClassifier(_TabularMLP):
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         if "true" not in cache:
-            cache["true"] = [int(v > 0.5) for v in T] if n_out == 1 else _argmax_rows(T, n_out)
-        return {"val_accuracy": evaluation.accuracy(cache["true"], _argmax_rows(out, n_out))}
+            cache["true"] = [int(v > 0.5) for v in T] if n_out == 1 else predicted_classes(T, n_out)
+        return {"val_accuracy": evaluation.accuracy(cache["true"], predicted_classes(out, n_out))}
 
     def predict_proba(self, X: Matrix) -> Matrix:
         """``n × n_classes`` probabilities (float64 from the float32 weights)."""
@@ -412,7 +412,7 @@ class MLPClassifier(_TabularMLP):
     def predict_codes(self, X: Matrix) -> List[int]:
         """The class index of each row (first largest probability; a sigmoid says 1 from 0.5)."""
         out = self._outputs(X)
-        return _argmax_rows(out, 1 if len(self.classes_) == 2 else len(self.classes_))
+        return predicted_classes(out, 1 if len(self.classes_) == 2 else len(self.classes_))
 
     def predict(self, X: Matrix) -> List[str]:
         """The predicted label of each row."""
@@ -424,14 +424,6 @@ class MLPClassifier(_TabularMLP):
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, self.classes_, ())
-
-
-def _argmax_rows(out: Sequence[float], width: int) -> List[int]:
-    if width == 1:
-        return [1 if p >= 0.5 else 0 for p in out]
-    cols = range(width)
-    # max() keeps the first of equal largest values: the first largest probability wins
-    return [max(cols, key=out[r * width:(r + 1) * width].__getitem__) for r in range(len(out) // width)]
 
 
 class MLPRegressor(_TabularMLP):

@@ -287,14 +287,15 @@ def _part(table: Table, idx: Sequence[int]):
 
 def evaluate(net, X: Matrix, truth) -> Dict[str, Any]:
     """Test metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix."""
-    from .estimator import network_outputs, _argmax_rows
+    from ...dense import predicted_classes
+    from .estimator import network_outputs
 
     out = network_outputs(net, X)
     if net.output == "linear":
         return regression_metrics(truth, Matrix(out, net.n_outputs), net.target_names)
     index = {c: k for k, c in enumerate(net.classes)}
     codes = [index[v] for v in truth]
-    return classification_report(codes, _argmax_rows(out, net.n_outputs), net.classes)
+    return classification_report(codes, predicted_classes(out, net.n_outputs), net.classes)
 
 
 def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settings: RunSettings, split: Split,
