@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from ..constants import LR_FILE, MLP_FILE, REPORT_FILE
-from ._common import add_sources, check_sources, read_logs, read_one_log
+from ._common import add_sources, add_task_options, check_sources, read_logs, read_one_log, task_runner
 from ._progress import StderrProgress
 
 DEMO_DIR = "stingerml-demo"
@@ -29,6 +29,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                 "train from this training folder instead of logs")
     p.add_argument("--out", required=True, help=f"output folder for {LR_FILE}, {MLP_FILE}, {REPORT_FILE}")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_task_options(p)
     p.set_defaults(func=run_train)
 
     d = sub.add_parser("demo", help="train on the bundled example session into ./stingerml-demo/")
@@ -41,11 +42,14 @@ def run_train(args: argparse.Namespace) -> int:
 
     check_sources(args)
     progress = None if args.quiet else StderrProgress()
-    if args.train_dir:
-        result = train_folder(args.train_dir, progress=progress)
-    else:
-        logs = read_logs(args.logs, show_warnings=False)  # they go to the result's warnings
-        result = train(logs[0] if len(logs) == 1 else logs, progress=progress)
+    with task_runner(args) as where:
+        if args.train_dir:
+            result = train_folder(args.train_dir, progress=progress, **where)
+        else:
+            # in tasks each log is read by its task; else all are read first (their warnings go to the result's)
+            tasks = args.jobs > 1 or args.scheduler
+            logs = list(args.logs) if tasks else read_logs(args.logs, show_warnings=False)
+            result = train(logs[0] if len(logs) == 1 else logs, progress=progress, **where)
     for path in result.save(Path(args.out)).values():
         print(path)
     return 0
