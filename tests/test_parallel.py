@@ -34,20 +34,25 @@ SHORT = BenchmarkConfig(seeds=2, lr_iter=40, mlp_iter=2)
 
 
 @pytest.fixture(scope="module")
-def cluster_executor():
-    """An executor on a 2-worker Dask cluster (processes, loopback), closed after the module."""
+def cluster():
+    """A client of a 2-worker Dask cluster (processes, loopback), closed after the module."""
     distributed = pytest.importorskip("distributed")
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), old) if p)  # the workers import stingerml
     try:
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                       dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-            yield client.get_executor(pure=False)
+            yield client
     finally:
         if old is None:
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = old
+
+
+@pytest.fixture
+def cluster_executor(cluster):
+    return cluster.get_executor(pure=False)
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +222,21 @@ def test_cli_task_failure_is_one_line_and_writes_nothing(tmp_path, log_files, ca
     assert main(["--backend", "numba", "train", log_files[0], str(bad), "--out", str(tmp_path / "m"), "-j", "2"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"error: {bad}: ") and not (tmp_path / "m").exists()
+
+
+def test_cli_scheduler_gives_identical_files(tmp_path, log_files, monkeypatch, cluster):
+    bench = ["benchmark", *log_files, "--seeds", "1", "--lr-iter", "20", "--mlp-iter", "1", "-o", "r.md", "--quiet"]
+    serial = _cli_outputs(tmp_path / "serial", bench, monkeypatch)
+    on_dask = _cli_outputs(tmp_path / "dask", [*bench, "--scheduler", cluster.scheduler.address], monkeypatch)
+    assert on_dask == serial
+
+
+def test_scheduler_without_distributed_is_one_clear_error(monkeypatch):
+    from stingerml.executors import dask_executor
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    with pytest.raises(StingerError, match=r"pip install 'stingerml\[dask\]'"):
+        with dask_executor("tcp://127.0.0.1:8786"):
+            pass
 
 
 def _processes_naming(marker: str):
