@@ -83,6 +83,13 @@ def test_a_task_that_raises_is_named(jobs):
     assert info.value.task == "bad.bin" and isinstance(info.value.__cause__, LogFormatError)
 
 
+def test_a_task_that_raises_on_a_dask_cluster_is_named(cluster_executor):
+    tasks = [("good.bin", (generate(5, 1).to_bytes(),)), ("bad.bin", (b"junk",))]
+    with pytest.raises(TaskError, match=r"^bad\.bin: .*17-byte record") as info:
+        run_tasks(parse_log, tasks, executor=cluster_executor)
+    assert info.value.task == "bad.bin"
+
+
 def test_a_dead_worker_is_named():
     with pytest.raises(TaskError, match=r"^crashing task: a worker process died") as info:
         run_tasks(os._exit, [("crashing task", (3,))], jobs=2)
@@ -252,19 +259,32 @@ def _processes_naming(marker: str):
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
-def test_ctrl_c_stops_the_pool_and_writes_nothing(tmp_path, log_files):
+def test_ctrl_c_ends_the_pool_and_writes_nothing(tmp_path, log_files):
     report = tmp_path / "interrupted.md"
     env = dict(os.environ, PYTHONPATH=str(ROOT), STINGERML_BACKEND="python")
     proc = subprocess.Popen([sys.executable, "-m", "stingerml", "benchmark", *log_files, "--seeds", "20",
                              "--models", "mlp", "--mlp-iter", "400", "-o", str(report), "-j", "2"],
                             env=env, stderr=subprocess.PIPE, text=True)
-    for line in proc.stderr:  # the estimate: the pool starts next
-        if line.startswith("benchmark:"):
-            break
-    time.sleep(1.0)  # let the workers take their first tasks (no assertion on time)
-    assert _processes_naming(str(report)), "the benchmark's processes were not found"
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) == 130
-    assert "interrupted" in proc.stderr.read()
+    try:
+        workers = []
+        for _ in range(600):  # the pool's processes (forked: the same command line), up to a minute
+            workers = [pid for pid in _processes_naming(str(report)) if pid != proc.pid]
+            if len(workers) >= 2 or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert len(workers) >= 2, "the pool's worker processes were not found"
+        proc.send_signal(signal.SIGINT)
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if line.strip() == "interrupted":
+                # the workers are ended before the message, not left to finish their fits
+                assert [pid for pid in _processes_naming(str(report)) if pid != proc.pid] == []
+                break
+        assert lines[-1].strip() == "interrupted", lines
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert not report.exists()
-    assert _processes_naming(str(report)) == []  # the workers are gone too
