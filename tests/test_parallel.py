@@ -215,6 +215,7 @@ def test_cli_jobs_gives_identical_files(tmp_path, log_files, monkeypatch):
 
 
 def test_cli_train_jobs_gives_identical_files(tmp_path, vectors, log_files, monkeypatch):
+    pytest.importorskip("numba")  # pure-Python training of three sessions takes minutes
     argv = ["--backend", "numba", "train", str(vectors / "sessions" / "tiny.bin"), *log_files, "--quiet", "--out"]
     monkeypatch.chdir(tmp_path)
     assert main([*argv, "serial"]) == 0
@@ -226,7 +227,7 @@ def test_cli_train_jobs_gives_identical_files(tmp_path, vectors, log_files, monk
 def test_cli_task_failure_is_one_line_and_writes_nothing(tmp_path, log_files, capsys):
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"junk")
-    assert main(["--backend", "numba", "train", log_files[0], str(bad), "--out", str(tmp_path / "m"), "-j", "2"]) == 1
+    assert main(["train", log_files[0], str(bad), "--out", str(tmp_path / "m"), "-j", "2"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"error: {bad}: ") and not (tmp_path / "m").exists()
 
