@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -263,9 +264,15 @@ def _processes_naming(marker: str):
 def test_ctrl_c_ends_the_pool_and_writes_nothing(tmp_path, log_files):
     report = tmp_path / "interrupted.md"
     env = dict(os.environ, PYTHONPATH=str(ROOT), STINGERML_BACKEND="python")
-    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "benchmark", *log_files, "--seeds", "20",
+    # Ctrl-C's default action even when this test runs in a background job (which ignores SIGINT, and
+    # a child inherits that): the CLI as `python -m stingerml` with Python's own SIGINT handler
+    cli = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+           "from stingerml.cli import main; sys.exit(main())")
+    proc = subprocess.Popen([sys.executable, "-c", cli, "benchmark", *log_files, "--seeds", "20",
                              "--models", "mlp", "--mlp-iter", "400", "-o", str(report), "-j", "2"],
                             env=env, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(300, proc.kill)  # never hang the suite: a kill ends the reads below
+    watchdog.start()
     try:
         workers = []
         for _ in range(600):  # the pool's processes (forked: the same command line), up to a minute
@@ -285,6 +292,7 @@ def test_ctrl_c_ends_the_pool_and_writes_nothing(tmp_path, log_files):
         assert lines[-1].strip() == "interrupted", lines
         assert proc.wait(timeout=60) == 130
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
