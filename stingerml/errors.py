@@ -68,6 +68,18 @@ class ReportError(StingerError, ValueError):
     """A training report cannot be rebuilt (``report.json`` unreadable or not stingerml's, logs that do not fit)."""
 
 
+class TaskError(StingerError):
+    """One of several independent tasks (a benchmark run, a log's dataset) failed or lost its worker.
+
+    ``task`` names it (``"MLP rich group seed 3"``, a log's path); the original
+    exception is the ``__cause__`` when it could be brought back.
+    """
+
+    def __init__(self, message: str, task: str) -> None:
+        super().__init__(message)
+        self.task = task
+
+
 # --- talking to a blaster (stingerml.device) ---------------------------------------------------
 
 

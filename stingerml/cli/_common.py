@@ -6,10 +6,11 @@ unreadable file and a model the firmware would reject read the same everywhere.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from ..errors import ModelFormatError, StingerError, StingerWarning
 
@@ -102,3 +103,38 @@ def check_sources(args: argparse.Namespace) -> None:
     """Exactly one of LOG... and --train-dir (a usage error otherwise, exit code 2)."""
     if bool(args.logs) == bool(args.train_dir):
         args.parser.error("give either one or more LOG files or --train-dir DIR, not both and not neither")
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of processes, 1 or more, got {text!r}")
+    return jobs
+
+
+def add_task_options(p: argparse.ArgumentParser) -> None:
+    """``--jobs N`` (local processes) or ``--scheduler ADDRESS`` (a Dask cluster) for a command
+    made of independent tasks (:mod:`stingerml.executors`); results are the same either way."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                   help="run the independent tasks on N local processes (default 1: one after another); "
+                        "the output is identical")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run them on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786; "
+                        "needs stingerml[dask], and stingerml on the workers)")
+
+
+@contextlib.contextmanager
+def task_runner(args: argparse.Namespace) -> Iterator[Dict[str, Any]]:
+    """The ``jobs=``/``executor=`` keyword arguments :func:`add_task_options` asked for
+    (a Dask client is connected here and closed on exit)."""
+    if args.scheduler is None:
+        yield {"jobs": args.jobs}
+        return
+    from ..executors import dask_executor
+
+    with dask_executor(args.scheduler) as executor:
+        yield {"executor": executor}

@@ -7,11 +7,12 @@ import sys
 
 from ..errors import StingerError
 from ..progress import Progress
-from ._common import add_arguments_later, add_sources, check_sources, read_logs
+from ._common import add_arguments_later, add_sources, add_task_options, check_sources, read_logs, task_runner
 
 
 def command_line(args: argparse.Namespace) -> str:
-    """The command that reproduces this run, every option spelled out."""
+    """The command that reproduces this run, every option spelled out (but ``--jobs`` and
+    ``--scheduler``: they change where it runs, not the report)."""
     words = ["stingerml", "benchmark", *args.logs]
     if args.train_dir:
         words += ["--train-dir", args.train_dir]
@@ -48,9 +49,11 @@ def _benchmark(args: argparse.Namespace) -> int:
     if not args.quiet:
         seconds = estimate_seconds(data, config)
         eta = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
-        say(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} on this machine "
+        where = "on this machine" if args.jobs == 1 and not args.scheduler else "in one process"
+        say(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} {where} "
             "(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])")
-    result = run_benchmark(data, config, progress=show)
+    with task_runner(args) as where_to_run:
+        result = run_benchmark(data, config, progress=show, **where_to_run)
     try:
         write_text_atomic(args.output, result.to_markdown(command_line(args)))
     except OSError as exc:
@@ -86,3 +89,4 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES), help="default: all")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: all")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_task_options(p)

@@ -13,7 +13,8 @@ import argparse
 from pathlib import Path
 
 from ..constants import LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE
-from ._common import add_arguments_later, add_sources, check_sources, read_logs, read_one_log
+from ._common import (add_arguments_later, add_sources, add_task_options, check_sources, read_logs, read_one_log,
+                      task_runner)
 from ._progress import StderrProgress
 
 DEMO_DIR = "stingerml-demo"
@@ -35,6 +36,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                         "multiple of 17 bytes are skipped), instead of training them as separate sessions")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_arguments_later(p, add_settings_arguments)
+    add_task_options(p)
     p.set_defaults(func=run_train)
 
     d = sub.add_parser("demo", help="train on the bundled example session into ./stingerml-demo/")
@@ -93,13 +95,16 @@ def run_train(args: argparse.Namespace) -> int:
     check_output_folder(args.out)  # before minutes of training, not after
     progress = None if args.quiet else StderrProgress()
     settings = settings_from_args(args)
-    if args.train_dir:
-        result = train_folder(args.train_dir, settings=settings, progress=progress)
-    elif args.concat:
-        result = train(args.logs, concat=True, settings=settings, progress=progress)
-    else:
-        logs = read_logs(args.logs, show_warnings=False)  # they go to the result's warnings
-        result = train(logs[0] if len(logs) == 1 else logs, settings=settings, progress=progress)
+    with task_runner(args) as where:
+        if args.train_dir:
+            result = train_folder(args.train_dir, settings=settings, progress=progress, **where)
+        elif args.concat:
+            result = train(args.logs, concat=True, settings=settings, progress=progress, **where)
+        else:
+            # in tasks each log is read by its task; else all are read first (their warnings go to the result's)
+            tasks = args.jobs > 1 or args.scheduler
+            logs = list(args.logs) if tasks else read_logs(args.logs, show_warnings=False)
+            result = train(logs[0] if len(logs) == 1 else logs, settings=settings, progress=progress, **where)
     for path in result.save(Path(args.out)).values():
         print(path)
     print(quality_line(result.quality))

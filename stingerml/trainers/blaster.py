@@ -25,6 +25,11 @@ source. Every entry point takes ``settings``
 the MLP loss cadence); the default is the published app's (700 MLP
 iterations, loss every 8), ``stingerml.settings.TRAIN_PIPELINE`` the browser
 trainer's own defaults (600, every 16). ``report.json`` records them.
+
+Each entry point takes ``jobs=`` (local processes) or ``executor=`` (any
+:class:`concurrent.futures.Executor`, e.g. a Dask cluster's): the per-log
+stages (parsing, the browser dataset, features) then run as independent tasks
+(:mod:`.tasks`) and the fit stays here; the result is the same bytes.
 """
 from __future__ import annotations
 
@@ -32,9 +37,10 @@ import json
 import math
 import os
 import warnings as _warnings
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ..app_import import ImportedLogs, import_logs
 from ..formats import mlmd
@@ -43,9 +49,10 @@ from .._kernels import prestart_helper
 from ..constants import LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE, RICH_FEATURES, SUMMARY_FEATURES, WINDOW_SAMPLES
 from ..dataset import Dataset, DatasetParams, build_dataset
 from ..errors import DatasetError, OutputError, StingerWarning, TrainingError  # noqa: F401 (OutputError: raised by save)
+from ..executors import check_jobs, parallel
 from ..features import featurize_rich, featurize_summary
 from ..holdout import holdout_metrics
-from ..log import Log, parse_log, read_log
+from ..log import Log
 from ..logreg import LogisticRegression
 from ..matrix import Matrix
 from ..mlp import MLP
@@ -58,6 +65,7 @@ from ..settings import APP, TrainSettings
 from ..traces import pick_traces, shot_traces
 from ..trainfolder import TrainFolder
 from ..trainfolder import read as read_folder
+from .tasks import Features, features_in_tasks, load_log, sessions_in_tasks
 
 OUTPUT_FILES = (LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE)
 DEFAULT_SETTINGS = APP
@@ -230,14 +238,18 @@ def _check_finite(name: str, values, rows: int) -> None:
 # --- the shared training core ---------------------------------------------------------------------
 
 
-def _fit(windows: Sequence[int], labels: Sequence[int], rep: Reporter, settings: Optional[TrainSettings]) -> TrainResult:
-    """The core on labelled windows, reporting through ``rep`` (see :func:`fit_windows`)."""
+def _fit(windows: Sequence[int], labels: Sequence[int], rep: Reporter, settings: Optional[TrainSettings],
+         features: Optional[Features] = None) -> TrainResult:
+    """The core on labelled windows, reporting through ``rep`` (see :func:`fit_windows`);
+    ``features``: both feature sets of the rows when already computed (in tasks)."""
     settings = settings or DEFAULT_SETTINGS
     prestart_helper()
-    rep.say("features", "Featurizing...")
     rows = len(labels)
-    fs = Matrix(featurize_summary(windows, rows), SUMMARY_FEATURES)
-    fr = Matrix(featurize_rich(windows, rows), RICH_FEATURES)
+    if features is None:
+        rep.say("features", "Featurizing...")
+        features = featurize_summary(windows, rows), featurize_rich(windows, rows)
+    fs = Matrix(features[0], SUMMARY_FEATURES)
+    fr = Matrix(features[1], RICH_FEATURES)
 
     rep.say("holdout", "Evaluating (held-out split)...")
     metrics = holdout_metrics(fs.data, fr.data, labels, progress=rep.ticks("holdout", "held-out MLP iteration"))
@@ -302,6 +314,7 @@ class _Rows(NamedTuple):
     logs: Optional[Dict[str, Log]] = None  # the logs by trace session name, for report.html
     imported: Optional[Dict[str, List[str]]] = None  # concat: the joined and skipped files
     input_warnings: Sequence[str] = ()  # concat: the import's (already reported; not the browser's log lines)
+    features: Optional[Features] = None  # computed by the source (in tasks), else by the core
 
 
 def _run(source: Callable[[Reporter], _Rows], progress: Optional[ProgressCallback],
@@ -311,7 +324,7 @@ def _run(source: Callable[[Reporter], _Rows], progress: Optional[ProgressCallbac
     rows = source(rep)
     for w in rows.warnings:
         rep.say("dataset", f"WARNING: {w}")
-    fitted = _fit(rows.windows, rows.labels, rep, settings)
+    fitted = _fit(rows.windows, rows.labels, rep, settings, rows.features)
     if rows.traces is None:
         traces: List[Dict[str, Any]] = []
         rep.say("done", "Done (no per-shot traces: a training folder holds no log)")
@@ -344,9 +357,26 @@ def _as_log(data: LogSource, rep: Reporter, message: str = "Parsing binary log..
     if isinstance(data, Log):
         return data
     rep.say("parse", message)
-    if isinstance(data, (str, os.PathLike)):
-        return read_log(data)
-    return parse_log(data)
+    return load_log(data)
+
+
+class _Tasks(NamedTuple):
+    """Where the independent stages run (:mod:`stingerml.executors`); serial when neither is set."""
+
+    jobs: Optional[int]
+    executor: Optional[Executor]
+
+    @property
+    def parallel(self) -> bool:
+        return parallel(self.jobs, self.executor)
+
+    def features(self, windows: Sequence[int], rows: int, window_samples: int, rep: Reporter) -> Optional[Features]:
+        """Both feature sets in tasks, or None (serial: the core computes them)."""
+        if not self.parallel:
+            return None
+        rep.say("features", "Featurizing (in tasks)...")
+        return features_in_tasks(windows, rows, window_samples, jobs=self.jobs, executor=self.executor,
+                                 progress=rep.progress)
 
 
 def _import(data: Union[LogSource, Sequence[LogSource]], params: DatasetParams, rep: Reporter) -> ImportedLogs:
@@ -372,6 +402,8 @@ def train(
     settings: Optional[TrainSettings] = None,
     concat: bool = False,
     progress: Optional[ProgressCallback] = None,
+    jobs: Optional[int] = None,
+    executor: Optional[Executor] = None,
 ) -> TrainResult:
     """Run the browser trainer's pipeline on one session (a list or tuple: :func:`train_sessions`).
 
@@ -392,7 +424,8 @@ def train(
         TrainingError: a model ended with non-finite weights.
     """
     if isinstance(data, (list, tuple)) and not concat:
-        return train_sessions(data, params=params, settings=settings, progress=progress)
+        return train_sessions(data, params=params, settings=settings, progress=progress, jobs=jobs, executor=executor)
+    tasks = _Tasks(check_jobs(jobs), executor)
 
     def one_log(rep: Reporter) -> _Rows:
         imported = _import(data, params, rep) if concat else None
@@ -410,9 +443,18 @@ def train(
                 f"{ds.neg_count} negative windows ({ds.window_samples} samples each)")
         joined = None if imported is None else {"files": imported.files, "skipped": imported.skipped}
         return _Rows(ds.windows, ds.labels, _session_summary(log, ds), dataset_warnings(log, ds), ds,
-                     _log_traces(log, ds), {"": log}, joined, imported.warnings if imported else ())
+                     _log_traces(log, ds), logs={"": log}, imported=joined,
+                     input_warnings=imported.warnings if imported else (),
+                     features=tasks.features(ds.windows, len(ds), ds.window_samples, rep))
 
     return _run(one_log, progress, settings)
+
+
+def _source_name(source: LogSource, i: int) -> str:
+    """How messages name the ``i``-th log given: its path, its source, or ``log N``."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return source.source if isinstance(source, Log) else f"log {i + 1}"
 
 
 def _prefixed(name: str, message: str) -> str:
@@ -425,6 +467,8 @@ def train_sessions(
     params: DatasetParams = DatasetParams(),
     settings: Optional[TrainSettings] = None,
     progress: Optional[ProgressCallback] = None,
+    jobs: Optional[int] = None,
+    executor: Optional[Executor] = None,
 ) -> TrainResult:
     """Train one LR and one MLP from several sessions.
 
@@ -449,11 +493,17 @@ def train_sessions(
     """
     if not logs:
         raise DatasetError("no logs given; pass at least one session")
+    tasks = _Tasks(check_jobs(jobs), executor)
 
     def sessions_rows(rep: Reporter) -> _Rows:
-        parsed = [_as_log(d, rep, f"Reading {d if isinstance(d, (str, os.PathLike)) else 'log ' + str(i + 1)}...")
-                  for i, d in enumerate(logs)]
-        sd = build_sessions(parsed, params)
+        features: Optional[Features] = None
+        if tasks.parallel:
+            rep.say("dataset", f"Reading {len(logs)} logs, one task each...")
+            sd, features = sessions_in_tasks(logs, [_source_name(d, i) for i, d in enumerate(logs)], params,
+                                             jobs=tasks.jobs, executor=tasks.executor, progress=rep.progress)
+        else:
+            sd = build_sessions([_as_log(d, rep, f"Reading {_source_name(d, i)}...") for i, d in enumerate(logs)],
+                                params)
         warnings: List[str] = []
         sessions = []
         for s in sd.sessions:
@@ -480,7 +530,8 @@ def train_sessions(
         def traces(lr: mlmd.LRModel, mlp: mlmd.MLPModel) -> List[Dict[str, Any]]:
             return [{"session": s.name, **t} for s in sd.sessions for t in _log_traces(s.log, s.dataset)(lr, mlp)]
 
-        return _Rows(sd.windows, sd.labels, summary, warnings, sd, traces, {s.name: s.log for s in sd.sessions})
+        return _Rows(sd.windows, sd.labels, summary, warnings, sd, traces,
+                     logs={s.name: s.log for s in sd.sessions}, features=features)
 
     return _run(sessions_rows, progress, settings)
 
@@ -490,6 +541,8 @@ def train_folder(
     *,
     settings: Optional[TrainSettings] = None,
     progress: Optional[ProgressCallback] = None,
+    jobs: Optional[int] = None,
+    executor: Optional[Executor] = None,
 ) -> TrainResult:
     """Train the LR and MLP from a training folder (``stingerml export``'s output, SPEC §13).
 
@@ -505,6 +558,7 @@ def train_folder(
             firmware's window), or no positive or no negative rows.
         TrainingError: a model ended with non-finite weights.
     """
+    tasks = _Tasks(check_jobs(jobs), executor)
 
     def folder_rows(rep: Reporter) -> _Rows:
         where = str(folder) if not isinstance(folder, TrainFolder) else "training folder"
@@ -534,7 +588,8 @@ def train_folder(
             duration = tf.summary["duration_ms"]
             summary.update(samples=tf.summary.get("samples"), durationMs=duration)
         rep.say("dataset", f"Dataset: {shots} shots \u2192 {pos} positive, {neg} negative windows ({ws} samples each)")
-        return _Rows(tf.windows, tf.labels, summary, amount_warnings(duration, shots, len(tf), pos, neg), tf, None)
+        return _Rows(tf.windows, tf.labels, summary, amount_warnings(duration, shots, len(tf), pos, neg), tf, None,
+                     features=tasks.features(tf.windows, len(tf), ws, rep))
 
     return _run(folder_rows, progress, settings)
 
