@@ -17,8 +17,8 @@ histories as ``[{"iter", "loss"}]``). Results are identical to the bit:
   :mod:`stingerml._rng_jit` (the twin of :class:`stingerml.rng.XorShift32`):
   the sigmoid, the clamped BCE and the Box–Muller gaussian use them exactly
   where ``pure`` uses jsmath and the rng.
-- ``1 - β**t`` (Adam's bias corrections) is computed by Python's ``**`` in the
-  wrapper, since numba's integer power would multiply instead of calling ``pow``.
+- ``1 - β**t`` (Adam's bias corrections, with V8's ``Math.pow``) is computed by
+  ``pure.bias_corrections`` in the wrapper, once per iteration.
 - The skip-zero shortcuts of ``pure`` are kept, so even non-finite weights
   give the same results.
 
@@ -46,6 +46,7 @@ from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
     H2,
     LOSS_EVERY,
     WINDOW,
+    bias_corrections,
     clamped_bce,
     mean_bce,
     ordered_sum,
@@ -727,9 +728,9 @@ def mlp_fit(
     P = _mlp_init(state, n_in)
     M = np.zeros_like(P)
     V = np.zeros_like(P)
-    # Python's float ** int (C pow), as pure computes the bias corrections
-    bc1s = np.array([1 - BETA1 ** t for t in range(1, max_iter + 1)])
-    bc2s = np.array([1 - BETA2 ** t for t in range(1, max_iter + 1)])
+    bcs = [bias_corrections(t) for t in range(1, max_iter + 1)]  # V8's pow, in Python (as pure)
+    bc1s = np.array([bc[0] for bc in bcs])
+    bc2s = np.array([bc[1] for bc in bcs])
     hist_iter = np.empty(max_iter // int(loss_every) + 2, np.int64)
     hist_loss = np.empty(len(hist_iter))
     hist_count = np.zeros(1, np.int64)
@@ -738,7 +739,8 @@ def mlp_fit(
         for begin, end in chunks:
             _mlp_iterations(
                 x, yf, n_in, begin, end, max_iter, float(alpha), float(learning_rate), float(noise_std),
-                bool(record_loss), int(loss_every), P, M, V, noise_ahead.next(), bc1s, bc2s, hist_iter, hist_loss, hist_count,
+                bool(record_loss), int(loss_every), P, M, V, noise_ahead.next(), bc1s, bc2s, hist_iter, hist_loss,
+                hist_count,
             )
             if progress is not None:
                 for t in range(begin + 1, end + 1):

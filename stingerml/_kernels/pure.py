@@ -399,6 +399,12 @@ class _Adam:
         return out
 
 
+def bias_corrections(t: int) -> Tuple[float, float]:
+    """Adam's ``(1 - β1**t, 1 - β2**t)`` at iteration ``t``, the powers as V8's ``Math.pow``
+    (:func:`stingerml.jsmath.pow`; the C library's differ in the last bit for some ``t``)."""
+    return 1 - jsmath.pow(BETA1, t), 1 - jsmath.pow(BETA2, t)
+
+
 def mlp_init(seed: int, n_in: int) -> Tuple[XorShift32, array, array, array]:
     """The rng after init and ``W1 (64×n_in), W2 (32×64), W3 (32)``: ``f32(gaussian() * sqrt(2/fan_in))``."""
     rng = XorShift32(seed)
@@ -476,7 +482,7 @@ def mlp_fit_share(
             passes = [_row_pass(data[r], data1[r], yf[r], net) for r in range(lo, hi)]
         if link:  # the main process has the first rows, the helper the last
             link.send_passes(passes, noisy)
-        bc1, bc2 = 1 - BETA1 ** t, 1 - BETA2 ** t
+        bc1, bc2 = bias_corrections(t)
         if outputs:
             sums = _output_gradients(passes)
             if link:
