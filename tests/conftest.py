@@ -8,6 +8,14 @@ import pytest
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 
+try:  # hypothesis's speed health check measures the machine, not the code: off on loaded CI machines
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("stingerml", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("stingerml")
+except ImportError:
+    pass
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", default=False,

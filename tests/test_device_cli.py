@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from stingerml.cli import main
-from stingerml.device import Blaster, TcpServer
+pytest.importorskip("serial")  # every test here talks to the virtual blaster through pyserial ([serial] extra)
+
+from stingerml.cli import main  # noqa: E402
+from stingerml.device import Blaster, TcpServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
 LOG_PATH = ROOT / "sessions" / "session_a.bin"
