@@ -200,3 +200,32 @@ def test_cli_int8_accuracy_equals_litert(tmp_path, capsys):
     expected = float(np.mean(np.argmax(got, axis=1) == np.array(truth)))
     assert main(["tabular", "evaluate", str(result.run_dir), str(data), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["int8"]["accuracy"] == pytest.approx(expected, abs=1e-12)
+
+
+# -- 3. benchmarks/tabular.py prints int8 beside float ----------------------------------------------
+
+
+def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    pytest.importorskip("sklearn")
+    pytest.importorskip("numba")
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "tabular.py"
+    spec = importlib.util.spec_from_file_location("benchmark_tabular", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr("sys.argv", ["tabular.py", "--sets", "iris", "--repeat", "1", "--skip-pure"])
+    from stingerml import _kernels
+
+    before = _kernels.backend()
+    try:
+        bench.main()
+    finally:
+        _kernels.set_backend(before)
+    header, _, row = capsys.readouterr().out.splitlines()[1:4]
+    cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]))
+    assert cells["data set"] == "iris"
+    for dropout in ("0", "0.2"):
+        float_acc, int8_acc = float(cells[f"stingerml (dropout {dropout})"]), float(cells[f"int8 (dropout {dropout})"])
+        assert 0.0 < int8_acc <= 1.0 and float_acc - int8_acc <= 0.01  # the target: at most 1 point
