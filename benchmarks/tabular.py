@@ -23,7 +23,12 @@ scikit-learn (numba warmed up first), and per epoch (total / epochs run).
 The pure-Python path gives the same bits as numba, hence the same epochs: it
 is timed over the whole fit on sets under 200 training rows and over
 ``--pure-epochs`` epochs elsewhere, scaled to numba's epoch count (marked ~).
-The int8 column is reserved for the int8 TFLite model (next issue).
+int8: the same models (dropout 0 and 0.2) as full-int8 TFLite, calibrated the
+way ``stingerml tabular train`` does (100 training rows drawn with the seed,
+:func:`stingerml.trainers.tabular.runs.representative`) and run on the test
+part by the library's integer emulator (``runs.evaluate``, key ``int8``; LiteRT
+gives the same integers, see tests/test_tflite.py). ``--skip-pure`` leaves out
+the pure-Python timing (a short run).
 """
 from __future__ import annotations
 
@@ -43,7 +48,9 @@ from sklearn_csv import CLASSIFICATION, REGRESSION, write_dataset  # noqa: E402
 
 from stingerml import _kernels  # noqa: E402
 from stingerml.trainers.tabular import MLPClassifier, MLPRegressor, read_table  # noqa: E402
+from stingerml.quantize import quantize  # noqa: E402
 from stingerml.trainers.tabular.estimator import _rows  # noqa: E402
+from stingerml.trainers.tabular.runs import evaluate, representative  # noqa: E402
 from stingerml.trainers.tabular.split import random_split, stratified_split  # noqa: E402
 
 HIDDEN, BATCH, EPOCHS, PATIENCE, ALPHA, LR, SEED = (64, 32), 32, 200, 10, 1e-4, 1e-3, 42
@@ -58,7 +65,15 @@ def best_time(fn, repeat: int):
     return best, out
 
 
-def run(name: str, folder: str, repeat: int, pure_epochs: int) -> dict:
+def float_and_int8(est, rep, X, truth, regression: bool) -> "tuple[float, float]":
+    """Test accuracy (R² mean for regression) of the fitted model and of its int8 model (emulator)."""
+    net = est.to_model()
+    m = evaluate(net, X, truth, quantize(net, rep))
+    key = "r2_mean" if regression else "accuracy"
+    return m[key], m["int8"][key]
+
+
+def run(name: str, folder: str, repeat: int, pure_epochs: int, skip_pure: bool = False) -> dict:
     import numpy as np
     from sklearn.neural_network import MLPClassifier as SkC
     from sklearn.neural_network import MLPRegressor as SkR
@@ -85,10 +100,16 @@ def run(name: str, folder: str, repeat: int, pure_epochs: int) -> dict:
     ours(0.0, 1)  # load the compiled kernels
     t_numba, est = best_time(lambda: ours(0.0), repeat)
     acc = est.score(Xte, yte)
-    acc_drop = ours(0.2).score(Xte, yte)
+    est_drop = ours(0.2)
+    acc_drop = est_drop.score(Xte, yte)
+    rep = representative(t, s, SEED)
+    f32_acc, int8_acc = float_and_int8(est, rep, Xte, yte, regression)
+    f32_drop, int8_drop = float_and_int8(est_drop, rep, Xte, yte, regression)
 
     _kernels.set_backend("python")
-    if len(s.train) < 200:
+    if skip_pure:
+        pure = "—"
+    elif len(s.train) < 200:
         t_pure, pest = best_time(lambda: ours(0.0), 1)
         assert pest.history_ == est.history_, "pure and numba disagree"
         pure = f"{t_pure:.2f}"
@@ -117,7 +138,8 @@ def run(name: str, folder: str, repeat: int, pure_epochs: int) -> dict:
             t_sk, sk = best_time(lambda: SkC(**common).fit(scaler.transform(tv), np.array(ytr + yva)), repeat)
             sk_acc = sk.score(scaler.transform(arr(Xte)), np.array(yte))
     return {"name": name, "metric": "R²" if regression else "accuracy", "rows": f"{len(s.train)}/{len(s.val)}/{len(s.test)}",
-            "ours": acc, "ours_drop": acc_drop, "sk": sk_acc, "epochs": est.n_epochs_, "sk_epochs": sk.n_iter_,
+            "ours": acc, "ours_drop": acc_drop, "sk": sk_acc, "f32": f32_acc, "int8": int8_acc,
+            "f32_drop": f32_drop, "int8_drop": int8_drop, "epochs": est.n_epochs_, "sk_epochs": sk.n_iter_,
             "t_numba": t_numba, "t_pure": pure, "t_sk": t_sk}
 
 
@@ -126,20 +148,24 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pure-epochs", type=int, default=3)
     ap.add_argument("--sets", default=",".join(CLASSIFICATION + REGRESSION))
+    ap.add_argument("--skip-pure", action="store_true", help="no pure-Python timing")
     args = ap.parse_args()
     rows = []
     with TemporaryDirectory() as folder:
         for name in args.sets.split(","):
-            r = run(name, folder, args.repeat, args.pure_epochs)
+            r = run(name, folder, args.repeat, args.pure_epochs, args.skip_pure)
             rows.append(r)
             print(f"# {name} done", file=sys.stderr)
     print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}")
     print("| data set | metric | train/val/test | stingerml (dropout 0) | stingerml (dropout 0.2) | scikit-learn "
-          "| int8 (next issue) | epochs ours / sklearn | CPU s numba | pure | sklearn | ms/epoch numba / sklearn |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| int8 (dropout 0) | int8 (dropout 0.2) | epochs ours / sklearn | CPU s numba | pure | sklearn "
+          "| ms/epoch numba / sklearn |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        assert (r["f32"], r["f32_drop"]) == (r["ours"], r["ours_drop"]), "evaluate and score disagree"
         print(f"| {r['name']} | {r['metric']} | {r['rows']} | {r['ours']:.4f} | {r['ours_drop']:.4f} | {r['sk']:.4f} "
-              f"| — | {r['epochs']} / {r['sk_epochs']} | {r['t_numba']:.2f} | {r['t_pure']} | {r['t_sk']:.2f} "
+              f"| {r['int8']:.4f} | {r['int8_drop']:.4f} | {r['epochs']} / {r['sk_epochs']} | {r['t_numba']:.2f} "
+              f"| {r['t_pure']} | {r['t_sk']:.2f} "
               f"| {1000 * r['t_numba'] / r['epochs']:.1f} / {1000 * r['t_sk'] / r['sk_epochs']:.1f} |")
 
 

@@ -102,3 +102,65 @@ def test_out_is_checked_before_the_work(vectors, tmp_path, monkeypatch, capsys):
     assert main(["export-model", str(vectors / "browser" / "session_a.mlp.mlmd"), "-o", str(tmp_path / "afile" / "sub"),
                  "--log", str(vectors / "sessions" / "session_a.bin")]) == 1
     assert "afile: is a file" in capsys.readouterr().err
+
+
+# -- individual paths: --onnx FILE --tflite FILE --meta FILE -----------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["mlp", "lr"])
+def test_individual_paths_give_the_out_forms_bytes(vectors, tmp_path, capsys, kind):
+    model = vectors / "browser" / f"session_a.{kind}.mlmd"
+    log = str(vectors / "sessions" / "session_a.bin")
+    assert main(["export-model", str(model), "-o", str(tmp_path / "dir"), "--log", log]) == 0
+    out = tmp_path / "files"
+    out.mkdir()
+    (out / "notes.txt").write_bytes(b"mine")
+    (out / "blaster.onnx").write_bytes(b"old")
+    assert main(["export-model", str(model), "--onnx", str(out / "blaster.onnx"), "--tflite", str(out / "blaster.tflite"),
+                 "--meta", str(out / "blaster.json"), "--log", log]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["blaster.json", "blaster.onnx", "blaster.tflite", "notes.txt"]
+    for mine, theirs in (("blaster.onnx", "model.onnx"), ("blaster.tflite", "model.tflite"), ("blaster.json", "meta.json")):
+        assert (out / mine).read_bytes() == (tmp_path / "dir" / theirs).read_bytes()
+    printed = capsys.readouterr()
+    assert str(out / "blaster.tflite") in printed.out and "warning" not in printed.err
+
+
+def test_the_issues_form_onnx_and_tflite(vectors, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = vectors / "browser" / "session_a.mlp.mlmd"
+    log = vectors / "sessions" / "session_a.bin"
+    assert main(["export-model", str(model), "--onnx", "model.onnx", "--tflite", "model.tflite", "--log", str(log)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.tflite"]
+    net = read_network(model)
+    assert (tmp_path / "model.onnx").read_bytes() == to_onnx(net)
+    assert (tmp_path / "model.tflite").read_bytes() == to_tflite(quantize(net, representative_rows(log_rows(log, 30)[0])))
+    assert "no --meta" in capsys.readouterr().err
+    assert main(["export-model", str(model), "--onnx", "only.onnx"]) == 0  # no log: ONNX alone, no warning
+    assert (tmp_path / "only.onnx").read_bytes() == to_onnx(net) and "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["--onnx", "a/m.onnx", "--tflite", "b/m.tflite", "--log", "LOG"], 1, "must be in one folder"),
+    (["--onnx", "a/m.onnx", "--meta", "a/m.onnx"], 1, "given for both --onnx and --meta"),
+    (["--onnx", "a/m.onnx", "-o", "a"], 2, "either --out DIR"),
+    ([], 2, "name the output"),
+    (["--tflite", "a/m.tflite"], 2, "--tflite needs --log"),
+    (["--onnx", "a/old", "--tflite", "a/m.tflite", "--log", "LOG"], 1, "Is a directory"),
+])
+def test_individual_path_errors_write_nothing(vectors, tmp_path, capsys, monkeypatch, args, code, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a" / "old").mkdir(parents=True)
+    (tmp_path / "a" / "m.onnx").write_bytes(b"old")
+    args = [str(vectors / "sessions" / "session_a.bin") if a == "LOG" else a for a in args]
+    if code == 2:
+        with pytest.raises(SystemExit) as info:
+            main(["export-model", str(vectors / "browser" / "session_a.mlp.mlmd"), *args])
+        assert info.value.code == 2
+    else:
+        assert main(["export-model", str(vectors / "browser" / "session_a.mlp.mlmd"), *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.strip().splitlines()[-1].startswith(("error: ", "usage: ", "stingerml"))
+    if code == 1:
+        assert err.startswith("error: ") and err.count("\n") == 1
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["a", "a/m.onnx", "a/old"]
+    assert (tmp_path / "a" / "m.onnx").read_bytes() == b"old"

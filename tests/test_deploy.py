@@ -108,3 +108,19 @@ def test_the_tabular_trainer_exports_through_the_same_entry_point(tmp_path):
     assert result.meta["network"]["classes"] == ["a", "b", "c"] and result.meta["network"]["output"] == "softmax"
     assert result.meta["check"]["float_accuracy"] == clf.score(X, labels)  # the trainer's own accuracy
     assert sorted(p.name for p in result.save(tmp_path).values()) == ["meta.json", "model.onnx", "model.tflite"]
+
+
+def test_save_as_names_files_in_one_folder(vectors, tmp_path):
+    net, X, labels = _blaster(vectors)
+    result = export_network(net, representative_rows(X))
+    files = result.files()
+    paths = result.save_as({"model.tflite": tmp_path / "b.tflite", "meta.json": tmp_path / "b.json"})
+    assert paths == {"model.tflite": tmp_path / "b.tflite", "meta.json": tmp_path / "b.json"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "b.tflite"]
+    assert (tmp_path / "b.tflite").read_bytes() == files["model.tflite"]
+    assert (tmp_path / "b.json").read_bytes() == files["meta.json"]
+    with pytest.raises(OutputError, match="must be in one folder"):
+        result.save_as({"model.onnx": tmp_path / "x" / "m.onnx", "meta.json": tmp_path / "m.json"})
+    with pytest.raises(ExportError, match="no model.tflite to write"):
+        export_network(net).save_as({"model.tflite": tmp_path / "c.tflite"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "b.tflite"]

@@ -1,9 +1,12 @@
-"""``stingerml export-model MODEL --out DIR [--log LOG ...]``: the blaster's models as ONNX and full-int8 TFLite.
+"""``stingerml export-model MODEL (--onnx FILE | --tflite FILE | --meta FILE ... | -o DIR) [--log LOG ...]``:
+the blaster's models as ONNX and full-int8 TFLite.
 
-Writes ``model.onnx``, ``model.tflite`` (with ``--log``: the int8 ranges are
-calibrated on that log's dataset rows) and ``meta.json`` into ``--out`` as a set
-(:mod:`stingerml.formats.deploy`). ``--out`` is checked before the work;
-everything is computed before anything is written.
+``--onnx``, ``--tflite`` and ``--meta`` name the files to write (in one folder);
+``-o DIR`` is the short form for all three as ``DIR/model.onnx``,
+``DIR/model.tflite`` (with ``--log``: the int8 ranges are calibrated on that
+log's dataset rows) and ``DIR/meta.json``. Either way the files are written as
+a set (:mod:`stingerml.formats.deploy`). The targets are checked before the
+work; everything is computed before anything is written.
 """
 from __future__ import annotations
 
@@ -18,11 +21,12 @@ def _export(args: argparse.Namespace) -> int:
     from .._atomic import check_output_folder
     from ..formats import mlmd
     from ..formats.blaster import log_rows, to_network
-    from ..formats.deploy import export_network
+    from ..formats.deploy import export_network, target_folder
     from ..matrix import Matrix
     from ..quantize import representative_rows
 
-    check_output_folder(args.out)
+    targets = _targets(args)  # {file of the set: path}, or None for --out
+    check_output_folder(args.out if targets is None else target_folder(targets), _option(args, targets))
     net = to_network(mlmd.parse(read_bytes(args.model, "the model"), source=str(args.model)))
     kind = "LR" if len(net.layers) == 1 else "MLP"
     shape = "->".join(str(n) for n in [net.n_features] + [layer.n_out for layer in net.layers])
@@ -40,17 +44,40 @@ def _export(args: argparse.Namespace) -> int:
                                   "rows_used": rep.n_rows, "seed": args.seed}
     result = export_network(net, rep, per_channel=args.per_channel, fold_scaler=not args.no_fold_scaler,
                             check=X, labels=labels, info=info)
-    paths = result.save(args.out)
-    print(f"{args.model} ({kind} {shape}) -> " + ", ".join(f"{p} ({len(b)} bytes)"
-                                                         for p, b in zip(paths.values(), result.files().values())))
+    paths = result.save(args.out) if targets is None else result.save_as(targets)
+    files = result.files()
+    print(f"{args.model} ({kind} {shape}) -> " + ", ".join(f"{p} ({len(files[name])} bytes)"
+                                                         for name, p in paths.items()))
     check = result.meta.get("check")
     if check:
         print(f"int8 on {check['rows']} dataset rows: accuracy {100 * check['int8_accuracy']:.1f}% "
               f"(float {100 * check['float_accuracy']:.1f}%), same class on {100 * check['same_class']:.1f}%, "
               f"max |p_int8 - p_float| {check['max_abs_diff']:.4f}")
-    if rep is None:
+    if rep is None and targets is None:
         warn("no --log: model.tflite not written (its int8 ranges are calibrated on a log's dataset rows)")
+    if targets is not None and "model.tflite" in targets and "meta.json" not in targets:
+        warn("no --meta: the scaler and the int8 input/output parameters a device needs (meta.json) "
+             "were not written")
     return 0
+
+
+def _targets(args: argparse.Namespace):
+    """``{file of the set: path}`` from ``--onnx/--tflite/--meta``; None with ``--out``."""
+    given = {name: path for name, path in (("model.onnx", args.onnx), ("model.tflite", args.tflite),
+                                           ("meta.json", args.meta)) if path is not None}
+    if args.out is not None and given:
+        args.parser.error("give either --out DIR (all three files) or --onnx/--tflite/--meta FILE, not both")
+    if args.out is None and not given:
+        args.parser.error("name the output: --onnx FILE, --tflite FILE, --meta FILE, or --out DIR for all three")
+    if "model.tflite" in given and not args.log:
+        args.parser.error("--tflite needs --log LOG: the int8 ranges are calibrated on a log's dataset rows")
+    return given or None
+
+
+def _option(args: argparse.Namespace, targets) -> str:
+    from ..formats.deploy import FILE_OPTIONS
+
+    return "--out" if targets is None else "/".join(FILE_OPTIONS[name] for name in targets)
 
 
 def _rows(text: str) -> int:
@@ -65,14 +92,18 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p = subparsers.add_parser(
         "export-model",
         help="write an MLMD model (ml_model_lr.bin / ml_model_mlp.bin) as ONNX and full-int8 TFLite",
-        description="Convert a blaster model file to model.onnx (float32, scaler folded in), model.tflite "
-        "(full int8, scaler applied by the caller, see meta.json) and meta.json, written into --out as a set. "
-        "The int8 ranges are calibrated on dataset rows of --log (100 rows drawn with --seed); without --log "
-        "only model.onnx and meta.json are written. See docs/model-export.md.",
+        description="Convert a blaster model file to ONNX (float32, scaler folded in), full-int8 TFLite "
+        "(scaler applied by the caller, see meta.json) and meta.json: the files named by --onnx, --tflite, "
+        "--meta (in one folder), or all three into --out DIR, written as a set. The int8 ranges are "
+        "calibrated on dataset rows of --log (100 rows drawn with --seed); without --log there is no TFLite "
+        "model. See docs/model-export.md.",
     )
     p.add_argument("model", help="MLMD model file (LR or MLP)")
-    p.add_argument("--out", "-o", metavar="DIR", required=True,
-                   help="output folder for model.onnx, model.tflite, meta.json (created if missing)")
+    p.add_argument("--onnx", metavar="FILE", help="write the ONNX model (float32) to FILE")
+    p.add_argument("--tflite", metavar="FILE", help="write the full-int8 TFLite model to FILE (needs --log)")
+    p.add_argument("--meta", metavar="FILE", help="write meta.json (scaler, int8 parameters, check) to FILE")
+    p.add_argument("--out", "-o", metavar="DIR",
+                   help="short form: model.onnx, model.tflite, meta.json in folder DIR (created if missing)")
     p.add_argument("--log", action="append", metavar="LOG", help="session log whose dataset rows calibrate "
                    "the int8 model and check it against the float model (repeat for several)")
     p.add_argument("--rows", type=_rows, default=100,
@@ -82,4 +113,4 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                    "tensor, which TFLite Micro supports everywhere)")
     p.add_argument("--no-fold-scaler", action="store_true", help="leave the scaler out of the ONNX graph "
                    "(the caller scales; mean/scale stay in its metadata)")
-    p.set_defaults(func=_export)
+    p.set_defaults(func=_export, parser=p)

@@ -3,7 +3,9 @@
 ``train DATA.csv --label COL`` (or ``--task regression --targets a,b``) makes a
 run folder under ``--runs-dir`` (see :mod:`stingerml.trainers.tabular.runs`) and
 prints its path; ``--resume RUN_DIR`` continues one. ``predict RUN_DIR DATA.csv
--o predictions.csv`` and ``evaluate RUN_DIR DATA.csv`` use ``RUN_DIR/output/model.json``.
+-o predictions.csv`` and ``evaluate RUN_DIR DATA.csv`` use ``RUN_DIR/output/model.json``;
+``evaluate`` also reports the int8 model (``output/model.tflite``, run by the
+library's integer emulator) beside the float one.
 Progress goes to stderr: a bar on a terminal, one line per epoch otherwise,
 nothing with ``--quiet``. Ctrl-C stops training; the checkpoints stay.
 """
@@ -84,11 +86,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
     pr.add_argument("--drop-missing", action="store_true", help="skip rows with missing features")
     pr.set_defaults(func=run_predict)
 
-    ev = tsub.add_parser("evaluate", help="metrics of a run's model on a labelled CSV")
+    ev = tsub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled CSV",
+                         description="Metrics of RUN_DIR's float model and, beside them, of its int8 model "
+                         "(output/model.tflite, run by the library's integer emulator: no runtime needed).")
     ev.add_argument("run_dir", metavar="RUN_DIR")
     ev.add_argument("data", metavar="DATA.csv")
     ev.add_argument("--drop-missing", action="store_true", help="skip rows with missing cells")
-    ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ev.add_argument("--json", action="store_true", help="print the metrics as JSON (the int8 model's under \"int8\")")
     ev.set_defaults(func=run_evaluate)
 
 
@@ -192,35 +196,47 @@ def _cell(text: str) -> str:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..trainers.tabular.csvdata import Schema, read_table
-    from ..trainers.tabular.runs import evaluate
+    from ..trainers.tabular.runs import evaluate, load_quantized
+    from ._common import warn
 
     net = _load(args.run_dir)
+    qnet = load_quantized(args.run_dir, net)
+    if qnet is None:
+        warn(f"{args.run_dir}: no output/model.tflite (a run from before int8 export); float metrics only")
     if net.output == "linear":
         table = read_table(args.data, features=net.feature_names, targets=net.target_names,
                            drop_missing=args.drop_missing)
-        metrics = evaluate(net, table.X, table.Y)
+        metrics = evaluate(net, table.X, table.Y, qnet)
     else:
         label = _label_of(args.run_dir)
         if label is None:
             raise TabularDataError(f"{args.run_dir}: output/meta.json does not name the label column")
         table = read_table(args.data, label, features=net.feature_names, schema=Schema(classes=net.classes),
                            drop_missing=args.drop_missing, min_classes=1)
-        metrics = evaluate(net, table.X, [net.classes[k] for k in table.y])
+        metrics = evaluate(net, table.X, [net.classes[k] for k in table.y], qnet)
     print(json.dumps(metrics, indent=2) if args.json else _summary(metrics))
     return 0
 
 
 def _summary(m) -> str:
+    """Float metrics and, when ``m`` has them, the int8 model's beside them."""
+    q = m.get("int8")
     if "accuracy" in m:
-        lines = [f"accuracy {m['accuracy']:.4f}  macro precision {m['precision']:.4f}  recall {m['recall']:.4f}  "
-                 f"F1 {m['f1']:.4f}"]
+        keys = (("accuracy", "accuracy"), ("precision", "macro precision"), ("recall", "macro recall"),
+                ("f1", "macro F1"))
+        lines = [f"{'':15}   float" + ("    int8" if q else "")]
+        lines += [f"{name:15}  {m[k]:.4f}" + (f"  {q[k]:.4f}" if q else "") for k, name in keys]
         width = max(len(c) for c in m["classes"])
-        lines.append(f"{'class':>{width}}  precision  recall     F1  support")
+        lines.append(f"{'class':>{width}}  precision  recall     F1  support   (float model)")
         for c in m["classes"]:
             pc = m["per_class"][c]
             lines.append(f"{c:>{width}}  {pc['precision']:9.4f} {pc['recall']:7.4f} {pc['f1']:6.4f} {pc['support']:8d}")
-        lines.append("confusion matrix (rows: true, columns: predicted):")
+        lines.append("confusion matrix (rows: true, columns: predicted; float model):")
         lines.extend("  " + " ".join(f"{v:5d}" for v in row) for row in m["confusion_matrix"])
         return "\n".join(lines)
-    return "\n".join(f"{t}: MSE {a:.6g}  MAE {b:.6g}  R2 {c:.4f}"
-                     for t, a, b, c in zip(m["targets"], m["mse"], m["mae"], m["r2"]))
+    if not q:
+        return "\n".join(f"{t}: MSE {a:.6g}  MAE {b:.6g}  R2 {c:.4f}"
+                         for t, a, b, c in zip(m["targets"], m["mse"], m["mae"], m["r2"]))
+    return "\n".join(f"{t}: MSE {m['mse'][j]:.6g} (int8 {q['mse'][j]:.6g})  MAE {m['mae'][j]:.6g} "
+                     f"(int8 {q['mae'][j]:.6g})  R2 {m['r2'][j]:.4f} (int8 {q['r2'][j]:.4f})"
+                     for j, t in enumerate(m["targets"]))

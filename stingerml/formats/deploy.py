@@ -9,7 +9,8 @@ feature rows (see :func:`stingerml.quantize.representative_rows`: 100 rows of
 the training split, seeded). It returns an :class:`Export`; its
 :meth:`Export.save` replaces the three files in a folder **as a set**
 (:func:`stingerml._atomic.write_set_to_folder`: all new or all old, also after
-a kill). Without representative rows there is no ``model.tflite``, and saving
+a kill); :meth:`Export.save_as` writes some of them under other names, in one
+folder, also as a set. Without representative rows there is no ``model.tflite``, and saving
 removes an older one, so ``meta.json`` always describes the files beside it.
 
 ``meta.json`` (UTF-8, 2-space indent) holds ``stingerml_version``, the caller's
@@ -30,6 +31,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 from .._atomic import write_set_to_folder
 from .._version import __version__
 from ..dense import DenseNetwork, predicted_classes
+from ..errors import ExportError
 from ..matrix import Matrix
 from ..quantize import QuantizedNetwork, quantize
 from .onnx import to_onnx
@@ -68,6 +70,59 @@ class Export:
         files = self.files()
         out = write_set_to_folder(out_dir, files, members=EXPORT_FILES, option=option)
         return {name: out / name for name in files}
+
+    def save_as(self, paths: Mapping[str, Union[str, "os.PathLike[str]"]]) -> Dict[str, Path]:
+        """Write the files of :meth:`files` named in ``paths`` (``{"model.onnx": "blaster.onnx", ...}``) under
+        those paths, **as one set**; the paths must be in one folder (:func:`target_folder`).
+
+        Raises:
+            ExportError: ``model.tflite`` asked for, but the export has no representative rows.
+            OutputError: the paths are in different folders, or the folder cannot be written (its
+                previous files are kept).
+        """
+        files = self.files()
+        missing = [name for name in paths if name not in files]
+        if missing:
+            raise ExportError(f"no {missing[0]} to write: " + ("it needs representative rows"
+                              if missing[0] == TFLITE_FILE else f"the files are {', '.join(files)}"))
+        folder = target_folder(paths)
+        names = {name: Path(path).name for name, path in paths.items()}
+        out = write_set_to_folder(folder, {names[name]: files[name] for name in paths}, members=names.values(),
+                                  option=_options(paths))
+        return {name: out / names[name] for name in paths}
+
+
+def _options(paths: Mapping[str, Any]) -> str:
+    return "/".join(FILE_OPTIONS.get(name, name) for name in paths)
+
+
+FILE_OPTIONS = {ONNX_FILE: "--onnx", TFLITE_FILE: "--tflite", META_FILE: "--meta"}
+"""The command-line option that names each file of the set (in messages of :func:`target_folder`)."""
+
+
+def target_folder(paths: Mapping[str, Union[str, "os.PathLike[str]"]]) -> Path:
+    """The one folder holding every path of ``paths`` (``{file of the set: target path}``).
+
+    A set is replaced atomically only inside one folder, so paths in different folders, or one path
+    given twice, are refused. Raises :class:`~stingerml.errors.OutputError` (one line).
+    """
+    from ..errors import OutputError
+
+    if not paths:
+        raise OutputError("no output file given; name at least one of " + ", ".join(FILE_OPTIONS.values()))
+    targets = {name: Path(os.path.abspath(path)) for name, path in paths.items()}
+    folders = sorted({str(t.parent) for t in targets.values()})
+    if len(folders) > 1:
+        given = ", ".join(f"{FILE_OPTIONS.get(n, n)} {p}" for n, p in paths.items())
+        raise OutputError(f"{given}: the files of one export are written as a set, so they must be in one "
+                          f"folder (not {' and '.join(folders)}); give paths in the same folder")
+    seen: Dict[Path, str] = {}
+    for name, target in targets.items():
+        if target in seen:
+            raise OutputError(f"{paths[name]}: given for both {FILE_OPTIONS.get(seen[target], seen[target])} "
+                              f"and {FILE_OPTIONS.get(name, name)}; give each file its own name")
+        seen[target] = name
+    return Path(folders[0])
 
 
 def compare(net: DenseNetwork, quantized: QuantizedNetwork, X: Matrix,

@@ -8,14 +8,21 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     checkpoints/epoch_NNNN.json the full training state every N epochs (resume)
     checkpoints/best_model.json the best epoch's network so far (stingerml-network)
     output/model.json           the final network (stingerml-network, float32 exact)
+    output/model.onnx           the same network as ONNX (float32, scaler folded in)
+    output/model.tflite         full int8 TFLite, calibrated on 100 training rows (seeded)
     output/meta.json            version, timestamp, dataset id + sha256, features, scaler,
-                                classes, architecture, test metrics, training settings
+                                classes, architecture, test metrics (float and int8),
+                                training settings, and the int8 quantization parameters
     output/training_history.json per epoch: loss, accuracy (training mode), val_loss,
                                 val_accuracy or val_r2
-    logs/training.log           one line per epoch, plus start/resume/stop lines
+    logs/training.log           one line per epoch, plus start/resume/stop lines (appended)
 
 Nothing is created before the data has been read, checked and split. Every
-file is written atomically; output/ is written only when training has ended.
+file is written atomically; output/ is written only when training has ended,
+as one set (:func:`stingerml._atomic.write_set_to_folder`: all five files or
+none). ``model.onnx``, ``model.tflite`` and the deployment part of
+``meta.json`` come from :func:`stingerml.formats.deploy.export_network`, the
+export entry point of every trainer.
 Resuming re-reads the run's own copy of the data, checks it gives the same
 split, loads the last checkpoint and continues: the outputs are the bytes an
 uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
@@ -33,13 +40,16 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..._version import __version__
-from ..._atomic import write_bytes_atomic, write_text_atomic
+from ..._atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..._binary import le_array, le_bytes
 from ..._kernels import backend
 from ...errors import OutputError, TabularDataError, TrainingError
 from ...formats import network as network_format
+from ...formats.deploy import EXPORT_FILES, TFLITE_FILE, export_network
+from ...formats.tflite import to_tflite
 from ...matrix import Matrix
 from ...progress import Progress, ProgressCallback
+from ...quantize import REPRESENTATIVE_ROWS, QuantizedNetwork, quantize, representative_rows
 from .csvdata import Table, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from .evaluation import classification_report, regression_metrics
@@ -48,6 +58,9 @@ from .split import DEFAULT_FRACTIONS, Split, check_fractions, group_split, rando
 PathLike = Union[str, Path]
 CHECKPOINT_FORMAT = "stingerml-tabular-checkpoint"
 META_VERSION = "1.0.0"
+MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
+OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
+"""The files of ``output/``, replaced as one set."""
 
 
 @dataclass
@@ -216,15 +229,9 @@ def train_run(
     """
     if resume is not None:
         run_dir = Path(resume)
-        info = _read_run(run_dir)
-        settings = RunSettings(**{**info["settings"], "split": tuple(info["settings"]["split"])})
+        info, settings, table, split = _run_data(run_dir)
         started = _dt.datetime.fromisoformat(info["started"])
-        schema_copy = run_dir / "data" / "schema.json"
-        table, split = load_data(run_dir / "data" / "dataset.csv", settings,
-                                 schema_copy if info["schema"] else None)
-        saved = json.loads((run_dir / "data" / "split.json").read_text(encoding="utf-8"))
-        if [saved["train"], saved["val"], saved["test"]] != [split.train, split.val, split.test]:
-            raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split; start a new run")
+        source = Path(info["source"])
         if (run_dir / "output" / "model.json").exists():
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
@@ -235,6 +242,7 @@ def train_run(
             raise TypeError("train_run needs csv_path and settings (or resume)")
         table, split = load_data(csv_path, settings, schema)
         started = _now()
+        source = Path(csv_path)
         run_dir = _new_run_dir(Path(runs_dir), started)
         try:
             _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
@@ -271,10 +279,12 @@ def train_run(
         ckpt = last_checkpoint(run_dir)
         _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         raise RunInterrupted(run_dir, ckpt) from exc
+    net = est.to_model()
+    rep = representative(table, split, settings.seed)
     metrics = None
     if split.test:
-        metrics = evaluate(est.to_model(), _rows(X, split.test), _part(table, split.test))
-    _finish(run_dir, est, table, split, settings, metrics, started)
+        metrics = evaluate(net, _rows(X, split.test), _part(table, split.test), quantize(net, rep))
+    _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
 
@@ -285,17 +295,57 @@ def _part(table: Table, idx: Sequence[int]):
     return [table.classes[table.y[i]] for i in idx]
 
 
-def evaluate(net, X: Matrix, truth) -> Dict[str, Any]:
-    """Test metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix."""
-    from ...dense import predicted_classes
+def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None) -> Dict[str, Any]:
+    """Metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix.
+
+    The float network's metrics (see :mod:`.evaluation`); given ``quantized`` (the
+    network's full-int8 model), the same metrics of its int8 outputs, computed by the
+    library's integer emulator (:meth:`QuantizedNetwork.predict`), under the key ``"int8"``.
+    """
     from .estimator import network_outputs
 
-    out = network_outputs(net, X)
+    metrics = _metrics(net, network_outputs(net, X), truth)
+    if quantized is not None:
+        metrics["int8"] = _metrics(net, quantized.predict(X).data, truth)
+    return metrics
+
+
+def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
+    from ...dense import predicted_classes
+
     if net.output == "linear":
         return regression_metrics(truth, Matrix(out, net.n_outputs), net.target_names)
     index = {c: k for k, c in enumerate(net.classes)}
     codes = [index[v] for v in truth]
     return classification_report(codes, predicted_classes(out, net.n_outputs), net.classes)
+
+
+def representative(table: Table, split: Split, seed: int) -> Matrix:
+    """The int8 calibration rows of a run: ``REPRESENTATIVE_ROWS`` (100) training rows drawn with
+    ``seed`` (all of them when there are fewer; see :func:`stingerml.quantize.representative_rows`)."""
+    return representative_rows(_rows(table.X, split.train), REPRESENTATIVE_ROWS, seed)
+
+
+def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
+    """The int8 model of a finished run, for the emulator; ``None`` when ``output/`` has no ``model.tflite``.
+
+    Recomputed from ``net`` (the run's ``output/model.json``) and the run's own copy of the data
+    (the same representative rows), then checked against ``output/model.tflite`` byte for byte, so
+    the emulator runs exactly the file's model.
+
+    Raises:
+        TrainingError: the run's data copy or ``model.tflite`` does not give that model.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "output" / TFLITE_FILE
+    if not path.exists():
+        return None
+    _, settings, table, split = _run_data(run_dir)
+    qnet = quantize(net, representative(table, split, settings.seed))
+    if to_tflite(qnet) != path.read_bytes():
+        raise TrainingError(f"{path}: not the int8 model of this run's model.json and data copy; "
+                            "it was changed or comes from another run (retrain, or restore the run's files)")
+    return qnet
 
 
 def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settings: RunSettings, split: Split,
@@ -310,6 +360,19 @@ def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settin
     write_text_atomic(run_dir / "run.json", _json({
         "settings": asdict(settings), "source": str(csv_path), "schema": schema is not None,
         "started": started.isoformat(), "dataset_sha256": table.sha256, "stingerml": __version__}))
+
+
+def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]:
+    """A run folder's ``run.json``, settings, and its data copy read and split again (checked against
+    ``data/split.json``)."""
+    info = _read_run(run_dir)
+    settings = RunSettings(**{**info["settings"], "split": tuple(info["settings"]["split"])})
+    schema_copy = run_dir / "data" / "schema.json"
+    table, split = load_data(run_dir / "data" / "dataset.csv", settings, schema_copy if info["schema"] else None)
+    saved = json.loads((run_dir / "data" / "split.json").read_text(encoding="utf-8"))
+    if [saved["train"], saved["val"], saved["test"]] != [split.train, split.val, split.test]:
+        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split; start a new run")
+    return info, settings, table, split
 
 
 def _read_run(run_dir: Path) -> Dict[str, Any]:
@@ -328,13 +391,14 @@ def _log(run_dir: Path, line: str) -> None:
         raise OutputError(f"{run_dir}/logs/training.log: cannot write ({exc.strerror or exc})") from exc
 
 
-def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metrics, started) -> None:
+def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metrics, started,
+            rep: Matrix, source: Path) -> None:
     net = est.to_model()
     meta = {
         "version": META_VERSION,
         "stingerml": __version__,
         "timestamp": started.isoformat(),
-        "dataset": {"id": s.dataset_id or Path(table.path).stem, "hash": table.sha256, "rows": table.n_rows,
+        "dataset": {"id": s.dataset_id or source.stem, "hash": table.sha256, "rows": table.n_rows,
                     "dropped_rows": table.dropped},
         "features": {"count": len(table.feature_names), "names": list(table.feature_names),
                      "preprocessing": {"scaler_mean": [float(v) for v in est.mean_],
@@ -356,8 +420,10 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
                      "optimizer": "adam", "learning_rate": s.learning_rate, "l2_alpha": s.alpha,
                      "patience": s.patience, "early_stopping": "val_loss, Keras counting" if split.val else None,
                      "seed": s.seed},
+        "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
+                           "seed": s.seed},
     }
-    out = run_dir / "output"
-    write_text_atomic(out / "training_history.json", _json(est.history_))
-    write_text_atomic(out / "meta.json", _json(meta))
-    network_format.save(net, out / "model.json")  # last: its presence marks a finished run
+    files = export_network(net, rep, info=meta).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    files[HISTORY_FILE] = _json(est.history_).encode("utf-8")
+    files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
+    write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")
