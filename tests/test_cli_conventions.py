@@ -1,0 +1,161 @@
+"""Issue 15, "what a user expects of the CLI": the conventions every command shares (docs/cli.md).
+
+One output spelling (``-o/--out``), ``--json`` where a command prints a result, the global
+options before or after the command's name, ``--quiet`` that never hides a warning, one
+overwrite rule, folders made with the user's umask, long work announced, and the same
+words for the same counts in ``synth``, ``train`` and ``plot``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stingerml.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "vectors" / "sessions" / "tiny.bin"
+SESSION = ROOT / "vectors" / "sessions" / "session_a.bin"
+LR_MODEL = ROOT / "vectors" / "browser" / "session_a.lr.mlmd"
+
+WRITERS = {"benchmark", "convert", "pull", "replay", "export-header", "plot", "synth", "train", "demo", "export"}
+
+
+def commands():
+    parser = build_parser(None)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices
+
+
+def options(p):
+    return {s: a for a in p._actions for s in a.option_strings}
+
+
+def test_every_command_takes_the_global_options_after_its_name():
+    for name, p in commands().items():
+        for flag in ("--backend", "--processes", "--quiet", "-q"):
+            assert flag in options(p), (name, flag)
+
+
+@pytest.mark.parametrize("argv,backend,processes,quiet", [
+    (["--backend", "python", "synth", "-o", "x.bin"], "python", None, False),
+    (["synth", "-o", "x.bin", "--backend", "python", "--processes", "1", "--quiet"], "python", "1", True),
+    (["--quiet", "--processes", "2", "synth", "-o", "x.bin"], None, "2", True),
+    (["--backend", "numba", "synth", "--backend", "python", "-o", "x.bin"], "python", None, False),
+])
+def test_global_options_before_or_after(argv, backend, processes, quiet):
+    args = build_parser(argv).parse_args(argv)
+    assert (args.backend, args.processes, args.quiet) == (backend, processes, quiet)
+
+
+def test_one_output_spelling():
+    for name, p in commands().items():
+        opts = options(p)
+        outs = {a for a in p._actions if a.dest == "out"}
+        if name not in WRITERS:
+            assert not outs, name
+            continue
+        assert opts["-o"] is opts["--out"] and opts["--out"].help != argparse.SUPPRESS, name
+        hidden = [s for a in outs if a.help == argparse.SUPPRESS for s in a.option_strings]
+        assert set(hidden) <= {"--output"}, (name, hidden)  # the old spelling, hidden
+        assert "--output" not in p.format_help(), name
+
+
+def test_the_old_output_spelling_still_works_and_warns(tmp_path, capsys):
+    assert main(["synth", "--output", str(tmp_path / "s.bin"), "--seconds", "1"]) == 0
+    assert (tmp_path / "s.bin").stat().st_size == 17 * 100
+    assert "--output is deprecated, use -o/--out" in capsys.readouterr().err
+    assert main(["train", str(TINY), "--out", str(tmp_path / "m"), "-q"]) == 0  # train's old --out is -o's twin
+
+
+def test_json_where_a_command_prints_a_result(tmp_path, capsys):
+    for name in ("train", "validate", "benchmark", "export", "plot", "online", "info"):
+        assert "--json" in options(commands()[name]), name
+    assert main(["validate", str(LR_MODEL), "--slot", "lr", "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["accepted"] is True and verdict["slot"] == "lr" and verdict["warnings"] == []
+    assert main(["validate", str(LR_MODEL), "--slot", "mlp", "--json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["accepted"] is False and verdict["reason"]
+
+    assert main(["export", str(SESSION), "-o", str(tmp_path / "tf"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    meta = json.loads((tmp_path / "tf" / "meta.json").read_text())
+    assert out == {"out": str(tmp_path / "tf"), "meta": meta}
+
+    assert main(["train", "--train-dir", str(tmp_path / "tf"), "-o", str(tmp_path / "m"), "--json", "-q"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    report = json.loads((tmp_path / "m" / "report.json").read_text())
+    assert out["files"]["ml_model_lr.bin"] == str(tmp_path / "m" / "ml_model_lr.bin")
+    assert out["summary"] == report["summary"] and out["metrics"] == report["metrics"]
+
+    assert main(["benchmark", "--train-dir", str(tmp_path / "tf"), "-o", str(tmp_path / "b.md"), "--seeds", "1",
+                 "--models", "lr", "--features", "summary", "--splits", "random", "--lr-iter", "20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["report"] == str(tmp_path / "b.md") and len(out["cells"]) == 1 and out["cells"][0]["runs"] == 1
+
+    assert main(["plot", str(TINY), "-o", str(tmp_path / "p"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["accepted_shots"] == len(list((tmp_path / "p" / "shots").iterdir()))
+
+
+def test_quiet_never_hides_a_warning(tmp_path, capsys):
+    short = tmp_path / "short.bin"
+    assert main(["synth", "-o", str(short), "--seconds", "30", "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["train", str(short), "-o", str(tmp_path / "m"), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines and all(line.startswith("warning: ") for line in lines)
+    assert any("Short recording (30s)" in line for line in lines)
+    # export's own warning, and a log's, too
+    assert main(["export", str(TINY), "-o", str(tmp_path / "tf"), "--neg-mult", "0", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "warning:" in err and "0 negatives" in err
+
+
+def test_backend_numba_without_numba_is_an_error_after_the_command_too(tmp_path):
+    code = "import sys; sys.modules['numba'] = None; from stingerml.cli import main; sys.exit(main(%r))"
+    argv = ["synth", "-o", str(tmp_path / "x.bin"), "--backend", "numba"]
+    p = subprocess.run([sys.executable, "-c", code % (argv,)], capture_output=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    err = p.stderr.decode().strip().splitlines()
+    assert p.returncode == 1 and len(err) == 1 and err[0].startswith("error:") and "numba" in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_command_replaces_its_outputs(tmp_path, capsys):
+    """The one overwrite rule: a second run replaces the file, or the set of files, of the first."""
+    tf = tmp_path / "tf"
+    assert main(["export", str(SESSION), "-o", str(tf), "--neg-mult", "3"]) == 0
+    (tf / "mine.txt").write_text("keep")
+    assert main(["export", str(SESSION), "-o", str(tf)]) == 0  # no --overwrite needed any more
+    meta = json.loads((tf / "meta.json").read_text())
+    assert meta["negatives"] == meta["positives"] and (tf / "mine.txt").read_text() == "keep"
+    # plot: the crops of an earlier, longer session do not stay beside this one's
+    assert main(["plot", str(SESSION), "-o", str(tmp_path / "p")]) == 0
+    assert main(["plot", str(TINY), "-o", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    shots = int(out.split(" accepted shots")[0].rsplit(" ", 1)[1])
+    assert len(list((tmp_path / "p" / "shots").iterdir())) == shots
+
+
+@pytest.mark.parametrize("umask", [0o002, 0o027])
+def test_folders_are_made_with_the_umask(tmp_path, umask):
+    code = (f"import os, sys; os.umask({umask:#o}); from stingerml.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    for argv in (["export", str(SESSION), "-o", "a/tf"], ["train", str(TINY), "-o", "b/m", "-q"],
+                 ["plot", str(TINY), "-o", "c/p"]):
+        p = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, capture_output=True,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert p.returncode == 0, p.stderr
+    for folder in ("a", "a/tf", "b", "b/m", "c", "c/p", "c/p/shots"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o777 & ~umask, folder
+    for f in ("a/tf/meta.json", "b/m/report.json", "c/p/overview.svg"):
+        assert (tmp_path / f).stat().st_mode & 0o777 == 0o666 & ~umask, f
