@@ -159,3 +159,61 @@ def test_folders_are_made_with_the_umask(tmp_path, umask):
         assert (tmp_path / folder).stat().st_mode & 0o777 == 0o777 & ~umask, folder
     for f in ("a/tf/meta.json", "b/m/report.json", "c/p/overview.svg"):
         assert (tmp_path / f).stat().st_mode & 0o777 == 0o666 & ~umask, f
+
+
+def test_pure_python_says_once_that_it_is_slow_and_how_to_make_it_fast(tmp_path):
+    """The note comes before the work (here a training folder too small to train: it fails fast)."""
+    assert main(["export", str(TINY), "-o", str(tmp_path / "tf"), "-q"]) == 0
+    code = ("import sys; sys.modules['numba'] = None; from stingerml.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), STINGERML_BACKEND="auto")
+    argv = ["train", "--train-dir", str(tmp_path / "tf"), "-o", str(tmp_path / "m")]
+    p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, env=env)
+    lines = p.stderr.decode().splitlines()
+    notes = [line for line in lines if line.startswith("note:")]
+    assert len(notes) == 1 and "pure Python" in notes[0] and "pip install 'stingerml[fast]'" in notes[0], lines
+    assert lines[0] == notes[0] and p.returncode == 1 and lines[-1].startswith("error:")
+    p = subprocess.run([sys.executable, "-c", code, *argv, "-q"], capture_output=True, env=env)
+    lines = p.stderr.decode().splitlines()
+    assert p.returncode == 1 and lines[-1].startswith("error:")
+    assert all(line.startswith("warning: ") for line in lines[:-1]), lines  # --quiet: no note, warnings kept
+
+
+def test_numba_says_once_that_it_compiles(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("numba")
+    from stingerml import _kernels
+    from stingerml.cli import _announce
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert not _announce.numba_cached("train") and not _announce.numba_cached("firmware")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "jit.mlp_fit-12.py311.nbi").write_bytes(b"")
+    assert _announce.numba_cached("train") and not _announce.numba_cached("firmware")
+    monkeypatch.setattr(_kernels, "_name", "numba")
+    args = argparse.Namespace(quiet=False)
+    _announce.announce_backend(args, "firmware", "firmware", pure=False)
+    _announce.announce_backend(args, "training")  # cached: nothing to say
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("note: numba compiles the firmware kernels"), err
+    _announce.announce_backend(argparse.Namespace(quiet=True), "firmware", "firmware")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_counted_stages_print_a_line_per_quarter_without_a_terminal():
+    import io
+
+    from stingerml.cli._progress import StderrProgress
+    from stingerml.progress import Progress, Reporter
+
+    stream = io.StringIO()
+    rep = Reporter(StderrProgress(stream))
+    rep.say("mlp", "Training MLP...")
+    for stage, label, total in (("holdout", "LR", 1500), ("holdout", "MLP", 220), ("mlp", "MLP", 600)):
+        tick = rep.ticks(stage, label)
+        for done in range(1, total + 1):
+            tick(done, total)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "Training MLP..." and len(lines) == 1 + 3 * 4, lines
+    assert lines[4] == "  LR 1500/1500" and lines[-1] == "  MLP 600/600"
+    StderrProgress(stream)(Progress("x", "no total"))
+    assert stream.getvalue().endswith("no total\n")

@@ -1,4 +1,5 @@
-"""Progress output on stderr: message lines always, an iteration bar only on a terminal."""
+"""Progress output on stderr: message lines always; inside a counted stage an iteration bar on a
+terminal, and without one (piped, logged) a line at each quarter, so a long stage still shows."""
 from __future__ import annotations
 
 import sys
@@ -14,6 +15,7 @@ class StderrProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
         self._bar = False
+        self._quarter = (None, 0)  # (stage, quarters reported) of a counted stage without a terminal
 
     def __call__(self, event: Progress) -> None:
         if event.total:
@@ -21,8 +23,16 @@ class StderrProgress:
                 width = 30
                 filled = width * event.done // event.total
                 self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.message}")
-                self.stream.flush()
                 self._bar = True
+            else:
+                quarter = 4 * event.done // event.total
+                stage, reported = self._quarter
+                if stage != event.stage or quarter < reported:
+                    reported = 0  # a new counted stage, or a stage counting a second loop
+                if quarter > reported:
+                    self.stream.write(f"  {event.message}\n")
+                self._quarter = (event.stage, max(quarter, reported))
+            self.stream.flush()
             return
         if self._bar:
             self.stream.write("\n")

@@ -7,6 +7,7 @@ import sys
 
 from ..errors import StingerError
 from ..progress import Progress
+from ._announce import announce_backend
 from ._common import add_arguments_later, add_json, add_output, add_sources, check_sources, print_json, read_logs, say
 
 
@@ -43,6 +44,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     def show(event: Progress) -> None:
         note(event.message)
 
+    announce_backend(args, "benchmark", pure=False)  # the estimate below speaks of pure Python
     runs = config.seeds * len(config.models) * len(config.features) * len(config.splits)
     if not args.quiet:
         seconds = estimate_seconds(data, config)

@@ -6,6 +6,7 @@ import sys
 from typing import Tuple
 
 from ..constants import SLOT_LR, SLOT_MLP, SLOTS
+from ._announce import announce_backend
 from ._common import add_json, add_output, load_model, print_json, read_bytes, read_one_log, say
 
 
@@ -25,6 +26,7 @@ def _replay(args) -> Tuple[object, object, object]:
 
     log = read_one_log(args.log)
     lr, mlp = load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP)
+    announce_backend(args, "firmware", "firmware", pure=False)
     p_lr, p_mlp = firmware.replay(log, lr, mlp, progress=_progress("replay", args.quiet))
     return log, p_lr, p_mlp
 

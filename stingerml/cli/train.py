@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from ..constants import LR_FILE, MLP_FILE, REPORT_FILE
+from ._announce import announce_backend
 from ._common import add_json, add_output, add_sources, check_sources, print_json, progress, read_logs, read_one_log, say
 
 DEMO_DIR = "stingerml-demo"
@@ -41,6 +42,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     check_sources(args)
     check_output_folder(args.out)  # before minutes of training, not after
+    announce_backend(args, "training")
     show = progress(args)
     if args.train_dir:
         result = train_folder(args.train_dir, progress=show)
@@ -63,6 +65,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     src = demo_session_path()
     check_output_folder(args.out)
+    announce_backend(args, "training")
     result = train(read_one_log(src, show_warnings=False), progress=progress(args))
     paths = result.save(Path(args.out))
     s = result.summary
