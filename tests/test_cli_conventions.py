@@ -217,3 +217,43 @@ def test_counted_stages_print_a_line_per_quarter_without_a_terminal():
     assert lines[4] == "  LR 1500/1500" and lines[-1] == "  MLP 600/600"
     StderrProgress(stream)(Progress("x", "no total"))
     assert stream.getvalue().endswith("no total\n")
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_synth_train_plot_and_online_count_in_the_same_words(tmp_path, capsys):
+    """"51 trigger pulls" vs "Shots: 68 total", "100.0s at 100Hz" vs "Short recording (112s)": synth
+    names both numbers of each pair with the words train and plot use for them."""
+    import re
+
+    from stingerml.log import read_log
+    from stingerml.trainers.blaster import train
+
+    log_path = tmp_path / "s.bin"
+    assert main(["synth", "-o", str(log_path), "--seconds", "70", "--seed", "3"]) == 0
+    said = capsys.readouterr().out
+    m = re.search(r"(\d+) samples = ([\d.]+) s at 100 Hz \(the timestamps span ([\d.]+) s: (\d+) pause.*\), "
+                  r"(\d+) trigger pulls .* = (\d+) rising edges with contact bounce, (\d+) accepted shots", said)
+    assert m, said
+    samples, recording, span, pauses, pulls, edges, accepted = m.groups()
+    assert int(pauses) > 0 and float(span) > float(recording) and int(edges) > int(pulls)
+
+    lines = []
+
+    def until_fit(event):
+        if event.stage == "features":
+            raise _Stop  # the counts are said; the fit itself is not needed here
+        lines.append(event.message)
+
+    with pytest.raises(_Stop):
+        train(read_log(log_path), progress=until_fit)
+    assert f"Parsed {samples} samples ({recording}s at 100Hz)" in lines
+    assert f"Shots: {edges} total, {accepted} accepted" in lines
+    assert f"WARNING: Short recording ({round(float(span))}s). Aim for 5+ minutes for best results." in lines
+
+    assert main(["plot", str(log_path), "-o", str(tmp_path / "p")]) == 0
+    assert f"{samples} samples, {edges} rising edges, {accepted} accepted shots" in capsys.readouterr().out
+    assert main(["online", str(log_path)]) == 0
+    assert f"{edges} rising edges, {accepted} accepted shots" in capsys.readouterr().out

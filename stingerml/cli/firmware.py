@@ -79,7 +79,8 @@ def cmd_online(args) -> int:
             rows = online.sweep(ts, p, shots, edges)
             sweeps[name] = (rows, online.propose(rows, args.max_false_per_min, args.max_on_away))
     if args.json:
-        report = {"log": str(args.log), "samples": len(log), "shots": len(shots), "trigger_pulls": len(edges),
+        report = {"log": str(args.log), "samples": len(log), "rising_edges": len(edges), "accepted_shots": len(shots),
+                  "shots": len(shots), "trigger_pulls": len(edges),  # old names, deprecated (docs/cli.md)
                   "settings": _row_dict(online.SweepRow(settings, metrics["lr"]))["settings"], "models": {}}
         for name, m in metrics.items():
             entry = report["models"][name] = {"metrics": m.to_dict()}
@@ -90,7 +91,7 @@ def cmd_online(args) -> int:
         print_json(report)
         return 0
     print(f"{args.log}: {len(log)} samples, {metrics['lr'].minutes:.2f} min, "
-          f"{len(shots)} accepted shots ({len(edges)} trigger pulls); {settings.label()}")
+          f"{len(edges)} rising edges, {len(shots)} accepted shots; {settings.label()}")
     print(f"{'model':6} {'hit':>6} {'lead50':>7} {'lead10':>7} {'lead90':>7} {'false':>6} {'false/min':>9} {'on_away':>7}")
     for name, m in metrics.items():
         lead = ["-" if v is None else f"{v:.0f}" for v in (m.lead_ms_median, m.lead_ms_p10, m.lead_ms_p90)]
