@@ -257,3 +257,27 @@ def test_synth_train_plot_and_online_count_in_the_same_words(tmp_path, capsys):
     assert f"{samples} samples, {edges} rising edges, {accepted} accepted shots" in capsys.readouterr().out
     assert main(["online", str(log_path)]) == 0
     assert f"{edges} rising edges, {accepted} accepted shots" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("as_csv", [False, True])
+def test_emulate_serves_a_log_from_standard_input(tmp_path, as_csv):
+    pytest.importorskip("serial")
+    from stingerml.device import DeviceClient
+    from stingerml.log import read_log, to_csv
+
+    data = TINY.read_bytes()
+    given = to_csv(read_log(TINY)).encode() if as_csv else data + b"\x01\x02"  # binary: served as it is
+    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "emulate", "--log", "-", "--tcp", "0",
+                             "--debug-rate", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        proc.stdin.write(given)
+        proc.stdin.close()
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith("socket://"), (url, proc.stderr.read() if proc.poll() is not None else b"")
+        with DeviceClient(url, timeout=5) as client:
+            pulled = client.pull_log()
+        assert pulled == (data if as_csv else given)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

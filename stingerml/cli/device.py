@@ -63,7 +63,7 @@ def _check_seconds(value: float, option: str) -> None:
 def _emulate_arguments(p: argparse.ArgumentParser) -> None:
     from ..device.emulator import FAULTS
 
-    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
+    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv; - reads standard input); none: 'no log file'")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
     where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
@@ -101,7 +101,12 @@ def _emulate(args) -> int:
     if args.tcp is not None and not 0 <= args.tcp <= 65535:
         raise StingerError(f"--tcp {args.tcp}: a TCP port is 0..65535 (0 picks a free port)")
     log = None
-    if args.log is not None:
+    if args.log == "-":  # standard input: a CSV is converted, binary bytes are served as they are
+        from ..log import looks_like_csv, parse_any
+
+        raw = sys.stdin.buffer.read()
+        log = parse_any(raw, source="<stdin>").to_bytes() if looks_like_csv(raw) else raw
+    elif args.log is not None:
         path = Path(args.log)
         try:
             log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
