@@ -47,10 +47,14 @@ def _benchmark(args: argparse.Namespace) -> int:
     announce_backend(args, "benchmark", pure=False)  # the estimate below speaks of pure Python
     runs = config.seeds * len(config.models) * len(config.features) * len(config.splits)
     if not args.quiet:
+        from .._kernels import backend
+
         seconds = estimate_seconds(data, config)
         eta = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+        pure = backend() == "python"
         note(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} on this machine "
-            "(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])")
+             + ("(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])"
+                if pure else "(shorten with --seeds, --mlp-iter or --models lr)"))
     result = run_benchmark(data, config, progress=show)
     try:
         write_text_atomic(args.out, result.to_markdown(command_line(args)))
