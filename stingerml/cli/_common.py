@@ -192,14 +192,15 @@ def say(args: argparse.Namespace, message: str, *, stream: Optional[TextIO] = No
     print(message, file=stream, flush=True)
 
 
-def progress(args: argparse.Namespace) -> "ProgressCallback":
-    """The progress callback of a long command: lines (and a bar on a terminal) on stderr; with
-    ``--quiet`` only the events that are warnings (``WARNING: ...``), as ``warning:`` lines."""
+def progress(args: argparse.Namespace, *, quarters: bool = True) -> "ProgressCallback":
+    """The progress callback of a long command: lines (and a bar on a terminal, or with
+    ``quarters`` a line per quarter of a counted stage without one) on stderr; with ``--quiet``
+    only the events that are warnings (``WARNING: ...``), as ``warning:`` lines."""
     if getattr(args, "quiet", False):
         return _warnings_only
     from ._progress import StderrProgress
 
-    return StderrProgress()
+    return StderrProgress(quarters=quarters)
 
 
 def _warnings_only(event: "Progress") -> None:

@@ -11,8 +11,11 @@ from ..progress import Progress
 class StderrProgress:
     """A :data:`~stingerml.progress.ProgressCallback` printing to ``stream`` (stderr by default)."""
 
-    def __init__(self, stream: Optional[TextIO] = None) -> None:
+    def __init__(self, stream: Optional[TextIO] = None, *, quarters: bool = True) -> None:
+        """``quarters``: the lines at each quarter of a counted stage without a terminal (off for a
+        command whose only counted stage is short or whose stderr must stay one error line)."""
         self.stream = stream if stream is not None else sys.stderr
+        self.quarters = quarters
         self.tty = self.stream.isatty()
         self._bar = False
         self._quarter = (None, 0)  # (stage, quarters reported) of a counted stage without a terminal
@@ -24,7 +27,7 @@ class StderrProgress:
                 filled = width * event.done // event.total
                 self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.message}")
                 self._bar = True
-            else:
+            elif self.quarters:
                 quarter = 4 * event.done // event.total
                 stage, reported = self._quarter
                 if stage != event.stage or quarter < reported:

@@ -136,7 +136,7 @@ def _emulate(args) -> int:
 def _pull(args) -> int:
     from ..progress import Progress
 
-    show = progress(args)  # a bar only when stderr is a terminal
+    show = progress(args, quarters=False)  # a bar only on a terminal: a failed pull says one error line
     with _client(args) as client:
         size = client.pull_log_to(
             args.out, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)),
