@@ -70,7 +70,6 @@ def test_the_old_output_spelling_still_works_and_warns(tmp_path, capsys):
     assert main(["synth", "--output", str(tmp_path / "s.bin"), "--seconds", "1"]) == 0
     assert (tmp_path / "s.bin").stat().st_size == 17 * 100
     assert "--output is deprecated, use -o/--out" in capsys.readouterr().err
-    assert main(["train", str(TINY), "--out", str(tmp_path / "m"), "-q"]) == 0  # train's old --out is -o's twin
 
 
 def test_json_where_a_command_prints_a_result(tmp_path, capsys):
@@ -88,10 +87,17 @@ def test_json_where_a_command_prints_a_result(tmp_path, capsys):
     meta = json.loads((tmp_path / "tf" / "meta.json").read_text())
     assert out == {"out": str(tmp_path / "tf"), "meta": meta}
 
-    assert main(["train", "--train-dir", str(tmp_path / "tf"), "-o", str(tmp_path / "m"), "--json", "-q"]) == 0
+    old = os.umask(0o027)  # and train's folder is made with the umask (the one training run of this file)
+    try:
+        assert main(["train", str(TINY), "--out", str(tmp_path / "new" / "m"), "--json", "-q"]) == 0
+    finally:
+        os.umask(old)
+    for folder in ("new", "new/m"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o750
+    assert (tmp_path / "new" / "m" / "report.json").stat().st_mode & 0o777 == 0o640
     out = json.loads(capsys.readouterr().out)
-    report = json.loads((tmp_path / "m" / "report.json").read_text())
-    assert out["files"]["ml_model_lr.bin"] == str(tmp_path / "m" / "ml_model_lr.bin")
+    report = json.loads((tmp_path / "new" / "m" / "report.json").read_text())
+    assert out["files"]["ml_model_lr.bin"] == str(tmp_path / "new" / "m" / "ml_model_lr.bin")
     assert out["summary"] == report["summary"] and out["metrics"] == report["metrics"]
 
     assert main(["benchmark", "--train-dir", str(tmp_path / "tf"), "-o", str(tmp_path / "b.md"), "--seeds", "1",
@@ -108,16 +114,22 @@ def test_quiet_never_hides_a_warning(tmp_path, capsys):
     short = tmp_path / "short.bin"
     assert main(["synth", "-o", str(short), "--seconds", "30", "-q"]) == 0
     assert capsys.readouterr() == ("", "")
-    assert main(["train", str(short), "-o", str(tmp_path / "m"), "--quiet"]) == 0
-    out, err = capsys.readouterr()
-    assert out == ""
-    lines = err.splitlines()
-    assert lines and all(line.startswith("warning: ") for line in lines)
-    assert any("Short recording (30s)" in line for line in lines)
-    # export's own warning, and a log's, too
+    # export's own warning
     assert main(["export", str(TINY), "-o", str(tmp_path / "tf"), "--neg-mult", "0", "-q"]) == 0
     out, err = capsys.readouterr()
     assert out == "" and "warning:" in err and "0 negatives" in err
+    # a training run's warnings (here before it refuses a folder too small: no fit needed)
+    assert main(["export", str(short), "-o", str(tmp_path / "tf2"), "-q"]) == 0
+    assert main(["train", "--train-dir", str(tmp_path / "tf2"), "-o", str(tmp_path / "m"), "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert out == "" and lines[-1].startswith("error:"), lines
+    assert lines[:-1] and all(line.startswith("warning: ") for line in lines[:-1]), lines
+    assert any("Small dataset" in line for line in lines)
+    # the same run without --quiet says the same warnings among its progress lines
+    assert main(["train", "--train-dir", str(tmp_path / "tf2"), "-o", str(tmp_path / "m")]) == 1
+    loud = capsys.readouterr().err
+    assert all(line.replace("warning: ", "WARNING: ", 1) in loud for line in lines[:-1])
 
 
 def test_backend_numba_without_numba_is_an_error_after_the_command_too(tmp_path):
@@ -148,16 +160,16 @@ def test_every_command_replaces_its_outputs(tmp_path, capsys):
 
 @pytest.mark.parametrize("umask", [0o002, 0o027])
 def test_folders_are_made_with_the_umask(tmp_path, umask):
+    """(train's folder: in test_json_where_a_command_prints_a_result, to train only once)"""
     code = (f"import os, sys; os.umask({umask:#o}); from stingerml.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
-    for argv in (["export", str(SESSION), "-o", "a/tf"], ["train", str(TINY), "-o", "b/m", "-q"],
-                 ["plot", str(TINY), "-o", "c/p"]):
+    for argv in (["export", str(SESSION), "-o", "a/tf"], ["plot", str(TINY), "-o", "c/p"]):
         p = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, capture_output=True,
                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
         assert p.returncode == 0, p.stderr
-    for folder in ("a", "a/tf", "b", "b/m", "c", "c/p", "c/p/shots"):
+    for folder in ("a", "a/tf", "c", "c/p", "c/p/shots"):
         assert (tmp_path / folder).stat().st_mode & 0o777 == 0o777 & ~umask, folder
-    for f in ("a/tf/meta.json", "b/m/report.json", "c/p/overview.svg"):
+    for f in ("a/tf/meta.json", "c/p/overview.svg"):
         assert (tmp_path / f).stat().st_mode & 0o777 == 0o666 & ~umask, f
 
 
