@@ -64,7 +64,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "plot",
         help="draw SVG charts of a session (overview, shot crops, prediction traces)",
         description=(
-            "Write OUT/overview.svg (six IMU axes, accepted and rejected trigger pulls) and "
+            "Write OUT/overview.svg (six IMU axes, accepted shots and the rising edges the gap rule rejected) and "
             "OUT/shots/shot_NNN.svg (IMU around each accepted shot). With --lr and --mlp, also "
             "OUT/traces/trace_NNN.svg (model probabilities around each shot) and "
             "OUT/histogram_lr.svg, OUT/histogram_mlp.svg."
