@@ -293,3 +293,22 @@ def test_emulate_serves_a_log_from_standard_input(tmp_path, as_csv):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_command_defining_a_global_option_itself_does_not_break_the_parser(monkeypatch):
+    """Command modules merged from other branches may still define --quiet or -q themselves."""
+    import stingerml.cli as cli
+
+    def register(subparsers):
+        p = subparsers.add_parser("legacy")
+        p.add_argument("--quiet", action="store_true")
+        p.set_defaults(func=lambda args: 0)
+
+    fake = argparse.Namespace(register=register)
+    real_import = cli.importlib.import_module
+    monkeypatch.setattr(cli, "COMMANDS", cli.COMMANDS + ("legacy",))
+    monkeypatch.setattr(cli.importlib, "import_module",
+                        lambda name: fake if name.endswith(".legacy") else real_import(name))
+    args = cli.build_parser(["legacy", "--quiet", "--backend", "python"]).parse_args(["legacy", "--quiet",
+                                                                                       "--backend", "python"])
+    assert args.quiet is True and args.backend == "python"

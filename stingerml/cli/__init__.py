@@ -51,12 +51,11 @@ def build_parser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(sub)
-    for command in sub.choices.values():
-        add_global_options(command)  # also after the command's name: stingerml train ... --quiet
     named = sub.choices if argv is None else [_command_in(argv)]
-    for command in named:
-        if command in sub.choices:
-            complete(sub.choices[command])
+    for name, command in sub.choices.items():
+        if name in named:
+            complete(command)
+        add_global_options(command)  # also after the command's name: stingerml train ... --quiet
     return parser
 
 

@@ -122,17 +122,23 @@ PROCESSES = ("1", "2", "auto")
 def add_global_options(p: argparse.ArgumentParser, *, top: bool = False) -> None:
     """``--backend``, ``--processes`` and ``--quiet`` on the top-level parser (``top``) or on a
     command's parser. A command's copies default to ``argparse.SUPPRESS``, so that they do not
-    overwrite the value given before the command's name (``stingerml --quiet train ...``)."""
+    overwrite the value given before the command's name (``stingerml --quiet train ...``). A
+    command must not define them itself; one that does keeps its own (no clash)."""
     unset = {} if top else {"default": argparse.SUPPRESS}
-    p.add_argument("--backend", choices=BACKENDS, **unset,
-                   help="where the hot loops run (default: $STINGERML_BACKEND or auto = numba when installed; "
-                        "numba when it is not installed is an error)")
-    p.add_argument("--processes", choices=PROCESSES, **unset,
-                   help="processes for the pure-Python MLP (default: $STINGERML_PROCESSES or auto = "
-                        "2 when two CPUs are free and the fit is big); results are identical")
-    p.add_argument("-q", "--quiet", action="store_true", default=False if top else argparse.SUPPRESS,
-                   help="no progress, notes or summary lines; warnings, errors and the results asked "
-                        "for (--json, tables, verdicts, -o -) are still printed")
+    specs = (
+        (("--backend",), dict(choices=BACKENDS, **unset,
+                              help="where the hot loops run (default: $STINGERML_BACKEND or auto = numba when "
+                                   "installed; numba when it is not installed is an error)")),
+        (("--processes",), dict(choices=PROCESSES, **unset,
+                                help="processes for the pure-Python MLP (default: $STINGERML_PROCESSES or auto = "
+                                     "2 when two CPUs are free and the fit is big); results are identical")),
+        (("-q", "--quiet"), dict(action="store_true", default=False if top else argparse.SUPPRESS,
+                                 help="no progress, notes or summary lines; warnings, errors and the results asked "
+                                      "for (--json, tables, verdicts, -o -) are still printed")),
+    )
+    for flags, spec in specs:
+        if not any(flag in p._option_string_actions for flag in flags):  # a command's own wins
+            p.add_argument(*flags, **spec)
 
 
 class _DeprecatedAlias(argparse.Action):
