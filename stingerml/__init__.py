@@ -7,7 +7,7 @@ The one-call API::
 
     import stingerml
     result = stingerml.train("session.bin", progress=print)
-    result.save("out/")          # ml_model_lr.bin, ml_model_mlp.bin, report.json
+    result.save("out/")          # ml_model_lr.bin, ml_model_mlp.bin, report.json, report.html
 
 Every stage is also its own function or class: :func:`parse_log`,
 :func:`build_dataset`, :func:`featurize_summary` / :func:`featurize_rich`,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -241,11 +242,16 @@ def write_set(folder: PathLike, files: Dict[str, bytes], members: Iterable[str] 
     or, after an error or a kill, exactly what it held before. Other files are never touched.
 
     Files get the usual permissions (``0666`` minus the umask). Raises OSError (the old set is
-    intact then; after an error in the last step the journal completes it at the next call).
+    intact then; after an error in the last step the journal completes it at the next call). A
+    member that is a folder is refused (IsADirectoryError) before anything is written.
     """
     path = Path(folder)
     with _FolderLock(path):
         _recover_locked(path)
+        for name in sorted(set(files) | set(members)):
+            target = path / name
+            if target.is_dir() and not target.is_symlink():  # a rename or delete would fail after the commit
+                raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target))
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, suffix=_STAGING_SUFFIX, dir=path))
         try:
             for name, data in files.items():
@@ -306,6 +312,7 @@ def write_set_to_folder(folder: PathLike, files: Dict[str, bytes], members: Iter
             with contextlib.suppress(OSError):
                 d.rmdir()
         where = exc.filename or out
+        what = "move that folder away" if isinstance(exc, IsADirectoryError) else "free some space"
         raise OutputError(f"{where}: cannot write the results: {exc.strerror or exc}; nothing was changed "
-                          f"in {out}. Choose another {option} or free some space.") from exc
+                          f"in {out}. Choose another {option} or {what}.") from exc
     return out

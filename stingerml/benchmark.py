@@ -24,8 +24,9 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from array import array
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
 from ._kernels import backend
@@ -37,7 +38,8 @@ from .logreg import LogisticRegression
 from .metrics import average_precision, best_f1_threshold, group_split, roc_auc, stratified_split, time_split
 from .matrix import Matrix
 from .mlp import MLP
-from .progress import ProgressCallback, Reporter
+from .executors import check_jobs, run_tasks
+from .progress import ProgressCallback
 from .sessions import SessionsDataset
 from .trainfolder import TrainFolder
 
@@ -190,7 +192,8 @@ class BenchmarkResult:
         return out
 
     def to_markdown(self, command: Optional[str] = None) -> str:
-        """The report: command, dataset, setup, results table, skipped runs."""
+        """The report: command, dataset, setup, results table, skipped runs. The same bytes for
+        the same data and config, whatever ran the tasks (no wall time: see ``seconds``)."""
         return render_markdown(self, command)
 
 
@@ -246,59 +249,77 @@ def estimate_seconds(data: BenchmarkData, config: BenchmarkConfig) -> float:
     return total
 
 
+def _run_one(model: str, f: str, split: str, seed: int, X: Sequence[float], train: List[int], test: List[int],
+             labels: Sequence[int], config: BenchmarkConfig) -> Run:
+    """One model × features × split × seed (a task: it may run in another process).
+    ``X`` is the flat ``rows × FEATURE_COUNTS[f]`` features of every row, ``labels`` every row's label."""
+    t0 = time.perf_counter()
+    y_train = [labels[i] for i in train]
+    y_test = [labels[i] for i in test]
+    run = Run(model, f, split, seed, len(train), len(test), None)
+    if len(set(y_test)) < 2:
+        run.skipped = f"test part holds only label {y_test[0] if y_test else '-'}"
+    else:
+        X_train, X_test = scaled_split(X, FEATURE_COUNTS[f], train, test)
+        probs = _fit_predict(model, X_train, y_train, X_test, config, seed)
+        if all(map(math.isfinite, probs)):
+            run.scores = score(y_test, probs)
+        else:
+            run.skipped = "non-finite probabilities"
+    run.seconds = time.perf_counter() - t0
+    return run
+
+
+def _describe(name: str, run: Run) -> str:
+    result = f"ROC AUC {run.scores['roc_auc']:.3f}" if run.scores else f"skipped: {run.skipped}"
+    return f"{name}: {result} ({run.seconds:.1f} s)"
+
+
 def run_benchmark(data: BenchmarkData, config: BenchmarkConfig = BenchmarkConfig(),
-                  progress: Optional[ProgressCallback] = None) -> BenchmarkResult:
+                  progress: Optional[ProgressCallback] = None, *, jobs: Optional[int] = None,
+                  executor: Optional[Executor] = None) -> BenchmarkResult:
     """Run every model × features × split × seed of ``config`` on ``data``.
+
+    The runs are independent tasks (:mod:`stingerml.executors`): one after
+    another by default, on ``jobs`` local processes, or on ``executor`` (e.g. a
+    Dask cluster's). The result is the same whatever runs them; LR on the time
+    split runs once and is repeated for every seed. Progress counts finished tasks.
 
     Raises:
         BenchmarkError: bad settings, fewer than 2 rows of a class, or a split
             that cannot be made (e.g. fewer than 2 shot groups).
+        TaskError: a run failed (or its worker died); no result.
     """
     config.check()
     pos = sum(1 for v in data.labels if v == 1)
     if pos < 2 or len(data) - pos < 2:
         raise BenchmarkError(f"the dataset has {pos} positive and {len(data) - pos} negative rows; "
                              "each class needs at least 2. Add sessions with more shots.")
-    say = partial(Reporter(progress).say, "benchmark")
+    check_jobs(jobs)
     started = time.perf_counter()
     n = len(data)
     feats = {"summary": featurize_summary(data.windows, n), "rich": featurize_rich(data.windows, n)}
-    total = config.seeds * len(config.splits) * len(config.models) * len(config.features)
-    runs: List[Run] = []
-    reuse: Dict[Tuple[str, str, str], Run] = {}
+    labels = array("B", data.labels)
+    order: List[Tuple[int, int]] = []  # per run in report order: its task and its seed
+    tasks: List[Tuple[str, tuple]] = []
+    first: Dict[Tuple[str, str, str], int] = {}
     for seed in range(config.seeds):
         for split in config.splits:
             try:
                 train, test = _split(split, data, config.test_frac, seed)
             except StingerError as exc:
                 raise BenchmarkError(f"{split} split, seed {seed}: {exc}") from exc
-            y_train = [data.labels[i] for i in train]
-            y_test = [data.labels[i] for i in test]
             for model in config.models:
                 for f in config.features:
                     key = (model, f, split)
-                    if _deterministic(model, split) and key in reuse:
-                        runs.append(replace(reuse[key], seed=seed))
-                        say(f"[{len(runs)}/{total}] {MODEL_NAMES[model]} {f} {split} seed {seed}: as seed 0 (deterministic)")
-                        continue
-                    t0 = time.perf_counter()
-                    run = Run(model, f, split, seed, len(train), len(test), None)
-                    if len(set(y_test)) < 2:
-                        run.skipped = f"test part holds only label {y_test[0] if y_test else '-'}"
-                    else:
-                        nf = FEATURE_COUNTS[f]
-                        X_train, X_test = scaled_split(feats[f], nf, train, test)
-                        probs = _fit_predict(model, X_train, y_train, X_test, config, seed)
-                        if all(map(math.isfinite, probs)):
-                            run.scores = score(y_test, probs)
-                        else:
-                            run.skipped = "non-finite probabilities"
-                    run.seconds = time.perf_counter() - t0
-                    reuse[key] = run
-                    runs.append(run)
-                    result = (f"ROC AUC {run.scores['roc_auc']:.3f}" if run.scores else f"skipped: {run.skipped}")
-                    say(f"[{len(runs)}/{total}] {MODEL_NAMES[model]} {f} {split} seed {seed}: {result} "
-                        f"({run.seconds:.1f} s)")
+                    if not (_deterministic(model, split) and key in first):
+                        first[key] = len(tasks)
+                        tasks.append((f"{MODEL_NAMES[model]} {f} {split} seed {seed}",
+                                      (model, f, split, seed, feats[f], train, test, labels, config)))
+                    order.append((first[key], seed))
+    done = run_tasks(_run_one, tasks, jobs=jobs, executor=executor, progress=progress, stage="benchmark",
+                     describe=_describe)
+    runs = [replace(done[t], seed=seed) for t, seed in order]
     return BenchmarkResult(data, config, runs, time.perf_counter() - started, backend())
 
 
@@ -333,7 +354,7 @@ def render_markdown(result: BenchmarkResult, command: Optional[str] = None) -> s
         "nearest accepted shot) drawn with `random.Random(seed)`.",
         f"- Seeds 0..{c.seeds - 1}; each cell is the mean ± population standard deviation over its scored runs. "
         "Best F1 is the maximum over thresholds 0.00..1.00 (the lowest threshold wins ties).",
-        f"- Backend `{result.backend}`, {result.seconds:.1f} s in all.", "",
+        f"- Backend `{result.backend}`.", "",
         "## Results", "",
         "| model | features | split | " + " | ".join(METRIC_TITLES[k] for k in METRICS) + " | runs |",
         "|---|---|---|" + "---|" * len(METRICS) + "---|",

@@ -45,6 +45,8 @@ MODEL_FILES: Dict[str, str] = {SLOT_LR: "ml_model_lr.bin", SLOT_MLP: "ml_model_m
 LR_FILE, MLP_FILE = MODEL_FILES[SLOT_LR], MODEL_FILES[SLOT_MLP]
 REPORT_FILE = "report.json"
 """The training report written next to the two model files."""
+REPORT_HTML_FILE = "report.html"
+"""The same report as a page to open in a browser (:mod:`stingerml.report_html`)."""
 
 
 def check_slot(slot: str) -> str:

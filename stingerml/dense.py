@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 OUTPUTS = ("softmax", "sigmoid", "linear")
 
@@ -32,6 +32,8 @@ class DenseLayer:
     n_out: int
 
     def __post_init__(self) -> None:
+        if self.n_in < 1 or self.n_out < 1:
+            raise ValueError(f"layer {self.n_in}->{self.n_out}: a layer needs at least one input and one output")
         if len(self.weights) != self.n_in * self.n_out or len(self.bias) != self.n_out:
             raise ValueError(
                 f"layer {self.n_in}->{self.n_out}: weights have {len(self.weights)} values "
@@ -83,14 +85,10 @@ class DenseNetwork:
         """Width of the output row."""
         return self.layers[-1].n_out
 
-    def forward(self, row: Sequence[float]) -> list:
-        """The float reference forward pass of one input row (double math), scaler included.
-
-        Returns ``n_outputs`` floats: probabilities (softmax/sigmoid) or values (linear).
-        """
-        if len(row) != self.n_features:
-            raise ValueError(f"input row has {len(row)} values, the network takes {self.n_features}")
-        x = list(row) if self.mean is None else [(v - m) / s for v, m, s in zip(row, self.mean, self.scale)]
+    def layer_outputs(self, x: Sequence[float]) -> List[List[float]]:
+        """The output of every layer for one input row ``x`` that is already scaled (double math, each
+        sum from the bias, inputs in order): hidden layers after ReLU, the last before ``output``."""
+        outputs = []
         last = len(self.layers) - 1
         for k, layer in enumerate(self.layers):
             w, n_in = layer.weights, layer.n_in
@@ -101,7 +99,19 @@ class DenseNetwork:
                 for i in range(n_in):
                     acc += w[base + i] * x[i]
                 y.append(acc if k == last or acc > 0.0 else 0.0)
+            outputs.append(y)
             x = y
+        return outputs
+
+    def forward(self, row: Sequence[float]) -> list:
+        """The float reference forward pass of one input row (double math), scaler included.
+
+        Returns ``n_outputs`` floats: probabilities (softmax/sigmoid) or values (linear).
+        """
+        if len(row) != self.n_features:
+            raise ValueError(f"input row has {len(row)} values, the network takes {self.n_features}")
+        x = list(row) if self.mean is None else [(v - m) / s for v, m, s in zip(row, self.mean, self.scale)]
+        x = self.layer_outputs(x)[-1]
         if self.output == "softmax":
             top = max(x)
             e = [math.exp(v - top) for v in x]
@@ -111,3 +121,12 @@ class DenseNetwork:
             z = x[0]
             return [1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))]
         return x
+
+
+def predicted_classes(outputs: Sequence[float], width: int) -> List[int]:
+    """Class index of each row of flat classifier outputs (``n × width``, row-major): ``p >= 0.5`` of a
+    single sigmoid unit (``width`` 1), else the first largest value (softmax)."""
+    if width == 1:
+        return [1 if p >= 0.5 else 0 for p in outputs]
+    cols = range(width)
+    return [max(cols, key=outputs[r * width:(r + 1) * width].__getitem__) for r in range(len(outputs) // width)]

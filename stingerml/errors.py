@@ -20,11 +20,16 @@ class DatasetError(StingerError, ValueError):
 
 
 class ModelFormatError(StingerError, ValueError):
-    """An MLMD model file is malformed."""
+    """A model file (MLMD, or a stingerml-network JSON file) is malformed."""
 
 
 class TrainingError(StingerError, RuntimeError):
     """Training produced an unusable model (for example non-finite weights)."""
+
+
+class ExportError(StingerError, ValueError):
+    """A model cannot be written in the requested format (a shape the format cannot hold,
+    non-finite weights, an empty or unusable representative set); nothing was written."""
 
 
 class OutputError(StingerError, OSError):
@@ -40,7 +45,7 @@ class MetricError(StingerError, ValueError):
 
 
 class SettingsError(StingerError, ValueError):
-    """Post-processing settings out of range."""
+    """Settings out of range: post-processing (:mod:`stingerml.online`) or training (:mod:`stingerml.settings`)."""
 
 
 class PlotError(StingerError, ValueError):
@@ -49,6 +54,30 @@ class PlotError(StingerError, ValueError):
 
 class BenchmarkError(StingerError, ValueError):
     """The benchmark cannot run on this data or with these settings."""
+
+
+class DiffError(StingerError, ValueError):
+    """Two files cannot be compared (unreadable, of different kinds, or a malformed CSV)."""
+
+
+class TabularDataError(StingerError, ValueError):
+    """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
+
+
+class ReportError(StingerError, ValueError):
+    """A training report cannot be rebuilt (``report.json`` unreadable or not stingerml's, logs that do not fit)."""
+
+
+class TaskError(StingerError):
+    """One of several independent tasks (a benchmark run, a log's dataset) failed or lost its worker.
+
+    ``task`` names it (``"MLP rich group seed 3"``, a log's path); the original
+    exception is the ``__cause__`` when it could be brought back.
+    """
+
+    def __init__(self, message: str, task: str) -> None:
+        super().__init__(message)
+        self.task = task
 
 
 # --- talking to a blaster (stingerml.device) ---------------------------------------------------

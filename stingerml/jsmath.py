@@ -1,12 +1,15 @@
-"""JavaScript's ``Math.exp``, ``Math.log`` and ``Math.cos``, bit for bit.
+"""JavaScript's ``Math.exp``, ``Math.log``, ``Math.cos`` and ``Math.pow``, bit for bit.
 
 V8 (Node.js, Chrome) implements these with ports of fdlibm (``e_exp.c``,
-``e_log.c``, ``k_cos.c``/``k_sin.c``/``e_rem_pio2.c``), which are accurate
+``e_log.c``, ``k_cos.c``/``k_sin.c``/``e_rem_pio2.c``, ``e_pow.c``), which are accurate
 to < 1 ulp but not correctly rounded; the C library behind :mod:`math` usually
 is. They disagree in the last bit on a small fraction of arguments, which is
 enough to change a loss value the browser prints. The browser pipeline's
 transcendental calls go through these functions so stingerml prints the same
 numbers. ``sqrt`` needs no port: it is correctly rounded everywhere.
+
+``pow`` serves Adam's bias corrections ``1 - β**t`` (SPEC §8), computed once
+per iteration outside the hot loops, so it has no numba twin.
 """
 from __future__ import annotations
 
@@ -297,3 +300,206 @@ def cos(x: float) -> float:
     if q == 2:
         return -kernel_cos(y0, y1)
     return kernel_sin(y0, y1)
+
+
+# --- pow (fdlibm e_pow.c) ---------------------------------------------------------------------------
+
+_BP = (1.0, 1.5)
+_DP_H = (0.0, 5.84962487220764160156e-01)  # log2(1.5) high
+_DP_L = (0.0, 1.35003920212974897128e-08)  # log2(1.5) low
+_TWO53 = 9007199254740992.0
+_L1 = 5.99999999999994648725e-01  # (3/2)(log(x) - 2s - 2/3 s**3) = s**4 (_L1 + s**2 (_L2 + ...))
+_L2 = 4.28571428578550184252e-01
+_L3 = 3.33333329818377432918e-01
+_L4 = 2.72728123808534006489e-01
+_L5 = 2.30660745775561754067e-01
+_L6 = 2.06975017800338417784e-01
+_LN2 = 6.93147180559945286227e-01
+_LN2_H = 6.93147182464599609375e-01
+_LN2_L = -1.90465429995776804525e-09
+_OVT = 8.0085662595372944372e-17  # -(1024 - log2(overflow + 0.5 ulp))
+_CP = 9.61796693925975554329e-01  # 2/(3 ln 2)
+_CP_H = 9.61796700954437255859e-01
+_CP_L = -7.02846165095275826516e-09
+_IVLN2_H = 1.44269502162933349609e00
+_IVLN2_L = 1.92596299112661746887e-08
+
+
+def _from_words(hi: int, lo: int) -> float:
+    return _D.unpack(_Q.pack(((hi & 0xFFFFFFFF) << 32) | (lo & 0xFFFFFFFF)))[0]
+
+
+def _low_cleared(x: float) -> float:
+    """``x`` with its low 32 bits zero (fdlibm's ``SET_LOW_WORD(x, 0)``)."""
+    return _from_words(_words(x)[0], 0)
+
+
+def _reciprocal(x: float) -> float:
+    """``1/x`` as IEEE (and JavaScript) divide: +-0 gives +-inf."""
+    return 1.0 / x if x else math.copysign(math.inf, x)
+
+
+def _odd_even(iy: int, ly: int) -> int:
+    """For ``|y|`` with high word ``iy`` and low word ``ly``: 0 not an integer, 1 odd, 2 even."""
+    if iy >= 0x43400000:
+        return 2  # |y| >= 2**53
+    if iy < 0x3FF00000:
+        return 0
+    k = (iy >> 20) - 0x3FF
+    if k > 20:
+        j = ly >> (52 - k)
+        return 2 - (j & 1) if (j << (52 - k)) == ly else 0
+    if ly == 0:
+        j = iy >> (20 - k)
+        return 2 - (j & 1) if (j << (20 - k)) == iy else 0
+    return 0
+
+
+def pow(x: float, y: float) -> float:  # noqa: A001  (JavaScript's name)
+    """V8's ``Math.pow`` (and ``**``): its port of fdlibm ``__ieee754_pow``, ``x**y`` as the browser computes it.
+
+    ``log2(x)`` in extra precision, times ``y`` split in two, then ``2**`` of that.
+    V8 groups one step of the final ``2**`` differently from fdlibm (see
+    :func:`_exp2`), so it matches neither fdlibm nor the C library's ``pow``
+    (Python's ``**``) in the last bit on some arguments, e.g. ``0.999**16``.
+    """
+    hx, lx = _words(x)
+    hy, ly = _words(y)
+    ix, iy = hx & 0x7FFFFFFF, hy & 0x7FFFFFFF
+    if (iy | ly) == 0:
+        return 1.0  # x**0
+    if ix > 0x7FF00000 or (ix == 0x7FF00000 and lx) or iy > 0x7FF00000 or (iy == 0x7FF00000 and ly):
+        return math.nan
+    yisint = _odd_even(iy, ly) if hx < 0 else 0
+    if ly == 0:
+        if iy == 0x7FF00000:  # y = +-inf
+            if ((ix - 0x3FF00000) | lx) == 0:
+                return math.nan  # (+-1)**+-inf
+            if ix >= 0x3FF00000:
+                return y if hy >= 0 else 0.0
+            return -y if hy < 0 else 0.0
+        if iy == 0x3FF00000:  # y = +-1
+            return _reciprocal(x) if hy < 0 else x
+        if hy == 0x40000000:
+            return x * x  # y = 2
+        if hy == 0x3FE00000 and hx >= 0:
+            return math.sqrt(x)  # y = 0.5
+    ax = abs(x)
+    if lx == 0 and ix in (0x7FF00000, 0, 0x3FF00000):  # x = +-0, +-inf, +-1
+        z = _reciprocal(ax) if hy < 0 else ax
+        if hx < 0:
+            if ix == 0x3FF00000 and yisint == 0:
+                return math.nan  # (-1)**non-integer
+            if yisint == 1:
+                z = -z
+        return z
+    if hx < 0 and yisint == 0:
+        return math.nan  # (x<0)**non-integer
+    s = -1.0 if hx < 0 and yisint == 1 else 1.0
+    if iy > 0x41E00000:  # |y| > 2**31
+        if iy > 0x43F00000:  # |y| > 2**64: over- or underflow
+            if ix <= 0x3FEFFFFF:
+                return math.inf if hy < 0 else 0.0
+            return math.inf if hy > 0 else 0.0
+        if ix < 0x3FEFFFFF:
+            return s * math.inf if hy < 0 else s * 0.0
+        if ix > 0x3FF00000:
+            return s * math.inf if hy > 0 else s * 0.0
+        t1, t2 = _log2_near_one(ax)
+    else:
+        t1, t2 = _log2(ax, ix)
+    # (y1 + y2) * (t1 + t2) with y1 = y's high part
+    y1 = _low_cleared(y)
+    p_l = (y - y1) * t1 + y * t2
+    p_h = y1 * t1
+    z = p_l + p_h
+    j, i = _words(z)
+    if j >= 0x40900000:  # z >= 1024
+        if ((j - 0x40900000) | i) != 0 or p_l + _OVT > z - p_h:
+            return s * math.inf
+    elif (j & 0x7FFFFFFF) >= 0x4090CC00:  # z <= -1075
+        if ((j - (0xC090CC00 - (1 << 32))) | i) != 0 or p_l <= z - p_h:
+            return s * 0.0
+    return s * _exp2(p_h, p_l, j)
+
+
+def _log2_near_one(ax: float) -> "tuple[float, float]":
+    """``log2(ax)`` as ``t1 + t2`` when ``|1 - ax| <= 2**-20`` (x - x**2/2 + x**3/3 - x**4/4)."""
+    t = ax - 1.0
+    w = (t * t) * (0.5 - t * (3.3333333333333331e-01 - t * 0.25))
+    u = _IVLN2_H * t
+    v = t * _IVLN2_L - w * INVLN2
+    t1 = _low_cleared(u + v)
+    return t1, v - (t1 - u)
+
+
+def _log2(ax: float, ix: int) -> "tuple[float, float]":
+    """``log2(ax)`` as ``t1 + t2`` (``t1`` with 32 trailing zero bits); ``ix`` the high word of ``ax``."""
+    n = 0
+    if ix < 0x00100000:  # subnormal
+        ax *= _TWO53
+        n -= 53
+        ix = _words(ax)[0]
+    n += (ix >> 20) - 0x3FF
+    j = ix & 0x000FFFFF
+    ix = j | 0x3FF00000
+    if j <= 0x3988E:  # |x| < sqrt(3/2)
+        k = 0
+    elif j < 0xBB67A:  # |x| < sqrt(3)
+        k = 1
+    else:
+        k = 0
+        n += 1
+        ix -= 0x00100000
+    ax = _from_words(ix, _words(ax)[1])
+    # ss = s_h + s_l = (x - 1)/(x + 1) or (x - 1.5)/(x + 1.5)
+    u = ax - _BP[k]
+    v = 1.0 / (ax + _BP[k])
+    ss = u * v
+    s_h = _low_cleared(ss)
+    t_h = _from_words(((ix >> 1) | 0x20000000) + 0x00080000 + (k << 18), 0)
+    t_l = ax - (t_h - _BP[k])
+    s_l = v * ((u - s_h * t_h) - s_h * t_l)
+    s2 = ss * ss
+    r = s2 * s2 * (_L1 + s2 * (_L2 + s2 * (_L3 + s2 * (_L4 + s2 * (_L5 + s2 * _L6)))))
+    r += s_l * (s_h + ss)
+    s2 = s_h * s_h
+    t_h = _low_cleared(3.0 + s2 + r)
+    t_l = r - ((t_h - 3.0) - s2)
+    u = s_h * t_h
+    v = s_l * t_h + t_l * ss
+    p_h = _low_cleared(u + v)
+    p_l = v - (p_h - u)
+    z_h = _CP_H * p_h
+    z_l = _CP_L * p_h + p_l * _CP + _DP_L[k]
+    t = float(n)
+    t1 = _low_cleared(((z_h + z_l) + _DP_H[k]) + t)
+    return t1, z_l - (((t1 - t) - _DP_H[k]) - z_h)
+
+
+def _exp2(p_h: float, p_l: float, j: int) -> float:
+    """``2**(p_h + p_l)``; ``j`` is the high word of ``p_h + p_l``."""
+    i = j & 0x7FFFFFFF
+    k = (i >> 20) - 0x3FF
+    n = 0
+    if i > 0x3FE00000:  # |z| > 0.5: n = nearest integer
+        n = j + (0x00100000 >> (k + 1))
+        k = ((n & 0x7FFFFFFF) >> 20) - 0x3FF
+        t = _from_words(n & ~(0x000FFFFF >> k), 0)
+        n = ((n & 0x000FFFFF) | 0x00100000) >> (20 - k)
+        if j < 0:
+            n = -n
+        p_h -= t
+    t = _low_cleared(p_l + p_h)
+    u = t * _LN2_H
+    v = (p_l - (t - p_h)) * _LN2 + t * _LN2_L
+    z = u + v
+    w = v - (z - u)
+    t = z * z
+    t1 = z - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
+    r = (z * t1) / ((t1 - 2.0) - (w + z * w))  # V8's grouping; fdlibm's is (z*t1)/(t1-2) - (w+z*w)
+    z = 1.0 - (r - z)
+    hz = _words(z)[0] + (n << 20)
+    if (hz >> 20) <= 0:
+        return math.ldexp(z, n)  # subnormal result
+    return _from_words(hz, _words(z)[1])

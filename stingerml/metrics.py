@@ -229,7 +229,8 @@ def percentile(values: Sequence[float], q: float, *, rule: str = "browser") -> f
     two neighbours ``a = s[f] <= b = s[c]`` (``f = floor(k)``, ``c = ceil(k)``) the
     value is, by ``rule``:
 
-    - ``"browser"``: ``a + (b - a)·(k - f)``, the browser's trace score (SPEC §11);
+    - ``"browser"``: ``a·(1 - (k - f)) + b·(k - f)``, the browser's trace score (SPEC §11;
+      ``a + (b - a)·(k - f)`` differs in the last bit, e.g. on the app's ``tiny`` trace);
     - ``"weighted"``: ``a·(c - k) + b·(k - f)``, the original tool's export summary.
 
     The two (and numpy) can differ in the last bit.
@@ -248,7 +249,8 @@ def percentile(values: Sequence[float], q: float, *, rule: str = "browser") -> f
         return s[lo]
     if rule == "weighted":
         return s[lo] * (hi - pos) + s[hi] * (pos - lo)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+    frac = pos - lo
+    return s[lo] * (1 - frac) + s[hi] * frac
 
 
 BASELINE_MS = (-1000, -700)

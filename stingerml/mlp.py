@@ -3,8 +3,8 @@
 Fitted attributes (set by :meth:`MLP.fit` only): ``W1_`` (64×n_in), ``b1_``
 (64), ``W2_`` (32×64), ``b2_`` (32), ``W3_`` (32) as flat row-major
 ``array('f')``, ``b3_`` a double, ``n_features_`` and ``loss_history_``
-(``[{"iter": t, "loss"}]`` every 16 iterations and at the last, when
-``record_loss``).
+(``[{"iter": t, "loss"}]`` every ``loss_every`` iterations (default 16) and at
+the last, when ``record_loss``).
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class MLP:
     """Full-batch Adam with step ``learning_rate`` and L2 penalty ``alpha`` (the LR's names).
 
     Browser defaults: ``alpha = max(1e-4, 10/n)``, ``noise_std = 0.15 if n < 80 else 0`` when not given.
+    With ``record_loss`` the mean BCE is recorded every ``loss_every`` iterations and at the last
+    (16: ``trainPipeline``'s default; the published app uses 8, :mod:`stingerml.settings`).
     """
 
     def __init__(
@@ -33,6 +35,7 @@ class MLP:
         seed: int = 42,
         noise_std: Optional[float] = None,
         record_loss: bool = False,
+        loss_every: int = 16,
     ) -> None:
         self.max_iter = max_iter
         self.alpha = alpha
@@ -40,6 +43,7 @@ class MLP:
         self.seed = seed
         self.noise_std = noise_std
         self.record_loss = record_loss
+        self.loss_every = loss_every
 
     def fit(self, X: Matrix, y: Sequence[int], n_features: Optional[int] = None,
             progress: Optional[Tick] = None) -> "MLP":
@@ -50,12 +54,14 @@ class MLP:
         if not isinstance(X, Matrix) and n_features is None:
             n_features = RICH_FEATURES  # the old form's default
         X = training_matrix(X, y, "MLP.fit", n_features)
+        if isinstance(self.loss_every, bool) or not isinstance(self.loss_every, int) or self.loss_every < 1:
+            raise ValueError(f"MLP.fit: loss_every must be a whole number >= 1, got {self.loss_every!r}")
         n = len(y)
         alpha = self.alpha if self.alpha is not None else max(1e-4, 10 / n)
         noise = self.noise_std if self.noise_std is not None else (0.15 if n < 80 else 0.0)
         (self.W1_, self.b1_, self.W2_, self.b2_, self.W3_, self.b3_, self.loss_history_) = kernels().mlp_fit(
             X.data, y, n, X.n_cols, self.max_iter, alpha, self.learning_rate, self.seed, noise,
-            self.record_loss, progress,
+            self.record_loss, progress, loss_every=self.loss_every,
         )
         self.n_features_ = X.n_cols
         return self

@@ -9,7 +9,7 @@ the message lines a report prints).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 
 @dataclass
@@ -18,16 +18,21 @@ class Progress:
 
     Attributes:
         stage: what is running (training: ``parse``, ``dataset``, ``features``,
-            ``holdout``, ``lr``, ``mlp``, ``build``, ``traces``, ``done``;
-            elsewhere ``benchmark``, ``replay``, ``pull``...).
+            ``holdout``, ``lr``, ``mlp``, ``build``, ``traces``, ``done``; the
+            tabular trainer: ``batch``, ``epoch``, ``done``; elsewhere
+            ``benchmark``, ``replay``, ``pull``...).
         message: a line for a human (the browser's log line when it has one).
         done, total: inside a counted stage, units done of ``total`` (both 0 otherwise).
+        metrics: the numbers of a finished unit, when it has some, else None (the
+            tabular trainer's ``epoch``: its history entry ``epoch``, ``loss``,
+            ``val_loss``, ``accuracy``/``val_accuracy`` or ``val_r2``).
     """
 
     stage: str
     message: str
     done: int = 0
     total: int = 0
+    metrics: Optional[Dict[str, float]] = None
 
 
 ProgressCallback = Callable[[Progress], None]

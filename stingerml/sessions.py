@@ -101,16 +101,21 @@ def build_sessions(logs: Sequence[Log], params: DatasetParams = DatasetParams())
     A session without accepted shots contributes no rows (the browser draws
     negatives in proportion to positives).
     """
+    return join_sessions(logs, [build_dataset(log, params) for log in logs], params.window_samples)
+
+
+def join_sessions(logs: Sequence[Log], datasets: Sequence[Dataset], window_samples: int) -> SessionsDataset:
+    """Concatenate each log's own browser dataset (``datasets[i]`` of ``logs[i]``, built
+    anywhere: :func:`build_sessions` builds them here, in order)."""
     sessions: List[Session] = []
     windows = array("h")
     labels = array("B")
     groups: List[Group] = []
     start_ms: List[int] = []
-    for i, (name, log) in enumerate(zip(session_names(logs), logs)):
-        ds = build_dataset(log, params)
+    for i, (name, log, ds) in enumerate(zip(session_names(logs), logs, datasets)):
         sessions.append(Session(name, log, ds, len(labels)))
         windows += ds.windows
         labels += ds.labels
         groups += row_groups(ds, log, i)
         start_ms += [log.timestamp_ms[s] for s in ds.starts]
-    return SessionsDataset(sessions, windows, labels, groups, start_ms, params.window_samples)
+    return SessionsDataset(sessions, windows, labels, groups, start_ms, window_samples)

@@ -101,7 +101,7 @@ def mlp_fit(X: Sequence[float], y: Sequence[int], n: int, n_in: int, max_iter: i
             "W3": [f32(g * inv + alpha * w) for g, w in zip(gW3, W3)],
         }
         gb3 = gb3 * inv
-        bc1, bc2 = 1 - 0.9 ** t, 1 - 0.999 ** t
+        bc1, bc2 = 1 - jsmath.pow(0.9, t), 1 - jsmath.pow(0.999, t)  # JavaScript's Math.pow
         for name in ("W1", "b1", "W2", "b2", "W3"):
             _adam(params[name], grads[name], m[name], v[name], lr, bc1, bc2)
         mb3 = 0.9 * mb3 + (1 - 0.9) * gb3

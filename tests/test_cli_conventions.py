@@ -23,7 +23,9 @@ TINY = ROOT / "vectors" / "sessions" / "tiny.bin"
 SESSION = ROOT / "vectors" / "sessions" / "session_a.bin"
 LR_MODEL = ROOT / "vectors" / "browser" / "session_a.lr.mlmd"
 
-WRITERS = {"benchmark", "convert", "pull", "replay", "export-header", "plot", "synth", "train", "demo", "export"}
+WRITERS = {"benchmark", "convert", "pull", "replay", "export-header", "plot", "synth", "train", "demo", "export",
+           "golden", "report"}
+NOT_YET = {"tabular", "export-model"}  # another branch adopts the conventions there (issue 15)
 
 
 def commands():
@@ -57,6 +59,8 @@ def test_one_output_spelling():
     for name, p in commands().items():
         opts = options(p)
         outs = {a for a in p._actions if a.dest == "out"}
+        if name in NOT_YET:
+            continue
         if name not in WRITERS:
             assert not outs, name
             continue
@@ -73,7 +77,7 @@ def test_the_old_output_spelling_still_works_and_warns(tmp_path, capsys):
 
 
 def test_json_where_a_command_prints_a_result(tmp_path, capsys):
-    for name in ("train", "validate", "benchmark", "export", "plot", "online", "info"):
+    for name in ("train", "validate", "benchmark", "export", "plot", "online", "info", "golden", "diff", "report"):
         assert "--json" in options(commands()[name]), name
     assert main(["validate", str(LR_MODEL), "--slot", "lr", "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)
@@ -99,6 +103,12 @@ def test_json_where_a_command_prints_a_result(tmp_path, capsys):
     report = json.loads((tmp_path / "new" / "m" / "report.json").read_text())
     assert out["files"]["ml_model_lr.bin"] == str(tmp_path / "new" / "m" / "ml_model_lr.bin")
     assert out["summary"] == report["summary"] and out["metrics"] == report["metrics"]
+    assert out["settings"] == report["settings"] and out["quality"] == report["quality"]
+    # report: its page to -o, --json, --quiet (the trained folder above)
+    page = tmp_path / "page.html"
+    assert main(["report", str(tmp_path / "new" / "m"), "-o", str(page), "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"out": str(page), "imu": True}
+    assert page.read_bytes() == (tmp_path / "new" / "m" / "report.html").read_bytes()
 
     assert main(["benchmark", "--train-dir", str(tmp_path / "tf"), "-o", str(tmp_path / "b.md"), "--seeds", "1",
                  "--models", "lr", "--features", "summary", "--splits", "random", "--lr-iter", "20", "--json"]) == 0
@@ -108,6 +118,24 @@ def test_json_where_a_command_prints_a_result(tmp_path, capsys):
     assert main(["plot", str(TINY), "-o", str(tmp_path / "p"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["accepted_shots"] == len(list((tmp_path / "p" / "shots").iterdir()))
+
+
+def test_golden_and_diff_follow_the_conventions(tmp_path, capsys):
+    g = tmp_path / "g"
+    assert main(["golden", str(TINY), "-o", str(g), "--json", "-q"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert err == "" and result["out"] == str(g) and result["windows"] == len(json.loads(
+        (g / "golden.json").read_text())["windows"])
+    assert sorted(p.name for p in g.iterdir()) == sorted(result["files"])
+    assert main(["golden", str(TINY), "--output", str(g), "-q"]) == 0  # the old spelling, and replaced again
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("warning: --output is deprecated, use -o/--out") and err.count("\n") == 1
+    # diff: the comparison is the result asked for, so --quiet does not hide it
+    assert main(["diff", str(LR_MODEL), str(LR_MODEL), "--quiet"]) == 0
+    assert capsys.readouterr().out
+    assert main(["diff", str(LR_MODEL), str(LR_MODEL), "--json", "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["identical"] is True
 
 
 def test_quiet_never_hides_a_warning(tmp_path, capsys):

@@ -12,7 +12,7 @@ from stingerml.cli import main
 
 def test_train_writes_the_browser_files(vectors, tmp_path, capsys):
     out = tmp_path / "models"
-    assert main(["train", str(vectors / "sessions" / "tiny.bin"), "--out", str(out)]) == 0
+    assert main(["train", str(vectors / "sessions" / "tiny.bin"), "--preset", "train-pipeline", "--out", str(out)]) == 0
     assert (out / "ml_model_lr.bin").read_bytes() == (vectors / "browser" / "tiny.lr.mlmd").read_bytes()
     assert (out / "ml_model_mlp.bin").read_bytes() == (vectors / "browser" / "tiny.mlp.mlmd").read_bytes()
     report = json.loads((out / "report.json").read_text())
@@ -75,7 +75,8 @@ def test_pure_python_in_two_processes_writes_the_browser_files(vectors, tmp_path
 
     out = tmp_path / "models"
     tiny = vectors / "sessions" / "tiny.bin"
-    assert main(["--backend", "python", "--processes", "2", "train", str(tiny), "--out", str(out)]) == 0
+    assert main(["--backend", "python", "--processes", "2", "train", str(tiny), "--preset", "train-pipeline",
+                 "--out", str(out)]) == 0
     assert process_setting() == 2
     assert (out / "ml_model_lr.bin").read_bytes() == (vectors / "browser" / "tiny.lr.mlmd").read_bytes()
     assert (out / "ml_model_mlp.bin").read_bytes() == (vectors / "browser" / "tiny.mlp.mlmd").read_bytes()

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import use_backend
 from stingerml.trainers.blaster import train
+from stingerml.settings import TRAIN_PIPELINE
 
 from stingerml.device import (
     Blaster,
@@ -53,6 +54,7 @@ def no_threads_left():
 @pytest.fixture
 def serve():
     """serve(kind='tcp', **blaster_kwargs) -> (server, blaster); servers are stopped after the test."""
+    pytest.importorskip("serial")  # the client talks through pyserial (the [serial] extra)
     servers = []
 
     def start(kind: str = "tcp", log=LOG, **kwargs):
@@ -85,7 +87,7 @@ def test_end_to_end_on_a_pty(serve, tmp_path, models):
         lr, mlp = LR, MLP
         if models != "browser files":
             with use_backend(models):
-                result = train(out)  # pull -> train -> push
+                result = train(out, settings=TRAIN_PIPELINE)  # pull -> train -> push (trainPipeline's defaults)
             lr, mlp = result.lr_blob, result.mlp_blob
             assert (lr, mlp) == (LR, MLP)  # byte-identical to the browser's files
         info = client.push({"lr": lr, "mlp": mlp})
@@ -112,6 +114,7 @@ def test_tcp_session_with_debug_chatter_on_every_line(serve):
 
 
 def test_loop_url_and_timeouts_say_what_the_device_last_said():
+    pytest.importorskip("serial")
     with DeviceClient("loop://", timeout=0.2) as client:  # loop:// echoes the command back
         with pytest.raises(DeviceTimeoutError, match=r"MLINFO.*within 0.2 s.*last said 'MLINFO'"):
             client.samples_written()
@@ -227,6 +230,7 @@ def test_info_missing_keys_time_out_naming_them(serve):
 
 
 def test_cannot_open_port():
+    pytest.importorskip("serial")
     with pytest.raises(DeviceError, match="cannot open /nonexistent/tty"):
         DeviceClient("/nonexistent/tty")
 

@@ -22,6 +22,7 @@ import pytest
 
 import stingerml
 from conftest import use_backend
+from stingerml.settings import TRAIN_PIPELINE
 from stingerml.trainers.blaster import fit_windows
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
@@ -90,11 +91,12 @@ def test_models_are_those_of_the_oracle_rows(multi):
 
 
 def test_one_session_list_is_the_browser_run(vectors):
-    # train_sessions([one log]) is the browser's run on that log, every reported field.
+    # train_sessions([one log]) is the browser's run on that log, every reported field
+    # (browser/ holds trainPipeline's own defaults: the TRAIN_PIPELINE preset).
     pytest.importorskip("numba")
     ref = json.loads((BROWSER / "tiny.json").read_text())
     with use_backend("numba"):
-        r = stingerml.train_sessions([VECTORS / "sessions" / "tiny.bin"])
+        r = stingerml.train_sessions([VECTORS / "sessions" / "tiny.bin"], settings=TRAIN_PIPELINE)
     assert r.lr_blob == (BROWSER / "tiny.lr.mlmd").read_bytes()
     assert r.mlp_blob == (BROWSER / "tiny.mlp.mlmd").read_bytes()
     assert r.metrics == ref["metrics"]

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import subprocess
 from array import array
 from pathlib import Path
 
 import pytest
+from c_inference import C_INFERENCE, compile_c
 
 from stingerml import firmware as fw
 from stingerml.formats import mlmd
@@ -87,41 +87,18 @@ def test_parse_errors():
 
 C_PROGRAM = r"""
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "mlWeights.h"
-
-static float sigmoid(float x) {
-    if (x > 20.0f) return 1.0f;
-    if (x < -20.0f) return 0.0f;
-    return 1.0f / (1.0f + expf(-x));
-}
-static float scaled(float v, float mean, float scale) {
-    float s = scale;
-    if (s < 1e-10f) s = 1e-10f;
-    return (v - mean) / s;
-}
+""" + C_INFERENCE + r"""
 int main(void) {
     float f[ML_MLP_FEATURES];
     for (;;) {
         for (int i = 0; i < ML_MLP_FEATURES; i++)
             if (scanf("%f", &f[i]) != 1) return 0;
-        float x[ML_MLP_FEATURES], h1[ML_MLP_H1], h2[ML_MLP_H2];
-        float z = mlLrIntercept;
-        for (int i = 0; i < ML_LR_FEATURES; i++) z += scaled(f[i], mlLrScalerMean[i], mlLrScalerScale[i]) * mlLrCoef[i];
+        float z = lr_logit(f);
         printf("%a %a ", (double)z, (double)sigmoid(z));
-        for (int i = 0; i < ML_MLP_FEATURES; i++) x[i] = scaled(f[i], mlMlpScalerMean[i], mlMlpScalerScale[i]);
-        for (int j = 0; j < ML_MLP_H1; j++) {
-            float sum = mlMlpB1[j];
-            for (int i = 0; i < ML_MLP_FEATURES; i++) sum += mlMlpW1[j * ML_MLP_FEATURES + i] * x[i];
-            h1[j] = sum > 0 ? sum : 0;
-        }
-        for (int j = 0; j < ML_MLP_H2; j++) {
-            float sum = mlMlpB2[j];
-            for (int i = 0; i < ML_MLP_H1; i++) sum += mlMlpW2[j * ML_MLP_H1 + i] * h1[i];
-            h2[j] = sum > 0 ? sum : 0;
-        }
-        z = mlMlpB3;
-        for (int i = 0; i < ML_MLP_H2; i++) z += mlMlpW3[i] * h2[i];
+        z = mlp_logit(f);
         printf("%a %a\n", (double)z, (double)sigmoid(z));
     }
 }
@@ -130,20 +107,11 @@ int main(void) {
 
 @pytest.mark.parametrize("prefix", ["tiny", "factory"])
 def test_compiled_header_matches_python_float32(tmp_path, prefix):
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        pytest.skip("no C compiler")
     if prefix == "factory":
         lr, mlp = (mlmd.parse((FIRMWARE / f"factory_{k}.mlmd").read_bytes()) for k in ("lr", "mlp"))
     else:
         lr, mlp = models(prefix)
-    (tmp_path / "mlWeights.h").write_text(export_header(lr, mlp))
-    (tmp_path / "infer.c").write_text(C_PROGRAM)
-    exe = tmp_path / "infer"
-    build = subprocess.run([cc, "-std=c99", "-O0", "-ffp-contract=off", "-o", str(exe), str(tmp_path / "infer.c"), "-lm"],
-                           capture_output=True, text=True)
-    if build.returncode != 0:
-        pytest.skip(f"C compiler failed: {build.stderr[:300]}")
+    exe = compile_c(tmp_path, C_PROGRAM, {"mlWeights.h": export_header(lr, mlp)})
     rows = [json.loads(line)["features_rich"] for line in (FIRMWARE / "tiny.windows.jsonl").read_text().splitlines()[:12]]
     rows = [list(array("f", r)) for r in rows]
     stdin = "\n".join(" ".join("%.9g" % v for v in r) for r in rows) + "\n"

@@ -359,11 +359,12 @@ def test_mlp_saturating_and_dead_units(k):
 def numba_run(request):
     pytest.importorskip("numba")
     from stingerml.trainers.blaster import train
+    from stingerml.settings import TRAIN_PIPELINE
 
     previous = kernels_mod.backend()
     kernels_mod.set_backend("numba")
     try:
-        result = train(VECTORS / "sessions" / f"{request.param}.bin")
+        result = train(VECTORS / "sessions" / f"{request.param}.bin", settings=TRAIN_PIPELINE)
     finally:
         kernels_mod.set_backend(previous)
     return request.param, result

@@ -184,3 +184,15 @@ def test_prestart_starts_the_helper_early(processes_setting, fresh_helper):
     peer._stop_helper()
     peer.prestart()
     assert peer._helper is None
+
+
+def test_two_processes_keep_the_loss_cadence(processes_setting):
+    """The helper records the loss at the same iterations (the app's every 8) as one process."""
+    n_rows, n_in, max_iter = 9, 5, 20
+    X, y = problem(3, n_rows, n_in)
+    processes_setting(1)
+    want = pure.mlp_fit(X, y, n_rows, n_in, max_iter, 1e-3, 0.02, 42, 0.0, True, loss_every=8)
+    processes_setting(2)
+    got = pure.mlp_fit(X, y, n_rows, n_in, max_iter, 1e-3, 0.02, 42, 0.0, True, loss_every=8)
+    assert flat(got) == flat(want)
+    assert [h["iter"] for h in got[6]] == [8, 16, 20]

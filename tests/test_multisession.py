@@ -28,6 +28,7 @@ from stingerml.features import featurize_summary
 from stingerml.log import parse_log, write_log
 from stingerml.trainers.blaster import OutputError, train, train_folder, train_sessions
 from stingerml.scaler import Scaler
+from stingerml.settings import TrainSettings
 from stingerml.sessions import build_sessions
 from stingerml.synth import generate
 from stingerml.trainfolder import write as write_folder
@@ -39,8 +40,7 @@ SUMMARY_KEYS = ("samples", "durationMs", "shotsAll", "shotsAccepted", "posWindow
 def short_training():
     """Few iterations everywhere: seconds instead of minutes on the pure backend."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "FINAL_LR_ITERATIONS", 150)
-        mp.setattr(pipeline, "FINAL_MLP_ITERATIONS", 12)
+        mp.setattr(pipeline, "DEFAULT_SETTINGS", TrainSettings(lr_iterations=150, mlp_iterations=12))
         mp.setattr(holdout, "LR_ITERATIONS", 80)
         mp.setattr(holdout, "MLP_ITERATIONS", 6)
         yield
@@ -213,7 +213,7 @@ def log_files(tmp_path_factory, logs):
 def test_cli_trains_from_several_logs(tmp_path, log_files, multi):
     out = tmp_path / "out"
     assert main(["train", *map(str, log_files), "--out", str(out), "--quiet"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["ml_model_lr.bin", "ml_model_mlp.bin", "report.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["ml_model_lr.bin", "ml_model_mlp.bin", "report.html", "report.json"]
     report = json.loads((out / "report.json").read_text())
     assert [s["name"] for s in report["summary"]["sessions"]] == list(map(str, log_files))
     # same rows as the in-memory logs: same models

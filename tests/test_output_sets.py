@@ -247,3 +247,15 @@ def test_leftover_temporary_files_of_killed_writers_are_swept(tmp_path):
         _atomic.write_bytes_atomic(target, b"new")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, alive.name, other.name])
     assert target.read_bytes() == b"new"
+
+
+def test_a_member_that_is_a_folder_is_refused_before_anything_changes(tmp_path):
+    """A folder in the place of a new file (or of a member to drop) would make the renames fail after
+    the commit point, with the set half replaced and a journal that fails again at every recover()."""
+    out = tmp_path / "f"
+    (out / "b").mkdir(parents=True)
+    (out / "a").write_bytes(b"old")
+    for files, members in (({"a": b"new", "b": b"new"}, ()), ({"a": b"new"}, ("a", "b"))):
+        with pytest.raises(OutputError, match=r"/b: cannot write the results: Is a directory; nothing was changed"):
+            _atomic.write_set_to_folder(out, files, members)
+        assert sorted(p.name for p in out.iterdir()) == ["a", "b"] and (out / "a").read_bytes() == b"old"

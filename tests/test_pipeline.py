@@ -17,6 +17,7 @@ from stingerml.matrix import Matrix
 from stingerml.mlp import MLP
 from stingerml.trainers.blaster import train
 from stingerml.scaler import Scaler
+from stingerml.settings import TRAIN_PIPELINE
 
 from conftest import BACKENDS, use_backend
 
@@ -87,7 +88,7 @@ def test_session_a_mlp_file_byte_identical(vectors, backend):
 @pytest.fixture(scope="module", params=BACKENDS)
 def tiny_result(vectors, request):
     with use_backend(request.param):
-        return train(vectors / "sessions" / "tiny.bin")
+        return train(vectors / "sessions" / "tiny.bin", settings=TRAIN_PIPELINE)
 
 
 def test_tiny_model_files_byte_identical(vectors, tiny_result):
@@ -123,7 +124,7 @@ def test_report_json_round_trips_reference_numbers(vectors, tiny_result, tmp_pat
     paths = tiny_result.save(tmp_path / "out")
     report = json.loads(paths["report.json"].read_text())
     ref = _reference(vectors, "tiny")
-    assert set(report) == {"summary", "warnings", "metrics", "lr_loss_history", "mlp_loss_history", "shot_traces"}
+    assert set(report) == {"logs", "settings", "quality", "summary", "warnings", "metrics", "lr_loss_history", "mlp_loss_history", "shot_traces"}
     assert report["metrics"] == ref["metrics"]
     assert report["mlp_loss_history"] == ref["mlpLossHistory"]
     assert paths["ml_model_mlp.bin"].read_bytes() == (vectors / "browser" / "tiny.mlp.mlmd").read_bytes()
@@ -132,7 +133,7 @@ def test_report_json_round_trips_reference_numbers(vectors, tiny_result, tmp_pat
 @pytest.mark.parametrize("backend", [pytest.param("python", marks=pytest.mark.slow), "numba"], indirect=True)
 def test_session_a_whole_pipeline(vectors, backend):
     ref = _reference(vectors, "session_a")
-    r = train(vectors / "sessions" / "session_a.bin")
+    r = train(vectors / "sessions" / "session_a.bin", settings=TRAIN_PIPELINE)
     assert r.lr_blob == (vectors / "browser" / "session_a.lr.mlmd").read_bytes()
     assert r.mlp_blob == (vectors / "browser" / "session_a.mlp.mlmd").read_bytes()
     assert (r.summary, r.warnings, r.log_lines) == (ref["summary"], ref["warnings"], ref["log"])

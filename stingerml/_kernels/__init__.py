@@ -5,9 +5,9 @@ Each *family* of kernels is a pair of modules with the same public names
 
 - the **reference** in pure Python, readable against SPEC.md and the fallback
   (``pure``: the browser trainer's loops; ``firmware_pure``: the firmware's
-  float32 inference);
-- its **numba twin** (``jit``, ``firmware_jit``): the same names, signatures
-  and results to the bit.
+  float32 inference; ``tabular_pure``: the tabular trainer's mini-batch MLP);
+- its **numba twin** (``jit``, ``firmware_jit``, ``tabular_jit``): the same
+  names, signatures and results to the bit.
 
 One selector picks the backend for every family: ``STINGERML_BACKEND``
 (``python``, ``numba`` or ``auto``, the default: numba when importable), or
@@ -30,6 +30,7 @@ from typing import Dict, Optional, Tuple
 _FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba twin)
     "train": ("pure", "jit"),
     "firmware": ("firmware_pure", "firmware_jit"),
+    "tabular": ("tabular_pure", "tabular_jit"),
 }
 
 _name: Optional[str] = None  # the active backend, "python" or "numba"; None until first use
@@ -72,7 +73,7 @@ def backend() -> str:
 
 
 def kernels(family: str = "train") -> ModuleType:
-    """The active backend's module of a kernel family: ``"train"`` (default) or ``"firmware"``."""
+    """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"`` or ``"tabular"``."""
     return _module(family, backend() == "numba")
 
 

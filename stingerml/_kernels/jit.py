@@ -17,8 +17,8 @@ histories as ``[{"iter", "loss"}]``). Results are identical to the bit:
   :mod:`stingerml._rng_jit` (the twin of :class:`stingerml.rng.XorShift32`):
   the sigmoid, the clamped BCE and the Box–Muller gaussian use them exactly
   where ``pure`` uses jsmath and the rng.
-- ``1 - β**t`` (Adam's bias corrections) is computed by Python's ``**`` in the
-  wrapper, since numba's integer power would multiply instead of calling ``pow``.
+- ``1 - β**t`` (Adam's bias corrections, with V8's ``Math.pow``) is computed by
+  ``pure.bias_corrections`` in the wrapper, once per iteration.
 - The skip-zero shortcuts of ``pure`` are kept, so even non-finite weights
   give the same results.
 
@@ -46,6 +46,7 @@ from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
     H2,
     LOSS_EVERY,
     WINDOW,
+    bias_corrections,
     clamped_bce,
     mean_bce,
     ordered_sum,
@@ -556,7 +557,7 @@ def _gaussians(state, out):
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def _mlp_iterations(
-    X, y, n_in, it_begin, it_end, max_iter, alpha, learning_rate, noise_std, record_loss,
+    X, y, n_in, it_begin, it_end, max_iter, alpha, learning_rate, noise_std, record_loss, loss_every,
     P, M, V, noise, bc1s, bc2s, hist_iter, hist_loss, hist_count,
 ):
     """Iterations ``it_begin..it_end-1`` of ``pure.mlp_fit``, updating P, M, V and the history.
@@ -647,7 +648,7 @@ def _mlp_iterations(
         M[o_b3] = BETA1 * M[o_b3] + c1 * gb3
         V[o_b3] = BETA2 * V[o_b3] + c2 * gb3 * gb3
         P[o_b3] = P[o_b3] - learning_rate * (M[o_b3] / bc1) / (math.sqrt(V[o_b3] / bc2) + EPS)
-        if record_loss and (t % LOSS_EVERY == 0 or t == max_iter):
+        if record_loss and (t % loss_every == 0 or t == max_iter):
             _transpose(W1, W1T)
             _transpose(W2, W2T)
             loss = 0.0
@@ -711,7 +712,7 @@ def _filled(state: np.ndarray, out: np.ndarray) -> np.ndarray:
 def mlp_fit(
     X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
     learning_rate: float, seed: int, noise_std: float, record_loss: bool,
-    progress=None,
+    progress=None, loss_every: int = LOSS_EVERY,
 ) -> Tuple[array, array, array, array, array, float, List[Dict[str, float]]]:
     """Full-batch Adam training; returns ``(W1, b1, W2, b2, W3, b3, loss history)`` (see ``pure``).
 
@@ -727,10 +728,10 @@ def mlp_fit(
     P = _mlp_init(state, n_in)
     M = np.zeros_like(P)
     V = np.zeros_like(P)
-    # Python's float ** int (C pow), as pure computes the bias corrections
-    bc1s = np.array([1 - BETA1 ** t for t in range(1, max_iter + 1)])
-    bc2s = np.array([1 - BETA2 ** t for t in range(1, max_iter + 1)])
-    hist_iter = np.empty(max_iter // LOSS_EVERY + 2, np.int64)
+    bcs = [bias_corrections(t) for t in range(1, max_iter + 1)]  # V8's pow, in Python (as pure)
+    bc1s = np.array([bc[0] for bc in bcs])
+    bc2s = np.array([bc[1] for bc in bcs])
+    hist_iter = np.empty(max_iter // int(loss_every) + 2, np.int64)
     hist_loss = np.empty(len(hist_iter))
     hist_count = np.zeros(1, np.int64)
     chunks = [(begin, min(begin + _MLP_CHUNK, max_iter)) for begin in range(0, max_iter, _MLP_CHUNK)]
@@ -738,7 +739,8 @@ def mlp_fit(
         for begin, end in chunks:
             _mlp_iterations(
                 x, yf, n_in, begin, end, max_iter, float(alpha), float(learning_rate), float(noise_std),
-                bool(record_loss), P, M, V, noise_ahead.next(), bc1s, bc2s, hist_iter, hist_loss, hist_count,
+                bool(record_loss), int(loss_every), P, M, V, noise_ahead.next(), bc1s, bc2s, hist_iter, hist_loss,
+                hist_count,
             )
             if progress is not None:
                 for t in range(begin + 1, end + 1):

@@ -335,7 +335,8 @@ def _wanted(n_rows: int, max_iter: int) -> bool:
 
 
 def start(X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
-          learning_rate: float, seed: int, noise_std: float, record_loss: bool) -> Optional[Link]:
+          learning_rate: float, seed: int, noise_std: float, record_loss: bool,
+          loss_every: int) -> Optional[Link]:
     """Hand the helper its share of one :func:`.pure.mlp_fit`; return the main process's link.
 
     Returns None when the fit should run in one process: not wanted (see the
@@ -352,7 +353,7 @@ def start(X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter
     link = Link((0, split), n_rows, False, helper.proc.stdout, helper.proc.stdin, helper.proc)
     args = dict(X=array("f", X[: n_rows * n_in]), y=list(y[:n_rows]), n_rows=n_rows, n_in=n_in,
                 max_iter=max_iter, alpha=alpha, learning_rate=learning_rate, seed=seed, noise_std=noise_std,
-                record_loss=record_loss)
+                record_loss=record_loss, loss_every=loss_every)
     try:
         if not helper.greeted:
             if link._recv() != "ready":

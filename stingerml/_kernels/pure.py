@@ -399,6 +399,12 @@ class _Adam:
         return out
 
 
+def bias_corrections(t: int) -> Tuple[float, float]:
+    """Adam's ``(1 - β1**t, 1 - β2**t)`` at iteration ``t``, the powers as V8's ``Math.pow``
+    (:func:`stingerml.jsmath.pow`; the C library's differ in the last bit for some ``t``)."""
+    return 1 - jsmath.pow(BETA1, t), 1 - jsmath.pow(BETA2, t)
+
+
 def mlp_init(seed: int, n_in: int) -> Tuple[XorShift32, array, array, array]:
     """The rng after init and ``W1 (64×n_in), W2 (32×64), W3 (32)``: ``f32(gaussian() * sqrt(2/fan_in))``."""
     rng = XorShift32(seed)
@@ -412,30 +418,31 @@ def mlp_init(seed: int, n_in: int) -> Tuple[XorShift32, array, array, array]:
 def mlp_fit(
     X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
     learning_rate: float, seed: int, noise_std: float, record_loss: bool,
-    progress=None,
+    progress=None, loss_every: int = LOSS_EVERY,
 ) -> Tuple[array, array, array, array, array, float, List[Dict[str, float]]]:
     """Full-batch Adam training; returns ``(W1, b1, W2, b2, W3, b3, loss history)``.
 
     ``W1`` is 64×n_in, ``W2`` 32×64 (flat row-major ``[out][in]``), ``b3`` a double.
-    ``progress(t, max_iter)`` is called after each iteration when given.
+    ``progress(t, max_iter)`` is called after each iteration when given. With
+    ``record_loss`` the mean BCE is recorded every ``loss_every`` iterations and at the last.
 
     When two CPUs are free and the job is big enough (:mod:`.peer`), a second
     process shares the work (:func:`mlp_fit_share`); every sum still runs in
     SPEC order, so the result is the same to the bit.
     """
-    link = peer.start(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss)
+    link = peer.start(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss, loss_every)
     if link is None:
         return mlp_fit_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
-                             progress)
+                             progress, loss_every=loss_every)
     with link:
         return mlp_fit_share(X, y, n_rows, n_in, max_iter, alpha, learning_rate, seed, noise_std, record_loss,
-                             progress, link)
+                             progress, link, loss_every)
 
 
 def mlp_fit_share(
     X: Sequence[float], y: Sequence[int], n_rows: int, n_in: int, max_iter: int, alpha: float,
     learning_rate: float, seed: int, noise_std: float, record_loss: bool, progress=None,
-    link: Optional["peer.Link"] = None,
+    link: Optional["peer.Link"] = None, loss_every: int = LOSS_EVERY,
 ) -> Tuple[array, array, array, array, array, float, List[Dict[str, float]]]:
     """:func:`mlp_fit` in this process alone, or this process's share of it when ``link`` is given.
 
@@ -475,7 +482,7 @@ def mlp_fit_share(
             passes = [_row_pass(data[r], data1[r], yf[r], net) for r in range(lo, hi)]
         if link:  # the main process has the first rows, the helper the last
             link.send_passes(passes, noisy)
-        bc1, bc2 = 1 - BETA1 ** t, 1 - BETA2 ** t
+        bc1, bc2 = bias_corrections(t)
         if outputs:
             sums = _output_gradients(passes)
             if link:
@@ -494,7 +501,7 @@ def mlp_fit_share(
         if link:
             W1b, W2b, W3, b3 = link.share_weights(W1b, W2b, W3, b3)
         net = _net(W1b, W2b, W3, b3, n_in)  # for the loss now and the next iteration's passes
-        if record_loss and (t % LOSS_EVERY == 0 or t == max_iter):
+        if record_loss and (t % loss_every == 0 or t == max_iter):
             probs = [sigmoid(_forward(data[r], net)[2]) for r in range(lo, hi)]
             if link:
                 probs = link.share_probs(probs)

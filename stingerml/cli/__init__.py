@@ -24,10 +24,15 @@ COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-co
     "benchmark",  # benchmark
     "convert",  # convert
     "device",  # emulate, pull, push, info, delete
+    "diff",  # diff
     "export_dataset",  # export (a training folder: the dataset, not a model)
+    "export_model",  # export-model (ONNX and full-int8 TFLite of a model)
     "firmware",  # validate, replay, online, export-header
+    "golden",  # golden
     "plot",  # plot
+    "report",  # report
     "synth",  # synth
+    "tabular",  # tabular train, predict, evaluate
     "train",  # train, demo
 )
 

@@ -9,10 +9,11 @@ honours the shared options the same way.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, TextIO, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Union
 
 from ..errors import ModelFormatError, StingerError, StingerWarning
 
@@ -215,3 +216,41 @@ def _warnings_only(event: "Progress") -> None:
 
 
 WARNING_EVENT = "WARNING: "  # how a training run's warnings appear among its progress events
+
+
+# --- independent tasks: --jobs / --scheduler (stingerml.executors) ---------------------------------
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` of a count that must be 1 or more (``--jobs``, ``--mlp-iterations``, ...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def add_task_options(p: argparse.ArgumentParser) -> None:
+    """``--jobs N`` (local processes) or ``--scheduler ADDRESS`` (a Dask cluster) for a command
+    made of independent tasks (:mod:`stingerml.executors`); results are the same either way."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
+                   help="run the independent tasks on N local processes (default 1: one after another); "
+                        "the output is identical")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run them on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786; "
+                        "needs stingerml[dask], and stingerml on the workers)")
+
+
+@contextlib.contextmanager
+def task_runner(args: argparse.Namespace) -> Iterator[Dict[str, Any]]:
+    """The ``jobs=``/``executor=`` keyword arguments :func:`add_task_options` asked for
+    (a Dask client is connected here and closed on exit)."""
+    if args.scheduler is None:
+        yield {"jobs": args.jobs}
+        return
+    from ..executors import dask_executor
+
+    with dask_executor(args.scheduler) as executor:
+        yield {"executor": executor}

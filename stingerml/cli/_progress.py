@@ -25,7 +25,7 @@ class StderrProgress:
             if self.tty:
                 width = 30
                 filled = width * event.done // event.total
-                self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.message}")
+                self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.message}\033[K")
                 self._bar = True
             elif self.quarters:
                 quarter = 4 * event.done // event.total

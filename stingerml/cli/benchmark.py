@@ -8,11 +8,13 @@ import sys
 from ..errors import StingerError
 from ..progress import Progress
 from ._announce import announce_backend
-from ._common import add_arguments_later, add_json, add_output, add_sources, check_sources, print_json, read_logs, say
+from ._common import (add_arguments_later, add_json, add_output, add_sources, add_task_options, check_sources,
+                      print_json, read_logs, say, task_runner)
 
 
 def command_line(args: argparse.Namespace) -> str:
-    """The command that reproduces this run, every option spelled out."""
+    """The command that reproduces this run, every option spelled out (but ``--jobs`` and
+    ``--scheduler``: they change where it runs, not the report)."""
     words = ["stingerml", "benchmark", *args.logs]
     if args.train_dir:
         words += ["--train-dir", args.train_dir]
@@ -52,10 +54,12 @@ def _benchmark(args: argparse.Namespace) -> int:
         seconds = estimate_seconds(data, config)
         eta = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
         pure = backend() == "python"
-        note(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} on this machine "
+        where = "on this machine" if args.jobs == 1 and not args.scheduler else "in one process"
+        note(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} {where} "
              + ("(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])"
                 if pure else "(shorten with --seeds, --mlp-iter or --models lr)"))
-    result = run_benchmark(data, config, progress=show)
+    with task_runner(args) as where_to_run:
+        result = run_benchmark(data, config, progress=show, **where_to_run)
     try:
         write_text_atomic(args.out, result.to_markdown(command_line(args)))
     except OSError as exc:
@@ -101,3 +105,4 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="default: all")
     p.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES), help="default: all")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: all")
+    add_task_options(p)

@@ -1,2 +1,3 @@
 """Trainers, one module (or package) per kind of model: :mod:`.blaster` is the browser trainer's
-flow for the blaster's LR and MLP (see docs/architecture.md)."""
+flow for the blaster's LR and MLP, :mod:`.tabular` the general trainer of small MLPs on CSV
+data (see docs/architecture.md)."""

@@ -17,39 +17,59 @@ computes the traces and returns one :class:`TrainResult`, with one
 - :func:`train_folder` trains from a training folder written by
   ``stingerml export`` (:mod:`stingerml.trainfolder`); there is no log, so no
   per-shot traces.
+
+With ``concat``, :func:`train` joins several logs into one first, as the
+published app's import button does (:mod:`stingerml.app_import`): one more
+source. Every entry point takes ``settings``
+(:class:`~stingerml.settings.TrainSettings`: the final models' iterations and
+the MLP loss cadence); the default is the published app's (700 MLP
+iterations, loss every 8), ``stingerml.settings.TRAIN_PIPELINE`` the browser
+trainer's own defaults (600, every 16). ``report.json`` records them.
+
+Each entry point takes ``jobs=`` (local processes) or ``executor=`` (any
+:class:`concurrent.futures.Executor`, e.g. a Dask cluster's): the per-log
+stages (parsing, the browser dataset, features) then run as independent tasks
+(:mod:`.tasks`) and the fit stays here; the result is the same bytes.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import warnings as _warnings
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+from ..app_import import ImportedLogs, import_logs
 from ..formats import mlmd
 from .._atomic import write_set_to_folder
 from .._kernels import prestart_helper
-from ..constants import LR_FILE, MLP_FILE, REPORT_FILE, RICH_FEATURES, SUMMARY_FEATURES, WINDOW_SAMPLES
+from ..constants import LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE, RICH_FEATURES, SUMMARY_FEATURES, WINDOW_SAMPLES
 from ..dataset import Dataset, DatasetParams, build_dataset
-from ..errors import DatasetError, OutputError, TrainingError  # noqa: F401 (OutputError: raised by save)
+from ..errors import DatasetError, OutputError, StingerWarning, TrainingError  # noqa: F401 (OutputError: raised by save)
+from ..executors import check_jobs, parallel
 from ..features import featurize_rich, featurize_summary
 from ..holdout import holdout_metrics
-from ..log import Log, parse_log, read_log
+from ..log import Log
 from ..logreg import LogisticRegression
 from ..matrix import Matrix
 from ..mlp import MLP
-from ..progress import Progress, ProgressCallback, Reporter  # noqa: F401  (Progress: public here too)
+from ..progress import Progress, ProgressCallback, Reporter
+from ..quality import data_quality
 from ..rng import js_round
 from ..scaler import Scaler
 from ..sessions import SessionsDataset, build_sessions
+from ..settings import APP, TrainSettings
 from ..traces import pick_traces, shot_traces
 from ..trainfolder import TrainFolder
 from ..trainfolder import read as read_folder
+from .tasks import Features, features_in_tasks, load_log, sessions_in_tasks
 
-OUTPUT_FILES = (LR_FILE, MLP_FILE, REPORT_FILE)
-FINAL_LR_ITERATIONS = 5000
-FINAL_MLP_ITERATIONS = 600
+OUTPUT_FILES = (LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE)
+DEFAULT_SETTINGS = APP
+"""The final models' settings when none are given: the published app's (:mod:`stingerml.settings`)."""
 
 LogSource = Union[Log, bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 
@@ -66,6 +86,10 @@ class TrainResult:
     :class:`~stingerml.trainfolder.TrainFolder` the models were trained on (None
     from :func:`fit_windows`, which also leaves ``summary``, ``warnings`` and
     ``shot_traces`` empty). ``log_lines`` are the browser's messages, in order.
+    ``settings`` are the ones trained with; ``logs`` the logs trained on by the
+    ``session`` name of their traces (``""`` for one log; empty without a log),
+    for ``report.html``; ``imported`` (only with ``concat``) the joined and
+    skipped files.
     """
 
     lr_blob: bytes
@@ -80,6 +104,14 @@ class TrainResult:
     shot_traces: List[Dict[str, Any]]
     dataset: Union[Dataset, SessionsDataset, TrainFolder, None]
     log_lines: List[str] = field(default_factory=list)
+    settings: TrainSettings = APP
+    logs: Dict[str, Log] = field(default_factory=dict)
+    imported: Optional[Dict[str, List[str]]] = None
+
+    @property
+    def quality(self) -> Optional[Dict[str, Any]]:
+        """The app's data-quality score of ``summary`` (:func:`stingerml.quality.data_quality`)."""
+        return data_quality(self.summary)
 
     def __repr__(self) -> str:
         s, m = self.summary, self.metrics
@@ -89,8 +121,12 @@ class TrainResult:
                 "files() / save(DIR) for the model files>")
 
     def report(self) -> Dict[str, Any]:
-        """The ``report.json`` content."""
+        """The ``report.json`` content (``import``: the joined and skipped files, only with ``concat``)."""
+        extra = {} if self.imported is None else {"import": self.imported}
         return {
+            "logs": [log.source for log in self.logs.values()], **extra,
+            "settings": self.settings.to_json(),
+            "quality": self.quality,
             "summary": self.summary,
             "warnings": self.warnings,
             "metrics": self.metrics,
@@ -100,17 +136,21 @@ class TrainResult:
         }
 
     def files(self) -> Dict[str, bytes]:
-        """``{file name: content}`` of the three output files."""
+        """``{file name: content}`` of the four output files (``report.html``: :mod:`stingerml.report_html`)."""
+        from ..report_html import render
+
+        report = self.report()
         return {
             LR_FILE: self.lr_blob,
             MLP_FILE: self.mlp_blob,
-            REPORT_FILE: (json.dumps(self.report(), indent=1) + "\n").encode("utf-8"),
+            REPORT_FILE: (json.dumps(report, indent=1) + "\n").encode("utf-8"),
+            REPORT_HTML_FILE: render(report, self.logs).encode("utf-8"),
         }
 
     def save(self, out_dir: Union[str, "os.PathLike[str]"]) -> Dict[str, Path]:
-        """Write ``ml_model_lr.bin``, ``ml_model_mlp.bin`` and ``report.json`` into ``out_dir``.
+        """Write ``ml_model_lr.bin``, ``ml_model_mlp.bin``, ``report.json`` and ``report.html`` into ``out_dir``.
 
-        As a set: afterwards ``out_dir`` holds the three new files, or (after an
+        As a set: afterwards ``out_dir`` holds the four new files, or (after an
         error, or a kill at any moment followed by the next write) its previous
         ones; on error :class:`OutputError` is raised.
         """
@@ -198,13 +238,18 @@ def _check_finite(name: str, values, rows: int) -> None:
 # --- the shared training core ---------------------------------------------------------------------
 
 
-def _fit(windows: Sequence[int], labels: Sequence[int], rep: Reporter) -> TrainResult:
-    """The core on labelled windows, reporting through ``rep`` (see :func:`fit_windows`)."""
+def _fit(windows: Sequence[int], labels: Sequence[int], rep: Reporter, settings: Optional[TrainSettings],
+         features: Optional[Features] = None) -> TrainResult:
+    """The core on labelled windows, reporting through ``rep`` (see :func:`fit_windows`);
+    ``features``: both feature sets of the rows when already computed (in tasks)."""
+    settings = settings or DEFAULT_SETTINGS
     prestart_helper()
-    rep.say("features", "Featurizing...")
     rows = len(labels)
-    fs = Matrix(featurize_summary(windows, rows), SUMMARY_FEATURES)
-    fr = Matrix(featurize_rich(windows, rows), RICH_FEATURES)
+    if features is None:
+        rep.say("features", "Featurizing...")
+        features = featurize_summary(windows, rows), featurize_rich(windows, rows)
+    fs = Matrix(features[0], SUMMARY_FEATURES)
+    fr = Matrix(features[1], RICH_FEATURES)
 
     rep.say("holdout", "Evaluating (held-out split)...")
     metrics = holdout_metrics(fs.data, fr.data, labels, progress=rep.ticks("holdout", "held-out MLP iteration"))
@@ -215,11 +260,11 @@ def _fit(windows: Sequence[int], labels: Sequence[int], rep: Reporter) -> TrainR
 
     rep.say("lr", "Training LogReg (final, all data)...")
     lr_scaler = Scaler().fit(fs)
-    lr = LogisticRegression(max_iter=FINAL_LR_ITERATIONS).fit(lr_scaler.transform(fs), labels)
+    lr = LogisticRegression(max_iter=settings.lr_iterations).fit(lr_scaler.transform(fs), labels)
     _check_finite("LR", list(lr.coef_) + [lr.intercept_], rows)
     rep.say("mlp", "Training MLP (final, all data)...")
     mlp_scaler = Scaler().fit(fr)
-    mlp = MLP(max_iter=FINAL_MLP_ITERATIONS, record_loss=True).fit(
+    mlp = MLP(max_iter=settings.mlp_iterations, record_loss=True, loss_every=settings.mlp_loss_every).fit(
         mlp_scaler.transform(fr), labels, progress=rep.ticks("mlp", "MLP iteration")
     )
     _check_finite("MLP", [*mlp.W1_, *mlp.b1_, *mlp.W2_, *mlp.b2_, *mlp.W3_, mlp.b3_], rows)
@@ -232,16 +277,20 @@ def _fit(windows: Sequence[int], labels: Sequence[int], rep: Reporter) -> TrainR
     rep.say("build", f"MLP model: {len(mlp_blob)} bytes, CRC={mlmd.crc32(mlp_blob):08x}")
     return TrainResult(lr_blob=lr_blob, mlp_blob=mlp_blob, lr_model=lr_model, mlp_model=mlp_model, summary={},
                        warnings=[], metrics=metrics, lr_loss_history=lr.loss_history_,
-                       mlp_loss_history=mlp.loss_history_, shot_traces=[], dataset=None, log_lines=rep.lines)
+                       mlp_loss_history=mlp.loss_history_, shot_traces=[], dataset=None, log_lines=rep.lines,
+                       settings=settings)
 
 
-def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optional[ProgressCallback] = None) -> TrainResult:
+def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optional[ProgressCallback] = None,
+                settings: Optional[TrainSettings] = None) -> TrainResult:
     """Featurize, run the held-out check, train the final LR and MLP and pack both MLMD files.
 
     Args:
         windows: flat ``rows × 50 × 6`` raw samples (channel order ``ax..gz``).
         labels: 0/1 per row (both classes present).
         progress: optional callback (stages ``features``, ``holdout``, ``lr``, ``mlp``, ``build``).
+        settings: iterations of the final models and the MLP loss cadence
+            (default :data:`DEFAULT_SETTINGS`, the app's).
 
     Returns:
         A :class:`TrainResult` with the models, files, metrics, loss histories
@@ -250,7 +299,7 @@ def fit_windows(windows: Sequence[int], labels: Sequence[int], progress: Optiona
     Raises:
         TrainingError: a model ended with non-finite weights.
     """
-    return _fit(windows, labels, Reporter(progress))
+    return _fit(windows, labels, Reporter(progress), settings)
 
 
 class _Rows(NamedTuple):
@@ -262,15 +311,20 @@ class _Rows(NamedTuple):
     warnings: List[str]
     dataset: Union[Dataset, SessionsDataset, TrainFolder]
     traces: Optional[Callable[[mlmd.LRModel, mlmd.MLPModel], List[Dict[str, Any]]]]  # None: no log, no traces
+    logs: Optional[Dict[str, Log]] = None  # the logs by trace session name, for report.html
+    imported: Optional[Dict[str, List[str]]] = None  # concat: the joined and skipped files
+    input_warnings: Sequence[str] = ()  # concat: the import's (already reported; not the browser's log lines)
+    features: Optional[Features] = None  # computed by the source (in tasks), else by the core
 
 
-def _run(source: Callable[[Reporter], _Rows], progress: Optional[ProgressCallback]) -> TrainResult:
+def _run(source: Callable[[Reporter], _Rows], progress: Optional[ProgressCallback],
+         settings: Optional[TrainSettings]) -> TrainResult:
     """The one training flow: rows from ``source``, warnings, the core, per-shot traces, one result."""
     rep = Reporter(progress)
     rows = source(rep)
     for w in rows.warnings:
         rep.say("dataset", f"WARNING: {w}")
-    fitted = _fit(rows.windows, rows.labels, rep)
+    fitted = _fit(rows.windows, rows.labels, rep, settings, rows.features)
     if rows.traces is None:
         traces: List[Dict[str, Any]] = []
         rep.say("done", "Done (no per-shot traces: a training folder holds no log)")
@@ -278,7 +332,8 @@ def _run(source: Callable[[Reporter], _Rows], progress: Optional[ProgressCallbac
         rep.say("traces", "Computing per-shot predictions...")
         traces = pick_traces(rows.traces(fitted.lr_model, fitted.mlp_model))
         rep.say("done", f"Generated {len(traces)} shot plots")
-    return replace(fitted, summary=rows.summary, warnings=rows.warnings, shot_traces=traces, dataset=rows.dataset)
+    return replace(fitted, summary=rows.summary, warnings=[*rows.input_warnings, *rows.warnings], shot_traces=traces,
+                   dataset=rows.dataset, logs=rows.logs or {}, imported=rows.imported)
 
 
 def _log_traces(log: Log, ds: Dataset) -> Callable[[mlmd.LRModel, mlmd.MLPModel], List[Dict[str, Any]]]:
@@ -302,9 +357,39 @@ def _as_log(data: LogSource, rep: Reporter, message: str = "Parsing binary log..
     if isinstance(data, Log):
         return data
     rep.say("parse", message)
-    if isinstance(data, (str, os.PathLike)):
-        return read_log(data)
-    return parse_log(data)
+    return load_log(data)
+
+
+class _Tasks(NamedTuple):
+    """Where the independent stages run (:mod:`stingerml.executors`); serial when neither is set."""
+
+    jobs: Optional[int]
+    executor: Optional[Executor]
+
+    @property
+    def parallel(self) -> bool:
+        return parallel(self.jobs, self.executor)
+
+    def features(self, windows: Sequence[int], rows: int, window_samples: int, rep: Reporter) -> Optional[Features]:
+        """Both feature sets in tasks, or None (serial: the core computes them)."""
+        if not self.parallel:
+            return None
+        rep.say("features", "Featurizing (in tasks)...")
+        return features_in_tasks(windows, rows, window_samples, jobs=self.jobs, executor=self.executor,
+                                 progress=rep.progress)
+
+
+def _import(data: Union[LogSource, Sequence[LogSource]], params: DatasetParams, rep: Reporter) -> ImportedLogs:
+    """The app's import of ``data`` (one log or several); its warnings go to the progress callback
+    now and to the result's warnings, not to the browser's log lines."""
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", StingerWarning)
+        imported = import_logs(list(data) if isinstance(data, (list, tuple)) else [data], min_gap_ms=params.min_gap_ms)
+    if rep.progress is not None:
+        for w in imported.warnings:
+            rep.progress(Progress("parse", f"WARNING: {w}"))
+    rep.say("parse", "Parsing binary log...")
+    return imported
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -314,23 +399,37 @@ def train(
     data: Union[LogSource, Sequence[LogSource]],
     *,
     params: DatasetParams = DatasetParams(),
+    settings: Optional[TrainSettings] = None,
+    concat: bool = False,
     progress: Optional[ProgressCallback] = None,
+    jobs: Optional[int] = None,
+    executor: Optional[Executor] = None,
 ) -> TrainResult:
     """Run the browser trainer's pipeline on one session (a list or tuple: :func:`train_sessions`).
 
     ``data`` is a :class:`~stingerml.log.Log`, the bytes of a binary log, or a path
     (``.csv`` read as the converter's CSV, anything else as a binary log).
+    ``settings`` default to :data:`DEFAULT_SETTINGS` (the published app's).
+
+    With ``concat`` the logs (one or a list) are joined into one as the app's
+    import button does (:func:`stingerml.app_import.import_logs`: files whose size
+    is not a multiple of 17 bytes skipped) and trained as one log: the app's
+    files, metrics and log lines. ``warnings`` then start with the import's
+    (skipped files, shots lost to the gap rule at a file boundary) and
+    ``imported`` names the joined and skipped files.
 
     Raises:
-        LogFormatError: the log cannot be read.
+        LogFormatError: the log cannot be read (with ``concat``: no file left).
         DatasetError: fewer than 2 accepted shots, or no positive or no negative windows.
         TrainingError: a model ended with non-finite weights.
     """
-    if isinstance(data, (list, tuple)):
-        return train_sessions(data, params=params, progress=progress)
+    if isinstance(data, (list, tuple)) and not concat:
+        return train_sessions(data, params=params, settings=settings, progress=progress, jobs=jobs, executor=executor)
+    tasks = _Tasks(check_jobs(jobs), executor)
 
     def one_log(rep: Reporter) -> _Rows:
-        log = _as_log(data, rep)
+        imported = _import(data, params, rep) if concat else None
+        log = imported.log if imported else _as_log(data, rep)
         n = len(log)
         rep.say("parse", f"Parsed {n} samples ({n / 100:.1f}s at 100Hz)")
         rep.say("dataset", "Detecting shots...")
@@ -342,10 +441,20 @@ def train(
         _check_rows(log.source, ds.pos_count, ds.neg_count, ds.window_samples, ds.lead_samples, params)
         rep.say("dataset", f"Dataset: {len(ds.accepted)} shots \u2192 {ds.pos_count} positive (augmented), "
                 f"{ds.neg_count} negative windows ({ds.window_samples} samples each)")
+        joined = None if imported is None else {"files": imported.files, "skipped": imported.skipped}
         return _Rows(ds.windows, ds.labels, _session_summary(log, ds), dataset_warnings(log, ds), ds,
-                     _log_traces(log, ds))
+                     _log_traces(log, ds), logs={"": log}, imported=joined,
+                     input_warnings=imported.warnings if imported else (),
+                     features=tasks.features(ds.windows, len(ds), ds.window_samples, rep))
 
-    return _run(one_log, progress)
+    return _run(one_log, progress, settings)
+
+
+def _source_name(source: LogSource, i: int) -> str:
+    """How messages name the ``i``-th log given: its path, its source, or ``log N``."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return source.source if isinstance(source, Log) else f"log {i + 1}"
 
 
 def _prefixed(name: str, message: str) -> str:
@@ -356,7 +465,10 @@ def train_sessions(
     logs: Sequence[LogSource],
     *,
     params: DatasetParams = DatasetParams(),
+    settings: Optional[TrainSettings] = None,
     progress: Optional[ProgressCallback] = None,
+    jobs: Optional[int] = None,
+    executor: Optional[Executor] = None,
 ) -> TrainResult:
     """Train one LR and one MLP from several sessions.
 
@@ -381,11 +493,17 @@ def train_sessions(
     """
     if not logs:
         raise DatasetError("no logs given; pass at least one session")
+    tasks = _Tasks(check_jobs(jobs), executor)
 
     def sessions_rows(rep: Reporter) -> _Rows:
-        parsed = [_as_log(d, rep, f"Reading {d if isinstance(d, (str, os.PathLike)) else 'log ' + str(i + 1)}...")
-                  for i, d in enumerate(logs)]
-        sd = build_sessions(parsed, params)
+        features: Optional[Features] = None
+        if tasks.parallel:
+            rep.say("dataset", f"Reading {len(logs)} logs, one task each...")
+            sd, features = sessions_in_tasks(logs, [_source_name(d, i) for i, d in enumerate(logs)], params,
+                                             jobs=tasks.jobs, executor=tasks.executor, progress=rep.progress)
+        else:
+            sd = build_sessions([_as_log(d, rep, f"Reading {_source_name(d, i)}...") for i, d in enumerate(logs)],
+                                params)
         warnings: List[str] = []
         sessions = []
         for s in sd.sessions:
@@ -412,15 +530,19 @@ def train_sessions(
         def traces(lr: mlmd.LRModel, mlp: mlmd.MLPModel) -> List[Dict[str, Any]]:
             return [{"session": s.name, **t} for s in sd.sessions for t in _log_traces(s.log, s.dataset)(lr, mlp)]
 
-        return _Rows(sd.windows, sd.labels, summary, warnings, sd, traces)
+        return _Rows(sd.windows, sd.labels, summary, warnings, sd, traces,
+                     logs={s.name: s.log for s in sd.sessions}, features=features)
 
-    return _run(sessions_rows, progress)
+    return _run(sessions_rows, progress, settings)
 
 
 def train_folder(
     folder: Union[TrainFolder, str, "os.PathLike[str]"],
     *,
+    settings: Optional[TrainSettings] = None,
     progress: Optional[ProgressCallback] = None,
+    jobs: Optional[int] = None,
+    executor: Optional[Executor] = None,
 ) -> TrainResult:
     """Train the LR and MLP from a training folder (``stingerml export``'s output, SPEC §13).
 
@@ -436,6 +558,7 @@ def train_folder(
             firmware's window), or no positive or no negative rows.
         TrainingError: a model ended with non-finite weights.
     """
+    tasks = _Tasks(check_jobs(jobs), executor)
 
     def folder_rows(rep: Reporter) -> _Rows:
         where = str(folder) if not isinstance(folder, TrainFolder) else "training folder"
@@ -465,9 +588,10 @@ def train_folder(
             duration = tf.summary["duration_ms"]
             summary.update(samples=tf.summary.get("samples"), durationMs=duration)
         rep.say("dataset", f"Dataset: {shots} shots \u2192 {pos} positive, {neg} negative windows ({ws} samples each)")
-        return _Rows(tf.windows, tf.labels, summary, amount_warnings(duration, shots, len(tf), pos, neg), tf, None)
+        return _Rows(tf.windows, tf.labels, summary, amount_warnings(duration, shots, len(tf), pos, neg), tf, None,
+                     features=tasks.features(tf.windows, len(tf), ws, rep))
 
-    return _run(folder_rows, progress)
+    return _run(folder_rows, progress, settings)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,109 @@
+"""ONNX (float32) from a :class:`~stingerml.dense.DenseNetwork`, written with the standard library.
+
+The graph (IR version 7, opset 13, so onnxruntime 1.15 and newer load it)::
+
+    input [N, n_features] float32          (N: the symbolic batch dimension "N")
+      -> Sub(mean) -> Div(scale)           (only when the scaler is folded in: the default)
+      -> Gemm(W0, b0, transB=1) -> Relu -> ... -> Gemm(Wk, bk, transB=1)
+      -> Softmax (axis -1) | Sigmoid | nothing (linear)
+    output [N, n_outputs] float32
+
+Weights are stored row-major ``[out][in]`` exactly as in the network (``transB=1``).
+``metadata_props`` hold the feature names, classes, target names, output kind,
+the scaler (``scaler_mean``/``scaler_scale``, JSON lists) and the stingerml version.
+
+The scaler is folded in by default: the ONNX file then takes the same raw
+feature rows as the MLMD model and the firmware (``Sub`` then ``Div`` in
+float32 are the firmware's own two operations), so no caller can forget it.
+``fold_scaler=False`` leaves it out of the graph (inputs must then be scaled
+by the caller with the ``scaler_*`` metadata).
+
+Fields are written in ascending field number, as ``onnx`` serializes them, so
+the bytes are exactly what ``onnx.load(...).SerializeToString()`` gives back,
+and the same network always gives the same bytes.
+"""
+from __future__ import annotations
+
+import os
+from array import array
+from typing import List, Sequence, Union
+
+from .._version import __version__
+from .._atomic import write_bytes_atomic
+from .._binary import le_bytes
+from ..dense import DenseNetwork
+from ._writers import check_network, metadata
+from ._protobuf import bytes_field, int_field, message
+
+IR_VERSION = 7
+OPSET = 13
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+BATCH_DIM = "N"
+
+_FLOAT = 1  # TensorProto.DataType.FLOAT
+_ATTR_INT = 2  # AttributeProto.AttributeType.INT
+
+
+def _tensor(name: str, dims: Sequence[int], values) -> bytes:
+    """TensorProto (float32): dims=1, data_type=2, name=8, raw_data=9."""
+    return b"".join([*(int_field(1, d) for d in dims), int_field(2, _FLOAT), bytes_field(8, name),
+                     bytes_field(9, le_bytes(array("f", values)))])
+
+
+def _value_info(name: str, width: int) -> bytes:
+    """ValueInfoProto of a float32 ``[N, width]`` tensor."""
+    shape = message(2, message(1, bytes_field(2, BATCH_DIM)), message(1, int_field(1, width)))
+    return bytes_field(1, name) + message(2, message(1, int_field(1, _FLOAT), shape))
+
+
+def _node(op: str, inputs: Sequence[str], output: str, **ints: int) -> bytes:
+    """NodeProto: input=1, output=2, name=3, op_type=4, attribute=5 (INT attributes only)."""
+    attrs = [message(5, bytes_field(1, k), int_field(3, v), int_field(20, _ATTR_INT)) for k, v in ints.items()]
+    return b"".join([*(bytes_field(1, i) for i in inputs), bytes_field(2, output), bytes_field(3, output),
+                     bytes_field(4, op), *attrs])
+
+
+def to_onnx(net: DenseNetwork, *, fold_scaler: bool = True, graph_name: str = "stingerml") -> bytes:
+    """The ONNX model of ``net`` as bytes (see the module docstring for the graph).
+
+    Raises:
+        ExportError: non-finite weights or scaler values, or a scale ≤ 0.
+    """
+    check_network(net, "ONNX")
+    nodes: List[bytes] = []
+    inits: List[bytes] = []
+    x = INPUT_NAME
+    folded = fold_scaler and net.mean is not None
+    if folded:
+        inits += [_tensor("scaler_mean", [net.n_features], net.mean),
+                  _tensor("scaler_scale", [net.n_features], net.scale)]
+        nodes += [_node("Sub", [x, "scaler_mean"], "centered"), _node("Div", ["centered", "scaler_scale"], "scaled")]
+        x = "scaled"
+    last = len(net.layers) - 1
+    for k, layer in enumerate(net.layers):
+        w, b = f"W{k}", f"b{k}"
+        inits += [_tensor(w, [layer.n_out, layer.n_in], layer.weights), _tensor(b, [layer.n_out], layer.bias)]
+        y = OUTPUT_NAME if k == last and net.output == "linear" else ("logits" if k == last else f"dense{k}")
+        nodes.append(_node("Gemm", [x, w, b], y, transB=1))
+        x = y
+        if k < last:
+            nodes.append(_node("Relu", [x], f"relu{k}"))
+            x = f"relu{k}"
+    if net.output != "linear":
+        nodes.append(_node("Softmax" if net.output == "softmax" else "Sigmoid", [x], OUTPUT_NAME))
+    graph = b"".join([*(bytes_field(1, n) for n in nodes), bytes_field(2, graph_name),
+                      *(bytes_field(5, t) for t in inits),
+                      bytes_field(11, _value_info(INPUT_NAME, net.n_features)),
+                      bytes_field(12, _value_info(OUTPUT_NAME, net.n_outputs))])
+    props = metadata(net, __version__, [("scaler_folded", "true" if folded else "false")])
+    return b"".join([
+        int_field(1, IR_VERSION), bytes_field(2, "stingerml"), bytes_field(3, __version__),
+        bytes_field(7, graph), message(8, bytes_field(1, ""), int_field(2, OPSET)),
+        *(message(14, bytes_field(1, k), bytes_field(2, v)) for k, v in props),
+    ])
+
+
+def write_onnx(net: DenseNetwork, path: Union[str, "os.PathLike[str]"], **options) -> None:
+    """Write :func:`to_onnx` of ``net`` to ``path`` atomically (nothing is written on error)."""
+    write_bytes_atomic(path, to_onnx(net, **options))

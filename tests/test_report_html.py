@@ -1,0 +1,122 @@
+"""report.html: self-contained, every SVG valid XML, every section and chart there; ``stingerml report DIR``."""
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from stingerml.cli import main
+from stingerml.trainers.blaster import train
+from stingerml.report_html import REPORT_HTML, render, svgs
+
+from conftest import use_backend
+
+SECTIONS = ("quality", "summary", "metrics", "loss", "traces")
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def fast_backend() -> str:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return "python"
+    return "numba"
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(vectors, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny") / "out"
+    with use_backend(fast_backend()):
+        assert main(["train", str(vectors / "sessions" / "tiny.bin"), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def check_page(html: str, n_traces: int) -> None:
+    """Sections, charts and series present; each SVG parses as XML; nothing external."""
+    for sid in SECTIONS:
+        assert f'<section id="{sid}">' in html
+    charts = re.findall(r'<figure class="chart" data-chart="(\w+)">', html)
+    assert charts == ["loss", "loss"] + ["trace"] * n_traces
+    docs = svgs(html)
+    assert len(docs) == len(charts)
+    for svg in docs:
+        root = ET.fromstring(svg)
+        assert root.tag == SVG_NS + "svg"
+    series = [[el.get("data-series") for el in ET.fromstring(s).iter(SVG_NS + "polyline")] for s in docs]
+    assert series[0] == ["lr"] and series[1] == ["mlp"]
+    for s in series[2:]:
+        assert s[:2] == ["lr", "mlp"] and set(s[2:]) == {"ax", "ay", "az", "gx", "gy", "gz"}
+    for svg in docs[2:]:
+        assert len(list(ET.fromstring(svg).iter(SVG_NS + "rect"))) >= 3  # background, pre-shot bands
+    lowered = html.lower()
+    assert "<script" not in lowered and "<link" not in lowered and "@import" not in lowered and "url(" not in lowered
+    assert re.findall(r"(?:src|href)=", lowered) == []
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
+
+
+def test_train_writes_a_self_contained_report(vectors, tiny_dir):
+    html = (tiny_dir / REPORT_HTML).read_text(encoding="utf-8")
+    report = json.loads((tiny_dir / "report.json").read_text())
+    check_page(html, len(report["shot_traces"]))
+    assert report["shot_traces"] and report["logs"] == [str(vectors / "sessions" / "tiny.bin")]
+    assert "40/100" in html and "Fair" in html and "4 shots (aim for 100+)" in html
+    assert report["warnings"] and all(escape(w) in html for w in report["warnings"])
+    assert "Precision: of the moments" in html and "Recall: of the real pre-shot moments" in html
+    assert "@media print" in html and "background: #fff" in html
+
+
+def test_report_command_rebuilds_the_same_page(tiny_dir, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_dir, copy)
+    (copy / REPORT_HTML).unlink()
+    assert main(["report", str(copy)]) == 0
+    assert (copy / REPORT_HTML).read_bytes() == (tiny_dir / REPORT_HTML).read_bytes()
+    assert capsys.readouterr().out.strip() == str(copy / REPORT_HTML)
+
+
+def test_report_without_the_log_draws_probabilities_only(tiny_dir, tmp_path, capsys, vectors):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_dir, copy)
+    report = json.loads((copy / "report.json").read_text())
+    report["logs"] = [str(tmp_path / "gone.bin")]
+    (copy / "report.json").write_text(json.dumps(report))
+    assert main(["report", str(copy)]) == 0
+    html = (copy / REPORT_HTML).read_text(encoding="utf-8")
+    assert "The log was not found" in html and "traces are drawn without the IMU" in capsys.readouterr().err
+    assert all("data-series=\"ax\"" not in s for s in svgs(html)[2:])
+    assert main(["report", str(copy), "--log", str(vectors / "sessions" / "tiny.bin")]) == 0
+    check_page((copy / REPORT_HTML).read_text(encoding="utf-8"), len(report["shot_traces"]))
+
+
+@pytest.mark.parametrize("content, message", [(None, "cannot read"), ("{", "not valid JSON"), ("[]", "not a stingerml report")])
+def test_report_bad_folder_is_one_line(tmp_path, capsys, content, message):
+    if content is not None:
+        (tmp_path / "report.json").write_text(content)
+    assert main(["report", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert not (tmp_path / REPORT_HTML).exists()
+
+
+def test_render_handles_missing_parts():
+    html = render({"summary": {"rows": 10, "posWindows": 5, "negWindows": 5, "shotsAccepted": 2},
+                   "quality": None, "metrics": None, "lr_loss_history": [], "mlp_loss_history": [], "shot_traces": []})
+    assert "Not available" in html and "No held-out check" in html and "no loss recorded" in html
+    for svg in svgs(html):
+        ET.fromstring(svg)
+
+
+def test_import_page(vectors):
+    """A joined import: the files, the skipped one and the lost-shot warning are named."""
+    pytest.importorskip("numba")
+    paths = [vectors / "sessions" / n for n in ("tiny.bin", "session_a.bin", "tiny_junk.bin")]
+    with use_backend("numba"):
+        joined = train(paths, concat=True)
+    html = render(joined.report(), joined.logs)
+    check_page(html, len(joined.shot_traces))
+    assert "Joined as one log" in html and "skipped: " + str(paths[2]) in html and "7 of its 29 shots" in html

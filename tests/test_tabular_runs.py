@@ -1,0 +1,182 @@
+"""Tabular runs: folder layout, resume = uninterrupted bit for bit, the model file, the CLI."""
+from __future__ import annotations
+
+import json
+from array import array
+
+import pytest
+
+from conftest import use_backend
+from stingerml.cli import main
+from stingerml.dense import DenseLayer, DenseNetwork
+from stingerml.errors import ModelFormatError
+from stingerml.formats import network
+from stingerml.rng import XorShift32
+from stingerml.trainers.tabular.landmarks import normalize_hand
+from stingerml.trainers.tabular.runs import RunInterrupted, RunSettings, train_run
+
+
+def make_csv(path, n=90, seed=3, classes=("red", "green", "blue")):
+    rng = XorShift32(seed)
+    lines = ["a;b;c;colour"]
+    for r in range(n):
+        k = r % len(classes)
+        lines.append(";".join(f"{k + rng() * 1.2:.4f}" for _ in range(3)) + f";{classes[k]}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+SETTINGS = dict(label="colour", hidden=[6, 4], epochs=7, checkpoint_every=2, patience=50, batch_size=8)
+
+
+def outputs(run_dir):
+    meta = json.loads((run_dir / "output" / "meta.json").read_text())
+    return ((run_dir / "output" / "model.json").read_bytes(), (run_dir / "output" / "training_history.json").read_bytes(),
+            meta["model"]["metrics"])
+
+
+@pytest.mark.parametrize("name", ["python", "numba"])
+def test_resume_equals_uninterrupted(tmp_path, name):
+    data = make_csv(tmp_path / "d.csv")
+    with use_backend(name):
+        whole = train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "a")
+
+        def stop_at_5(event):
+            if event.stage == "epoch" and event.done == 5:
+                raise KeyboardInterrupt
+
+        with pytest.raises(RunInterrupted) as info:
+            train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "b", progress=stop_at_5)
+        (run_b,) = (tmp_path / "b").iterdir()
+        assert info.value.run_dir == run_b and info.value.checkpoint.name == "epoch_0004.json"
+        assert sorted(p.name for p in (run_b / "checkpoints").glob("epoch_*")) == ["epoch_0002.json", "epoch_0004.json"]
+        assert not (run_b / "output" / "model.json").exists()
+        resumed = train_run(resume=run_b)
+    assert outputs(resumed.run_dir) == outputs(whole.run_dir)
+    assert "interrupted" in (run_b / "logs" / "training.log").read_text()
+
+
+def test_run_folder_contents(tmp_path):
+    data = make_csv(tmp_path / "d.csv")
+    run = train_run(data, RunSettings(**{**SETTINGS, "epochs": 3}), runs_dir=tmp_path / "runs").run_dir
+    assert run.name.startswith("run_") and len(run.name.split("_")[-1]) == 8
+    assert (run / "data" / "dataset.csv").read_bytes() == data.read_bytes()
+    split = json.loads((run / "data" / "split.json").read_text())
+    assert sorted(split["train"] + split["val"] + split["test"]) == list(range(90))
+    meta = json.loads((run / "output" / "meta.json").read_text())
+    assert meta["labels"]["mapping"] == {"0": "blue", "1": "green", "2": "red"}
+    assert meta["features"]["names"] == ["a", "b", "c"] and len(meta["features"]["preprocessing"]["scaler_mean"]) == 3
+    assert meta["model"]["metrics"]["confusion_matrix"] and meta["dataset"]["hash"]
+    history = json.loads((run / "output" / "training_history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3] and {"loss", "val_loss", "val_accuracy"} <= set(history[0])
+    net = network.load(run / "output" / "model.json")
+    assert net.classes == ("blue", "green", "red") and net.output == "softmax"
+
+
+def test_network_file_round_trip_is_float32_exact(tmp_path):
+    rng = XorShift32(2)
+    w = array("f", [rng() - 0.5 for _ in range(6)])
+    net = DenseNetwork((DenseLayer(w, array("f", [1e-30, -3.5]), 3, 2),), "softmax", array("f", [1, 2, 3]),
+                       array("f", [0.1, 0.2, 0.3]), ("x", "y", "z"), ("p", "q"))
+    network.save(net, tmp_path / "m.json")
+    back = network.load(tmp_path / "m.json")
+    assert back == net and network.dumps(back) == network.dumps(net)
+    (tmp_path / "bad.json").write_text('{"format": "other"}')
+    with pytest.raises(ModelFormatError, match="bad.json"):
+        network.load(tmp_path / "bad.json")
+
+
+def test_landmark_rule():
+    pts = [0.0] * 63
+    pts[0:3] = [1.0, 1.0, 1.0]
+    for k in range(1, 21):
+        pts[3 * k:3 * k + 3] = [1.0 + k, 1.0, 1.0 + 2 * k]
+    f = normalize_hand(pts)
+    d = (9 * 9 + 18 * 18) ** 0.5
+    assert f[0:3] == [0.0, 0.0, 0.0] and f[27:30] == [9 / d, 0.0, 18 / d]
+
+
+# -- CLI ------------------------------------------------------------------------------------------
+
+
+def test_cli_train_predict_evaluate(tmp_path, capsys):
+    data = make_csv(tmp_path / "d.csv")
+    runs = tmp_path / "runs"
+    assert main(["tabular", "train", str(data), "--label", "colour", "--hidden", "5", "--epochs", "3",
+                 "--runs-dir", str(runs)]) == 0
+    out, err = capsys.readouterr()
+    run = out.strip()
+    assert run.startswith(str(runs)) and "epoch 3/3" in err  # not a terminal: one line per epoch
+    assert main(["tabular", "predict", run, str(data), "-o", str(tmp_path / "p.csv")]) == 0
+    rows = (tmp_path / "p.csv").read_text().splitlines()
+    assert rows[0] == "line,prediction,p_blue,p_green,p_red" and len(rows) == 91
+    capsys.readouterr()
+    assert main(["tabular", "evaluate", run, str(data), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert sum(map(sum, metrics["confusion_matrix"])) == 90
+    assert main(["tabular", "train", str(data), "--label", "colour", "--hidden", "5", "--epochs", "2", "--quiet",
+                 "--runs-dir", str(runs)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("edit, args, expect", [
+    (lambda t: t, ["--label", "nope"], "no label column 'nope'"),
+    (lambda t: t.replace("red\n", "red\n1;x;2;red\n", 1), ["--label", "colour"], "line 3, column 'b': 'x' is not a number"),
+    (lambda t: t.replace("red\n", "red\n1;NA;2;red\n", 1), ["--label", "colour"], "line 3, column 'b': missing value"),
+    (lambda t: t.replace("red\n", "red\n1;2;3;purple\n", 1), ["--label", "colour", "--schema", "S"], "'purple' is not one of"),
+    (lambda t: t + "1;2;3;pink\n", ["--label", "colour"], "class 'pink' has 1 row(s)"),
+    (lambda t: "a;colour\n1;x\n2;x\n3;x\n", ["--label", "colour"], "at least 2 classes"),
+])
+def test_cli_bad_input_writes_nothing(tmp_path, capsys, edit, args, expect):
+    data = make_csv(tmp_path / "d.csv")
+    data.write_text(edit(data.read_text()))
+    (tmp_path / "schema.json").write_text(json.dumps({"classes": ["red", "green", "blue"]}))
+    args = [str(tmp_path / "schema.json") if a == "S" else a for a in args]
+    runs = tmp_path / "runs"
+    assert main(["tabular", "train", str(data), *args, "--runs-dir", str(runs), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and expect in err and "d.csv" in err
+    assert not runs.exists()
+
+
+def test_cli_drop_missing_reports(tmp_path, capsys):
+    data = make_csv(tmp_path / "d.csv")
+    data.write_text(data.read_text().replace("red\n", "red\n1;;2;red\n", 1))
+    assert main(["tabular", "train", str(data), "--label", "colour", "--drop-missing", "--hidden", "4",
+                 "--epochs", "1", "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert "dropped 1 row(s)" in capsys.readouterr().err
+
+
+def test_cli_regression(tmp_path, capsys):
+    rng = XorShift32(5)
+    rows = ["x1,x2,t1,t2"] + [f"{a:.3f},{b:.3f},{a + b:.3f},{a - b:.3f}"
+                              for a, b in ((rng(), rng()) for _ in range(40))]
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    assert main(["tabular", "train", str(tmp_path / "r.csv"), "--targets", "t1,t2", "--hidden", "4", "--epochs", "2",
+                 "--runs-dir", str(tmp_path / "runs"), "--quiet"]) == 0
+    run = capsys.readouterr().out.strip()
+    assert main(["tabular", "evaluate", run, str(tmp_path / "r.csv"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["targets"] == ["t1", "t2"]
+
+
+def test_cli_ctrl_c_keeps_checkpoint_and_resumes(tmp_path, capsys, monkeypatch):
+    from stingerml.cli import tabular as cli_tabular
+
+    data = make_csv(tmp_path / "d.csv")
+    original = cli_tabular.EpochProgress.__call__
+
+    def interrupt(self, event):
+        if event.stage == "epoch" and event.done == 3:
+            raise KeyboardInterrupt
+        original(self, event)
+
+    monkeypatch.setattr(cli_tabular.EpochProgress, "__call__", interrupt)
+    args = ["tabular", "train", str(data), "--label", "colour", "--hidden", "4", "--epochs", "5",
+            "--checkpoint-every", "2", "--runs-dir", str(tmp_path / "runs")]
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    (run,) = (tmp_path / "runs").iterdir()
+    assert "last checkpoint epoch_0002.json" in err and f"--resume {run}" in err
+    monkeypatch.setattr(cli_tabular.EpochProgress, "__call__", original)
+    assert main(["tabular", "train", "--resume", str(run), "--quiet"]) == 0
+    assert json.loads((run / "output" / "training_history.json").read_text())[-1]["epoch"] == 5
