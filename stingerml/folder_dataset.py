@@ -397,7 +397,7 @@ def export_dataset(log: Log, params: ExportParams = ExportParams()) -> TrainFold
     if not positives:
         raise DatasetError(
             f"{log.source}: no accepted shot has {window} samples before it (found {len(accepted)} accepted "
-            f"of {len(edges)} trigger pulls); record a longer session with trigger pulls"
+            f"of {len(edges)} rising edges); record a longer session with more shots"
         )
 
     avoid = edges if p.neg_avoid_edges == "all" else accepted

@@ -112,10 +112,12 @@ def test_cli_export_writes_reference_folder(tmp_path, capsys):
     for name in FILES:
         assert (out / name).read_bytes() == (TOOLS / "session_a.far3" / name).read_bytes()
     assert "29 positives, 87 negatives" in capsys.readouterr().out
-    # a second run refuses to overwrite without --overwrite
-    assert main(["export", str(SESSION), "--out", str(out)]) == 1
-    assert "not empty" in capsys.readouterr().err
+    # a second run replaces the set (the rule of every command, docs/cli.md); --overwrite is a
+    # deprecated no-op
+    assert main(["export", str(SESSION), "--out", str(out)]) == 0
+    assert (out / "labels_u8.bin").read_bytes() == (TOOLS / "session_a.default" / "labels_u8.bin").read_bytes()
     assert main(["export", str(SESSION), "--out", str(out), "--overwrite"]) == 0
+    assert "deprecated" in capsys.readouterr().err
     assert (out / "labels_u8.bin").read_bytes() == (TOOLS / "session_a.default" / "labels_u8.bin").read_bytes()
 
 

@@ -23,7 +23,7 @@ SESSION = ROOT / "vectors" / "sessions" / "session_a.bin"
 MODEL_SET = ("ml_model_lr.bin", "ml_model_mlp.bin", "report.json")
 
 # A driver run in a child process: `train` whose training is replaced by fixed files named by a
-# tag (the fake slow step), or the real `export --overwrite`; os.fsync prints a line and sleeps
+# tag (the fake slow step), or the real `export` over an older set; os.fsync prints a line and sleeps
 # so that a kill can land between any two durable steps.
 DRIVER = textwrap.dedent('''
     import os, sys, time
@@ -46,7 +46,7 @@ DRIVER = textwrap.dedent('''
     blaster.train = lambda *a, **k: Fake()
     if command == "train":
         sys.exit(main(["train", sys.argv[5], "--out", out, "--quiet"]))
-    sys.exit(main(["export", sys.argv[5], "--out", out, "--overwrite", "--seed", tag]))
+    sys.exit(main(["export", sys.argv[5], "--out", out, "--seed", tag]))
 ''')
 
 

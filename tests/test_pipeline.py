@@ -165,7 +165,7 @@ def test_fewer_than_two_shots_is_an_error():
 
 
 def test_shots_too_close_count_once():
-    with pytest.raises(DatasetError, match=r"1 accepted shot\(s\) \(of 2 trigger pulls\)"):
+    with pytest.raises(DatasetError, match=r"1 accepted shot\(s\) \(of 2 rising edges\)"):
         train(_session(3000, shots=[1000, 1050]))
 
 

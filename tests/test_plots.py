@@ -280,7 +280,7 @@ def test_cli_writes_overview_and_crops(tmp_path, capsys):
     root = parse((tmp_path / "out" / "overview.svg").read_text())
     assert len(series(root, "line", "accepted")) == 3 and len(series(root, "line", "rejected")) == 1
     assert sorted(p.name for p in (tmp_path / "out" / "shots").iterdir()) == ["shot_001.svg", "shot_002.svg", "shot_003.svg"]
-    assert "3 accepted / 4 trigger pulls" in capsys.readouterr().out
+    assert "4 rising edges, 3 accepted shots" in capsys.readouterr().out
 
 
 def test_cli_with_models_adds_traces_and_histograms(tmp_path):

@@ -126,7 +126,8 @@ def test_result_report_and_cli_carry_the_score(vectors, tmp_path, capsys):
     from stingerml.cli import main
 
     out = tmp_path / "o"
-    assert main(["train", str(vectors / "sessions" / "tiny.bin"), "--out", str(out), "--quiet"]) == 0
+    # not --quiet: the data-quality line is a summary line, which --quiet silences (docs/cli.md)
+    assert main(["train", str(vectors / "sessions" / "tiny.bin"), "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert scores(report["quality"]) == (40, "Fair", 4, 15, 100)
     assert ("data quality: 40/100 (Fair) - 4 shots (aim for 100+); 46s (aim for 5+ min); "

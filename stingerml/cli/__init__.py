@@ -18,7 +18,7 @@ from typing import List, Optional
 
 from .._version import __version__
 from ..errors import StingerError
-from ._common import complete
+from ._common import add_global_options, complete
 
 COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands
     "benchmark",  # benchmark
@@ -40,6 +40,9 @@ COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-co
 def build_parser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
     """The top-level parser with the sub-commands of every module in :data:`COMMANDS`.
 
+    The global options (``--backend``, ``--processes``, ``--quiet``) are accepted before the
+    command's name and after it (:func:`._common.add_global_options`).
+
     A command may put off adding its arguments (:func:`._common.add_arguments_later`);
     they are added for the command named in ``argv`` only, or for every command when
     ``argv`` is None, so ``stingerml --help`` imports no library module.
@@ -49,18 +52,15 @@ def build_parser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
         description="Train and check the Stinger blaster's shot-prediction models.",
     )
     parser.add_argument("--version", action=_Version, help="print the version and the active backend")
-    parser.add_argument("--backend", choices=("python", "numba", "auto"),
-                        help="where the hot loops run (default: $STINGERML_BACKEND or auto = numba when installed)")
-    parser.add_argument("--processes", choices=("1", "2", "auto"),
-                        help="processes for the pure-Python MLP (default: $STINGERML_PROCESSES or auto = "
-                             "2 when two CPUs are free and the fit is big); results are identical")
+    add_global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(sub)
     named = sub.choices if argv is None else [_command_in(argv)]
-    for command in named:
-        if command in sub.choices:
-            complete(sub.choices[command])
+    for name, command in sub.choices.items():
+        if name in named:
+            complete(command)
+        add_global_options(command)  # also after the command's name: stingerml train ... --quiet
     return parser
 
 

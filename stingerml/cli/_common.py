@@ -1,7 +1,10 @@
-"""What the commands share: reading logs, model files and bytes, and printing warnings.
+"""What the commands share: reading logs, model files and bytes, printing warnings, and the
+conventions of their options and output (``-o/--out``, ``--json``, ``--quiet``; docs/cli.md).
 
 Every command reads its inputs through these helpers, so a log's warnings, an
-unreadable file and a model the firmware would reject read the same everywhere.
+unreadable file and a model the firmware would reject read the same everywhere;
+and declares its output and prints through them, so every command spells and
+honours the shared options the same way.
 """
 from __future__ import annotations
 
@@ -10,13 +13,14 @@ import contextlib
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Union
 
 from ..errors import ModelFormatError, StingerError, StingerWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..formats.mlmd import Model
     from ..log import Log
+    from ..progress import Progress, ProgressCallback
 
 PathArg = Union[str, Path]
 
@@ -105,21 +109,133 @@ def check_sources(args: argparse.Namespace) -> None:
         args.parser.error("give either one or more LOG files or --train-dir DIR, not both and not neither")
 
 
-def _jobs(text: str) -> int:
+# --- the conventions every command follows (docs/cli.md) ------------------------------------------
+#
+# One spelling for the output (-o/--out), --json where a command prints a result, and the global
+# options (--backend, --processes, --quiet) accepted before or after the command's name. A new
+# command module adopts each with one call: add_output(p, ...), add_json(p, ...), and say(args, ...)
+# / progress(args) for what it prints (--quiet is added to every command by build_parser).
+
+BACKENDS = ("python", "numba", "auto")
+PROCESSES = ("1", "2", "auto")
+
+
+def add_global_options(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``--backend``, ``--processes`` and ``--quiet`` on the top-level parser (``top``) or on a
+    command's parser. A command's copies default to ``argparse.SUPPRESS``, so that they do not
+    overwrite the value given before the command's name (``stingerml --quiet train ...``). A
+    command must not define them itself; one that does keeps its own (no clash)."""
+    unset = {} if top else {"default": argparse.SUPPRESS}
+    specs = (
+        (("--backend",), dict(choices=BACKENDS, **unset,
+                              help="where the hot loops run (default: $STINGERML_BACKEND or auto = numba when "
+                                   "installed; numba when it is not installed is an error)")),
+        (("--processes",), dict(choices=PROCESSES, **unset,
+                                help="processes for the pure-Python MLP (default: $STINGERML_PROCESSES or auto = "
+                                     "2 when two CPUs are free and the fit is big); results are identical")),
+        (("-q", "--quiet"), dict(action="store_true", default=False if top else argparse.SUPPRESS,
+                                 help="no progress, notes or summary lines; warnings, errors and the results asked "
+                                      "for (--json, tables, verdicts, -o -) are still printed")),
+    )
+    for flags, spec in specs:
+        if not any(flag in p._option_string_actions for flag in flags):  # a command's own wins
+            p.add_argument(*flags, **spec)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old spelling of an option: stores like the new one and says, once, to use the new one."""
+
+    def __init__(self, option_strings, dest, new: str = "", **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warn(f"{option_string} is deprecated, use {self.new} (the old spelling goes in a later version)")
+        setattr(namespace, self.dest, values)
+
+
+def add_output(p: argparse.ArgumentParser, help: str, *, metavar: str = "FILE", required: bool = True,
+               default: Optional[str] = None, old: Sequence[str] = ("--output",)) -> None:
+    """``-o/--out``, the one spelling of every command's output (``args.out``). The ``old``
+    spellings keep working, hidden from ``--help``, with a deprecation warning."""
+    group = p.add_mutually_exclusive_group(required=required)
+    group.add_argument("-o", "--out", metavar=metavar, default=default, help=help)
+    for spelling in old:
+        group.add_argument(spelling, dest="out", metavar=metavar, action=_DeprecatedAlias, new="-o/--out",
+                           help=argparse.SUPPRESS)
+
+
+def add_json(p: argparse.ArgumentParser, what: str) -> None:
+    """``--json``: print ``what`` as one JSON object on standard output (and nothing else there)."""
+    p.add_argument("--json", action="store_true", help=f"print {what} as one JSON object on standard output")
+
+
+def print_json(obj: object) -> None:
+    """The one JSON object of ``--json`` on standard output (UTF-8, indented, key order kept;
+    a non-finite number is ``null``, as JSON has none)."""
+    import json
+
+    print(json.dumps(_finite(obj), indent=1, ensure_ascii=False, allow_nan=False), flush=True)
+
+
+def _finite(obj: object) -> object:
+    import math
+
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def say(args: argparse.Namespace, message: str, *, stream: Optional[TextIO] = None) -> None:
+    """A progress, note or summary line (standard output unless ``stream``): silent with
+    ``--quiet``, and kept off standard output with ``--json``. Never use it for warnings."""
+    stream = sys.stdout if stream is None else stream
+    if getattr(args, "quiet", False) or (getattr(args, "json", False) and stream is sys.stdout):
+        return
+    print(message, file=stream, flush=True)
+
+
+def progress(args: argparse.Namespace, *, quarters: bool = True) -> "ProgressCallback":
+    """The progress callback of a long command: lines (and a bar on a terminal, or with
+    ``quarters`` a line per quarter of a counted stage without one) on stderr; with ``--quiet``
+    only the events that are warnings (``WARNING: ...``), as ``warning:`` lines."""
+    if getattr(args, "quiet", False):
+        return _warnings_only
+    from ._progress import StderrProgress
+
+    return StderrProgress(quarters=quarters)
+
+
+def _warnings_only(event: "Progress") -> None:
+    if event.message.startswith(WARNING_EVENT):
+        warn(event.message[len(WARNING_EVENT):])
+
+
+WARNING_EVENT = "WARNING: "  # how a training run's warnings appear among its progress events
+
+
+# --- independent tasks: --jobs / --scheduler (stingerml.executors) ---------------------------------
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` of a count that must be 1 or more (``--jobs``, ``--mlp-iterations``, ...)."""
     try:
-        jobs = int(text)
+        value = int(text)
     except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of processes, 1 or more, got {text!r}")
-    return jobs
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def add_task_options(p: argparse.ArgumentParser) -> None:
     """``--jobs N`` (local processes) or ``--scheduler ADDRESS`` (a Dask cluster) for a command
     made of independent tasks (:mod:`stingerml.executors`); results are the same either way."""
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+    g.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                    help="run the independent tasks on N local processes (default 1: one after another); "
                         "the output is identical")
     g.add_argument("--scheduler", metavar="ADDRESS",

@@ -1,4 +1,5 @@
-"""Progress output on stderr: message lines always, an iteration bar only on a terminal."""
+"""Progress output on stderr: message lines always; inside a counted stage an iteration bar on a
+terminal, and without one (piped, logged) a line at each quarter, so a long stage still shows."""
 from __future__ import annotations
 
 import sys
@@ -10,10 +11,14 @@ from ..progress import Progress
 class StderrProgress:
     """A :data:`~stingerml.progress.ProgressCallback` printing to ``stream`` (stderr by default)."""
 
-    def __init__(self, stream: Optional[TextIO] = None) -> None:
+    def __init__(self, stream: Optional[TextIO] = None, *, quarters: bool = True) -> None:
+        """``quarters``: the lines at each quarter of a counted stage without a terminal (off for a
+        command whose only counted stage is short or whose stderr must stay one error line)."""
         self.stream = stream if stream is not None else sys.stderr
+        self.quarters = quarters
         self.tty = self.stream.isatty()
         self._bar = False
+        self._quarter = (None, 0)  # (stage, quarters reported) of a counted stage without a terminal
 
     def __call__(self, event: Progress) -> None:
         if event.total:
@@ -21,8 +26,16 @@ class StderrProgress:
                 width = 30
                 filled = width * event.done // event.total
                 self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.message}\033[K")
-                self.stream.flush()
                 self._bar = True
+            elif self.quarters:
+                quarter = 4 * event.done // event.total
+                stage, reported = self._quarter
+                if stage != event.stage or quarter < reported:
+                    reported = 0  # a new counted stage, or a stage counting a second loop
+                if quarter > reported:
+                    self.stream.write(f"  {event.message}\n")
+                self._quarter = (event.stage, max(quarter, reported))
+            self.stream.flush()
             return
         if self._bar:
             self.stream.write("\n")

@@ -7,7 +7,9 @@ import sys
 
 from ..errors import StingerError
 from ..progress import Progress
-from ._common import add_arguments_later, add_sources, add_task_options, check_sources, read_logs, task_runner
+from ._announce import announce_backend
+from ._common import (add_arguments_later, add_json, add_output, add_sources, add_task_options, check_sources,
+                      print_json, read_logs, say, task_runner)
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -18,7 +20,7 @@ def command_line(args: argparse.Namespace) -> str:
         words += ["--train-dir", args.train_dir]
     words += ["--seeds", str(args.seeds), "--test-frac", f"{args.test_frac:g}", "--lr-iter", str(args.lr_iter),
               "--mlp-iter", str(args.mlp_iter), "--models", *args.models, "--features", *args.features,
-              "--splits", *args.splits, "-o", args.output]
+              "--splits", *args.splits, "-o", args.out]
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -38,29 +40,43 @@ def _benchmark(args: argparse.Namespace) -> int:
     else:
         data = BenchmarkData.from_sessions(build_sessions(read_logs(args.logs)))
 
-    def say(message: str) -> None:
-        if not args.quiet:
-            print(message, file=sys.stderr, flush=True)
+    def note(message: str) -> None:
+        say(args, message, stream=sys.stderr)
 
     def show(event: Progress) -> None:
-        say(event.message)
+        note(event.message)
 
+    announce_backend(args, "benchmark", pure=False)  # the estimate below speaks of pure Python
     runs = config.seeds * len(config.models) * len(config.features) * len(config.splits)
     if not args.quiet:
+        from .._kernels import backend
+
         seconds = estimate_seconds(data, config)
         eta = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+        pure = backend() == "python"
         where = "on this machine" if args.jobs == 1 and not args.scheduler else "in one process"
-        say(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} {where} "
-            "(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])")
+        note(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} {where} "
+             + ("(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])"
+                if pure else "(shorten with --seeds, --mlp-iter or --models lr)"))
     with task_runner(args) as where_to_run:
         result = run_benchmark(data, config, progress=show, **where_to_run)
     try:
-        write_text_atomic(args.output, result.to_markdown(command_line(args)))
+        write_text_atomic(args.out, result.to_markdown(command_line(args)))
     except OSError as exc:
-        raise StingerError(f"{args.output}: cannot write the report: {exc.strerror or exc}") from exc
-    say(f"done in {result.seconds:.0f} s")
-    print(args.output)
+        raise StingerError(f"{args.out}: cannot write the report: {exc.strerror or exc}") from exc
+    note(f"done in {result.seconds:.0f} s")
+    if args.json:
+        print_json(_json_result(args.out, result))
+    say(args, args.out)
     return 0
+
+
+def _json_result(report: str, result: "object") -> dict:
+    """``--json``: the report's path, the run and every cell's mean and std per metric."""
+    return {"report": report, "rows": len(result.data), "backend": result.backend, "seconds": result.seconds,
+            "cells": [{"model": c.model, "features": c.features, "split": c.split, "runs": len(c.runs),
+                       "scored": len(c.scored), "mean": {k: v[0] for k, v in c.stats.items()},
+                       "std": {k: v[1] for k, v in c.stats.items()}} for c in result.cells()]}
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -80,7 +96,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 
     d = BenchmarkConfig()
     add_sources(p, "device log(s) (.bin or .csv)", "benchmark on this training folder instead of logs")
-    p.add_argument("-o", "--output", required=True, help="markdown report to write")
+    add_output(p, "markdown report to write (replaced atomically)")
+    add_json(p, "the report's path and every cell's mean and std per metric")
     p.add_argument("--seeds", type=int, default=d.seeds, help="seeds 0..N-1 (default %(default)s)")
     p.add_argument("--test-frac", type=float, default=d.test_frac, help="test share (default %(default)s)")
     p.add_argument("--lr-iter", type=int, default=d.lr_iter, help="LR iterations (default %(default)s)")
@@ -88,5 +105,4 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="default: all")
     p.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES), help="default: all")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: all")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_task_options(p)

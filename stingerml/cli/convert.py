@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import OutputError, StingerError, StingerWarning
-from ._common import read_one_log, warn
+from ._common import add_output, read_one_log, say, warn
 from ._stdio import STDIO, messages, write_output
 
 FORMATS = {".bin": "binary", ".csv": "CSV"}
@@ -35,7 +35,7 @@ def save_log(log: "object", path: Path) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    src, dst = Path(args.input), Path(args.output)
+    src, dst = Path(args.input), Path(args.out)
     log = None
     if args.input == STDIO:  # standard input: the format is told by the content
         from ..log import looks_like_csv, parse_any
@@ -49,20 +49,20 @@ def _convert(args: argparse.Namespace) -> int:
             warn(message)
     else:
         src_fmt = log_format(src, "input")
-    dst_fmt = log_format(dst, "output") if args.output != STDIO else ("CSV" if src_fmt == "binary" else "binary")
+    dst_fmt = log_format(dst, "output") if args.out != STDIO else ("CSV" if src_fmt == "binary" else "binary")
     if src_fmt == dst_fmt:
         raise StingerError(
             f"{src} and {dst} are both {src_fmt}; convert needs one .bin and one .csv (bin -> csv or csv -> bin)"
         )
     if log is None:
         log = read_one_log(src)
-    if args.output == STDIO:
+    if args.out == STDIO:
         from ..log import to_csv
 
         write_output(STDIO, to_csv(log).encode("utf-8") if dst_fmt == "CSV" else log.to_bytes())
     else:
         save_log(log, dst)
-    print(f"{src} ({src_fmt}) -> {dst} ({dst_fmt}): {len(log)} samples", file=messages(args.output))
+    say(args, f"{src} ({src_fmt}) -> {dst} ({dst_fmt}): {len(log)} samples", stream=messages(args.out))
     return 0
 
 
@@ -78,6 +78,6 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         ),
     )
     p.add_argument("input", metavar="IN", help="the log to read (.bin or .csv; - reads standard input)")
-    p.add_argument("-o", "--output", metavar="OUT", required=True,
-                   help="the file to write (the other format; - writes it to standard output)")
+    add_output(p, "the file to write (the other format; replaced atomically; - writes it to standard output)",
+               metavar="OUT")
     p.set_defaults(func=_convert)

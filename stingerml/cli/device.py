@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import signal
 import sys
@@ -13,7 +12,7 @@ from typing import Dict
 
 from ..constants import MODEL_FILES as _SLOT_FILES
 from ..errors import StingerError
-from ._common import add_arguments_later, read_bytes
+from ._common import add_arguments_later, add_json, add_output, print_json, progress, read_bytes, say
 
 
 def register(subparsers) -> None:
@@ -34,8 +33,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_emulate)
     add_arguments_later(p, _emulate_arguments)
     p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)"))
-    p.add_argument("-o", "--output", required=True, metavar="FILE",
-                   help="where to write the raw log (.bin); - for standard output")
+    add_output(p, "where to write the raw log (.bin; replaced atomically); - for standard output")
     p.set_defaults(func=_pull)
     add_arguments_later(p, _pull_arguments)
 
@@ -50,7 +48,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_push)
 
     p = with_port(subparsers.add_parser("info", help="show which models the blaster runs"))
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(p, "the device's model information")
     p.set_defaults(func=_info)
 
     p = with_port(subparsers.add_parser("delete", help="delete the user models; the blaster reverts to factory"))
@@ -65,7 +63,7 @@ def _check_seconds(value: float, option: str) -> None:
 def _emulate_arguments(p: argparse.ArgumentParser) -> None:
     from ..device.emulator import FAULTS
 
-    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv); none: 'no log file'")
+    p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv; - reads standard input); none: 'no log file'")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
     where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks a free port)")
@@ -103,7 +101,12 @@ def _emulate(args) -> int:
     if args.tcp is not None and not 0 <= args.tcp <= 65535:
         raise StingerError(f"--tcp {args.tcp}: a TCP port is 0..65535 (0 picks a free port)")
     log = None
-    if args.log is not None:
+    if args.log == "-":  # standard input: a CSV is converted, binary bytes are served as they are
+        from ..log import looks_like_csv, parse_any
+
+        raw = sys.stdin.buffer.read()
+        log = parse_any(raw, source="<stdin>").to_bytes() if looks_like_csv(raw) else raw
+    elif args.log is not None:
         path = Path(args.log)
         try:
             log = read_log(path).to_bytes() if path.suffix.lower() == ".csv" else path.read_bytes()
@@ -132,16 +135,15 @@ def _emulate(args) -> int:
 
 def _pull(args) -> int:
     from ..progress import Progress
-    from ._progress import StderrProgress
 
-    show = StderrProgress()  # a bar only when stderr is a terminal
+    show = progress(args, quarters=False)  # a bar only on a terminal: a failed pull says one error line
     with _client(args) as client:
         size = client.pull_log_to(
-            args.output, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)),
+            args.out, progress=lambda got, total: show(Progress("pull", f"{got}/{total} bytes", got, total)),
             max_size=args.max_size)
     show(Progress("done", "MLDUMP complete, size checked"))
-    where = "standard output" if args.output == "-" else args.output
-    print(f"wrote {where}: {size} bytes ({size // 17} samples)", file=sys.stderr if args.output == "-" else sys.stdout)
+    where = "standard output" if args.out == "-" else args.out
+    say(args, f"wrote {where}: {size} bytes ({size // 17} samples)", stream=sys.stderr if args.out == "-" else sys.stdout)
     return 0
 
 
@@ -165,9 +167,9 @@ def _push(args) -> int:
     with _client(args) as client:
         info = client.push(blobs, load=not args.no_load, sources={s: str(p) for s, p in files.items()})
     for slot, path in files.items():
-        print(f"uploaded {path} to the {slot} slot")
+        say(args, f"uploaded {path} to the {slot} slot")
     if info is not None:
-        print(f"loaded; the device runs them (model_source={info['model_source']}, fingerprint verified)")
+        say(args, f"loaded; the device runs them (model_source={info['model_source']}, fingerprint verified)")
     return 0
 
 
@@ -176,7 +178,7 @@ def _info(args) -> int:
         info = dict(client.info())
         info["samples_written"] = client.samples_written()
     if args.json:
-        print(json.dumps(info, indent=2))
+        print_json(info)
     else:
         for key, value in info.items():
             print(f"{key}={'%.6f' % value if isinstance(value, float) else value}")
@@ -186,5 +188,5 @@ def _info(args) -> int:
 def _delete(args) -> int:
     with _client(args) as client:
         client.delete()
-    print("deleted the user models; the blaster runs its factory weights")
+    say(args, "deleted the user models; the blaster runs its factory weights")
     return 0

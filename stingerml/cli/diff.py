@@ -8,17 +8,15 @@ different kinds; one ``error:`` line on stderr, nothing on stdout).
 """
 from __future__ import annotations
 
-import json
 import sys
 
+from ._common import add_json, print_json, read_bytes
 from ._stdio import STDIO
 
 EXIT_SAME, EXIT_DIFFER, EXIT_TROUBLE = 0, 1, 2
 
 
 def _read(path: str) -> bytes:
-    from ._common import read_bytes
-
     return sys.stdin.buffer.read() if path == STDIO else read_bytes(path)
 
 
@@ -34,7 +32,7 @@ def cmd_diff(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_TROUBLE
     if args.json:
-        print(json.dumps(d.to_dict(), indent=1))
+        print_json(d.to_dict())
     else:
         sys.stdout.write(format_diff(d))
     return EXIT_SAME if d.identical else EXIT_DIFFER
@@ -50,5 +48,5 @@ def register(subparsers) -> None:
                     "differ, 2 when a file cannot be compared (as cmp).")
     p.add_argument("a", metavar="A", help="first file (.mlmd or .csv; - reads standard input)")
     p.add_argument("b", metavar="B", help="second file, of the same kind (- reads standard input)")
-    p.add_argument("--json", action="store_true", help="print the comparison as JSON (to standard output)")
+    add_json(p, "the comparison")  # the comparison is the result asked for: --quiet does not hide it
     p.set_defaults(func=cmd_diff)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_arguments_later, read_one_log, warn
+from ._common import add_arguments_later, add_json, add_output, print_json, read_one_log, say, warn
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -36,13 +36,23 @@ def _export(args: argparse.Namespace) -> int:
                  + ("Record shots at least a window after the start of the log." if kind == "positives" else
                     "Use --neg-mult 1 or more, loosen the negative sampling (--neg-min-sep-ms, "
                     "--neg-avoid-post-ms, the near window), or record more time moving without firing."))
-    out = write(args.out, folder, overwrite=args.overwrite)
+    out = write(args.out, folder, overwrite=True)  # the rule of every command: outputs are replaced
     meta = folder.meta
-    print(
-        f"{args.log} -> {out}: {meta['positives']} positives, {meta['negatives']} negatives "
+    if args.json:
+        print_json({"out": str(out), "meta": meta})
+    say(
+        args, f"{args.log} -> {out}: {meta['positives']} positives, {meta['negatives']} negatives "
         f"({meta['neg_strategy']}), window {meta['window_samples']} samples at {meta['estimated_dt_ms']} ms"
     )
     return 0
+
+
+class _NoLongerNeeded(argparse.Action):
+    """``--overwrite`` (deprecated): every command now replaces its outputs (docs/cli.md)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warn(f"{option_string} is deprecated and no longer needed: export replaces the training-folder files "
+             "of --out as a set, like every command replaces its outputs")
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -62,8 +72,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 
     d = ExportParams()
     p.add_argument("log", help="device log (.bin) or converter CSV (.csv)")
-    p.add_argument("--out", required=True, help="training folder to create")
-    p.add_argument("--overwrite", action="store_true", help="replace the files of an existing non-empty folder")
+    add_output(p, "training folder to write (created if missing; its training-folder files are replaced as a "
+                  "set, other files are left alone)", metavar="DIR", old=())
+    p.add_argument("--overwrite", nargs=0, action=_NoLongerNeeded, help=argparse.SUPPRESS)
+    add_json(p, "the folder and its meta.json")
     p.add_argument("--lead-ms", type=int, default=d.lead_ms, help="gap between window end and shot (default %(default)s)")
     p.add_argument("--window-ms", type=int, default=d.window_ms, help="window length (default %(default)s)")
     p.add_argument("--min-shot-gap-ms", type=int, default=d.min_shot_gap_ms, help="shot acceptance gap (default %(default)s)")

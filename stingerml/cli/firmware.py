@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Tuple
 
 from ..constants import SLOT_LR, SLOT_MLP, SLOTS
-from ._common import load_model, read_bytes, read_one_log
+from ._announce import announce_backend
+from ._common import add_json, add_output, load_model, print_json, read_bytes, read_one_log, say
 
 
-def _progress(label: str):
-    if not sys.stderr.isatty():
+def _progress(label: str, quiet: bool):
+    if quiet or not sys.stderr.isatty():
         return None
 
     def report(done: int, total: int) -> None:
@@ -26,7 +26,8 @@ def _replay(args) -> Tuple[object, object, object]:
 
     log = read_one_log(args.log)
     lr, mlp = load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP)
-    p_lr, p_mlp = firmware.replay(log, lr, mlp, progress=_progress("replay"))
+    announce_backend(args, "firmware", "firmware", pure=False)
+    p_lr, p_mlp = firmware.replay(log, lr, mlp, progress=_progress("replay", args.quiet))
     return log, p_lr, p_mlp
 
 
@@ -34,6 +35,10 @@ def cmd_validate(args) -> int:
     from ..loader import validate
 
     verdict = validate(read_bytes(args.file, "the model"), args.slot, source=args.file)
+    if args.json:
+        print_json({"file": args.file, "slot": args.slot, "accepted": verdict.accepted,
+                    "reason": verdict.reason if not verdict.accepted else None, "warnings": list(verdict.warnings)})
+        return 0 if verdict.accepted else 1
     if not verdict.accepted:
         print(f"rejected: {verdict.reason}")
         return 1
@@ -49,8 +54,8 @@ def cmd_replay(args) -> int:
     log, p_lr, p_mlp = _replay(args)
     lines = ["timestamp_ms,p_lr,p_mlp"]
     lines += [f"{t},{a:.9g},{b:.9g}" for t, a, b in zip(log.timestamp_ms, p_lr, p_mlp)]
-    write_output(args.output, ("\n".join(lines) + "\n").encode("utf-8"))
-    print(f"wrote {len(log)} rows to {args.output}", file=sys.stderr)
+    write_output(args.out, ("\n".join(lines) + "\n").encode("utf-8"))
+    say(args, f"wrote {len(log)} rows to {args.out}", stream=sys.stderr)
     return 0
 
 
@@ -74,7 +79,8 @@ def cmd_online(args) -> int:
             rows = online.sweep(ts, p, shots, edges)
             sweeps[name] = (rows, online.propose(rows, args.max_false_per_min, args.max_on_away))
     if args.json:
-        report = {"log": str(args.log), "samples": len(log), "shots": len(shots), "trigger_pulls": len(edges),
+        report = {"log": str(args.log), "samples": len(log), "rising_edges": len(edges), "accepted_shots": len(shots),
+                  "shots": len(shots), "trigger_pulls": len(edges),  # old names, deprecated (docs/cli.md)
                   "settings": _row_dict(online.SweepRow(settings, metrics["lr"]))["settings"], "models": {}}
         for name, m in metrics.items():
             entry = report["models"][name] = {"metrics": m.to_dict()}
@@ -82,10 +88,10 @@ def cmd_online(args) -> int:
                 rows, best = sweeps[name]
                 entry["sweep"] = [_row_dict(r) for r in rows]
                 entry["proposed"] = _row_dict(best) if best is not None else None
-        print(json.dumps(report, indent=1))
+        print_json(report)
         return 0
     print(f"{args.log}: {len(log)} samples, {metrics['lr'].minutes:.2f} min, "
-          f"{len(shots)} accepted shots ({len(edges)} trigger pulls); {settings.label()}")
+          f"{len(edges)} rising edges, {len(shots)} accepted shots; {settings.label()}")
     print(f"{'model':6} {'hit':>6} {'lead50':>7} {'lead10':>7} {'lead90':>7} {'false':>6} {'false/min':>9} {'on_away':>7}")
     for name, m in metrics.items():
         lead = ["-" if v is None else f"{v:.0f}" for v in (m.lead_ms_median, m.lead_ms_p10, m.lead_ms_p90)]
@@ -108,8 +114,8 @@ def cmd_export_header(args) -> int:
     from ._stdio import write_output
 
     text = export_header(load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP))
-    write_output(args.output, text.encode("utf-8"))
-    print(f"wrote {args.output}", file=sys.stderr)
+    write_output(args.out, text.encode("utf-8"))
+    say(args, f"wrote {args.out}", stream=sys.stderr)
     return 0
 
 
@@ -124,6 +130,7 @@ def register(subparsers) -> None:
                                           "FILE into the slot; exit 1 and print the reason otherwise.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--slot", choices=SLOTS, required=True)
+    add_json(p, "the verdict (accepted, reason, warnings)")
     p.set_defaults(func=cmd_validate)
 
     p = subparsers.add_parser("replay", help="per-sample probabilities of a log through the emulated firmware",
@@ -131,7 +138,7 @@ def register(subparsers) -> None:
                                           "timestamp_ms,p_lr,p_mlp (gated, 0 until 50 samples) per sample.")
     p.add_argument("log", metavar="LOG", help="device log (.bin or .csv)")
     _model_args(p)
-    p.add_argument("-o", "--output", required=True, metavar="OUT.csv")
+    add_output(p, "the CSV to write (replaced atomically; - for standard output)", metavar="OUT.csv")
     p.set_defaults(func=cmd_replay)
 
     p = subparsers.add_parser("online", help="streaming metrics of the on-device behaviour (hit rate, lead, false/min)",
@@ -148,10 +155,10 @@ def register(subparsers) -> None:
                    help="false-activation budget for the proposed setting (default 1/min)")
     p.add_argument("--max-on-away", type=float, default=0.05,
                    help="budget of the fraction of time on away from shots (default 0.05)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    add_json(p, "the metrics (and the sweep) instead of tables")
     p.set_defaults(func=cmd_online)
 
     p = subparsers.add_parser("export-header", help="write the firmware's mlWeights.h from model files")
     _model_args(p)
-    p.add_argument("-o", "--output", required=True, metavar="mlWeights.h")
+    add_output(p, "the header to write (replaced atomically; - for standard output)", metavar="mlWeights.h")
     p.set_defaults(func=cmd_export_header)

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..constants import CHANNELS, SLOT_LR, SLOT_MLP
-from ._common import load_model, read_one_log
+from ._common import add_json, add_output, load_model, print_json, read_one_log, say
 from ._stdio import STDIO
 
 
@@ -14,20 +14,23 @@ def cmd_golden(args) -> int:
     from ..errors import OutputError
     from ..golden import golden_set, write_golden
 
-    if args.output == STDIO:
+    if args.out == STDIO:
         raise OutputError("golden writes three files (golden.h, golden.json, README.md); -o - (standard "
                           "output) is not possible: give a folder")
-    check_output_folder(args.output, "-o")  # before reading and computing, not after
+    check_output_folder(args.out, "-o")  # before reading and computing, not after
     log = read_one_log(args.log)
     lr, mlp = load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP)
     names = {slot: Path(path).name if path else f"factory_{slot}.mlmd"
              for slot, path in ((SLOT_LR, args.lr), (SLOT_MLP, args.mlp))}
     gs = golden_set(log, lr, mlp, names)
-    write_golden(gs, args.output, option="-o")
+    write_golden(gs, args.out, option="-o")
     for note in gs.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {len(gs.windows)} windows and a {len(gs.stream) // CHANNELS}-sample stream to "
-          f"{args.output}/ (golden.h, golden.json, README.md)", file=sys.stderr)
+        say(args, f"note: {note}", stream=sys.stderr)
+    say(args, f"wrote {len(gs.windows)} windows and a {len(gs.stream) // CHANNELS}-sample stream to "
+              f"{args.out}/ (golden.h, golden.json, README.md)", stream=sys.stderr)
+    if args.json:
+        print_json({"out": str(args.out), "files": ["golden.h", "golden.json", "README.md"],
+                    "windows": len(gs.windows), "stream_samples": len(gs.stream) // CHANNELS, "notes": list(gs.notes)})
     return 0
 
 
@@ -42,5 +45,6 @@ def register(subparsers) -> None:
     p.add_argument("log", metavar="LOG", help="device log (.bin or .csv; - reads standard input)")
     p.add_argument("--lr", metavar="FILE", help="LR model (.mlmd); factory weights when omitted")
     p.add_argument("--mlp", metavar="FILE", help="MLP model (.mlmd); factory weights when omitted")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the three files (created)")
+    add_output(p, "folder for the three files (created; replaced as a set)", metavar="DIR")
+    add_json(p, "the folder, its files, the number of windows and stream samples, and the notes")
     p.set_defaults(func=cmd_golden)

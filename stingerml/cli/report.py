@@ -1,4 +1,4 @@
-"""``stingerml report DIR [--log LOG ...]``: (re)build ``report.html`` from ``report.json`` and the log(s)."""
+"""``stingerml report DIR [--log LOG ...] [-o FILE]``: (re)build ``report.html`` from ``report.json`` and the log(s)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,8 @@ from typing import Dict, List
 
 from ..constants import REPORT_FILE, REPORT_HTML_FILE
 from ..errors import ReportError, StingerWarning
-from ._common import read_logs, warn
+from ._common import add_json, add_output, print_json, read_logs, say, warn
+from ._stdio import STDIO, write_output
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
@@ -21,7 +22,10 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     p.add_argument("dir", metavar="DIR", help="folder written by 'stingerml train' (holds report.json)")
     p.add_argument("--log", nargs="+", metavar="LOG", help="the log(s) trained on, in the order given to train")
-    p.set_defaults(func=run_report)
+    add_output(p, f"the page to write (default DIR/{REPORT_HTML_FILE}; - writes it to standard output)",
+               required=False)
+    add_json(p, "the page written and whether its traces show the IMU")
+    p.set_defaults(func=run_report, parser=p)
 
 
 def _find(path: str, folder: Path) -> Path:
@@ -54,9 +58,10 @@ def _logs(report: dict, given: List[str], folder: Path) -> Dict[str, object]:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from .._atomic import write_text_atomic
     from ..report_html import render
 
+    if args.json and args.out == STDIO:
+        args.parser.error("--json and -o - would both print to standard output; give -o a file")
     folder = Path(args.dir)
     src = folder / REPORT_FILE
     try:
@@ -70,10 +75,13 @@ def run_report(args: argparse.Namespace) -> int:
     logs = _logs(report, args.log or [], folder)
     if report.get("shot_traces") and not logs:
         warn("the trained log(s) were not found; traces are drawn without the IMU (pass --log LOG)")
-    out = folder / REPORT_HTML_FILE
+    out = args.out or str(folder / REPORT_HTML_FILE)
     try:
-        write_text_atomic(out, render(report, logs))
+        write_output(out, render(report, logs).encode("utf-8"))
     except OSError as exc:
         raise ReportError(f"{out}: cannot write: {exc.strerror or exc}") from exc
-    print(out)
+    if args.json:
+        print_json({"out": out, "imu": bool(logs)})
+    if out != STDIO:
+        say(args, out)
     return 0

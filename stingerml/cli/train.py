@@ -4,7 +4,7 @@
 trainer, byte for byte) or one model from several sessions (with ``--concat``:
 the logs joined into one, as the web app's import button does);
 ``stingerml train --train-dir DIR --out DIR`` trains from a training folder.
-``--out`` is checked before training; everything is computed before anything is
+``-o/--out`` is checked before training; everything is computed before anything is
 written; the four files then replace the old ones as a set.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import argparse
 from pathlib import Path
 
 from ..constants import LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE
-from ._common import (add_arguments_later, add_sources, add_task_options, check_sources, read_logs, read_one_log,
-                      task_runner)
-from ._progress import StderrProgress
+from ._announce import announce_backend
+from ._common import (add_arguments_later, add_json, add_output, add_sources, add_task_options, check_sources,
+                      positive_int, print_json, progress, read_logs, read_one_log, say, task_runner)
 
 DEMO_DIR = "stingerml-demo"
 
@@ -29,18 +29,18 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     add_sources(p, "device log(s) (.bin as pulled from the blaster, or .csv)",
                 "train from this training folder instead of logs")
-    p.add_argument("--out", required=True, help=f"output folder for {LR_FILE}, {MLP_FILE}, {REPORT_FILE}, "
-                   f"{REPORT_HTML_FILE}")
+    add_output(p, f"output folder for {LR_FILE}, {MLP_FILE}, {REPORT_FILE}, {REPORT_HTML_FILE} (replaced as a set)",
+               metavar="DIR")
+    add_json(p, "the written files, settings, data quality, summary, held-out metrics and warnings")
     p.add_argument("--concat", action="store_true",
                    help="join the logs into one, as the web app's import button does (files whose size is not a "
                         "multiple of 17 bytes are skipped), instead of training them as separate sessions")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_arguments_later(p, add_settings_arguments)
     add_task_options(p)
     p.set_defaults(func=run_train)
 
     d = sub.add_parser("demo", help="train on the bundled example session into ./stingerml-demo/")
-    d.add_argument("--out", default=DEMO_DIR, help=f"output folder (default ./{DEMO_DIR})")
+    add_output(d, f"output folder (default ./{DEMO_DIR})", metavar="DIR", required=False, default=DEMO_DIR)
     d.set_defaults(func=run_demo)
 
 
@@ -52,20 +52,10 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=sorted(PRESETS),
                    help="app: the web app's settings (default); train-pipeline: the browser trainer's own "
                         "defaults (600 iterations, loss every 16)")
-    g.add_argument("--mlp-iterations", type=_positive, metavar="N",
+    g.add_argument("--mlp-iterations", type=positive_int, metavar="N",
                    help="iterations of the final MLP (overrides the preset)")
-    g.add_argument("--loss-every", type=_positive, metavar="N",
+    g.add_argument("--loss-every", type=positive_int, metavar="N",
                    help="record the MLP loss every N iterations and at the last (overrides the preset)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -93,21 +83,27 @@ def run_train(args: argparse.Namespace) -> int:
     if args.concat and args.train_dir:
         args.parser.error("--concat joins LOG files; it does not apply to --train-dir")
     check_output_folder(args.out)  # before minutes of training, not after
-    progress = None if args.quiet else StderrProgress()
+    announce_backend(args, "training")
+    show = progress(args)
     settings = settings_from_args(args)
     with task_runner(args) as where:
         if args.train_dir:
-            result = train_folder(args.train_dir, settings=settings, progress=progress, **where)
+            result = train_folder(args.train_dir, settings=settings, progress=show, **where)
         elif args.concat:
-            result = train(args.logs, concat=True, settings=settings, progress=progress, **where)
+            result = train(args.logs, concat=True, settings=settings, progress=show, **where)
         else:
             # in tasks each log is read by its task; else all are read first (their warnings go to the result's)
             tasks = args.jobs > 1 or args.scheduler
             logs = list(args.logs) if tasks else read_logs(args.logs, show_warnings=False)
-            result = train(logs[0] if len(logs) == 1 else logs, settings=settings, progress=progress, **where)
-    for path in result.save(Path(args.out)).values():
-        print(path)
-    print(quality_line(result.quality))
+            result = train(logs[0] if len(logs) == 1 else logs, settings=settings, progress=show, **where)
+    paths = result.save(Path(args.out))
+    if args.json:
+        print_json({"out": str(args.out), "files": {name: str(path) for name, path in paths.items()},
+                    "settings": result.settings.to_json(), "quality": result.quality,
+                    "summary": result.summary, "metrics": result.metrics, "warnings": result.warnings})
+    for path in paths.values():
+        say(args, str(path))
+    say(args, quality_line(result.quality))
     return 0
 
 
@@ -126,20 +122,21 @@ def run_demo(args: argparse.Namespace) -> int:
 
     src = demo_session_path()
     check_output_folder(args.out)
-    result = train(read_one_log(src, show_warnings=False), progress=StderrProgress())
+    announce_backend(args, "training")
+    result = train(read_one_log(src, show_warnings=False), progress=progress(args))
     paths = result.save(Path(args.out))
     s = result.summary
-    print(quality_line(result.quality))
-    print(f"\nTrained on the bundled example session {src.name}: {s['samples']} samples, "
-          f"{s['shotsAccepted']} shots, {s['posWindows']} positive / {s['negWindows']} negative windows.\n")
-    print(f"  {paths[LR_FILE]}   logistic regression (18 features), MLMD file for the blaster's LR slot")
-    print(f"  {paths[MLP_FILE]}  MLP 30-64-32-1, MLMD file for the blaster's MLP slot")
-    print(f"  {paths[REPORT_FILE]}       settings, data quality, summary, warnings, held-out metrics, loss curves, "
-          "per-shot traces")
-    print(f"  {paths[REPORT_HTML_FILE]}       the same as a page to open in a browser (and print)")
+    say(args, quality_line(result.quality))
+    say(args, f"\nTrained on the bundled example session {src.name}: {s['samples']} samples, "
+              f"{s['shotsAccepted']} shots, {s['posWindows']} positive / {s['negWindows']} negative windows.\n")
+    say(args, f"  {paths[LR_FILE]}   logistic regression (18 features), MLMD file for the blaster's LR slot")
+    say(args, f"  {paths[MLP_FILE]}  MLP 30-64-32-1, MLMD file for the blaster's MLP slot")
+    say(args, f"  {paths[REPORT_FILE]}       settings, data quality, summary, warnings, held-out metrics, loss curves, "
+              "per-shot traces")
+    say(args, f"  {paths[REPORT_HTML_FILE]}       the same as a page to open in a browser (and print)")
     if result.metrics:
         for key, name in (("lr", "LR "), ("mlp", "MLP")):
             m = result.metrics[key]
-            print(f"  held-out {name}: precision {m['precision']:.2f}  recall {m['recall']:.2f}  F1 {m['f1']:.2f}")
-    print("\nUpload to a blaster with: stingerml push " + str(Path(args.out)))
+            say(args, f"  held-out {name}: precision {m['precision']:.2f}  recall {m['recall']:.2f}  F1 {m['f1']:.2f}")
+    say(args, "\nUpload to a blaster with: stingerml push " + str(Path(args.out)))
     return 0

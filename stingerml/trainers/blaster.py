@@ -435,7 +435,7 @@ def train(
         rep.say("dataset", "Detecting shots...")
         ds = build_dataset(log, params)
         rep.say("dataset", f"Shots: {len(ds.edges)} total, {len(ds.accepted)} accepted")
-        _check_shots(log.source, len(ds.accepted), f" (of {len(ds.edges)} trigger pulls)",
+        _check_shots(log.source, len(ds.accepted), f" (of {len(ds.edges)} rising edges)",
                      "Record a session with more shots, at least 1 s apart.")
         rep.say("dataset", "Extracting training windows...")
         _check_rows(log.source, ds.pos_count, ds.neg_count, ds.window_samples, ds.lead_samples, params)
@@ -519,7 +519,7 @@ def train_sessions(
                                    if k not in ("name", "firstRow", "rows")}
         summary["sessions"] = sessions
         where = f"{len(sessions)} session(s) ({', '.join(s.name for s in sd.sessions)})"
-        _check_shots(where, summary["shotsAccepted"], f" in all (of {summary['shotsAll']} trigger pulls)",
+        _check_shots(where, summary["shotsAccepted"], f" in all (of {summary['shotsAll']} rising edges)",
                      "Add sessions with more shots, at least 1 s apart.")
         first = sd.sessions[0].dataset
         _check_rows(where, sd.pos_count, sd.neg_count, sd.window_samples, first.lead_samples, params)
