@@ -12,10 +12,7 @@ from typing import List, Tuple
 
 import pytest
 
-from stingerml.cli import main
-
-from conftest import use_backend
-from test_report_html import SECTIONS, fast_backend
+from test_report_html import SECTIONS, tiny_dir  # noqa: F401 (a fixture)
 
 WIDTH, HEIGHT = 900, 2000
 MLP_PINK = (0xE3, 0x77, 0xC2)
@@ -104,11 +101,9 @@ def decode_png(data: bytes) -> Tuple[int, int, List[bytes], int]:
 
 
 @pytest.fixture(scope="module")
-def report_dir(vectors, tmp_path_factory):
-    out = tmp_path_factory.mktemp("chromium") / "out"
-    with use_backend(fast_backend()):
-        assert main(["train", str(vectors / "sessions" / "tiny.bin"), "--out", str(out), "--quiet"]) == 0
-    return out
+def report_dir(tiny_dir):
+    """``stingerml train tiny.bin --out DIR``'s folder (shared with test_report_html)."""
+    return tiny_dir
 
 
 def test_dom_has_every_section_and_chart(report_dir, tmp_path):
