@@ -144,7 +144,7 @@ def test_tabular_follows_the_conventions(tmp_path, capsys):
     runs = tmp_path / "runs"
     train = ["tabular", "train", str(data), "--label", "colour", "--hidden", "4", "--epochs", "2",
              "--runs-dir", str(runs)]
-    assert main(["-q", *train, "--backend", "python"]) == 0  # -q before the command is not overwritten
+    assert main(["-q", *train]) == 0  # -q before the command is not overwritten by the action's parser
     out, err = capsys.readouterr()
     assert err == "" and out.strip().startswith(str(runs))
     assert main([*train, "--json"]) == 0
