@@ -24,14 +24,21 @@ SESSION = ROOT / "vectors" / "sessions" / "session_a.bin"
 LR_MODEL = ROOT / "vectors" / "browser" / "session_a.lr.mlmd"
 
 WRITERS = {"benchmark", "convert", "pull", "replay", "export-header", "plot", "synth", "train", "demo", "export",
-           "golden", "report"}
-NOT_YET = {"tabular", "export-model"}  # another branch adopts the conventions there (issue 15)
+           "golden", "report", "export-model", "tabular predict"}  # tabular train writes under --runs-dir
+
+
+def _subcommands(parser):
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    return {} if sub is None else sub.choices
 
 
 def commands():
-    parser = build_parser(None)
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices
+    """Every command's parser by name, the actions of a nested command too (``tabular train``)."""
+    found = {}
+    for name, p in _subcommands(build_parser(None)).items():
+        found[name] = p
+        found.update((f"{name} {action}", q) for action, q in _subcommands(p).items())
+    return found
 
 
 def options(p):
@@ -49,6 +56,12 @@ def test_every_command_takes_the_global_options_after_its_name():
     (["synth", "-o", "x.bin", "--backend", "python", "--processes", "1", "--quiet"], "python", "1", True),
     (["--quiet", "--processes", "2", "synth", "-o", "x.bin"], None, "2", True),
     (["--backend", "numba", "synth", "--backend", "python", "-o", "x.bin"], "python", None, False),
+    # a nested command's options do not overwrite the global ones given before it
+    (["-q", "tabular", "train", "x.csv"], None, None, True),
+    (["tabular", "train", "x.csv", "--backend", "python"], "python", None, False),
+    (["--backend", "numba", "tabular", "evaluate", "run", "x.csv", "--backend", "python", "-q"], "python", None,
+     True),
+    (["--processes", "2", "tabular", "predict", "run", "x.csv", "-o", "p.csv"], None, "2", False),
 ])
 def test_global_options_before_or_after(argv, backend, processes, quiet):
     args = build_parser(argv).parse_args(argv)
@@ -59,8 +72,6 @@ def test_one_output_spelling():
     for name, p in commands().items():
         opts = options(p)
         outs = {a for a in p._actions if a.dest == "out"}
-        if name in NOT_YET:
-            continue
         if name not in WRITERS:
             assert not outs, name
             continue
@@ -77,7 +88,8 @@ def test_the_old_output_spelling_still_works_and_warns(tmp_path, capsys):
 
 
 def test_json_where_a_command_prints_a_result(tmp_path, capsys):
-    for name in ("train", "validate", "benchmark", "export", "plot", "online", "info", "golden", "diff", "report"):
+    for name in ("train", "validate", "benchmark", "export", "plot", "online", "info", "golden", "diff", "report",
+                 "export-model", "tabular train", "tabular evaluate"):
         assert "--json" in options(commands()[name]), name
     assert main(["validate", str(LR_MODEL), "--slot", "lr", "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)
@@ -118,6 +130,56 @@ def test_json_where_a_command_prints_a_result(tmp_path, capsys):
     assert main(["plot", str(TINY), "-o", str(tmp_path / "p"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["accepted_shots"] == len(list((tmp_path / "p" / "shots").iterdir()))
+
+
+def _classes_csv(path):
+    lines = ["a;b;colour"] + [f"{k + (r * 37 % 11) / 10:.2f};{(r * 53 % 13) / 10 - k:.2f};{'xyz'[k]}"
+                              for r in range(60) for k in [r % 3]]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_tabular_follows_the_conventions(tmp_path, capsys):
+    data = _classes_csv(tmp_path / "d.csv")
+    runs = tmp_path / "runs"
+    train = ["tabular", "train", str(data), "--label", "colour", "--hidden", "4", "--epochs", "2",
+             "--runs-dir", str(runs)]
+    assert main(["-q", *train]) == 0  # -q before the command is not overwritten by the action's parser
+    out, err = capsys.readouterr()
+    assert err == "" and out.strip().startswith(str(runs))
+    assert main([*train, "--json"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    meta = json.loads((Path(result["run_dir"]) / "output" / "meta.json").read_text())
+    assert result["metrics"] == meta["model"]["metrics"] and set(result["metrics"]["int8"]) >= {"accuracy"}
+    assert "epoch 2/2" in err  # progress still on stderr
+    with pytest.raises(SystemExit) as info:
+        main([*train, "--epochs", "0"])
+    assert info.value.code == 2 and "expected a whole number >= 1" in capsys.readouterr().err
+    run = result["run_dir"]
+    assert main(["tabular", "predict", run, str(data), "--out", str(tmp_path / "p.csv"), "-q"]) == 0
+    assert capsys.readouterr() == ("", "") and (tmp_path / "p.csv").read_text().count("\n") == 61
+    assert main(["tabular", "predict", run, str(data), "--output", str(tmp_path / "q.csv")]) == 0
+    assert "--output is deprecated, use -o/--out" in capsys.readouterr().err
+    assert (tmp_path / "q.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
+    assert main(["tabular", "evaluate", run, str(data), "--json", "-q"]) == 0
+    assert sum(map(sum, json.loads(capsys.readouterr().out)["confusion_matrix"])) == 60
+
+
+def test_export_model_follows_the_conventions(tmp_path, capsys):
+    out = tmp_path / "deploy"
+    assert main(["export-model", str(LR_MODEL), "-o", str(out), "--log", str(SESSION), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    meta = json.loads((out / "meta.json").read_text())
+    assert sorted(result["files"]) == ["meta.json", "model.onnx", "model.tflite"]
+    for name, f in result["files"].items():
+        assert f == {"path": str(out / name), "bytes": (out / name).stat().st_size}
+    assert result["check"] == meta["check"] and result["kind"] == "LR"
+    assert main(["export-model", str(LR_MODEL), "-o", str(out), "--log", str(SESSION), "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["export-model", str(LR_MODEL), "--output", str(out), "-q"]) == 0  # no log: ONNX + meta only
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("warning: --output is deprecated") and "model.tflite not written" in err[1]
 
 
 def test_golden_and_diff_follow_the_conventions(tmp_path, capsys):

@@ -6,7 +6,8 @@ the blaster's models as ONNX and full-int8 TFLite.
 ``DIR/model.tflite`` (with ``--log``: the int8 ranges are calibrated on that
 log's dataset rows) and ``DIR/meta.json``. Either way the files are written as
 a set (:mod:`stingerml.formats.deploy`). The targets are checked before the
-work; everything is computed before anything is written.
+work; everything is computed before anything is written. ``--json`` prints the
+files written (with their sizes) and the int8 check as one JSON object.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import argparse
 from array import array
 from pathlib import Path
 
-from ._common import read_bytes, read_logs, warn
+from ._common import add_json, add_output, print_json, read_bytes, read_logs, say, warn
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -46,11 +47,15 @@ def _export(args: argparse.Namespace) -> int:
                             check=X, labels=labels, info=info)
     paths = result.save(args.out) if targets is None else result.save_as(targets)
     files = result.files()
-    print(f"{args.model} ({kind} {shape}) -> " + ", ".join(f"{p} ({len(files[name])} bytes)"
-                                                         for name, p in paths.items()))
+    say(args, f"{args.model} ({kind} {shape}) -> " + ", ".join(f"{p} ({len(files[name])} bytes)"
+                                                              for name, p in paths.items()))
     check = result.meta.get("check")
+    if args.json:
+        print_json({"model": str(args.model), "kind": kind, "shape": shape,
+                    "files": {name: {"path": str(p), "bytes": len(files[name])} for name, p in paths.items()},
+                    "check": check})
     if check:
-        print(f"int8 on {check['rows']} dataset rows: accuracy {100 * check['int8_accuracy']:.1f}% "
+        say(args, f"int8 on {check['rows']} dataset rows: accuracy {100 * check['int8_accuracy']:.1f}% "
               f"(float {100 * check['float_accuracy']:.1f}%), same class on {100 * check['same_class']:.1f}%, "
               f"max |p_int8 - p_float| {check['max_abs_diff']:.4f}")
     if rep is None and targets is None:
@@ -102,8 +107,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--onnx", metavar="FILE", help="write the ONNX model (float32) to FILE")
     p.add_argument("--tflite", metavar="FILE", help="write the full-int8 TFLite model to FILE (needs --log)")
     p.add_argument("--meta", metavar="FILE", help="write meta.json (scaler, int8 parameters, check) to FILE")
-    p.add_argument("--out", "-o", metavar="DIR",
-                   help="short form: model.onnx, model.tflite, meta.json in folder DIR (created if missing)")
+    add_output(p, "short form: model.onnx, model.tflite, meta.json in folder DIR (created if missing)",
+               metavar="DIR", required=False)
     p.add_argument("--log", action="append", metavar="LOG", help="session log whose dataset rows calibrate "
                    "the int8 model and check it against the float model (repeat for several)")
     p.add_argument("--rows", type=_rows, default=100,
@@ -113,4 +118,5 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                    "tensor, which TFLite Micro supports everywhere)")
     p.add_argument("--no-fold-scaler", action="store_true", help="leave the scaler out of the ONNX graph "
                    "(the caller scales; mean/scale stay in its metadata)")
+    add_json(p, "the files written (path and size) and the int8 check")
     p.set_defaults(func=_export, parser=p)

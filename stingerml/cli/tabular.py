@@ -6,8 +6,10 @@ prints its path; ``--resume RUN_DIR`` continues one. ``predict RUN_DIR DATA.csv
 -o predictions.csv`` and ``evaluate RUN_DIR DATA.csv`` use ``RUN_DIR/output/model.json``;
 ``evaluate`` also reports the int8 model (``output/model.tflite``, run by the
 library's integer emulator) beside the float one.
+The three follow the CLI conventions (docs/cli.md): the global options after the
+action's name, ``--json`` for ``train`` and ``evaluate``, ``-o/--out`` for ``predict``.
 Progress goes to stderr: a bar on a terminal, one line per epoch otherwise,
-nothing with ``--quiet``. Ctrl-C stops training; the checkpoints stay.
+only warnings with ``--quiet``. Ctrl-C stops training; the checkpoints stay.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import List, Optional
 
 from ..errors import TabularDataError
 from ..progress import Progress
+from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say, warn
 from ._progress import StderrProgress
 
 
@@ -68,22 +71,27 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--dropout", type=float, default=0.2, help="dropout after each hidden layer (default 0.2)")
     t.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty, as scikit-learn's alpha (default 1e-4)")
     t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    t.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default 32)")
-    t.add_argument("--epochs", type=int, default=200, help="maximum epochs (default 200)")
-    t.add_argument("--patience", type=int, default=10,
+    t.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size (default 32)")
+    t.add_argument("--epochs", type=positive_int, default=200, help="maximum epochs (default 200)")
+    t.add_argument("--patience", type=positive_int, default=10,
                    help="stop after this many epochs without a lower validation loss (default 10)")
-    t.add_argument("--checkpoint-every", type=int, default=10, metavar="N", help="checkpoint every N epochs (default 10)")
+    t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N", help="checkpoint every N epochs (default 10)")
     t.add_argument("--dataset-id", default="", help="dataset id recorded in meta.json (default: the file name)")
-    t.add_argument("--runs-dir", default="runs", help="where run folders go (default ./runs)")
+    t.add_argument("--runs-dir", default="runs", metavar="DIR",
+                   help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
+                        "(default ./runs; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
-    t.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
+    add_global_options(t)
     t.set_defaults(func=run_train, parser=t)
 
     pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model")
     pr.add_argument("run_dir", metavar="RUN_DIR")
     pr.add_argument("data", metavar="DATA.csv")
-    pr.add_argument("-o", "--output", required=True, metavar="predictions.csv")
+    add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
+               metavar="predictions.csv")
     pr.add_argument("--drop-missing", action="store_true", help="skip rows with missing features")
+    add_global_options(pr)
     pr.set_defaults(func=run_predict)
 
     ev = tsub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled CSV",
@@ -92,7 +100,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
     ev.add_argument("run_dir", metavar="RUN_DIR")
     ev.add_argument("data", metavar="DATA.csv")
     ev.add_argument("--drop-missing", action="store_true", help="skip rows with missing cells")
-    ev.add_argument("--json", action="store_true", help="print the metrics as JSON (the int8 model's under \"int8\")")
+    add_json(ev, "the metrics (the int8 model's under \"int8\")")
+    add_global_options(ev)
     ev.set_defaults(func=run_evaluate)
 
 
@@ -110,7 +119,7 @@ class EpochProgress(StderrProgress):
 def run_train(args: argparse.Namespace) -> int:
     from ..trainers.tabular.runs import RunInterrupted, RunSettings, train_run
 
-    progress = None if args.quiet else EpochProgress()
+    report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
     if args.resume:
         if args.data:
             args.parser.error("--resume RUN_DIR takes no DATA.csv: the run has its own copy")
@@ -127,21 +136,24 @@ def run_train(args: argparse.Namespace) -> int:
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, split=tuple(args.split), seed=args.seed, hidden=args.hidden,
             dropout=args.dropout, alpha=args.alpha, learning_rate=args.lr, batch_size=args.batch_size,
-            epochs=args.epochs, patience=args.patience, checkpoint_every=max(1, args.checkpoint_every),
+            epochs=args.epochs, patience=args.patience, checkpoint_every=args.checkpoint_every,
             dataset_id=args.dataset_id)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
     try:
-        result = train_run(progress=progress, **kwargs)
+        result = train_run(progress=report, **kwargs)
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
         print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
               f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
         return 130
-    if result.table.dropped and not args.quiet:
-        print(f"dropped {result.table.dropped} row(s) with missing values", file=sys.stderr)
-    if not args.quiet and result.metrics:
-        print(_summary(result.metrics), file=sys.stderr)
-    print(result.run_dir)
+    if result.table.dropped:
+        say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
+    if result.metrics:
+        say(args, _summary(result.metrics), stream=sys.stderr)
+    if args.json:
+        print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
+    else:
+        print(result.run_dir)  # the result: a script's run=$(stingerml tabular train ...)
     return 0
 
 
@@ -160,11 +172,11 @@ def _label_of(run_dir: str) -> Optional[str]:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from .._atomic import write_text_atomic
     from ..errors import OutputError
     from ..trainers.tabular.csvdata import read_table
     from ..dense import predicted_classes
     from ..trainers.tabular.estimator import network_outputs
+    from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
     table = read_table(args.data, features=net.feature_names, drop_missing=args.drop_missing, need_labels=False)
@@ -181,12 +193,12 @@ def run_predict(args: argparse.Namespace) -> int:
             probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
             lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
     try:
-        write_text_atomic(args.output, "\n".join(lines) + "\n")
+        write_output(args.out, ("\n".join(lines) + "\n").encode("utf-8"))
     except OSError as exc:
-        raise OutputError(f"{args.output}: cannot write the predictions ({exc.strerror or exc})") from exc
+        raise OutputError(f"{args.out}: cannot write the predictions ({exc.strerror or exc})") from exc
     if table.dropped:
-        print(f"skipped {table.dropped} row(s) with missing values", file=sys.stderr)
-    print(args.output)
+        say(args, f"skipped {table.dropped} row(s) with missing values", stream=sys.stderr)
+    say(args, args.out, stream=messages(args.out))
     return 0
 
 
@@ -197,7 +209,6 @@ def _cell(text: str) -> str:
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..trainers.tabular.csvdata import Schema, read_table
     from ..trainers.tabular.runs import evaluate, load_quantized
-    from ._common import warn
 
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
@@ -214,7 +225,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         table = read_table(args.data, label, features=net.feature_names, schema=Schema(classes=net.classes),
                            drop_missing=args.drop_missing, min_classes=1)
         metrics = evaluate(net, table.X, [net.classes[k] for k in table.y], qnet)
-    print(json.dumps(metrics, indent=2) if args.json else _summary(metrics))
+    if args.json:
+        print_json(metrics)
+    else:
+        print(_summary(metrics))  # the result asked for: printed with --quiet too
     return 0
 
 
