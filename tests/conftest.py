@@ -36,6 +36,17 @@ COMPAT = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _backend_restored():
+    """A test that selects a backend (``main([..., "--backend", X])`` in this process) leaves the next
+    test the backend it found."""
+    from stingerml import _kernels
+
+    before = _kernels._name
+    yield
+    _kernels._name = before
+
+
 @pytest.hookimpl(tryfirst=True)  # mark before pytest's own -m deselection
 def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
     _mark_compat(config, items)
