@@ -29,6 +29,7 @@ import concurrent.futures as cf
 import contextlib
 import os
 import signal
+import threading
 import warnings
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -93,7 +94,9 @@ def _failure(name: str, exc: BaseException) -> TaskError:
 
 
 def _end_pool(pool: cf.Executor) -> None:
-    """Shut an own process pool down now: cancel what is queued and end its worker processes."""
+    """Shut an own process pool down now: cancel what is queued, end its worker processes (killed
+    if they do not stop within seconds) and wait for its manager thread, so that nothing of the
+    pool outlives the call (the interpreter's exit hook would otherwise wait for it forever)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())  # running tasks cannot be cancelled
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
@@ -101,7 +104,45 @@ def _end_pool(pool: cf.Executor) -> None:
             p.terminate()
     for p in procs:
         with contextlib.suppress(Exception):
-            p.join(5)
+            p.join(_END_TIMEOUT_S)
+            if p.is_alive():
+                p.kill()
+                p.join(_END_TIMEOUT_S)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(_END_TIMEOUT_S)
+
+
+_END_TIMEOUT_S = 5.0
+
+
+class _CtrlC:
+    """Ctrl-C while an own pool runs: the signal handler only records it (no lock, no logging, no
+    exception at a random place such as the fork hooks of ``logging``, where it would be lost); the
+    waiting loop of :func:`run_tasks` sees it within :data:`_POLL_S` and raises KeyboardInterrupt
+    there, after ending the pool. Only in the main thread, and only when SIGINT has Python's default
+    handler (an ignored SIGINT, e.g. in a background job, stays ignored)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.seen = True
+
+    def __enter__(self) -> "_CtrlC":
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
+_POLL_S = 0.1
 
 
 def run_tasks(fn: Callable[..., Any], tasks: Sequence[Tuple[str, Tuple[Any, ...]]], *,
@@ -148,26 +189,36 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[Tuple[str, Tuple[Any, ...]
             report(i + 1, i)
         return results
     own = executor is None
-    pool = executor if executor is not None else cf.ProcessPoolExecutor(check_jobs(jobs), initializer=_ignore_sigint)
     futures: Dict[cf.Future, int] = {}
-    try:
-        for i, (name, args) in enumerate(tasks):
-            futures[pool.submit(_call, fn, args, settings)] = i
-        for done, future in enumerate(cf.as_completed(futures), 1):
-            i = futures[future]
-            exc = future.exception()
-            if exc is not None:
-                raise _failure(tasks[i][0], exc) from exc
-            results[i] = future.result()
-            report(done, i)
-    except BaseException:
-        for future in futures:
-            future.cancel()
+    with _CtrlC() as ctrl_c:
+        pool = executor if executor is not None else cf.ProcessPoolExecutor(check_jobs(jobs), initializer=_ignore_sigint)
+        try:
+            for i, (name, args) in enumerate(tasks):
+                futures[pool.submit(_call, fn, args, settings)] = i
+            pending = set(futures)
+            done = 0
+            while pending:
+                if ctrl_c.seen:
+                    raise KeyboardInterrupt
+                finished, pending = cf.wait(pending, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+                for future in sorted(finished, key=futures.__getitem__):
+                    i = futures[future]
+                    exc = future.exception()
+                    if exc is not None:
+                        raise _failure(tasks[i][0], exc) from exc
+                    results[i] = future.result()
+                    done += 1
+                    report(done, i)
+            if ctrl_c.seen:
+                raise KeyboardInterrupt
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            if own:
+                _end_pool(pool)
+            raise
         if own:
-            _end_pool(pool)
-        raise
-    if own:
-        pool.shutdown(wait=True)
+            pool.shutdown(wait=True)
     return results
 
 

@@ -1,7 +1,15 @@
-"""Shared test configuration: vector paths and the opt-in ``slow`` and ``fuzz`` markers."""
+"""Shared test configuration: vector paths, the opt-in ``slow`` and ``fuzz`` markers, and what keeps
+a test from hanging the run (a per-test time limit, process groups killed as a whole, no pool or
+helper process left behind at the end)."""
 from __future__ import annotations
 
 import contextlib
+import faulthandler
+import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,6 +30,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="also run tests marked slow (pure-Python training on session_a, minutes)")
     parser.addoption("--run-fuzz", action="store_true", default=False,
                      help="also run tests marked fuzz (the fuzz suite with many more examples, minutes)")
+    parser.addoption("--test-timeout", type=float, default=float(os.environ.get("STINGERML_TEST_TIMEOUT") or 0),
+                     help="fail a test that runs longer than this many seconds (0: no limit; default "
+                          "$STINGERML_TEST_TIMEOUT); a minute later the whole run is ended with every "
+                          "thread's traceback, so a stuck test cannot hang it")
 
 
 # The fidelity subset that CI runs on the oldest and newest CPython of the machine (.ci/pythons):
@@ -107,3 +119,66 @@ def skip_if_same(module, reference) -> None:
     the same module (the python backend, or numba not installed): pure against pure proves nothing."""
     if module is reference:
         pytest.skip("compares a backend with the pure reference; on the python backend that is pure with pure")
+
+
+# --- nothing hangs the run ------------------------------------------------------------------------
+
+
+class TestTimeout(Exception):
+    """A test ran longer than --test-timeout."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """--test-timeout: SIGALRM fails a test that runs too long (a blocked wait is interrupted too); if
+    even that does not end it, faulthandler prints every thread's stack and ends the run a minute later."""
+    limit = item.config.getoption("--test-timeout")
+    if not limit or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum, frame):
+        raise TestTimeout(f"{item.nodeid} ran longer than --test-timeout {limit:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    faulthandler.dump_traceback_later(limit + 60, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Kill the process group that ``proc`` leads (started with ``start_new_session=True``), so that
+    none of its children outlives the test holding a pipe open, and reap ``proc``."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """A pool or helper process a test left running would make the interpreter's exit hooks wait
+    forever after the summary: end them (and say so, as a test should have)."""
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    from stingerml._kernels import peer
+    from stingerml.executors import _end_pool
+
+    peer._stop_helper(kill=True)
+    left = [obj for obj in gc.get_objects() if isinstance(obj, ProcessPoolExecutor)
+            and getattr(obj, "_processes", None)]
+    for pool in left:
+        _end_pool(pool)
+    import multiprocessing
+
+    children = multiprocessing.active_children()
+    for proc in children:
+        proc.kill()
+        proc.join(5)
+    if left or children:
+        print(f"\nconftest: ended {len(left)} process pool(s) and {len(children)} process(es) that tests left running",
+              file=sys.stderr)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import kill_group
 from stingerml.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -371,7 +372,8 @@ def test_emulate_serves_a_log_from_standard_input(tmp_path, as_csv):
     given = to_csv(read_log(TINY)).encode() if as_csv else data + b"\x01\x02"  # binary: served as it is
     proc = subprocess.Popen([sys.executable, "-m", "stingerml", "emulate", "--log", "-", "--tcp", "0",
                              "--debug-rate", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                            stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            start_new_session=True)
     try:
         proc.stdin.write(given)
         proc.stdin.close()
@@ -381,8 +383,7 @@ def test_emulate_serves_a_log_from_standard_input(tmp_path, as_csv):
             pulled = client.pull_log()
         assert pulled == (data if as_csv else given)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        kill_group(proc)
 
 
 def test_a_command_defining_a_global_option_itself_does_not_break_the_parser(monkeypatch):

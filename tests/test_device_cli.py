@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("serial")  # every test here talks to the virtual blaster through pyserial ([serial] extra)
 
+from conftest import kill_group  # noqa: E402
 from stingerml.cli import main  # noqa: E402
 from stingerml.device import Blaster, TcpServer  # noqa: E402
 
@@ -36,7 +37,7 @@ def test_emulate_prints_the_url_first_then_serves_until_killed(tmp_path, mode):
     proc = subprocess.Popen(
         [sys.executable, "-m", "stingerml", "emulate", "--log", str(LOG_PATH), *mode, "--fault", "dump-garbage"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}, start_new_session=True,
     )
     try:
         url = proc.stdout.readline().strip()
@@ -48,7 +49,10 @@ def test_emulate_prints_the_url_first_then_serves_until_killed(tmp_path, mode):
         assert out.read_bytes() == LOG_PATH.read_bytes()
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
     assert proc.returncode == 0, proc.stderr.read()
 
 

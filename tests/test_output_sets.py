@@ -75,7 +75,7 @@ def child(tmp_path, *args, limit_bytes=None, **kw):
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
     return subprocess.Popen([sys.executable, str(driver(tmp_path)), *map(str, args)], env=env, preexec_fn=limit,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **kw)
 
 
 # --- a failure in the middle -----------------------------------------------------------------------
