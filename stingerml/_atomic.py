@@ -6,10 +6,13 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Union
+from typing import Any, Dict, Iterable, Optional, Union
+
+from .errors import StingerError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -144,7 +147,8 @@ def write_text_atomic(path: PathLike, text: str) -> None:
 # 4. apply: each staged file is renamed over its target, set members missing from the new set
 #    are deleted, the folder is fsynced, the journal removed, the staging folder removed.
 #
-# recover(): with a journal, step 4 is repeated (it is idempotent: a staged file still present
+# recover(): with a journal (checked first: only the set's own names and the folder's own hidden
+# staging folder, else JournalError and nothing is touched), step 4 is repeated (it is idempotent: a staged file still present
 # has not been moved yet); without one, any staging folder is an uncommitted run and is removed.
 # So after any kill, the next write or read of the folder sees exactly the old or exactly the
 # new set, and no temporary file survives. Writers and recover() hold an flock on the folder,
@@ -187,14 +191,86 @@ class _FolderLock:
             self.fd = None
 
 
-def _apply(folder: Path, journal: Dict[str, object]) -> None:
-    """Step 4 (idempotent): move staged files into place, delete dropped members, remove the journal."""
-    staging = folder / str(journal["staging"])
-    for name in journal["new"]:  # type: ignore[union-attr]
+class JournalError(StingerError, ValueError):
+    """A ``.stingerml-set.journal`` stingerml did not write (or damaged): it is refused as a whole
+    and nothing is moved or deleted."""
+
+
+_JOURNAL_MAX_BYTES = 1 << 16
+_STAGING_NAME = re.compile(r"\.stingerml-set-[a-z0-9_]{8}\.staging")  # tempfile.mkdtemp's names
+
+
+def _plain_name(name: object) -> bool:
+    """A file name of the folder itself: no path, not hidden set machinery."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\\0")
+            and not name.startswith((".stingerml-set", f".{JOURNAL}")))
+
+
+def _read_journal(folder: Path, members: Optional[Iterable[str]]) -> Optional[Dict[str, Any]]:
+    """The journal of ``folder`` checked as a unit (None: there is none), or JournalError.
+
+    It must be exactly what :func:`write_set` writes: ``staging`` the name of a hidden staging folder
+    of this folder (not a link), ``new`` and ``drop`` lists of distinct plain file names of this
+    folder (of ``members`` when given), so that applying it can only touch the set's own files.
+    """
+    path = folder / JOURNAL
+    try:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise JournalError(f"{path}: not a file")
+        with open(path, "rb") as fh:
+            raw = fh.read(_JOURNAL_MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _journal_error(path, f"cannot read it: {exc.strerror or exc}") from None
+    except JournalError:
+        raise _journal_error(path, "it is not a file") from None
+    if len(raw) > _JOURNAL_MAX_BYTES:
+        raise _journal_error(path, f"larger than {_JOURNAL_MAX_BYTES} bytes")
+    try:
+        journal = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _journal_error(path, "not valid JSON") from None
+    if not isinstance(journal, dict) or set(journal) != {"staging", "new", "drop"}:
+        raise _journal_error(path, "not an object with exactly the keys staging, new and drop")
+    staging = journal["staging"]
+    if not isinstance(staging, str) or not _STAGING_NAME.fullmatch(staging):
+        raise _journal_error(path, f"staging {str(staging)[:80]!r} is not a staging folder name of stingerml")
+    where = folder / staging
+    if where.is_symlink() or (where.exists() and not where.is_dir()):
+        raise _journal_error(path, f"staging {staging} is not a folder of {folder}")
+    allowed = None if members is None else set(members)
+    seen: set = set()
+    for key in ("new", "drop"):
+        names = journal[key]
+        if not isinstance(names, list):
+            raise _journal_error(path, f"{key} is not a list of file names")
+        for name in names:
+            if not _plain_name(name):
+                raise _journal_error(path, f"{key} holds {str(name)[:80]!r}, not a file name of {folder}")
+            if allowed is not None and name not in allowed:
+                raise _journal_error(path, f"{key} holds {name!r}, which is not a file of this set")
+            if name in seen:
+                raise _journal_error(path, f"{name!r} is named twice")
+            seen.add(name)
+    return journal
+
+
+def _journal_error(path: Path, why: str) -> JournalError:
+    return JournalError(f"{path}: not a set journal stingerml wrote ({why}); nothing was moved or deleted. "
+                        f"If {path.parent} is yours, delete that file and any .stingerml-set-* folder in it, "
+                        "or choose another folder")
+
+
+def _apply(folder: Path, journal: Dict[str, Any]) -> None:
+    """Step 4 (idempotent): move staged files into place, delete dropped members, remove the journal.
+    ``journal`` has been checked (:func:`_read_journal`): only the set's own names are touched."""
+    staging = folder / journal["staging"]
+    for name in journal["new"]:
         src = staging / name
         if src.exists():
             os.replace(src, folder / name)
-    for name in journal["drop"]:  # type: ignore[union-attr]
+    for name in journal["drop"]:
         try:
             os.unlink(folder / name)
         except FileNotFoundError:
@@ -205,35 +281,32 @@ def _apply(folder: Path, journal: Dict[str, object]) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _recover_locked(folder: Path) -> None:
-    journal_path = folder / JOURNAL
-    journal = None
-    if journal_path.exists():
-        try:
-            journal = json.loads(journal_path.read_text("utf-8"))
-        except (OSError, ValueError):
-            journal = None  # cannot happen with the atomic journal write; treat as uncommitted
-            os.unlink(journal_path)
+def _recover_locked(folder: Path, members: Optional[Iterable[str]] = None) -> None:
+    journal = _read_journal(folder, members)
     if journal is not None:
         _apply(folder, journal)
     for entry in os.listdir(folder):
-        if entry.startswith(_STAGING_PREFIX) and entry.endswith(_STAGING_SUFFIX):
-            shutil.rmtree(folder / entry, ignore_errors=True)
-        elif entry.startswith(f".{JOURNAL}.") and entry.endswith(".tmp"):  # write_bytes_atomic's temporary
-            with contextlib.suppress(OSError):
-                os.unlink(folder / entry)
+        path = folder / entry
+        if _STAGING_NAME.fullmatch(entry):
+            if path.is_dir() and not path.is_symlink():  # rmtree never follows links inside it
+                shutil.rmtree(path, ignore_errors=True)
+        elif entry.startswith(f".{JOURNAL}.") and entry.endswith(".tmp") and not path.is_dir():
+            with contextlib.suppress(OSError):  # write_bytes_atomic's temporary
+                os.unlink(path)
 
 
-def recover(folder: PathLike) -> None:
+def recover(folder: PathLike, members: Optional[Iterable[str]] = None) -> None:
     """Complete (journal present) or undo (staging only) a set write that was killed in ``folder``.
 
-    A no-op for a folder without leftovers or that does not exist.
+    A no-op for a folder without leftovers or that does not exist. ``members``: the set's file
+    names; a journal naming any other file is refused (JournalError, nothing touched), as is one
+    naming a path, ``..``, or a staging folder that is not a hidden folder of ``folder``.
     """
     path = Path(folder)
     if not path.is_dir():
         return
     with _FolderLock(path):
-        _recover_locked(path)
+        _recover_locked(path, members)
 
 
 def write_set(folder: PathLike, files: Dict[str, bytes], members: Iterable[str] = ()) -> None:
@@ -246,8 +319,11 @@ def write_set(folder: PathLike, files: Dict[str, bytes], members: Iterable[str] 
     member that is a folder is refused (IsADirectoryError) before anything is written.
     """
     path = Path(folder)
+    for name in (*files, *members):
+        if not _plain_name(name):
+            raise ValueError(f"{name!r} is not a plain file name")
     with _FolderLock(path):
-        _recover_locked(path)
+        _recover_locked(path, set(files) | set(members))
         for name in sorted(set(files) | set(members)):
             target = path / name
             if target.is_dir() and not target.is_symlink():  # a rename or delete would fail after the commit

@@ -148,7 +148,7 @@ def write(directory: PathLike, folder: TrainFolder, *, overwrite: bool = False) 
     """
     target = Path(directory)
     files = encode(folder)
-    recover(target)
+    recover(target, SET_FILES)
     if target.exists():
         if not target.is_dir():
             raise DatasetError(f"{target}: exists and is not a directory; choose another --out")
@@ -213,7 +213,7 @@ def read(directory: PathLike) -> TrainFolder:
     if not d.is_dir():
         raise DatasetError(f"{d}: not a directory; give the folder written by 'stingerml export'")
     try:
-        recover(d)  # finish (or undo) an export that was killed while replacing the files
+        recover(d, SET_FILES)  # finish (or undo) an export that was killed while replacing the files
     except OSError:
         pass  # a read-only folder: read what is there
     meta = _read_json(d / META_FILE)

@@ -149,10 +149,11 @@ def _pull(args) -> int:
 
 def _push(args) -> int:
     from .._atomic import recover
+    from ..constants import REPORT_FILE, REPORT_HTML_FILE
 
     if args.dir is not None:
         with contextlib.suppress(OSError):
-            recover(args.dir)  # finish (or undo) a `train --out` that was killed while writing DIR
+            recover(args.dir, (*_SLOT_FILES.values(), REPORT_FILE, REPORT_HTML_FILE))  # finish (or undo) a `train --out` that was killed while writing DIR
     files: Dict[str, Path] = {}
     for slot, name in _SLOT_FILES.items():
         given = getattr(args, slot)
