@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Union
@@ -92,6 +93,12 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> None:
     target = Path(path)
     if target.is_dir():
         raise output_error(target, IsADirectoryError(21, "Is a directory", str(target)))
+    check_output_file(target)
+    _replace_file(target, data)
+
+
+def _replace_file(target: Path, data: bytes) -> None:
+    """:func:`write_bytes_atomic` without the checks of the target (the set writer's own journal)."""
     try:
         fd, tmp = temp_beside(target)
     except OSError as exc:
@@ -110,6 +117,33 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise output_error(target, exc) from None
         raise
+
+
+_KINDS = ((stat.S_ISLNK, "symbolic link"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device"),
+          (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"))
+
+
+def check_output_file(target: Path) -> None:
+    """Raise :class:`~stingerml.errors.OutputError` unless ``target`` may be replaced by a regular
+    file: an output is never written through a symbolic link, a device, a FIFO or a socket (it
+    would be replaced by a regular file, or written to something else), and never takes the name
+    of the set machinery (``.stingerml-set.journal``, ``.stingerml-set-*``). Standard output
+    (``-o -``, then redirected by the shell) is the way to write to such a thing.
+    """
+    from .errors import OutputError
+
+    if target.name.startswith(".stingerml-set") or target.name == JOURNAL:
+        raise OutputError(f"{target}: that name belongs to stingerml's set writer (its journal and staging "
+                          "folders); choose another file name")
+    try:
+        mode = os.lstat(target).st_mode
+    except OSError:
+        return  # missing (the usual case), or unreadable: the write itself reports it
+    for test, kind in _KINDS:
+        if test(mode):
+            raise OutputError(f"{target}: is a {kind}, not a regular file; stingerml writes its outputs as new "
+                              "regular files and never through a link, device, FIFO or socket. Choose another "
+                              "path (or write to standard output with - and redirect it)")
 
 
 def output_error(target: Path, exc: OSError) -> OSError:
@@ -320,14 +354,16 @@ def write_set(folder: PathLike, files: Dict[str, bytes], members: Iterable[str] 
     """
     path = Path(folder)
     for name in (*files, *members):
-        if not _plain_name(name):
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
             raise ValueError(f"{name!r} is not a plain file name")
+        check_output_file(path / name)
     with _FolderLock(path):
         _recover_locked(path, set(files) | set(members))
         for name in sorted(set(files) | set(members)):
             target = path / name
             if target.is_dir() and not target.is_symlink():  # a rename or delete would fail after the commit
                 raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target))
+            check_output_file(target)
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, suffix=_STAGING_SUFFIX, dir=path))
         try:
             for name, data in files.items():
@@ -338,7 +374,7 @@ def write_set(folder: PathLike, files: Dict[str, bytes], members: Iterable[str] 
             _fsync_dir(staging)
             journal = {"staging": staging.name, "new": list(files),
                        "drop": sorted(set(members) - set(files))}
-            write_bytes_atomic(path / JOURNAL, json.dumps(journal).encode("utf-8"))
+            _replace_file(path / JOURNAL, json.dumps(journal).encode("utf-8"))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -387,6 +423,8 @@ def write_set_to_folder(folder: PathLike, files: Dict[str, bytes], members: Iter
         for d in created:
             with contextlib.suppress(OSError):
                 d.rmdir()
+        if isinstance(exc, OutputError):  # already says what and where
+            raise
         where = exc.filename or out
         what = "move that folder away" if isinstance(exc, IsADirectoryError) else "free some space"
         raise OutputError(f"{where}: cannot write the results: {exc.strerror or exc}; nothing was changed "

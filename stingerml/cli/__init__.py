@@ -114,6 +114,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             from .._kernels import set_processes
 
             set_processes(args.processes)
+        _check_outputs(args)
         return int(args.func(args) or 0)
     except (StingerError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -128,6 +129,39 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+_OUTPUT_OPTIONS = {"out": "-o/--out", "onnx": "--onnx", "tflite": "--tflite", "meta": "--meta"}
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before anything is read or written: an output file that is not a regular file (a link, a
+    device, a FIFO, a socket; :func:`stingerml._atomic.check_output_file`) or that is also one of the
+    command's input files (any other path argument) is refused: writing it would destroy the input."""
+    import os
+    from pathlib import Path
+
+    from .._atomic import check_output_file
+    from ..errors import OutputError
+
+    outputs = {key: getattr(args, key) for key in _OUTPUT_OPTIONS
+               if isinstance(getattr(args, key, None), str) and getattr(args, key) != "-"}
+    for path in outputs.values():
+        if not os.path.isdir(path):
+            check_output_file(Path(path))
+    outputs = {key: path for key, path in outputs.items() if os.path.isfile(path)}
+    if not outputs:
+        return
+    for key, value in vars(args).items():
+        if key in outputs:
+            continue
+        for given in (value if isinstance(value, list) else [value]):
+            if not isinstance(given, str) or given == "-" or not os.path.isfile(given):
+                continue
+            for out_key, out in outputs.items():
+                if os.path.samefile(given, out):
+                    raise OutputError(f"{out}: is also an input of this command ({given}); writing it would "
+                                      f"destroy the input. Choose another {_OUTPUT_OPTIONS[out_key]}")
 
 
 def _broken_pipe() -> int:
