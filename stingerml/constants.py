@@ -54,3 +54,7 @@ def check_slot(slot: str) -> str:
     if slot not in SLOTS:
         raise SlotError(f"unknown model slot {slot!r}; use 'lr' or 'mlp'")
     return slot
+
+TABULAR_MAX_PARAMETERS = 20_000_000
+"""Largest network (weights and biases) ``tabular train`` builds without ``--max-parameters``: its
+training state holds four float64 copies, 640 MB at this size."""

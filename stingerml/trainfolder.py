@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional, Union
 from ._atomic import recover, write_set_to_folder
 from ._binary import le_array, le_bytes
 from .constants import CHANNEL_NAMES
+from . import jsonfile
 from .errors import DatasetError
 
 WINDOWS_FILE = "windows_i16le.bin"
@@ -167,15 +168,7 @@ def _read_file(path: Path) -> bytes:
 
 
 def _read_json(path: Path) -> Dict[str, Any]:
-    try:
-        obj = json.loads(_read_file(path).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc})") from exc
-    except RecursionError:
-        raise DatasetError(f"{path}: JSON nested too deeply to read; write it again with 'stingerml export'") from None
-    if not isinstance(obj, dict):
-        raise DatasetError(f"{path}: expected a JSON object")
-    return obj
+    return jsonfile.loads(_read_file(path), str(path), DatasetError, fix="write it again with 'stingerml export'")
 
 
 def _parse_index(path: Path) -> List[Dict[str, Any]]:

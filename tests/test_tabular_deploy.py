@@ -96,19 +96,19 @@ def test_output_set_is_the_same_bytes_on_both_backends(tmp_path):
 def test_output_is_written_as_one_set(tmp_path, monkeypatch):
     """A failure while the outputs are written leaves output/ empty (not history and meta without the model),
     and the run resumes to the bytes of an uninterrupted one."""
-    from stingerml.formats import network as network_module
-
     data = make_csv(tmp_path / "d.csv")
     whole = train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "a").run_dir
 
-    def disk_full(net):
+    from stingerml.trainers.tabular import runs as runs_module
+
+    def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as m:
-        m.setattr(network_module, "dumps", disk_full)
+        m.setattr(runs_module, "export_network", disk_full)
         with pytest.raises(OSError):
             train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "b")
-    (run,) = (tmp_path / "b").iterdir()
+    (run,) = (tmp_path / "b").iterdir()  # kept: its trained state is checkpointed
     assert list((run / "output").iterdir()) == []
     train_run(resume=run)
     assert sorted(outputs(run)) == OUTPUT and outputs(run) == outputs(whole)

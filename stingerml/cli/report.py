@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 from pathlib import Path
 from typing import Dict, List
@@ -64,12 +63,10 @@ def run_report(args: argparse.Namespace) -> int:
         args.parser.error("--json and -o - would both print to standard output; give -o a file")
     folder = Path(args.dir)
     src = folder / REPORT_FILE
-    try:
-        report = json.loads(src.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ReportError(f"{src}: cannot read: {exc.strerror or exc}; pass the folder 'stingerml train --out' wrote") from exc
-    except ValueError as exc:
-        raise ReportError(f"{src}: not valid JSON ({exc}); train again to rewrite it") from exc
+    from .. import jsonfile
+
+    report = jsonfile.read(src, ReportError, fix="pass the folder 'stingerml train --out' wrote, or train again",
+                           kind=object)
     if not isinstance(report, dict) or "summary" not in report:
         raise ReportError(f"{src}: not a stingerml report (no 'summary'); train again to rewrite it")
     logs = _logs(report, args.log or [], folder)

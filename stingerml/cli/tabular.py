@@ -14,11 +14,11 @@ only warnings with ``--quiet``. Ctrl-C stops training; the checkpoints stay.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import List, Optional
 
+from ..constants import TABULAR_MAX_PARAMETERS
 from ..errors import TabularDataError
 from ..progress import Progress
 from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say, warn
@@ -81,6 +81,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
                         "(default ./runs; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    t.add_argument("--max-parameters", type=positive_int, default=TABULAR_MAX_PARAMETERS, metavar="N",
+                   help="refuse a network of more than N weights and biases before training "
+                        "(default %(default)s: about 640 MB of training state)")
     add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
     add_global_options(t)
     t.set_defaults(func=run_train, parser=t)
@@ -138,7 +141,8 @@ def run_train(args: argparse.Namespace) -> int:
             dropout=args.dropout, alpha=args.alpha, learning_rate=args.lr, batch_size=args.batch_size,
             epochs=args.epochs, patience=args.patience, checkpoint_every=args.checkpoint_every,
             dataset_id=args.dataset_id)
-        kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
+        kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir,
+                  "max_parameters": args.max_parameters}
     try:
         result = train_run(progress=report, **kwargs)
     except RunInterrupted as stop:
@@ -164,10 +168,12 @@ def _load(run_dir: str):
 
 
 def _label_of(run_dir: str) -> Optional[str]:
+    from .. import jsonfile
+
     try:
-        meta = json.loads((Path(run_dir) / "output" / "meta.json").read_text(encoding="utf-8"))
+        meta = jsonfile.read(Path(run_dir) / "output" / "meta.json", TabularDataError, fix="")
         return meta["labels"]["column"] or None
-    except (OSError, ValueError, KeyError):
+    except (TabularDataError, KeyError, TypeError):
         return None
 
 

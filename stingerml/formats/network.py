@@ -26,6 +26,7 @@ from typing import Any, Dict, Union
 from .._atomic import write_bytes_atomic
 from .._binary import le_array, le_bytes
 from ..dense import DenseLayer, DenseNetwork
+from .. import jsonfile
 from ..errors import ModelFormatError
 
 FORMAT = "stingerml-network"
@@ -60,11 +61,8 @@ def loads(data: bytes, source: str = "network") -> DenseNetwork:
         ModelFormatError: not JSON, another format or version, a missing key,
             bad base64, or arrays of the wrong length.
     """
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelFormatError(f"{source}: not a {FORMAT} JSON file ({exc})") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    doc = jsonfile.loads(data, source, ModelFormatError, fix=f"give a {FORMAT} file stingerml wrote")
+    if doc.get("format") != FORMAT:
         raise ModelFormatError(f"{source}: not a {FORMAT} file (no \"format\": \"{FORMAT}\")")
     if doc.get("version") != VERSION:
         raise ModelFormatError(f"{source}: {FORMAT} version {doc.get('version')!r}; this stingerml reads {VERSION}")

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from ... import jsonfile
 from ...errors import TabularDataError
 from ...matrix import Matrix
 
@@ -87,14 +87,7 @@ def read_schema(path: PathLike) -> Schema:
     ``labels``/``label_classes``: names or values, kept as text).
     """
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TabularDataError(f"{p}: cannot read the schema ({exc.strerror or exc}); check the path") from exc
-    except ValueError as exc:
-        raise TabularDataError(f"{p}: not valid JSON ({exc}); fix the schema file") from exc
-    if not isinstance(doc, dict):
-        raise TabularDataError(f"{p}: the schema must be a JSON object with features/label/classes")
+    doc = jsonfile.read(p, TabularDataError, fix="the schema must be a JSON object with features/label/classes")
 
     def names(key: str, value) -> Tuple[str, ...]:
         if value is None:

@@ -232,8 +232,11 @@ class _TabularMLP:
         st = state if state is not None else TrainState()
         if not len(st.P):
             self._start(st, sizes)
-        if len(st.P) != K.n_params(sizes):
+        if len(st.P) != K.n_params(sizes) or len(st.M) != len(st.P) or len(st.V) != len(st.P) or (
+                st.best_P is not None and len(st.best_P) != len(st.P)):
             raise TrainingError("the checkpoint does not match this network's layer sizes; start a new run")
+        if not 1 <= st.rng_state <= 0xFFFFFFFF or st.epoch < 0 or st.step < 0:
+            raise TrainingError("the checkpoint's generator state or counts are out of range; start a new run")
         n_batches = -(-n // self.batch_size)
         cache: Dict[str, Any] = {}  # per-fit values the validation metrics reuse every epoch
         chunk = BATCHES_PER_REPORT * self.batch_size

@@ -30,10 +30,12 @@ uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import json
 import math
 import secrets
+import shutil
 from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ from ..._version import __version__
 from ..._atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..._binary import le_array, le_bytes
 from ..._kernels import backend
+from ... import jsonfile
+from ...constants import TABULAR_MAX_PARAMETERS
 from ...errors import OutputError, TabularDataError, TrainingError
 from ...formats import network as network_format
 from ...formats.deploy import EXPORT_FILES, TFLITE_FILE, export_network
@@ -87,6 +91,66 @@ class RunSettings:
     @property
     def regression(self) -> bool:
         return bool(self.targets)
+
+
+MAX_PARAMETERS = TABULAR_MAX_PARAMETERS
+"""Largest network a run trains unless ``max_parameters`` says more (weights and biases)."""
+_MAX_COUNT = 10_000_000  # epochs, patience, checkpoint interval, batch size, hidden units: far above use
+_FIX_SETTINGS = "fix the setting"
+
+
+def check_settings(s: RunSettings, source: str = "settings", error: type = TabularDataError,
+                   fix: str = _FIX_SETTINGS) -> RunSettings:
+    """``s`` checked field by field (types, finite numbers, ranges), before anything is created;
+    ``error("{source}: ...; {fix}")`` names the first bad one. Returns ``s`` with ``split`` a tuple."""
+    doc = asdict(s)
+    f = lambda key, kinds, **kw: jsonfile.field(doc, key, kinds, source, error, fix=fix, **kw)  # noqa: E731
+    for key in ("label", "group"):
+        f(key, (str, type(None)))
+    for key in ("targets", "features", "hidden"):
+        f(key, list)
+    if not all(isinstance(v, str) for v in s.targets + s.features):
+        raise error(f"{source}: \"targets\" and \"features\" must be lists of column names; {fix}")
+    f("drop_missing", bool)
+    f("dataset_id", str)
+    f("seed", int, low=-(2 ** 63), high=2 ** 63 - 1)
+    f("dropout", float, low=0.0, high=0.999999)
+    f("alpha", float, low=0.0, high=1e6)
+    lr = f("learning_rate", float, low=0.0, high=1e6)
+    if lr <= 0:
+        raise error(f"{source}: \"learning_rate\" must be > 0, not {lr}; {fix}")
+    for key in ("batch_size", "patience", "checkpoint_every"):
+        f(key, int, low=1, high=_MAX_COUNT)
+    f("epochs", int, low=0, high=_MAX_COUNT)
+    if not s.hidden or not all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= _MAX_COUNT
+                               for h in s.hidden):
+        raise error(f"{source}: \"hidden\" must be one or more layer sizes, whole numbers from 1 to "
+                    f"{_MAX_COUNT}, not {str(s.hidden)[:60]}; {fix}")
+    split = s.split
+    if not isinstance(split, (list, tuple)) or not all(jsonfile._is(v, float) for v in split):
+        raise error(f"{source}: \"split\" must be three fractions train,val,test; {fix}")
+    try:
+        s.split = check_fractions(split)
+    except TabularDataError as exc:
+        raise error(f"{source}: {exc}") from None
+    return s
+
+
+def network_parameters(n_features: int, hidden: Sequence[int], n_outputs: int) -> int:
+    """Weights and biases of the MLP ``n_features -> hidden... -> n_outputs``."""
+    sizes = [n_features, *hidden, n_outputs]
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+def check_network_size(n_features: int, s: RunSettings, n_outputs: int, max_parameters: int) -> int:
+    """The network's parameter count, or TabularDataError above ``max_parameters`` (before training)."""
+    n = network_parameters(n_features, s.hidden, n_outputs)
+    if n > max_parameters:
+        raise TabularDataError(
+            f"--hidden {','.join(map(str, s.hidden))} makes a network of {n:,} parameters ({n_features} features, "
+            f"{n_outputs} outputs), above the limit of {max_parameters:,} (about {32 * n / 1e9:.1f} GB to train); "
+            "use smaller layers, or raise the limit with --max-parameters")
+    return n
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -146,10 +210,11 @@ def _unb64(text: str) -> array:
     return le_array("d", base64.b64decode(text))
 
 
-def state_to_bytes(st: TrainState) -> bytes:
-    """A checkpoint file's bytes: the whole :class:`TrainState` (float64 arrays in base64)."""
+def state_to_bytes(st: TrainState, run: str = "") -> bytes:
+    """A checkpoint file's bytes: the whole :class:`TrainState` (float64 arrays in base64) and the
+    id of the run it belongs to (:func:`run_id`)."""
     doc = {
-        "format": CHECKPOINT_FORMAT, "version": 1, "epoch": st.epoch, "step": st.step, "rng_state": st.rng_state,
+        "format": CHECKPOINT_FORMAT, "version": 1, "run": run, "epoch": st.epoch, "step": st.step, "rng_state": st.rng_state,
         "best_loss": None if math.isinf(st.best_loss) else st.best_loss, "best_epoch": st.best_epoch,
         "wait": st.wait, "done": st.done, "P": _b64(st.P), "M": _b64(st.M), "V": _b64(st.V),
         "best_P": None if st.best_P is None else _b64(st.best_P), "history": st.history,
@@ -157,21 +222,89 @@ def state_to_bytes(st: TrainState) -> bytes:
     return (json.dumps(doc, sort_keys=True) + "\n").encode("utf-8")
 
 
-def state_from_bytes(data: bytes, source: str) -> TrainState:
-    """Parse a checkpoint file (TrainingError naming ``source`` when it is not one)."""
+_FIX_CHECKPOINT = "resume from an earlier checkpoint (delete this one) or start a new run"
+_CHECKPOINT_KEYS = {"format", "version", "run", "epoch", "step", "rng_state", "best_loss", "best_epoch", "wait", "done",
+                    "P", "M", "V", "best_P", "history"}
+
+
+def state_from_bytes(data: bytes, source: str, n_params: Optional[int] = None,
+                     max_epochs: Optional[int] = None, run: Optional[str] = None) -> TrainState:
+    """Parse and check a checkpoint file as a unit: its keys, types and ranges (``rng_state`` a
+    nonzero uint32, counts within the epochs), finite float64 arrays of one length (``n_params``,
+    the network's, when given), a history of one entry per epoch, and (given ``run``) the run id
+    it was written for. TrainingError naming
+    ``source`` when anything is off: the kernels only ever get a state that passed."""
+    err = TrainingError
+    doc = jsonfile.loads(data, source, err, fix=_FIX_CHECKPOINT)
+    if doc.get("format") != CHECKPOINT_FORMAT or doc.get("version") != 1 or set(doc) != _CHECKPOINT_KEYS:
+        raise err(f"{source}: not a {CHECKPOINT_FORMAT} version 1 file (format, version or keys differ); "
+                  f"{_FIX_CHECKPOINT}")
+    f = lambda key, kinds, **kw: jsonfile.field(doc, key, kinds, source, err, fix=_FIX_CHECKPOINT, **kw)  # noqa: E731
+    top = _MAX_COUNT if max_epochs is None else max_epochs
+    if run is not None and f("run", str) != run:
+        raise err(f"{source}: a checkpoint of another run (its run id is not this run.json's); {_FIX_CHECKPOINT}")
+    epoch = f("epoch", int, low=0, high=top)
+    st = TrainState(
+        P=_floats(doc, "P", source, n_params), step=f("step", int, low=0, high=2 ** 53),
+        rng_state=f("rng_state", int, low=1, high=2 ** 32 - 1), epoch=epoch,
+        best_loss=math.inf if doc["best_loss"] is None else f("best_loss", float, low=0.0),
+        best_epoch=f("best_epoch", int, low=0, high=epoch), wait=f("wait", int, low=0, high=epoch),
+        done=f("done", bool), history=f("history", list))
+    n = len(st.P)
+    st.M, st.V = _floats(doc, "M", source, n), _floats(doc, "V", source, n)
+    st.best_P = None if doc["best_P"] is None else _floats(doc, "best_P", source, n)
+    if any(v < 0 for v in st.V):
+        raise err(f"{source}: \"V\" (Adam's second moments) holds a negative value; {_FIX_CHECKPOINT}")
+    if (st.best_P is None) != (doc["best_loss"] is None) or (st.best_P is None) != (st.best_epoch == 0):
+        raise err(f"{source}: \"best_P\", \"best_loss\" and \"best_epoch\" disagree; {_FIX_CHECKPOINT}")
+    if len(st.history) != epoch or not all(
+            isinstance(h, dict) and all(isinstance(k, str) and jsonfile._is(v, float) for k, v in h.items())
+            for h in st.history):
+        raise err(f"{source}: \"history\" must hold one object of numbers per epoch done ({epoch}); "
+                  f"{_FIX_CHECKPOINT}")
+    return st
+
+
+def _floats(doc: Dict[str, Any], key: str, source: str, n: Optional[int]) -> array:
+    text = doc[key]
     try:
-        doc = json.loads(data.decode("utf-8"))
-        if doc.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError("not a checkpoint")
-        return TrainState(
-            P=_unb64(doc["P"]), M=_unb64(doc["M"]), V=_unb64(doc["V"]), step=int(doc["step"]),
-            rng_state=int(doc["rng_state"]), epoch=int(doc["epoch"]),
-            best_loss=math.inf if doc["best_loss"] is None else float(doc["best_loss"]),
-            best_epoch=int(doc["best_epoch"]), best_P=None if doc["best_P"] is None else _unb64(doc["best_P"]),
-            wait=int(doc["wait"]), history=list(doc["history"]), done=bool(doc["done"]))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError) as exc:
-        raise TrainingError(f"{source}: not a readable training checkpoint ({exc}); "
-                            "resume from an earlier one or start a new run") from exc
+        raw = base64.b64decode(text, validate=True) if isinstance(text, str) else None
+    except ValueError:
+        raw = None
+    if raw is None or len(raw) % 8:
+        raise TrainingError(f"{source}: \"{key}\" is not base64 float64 values; {_FIX_CHECKPOINT}")
+    values = le_array("d", raw)
+    if n is not None and len(values) != n:
+        raise TrainingError(f"{source}: \"{key}\" holds {len(values)} values; this run's network has {n} "
+                            f"parameters; {_FIX_CHECKPOINT}")
+    if not all(map(math.isfinite, values)):
+        raise TrainingError(f"{source}: \"{key}\" holds a value that is not finite; {_FIX_CHECKPOINT}")
+    return values
+
+
+def _read_checkpoint(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise TrainingError(f"{path}: cannot read: {exc.strerror or exc}; {_FIX_CHECKPOINT}") from None
+
+
+def _n_outputs(table: Table) -> int:
+    """Output units of a run's network: one per target, one for two classes, else one per class."""
+    if table.Y is not None:
+        return table.Y.n_cols
+    return 1 if len(table.classes) == 2 else len(table.classes)
+
+
+def run_id(run_dir: Path) -> str:
+    """The id of a run, written into its checkpoints: the SHA-256 of its ``run.json`` (settings,
+    data hash and start time to the microsecond), first 16 hex digits."""
+    import hashlib
+
+    try:
+        return hashlib.sha256((run_dir / "run.json").read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        raise TrainingError(f"{run_dir}/run.json: cannot read: {exc.strerror or exc}") from None
 
 
 def last_checkpoint(run_dir: Path) -> Optional[Path]:
@@ -217,15 +350,18 @@ def train_run(
     runs_dir: PathLike = "runs",
     resume: Optional[PathLike] = None,
     progress: Optional[ProgressCallback] = None,
+    max_parameters: int = MAX_PARAMETERS,
 ) -> RunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
-    ``progress`` receives the estimator's :class:`~stingerml.progress.Progress` events. A
-    KeyboardInterrupt stops training and is raised again as :class:`RunInterrupted`;
-    the checkpoints written so far stay.
+    The settings and the data are checked before the run folder is created (a network above
+    ``max_parameters`` weights and biases is refused). ``progress`` receives the estimator's
+    :class:`~stingerml.progress.Progress` events. A KeyboardInterrupt stops training and is
+    raised again as :class:`RunInterrupted`; the checkpoints written so far stay. A new run
+    that fails later is removed again, unless it holds a checkpoint to resume from.
 
     Raises:
-        TabularDataError: bad data (nothing is written); OutputError, TrainingError.
+        TabularDataError: bad data or settings (nothing is written); OutputError, TrainingError.
     """
     if resume is not None:
         run_dir = Path(resume)
@@ -235,25 +371,48 @@ def train_run(
         if (run_dir / "output" / "model.json").exists():
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
-        state = state_from_bytes(ckpt.read_bytes(), str(ckpt)) if ckpt else TrainState()
+        n_params = network_parameters(len(table.feature_names), settings.hidden, _n_outputs(table))
+        state = TrainState()
+        if ckpt is not None:
+            state = state_from_bytes(_read_checkpoint(ckpt), str(ckpt), n_params, settings.epochs, run_id(run_dir))
+            if ckpt.name != f"epoch_{state.epoch:04d}.json":
+                raise TrainingError(f"{ckpt}: holds epoch {state.epoch}, not the epoch of its name; it comes from "
+                                    f"elsewhere; {_FIX_CHECKPOINT}")
         _log(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if csv_path is None or settings is None:
             raise TypeError("train_run needs csv_path and settings (or resume)")
+        check_settings(settings)
         table, split = load_data(csv_path, settings, schema)
+        check_network_size(len(table.feature_names), settings, _n_outputs(table), max_parameters)
         started = _now()
         source = Path(csv_path)
         run_dir = _new_run_dir(Path(runs_dir), started)
-        try:
-            _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
-        except OSError as exc:
-            raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
         state = TrainState()  # filled by fit, then checkpointed from on_event
-        _log(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
-                      f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
 
+    try:
+        if resume is None:
+            try:
+                _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
+            except OSError as exc:
+                raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
+            _log(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
+                          f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
+        return _train(run_dir, settings, table, split, state, started, source, progress)
+    except (KeyboardInterrupt, RunInterrupted):
+        raise
+    except BaseException:
+        if resume is None and last_checkpoint(run_dir) is None:
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume: no half run folder stays
+        raise
+
+
+def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: TrainState,
+           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback]) -> RunResult:
+    """Fit (from ``state``), checkpoint, evaluate and write ``output/`` of the run in ``run_dir``."""
     est = _estimator(settings, bool(split.val))
     X = table.X
+    run = run_id(run_dir)
 
     def on_event(event: Progress) -> None:
         if event.stage == "epoch":
@@ -263,7 +422,7 @@ def train_run(
             if state.best_epoch == epoch:
                 network_format.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
             if epoch % settings.checkpoint_every == 0 and not state.done:
-                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state))
+                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state, run))
         if progress is not None:
             progress(event)
 
@@ -284,7 +443,12 @@ def train_run(
     metrics = None
     if split.test:
         metrics = evaluate(net, _rows(X, split.test), _part(table, split.test), quantize(net, rep))
-    _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
+    try:
+        _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the trained state, so that --resume only writes the outputs
+            write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{state.epoch:04d}.json", state_to_bytes(state, run))
+        raise
     _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
 
@@ -362,25 +526,58 @@ def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settin
         "started": started.isoformat(), "dataset_sha256": table.sha256, "stingerml": __version__}))
 
 
+_FIX_RUN = "give a run folder 'tabular train' created, unchanged, or start a new run"
+_RUN_KEYS = {"settings", "source", "schema", "started", "dataset_sha256", "stingerml"}
+
+
 def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]:
-    """A run folder's ``run.json``, settings, and its data copy read and split again (checked against
-    ``data/split.json``)."""
+    """A run folder checked as a unit: ``run.json`` (keys, types, settings in range), its data copy
+    (the SHA-256 ``run.json`` holds), read and split again and checked against ``data/split.json``.
+    TrainingError (one line naming the file) on anything else."""
     info = _read_run(run_dir)
-    settings = RunSettings(**{**info["settings"], "split": tuple(info["settings"]["split"])})
+    settings = info["settings"]
     schema_copy = run_dir / "data" / "schema.json"
-    table, split = load_data(run_dir / "data" / "dataset.csv", settings, schema_copy if info["schema"] else None)
-    saved = json.loads((run_dir / "data" / "split.json").read_text(encoding="utf-8"))
-    if [saved["train"], saved["val"], saved["test"]] != [split.train, split.val, split.test]:
-        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split; start a new run")
+    try:
+        table, split = load_data(run_dir / "data" / "dataset.csv", settings, schema_copy if info["schema"] else None)
+    except TabularDataError as exc:
+        raise TrainingError(f"{run_dir}: its data copy cannot be read any more: {exc}") from None
+    if table.sha256 != info["dataset_sha256"]:
+        raise TrainingError(f"{run_dir / 'data' / 'dataset.csv'}: not the data this run trained on (its SHA-256 "
+                            f"differs from run.json's dataset_sha256); {_FIX_RUN}")
+    where = run_dir / "data" / "split.json"
+    saved = jsonfile.read(where, TrainingError, fix=_FIX_RUN)
+    parts = [saved.get(key) for key in ("train", "val", "test")]
+    if [split.train, split.val, split.test] != parts:
+        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); start a new run")
     return info, settings, table, split
 
 
 def _read_run(run_dir: Path) -> Dict[str, Any]:
+    """``run.json`` with its keys and types checked; ``"settings"`` as checked :class:`RunSettings`."""
+    path = run_dir / "run.json"
+    if not path.exists() and not path.is_symlink():
+        raise TrainingError(f"{run_dir}: not a tabular run folder (no run.json); give the folder 'tabular train' "
+                            "created")
+    info = jsonfile.read(path, TrainingError, fix=_FIX_RUN, max_bytes=1 << 20)
+    if set(info) != _RUN_KEYS:
+        raise TrainingError(f"{path}: not a run.json of stingerml (its keys differ); {_FIX_RUN}")
+    f = lambda key, kinds: jsonfile.field(info, key, kinds, str(path), TrainingError, fix=_FIX_RUN)  # noqa: E731
+    f("source", str)
+    f("schema", bool)
+    f("stingerml", str)
+    sha = f("dataset_sha256", str)
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise TrainingError(f"{path}: \"dataset_sha256\" is not a SHA-256; {_FIX_RUN}")
     try:
-        return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise TrainingError(f"{run_dir}: not a tabular run folder (no readable run.json: {exc}); "
-                            "give the folder 'tabular train' created") from exc
+        _dt.datetime.fromisoformat(f("started", str))
+    except ValueError:
+        raise TrainingError(f"{path}: \"started\" is not a time; {_FIX_RUN}") from None
+    given = f("settings", dict)
+    names = {k for k in RunSettings.__dataclass_fields__}
+    if set(given) != names:
+        raise TrainingError(f"{path}: \"settings\" must have exactly the keys {', '.join(sorted(names))}; {_FIX_RUN}")
+    info["settings"] = check_settings(RunSettings(**given), f"{path}: settings", TrainingError, _FIX_RUN)
+    return info
 
 
 def _log(run_dir: Path, line: str) -> None:
