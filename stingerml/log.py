@@ -10,7 +10,6 @@ memoryview slices: the input is never copied as a whole.
 """
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from ._atomic import write_bytes_atomic
+from . import csvfile
 from ._binary import le_array, le_bytes
 from .constants import CHANNEL_NAMES
 from .errors import LogFormatError, StingerWarning
@@ -253,43 +253,34 @@ def parse_csv(text: str, *, source: str = "<csv>") -> Log:
             out of range for its type, no data rows, or the checks of
             :func:`parse_log`; the message names the line.
     """
-    if text.startswith("\ufeff"):  # a byte-order mark, as some spreadsheet programs write
-        text = text[1:]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if not header:
-            raise LogFormatError(f"{source}: empty CSV; expected the header {','.join(CSV_COLUMNS)}")
-        header = [h.strip() for h in header]
-        missing = [c for c in CSV_COLUMNS if c not in header]
-        if missing:
-            raise LogFormatError(
-                f"{source}: line 1: missing column(s) {', '.join(missing)}; "
-                f"the header must name {','.join(CSV_COLUMNS)}"
-            )
-        pos = [header.index(c) for c in CSV_COLUMNS]
-        cols: List[List[int]] = [[] for _ in CSV_COLUMNS]
-        for row in reader:
-            if not row:
-                continue
-            lineno = reader.line_num
-            for col, name, idx in zip(cols, CSV_COLUMNS, pos):
-                cell = row[idx].strip() if idx < len(row) else ""
-                if not _INTEGER.fullmatch(cell):
-                    raise LogFormatError(
-                        f"{source}: line {lineno}, column {name}: {cell[:40]!r} is not an integer; "
-                        "every cell must be a whole number written with the digits 0-9"
-                    )
-                v = int(cell)
-                lo, hi = _LIMITS[name]
-                if not lo <= v <= hi:
-                    raise LogFormatError(
-                        f"{source}: line {lineno}, column {name}: {v} is outside {lo}..{hi}"
-                    )
-                col.append(v)
-    except csv.Error as exc:
-        raise LogFormatError(f"{source}: line {reader.line_num}: not a valid CSV row ({exc}); "
-                             "a log CSV has one sample per line, integers separated by commas") from None
+    reader = csvfile.rows(text, source, LogFormatError)
+    header = next(reader, (1, []))[1]
+    if not header:
+        raise LogFormatError(f"{source}: empty CSV; expected the header {','.join(CSV_COLUMNS)}")
+    header = [h.strip() for h in header]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise LogFormatError(
+            f"{source}: line 1: missing column(s) {', '.join(missing)}; "
+            f"the header must name {','.join(CSV_COLUMNS)}"
+        )
+    pos = [header.index(c) for c in CSV_COLUMNS]
+    cols: List[List[int]] = [[] for _ in CSV_COLUMNS]
+    for lineno, row in reader:
+        for col, name, idx in zip(cols, CSV_COLUMNS, pos):
+            cell = row[idx].strip() if idx < len(row) else ""
+            if not _INTEGER.fullmatch(cell):
+                raise LogFormatError(
+                    f"{source}: line {lineno}, column {name}: {cell[:40]!r} is not an integer; "
+                    "every cell must be a whole number written with the digits 0-9"
+                )
+            v = int(cell)
+            lo, hi = _LIMITS[name]
+            if not lo <= v <= hi:
+                raise LogFormatError(
+                    f"{source}: line {lineno}, column {name}: {v} is outside {lo}..{hi}"
+                )
+            col.append(v)
     if not cols[0]:
         raise LogFormatError(f"{source}: the CSV has a header but no samples")
     ts = array(_TS_TYPECODE, cols[0])

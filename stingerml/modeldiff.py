@@ -18,8 +18,6 @@ it is ``None`` when either value is NaN.
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import struct
 from array import array
@@ -27,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from . import csvfile
 from ._binary import le_array
 from .constants import MLP_H1, MLP_H2
 from .constants import RICH_FEATURES as _F
@@ -204,14 +203,14 @@ def diff_mlmd(a: bytes, b: bytes, name_a: str = "A", name_b: str = "B") -> Diff:
 
 
 def _read_csv(text: str, source: str) -> Tuple[List[str], List[List[str]]]:
-    rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+    rows = list(csvfile.rows(text, source, DiffError))
     if not rows:
         raise DiffError(f"{source}: empty CSV; expected a header line and rows")
-    header = rows[0]
-    for line, row in enumerate(rows[1:], start=2):
+    header = rows[0][1]
+    for line, row in rows[1:]:
         if len(row) != len(header):
             raise DiffError(f"{source}: row {line} has {len(row)} fields, the header {len(header)}")
-    return header, rows[1:]
+    return header, [row for _, row in rows[1:]]
 
 
 def _number(cell: str) -> Union[int, float, None]:
@@ -219,8 +218,10 @@ def _number(cell: str) -> Union[int, float, None]:
     cell = cell.strip()
     for kind in (int, float):
         try:
-            return kind(cell)
-        except ValueError:
+            value = kind(cell)
+            float(value)  # an integer beyond any float (400 digits) is compared as text
+            return value
+        except (ValueError, OverflowError):
             pass
     return None
 

@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Union
 from ._atomic import recover, write_set_to_folder
 from ._binary import le_array, le_bytes
 from .constants import CHANNEL_NAMES
-from . import jsonfile
+from . import csvfile, jsonfile
 from .errors import DatasetError
 
 WINDOWS_FILE = "windows_i16le.bin"
@@ -173,14 +173,12 @@ def _read_json(path: Path) -> Dict[str, Any]:
 
 def _parse_index(path: Path) -> List[Dict[str, Any]]:
     text = _read_file(path).decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    reader = csvfile.rows(text, str(path), DatasetError)
+    header = next(reader, (1, None))[1]
     if header is None or tuple(header) != INDEX_COLUMNS:
-        raise DatasetError(f"{path}: header must be {','.join(INDEX_COLUMNS)}, got {header!r}")
+        raise DatasetError(f"{path}: header must be {','.join(INDEX_COLUMNS)}, got {str(header)[:200]}")
     rows: List[Dict[str, Any]] = []
-    for line_no, rec in enumerate(reader, start=2):
-        if not rec:
-            continue
+    for line_no, rec in reader:
         if len(rec) != len(INDEX_COLUMNS):
             raise DatasetError(f"{path}: line {line_no} has {len(rec)} fields, expected {len(INDEX_COLUMNS)}")
         row: Dict[str, Any] = {}

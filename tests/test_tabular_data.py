@@ -120,7 +120,7 @@ def test_regression_targets(tmp_path):
 # -- hypothesis round trip ---------------------------------------------------------------------
 
 names = st.text(alphabet="abcdefgh_ XYZ", min_size=1, max_size=6).map(str.strip).filter(bool)
-finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+finite = st.floats(allow_nan=False, allow_infinity=False, width=32)  # cells are float32 features
 
 
 @settings(max_examples=60, deadline=None)
@@ -128,22 +128,29 @@ finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
     st.lists(names, min_size=2, max_size=5, unique=True),
     st.data(),
     st.sampled_from([",", ";"]),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.booleans(),
 )
-def test_round_trip(tmp_path_factory, header, data, delimiter):
+def test_round_trip(tmp_path_factory, header, data, delimiter, line_end, bom):
+    """Any float32 cells and labels with delimiters, quotes, line breaks, \\v and \\f, written by
+    Python's csv module with LF, CRLF or CR line ends (and a byte-order mark), read back exactly."""
     n_feat = len(header) - 1
     rows = data.draw(st.lists(st.tuples(st.lists(finite, min_size=n_feat, max_size=n_feat),
-                                        st.sampled_from(["cat", "dog", "a b", 'q"t', "x;y,z"])),
+                                        st.sampled_from(["cat", "dog", "a b", 'q"t', "x;y,z", "multi\nline",
+                                                             "cr\r\nlf", "v\vtab", "form\ffeed"])),
                               min_size=2, max_size=8))
     labels = [r[1] for r in rows]
     if len(set(labels)) < 2:
         rows[0] = (rows[0][0], "other" if labels[0] != "other" else "cat")
     buf = io.StringIO()
-    w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    # csv.writer quotes a line break only if it is in its lineterminator: with CR ends, quote every field
+    w = csv.writer(buf, delimiter=delimiter, lineterminator=line_end,
+                   quoting=csv.QUOTE_ALL if line_end == "\r" else csv.QUOTE_MINIMAL)
     w.writerow(header)
     for feats, lab in rows:
         w.writerow([repr(v) for v in feats] + [lab])
     p = tmp_path_factory.mktemp("rt") / "d.csv"
-    p.write_text(buf.getvalue(), encoding="utf-8")
+    p.write_bytes(("\ufeff" if bom else "").encode() + buf.getvalue().encode("utf-8"))
     t = read_table(p, header[-1], features=header[:-1])
     assert [list(r) for r in t.X.rows()] == [list(f) for f, _ in rows]
     assert [t.classes[k] for k in t.y] == [lab for _, lab in rows]
@@ -173,3 +180,17 @@ def test_random_and_group_splits():
     assert sorted(g.train + g.val + g.test) == list(range(40))
     assert "group" in error_of(group_split, ["a", "a", "b"])
     assert math.isclose(len(g.test) / 40, 0.15, abs_tol=0.1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["1e39", "-1e39", "1e308", "1e999", "-1e999", "9" * 400, "3.4028236e38"]),
+       st.integers(0, 2), st.integers(2, 5))
+def test_a_cell_beyond_float32_is_one_line_naming_line_and_column(tmp_path_factory, cell, column, line):
+    rows = [["1", "2", "3", "a"], ["4", "5", "6", "b"], ["7", "8", "9", "a"], ["1", "1", "1", "b"]]
+    rows[line - 2][column] = cell
+    p = tmp_path_factory.mktemp("big") / "d.csv"
+    p.write_text("x,y,z,label\n" + "".join(",".join(r) + "\n" for r in rows))
+    with pytest.raises(TabularDataError, match=rf"line {line}, column '{'xyz'[column]}' \({column + 1}\): "
+                                                r"'.*' is beyond float32's range") as info:
+        read_table(p, "label")
+    assert "\n" not in str(info.value)

@@ -10,14 +10,32 @@ from __future__ import annotations
 
 import sys
 
-from ._common import add_json, print_json, read_bytes
+from ._common import add_json, print_json
 from ._stdio import STDIO
 
 EXIT_SAME, EXIT_DIFFER, EXIT_TROUBLE = 0, 1, 2
 
 
+MAX_BYTES = 256 << 20
+"""The most ``diff`` reads of one input (a model file is 2 kB, a replay CSV of an hour a few MB):
+a device or an endless pipe is refused at this size instead of filling the memory."""
+
+
 def _read(path: str) -> bytes:
-    return sys.stdin.buffer.read() if path == STDIO else read_bytes(path)
+    from ..errors import DiffError
+
+    try:
+        if path == STDIO:
+            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise DiffError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise DiffError(f"{path}: more than {MAX_BYTES >> 20} MiB (a device or an endless stream?); "
+                        "diff compares model files and replay CSVs")
+    return data
 
 
 def cmd_diff(args) -> int:

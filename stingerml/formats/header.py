@@ -31,6 +31,7 @@ from array import array
 from typing import Dict, List, Sequence, Tuple
 
 from .._version import __version__
+from ..csvfile import float32_cell
 from ..errors import ModelFormatError
 from .mlmd import LR_FEATURES, MLP_FEATURES, MLP_H1, MLP_H2, WINDOW_SAMPLES, LRModel, MLPModel
 
@@ -126,7 +127,7 @@ def export_header(lr: LRModel, mlp: MLPModel) -> str:
 _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _DEFINE_RE = re.compile(r"^\s*#\s*define\s+(\w+)\s+(\S+)", re.M)
 _DECL_RE = re.compile(r"\bfloat\s+(\w+)\s*(?:\[\s*([^\]]*)\])?\s*=\s*(\{[^}]*\}|[^;{]+);")
-_NUMBER_RE = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?$")
+_NUMBER_RE = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?[fF]?")  # ASCII digits only
 
 
 def _size(expr: str, defines: Dict[str, int], name: str) -> int:
@@ -134,7 +135,7 @@ def _size(expr: str, defines: Dict[str, int], name: str) -> int:
     total = 1
     for factor in expr.split("*"):
         factor = factor.strip()
-        if factor.isdigit():
+        if factor.isascii() and factor.isdigit():
             total *= int(factor)
         elif factor in defines:
             total *= defines[factor]
@@ -145,9 +146,12 @@ def _size(expr: str, defines: Dict[str, int], name: str) -> int:
 
 def _number(token: str, name: str, index: int) -> float:
     token = token.strip()
-    if not _NUMBER_RE.match(token):
-        raise ModelFormatError(f"header: {name}[{index}] = {token!r} is not a float literal")
-    return float(token.rstrip("fF"))
+    if not _NUMBER_RE.fullmatch(token):
+        raise ModelFormatError(f"header: {name}[{index}] = {token[:40]!r} is not a float literal")
+    try:
+        return float32_cell(token.rstrip("fF"))
+    except ValueError as exc:
+        raise ModelFormatError(f"header: {name}[{index}] = {exc}") from None
 
 
 def parse_header(text: str) -> Tuple[LRModel, MLPModel]:
@@ -162,7 +166,7 @@ def parse_header(text: str) -> Tuple[LRModel, MLPModel]:
     defines: Dict[str, int] = {}
     for name, value in _DEFINE_RE.findall(text):
         if name in DEFINES:
-            if not value.isdigit() or int(value) != DEFINES[name]:
+            if not (value.isascii() and value.isdigit()) or int(value) != DEFINES[name]:
                 raise ModelFormatError(f"header: #define {name} {value}, the firmware needs {DEFINES[name]}")
             defines[name] = int(value)
     found: Dict[str, List[float]] = {}

@@ -21,7 +21,6 @@ naming the file, the line (1 = the header) and the column.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from array import array
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ... import jsonfile
+from ... import csvfile, jsonfile
 from ...errors import TabularDataError
 from ...matrix import Matrix
 
@@ -124,9 +123,17 @@ def _text(value) -> str:
 
 
 def parse_number(cell: str) -> Optional[float]:
-    """The cell as a float, or ``None`` when it is not a plain decimal number."""
+    """The cell as a float, or ``None`` when it is not a plain decimal number.
+
+    Raises:
+        ValueError: a number beyond float32's range (``1e39``, ``1e999``, 400 digits).
+    """
     s = cell.strip()
-    return float(s) if _NUMBER.match(s) else None
+    return csvfile.float32_cell(s) if _NUMBER.match(s) else None
+
+
+def _is_number(cell: str) -> bool:
+    return _NUMBER.match(cell.strip()) is not None
 
 
 def is_missing(cell: str) -> bool:
@@ -145,39 +152,41 @@ def read_rows(path: PathLike) -> Tuple[List[str], List[Tuple[int, List[str]]], b
         raw = p.read_bytes()
     except OSError as exc:
         raise TabularDataError(f"{p}: cannot read the CSV ({exc.strerror or exc}); check the path") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TabularDataError(f"{p}: byte {exc.start} is not UTF-8; save the CSV as UTF-8") from exc
-    try:
-        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    text = csvfile.decode(raw, str(p), TabularDataError)
+    delimiter = _delimiter(text)
     header: Optional[List[str]] = None
     rows: List[Tuple[int, List[str]]] = []
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            if header is None:
-                header = [c.strip() for c in cells]
-                _check_header(p, header)
-                continue
-            if len(cells) != len(header):
-                raise TabularDataError(
-                    f"{p}, line {line}: {len(cells)} cells but the header has {len(header)}; "
-                    "fix the row (a stray delimiter or quote?)")
-            rows.append((line, cells))
-    except csv.Error as exc:
-        raise TabularDataError(f"{p}, line {reader.line_num}: {exc}; fix the quoting") from exc
+    for line, cells in csvfile.rows(text, str(p), TabularDataError, delimiter):
+        if all(not c.strip() for c in cells):
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+            _check_header(p, header)
+            continue
+        if len(cells) != len(header):
+            raise TabularDataError(
+                f"{p}, line {line}: {len(cells)} cells but the header has {len(header)}; "
+                "fix the row (a stray delimiter or quote?)")
+        rows.append((line, cells))
     if header is None:
         raise TabularDataError(f"{p}: the file is empty; a CSV needs a header line and data rows")
     if not rows:
         raise TabularDataError(f"{p}: no data rows after the header")
     return header, rows, raw
+
+
+def _delimiter(text: str) -> str:
+    """``;`` when the header line holds more semicolons than commas outside quotes, else ``,``."""
+    counts = {",": 0, ";": 0}
+    quoted = False
+    for ch in text.lstrip("\r\n")[:65536]:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "\r\n":
+            break
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    return ";" if counts[";"] > counts[","] else ","
 
 
 def _check_header(p: Path, header: List[str]) -> None:
@@ -275,7 +284,10 @@ def read_table(
                                    "fill it in or pass --drop-missing to leave such rows out")
         values = []
         for k in numeric_cols:
-            v = parse_number(cells[k])
+            try:
+                v = parse_number(cells[k])
+            except ValueError as exc:
+                raise TabularDataError(f"{p}, line {line}, column '{header[k]}' ({k + 1}): {exc}; fix the cell") from None
             if v is None:
                 raise TabularDataError(f"{p}, line {line}, column '{header[k]}': '{cells[k].strip()}' is not a number; "
                                        "fix the cell or choose the feature columns with --features")
@@ -304,13 +316,13 @@ def read_table(
 
 def _numeric_column(rows: List[Tuple[int, List[str]]], k: int) -> bool:
     """A column is numeric when at least one of its non-missing cells is a number."""
-    return any(parse_number(cells[k]) is not None for _, cells in rows if not is_missing(cells[k]))
+    return any(_is_number(cells[k]) for _, cells in rows if not is_missing(cells[k]))
 
 
 def class_order(values: Sequence[str]) -> Tuple[str, ...]:
     """Distinct labels sorted as numbers when all are numbers, else as text."""
     distinct = set(values)
-    if all(parse_number(v) is not None for v in distinct):
+    if all(_is_number(v) for v in distinct):
         return tuple(sorted(distinct, key=lambda v: (float(v), v)))
     return tuple(sorted(distinct))
 

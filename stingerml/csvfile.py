@@ -1,0 +1,62 @@
+"""The one CSV reader of stingerml (tabular data sets, device logs as CSV, training-folder
+indexes, ``diff``): RFC 4180 text in UTF-8 (a leading byte-order mark is dropped), rows ending in
+CRLF, LF or CR, quoted fields that hold the delimiter, doubled quotes or line breaks, and ``\\v``,
+``\\f`` and other control characters kept inside a field (they never end a row). Every problem
+is one line of the caller's error class naming the source and the line.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import struct
+from typing import Iterator, List, Tuple, Type
+
+from .errors import StingerError
+
+
+
+def decode(raw: bytes, source: str, error: Type[StingerError]) -> str:
+    """UTF-8 text of ``raw`` without a leading byte-order mark."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{source}: byte {exc.start} is not UTF-8; save the CSV as UTF-8") from None
+
+
+def rows(text: str, source: str, error: Type[StingerError], delimiter: str = ",") -> Iterator[Tuple[int, List[str]]]:
+    """``(line, cells)`` of every row of ``text``; ``line`` is the 1-based line the row starts on
+    (a quoted line break makes a row span lines). Empty rows are skipped."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise error(f"{source}, line {line}: {_reason(exc)}; fix the quoting") from None
+        start, line = line, reader.line_num + 1
+        if cells:
+            yield start, cells
+
+
+def _reason(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a field longer than {csv.field_size_limit()} characters (a missing closing quote?)"
+    return text
+
+
+def float32_cell(cell: str) -> float:
+    """A number cell checked to be finite and to round to a finite float32 (ValueError naming why, else)."""
+    value = float(cell)
+    try:
+        finite = math.isfinite(value) and math.isfinite(struct.unpack("<f", struct.pack("<f", value))[0])
+    except OverflowError:  # rounds beyond float32's largest value
+        finite = False
+    if not finite:
+        raise ValueError(f"'{cell.strip()[:40]}' is beyond float32's range (±3.4e38); the model computes in float32")
+    return value

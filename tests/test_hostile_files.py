@@ -1,0 +1,98 @@
+"""Hostile files outside the run folders (issue 29, groups 4 and 6): `diff` on odd CSVs and endless
+inputs, header literals beyond float32 or with non-ASCII digits, `tabular predict` on a non-finite
+row; each is one line (and for diff exit 2), never a traceback."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stingerml.cli import main
+from stingerml.errors import ModelFormatError
+from stingerml.formats.header import export_header, parse_header
+from stingerml.formats.mlmd import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_diff(capsys, a, b):
+    code = main(["diff", str(a), str(b)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("cell", ["9" * 400, "-" + "9" * 400])
+def test_diff_of_a_400_digit_cell_is_no_traceback(tmp_path, capsys, cell):
+    a = tmp_path / "a.csv"
+    b = tmp_path / "b.csv"
+    a.write_text(f"x,y\n{cell},1.5\n")
+    b.write_text("x,y\n1.0,1.5\n")
+    code, out, err = run_diff(capsys, a, b)
+    assert code == 1 and err == "", err  # compared (as text): they differ
+    b.write_text(f"x,y\n{cell},1.5\n")
+    assert run_diff(capsys, a, b)[0] == 0
+
+
+def test_diff_of_a_huge_field_is_exit_2_with_one_line(tmp_path, capsys):
+    a = tmp_path / "a.csv"
+    a.write_text("x,y\n\"" + "z" * 131073 + "\",1\n")
+    code, out, err = run_diff(capsys, a, a)
+    assert code == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1, err
+
+
+def test_diff_of_an_endless_device_is_bounded(tmp_path):
+    """/dev/zero as an input: refused after a bounded read (before: read until memory ran out)."""
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    proc = subprocess.run([sys.executable, "-c", "import resource, sys; "
+                           "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+                           "from stingerml.cli import main; sys.exit(main(['diff', '/dev/zero', sys.argv[1]]))",
+                           str(ROOT / "stingerml" / "data" / "factory_lr.mlmd")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: /dev/zero: more than") \
+        and proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def header_text():
+    lr = parse((ROOT / "stingerml" / "data" / "factory_lr.mlmd").read_bytes())
+    mlp = parse((ROOT / "stingerml" / "data" / "factory_mlp.mlmd").read_bytes())
+    return export_header(lr, mlp)
+
+
+@pytest.mark.parametrize("literal, message", [("1e39f", "beyond float32"), ("-3.5e38f", "beyond float32"),
+                                              ("1e999f", "beyond float32"), ("\u0661.5f", "not a float literal")])
+def test_header_literal_beyond_float32_or_not_ascii_is_a_model_format_error(header_text, literal, message):
+    start = header_text.index("mlLrIntercept = ") + len("mlLrIntercept = ")
+    end = header_text.index(";", start)
+    with pytest.raises(ModelFormatError, match=message):
+        parse_header(header_text[:start] + literal + header_text[end:])
+
+
+def test_header_size_with_a_superscript_digit_is_a_model_format_error(header_text):
+    bad = header_text.replace("#define ML_LR_FEATURES 18", "#define ML_LR_FEATURES 1\u00b2", 1)
+    assert bad != header_text
+    with pytest.raises(ModelFormatError):
+        parse_header(bad)
+    start = header_text.index("mlLrCoef[") + len("mlLrCoef[")
+    end = header_text.index("]", start)
+    with pytest.raises(ModelFormatError):
+        parse_header(header_text[:start] + "\u00b2" + header_text[end:])
+
+
+@pytest.mark.parametrize("cell", ["1e999", "-1e999", "1e39", "9" * 400])
+def test_predict_on_a_row_beyond_float32_refuses(tmp_path, capsys, cell):
+    from test_tabular_runs import make_csv
+    from stingerml.trainers.tabular.runs import RunSettings, train_run
+
+    data = make_csv(tmp_path / "d.csv", n=30)
+    run = train_run(data, RunSettings(label="colour", hidden=[4], epochs=1), runs_dir=tmp_path / "r").run_dir
+    rows = data.read_text().splitlines()
+    rows[2] = ";".join([cell, *rows[2].split(";")[1:]])
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    assert main(["tabular", "predict", str(run), str(tmp_path / "p.csv"), "-o", str(tmp_path / "out.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "line 3, column 'a'" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out.csv").exists()
