@@ -73,7 +73,16 @@ def _header_chatter(conn, stop):
     _chatter(conn, stop)
 
 
+def _trickle(conn, stop):
+    """A dump whose bytes come just fast enough never to stall (issue 29: `pull --timeout 2` on one
+    byte every 1.5 s ran for the whole 42-minute dump)."""
+    conn.sendall(b"MLDUMP1 100\n")
+    while not stop.wait(TIMEOUT * 0.6):
+        conn.sendall(b"\0")
+
+
 BEHAVIOURS = {
+    "trickle": _trickle,
     "chatter": _chatter, "no-line-end": _no_line_end, "flood-lines": _flood_lines, "silent": _silent,
     "stall": _stall, "absurd-size": _absurd, "big-then-stall": _big_then_stall, "bad-size": _header_chatter,
 }
@@ -211,3 +220,14 @@ def test_a_pty_closed_during_an_upload_is_a_disconnect(monkeypatch):
         monkeypatch.setattr(client._ser, "flush", gone)
         with pytest.raises(DeviceDisconnectedError, match="still connected"):
             client.upload(LR, "lr")
+
+
+def test_a_trickling_dump_ends_at_its_overall_deadline(device):
+    from stingerml.device.protocol import MIN_DUMP_RATE
+
+    dev = device("trickle")
+    started = time.monotonic()
+    with DeviceClient(dev.url, timeout=TIMEOUT) as client:
+        with pytest.raises(DeviceTimeoutError, match=rf"the 100-byte dump did not arrive within .* {MIN_DUMP_RATE} bytes/s"):
+            client.pull_log()
+    assert time.monotonic() - started < TIMEOUT + 100 / MIN_DUMP_RATE + MARGIN

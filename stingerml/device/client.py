@@ -51,8 +51,10 @@ class DeviceClient:
     Args:
         port: port path or pyserial URL; None discovers the blaster (SPEC §12).
         timeout: seconds any single wait may last (a reply, the dump header, each
-            stall of the dump: the dump itself may take longer as long as its bytes
-            keep coming; other chatter never extends a wait).
+            stall of the dump; other chatter never extends a wait). The whole dump
+            must also arrive within ``timeout + size / protocol.MIN_DUMP_RATE``
+            seconds of its header (at least 2000 bytes per second), so a device
+            that trickles bytes ends too.
         chunk_size: bytes per write while uploading a model.
 
     Use as a context manager, or call :meth:`close`.
@@ -113,11 +115,22 @@ class DeviceClient:
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         mark = getattr(expectation, "mark", None)
+        overall: Optional[float] = None  # the whole dump's deadline, once its size is announced
         while True:
             result = expectation.step(self._buf)
             if result is not None:
                 return result
             now = time.monotonic()
+            size = getattr(expectation, "size", None)
+            if size is not None and overall is None:
+                allowed = limit + size / protocol.MIN_DUMP_RATE
+                overall = now + allowed
+            if overall is not None and now >= overall:
+                raise DeviceTimeoutError(
+                    f"{command}: the {size}-byte dump did not arrive within {allowed:.3g} s "
+                    f"(got {getattr(expectation, 'received', 0)}; the least accepted rate is "
+                    f"{protocol.MIN_DUMP_RATE} bytes/s); check the cable and the connection, then retry"
+                )
             new_mark = getattr(expectation, "mark", None)
             if new_mark != mark:
                 mark, deadline = new_mark, now + limit

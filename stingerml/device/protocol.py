@@ -71,6 +71,10 @@ _ASCII_COUNT = re.compile(r"[0-9]{1,18}")  # a byte or sample count: ASCII digit
 #: Default bound on the size a device may announce for its log (``pull --max-size``): the
 #: blaster's flash holds a few MB, so 64 MiB leaves room and refuses absurd announcements.
 MAX_DUMP_BYTES = 64 * 1024 * 1024
+#: The slowest dump the client waits for, in bytes per second (a 115200-baud line moves about
+#: 11 500): a dump of N announced bytes must be complete within ``timeout + N / MIN_DUMP_RATE``
+#: seconds of its header, so a device that trickles bytes just fast enough to never stall ends.
+MIN_DUMP_RATE = 2000
 #: Bytes of one line the client keeps while waiting for its end (longer chatter is cut).
 MAX_LINE_BYTES = 4096
 
