@@ -31,7 +31,7 @@ from array import array
 from typing import Dict, List, Sequence, Tuple
 
 from .._version import __version__
-from ..errors import ModelFormatError
+from ..core.errors import ModelFormatError
 from .mlmd import LR_FEATURES, MLP_FEATURES, MLP_H1, MLP_H2, WINDOW_SAMPLES, LRModel, MLPModel
 
 DEFINES: Dict[str, int] = {

@@ -17,11 +17,11 @@ from array import array
 from dataclasses import dataclass
 from typing import Sequence, Union
 
-from .._binary import le_array, le_bytes
-from ..constants import MLP_H1, MLP_H2, WINDOW_SAMPLES  # noqa: F401  (re-exported: mlmd's names)
-from ..constants import RICH_FEATURES as MLP_FEATURES
-from ..constants import SUMMARY_FEATURES as LR_FEATURES
-from ..errors import ModelFormatError
+from ..core.binary import le_array, le_bytes
+from ..core.constants import MLP_H1, MLP_H2, WINDOW_SAMPLES  # noqa: F401  (re-exported: mlmd's names)
+from ..core.constants import RICH_FEATURES as MLP_FEATURES
+from ..core.constants import SUMMARY_FEATURES as LR_FEATURES
+from ..core.errors import ModelFormatError
 
 MAGIC = b"MLMD"
 VERSION = 1
@@ -118,7 +118,7 @@ def build(model: Model) -> bytes:
 def parse(blob: bytes, *, source: str = "<model>") -> Model:
     """Parse an MLMD file strictly (header fields, sizes, CRC); trailing bytes are ignored.
 
-    Use :func:`stingerml.loader.validate` for the firmware's own verdict;
+    Use :func:`stingerml.blaster.loader.validate` for the firmware's own verdict;
     this parser refuses anything it cannot turn into a model.
 
     Raises:
