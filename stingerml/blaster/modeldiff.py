@@ -25,12 +25,9 @@ import struct
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from ..core.binary import le_array
-from ..core.constants import MLP_H1, MLP_H2
-from ..core.constants import RICH_FEATURES as _F
-from ..core.constants import SUMMARY_FEATURES as _S
 from ..core.errors import DiffError
 from ..formats import mlmd
 
@@ -39,12 +36,8 @@ FIRST = 5
 _KIND = {mlmd.MODEL_LR: "LR", mlmd.MODEL_MLP: "MLP"}
 _HEADER_FIELDS = ("magic", "version", "window_samples", "model_type", "reserved", "features", "h1", "h2",
                   "payload_bytes", "payload_crc32")
-TENSORS: Dict[int, Tuple[Tuple[str, Tuple[int, ...]], ...]] = {
-    mlmd.MODEL_LR: (("mean", (_S,)), ("scale", (_S,)), ("coef", (_S,)), ("intercept", ())),
-    mlmd.MODEL_MLP: (("mean", (_F,)), ("scale", (_F,)), ("W1", (MLP_H1, _F)), ("b1", (MLP_H1,)),
-                     ("W2", (MLP_H2, MLP_H1)), ("b2", (MLP_H2,)), ("W3", (MLP_H2,)), ("b3", ())),
-}
-"""Tensors of each model type in payload order, with their shapes (``()`` = scalar)."""
+TENSORS = mlmd.TENSORS
+"""Tensors of each model type in payload order, with their shapes (``()`` = scalar): MLMD's one table."""
 
 
 def ulp_distance(a_bits: int, b_bits: int) -> Optional[int]:
