@@ -169,15 +169,16 @@ def test_shapes_int8_cannot_hold():
 
 def _emulated(net, X_rep, X):
     """Quantize on ``X_rep`` and run the emulator on every row of ``X`` on the active backend."""
-    from stingerml.deploy import quantize as module
+    from stingerml.core import quantized as module
 
-    module._logistic_table.cache_clear()  # the table is computed with the active backend's expf
+    module._logistic_table.cache_clear()  # computed once per input scale: recompute it under this backend
     q = quantize(net, X_rep)
     return q, [q.run(q.quantize_input(r)) for r in X.rows()], [q.run(q.quantize_input(r), "double") for r in X.rows()]
 
 
 def test_emulator_is_the_same_on_both_backends(vectors):
-    """f32 and expf come from kernels("firmware"): the numba twin must give the same int8 models and outputs."""
+    """The int8 models and outputs do not depend on the backend (f32 and expf: core.float32, the firmware
+    kernels' own reference), so a model quantized anywhere runs the same everywhere."""
     from stingerml.blaster.network import log_rows, read_network
 
     cases = []
