@@ -166,7 +166,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     from stingerml._kernels import peer
-    from stingerml.executors import _end_pool
+    from stingerml.learn.executors import _end_pool
 
     peer._stop_helper(kill=True)
     left = [obj for obj in gc.get_objects() if isinstance(obj, ProcessPoolExecutor)

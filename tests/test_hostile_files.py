@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stingerml.cli import main
-from stingerml.errors import ModelFormatError
+from stingerml.core.errors import ModelFormatError
 from stingerml.formats.header import export_header, parse_header
 from stingerml.formats.mlmd import parse
 
@@ -85,7 +85,7 @@ def test_header_size_with_a_superscript_digit_is_a_model_format_error(header_tex
 @pytest.mark.parametrize("cell", ["1e999", "-1e999", "1e39", "9" * 400])
 def test_predict_on_a_row_beyond_float32_refuses(tmp_path, capsys, cell):
     from test_tabular_runs import make_csv
-    from stingerml.trainers.tabular.runs import RunSettings, train_run
+    from stingerml.tabular.runs import RunSettings, train_run
 
     data = make_csv(tmp_path / "d.csv", n=30)
     run = train_run(data, RunSettings(label="colour", hidden=[4], epochs=1), runs_dir=tmp_path / "r").run_dir

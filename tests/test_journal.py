@@ -1,4 +1,4 @@
-"""The set journal (`stingerml._atomic`): a set is replaced all-new or all-old whatever step a writer
+"""The set journal (`stingerml.core.atomic`): a set is replaced all-new or all-old whatever step a writer
 dies after, and a journal stingerml did not write can never make it touch anything but the set's own
 files (issue 29, group 1)."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import _atomic
-from stingerml._atomic import JOURNAL, JournalError
+from stingerml.core import atomic as _atomic
+from stingerml.core.atomic import JOURNAL, JournalError
 from stingerml.cli import main
 
 try:

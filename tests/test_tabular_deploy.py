@@ -7,16 +7,16 @@ import json
 import random
 
 import pytest
+from test_tabular_runs import SETTINGS, make_csv, outputs
 
 from stingerml.cli import main
+from stingerml.core.matrix import Matrix
+from stingerml.core.rng import XorShift32
+from stingerml.deploy.quantize import quantize
 from stingerml.formats import network
 from stingerml.formats.onnx import to_onnx
 from stingerml.formats.tflite import to_tflite
-from stingerml.matrix import Matrix
-from stingerml.quantize import quantize
-from stingerml.rng import XorShift32
-from stingerml.trainers.tabular.runs import RunSettings, evaluate, load_quantized, train_run
-from test_tabular_runs import SETTINGS, make_csv, outputs
+from stingerml.tabular.runs import RunSettings, evaluate, load_quantized, train_run
 
 OUTPUT = ["meta.json", "model.json", "model.onnx", "model.tflite", "training_history.json"]
 
@@ -99,7 +99,7 @@ def test_output_is_written_as_one_set(tmp_path, monkeypatch):
     data = make_csv(tmp_path / "d.csv")
     whole = train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "a").run_dir
 
-    from stingerml.trainers.tabular import runs as runs_module
+    from stingerml.tabular import runs as runs_module
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")

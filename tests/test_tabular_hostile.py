@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stingerml.cli import main
-from stingerml.trainers.tabular.runs import RunInterrupted, RunSettings, train_run
+from stingerml.tabular.runs import RunInterrupted, RunSettings, train_run
 from test_tabular_runs import make_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,7 +186,7 @@ def test_the_network_size_limit_can_be_raised(tmp_path, capsys):
 
 
 def test_a_late_failure_without_a_checkpoint_removes_the_run_folder(tmp_path, monkeypatch):
-    from stingerml.trainers.tabular import runs as runs_module
+    from stingerml.tabular import runs as runs_module
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")

@@ -9,9 +9,9 @@ from array import array
 import pytest
 
 from conftest import use_backend
-from stingerml.golden import _closest
-from stingerml.matrix import Matrix
-from stingerml.trainers.tabular.estimator import MLPClassifier
+from stingerml.blaster.golden import _closest
+from stingerml.core.matrix import Matrix
+from stingerml.tabular.estimator import MLPClassifier
 from test_quantize import _small_net
 
 

@@ -5,7 +5,7 @@ defines ``register(subparsers)``, which adds its sub-commands and stores a
 handler as ``func`` on each parser (returning the process exit code). Adding a
 command module is one line in :data:`COMMANDS`. The commands read logs and
 models through :mod:`._common`. Errors derived from
-:class:`stingerml.errors.StingerError` become one ``error: ...`` line on stderr
+:class:`stingerml.core.errors.StingerError` become one ``error: ...`` line on stderr
 and exit code 1 (so do I/O errors no command foresaw); a closed standard
 output (``... | head``) ends quietly.
 """
@@ -17,7 +17,7 @@ import sys
 from typing import List, Optional
 
 from .._version import __version__
-from ..errors import StingerError
+from ..core.errors import StingerError
 from ._common import add_global_options, complete
 
 COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands
@@ -136,13 +136,13 @@ _OUTPUT_OPTIONS = {"out": "-o/--out", "onnx": "--onnx", "tflite": "--tflite", "m
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Before anything is read or written: an output file that is not a regular file (a link, a
-    device, a FIFO, a socket; :func:`stingerml._atomic.check_output_file`) or that is also one of the
+    device, a FIFO, a socket; :func:`stingerml.core.atomic.check_output_file`) or that is also one of the
     command's input files (any other path argument) is refused: writing it would destroy the input."""
     import os
     from pathlib import Path
 
-    from .._atomic import check_output_file
-    from ..errors import OutputError
+    from ..core.atomic import check_output_file
+    from ..core.errors import OutputError
 
     outputs = {key: getattr(args, key) for key in _OUTPUT_OPTIONS
                if isinstance(getattr(args, key, None), str) and getattr(args, key) != "-"}

@@ -22,7 +22,7 @@ a device or an endless pipe is refused at this size instead of filling the memor
 
 
 def _read(path: str) -> bytes:
-    from ..errors import DiffError
+    from ..core.errors import DiffError
 
     try:
         if path == STDIO:
@@ -39,8 +39,8 @@ def _read(path: str) -> bytes:
 
 
 def cmd_diff(args) -> int:
-    from ..errors import DiffError, StingerError
-    from ..modeldiff import diff_bytes, format_diff
+    from ..blaster.modeldiff import diff_bytes, format_diff
+    from ..core.errors import DiffError, StingerError
 
     try:
         if args.a == STDIO and args.b == STDIO:

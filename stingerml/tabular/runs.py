@@ -1,0 +1,627 @@
+"""Training runs on disk: one folder per run, checkpoints, resume, meta.json and the history.
+
+A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffix)::
+
+    run.json                    settings and sources (what --resume reads)
+    data/dataset.csv            a byte copy of the CSV (and schema.json when given)
+    data/split.json             seed, fractions and the row indices of train/val/test
+    checkpoints/epoch_NNNN.json the full training state every N epochs (resume)
+    checkpoints/best_model.json the best epoch's network so far (stingerml-network)
+    output/model.json           the final network (stingerml-network, float32 exact)
+    output/model.onnx           the same network as ONNX (float32, scaler folded in)
+    output/model.tflite         full int8 TFLite, calibrated on 100 training rows (seeded)
+    output/meta.json            version, timestamp, dataset id + sha256, features, scaler,
+                                classes, architecture, test metrics (float and int8),
+                                training settings, and the int8 quantization parameters
+    output/training_history.json per epoch: loss, accuracy (training mode), val_loss,
+                                val_accuracy or val_r2
+    logs/training.log           one line per epoch, plus start/resume/stop lines (appended)
+
+Nothing is created before the data has been read, checked and split. Every
+file is written atomically; output/ is written only when training has ended,
+as one set (:func:`stingerml.core.atomic.write_set_to_folder`: all five files or
+none). ``model.onnx``, ``model.tflite`` and the deployment part of
+``meta.json`` come from :func:`stingerml.deploy.export.export_network`, the
+export entry point of every trainer.
+Resuming re-reads the run's own copy of the data, checks it gives the same
+split, loads the last checkpoint and continues: the outputs are the bytes an
+uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as _dt
+import json
+import math
+import secrets
+import shutil
+from array import array
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from .._kernels import backend
+from .._version import __version__
+from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
+from ..core.binary import le_array, le_bytes
+from ..core.errors import OutputError, TabularDataError, TrainingError
+from ..core.matrix import Matrix
+from ..core.progress import Progress, ProgressCallback
+from ..core.quantized import QuantizedNetwork
+from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
+from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
+from ..formats import network as network_format
+from ..formats.tflite import to_tflite
+from ..core import jsonfile
+from ..core.constants import TABULAR_MAX_PARAMETERS
+from .csvdata import Table, read_table
+from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
+from .evaluation import classification_report, regression_metrics
+from .split import DEFAULT_FRACTIONS, Split, check_fractions, group_split, random_split, stratified_split
+
+PathLike = Union[str, Path]
+CHECKPOINT_FORMAT = "stingerml-tabular-checkpoint"
+META_VERSION = "1.0.0"
+MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
+OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
+"""The files of ``output/``, replaced as one set."""
+
+
+@dataclass
+class RunSettings:
+    """What a run trains and how (stored in ``run.json``; defaults are the CLI's)."""
+
+    label: Optional[str] = None
+    targets: List[str] = field(default_factory=list)
+    features: List[str] = field(default_factory=list)
+    group: Optional[str] = None
+    drop_missing: bool = False
+    split: Tuple[float, float, float] = DEFAULT_FRACTIONS
+    seed: int = 42
+    hidden: List[int] = field(default_factory=lambda: [64, 32])
+    dropout: float = 0.2
+    alpha: float = 1e-4
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 200
+    patience: int = 10
+    checkpoint_every: int = 10
+    dataset_id: str = ""
+
+    @property
+    def regression(self) -> bool:
+        return bool(self.targets)
+
+
+MAX_PARAMETERS = TABULAR_MAX_PARAMETERS
+"""Largest network a run trains unless ``max_parameters`` says more (weights and biases)."""
+_MAX_COUNT = 10_000_000  # epochs, patience, checkpoint interval, batch size, hidden units: far above use
+_FIX_SETTINGS = "fix the setting"
+
+
+def check_settings(s: RunSettings, source: str = "settings", error: type = TabularDataError,
+                   fix: str = _FIX_SETTINGS) -> RunSettings:
+    """``s`` checked field by field (types, finite numbers, ranges), before anything is created;
+    ``error("{source}: ...; {fix}")`` names the first bad one. Returns ``s`` with ``split`` a tuple."""
+    doc = asdict(s)
+    f = lambda key, kinds, **kw: jsonfile.field(doc, key, kinds, source, error, fix=fix, **kw)  # noqa: E731
+    for key in ("label", "group"):
+        f(key, (str, type(None)))
+    for key in ("targets", "features", "hidden"):
+        f(key, list)
+    if not all(isinstance(v, str) for v in s.targets + s.features):
+        raise error(f"{source}: \"targets\" and \"features\" must be lists of column names; {fix}")
+    f("drop_missing", bool)
+    f("dataset_id", str)
+    f("seed", int, low=-(2 ** 63), high=2 ** 63 - 1)
+    f("dropout", float, low=0.0, high=0.999999)
+    f("alpha", float, low=0.0, high=1e6)
+    lr = f("learning_rate", float, low=0.0, high=1e6)
+    if lr <= 0:
+        raise error(f"{source}: \"learning_rate\" must be > 0, not {lr}; {fix}")
+    for key in ("batch_size", "patience", "checkpoint_every"):
+        f(key, int, low=1, high=_MAX_COUNT)
+    f("epochs", int, low=0, high=_MAX_COUNT)
+    if not s.hidden or not all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= _MAX_COUNT
+                               for h in s.hidden):
+        raise error(f"{source}: \"hidden\" must be one or more layer sizes, whole numbers from 1 to "
+                    f"{_MAX_COUNT}, not {str(s.hidden)[:60]}; {fix}")
+    split = s.split
+    if not isinstance(split, (list, tuple)) or not all(jsonfile._is(v, float) for v in split):
+        raise error(f"{source}: \"split\" must be three fractions train,val,test; {fix}")
+    try:
+        s.split = check_fractions(split)
+    except TabularDataError as exc:
+        raise error(f"{source}: {exc}") from None
+    return s
+
+
+def network_parameters(n_features: int, hidden: Sequence[int], n_outputs: int) -> int:
+    """Weights and biases of the MLP ``n_features -> hidden... -> n_outputs``."""
+    sizes = [n_features, *hidden, n_outputs]
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+def check_network_size(n_features: int, s: RunSettings, n_outputs: int, max_parameters: int) -> int:
+    """The network's parameter count, or TabularDataError above ``max_parameters`` (before training)."""
+    n = network_parameters(n_features, s.hidden, n_outputs)
+    if n > max_parameters:
+        raise TabularDataError(
+            f"--hidden {','.join(map(str, s.hidden))} makes a network of {n:,} parameters ({n_features} features, "
+            f"{n_outputs} outputs), above the limit of {max_parameters:,} (about {32 * n / 1e9:.1f} GB to train); "
+            "use smaller layers, or raise the limit with --max-parameters")
+    return n
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: ``run_dir`` and its last ``checkpoint`` (a Path or ``None``) stay on disk."""
+
+    def __init__(self, run_dir: Path, checkpoint: Optional[Path]) -> None:
+        super().__init__(f"interrupted: {run_dir}")
+        self.run_dir = run_dir
+        self.checkpoint = checkpoint
+
+
+@dataclass
+class RunResult:
+    """A finished run: its folder, the fitted estimator and the test metrics (``None`` without a test part)."""
+
+    run_dir: Path
+    estimator: Union[MLPClassifier, MLPRegressor]
+    metrics: Optional[Dict[str, Any]]
+    table: Table
+    split: Split
+
+
+# -- data and split -------------------------------------------------------------------------------
+
+
+def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None) -> Tuple[Table, Split]:
+    """Read the CSV (and schema) and split it; raises TabularDataError before anything is written."""
+    fractions = check_fractions(settings.split)
+    table = read_table(csv_path, settings.label, features=settings.features or None,
+                       targets=settings.targets or None, schema=schema, group=settings.group,
+                       drop_missing=settings.drop_missing)
+    src = Path(csv_path).name
+    if table.groups is not None:
+        split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
+    elif table.y is not None:
+        split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src)
+    else:
+        split = random_split(table.n_rows, fractions, settings.seed, source=src)
+    return table, split
+
+
+def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegressor]:
+    cls = MLPRegressor if s.regression else MLPClassifier
+    return cls(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
+               batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val, patience=s.patience,
+               seed=s.seed)
+
+
+# -- checkpoints ------------------------------------------------------------------------------------
+
+
+def _b64(values: array) -> str:
+    return base64.b64encode(le_bytes(array("d", values))).decode("ascii")
+
+
+def _unb64(text: str) -> array:
+    return le_array("d", base64.b64decode(text))
+
+
+def state_to_bytes(st: TrainState, run: str = "") -> bytes:
+    """A checkpoint file's bytes: the whole :class:`TrainState` (float64 arrays in base64) and the
+    id of the run it belongs to (:func:`run_id`)."""
+    doc = {
+        "format": CHECKPOINT_FORMAT, "version": 1, "run": run, "epoch": st.epoch, "step": st.step, "rng_state": st.rng_state,
+        "best_loss": None if math.isinf(st.best_loss) else st.best_loss, "best_epoch": st.best_epoch,
+        "wait": st.wait, "done": st.done, "P": _b64(st.P), "M": _b64(st.M), "V": _b64(st.V),
+        "best_P": None if st.best_P is None else _b64(st.best_P), "history": st.history,
+    }
+    return (json.dumps(doc, sort_keys=True) + "\n").encode("utf-8")
+
+
+_FIX_CHECKPOINT = "resume from an earlier checkpoint (delete this one) or start a new run"
+_CHECKPOINT_KEYS = {"format", "version", "run", "epoch", "step", "rng_state", "best_loss", "best_epoch", "wait", "done",
+                    "P", "M", "V", "best_P", "history"}
+
+
+def state_from_bytes(data: bytes, source: str, n_params: Optional[int] = None,
+                     max_epochs: Optional[int] = None, run: Optional[str] = None) -> TrainState:
+    """Parse and check a checkpoint file as a unit: its keys, types and ranges (``rng_state`` a
+    nonzero uint32, counts within the epochs), finite float64 arrays of one length (``n_params``,
+    the network's, when given), a history of one entry per epoch, and (given ``run``) the run id
+    it was written for. TrainingError naming
+    ``source`` when anything is off: the kernels only ever get a state that passed."""
+    err = TrainingError
+    doc = jsonfile.loads(data, source, err, fix=_FIX_CHECKPOINT)
+    if doc.get("format") != CHECKPOINT_FORMAT or doc.get("version") != 1 or set(doc) != _CHECKPOINT_KEYS:
+        raise err(f"{source}: not a {CHECKPOINT_FORMAT} version 1 file (format, version or keys differ); "
+                  f"{_FIX_CHECKPOINT}")
+    f = lambda key, kinds, **kw: jsonfile.field(doc, key, kinds, source, err, fix=_FIX_CHECKPOINT, **kw)  # noqa: E731
+    top = _MAX_COUNT if max_epochs is None else max_epochs
+    if run is not None and f("run", str) != run:
+        raise err(f"{source}: a checkpoint of another run (its run id is not this run.json's); {_FIX_CHECKPOINT}")
+    epoch = f("epoch", int, low=0, high=top)
+    st = TrainState(
+        P=_floats(doc, "P", source, n_params), step=f("step", int, low=0, high=2 ** 53),
+        rng_state=f("rng_state", int, low=1, high=2 ** 32 - 1), epoch=epoch,
+        best_loss=math.inf if doc["best_loss"] is None else f("best_loss", float, low=0.0),
+        best_epoch=f("best_epoch", int, low=0, high=epoch), wait=f("wait", int, low=0, high=epoch),
+        done=f("done", bool), history=f("history", list))
+    n = len(st.P)
+    st.M, st.V = _floats(doc, "M", source, n), _floats(doc, "V", source, n)
+    st.best_P = None if doc["best_P"] is None else _floats(doc, "best_P", source, n)
+    if any(v < 0 for v in st.V):
+        raise err(f"{source}: \"V\" (Adam's second moments) holds a negative value; {_FIX_CHECKPOINT}")
+    if (st.best_P is None) != (doc["best_loss"] is None) or (st.best_P is None) != (st.best_epoch == 0):
+        raise err(f"{source}: \"best_P\", \"best_loss\" and \"best_epoch\" disagree; {_FIX_CHECKPOINT}")
+    if len(st.history) != epoch or not all(
+            isinstance(h, dict) and all(isinstance(k, str) and jsonfile._is(v, float) for k, v in h.items())
+            for h in st.history):
+        raise err(f"{source}: \"history\" must hold one object of numbers per epoch done ({epoch}); "
+                  f"{_FIX_CHECKPOINT}")
+    return st
+
+
+def _floats(doc: Dict[str, Any], key: str, source: str, n: Optional[int]) -> array:
+    text = doc[key]
+    try:
+        raw = base64.b64decode(text, validate=True) if isinstance(text, str) else None
+    except ValueError:
+        raw = None
+    if raw is None or len(raw) % 8:
+        raise TrainingError(f"{source}: \"{key}\" is not base64 float64 values; {_FIX_CHECKPOINT}")
+    values = le_array("d", raw)
+    if n is not None and len(values) != n:
+        raise TrainingError(f"{source}: \"{key}\" holds {len(values)} values; this run's network has {n} "
+                            f"parameters; {_FIX_CHECKPOINT}")
+    if not all(map(math.isfinite, values)):
+        raise TrainingError(f"{source}: \"{key}\" holds a value that is not finite; {_FIX_CHECKPOINT}")
+    return values
+
+
+def _read_checkpoint(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise TrainingError(f"{path}: cannot read: {exc.strerror or exc}; {_FIX_CHECKPOINT}") from None
+
+
+def _n_outputs(table: Table) -> int:
+    """Output units of a run's network: one per target, one for two classes, else one per class."""
+    if table.Y is not None:
+        return table.Y.n_cols
+    return 1 if len(table.classes) == 2 else len(table.classes)
+
+
+def run_id(run_dir: Path) -> str:
+    """The id of a run, written into its checkpoints: the SHA-256 of its ``run.json`` (settings,
+    data hash and start time to the microsecond), first 16 hex digits."""
+    import hashlib
+
+    try:
+        return hashlib.sha256((run_dir / "run.json").read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        raise TrainingError(f"{run_dir}/run.json: cannot read: {exc.strerror or exc}") from None
+
+
+def last_checkpoint(run_dir: Path) -> Optional[Path]:
+    """The checkpoint with the highest epoch in ``run_dir/checkpoints``, if any."""
+    found = sorted((run_dir / "checkpoints").glob("epoch_*.json"))
+    return found[-1] if found else None
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _new_run_dir(runs_dir: Path, started: _dt.datetime) -> Path:
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            d = runs_dir / f"run_{started:%Y%m%d_%H%M%S}_{secrets.token_hex(4)}"
+            try:
+                d.mkdir()
+            except FileExistsError:
+                continue
+            for sub in ("data", "checkpoints", "output", "logs"):
+                (d / sub).mkdir()
+            return d
+    except OSError as exc:
+        raise OutputError(f"{runs_dir}: cannot create a run folder ({exc.strerror or exc}); "
+                          "choose another --runs-dir") from exc
+    raise OutputError(f"{runs_dir}: no free run folder name")
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def train_run(
+    csv_path: Optional[PathLike] = None,
+    settings: Optional[RunSettings] = None,
+    *,
+    schema: Optional[PathLike] = None,
+    runs_dir: PathLike = "runs",
+    resume: Optional[PathLike] = None,
+    progress: Optional[ProgressCallback] = None,
+    max_parameters: int = MAX_PARAMETERS,
+) -> RunResult:
+    """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
+
+    The settings and the data are checked before the run folder is created (a network above
+    ``max_parameters`` weights and biases is refused). ``progress`` receives the estimator's
+    :class:`~stingerml.core.progress.Progress` events. A KeyboardInterrupt stops training and is
+    raised again as :class:`RunInterrupted`; the checkpoints written so far stay. A new run
+    that fails later is removed again, unless it holds a checkpoint to resume from.
+
+    Raises:
+        TabularDataError: bad data or settings (nothing is written); OutputError, TrainingError.
+    """
+    if resume is not None:
+        run_dir = Path(resume)
+        info, settings, table, split = _run_data(run_dir)
+        started = _dt.datetime.fromisoformat(info["started"])
+        source = Path(info["source"])
+        if (run_dir / "output" / "model.json").exists():
+            raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
+        ckpt = last_checkpoint(run_dir)
+        n_params = network_parameters(len(table.feature_names), settings.hidden, _n_outputs(table))
+        state = TrainState()
+        if ckpt is not None:
+            state = state_from_bytes(_read_checkpoint(ckpt), str(ckpt), n_params, settings.epochs, run_id(run_dir))
+            if ckpt.name != f"epoch_{state.epoch:04d}.json":
+                raise TrainingError(f"{ckpt}: holds epoch {state.epoch}, not the epoch of its name; it comes from "
+                                    f"elsewhere; {_FIX_CHECKPOINT}")
+        _log(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+    else:
+        if csv_path is None or settings is None:
+            raise TypeError("train_run needs csv_path and settings (or resume)")
+        check_settings(settings)
+        table, split = load_data(csv_path, settings, schema)
+        check_network_size(len(table.feature_names), settings, _n_outputs(table), max_parameters)
+        started = _now()
+        source = Path(csv_path)
+        run_dir = _new_run_dir(Path(runs_dir), started)
+        state = TrainState()  # filled by fit, then checkpointed from on_event
+
+    try:
+        if resume is None:
+            try:
+                _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
+            except OSError as exc:
+                raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
+            _log(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
+                          f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
+        return _train(run_dir, settings, table, split, state, started, source, progress)
+    except (KeyboardInterrupt, RunInterrupted):
+        raise
+    except BaseException:
+        if resume is None and last_checkpoint(run_dir) is None:
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume: no half run folder stays
+        raise
+
+
+def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: TrainState,
+           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback]) -> RunResult:
+    """Fit (from ``state``), checkpoint, evaluate and write ``output/`` of the run in ``run_dir``."""
+    est = _estimator(settings, bool(split.val))
+    X = table.X
+    run = run_id(run_dir)
+
+    def on_event(event: Progress) -> None:
+        if event.stage == "epoch":
+            epoch = event.done
+            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
+            _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
+            if state.best_epoch == epoch:
+                network_format.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
+            if epoch % settings.checkpoint_every == 0 and not state.done:
+                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state, run))
+        if progress is not None:
+            progress(event)
+
+    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
+    if split.val:
+        fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
+    try:
+        if settings.regression:
+            est.fit(_rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
+        else:
+            est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
+    except KeyboardInterrupt as exc:
+        ckpt = last_checkpoint(run_dir)
+        _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
+        raise RunInterrupted(run_dir, ckpt) from exc
+    net = est.to_model()
+    rep = representative(table, split, settings.seed)
+    metrics = None
+    if split.test:
+        metrics = evaluate(net, _rows(X, split.test), _part(table, split.test), quantize(net, rep))
+    try:
+        _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the trained state, so that --resume only writes the outputs
+            write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{state.epoch:04d}.json", state_to_bytes(state, run))
+        raise
+    _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    return RunResult(run_dir, est, metrics, table, split)
+
+
+def _part(table: Table, idx: Sequence[int]):
+    if table.Y is not None:
+        return _rows(table.Y, idx)
+    return [table.classes[table.y[i]] for i in idx]
+
+
+def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None) -> Dict[str, Any]:
+    """Metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix.
+
+    The float network's metrics (see :mod:`.evaluation`); given ``quantized`` (the
+    network's full-int8 model), the same metrics of its int8 outputs, computed by the
+    library's integer emulator (:meth:`QuantizedNetwork.predict`), under the key ``"int8"``.
+    """
+    from .estimator import network_outputs
+
+    metrics = _metrics(net, network_outputs(net, X), truth)
+    if quantized is not None:
+        metrics["int8"] = _metrics(net, quantized.predict(X).data, truth)
+    return metrics
+
+
+def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
+    from ..core.dense import predicted_classes
+
+    if net.output == "linear":
+        return regression_metrics(truth, Matrix(out, net.n_outputs), net.target_names)
+    index = {c: k for k, c in enumerate(net.classes)}
+    codes = [index[v] for v in truth]
+    return classification_report(codes, predicted_classes(out, net.n_outputs), net.classes)
+
+
+def representative(table: Table, split: Split, seed: int) -> Matrix:
+    """The int8 calibration rows of a run: ``REPRESENTATIVE_ROWS`` (100) training rows drawn with
+    ``seed`` (all of them when there are fewer; see :func:`stingerml.deploy.quantize.representative_rows`)."""
+    return representative_rows(_rows(table.X, split.train), REPRESENTATIVE_ROWS, seed)
+
+
+def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
+    """The int8 model of a finished run, for the emulator; ``None`` when ``output/`` has no ``model.tflite``.
+
+    Recomputed from ``net`` (the run's ``output/model.json``) and the run's own copy of the data
+    (the same representative rows), then checked against ``output/model.tflite`` byte for byte, so
+    the emulator runs exactly the file's model.
+
+    Raises:
+        TrainingError: the run's data copy or ``model.tflite`` does not give that model.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "output" / TFLITE_FILE
+    if not path.exists():
+        return None
+    _, settings, table, split = _run_data(run_dir)
+    qnet = quantize(net, representative(table, split, settings.seed))
+    if to_tflite(qnet) != path.read_bytes():
+        raise TrainingError(f"{path}: not the int8 model of this run's model.json and data copy; "
+                            "it was changed or comes from another run (retrain, or restore the run's files)")
+    return qnet
+
+
+def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settings: RunSettings, split: Split,
+               started: _dt.datetime, table: Table) -> None:
+    write_bytes_atomic(run_dir / "data" / "dataset.csv", csv_path.read_bytes())
+    if schema is not None:
+        write_bytes_atomic(run_dir / "data" / "schema.json", Path(schema).read_bytes())
+    write_text_atomic(run_dir / "data" / "split.json", _json({
+        "seed": settings.seed, "fractions": list(settings.split), "group": settings.group,
+        "rows": "indices of the data rows kept (0 = first data row after the header and any dropped rows)",
+        "train": split.train, "val": split.val, "test": split.test}))
+    write_text_atomic(run_dir / "run.json", _json({
+        "settings": asdict(settings), "source": str(csv_path), "schema": schema is not None,
+        "started": started.isoformat(), "dataset_sha256": table.sha256, "stingerml": __version__}))
+
+
+_FIX_RUN = "give a run folder 'tabular train' created, unchanged, or start a new run"
+_RUN_KEYS = {"settings", "source", "schema", "started", "dataset_sha256", "stingerml"}
+
+
+def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]:
+    """A run folder checked as a unit: ``run.json`` (keys, types, settings in range), its data copy
+    (the SHA-256 ``run.json`` holds), read and split again and checked against ``data/split.json``.
+    TrainingError (one line naming the file) on anything else."""
+    info = _read_run(run_dir)
+    settings = info["settings"]
+    schema_copy = run_dir / "data" / "schema.json"
+    try:
+        table, split = load_data(run_dir / "data" / "dataset.csv", settings, schema_copy if info["schema"] else None)
+    except TabularDataError as exc:
+        raise TrainingError(f"{run_dir}: its data copy cannot be read any more: {exc}") from None
+    if table.sha256 != info["dataset_sha256"]:
+        raise TrainingError(f"{run_dir / 'data' / 'dataset.csv'}: not the data this run trained on (its SHA-256 "
+                            f"differs from run.json's dataset_sha256); {_FIX_RUN}")
+    where = run_dir / "data" / "split.json"
+    saved = jsonfile.read(where, TrainingError, fix=_FIX_RUN)
+    parts = [saved.get(key) for key in ("train", "val", "test")]
+    if [split.train, split.val, split.test] != parts:
+        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); start a new run")
+    return info, settings, table, split
+
+
+def _read_run(run_dir: Path) -> Dict[str, Any]:
+    """``run.json`` with its keys and types checked; ``"settings"`` as checked :class:`RunSettings`."""
+    path = run_dir / "run.json"
+    if not path.exists() and not path.is_symlink():
+        raise TrainingError(f"{run_dir}: not a tabular run folder (no run.json); give the folder 'tabular train' "
+                            "created")
+    info = jsonfile.read(path, TrainingError, fix=_FIX_RUN, max_bytes=1 << 20)
+    if set(info) != _RUN_KEYS:
+        raise TrainingError(f"{path}: not a run.json of stingerml (its keys differ); {_FIX_RUN}")
+    f = lambda key, kinds: jsonfile.field(info, key, kinds, str(path), TrainingError, fix=_FIX_RUN)  # noqa: E731
+    f("source", str)
+    f("schema", bool)
+    f("stingerml", str)
+    sha = f("dataset_sha256", str)
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise TrainingError(f"{path}: \"dataset_sha256\" is not a SHA-256; {_FIX_RUN}")
+    try:
+        _dt.datetime.fromisoformat(f("started", str))
+    except ValueError:
+        raise TrainingError(f"{path}: \"started\" is not a time; {_FIX_RUN}") from None
+    given = f("settings", dict)
+    names = {k for k in RunSettings.__dataclass_fields__}
+    if set(given) != names:
+        raise TrainingError(f"{path}: \"settings\" must have exactly the keys {', '.join(sorted(names))}; {_FIX_RUN}")
+    info["settings"] = check_settings(RunSettings(**given), f"{path}: settings", TrainingError, _FIX_RUN)
+    return info
+
+
+def _log(run_dir: Path, line: str) -> None:
+    try:
+        with open(run_dir / "logs" / "training.log", "a", encoding="utf-8") as fh:
+            fh.write(f"{_now():%Y-%m-%dT%H:%M:%SZ} {line}\n")
+    except OSError as exc:
+        raise OutputError(f"{run_dir}/logs/training.log: cannot write ({exc.strerror or exc})") from exc
+
+
+def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metrics, started,
+            rep: Matrix, source: Path) -> None:
+    net = est.to_model()
+    meta = {
+        "version": META_VERSION,
+        "stingerml": __version__,
+        "timestamp": started.isoformat(),
+        "dataset": {"id": s.dataset_id or source.stem, "hash": table.sha256, "rows": table.n_rows,
+                    "dropped_rows": table.dropped},
+        "features": {"count": len(table.feature_names), "names": list(table.feature_names),
+                     "preprocessing": {"scaler_mean": [float(v) for v in est.mean_],
+                                       "scaler_scale": [float(v) for v in est.scale_],
+                                       "label_classes": list(table.classes)}},
+        "labels": {"count": len(table.classes), "column": table.label,
+                   "mapping": {str(k): c for k, c in enumerate(table.classes)}},
+        "targets": list(table.target_names),
+        "model": {"architecture": {"type": "mlp", "input": net.n_features, "hidden": list(s.hidden),
+                                   "activation": "relu", "dropout": s.dropout, "output": net.output,
+                                   "outputs": net.n_outputs,
+                                   "parameters": sum(len(L.weights) + len(L.bias) for L in net.layers)},
+                  "file": "model.json", "format": network_format.FORMAT,
+                  "metrics": metrics},
+        "split": {"seed": s.seed, "fractions": list(s.split), "train": len(split.train), "val": len(split.val),
+                  "test": len(split.test), "group": s.group},
+        "training": {"epochs": s.epochs, "epochs_run": est.n_epochs_, "best_epoch": est.best_epoch_,
+                     "stopped_early": est.stopped_early_, "batch_size": s.batch_size,
+                     "optimizer": "adam", "learning_rate": s.learning_rate, "l2_alpha": s.alpha,
+                     "patience": s.patience, "early_stopping": "val_loss, Keras counting" if split.val else None,
+                     "seed": s.seed},
+        "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
+                           "seed": s.seed},
+    }
+    files = export_network(net, rep, info=meta).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    files[HISTORY_FILE] = _json(est.history_).encode("utf-8")
+    files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
+    write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")
