@@ -63,7 +63,7 @@ def run_report(args: argparse.Namespace) -> int:
         args.parser.error("--json and -o - would both print to standard output; give -o a file")
     folder = Path(args.dir)
     src = folder / REPORT_FILE
-    from .. import jsonfile
+    from ..core import jsonfile
 
     report = jsonfile.read(src, ReportError, fix="pass the folder 'stingerml train --out' wrote, or train again",
                            kind=object)

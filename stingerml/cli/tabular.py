@@ -168,7 +168,7 @@ def _load(run_dir: str):
 
 
 def _label_of(run_dir: str) -> Optional[str]:
-    from .. import jsonfile
+    from ..core import jsonfile
 
     try:
         meta = jsonfile.read(Path(run_dir) / "output" / "meta.json", TabularDataError, fix="")
