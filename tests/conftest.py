@@ -169,8 +169,8 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     from stingerml.learn.executors import _end_pool
 
     peer._stop_helper(kill=True)
-    left = [obj for obj in gc.get_objects() if isinstance(obj, ProcessPoolExecutor)
-            and getattr(obj, "_processes", None)]
+    left = [obj for obj in gc.get_objects()  # type(): isinstance() raises on a dead weak proxy
+            if issubclass(type(obj), ProcessPoolExecutor) and getattr(obj, "_processes", None)]
     for pool in left:
         _end_pool(pool)
     import multiprocessing
