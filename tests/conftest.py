@@ -124,7 +124,7 @@ def trained(log: bytes, settings=None):
     the result is shared, so a test must not change it.
     """
     from stingerml import _kernels
-    from stingerml.trainers.blaster import train
+    from stingerml.blaster.trainer import train
 
     key = (hashlib.sha256(log).hexdigest(), settings, _kernels.backend())
     if key not in _TRAINED:
@@ -136,9 +136,10 @@ def replayed(session: str):
     """``firmware.replay`` of ``vectors/sessions/<session>.bin`` with the browser's models of that
     session (``vectors/browser/``) on the active backend, once per pytest process: ``(p_lr, p_mlp)``
     (shared: a test must not change them)."""
-    from stingerml import _kernels, firmware
+    from stingerml import _kernels
+    from stingerml.blaster import firmware
     from stingerml.formats import mlmd
-    from stingerml.log import read_log
+    from stingerml.blaster.log import read_log
 
     key = (session, _kernels.backend())
     if key not in _REPLAYED:
