@@ -64,6 +64,11 @@ class TabularDataError(StingerError, ValueError):
     """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
 
 
+class AudioError(StingerError, ValueError):
+    """An audio file cannot be read (not WAV, an unsupported sample format, another rate, too short
+    for the asked features) or the audio settings are out of range: names the file and what to do."""
+
+
 class ReportError(StingerError, ValueError):
     """A training report cannot be rebuilt (``report.json`` unreadable or not stingerml's, logs that do not fit)."""
 
