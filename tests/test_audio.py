@@ -18,9 +18,9 @@ from stingerml.audio import (
     FEATURES, AudioSettings, deltas, featurise, frame_features, n_frames, normalise, read_wav, window_names, windows,
 )
 from stingerml.audio import features as features_mod
-from stingerml.errors import AudioError
-from stingerml.matrix import Matrix
-from stingerml.progress import Progress
+from stingerml.core.errors import AudioError
+from stingerml.core.matrix import Matrix
+from stingerml.core.progress import Progress
 
 from audio_signals import expected_mono, librosa_features, signal, to_ints, write_wav
 from conftest import use_backend

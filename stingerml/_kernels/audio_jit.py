@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._jsmath_jit import log as _log
+from .jsmath_jit import log as _log
 from .audio_pure import AMIN, FLOAT, LN10, TINY, UNSIGNED, ZC_THRESHOLD
 from .jit import _ieee
 from .tabular_jit import _view

@@ -23,7 +23,7 @@ the same order, so results are equal to the bit):
   ``|x| <= 1e-10`` counts as +0, so the sign bit is ``x < -1e-10``. Samples before ``lo`` read as ``chunk[lo]``
   and from ``hi`` on as ``chunk[hi - 1]`` (librosa pads with the edge values).
 - ``mel_db``: ``10·log(max(1e-10, p)) / ln 10`` with fdlibm's ``log``
-  (:mod:`stingerml.jsmath`); ``onset_strength``: per frame the mean over mel
+  (:mod:`stingerml.core.jsmath`); ``onset_strength``: per frame the mean over mel
   bands of ``max(0, D[t - pad + lag] - D[t - pad])`` with ``D`` the dB values
   floored at ``floor`` (0 for the first ``pad`` frames).
 
@@ -41,7 +41,7 @@ import sys
 from array import array
 from typing import Sequence
 
-from ..jsmath import log as _log
+from ..core.jsmath import log as _log
 
 __all__ = [  # the seam: the numba twin (audio_jit.py) defines every one of these names
     "decode_pcm", "frame_rms", "frame_spectra", "frame_zcr", "mel_db", "onset_strength", "rfft",

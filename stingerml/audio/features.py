@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
 from .._kernels import kernels
-from ..errors import AudioError
-from ..matrix import Matrix
-from ..progress import Progress, ProgressCallback
+from ..core.errors import AudioError
+from ..core.matrix import Matrix
+from ..core.progress import Progress, ProgressCallback
 from .plan import N_MELS, plan
 from .wav import WavInfo, WavReader, open_wav
 

@@ -21,8 +21,8 @@ import math
 from array import array
 from typing import List, Sequence, Tuple
 
-from ..errors import AudioError
-from ..matrix import Matrix
+from ..core.errors import AudioError
+from ..core.matrix import Matrix
 
 DELTA_WIDTH = 9  # librosa.feature.delta's default width
 _HALF = DELTA_WIDTH // 2

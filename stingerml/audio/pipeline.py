@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
-from ..errors import AudioError
-from ..matrix import Matrix
-from ..progress import ProgressCallback
+from ..core.errors import AudioError
+from ..core.matrix import Matrix
+from ..core.progress import ProgressCallback
 from .features import check_settings, frame_features
 from .frames import NORMALISE, deltas, normalise, window_names, windows
 from .wav import WavInfo

@@ -5,7 +5,7 @@ IEEE float of 32 or 64 bits (format tag 3, which :mod:`wave` refuses), also
 inside ``WAVE_FORMAT_EXTENSIBLE``; any number of channels, mixed to mono as
 the mean of the channels. Samples become float64 in [-1, 1) as librosa scales
 them (``v / 2**(bits-1)``). MP3, FLAC, Ogg and everything else: one
-:class:`~stingerml.errors.AudioError` naming the supported formats.
+:class:`~stingerml.core.errors.AudioError` naming the supported formats.
 
 :func:`open_wav` returns a :class:`WavReader`; ``read(start, count, out, o0)``
 decodes any run of samples (the features read a long file chunk by chunk, so
@@ -22,7 +22,7 @@ from typing import BinaryIO, Optional, Union
 
 from .._kernels import kernels
 from .._kernels.audio_pure import FLOAT, SIGNED, UNSIGNED
-from ..errors import AudioError
+from ..core.errors import AudioError
 
 PathLike = Union[str, Path]
 

@@ -58,7 +58,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 def run_features(args: argparse.Namespace) -> int:
     from ..audio import AudioSettings, featurise
-    from ..errors import OutputError
+    from ..core.errors import OutputError
     from .._kernels import backend
     from ._announce import announce_backend
     from ._stdio import write_output
