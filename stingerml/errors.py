@@ -69,6 +69,11 @@ class TabularDataError(StingerError, ValueError):
     """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
 
 
+class SequenceDataError(StingerError, ValueError):
+    """A sequence data set (``.npz`` bundle, long-format CSV, masks) cannot be used: names the file,
+    sample and step."""
+
+
 class ReportError(StingerError, ValueError):
     """A training report cannot be rebuilt (``report.json`` unreadable or not stingerml's, logs that do not fit)."""
 

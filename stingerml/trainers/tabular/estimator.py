@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..._estimator import as_matrix, check_fitted
 from ..._kernels import kernels
@@ -63,7 +63,8 @@ class TrainState:
     ``P``, ``M``, ``V``: flat float64 parameters and Adam moments (the layout of
     the tabular kernels' ``layout``); ``step``: Adam steps done; ``rng_state``:
     the xorshift32 state; ``epoch``: epochs done; ``best_*``: the best
-    validation loss so far, its epoch and parameters; ``wait``: epochs since
+    monitored validation value so far (lower is better: the loss, or minus an
+    accuracy), its epoch and parameters; ``wait``: epochs since
     it; ``history``: one dict per epoch; ``done``: training has ended.
     ``TrainState()`` is empty: ``fit`` initializes it (a fresh start) and then
     updates it in place, so its owner can checkpoint it from a progress callback.
@@ -150,6 +151,63 @@ def network_outputs(net: DenseNetwork, X: Matrix) -> array:
     return out
 
 
+def run_epochs(st: TrainState, n: int, batch_size: int, max_epochs: int, patience: int,
+               train_part: Callable[[Sequence[int], array, array, int], Tuple[float, int, int]],
+               validate: Optional[Callable[[], Dict[str, float]]], classify: bool,
+               progress: Optional[ProgressCallback], monitor: str = "val_loss") -> None:
+    """The epoch loop every mini-batch trainer shares (the tabular MLPs, the sequence models).
+
+    Each epoch shuffles the ``n`` training rows (``kernels("tabular").epoch_order`` from
+    ``st.rng_state``) and calls ``train_part(rows, bc1, bc2, rng_state) -> (loss sum, right,
+    rng_state)`` on chunks of ``BATCHES_PER_REPORT`` batches (Adam's bias corrections for
+    those batches given); then ``validate()`` (``{"val_loss": ..., other metrics}``) decides
+    early stopping on ``monitor`` (``"val_loss"``, lower is better, or ``"val_accuracy"``, higher
+    is better; Keras's counting, see the module doc). Updates ``st`` in place and reports
+    ``"batch"`` and ``"epoch"`` progress; sets ``st.done``.
+    """
+    K = kernels("tabular")
+    n_batches = -(-n // batch_size)
+    chunk = BATCHES_PER_REPORT * batch_size
+    while not st.done and st.epoch < max_epochs:
+        epoch = st.epoch + 1
+        order, rng_state = K.epoch_order(n, st.rng_state)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, chunk):
+            part = order[start:start + chunk]
+            bc1, bc2 = K.bias_corrections(st.step + start // batch_size, -(-len(part) // batch_size))
+            ls, c, rng_state = train_part(part, bc1, bc2, rng_state)
+            loss_sum += ls
+            correct += c
+            if progress is not None and n_batches > BATCHES_PER_REPORT:
+                done = min(n_batches, (start + len(part) + batch_size - 1) // batch_size)
+                progress(Progress("batch", f"epoch {epoch}/{max_epochs} batch {done}/{n_batches}",
+                                  (epoch - 1) * n_batches + done, max_epochs * n_batches))
+        st.step += n_batches
+        st.rng_state = rng_state
+        logs: Dict[str, float] = {"epoch": epoch, "loss": loss_sum / n}
+        if classify:
+            logs["accuracy"] = correct / n
+        if not math.isfinite(loss_sum):
+            raise TrainingError(f"training diverged at epoch {epoch} (the loss is not finite); "
+                                "lower the learning rate or check the features' scale")
+        if validate is not None:
+            logs.update(validate())
+            score = logs[monitor] if monitor.endswith("loss") else -logs[monitor]  # lower is better
+            if score < st.best_loss:
+                st.best_loss, st.best_epoch, st.best_P, st.wait = score, epoch, array("d", st.P), 0
+            else:
+                st.wait += 1
+                if st.wait >= patience:
+                    st.done = True
+        st.epoch = epoch
+        st.history.append(logs)
+        if st.epoch >= max_epochs:
+            st.done = True
+        if progress is not None:
+            values = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "epoch")
+            progress(Progress("epoch", f"epoch {epoch}/{max_epochs} {values}", epoch, max_epochs, dict(logs)))
+
+
 class _TabularMLP:
     """Shared fitting machinery of :class:`MLPClassifier` and :class:`MLPRegressor`."""
 
@@ -234,50 +292,18 @@ class _TabularMLP:
             self._start(st, sizes)
         if len(st.P) != K.n_params(sizes):
             raise TrainingError("the checkpoint does not match this network's layer sizes; start a new run")
-        n_batches = -(-n // self.batch_size)
         cache: Dict[str, Any] = {}  # per-fit values the validation metrics reuse every epoch
-        chunk = BATCHES_PER_REPORT * self.batch_size
-        while not st.done and st.epoch < self.max_epochs:
-            epoch = st.epoch + 1
-            order, rng_state = K.epoch_order(n, st.rng_state)
-            loss_sum, correct = 0.0, 0
-            for start in range(0, n, chunk):
-                part = order[start:start + chunk]
-                bc1, bc2 = K.bias_corrections(st.step + start // self.batch_size, -(-len(part) // self.batch_size))
-                ls, c, rng_state = K.train_epoch(st.P, st.M, st.V, sizes, Xs, T, part, self.batch_size, kind,
-                                                 self.dropout, self.alpha, self.learning_rate, bc1, bc2, rng_state)
-                loss_sum += ls
-                correct += c
-                if progress is not None and n_batches > BATCHES_PER_REPORT:
-                    done = min(n_batches, (start + len(part) + self.batch_size - 1) // self.batch_size)
-                    progress(Progress("batch", f"epoch {epoch}/{self.max_epochs} batch {done}/{n_batches}",
-                                      (epoch - 1) * n_batches + done, self.max_epochs * n_batches))
-            st.step += n_batches
-            st.rng_state = rng_state
-            logs: Dict[str, float] = {"epoch": epoch, "loss": loss_sum / n}
-            if kind != "linear":
-                logs["accuracy"] = correct / n
-            if not math.isfinite(loss_sum):
-                raise TrainingError(f"training diverged at epoch {epoch} (the loss is not finite); "
-                                    "lower the learning rate or check the features' scale")
-            if val is not None:
-                out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv)
-                logs["val_loss"] = vloss / val[0].n_rows
-                logs.update(self._val_metrics(out, Tv, n_out, cache))
-                if logs["val_loss"] < st.best_loss:
-                    st.best_loss, st.best_epoch, st.best_P, st.wait = logs["val_loss"], epoch, array("d", st.P), 0
-                else:
-                    st.wait += 1
-                    if st.wait >= self.patience:
-                        st.done = True
-            st.epoch = epoch
-            st.history.append(logs)
-            if st.epoch >= self.max_epochs:
-                st.done = True
-            if progress is not None:
-                values = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "epoch")
-                progress(Progress("epoch", f"epoch {epoch}/{self.max_epochs} {values}", epoch, self.max_epochs,
-                                  dict(logs)))
+
+        def train_part(part: Sequence[int], bc1: array, bc2: array, rng_state: int) -> Tuple[float, int, int]:
+            return K.train_epoch(st.P, st.M, st.V, sizes, Xs, T, part, self.batch_size, kind, self.dropout,
+                                 self.alpha, self.learning_rate, bc1, bc2, rng_state)
+
+        def validate() -> Dict[str, float]:
+            out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv)
+            return {"val_loss": vloss / val[0].n_rows, **self._val_metrics(out, Tv, n_out, cache)}
+
+        run_epochs(st, n, self.batch_size, self.max_epochs, self.patience, train_part,
+                   validate if val is not None else None, kind != "linear", progress)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st
