@@ -124,6 +124,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         run_dir = Path(resume)
         info, settings, data, split = _run_data(run_dir)
         started = _dt.datetime.fromisoformat(info["started"])
+        source = Path(info["source"])
         if (run_dir / "output" / MODEL_FILE).exists():
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
@@ -135,6 +136,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         make_estimator(settings, True)._check_params()
         data, split = load_data(data_path, settings)
         started = _now()
+        source = Path(data_path)
         run_dir = _new_run_dir(Path(runs_dir), started)
         try:
             _start_run(run_dir, Path(data_path), settings, split, started, data)
@@ -171,7 +173,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         raise RunInterrupted(run_dir, ckpt) from exc
     net = est.to_model()
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test]) if split.test else None
-    _finish(run_dir, est, data, split, settings, metrics, started)
+    _finish(run_dir, est, data, split, settings, metrics, started, source)
     _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return SeqRunResult(run_dir, est, metrics, data, split)
 
@@ -204,7 +206,7 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData,
 
 
 def _finish(run_dir: Path, est: _SequenceClassifier, data: SequenceData, split: Split, s: SeqSettings,
-            metrics: Optional[Dict[str, Any]], started: _dt.datetime) -> None:
+            metrics: Optional[Dict[str, Any]], started: _dt.datetime, source: Path) -> None:
     net = est.to_model()
     arch: Dict[str, Any] = {"type": net.architecture, "hidden": net.hidden, "dropout": s.dropout,
                             "parameters": len(net.params), "output": "softmax"}
@@ -215,7 +217,7 @@ def _finish(run_dir: Path, est: _SequenceClassifier, data: SequenceData, split: 
         arch.update(layers=net.depth, pooling="last")
     meta = {
         "version": META_VERSION, "stingerml": __version__, "timestamp": started.isoformat(),
-        "dataset": {"id": s.dataset_id or Path(data.source).stem, "hash": data.sha256,
+        "dataset": {"id": s.dataset_id or source.stem, "hash": data.sha256,
                     "samples": data.X.n_samples, "steps": data.X.n_steps, "features": data.X.n_features},
         "labels": {"count": net.n_classes, "mapping": {str(k): c for k, c in enumerate(net.classes)}},
         "model": {"architecture": arch, "file": MODEL_FILE, "format": model_file.FORMAT, "metrics": metrics},
