@@ -185,7 +185,7 @@ def test_resume_equals_uninterrupted(tmp_path, architecture, backend):
         resumed = train_run(resume=run_b)
     got = outputs(resumed.run_dir)
     assert got == outputs(whole.run_dir)
-    assert sorted(got) == ["meta.json", "model.json", "model.onnx", "training_history.json"]
+    assert sorted(got) == ["meta.json", "model.json", "model.onnx", "model.tflite", "training_history.json"]
     meta = got["meta.json"]
     assert meta["deployment"]["onnx"]["inputs"]["mask"]["shape"] == ["N", "T"]
     assert meta["model"]["architecture"]["type"] == architecture

@@ -73,7 +73,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     pr.add_argument("run_dir", metavar="RUN_DIR")
     pr.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv (labels optional)")
     add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
-               metavar="predictions.csv")
+               metavar="predictions.csv", old=())
     add_global_options(pr)
     pr.set_defaults(func=run_predict)
 

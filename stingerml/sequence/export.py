@@ -1,4 +1,4 @@
-"""The export of a sequence run: ``model.onnx`` and ``meta.json`` as one set of bytes.
+"""The export of a sequence run: ``model.onnx``, ``model.tflite`` (float32) and ``meta.json`` as one set.
 
 ``meta.json`` states what a device needs: the input layout, how the mask is given and
 used, the steps the model was trained on, the classes, and the run's own ``info``.
@@ -9,9 +9,10 @@ import json
 from typing import Any, Dict, Optional
 
 from ..formats.onnx_sequence import INPUT_NAME, MASK_NAME, OUTPUT_NAME, to_onnx
+from ..formats.tflite_sequence import to_tflite_float
 from .model import SequenceNetwork
 
-ONNX_FILE, META_FILE = "model.onnx", "meta.json"
+ONNX_FILE, TFLITE_FILE, META_FILE = "model.onnx", "model.tflite", "meta.json"
 
 
 def device_contract(net: SequenceNetwork) -> Dict[str, Any]:
@@ -34,6 +35,22 @@ def device_contract(net: SequenceNetwork) -> Dict[str, Any]:
             "steps_trained": net.n_steps,
             "any_length": True,
         },
+        "tflite": {
+            "file": TFLITE_FILE, "type": "float32", "signature": "serving_default",
+            "inputs": {INPUT_NAME: {"shape": [1, net.n_steps, net.n_features], "dtype": "float32",
+                                    "layout": "as the ONNX input, one sample, exactly steps_trained steps"},
+                       MASK_NAME: {"shape": [1, net.n_steps], "dtype": "float32",
+                                   "meaning": "as the ONNX mask"}},
+            "output": {OUTPUT_NAME: {"shape": [1, net.n_classes], "dtype": "float32"}},
+            "padding": "must hold finite numbers (zeros recommended); it cannot change the output",
+            "mask_handling": ("the pooling weights come from the mask inside the model (TCN: mean of the valid "
+                              "steps or the last valid step; LSTM: the last valid step; padded steps are computed "
+                              "and weighted 0)"),
+            "state": ("reset the interpreter's variable tensors before each sample "
+                      "(Interpreter.reset_all_variables(); TFLite Micro: ResetVariableTensors()): the LSTM's "
+                      "output and cell states are variable tensors that otherwise carry over between invocations"
+                      if net.architecture == "lstm" else "none: each invocation is independent"),
+        },
         "scaler": {"mean": [float(v) for v in net.mean], "scale": [float(v) for v in net.scale]},
     }
 
@@ -42,5 +59,5 @@ def export_sequence(net: SequenceNetwork, info: Optional[Dict[str, Any]] = None)
     """``{"model.onnx": ..., "meta.json": ...}`` for ``net``; ``info`` is merged into ``meta.json``."""
     meta = dict(info or {})
     meta["deployment"] = device_contract(net)
-    return {ONNX_FILE: to_onnx(net),
+    return {ONNX_FILE: to_onnx(net), TFLITE_FILE: to_tflite_float(net),
             META_FILE: (json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")}
