@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from sequence_models import MODELS
 from stingerml.errors import ExportError
 from stingerml.formats.onnx_sequence import to_onnx
-from stingerml.sequence import LSTMClassifier, Sequences, TCNClassifier
+from stingerml.sequence import Sequences, TCNClassifier
 from stingerml.sequence.synth import word_task
 
 onnx = pytest.importorskip("onnx")
@@ -14,14 +15,6 @@ ort = pytest.importorskip("onnxruntime")
 np = pytest.importorskip("numpy")
 
 TOL = 1e-5
-MODELS = [
-    pytest.param(lambda: TCNClassifier(hidden=8, blocks=3, max_epochs=3), id="tcn-avg"),
-    pytest.param(lambda: TCNClassifier(hidden=8, blocks=2, kernel_size=2, pooling="last", max_epochs=3),
-                 id="tcn-last"),
-    pytest.param(lambda: TCNClassifier(hidden=63, blocks=2, max_epochs=1), id="tcn-identity-residual"),
-    pytest.param(lambda: LSTMClassifier(hidden=6, max_epochs=3), id="lstm1"),
-    pytest.param(lambda: LSTMClassifier(hidden=5, layers=2, max_epochs=3), id="lstm2"),
-]
 
 
 @pytest.fixture(scope="module")

@@ -70,17 +70,22 @@ def lstm_onnx_order(values: Sequence[float], H: int, width: int) -> List[float]:
     return blocks[0] + blocks[3] + blocks[1] + blocks[2]
 
 
+def check_sequence_network(net, fmt: str) -> None:
+    """ExportError (naming the format ``fmt``) for non-finite parameters or scaler values, or a scale <= 0."""
+    for what, values in (("parameter", net.params), ("scaler mean", net.mean), ("scaler scale", net.scale)):
+        if not all(map(math.isfinite, values)):
+            raise ExportError(f"{fmt}: a {what} is not finite; retrain the model")
+    if min(net.scale) <= 0.0:
+        raise ExportError(f"{fmt}: a scaler scale is <= 0; retrain the model")
+
+
 def to_onnx(net, graph_name: str = "stingerml-sequence") -> bytes:
     """The ONNX model of a :class:`~stingerml.sequence.model.SequenceNetwork` (module doc).
 
     Raises:
         ExportError: non-finite parameters or scaler values, or a scale <= 0.
     """
-    for what, values in (("parameter", net.params), ("scaler mean", net.mean), ("scaler scale", net.scale)):
-        if not all(map(math.isfinite, values)):
-            raise ExportError(f"ONNX: a {what} is not finite; retrain the model")
-    if min(net.scale) <= 0.0:
-        raise ExportError("ONNX: a scaler scale is <= 0; retrain the model")
+    check_sequence_network(net, "ONNX")
     F, H, C = net.n_features, net.hidden, net.n_classes
     t = net.tensors()
     nodes: List[bytes] = []

@@ -21,15 +21,14 @@ padded steps are computed and then weighted 0.
 """
 from __future__ import annotations
 
-import math
 import struct
 from array import array
 from typing import List, Optional, Sequence
 
 from .._binary import le_bytes
 from .._version import __version__
-from ..errors import ExportError
 from ._flatbuffers import Table, Vector, serialize
+from .onnx_sequence import check_sequence_network
 
 INPUT_NAME, MASK_NAME, OUTPUT_NAME = "input", "mask", "output"
 SIGNATURE_KEY = "serving_default"
@@ -93,11 +92,7 @@ def to_tflite_float(net) -> bytes:
     Raises:
         ExportError: non-finite parameters or scaler values, or a scale <= 0.
     """
-    for what, values in (("parameter", net.params), ("scaler mean", net.mean), ("scaler scale", net.scale)):
-        if not all(map(math.isfinite, values)):
-            raise ExportError(f"TFLite: a {what} is not finite; retrain the model")
-    if min(net.scale) <= 0.0:
-        raise ExportError("TFLite: a scaler scale is <= 0; retrain the model")
+    check_sequence_network(net, "TFLite")
     T, F, H, C = net.n_steps, net.n_features, net.hidden, net.n_classes
     t = net.tensors()
     g = _Graph()

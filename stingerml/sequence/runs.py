@@ -30,11 +30,11 @@ from .._kernels import backend
 from .._version import __version__
 from ..dense import predicted_classes
 from ..errors import OutputError, TrainingError
-from ..progress import Progress, ProgressCallback
+from ..progress import ProgressCallback
 from ..trainers.tabular.evaluation import classification_report
 from ..trainers.tabular.estimator import TrainState
 from ..trainers.tabular.runs import (
-    RunInterrupted, _json, _log, _new_run_dir, _now, last_checkpoint, state_from_bytes, state_to_bytes,
+    RunInterrupted, _json, _log, _new_run_dir, _now, epoch_callback, last_checkpoint, state_from_bytes,
 )
 from ..trainers.tabular.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 from . import model as model_file
@@ -150,18 +150,8 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     est = make_estimator(settings, bool(split.val))
     X = data.X
 
-    def on_event(event: Progress) -> None:
-        if event.stage == "epoch":
-            epoch = event.done
-            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
-            _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
-            if state.best_epoch == epoch:
-                model_file.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
-            if epoch % settings.checkpoint_every == 0 and not state.done:
-                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state))
-        if progress is not None:
-            progress(event)
-
+    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
+                              lambda path: model_file.save(est.snapshot(state.P), path), progress)
     kw: Dict[str, Any] = {"classes": data.classes, "progress": on_event, "state": state}
     if split.val:
         kw["validation_data"] = (X.take(split.val), [data.labels[i] for i in split.val])

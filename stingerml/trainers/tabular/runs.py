@@ -37,7 +37,7 @@ import secrets
 from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..._version import __version__
 from ..._atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
@@ -255,18 +255,8 @@ def train_run(
     est = _estimator(settings, bool(split.val))
     X = table.X
 
-    def on_event(event: Progress) -> None:
-        if event.stage == "epoch":
-            epoch = event.done
-            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
-            _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
-            if state.best_epoch == epoch:
-                network_format.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
-            if epoch % settings.checkpoint_every == 0 and not state.done:
-                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state))
-        if progress is not None:
-            progress(event)
-
+    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
+                              lambda path: network_format.save(est.snapshot(state.P), path), progress)
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
@@ -287,6 +277,27 @@ def train_run(
     _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
+
+
+def epoch_callback(run_dir: Path, state: TrainState, checkpoint_every: int, save_best: Callable[[Path], None],
+                   progress: Optional[ProgressCallback]) -> ProgressCallback:
+    """A run's progress callback (every trainer's): after each epoch it logs the epoch's numbers,
+    saves the best model so far through ``save_best(path)`` (``checkpoints/best_model.json``) and,
+    every ``checkpoint_every`` epochs, the whole ``state``; then passes the event on to ``progress``."""
+
+    def on_event(event: Progress) -> None:
+        if event.stage == "epoch":
+            epoch = event.done
+            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
+            _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
+            if state.best_epoch == epoch:
+                save_best(run_dir / "checkpoints" / "best_model.json")
+            if epoch % checkpoint_every == 0 and not state.done:
+                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state))
+        if progress is not None:
+            progress(event)
+
+    return on_event
 
 
 def _part(table: Table, idx: Sequence[int]):
