@@ -209,6 +209,12 @@ def test_cli_train_evaluate_predict(tmp_path, capsys):
     assert main(["seq", "predict", run, str(data), "-o", str(out), "--quiet"]) == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("sample,prediction,p_circle") and len(lines) == 37
+    unlabelled = tmp_path / "u.csv"
+    unlabelled.write_text("".join(line.rsplit(",", 1)[0] + "\n" for line in data.read_text().splitlines()))
+    assert main(["seq", "predict", run, str(unlabelled), "-o", str(tmp_path / "u_p.csv"), "--quiet"]) == 0
+    assert (tmp_path / "u_p.csv").read_bytes() == out.read_bytes()
+    assert main(["seq", "evaluate", run, str(unlabelled)]) == 1
+    assert "the header must be sample_id,step,<features...>,label" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args,expect", [

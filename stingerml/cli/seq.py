@@ -71,7 +71,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
     pr = ssub.add_parser("predict", help="predict every sample of a data file with a run's model")
     pr.add_argument("run_dir", metavar="RUN_DIR")
-    pr.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv (labels optional)")
+    pr.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv (labels not needed); "
+                    "one output line per sample: its id (sample_id, or the index in the .npz), the "
+                    "predicted class and each class's probability")
     add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
                metavar="predictions.csv", old=())
     add_global_options(pr)
@@ -136,12 +138,12 @@ def run_predict(args: argparse.Namespace) -> int:
     from ._stdio import messages, write_output
 
     net = _model(args.run_dir)
-    data = read_data(args.data)
+    data = read_data(args.data, need_labels=False)
     probs = net.predict_proba(data.X)
     C = net.n_classes
     lines = [",".join(["sample", "prediction", *(f"p_{_cell(c)}" for c in net.classes)])]
     for n, code in enumerate(predicted_classes(probs.data, C)):
-        lines.append(",".join([str(n), _cell(net.classes[code]), *(repr(v) for v in probs.data[n * C:(n + 1) * C])]))
+        lines.append(",".join([_cell(data.sample_ids[n]), _cell(net.classes[code]), *(repr(v) for v in probs.data[n * C:(n + 1) * C])]))
     try:
         write_output(args.out, ("\n".join(lines) + "\n").encode("utf-8"))
     except OSError as exc:

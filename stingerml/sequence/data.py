@@ -128,13 +128,15 @@ def mask_lengths(mask: Sequence[Sequence[float]], n: int, T: int, where: str = "
 
 @dataclass(frozen=True)
 class SequenceData:
-    """A labelled sequence data set read from a file: inputs, labels (text), the class list and a hash."""
+    """A sequence data set read from a file: inputs, labels (text; empty when the file has none), the
+    class list, a hash of the file, and each sample's id (the CSV's ``sample_id``, the index in a ``.npz``)."""
 
     X: Sequences
     labels: List[str]
     classes: Tuple[str, ...]
     sha256: str
     source: str
+    sample_ids: Tuple[str, ...] = ()
 
 
 def _key(arrays: Dict[str, NdArray], name: str, path: str, required: bool) -> Optional[NdArray]:
@@ -147,14 +149,14 @@ def _key(arrays: Dict[str, NdArray], name: str, path: str, required: bool) -> Op
     return None
 
 
-def read_npz_data(path: PathLike) -> SequenceData:
+def read_npz_data(path: PathLike, need_labels: bool = True) -> SequenceData:
     """A ``.npz`` bundle (module doc) as :class:`SequenceData`; SequenceDataError / ArrayFormatError
-    naming the file when it does not fit."""
+    naming the file when it does not fit (``need_labels=False``: ``y`` may be missing)."""
     where = str(path)
     blob = Path(path).read_bytes()
     arrays = read_npz(path)
     X = _key(arrays, "X", where, True)
-    y = _key(arrays, "y", where, True)
+    y = _key(arrays, "y", where, need_labels)
     mask = _key(arrays, "mask", where, False)
     names = _key(arrays, "label_names", where, False)
     if len(X.shape) < 3 or X.dtype[1] not in "fiu":
@@ -163,7 +165,7 @@ def read_npz_data(path: PathLike) -> SequenceData:
     F = X.size // (N * T) if N * T else 0
     if N == 0 or F == 0:
         raise SequenceDataError(f"{where}: X has shape {X.shape}: no samples or no features")
-    if y.shape != (N,):
+    if y is not None and y.shape != (N,):
         raise SequenceDataError(f"{where}: y has shape {y.shape}; expected ({N},), one label per sample")
     if mask is None:
         lengths = array("q", [T] * N)
@@ -172,7 +174,9 @@ def read_npz_data(path: PathLike) -> SequenceData:
             raise SequenceDataError(f"{where}: mask has shape {mask.shape} of {mask.dtype}; expected ({N}, {T})")
         m = mask.data
         lengths = mask_lengths([m[k * T:(k + 1) * T] for k in range(N)], N, T, f"{where}: mask")
-    if y.dtype[1] == "U":
+    if y is None:
+        labels, classes = [], tuple(str(v) for v in names.data) if names is not None else ()
+    elif y.dtype[1] == "U":
         labels = list(y.data)
         classes = tuple(names.data) if names is not None else tuple(sorted(set(labels)))
         unknown = sorted(set(labels) - set(classes))
@@ -192,12 +196,14 @@ def read_npz_data(path: PathLike) -> SequenceData:
         raise SequenceDataError(f"{where}: y is {y.dtype}; expected integer class codes or label strings")
     seqs = Sequences(array("d", X.data), T, F, lengths)
     seqs.check_finite(where)
-    return SequenceData(seqs, labels, classes, hashlib.sha256(blob).hexdigest(), where)
+    return SequenceData(seqs, labels, classes, hashlib.sha256(blob).hexdigest(), where,
+                        tuple(str(n) for n in range(N)))
 
 
-def read_csv_long(path: PathLike) -> SequenceData:
+def read_csv_long(path: PathLike, need_labels: bool = True) -> SequenceData:
     """A long-format CSV (module doc) as :class:`SequenceData`: samples in order of first appearance,
-    padded to the longest; SequenceDataError naming the file and line."""
+    padded to the longest; SequenceDataError naming the file and line (``need_labels=False``: the
+    ``label`` column may be missing)."""
     where = str(path)
     blob = Path(path).read_bytes()
     try:
@@ -208,9 +214,11 @@ def read_csv_long(path: PathLike) -> SequenceData:
     if not rows:
         raise SequenceDataError(f"{where}: empty file; expected a header sample_id,step,<features>,label")
     header = [h.strip() for h in rows[0]]
-    if len(header) < 4 or header[0] != "sample_id" or header[1] != "step" or header[-1] != "label":
+    has_label = header[-1] == "label"
+    if len(header) < 3 + has_label or header[0] != "sample_id" or header[1] != "step" or (
+            need_labels and not has_label):
         raise SequenceDataError(f"{where}: line 1: the header must be sample_id,step,<features...>,label")
-    F = len(header) - 3
+    F = len(header) - 2 - has_label
     samples: Dict[str, Dict[int, List[float]]] = {}
     label_of: Dict[str, str] = {}
     for line, row in enumerate(rows[1:], start=2):
@@ -218,13 +226,13 @@ def read_csv_long(path: PathLike) -> SequenceData:
             continue
         if len(row) != len(header):
             raise SequenceDataError(f"{where}: line {line}: {len(row)} cells, the header has {len(header)}")
-        sid, label = row[0].strip(), row[-1].strip()
+        sid, label = row[0].strip(), row[-1].strip() if has_label else ""
         try:
             step = int(row[1])
         except ValueError:
             raise SequenceDataError(f"{where}: line {line}: step {row[1]!r} is not an integer") from None
         values = []
-        for j, cell in enumerate(row[2:-1]):
+        for j, cell in enumerate(row[2:2 + F]):
             try:
                 v = float(cell)
             except ValueError:
@@ -251,18 +259,18 @@ def read_csv_long(path: PathLike) -> SequenceData:
         for t in range(T):
             data.extend(steps[t] if t in steps else [0.0] * F)
         lengths.append(len(steps))
-    labels = [label_of[s] for s in samples]
+    labels = [label_of[s] for s in samples] if has_label else []
     return SequenceData(Sequences(data, T, F, lengths), labels, tuple(sorted(set(labels))),
-                        hashlib.sha256(blob).hexdigest(), where)
+                        hashlib.sha256(blob).hexdigest(), where, tuple(samples))
 
 
-def read_data(path: PathLike) -> SequenceData:
+def read_data(path: PathLike, need_labels: bool = True) -> SequenceData:
     """``.npz`` or long-format ``.csv`` by the file name's suffix."""
     suffix = Path(path).suffix.lower()
     if suffix == ".npz":
-        return read_npz_data(path)
+        return read_npz_data(path, need_labels)
     if suffix == ".csv":
-        return read_csv_long(path)
+        return read_csv_long(path, need_labels)
     raise SequenceDataError(f"{path}: unknown data file type {suffix or '(none)'}; give a .npz bundle or a "
                             "long-format .csv")
 
