@@ -1,7 +1,7 @@
 """``stingerml tabular train|predict|evaluate``: MLP classifiers and regressors from CSV files.
 
 ``train DATA.csv --label COL`` (or ``--task regression --targets a,b``) makes a
-run folder under ``--runs-dir`` (see :mod:`stingerml.trainers.tabular.runs`) and
+run folder under ``--runs-dir`` (see :mod:`stingerml.tabular.runs`) and
 prints its path; ``--resume RUN_DIR`` continues one. ``predict RUN_DIR DATA.csv
 -o predictions.csv`` and ``evaluate RUN_DIR DATA.csv`` use ``RUN_DIR/output/model.json``;
 ``evaluate`` also reports the int8 model (``output/model.tflite``, run by the
@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from ..errors import TabularDataError
-from ..progress import Progress
+from ..core.errors import TabularDataError
+from ..core.progress import Progress
 from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say, warn
 from ._progress import StderrProgress
 
@@ -117,7 +117,7 @@ class EpochProgress(StderrProgress):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.runs import RunInterrupted, RunSettings, train_run
+    from ..tabular.runs import RunInterrupted, RunSettings, train_run
 
     report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
     if args.resume:
@@ -172,10 +172,10 @@ def _label_of(run_dir: str) -> Optional[str]:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ..errors import OutputError
-    from ..trainers.tabular.csvdata import read_table
-    from ..dense import predicted_classes
-    from ..trainers.tabular.estimator import network_outputs
+    from ..core.dense import predicted_classes
+    from ..core.errors import OutputError
+    from ..tabular.csvdata import read_table
+    from ..tabular.estimator import network_outputs
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
@@ -207,8 +207,8 @@ def _cell(text: str) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.csvdata import Schema, read_table
-    from ..trainers.tabular.runs import evaluate, load_quantized
+    from ..tabular.csvdata import Schema, read_table
+    from ..tabular.runs import evaluate, load_quantized
 
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
