@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from conftest import use_backend
 from stingerml.cli import main
-from stingerml.errors import ModelFormatError, SequenceDataError
+from stingerml.core.errors import ModelFormatError, SequenceDataError
 from stingerml.sequence import LSTMClassifier, Sequences, TCNClassifier, model, read_csv_long
 from stingerml.sequence.data import mask_lengths
 from stingerml.sequence.runs import SeqSettings, train_run
 from stingerml.sequence.synth import CLASSES, word_task, write_csv_long
-from stingerml.trainers.tabular.runs import RunInterrupted
+from stingerml.learn.runfolder import RunInterrupted
 
 SMALL = [pytest.param(lambda: TCNClassifier(hidden=8, blocks=2, max_epochs=3, batch_size=8), id="tcn"),
          pytest.param(lambda: TCNClassifier(hidden=8, blocks=2, pooling="last", max_epochs=3, batch_size=8),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sequence_models import MODELS
-from stingerml.errors import ExportError
+from stingerml.core.errors import ExportError
 from stingerml.formats.onnx_sequence import to_onnx
 from stingerml.sequence import Sequences, TCNClassifier
 from stingerml.sequence.synth import word_task

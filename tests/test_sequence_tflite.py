@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from sequence_models import MODELS
-from stingerml.errors import ExportError
+from stingerml.core.errors import ExportError
 from stingerml.formats.tflite_sequence import to_tflite_float
 from stingerml.sequence import LSTMClassifier, TCNClassifier
 from stingerml.sequence.synth import word_task

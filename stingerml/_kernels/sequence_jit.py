@@ -2,8 +2,8 @@
 
 Every ``_``-function of the reference is written in the subset of Python numba
 compiles; this module compiles copies of them whose globals point at numba
-versions of the three helpers that differ (``_exp``/``_log``: :mod:`stingerml._jsmath_jit`,
-fdlibm with the same bits; ``_uniform``: :func:`stingerml._rng_jit.next_double`;
+versions of the three helpers that differ (``_exp``/``_log``: :mod:`stingerml._kernels.jsmath_jit`,
+fdlibm with the same bits; ``_uniform``: :func:`stingerml._kernels.rng_jit.next_double`;
 ``_zeros``: ``numpy.zeros``). One text, two backends: the same operations in the
 same order (no fastmath), so the same bits.
 """
@@ -16,9 +16,9 @@ from typing import Sequence, Tuple
 import numpy as np
 from numba import njit
 
-from .. import _jsmath_jit, _rng_jit
+from . import jsmath_jit as _jsmath_jit, rng_jit as _rng_jit
 from . import sequence_pure as _ref
-from .sequence_pure import S_C, layout, make_spec, n_params, weight_flags  # noqa: F401  (the seam's names)
+from .sequence_pure import S_C, layout, make_spec, n_params, weight_flags  # noqa: F401  (not hot: the reference's)
 
 __all__ = list(_ref.__all__)
 

@@ -18,7 +18,7 @@ padding after (a *prefix mask*; nothing past a sample's length is ever read):
 
 Both then apply inverted dropout to the pooled vector and a dense softmax head
 ``Wh [C][H]``, ``bh [C]`` with cross-entropy ``log(s) - (z_y - max)`` (``s = Σ
-exp(z_k - max)`` in class order). ``exp`` is :mod:`stingerml.jsmath`'s (fdlibm);
+exp(z_k - max)`` in class order). ``exp`` is :mod:`stingerml.core.jsmath`'s (fdlibm);
 ``sigmoid(x) = 1/(1+exp(-x))`` for ``x >= 0`` else ``e/(1+e)``;
 ``tanh(x) = sign(x)·(1-e)/(1+e)`` with ``e = exp(-2|x|)``.
 
@@ -43,9 +43,9 @@ import math
 from array import array
 from typing import List, Sequence, Tuple
 
-from ..jsmath import exp as _exp
-from ..jsmath import log as _log
-from ..rng import INV_2_32, MASK32
+from ..core.jsmath import exp as _exp
+from ..core.jsmath import log as _log
+from ..core.rng import INV_2_32, MASK32
 from .pure import BETA1, BETA2, EPS
 
 __all__ = [  # the seam: sequence_jit defines every one of these names
@@ -122,7 +122,7 @@ def _zeros(n):
 
 
 def _uniform(state):
-    """xorshift32 step on ``state[0]``; a double in [0, 1) (as :class:`stingerml.rng.XorShift32`)."""
+    """xorshift32 step on ``state[0]``; a double in [0, 1) (as :class:`stingerml.core.rng.XorShift32`)."""
     s = state[0]
     s ^= (s << 13) & MASK32
     s ^= s >> 17
@@ -158,7 +158,7 @@ def _block_off(spec, l):
 
 
 def _head_off(spec):
-    F, H, C, depth = spec[1], spec[2], spec[3], spec[4]
+    F, H, depth = spec[1], spec[2], spec[4]
     off = _block_off(spec, depth)
     if spec[0] == 0 and F != H:
         off += H * F + H

@@ -89,7 +89,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from ..sequence.runs import SeqSettings, train_run
-    from ..trainers.tabular.runs import RunInterrupted
+    from ..learn.runfolder import RunInterrupted
 
     report = progress(args) if args.quiet else EpochProgress()
     if args.resume:
@@ -132,8 +132,8 @@ def _model(run_dir: str):
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ..dense import predicted_classes
-    from ..errors import OutputError
+    from ..core.dense import predicted_classes
+    from ..core.errors import OutputError
     from ..sequence.data import read_data
     from ._stdio import messages, write_output
 

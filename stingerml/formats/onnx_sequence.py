@@ -23,11 +23,11 @@ from __future__ import annotations
 import math
 import struct
 from array import array
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
-from .._binary import le_bytes
+from ..core.binary import le_bytes
 from .._version import __version__
-from ..errors import ExportError
+from ..core.errors import ExportError
 from ._protobuf import bytes_field, int_field, message
 
 IR_VERSION = 7

@@ -25,7 +25,7 @@ import struct
 from array import array
 from typing import List, Optional, Sequence
 
-from .._binary import le_bytes
+from ..core.binary import le_bytes
 from .._version import __version__
 from ._flatbuffers import Table, Vector, serialize
 from .onnx_sequence import check_sequence_network

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..errors import SequenceDataError
+from ..core.errors import SequenceDataError
 from ..formats.npy import NdArray, read_npz
 
 PathLike = Union[str, Path]

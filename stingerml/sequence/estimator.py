@@ -5,14 +5,14 @@
     clf = TCNClassifier(hidden=32).fit(X, labels)
     clf.predict(X); clf.predict_proba(X); clf.to_model()   # -> SequenceNetwork
 
-Training follows the tabular :class:`~stingerml.trainers.tabular.MLPClassifier`
+Training follows the tabular :class:`~stingerml.tabular.MLPClassifier`
 (docs/sequence.md) and shares its epoch loop
-(:func:`~stingerml.trainers.tabular.estimator.run_epochs`: shuffles, Adam's bias
+(:func:`~stingerml.learn.epochs.run_epochs`: shuffles, Adam's bias
 corrections, early stopping with Keras's counting, progress events, a
-:class:`~stingerml.trainers.tabular.estimator.TrainState` to checkpoint and resume):
+:class:`~stingerml.learn.epochs.TrainState` to checkpoint and resume):
 
 - a per-feature scaler fitted on the training samples' valid steps (float32);
-- Glorot-uniform weights drawn in layout order from :class:`~stingerml.rng.XorShift32`
+- Glorot-uniform weights drawn in layout order from :class:`~stingerml.core.rng.XorShift32`
   seeded with ``seed`` (fan-in/out count the taps of a convolution; an LSTM's
   ``W`` and ``R`` have fan-out ``4H``), zero biases except the LSTM's forget gates (1, as
   Keras's ``unit_forget_bias``); the same generator then shuffles and draws dropout;
@@ -25,19 +25,20 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .._estimator import check_fitted
 from .._kernels import kernels
 from .._kernels.sequence_pure import layout, make_spec, n_params, weight_flags
-from ..dense import predicted_classes
-from ..errors import SequenceDataError, TrainingError
-from ..matrix import Matrix
-from ..progress import Progress, ProgressCallback
-from ..rng import XorShift32
-from ..trainers.tabular import evaluation
-from ..trainers.tabular.estimator import TrainState, fit_scaler, run_epochs
-from ..trainers.tabular.split import stratified_split
+from ..core.dense import predicted_classes
+from ..core.errors import SequenceDataError, TrainingError
+from ..core.matrix import Matrix
+from ..core.progress import Progress, ProgressCallback
+from ..core.rng import XorShift32
+from ..learn import evaluation
+from ..learn.epochs import TrainState, run_epochs
+from ..learn.estimator import check_fitted
+from ..learn.scaler import fit_scaler
+from ..learn.split import stratified_split
 from .data import Sequences
 from .model import SequenceNetwork, scale_steps
 
@@ -159,16 +160,18 @@ class _SequenceClassifier:
             return K.train_epoch(st.P, st.M, st.V, spec, Xs, X.lengths, Y, X.n_steps, part, self.batch_size,
                                  self.dropout, self.alpha, self.learning_rate, bc1, bc2, rng_state, flags)
 
-        validate = None
+        validate: Optional[Callable[[], Dict[str, float]]] = None
         if Xv is not None and Xv.n_samples:
             if Xv.n_features != F:
                 raise SequenceDataError(f"validation: {Xv.n_features} features per step, training {F}")
             Xvs, Yv = scale_steps(Xv, self.mean_, self.scale_), array("q", yv)
 
-            def validate() -> Dict[str, float]:
+            def validation() -> Dict[str, float]:
                 probs, loss = K.forward(st.P, spec, Xvs, Xv.lengths, Xv.n_steps, Xv.n_samples, Yv)
                 acc = evaluation.accuracy(list(Yv), predicted_classes(probs, C))
                 return {"val_loss": loss / Xv.n_samples, "val_accuracy": acc}
+
+            validate = validation
 
         run_epochs(st, X.n_samples, self.batch_size, self.max_epochs, self.patience, train_part, validate, True,
                    progress, self.monitor)

@@ -1,7 +1,7 @@
 """A trained sequence classifier as plain data, and its file (``stingerml-sequence`` JSON).
 
 :class:`SequenceNetwork` is what the sequence model writers read (like
-:class:`~stingerml.dense.DenseNetwork` for the MLPs): the architecture, the float32
+:class:`~stingerml.core.dense.DenseNetwork` for the MLPs): the architecture, the float32
 parameters in the kernels' layout (:func:`stingerml._kernels.sequence_pure.layout`),
 the feature scaler and the class names. The file::
 
@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
-from .._atomic import write_bytes_atomic
-from .._binary import le_array, le_bytes
+from ..core.atomic import write_bytes_atomic
+from ..core.binary import le_array, le_bytes
 from .._kernels import kernels
 from .._kernels.sequence_pure import layout, make_spec, n_params
-from ..errors import ModelFormatError, SequenceDataError
-from ..matrix import Matrix
+from ..core.errors import ModelFormatError, SequenceDataError
+from ..core.matrix import Matrix
 from .data import Sequences
 
 FORMAT = "stingerml-sequence"

@@ -1,7 +1,7 @@
-"""Sequence training runs on disk: the tabular trainer's run folders, checkpoints and resume.
+"""Sequence training runs on disk: the shared run folders, checkpoints and resume (:mod:`stingerml.learn.runfolder`).
 
-A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` as :mod:`stingerml.trainers.tabular.runs`
-makes (the same folder names, checkpoint files and log), holding::
+A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` as the tabular trainer's (the same
+folder names, checkpoint files and log), holding::
 
     run.json                     settings and source (what --resume reads)
     data/dataset.npz|.csv        a byte copy of the data file
@@ -23,20 +23,21 @@ import datetime as _dt
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
-from .._atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
+from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from .._kernels import backend
 from .._version import __version__
-from ..dense import predicted_classes
-from ..errors import OutputError, TrainingError
-from ..progress import ProgressCallback
-from ..trainers.tabular.evaluation import classification_report
-from ..trainers.tabular.estimator import TrainState
-from ..trainers.tabular.runs import (
-    RunInterrupted, _json, _log, _new_run_dir, _now, epoch_callback, last_checkpoint, state_from_bytes,
+from ..core.dense import predicted_classes
+from ..core.errors import OutputError, TrainingError
+from ..core.progress import ProgressCallback
+from ..learn.epochs import TrainState
+from ..learn.evaluation import classification_report
+from ..learn.runfolder import (
+    RunInterrupted, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir, now, state_from_bytes,
 )
-from ..trainers.tabular.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
+from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
+
 from . import model as model_file
 from .data import SequenceData, Sequences, read_data
 from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier
@@ -106,7 +107,7 @@ def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str
     codes = []
     for k, v in enumerate(labels):
         if v not in index:
-            from ..errors import SequenceDataError
+            from ..core.errors import SequenceDataError
 
             raise SequenceDataError(f"sample {k}: label {v!r} is not one of the model's classes "
                                     f"({', '.join(net.classes)})")
@@ -119,7 +120,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
               runs_dir: PathLike = "runs", resume: Optional[PathLike] = None,
               progress: Optional[ProgressCallback] = None) -> SeqRunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
-    (as :func:`stingerml.trainers.tabular.runs.train_run`)."""
+    (as :func:`stingerml.tabular.runs.train_run`)."""
     if resume is not None:
         run_dir = Path(resume)
         info, settings, data, split = _run_data(run_dir)
@@ -129,22 +130,22 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
         state = state_from_bytes(ckpt.read_bytes(), str(ckpt)) if ckpt else TrainState()
-        _log(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+        log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if data_path is None or settings is None:
             raise TypeError("train_run needs data_path and settings (or resume)")
         make_estimator(settings, True)._check_params()
         data, split = load_data(data_path, settings)
-        started = _now()
+        started = now()
         source = Path(data_path)
-        run_dir = _new_run_dir(Path(runs_dir), started)
+        run_dir = new_run_dir(Path(runs_dir), started)
         try:
             _start_run(run_dir, Path(data_path), settings, split, started, data)
         except OSError as exc:
             raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
         state = TrainState()
         X = data.X
-        _log(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} features, "
+        log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} features, "
                       f"split {len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
 
     est = make_estimator(settings, bool(split.val))
@@ -159,22 +160,22 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
     except KeyboardInterrupt as exc:
         ckpt = last_checkpoint(run_dir)
-        _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
+        log_line(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         raise RunInterrupted(run_dir, ckpt) from exc
     net = est.to_model()
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test]) if split.test else None
     _finish(run_dir, est, data, split, settings, metrics, started, source)
-    _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return SeqRunResult(run_dir, est, metrics, data, split)
 
 
 def _start_run(run_dir: Path, path: Path, s: SeqSettings, split: Split, started: _dt.datetime,
                data: SequenceData) -> None:
     write_bytes_atomic(run_dir / "data" / f"dataset{path.suffix.lower()}", path.read_bytes())
-    write_text_atomic(run_dir / "data" / "split.json", _json({
+    write_text_atomic(run_dir / "data" / "split.json", json_text({
         "seed": s.seed, "fractions": list(s.split), "rows": "indices of the samples, in file order",
         "train": split.train, "val": split.val, "test": split.test}))
-    write_text_atomic(run_dir / "run.json", _json({
+    write_text_atomic(run_dir / "run.json", json_text({
         "kind": "sequence", "settings": asdict(s), "source": str(path), "data_file": f"dataset{path.suffix.lower()}",
         "started": started.isoformat(), "dataset_sha256": data.sha256, "stingerml": __version__}))
 
@@ -219,6 +220,6 @@ def _finish(run_dir: Path, est: _SequenceClassifier, data: SequenceData, split: 
                      "early_stopping": f"{s.monitor}, Keras counting" if split.val else None, "seed": s.seed},
     }
     files = export_sequence(net, info=meta)
-    files[HISTORY_FILE] = _json(est.history_).encode("utf-8")
+    files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = model_file.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=tuple(sorted(files)), option="--runs-dir")

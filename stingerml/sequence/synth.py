@@ -10,7 +10,7 @@ tells some apart (``circle`` and ``circle_back`` visit the same points):
 ``circle`` (clockwise), ``circle_back`` (counter-clockwise), ``swipe_right``,
 ``swipe_up``, ``zigzag`` and ``wave`` (the hand turns left and right in place).
 
-Deterministic: :class:`~stingerml.rng.XorShift32` seeded with ``seed``; stdlib only.
+Deterministic: :class:`~stingerml.core.rng.XorShift32` seeded with ``seed``; stdlib only.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from array import array
 from pathlib import Path
 from typing import List, Tuple, Union
 
-from .._atomic import write_bytes_atomic
-from ..rng import XorShift32
+from ..core.atomic import write_bytes_atomic
+from ..core.rng import XorShift32
 from .data import Sequences
 
 CLASSES = ("circle", "circle_back", "swipe_right", "swipe_up", "wave", "zigzag")

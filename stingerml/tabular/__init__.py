@@ -9,7 +9,7 @@
 """
 from .csvdata import Schema, Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, network_outputs
-from .evaluation import classification_report, regression_metrics
+from ..learn.evaluation import classification_report, regression_metrics
 
 __all__ = [
     "MLPClassifier", "MLPRegressor", "Schema", "Table", "TrainState",
