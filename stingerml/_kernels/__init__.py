@@ -32,6 +32,7 @@ _FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba tw
     "train": ("pure", "jit"),
     "firmware": ("firmware_pure", "firmware_jit"),
     "tabular": ("tabular_pure", "tabular_jit"),
+    "sequence": ("sequence_pure", "sequence_jit"),
     "audio": ("audio_pure", "audio_jit"),
 }
 
@@ -75,7 +76,8 @@ def backend() -> str:
 
 
 def kernels(family: str = "train") -> ModuleType:
-    """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"``, ``"tabular"`` or ``"audio"``."""
+    """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"``, ``"tabular"``,
+    ``"sequence"`` or ``"audio"``."""
     return _module(family, backend() == "numba")
 
 
