@@ -29,14 +29,9 @@ uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
 """
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as _dt
-import json
-import math
-import secrets
 import shutil
-from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -44,10 +39,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from .._kernels import backend
 from .._version import __version__
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
-from ..core.binary import le_array, le_bytes
 from ..core.errors import OutputError, TabularDataError, TrainingError
 from ..core.matrix import Matrix
-from ..core.progress import Progress, ProgressCallback
+from ..core.progress import ProgressCallback
 from ..core.quantized import QuantizedNetwork
 from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
 from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
@@ -57,11 +51,21 @@ from ..core import jsonfile
 from ..core.constants import TABULAR_MAX_PARAMETERS
 from .csvdata import Table, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
-from .evaluation import classification_report, regression_metrics
-from .split import DEFAULT_FRACTIONS, Split, check_fractions, group_split, random_split, stratified_split
+from ..learn.evaluation import classification_report, regression_metrics
+from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
+    _FIX_CHECKPOINT, MAX_COUNT, RunInterrupted, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir, now,
+    read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+)
+from ..learn.split import (
+    DEFAULT_FRACTIONS,
+    Split,
+    check_fractions,
+    group_split,
+    random_split,
+    stratified_split,
+)
 
 PathLike = Union[str, Path]
-CHECKPOINT_FORMAT = "stingerml-tabular-checkpoint"
 META_VERSION = "1.0.0"
 MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
 OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
@@ -96,7 +100,7 @@ class RunSettings:
 
 MAX_PARAMETERS = TABULAR_MAX_PARAMETERS
 """Largest network a run trains unless ``max_parameters`` says more (weights and biases)."""
-_MAX_COUNT = 10_000_000  # epochs, patience, checkpoint interval, batch size, hidden units: far above use
+_MAX_COUNT = MAX_COUNT
 _FIX_SETTINGS = "fix the setting"
 
 
@@ -154,15 +158,6 @@ def check_network_size(n_features: int, s: RunSettings, n_outputs: int, max_para
     return n
 
 
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training: ``run_dir`` and its last ``checkpoint`` (a Path or ``None``) stay on disk."""
-
-    def __init__(self, run_dir: Path, checkpoint: Optional[Path]) -> None:
-        super().__init__(f"interrupted: {run_dir}")
-        self.run_dir = run_dir
-        self.checkpoint = checkpoint
-
-
 @dataclass
 class RunResult:
     """A finished run: its folder, the fitted estimator and the test metrics (``None`` without a test part)."""
@@ -203,93 +198,6 @@ def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegress
 # -- checkpoints ------------------------------------------------------------------------------------
 
 
-def _b64(values: array) -> str:
-    return base64.b64encode(le_bytes(array("d", values))).decode("ascii")
-
-
-def _unb64(text: str) -> array:
-    return le_array("d", base64.b64decode(text))
-
-
-def state_to_bytes(st: TrainState, run: str = "") -> bytes:
-    """A checkpoint file's bytes: the whole :class:`TrainState` (float64 arrays in base64) and the
-    id of the run it belongs to (:func:`run_id`)."""
-    doc = {
-        "format": CHECKPOINT_FORMAT, "version": 1, "run": run, "epoch": st.epoch, "step": st.step, "rng_state": st.rng_state,
-        "best_loss": None if math.isinf(st.best_loss) else st.best_loss, "best_epoch": st.best_epoch,
-        "wait": st.wait, "done": st.done, "P": _b64(st.P), "M": _b64(st.M), "V": _b64(st.V),
-        "best_P": None if st.best_P is None else _b64(st.best_P), "history": st.history,
-    }
-    return (json.dumps(doc, sort_keys=True) + "\n").encode("utf-8")
-
-
-_FIX_CHECKPOINT = "resume from an earlier checkpoint (delete this one) or start a new run"
-_CHECKPOINT_KEYS = {"format", "version", "run", "epoch", "step", "rng_state", "best_loss", "best_epoch", "wait", "done",
-                    "P", "M", "V", "best_P", "history"}
-
-
-def state_from_bytes(data: bytes, source: str, n_params: Optional[int] = None,
-                     max_epochs: Optional[int] = None, run: Optional[str] = None) -> TrainState:
-    """Parse and check a checkpoint file as a unit: its keys, types and ranges (``rng_state`` a
-    nonzero uint32, counts within the epochs), finite float64 arrays of one length (``n_params``,
-    the network's, when given), a history of one entry per epoch, and (given ``run``) the run id
-    it was written for. TrainingError naming
-    ``source`` when anything is off: the kernels only ever get a state that passed."""
-    err = TrainingError
-    doc = jsonfile.loads(data, source, err, fix=_FIX_CHECKPOINT)
-    if doc.get("format") != CHECKPOINT_FORMAT or doc.get("version") != 1 or set(doc) != _CHECKPOINT_KEYS:
-        raise err(f"{source}: not a {CHECKPOINT_FORMAT} version 1 file (format, version or keys differ); "
-                  f"{_FIX_CHECKPOINT}")
-    f = lambda key, kinds, **kw: jsonfile.field(doc, key, kinds, source, err, fix=_FIX_CHECKPOINT, **kw)  # noqa: E731
-    top = _MAX_COUNT if max_epochs is None else max_epochs
-    if run is not None and f("run", str) != run:
-        raise err(f"{source}: a checkpoint of another run (its run id is not this run.json's); {_FIX_CHECKPOINT}")
-    epoch = f("epoch", int, low=0, high=top)
-    st = TrainState(
-        P=_floats(doc, "P", source, n_params), step=f("step", int, low=0, high=2 ** 53),
-        rng_state=f("rng_state", int, low=1, high=2 ** 32 - 1), epoch=epoch,
-        best_loss=math.inf if doc["best_loss"] is None else f("best_loss", float, low=0.0),
-        best_epoch=f("best_epoch", int, low=0, high=epoch), wait=f("wait", int, low=0, high=epoch),
-        done=f("done", bool), history=f("history", list))
-    n = len(st.P)
-    st.M, st.V = _floats(doc, "M", source, n), _floats(doc, "V", source, n)
-    st.best_P = None if doc["best_P"] is None else _floats(doc, "best_P", source, n)
-    if any(v < 0 for v in st.V):
-        raise err(f"{source}: \"V\" (Adam's second moments) holds a negative value; {_FIX_CHECKPOINT}")
-    if (st.best_P is None) != (doc["best_loss"] is None) or (st.best_P is None) != (st.best_epoch == 0):
-        raise err(f"{source}: \"best_P\", \"best_loss\" and \"best_epoch\" disagree; {_FIX_CHECKPOINT}")
-    if len(st.history) != epoch or not all(
-            isinstance(h, dict) and all(isinstance(k, str) and jsonfile._is(v, float) for k, v in h.items())
-            for h in st.history):
-        raise err(f"{source}: \"history\" must hold one object of numbers per epoch done ({epoch}); "
-                  f"{_FIX_CHECKPOINT}")
-    return st
-
-
-def _floats(doc: Dict[str, Any], key: str, source: str, n: Optional[int]) -> array:
-    text = doc[key]
-    try:
-        raw = base64.b64decode(text, validate=True) if isinstance(text, str) else None
-    except ValueError:
-        raw = None
-    if raw is None or len(raw) % 8:
-        raise TrainingError(f"{source}: \"{key}\" is not base64 float64 values; {_FIX_CHECKPOINT}")
-    values = le_array("d", raw)
-    if n is not None and len(values) != n:
-        raise TrainingError(f"{source}: \"{key}\" holds {len(values)} values; this run's network has {n} "
-                            f"parameters; {_FIX_CHECKPOINT}")
-    if not all(map(math.isfinite, values)):
-        raise TrainingError(f"{source}: \"{key}\" holds a value that is not finite; {_FIX_CHECKPOINT}")
-    return values
-
-
-def _read_checkpoint(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise TrainingError(f"{path}: cannot read: {exc.strerror or exc}; {_FIX_CHECKPOINT}") from None
-
-
 def _n_outputs(table: Table) -> int:
     """Output units of a run's network: one per target, one for two classes, else one per class."""
     if table.Y is not None:
@@ -297,50 +205,7 @@ def _n_outputs(table: Table) -> int:
     return 1 if len(table.classes) == 2 else len(table.classes)
 
 
-def run_id(run_dir: Path) -> str:
-    """The id of a run, written into its checkpoints: the SHA-256 of its ``run.json`` (settings,
-    data hash and start time to the microsecond), first 16 hex digits."""
-    import hashlib
-
-    try:
-        return hashlib.sha256((run_dir / "run.json").read_bytes()).hexdigest()[:16]
-    except OSError as exc:
-        raise TrainingError(f"{run_dir}/run.json: cannot read: {exc.strerror or exc}") from None
-
-
-def last_checkpoint(run_dir: Path) -> Optional[Path]:
-    """The checkpoint with the highest epoch in ``run_dir/checkpoints``, if any."""
-    found = sorted((run_dir / "checkpoints").glob("epoch_*.json"))
-    return found[-1] if found else None
-
-
 # -- the run ----------------------------------------------------------------------------------------
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
-
-
-def _new_run_dir(runs_dir: Path, started: _dt.datetime) -> Path:
-    try:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        for _ in range(100):
-            d = runs_dir / f"run_{started:%Y%m%d_%H%M%S}_{secrets.token_hex(4)}"
-            try:
-                d.mkdir()
-            except FileExistsError:
-                continue
-            for sub in ("data", "checkpoints", "output", "logs"):
-                (d / sub).mkdir()
-            return d
-    except OSError as exc:
-        raise OutputError(f"{runs_dir}: cannot create a run folder ({exc.strerror or exc}); "
-                          "choose another --runs-dir") from exc
-    raise OutputError(f"{runs_dir}: no free run folder name")
-
-
-def _json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def train_run(
@@ -375,20 +240,20 @@ def train_run(
         n_params = network_parameters(len(table.feature_names), settings.hidden, _n_outputs(table))
         state = TrainState()
         if ckpt is not None:
-            state = state_from_bytes(_read_checkpoint(ckpt), str(ckpt), n_params, settings.epochs, run_id(run_dir))
+            state = state_from_bytes(read_checkpoint(ckpt), str(ckpt), n_params, settings.epochs, run_id(run_dir))
             if ckpt.name != f"epoch_{state.epoch:04d}.json":
                 raise TrainingError(f"{ckpt}: holds epoch {state.epoch}, not the epoch of its name; it comes from "
                                     f"elsewhere; {_FIX_CHECKPOINT}")
-        _log(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+        log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if csv_path is None or settings is None:
             raise TypeError("train_run needs csv_path and settings (or resume)")
         check_settings(settings)
         table, split = load_data(csv_path, settings, schema)
         check_network_size(len(table.feature_names), settings, _n_outputs(table), max_parameters)
-        started = _now()
+        started = now()
         source = Path(csv_path)
-        run_dir = _new_run_dir(Path(runs_dir), started)
+        run_dir = new_run_dir(Path(runs_dir), started)
         state = TrainState()  # filled by fit, then checkpointed from on_event
 
     try:
@@ -397,7 +262,7 @@ def train_run(
                 _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
             except OSError as exc:
                 raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-            _log(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
+            log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
                           f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
         return _train(run_dir, settings, table, split, state, started, source, progress)
     except (KeyboardInterrupt, RunInterrupted):
@@ -415,18 +280,8 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     X = table.X
     run = run_id(run_dir)
 
-    def on_event(event: Progress) -> None:
-        if event.stage == "epoch":
-            epoch = event.done
-            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
-            _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
-            if state.best_epoch == epoch:
-                network_format.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
-            if epoch % settings.checkpoint_every == 0 and not state.done:
-                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state, run))
-        if progress is not None:
-            progress(event)
-
+    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
+                              lambda path: network_format.save(est.snapshot(state.P), path), progress, run)
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
@@ -437,7 +292,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
         ckpt = last_checkpoint(run_dir)
-        _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
+        log_line(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         raise RunInterrupted(run_dir, ckpt) from exc
     net = est.to_model()
     rep = representative(table, split, settings.seed)
@@ -450,7 +305,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
         with contextlib.suppress(OSError):  # the trained state, so that --resume only writes the outputs
             write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{state.epoch:04d}.json", state_to_bytes(state, run))
         raise
-    _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
 
 
@@ -518,11 +373,11 @@ def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settin
     write_bytes_atomic(run_dir / "data" / "dataset.csv", csv_path.read_bytes())
     if schema is not None:
         write_bytes_atomic(run_dir / "data" / "schema.json", Path(schema).read_bytes())
-    write_text_atomic(run_dir / "data" / "split.json", _json({
+    write_text_atomic(run_dir / "data" / "split.json", json_text({
         "seed": settings.seed, "fractions": list(settings.split), "group": settings.group,
         "rows": "indices of the data rows kept (0 = first data row after the header and any dropped rows)",
         "train": split.train, "val": split.val, "test": split.test}))
-    write_text_atomic(run_dir / "run.json", _json({
+    write_text_atomic(run_dir / "run.json", json_text({
         "settings": asdict(settings), "source": str(csv_path), "schema": schema is not None,
         "started": started.isoformat(), "dataset_sha256": table.sha256, "stingerml": __version__}))
 
@@ -581,14 +436,6 @@ def _read_run(run_dir: Path) -> Dict[str, Any]:
     return info
 
 
-def _log(run_dir: Path, line: str) -> None:
-    try:
-        with open(run_dir / "logs" / "training.log", "a", encoding="utf-8") as fh:
-            fh.write(f"{_now():%Y-%m-%dT%H:%M:%SZ} {line}\n")
-    except OSError as exc:
-        raise OutputError(f"{run_dir}/logs/training.log: cannot write ({exc.strerror or exc})") from exc
-
-
 def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metrics, started,
             rep: Matrix, source: Path) -> None:
     net = est.to_model()
@@ -622,6 +469,6 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
                            "seed": s.seed},
     }
     files = export_network(net, rep, info=meta).files()  # model.onnx, model.tflite, meta.json (+ quantization)
-    files[HISTORY_FILE] = _json(est.history_).encode("utf-8")
+    files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")

@@ -1,0 +1,201 @@
+"""Run folders every trainer shares: the folder, its log, checkpoints of a :class:`TrainState`, interrupts.
+
+A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffix) holds
+``data/``, ``checkpoints/`` (``epoch_NNNN.json``: the whole training state, every N epochs;
+``best_model.json``: the best epoch's model so far), ``output/`` and ``logs/training.log``.
+The trainers' ``runs`` modules (:mod:`stingerml.tabular.runs`, :mod:`stingerml.sequence.runs`)
+add what their data and outputs are.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import json
+import math
+import secrets
+from array import array
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+from ..core import jsonfile
+from ..core.atomic import write_bytes_atomic
+from ..core.binary import le_array, le_bytes
+from ..core.errors import OutputError, TrainingError
+from ..core.progress import Progress, ProgressCallback
+from .epochs import TrainState
+
+CHECKPOINT_FORMAT = "stingerml-tabular-checkpoint"  # the name of the first trainer that wrote them
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: ``run_dir`` and its last ``checkpoint`` (a Path or ``None``) stay on disk."""
+
+    def __init__(self, run_dir: Path, checkpoint: Optional[Path]) -> None:
+        super().__init__(f"interrupted: {run_dir}")
+        self.run_dir = run_dir
+        self.checkpoint = checkpoint
+
+
+def _b64(values: array) -> str:
+    return base64.b64encode(le_bytes(array("d", values))).decode("ascii")
+
+
+MAX_COUNT = 10_000_000
+"""Upper bound of epochs, patience, checkpoint interval, batch size and layer sizes: far above use."""
+
+
+def state_to_bytes(st: TrainState, run: str = "") -> bytes:
+    """A checkpoint file's bytes: the whole :class:`TrainState` (float64 arrays in base64) and the
+    id of the run it belongs to (:func:`run_id`)."""
+    doc = {
+        "format": CHECKPOINT_FORMAT, "version": 1, "run": run, "epoch": st.epoch, "step": st.step,
+        "rng_state": st.rng_state,
+        "best_loss": None if math.isinf(st.best_loss) else st.best_loss, "best_epoch": st.best_epoch,
+        "wait": st.wait, "done": st.done, "P": _b64(st.P), "M": _b64(st.M), "V": _b64(st.V),
+        "best_P": None if st.best_P is None else _b64(st.best_P), "history": st.history,
+    }
+    return (json.dumps(doc, sort_keys=True) + "\n").encode("utf-8")
+
+
+_FIX_CHECKPOINT = "resume from an earlier checkpoint (delete this one) or start a new run"
+_CHECKPOINT_KEYS = {"format", "version", "run", "epoch", "step", "rng_state", "best_loss", "best_epoch", "wait",
+                    "done", "P", "M", "V", "best_P", "history"}
+
+
+def state_from_bytes(data: bytes, source: str, n_params: Optional[int] = None,
+                     max_epochs: Optional[int] = None, run: Optional[str] = None) -> TrainState:
+    """Parse and check a checkpoint file as a unit: its keys, types and ranges (``rng_state`` a
+    nonzero uint32, counts within the epochs), finite float64 arrays of one length (``n_params``,
+    the network's, when given), a history of one entry per epoch, and (given ``run``) the run id
+    it was written for. TrainingError naming ``source`` when anything is off: the kernels only
+    ever get a state that passed."""
+    err = TrainingError
+    doc = jsonfile.loads(data, source, err, fix=_FIX_CHECKPOINT)
+    if doc.get("format") != CHECKPOINT_FORMAT or doc.get("version") != 1 or set(doc) != _CHECKPOINT_KEYS:
+        raise err(f"{source}: not a {CHECKPOINT_FORMAT} version 1 file (format, version or keys differ); "
+                  f"{_FIX_CHECKPOINT}")
+    f = lambda key, kinds, **kw: jsonfile.field(doc, key, kinds, source, err, fix=_FIX_CHECKPOINT, **kw)  # noqa: E731
+    top = MAX_COUNT if max_epochs is None else max_epochs
+    if run is not None and f("run", str) != run:
+        raise err(f"{source}: a checkpoint of another run (its run id is not this run.json's); {_FIX_CHECKPOINT}")
+    epoch = f("epoch", int, low=0, high=top)
+    st = TrainState(
+        P=_floats(doc, "P", source, n_params), step=f("step", int, low=0, high=2 ** 53),
+        rng_state=f("rng_state", int, low=1, high=2 ** 32 - 1), epoch=epoch,
+        best_loss=math.inf if doc["best_loss"] is None else f("best_loss", float, low=0.0),
+        best_epoch=f("best_epoch", int, low=0, high=epoch), wait=f("wait", int, low=0, high=epoch),
+        done=f("done", bool), history=f("history", list))
+    n = len(st.P)
+    st.M, st.V = _floats(doc, "M", source, n), _floats(doc, "V", source, n)
+    st.best_P = None if doc["best_P"] is None else _floats(doc, "best_P", source, n)
+    if any(v < 0 for v in st.V):
+        raise err(f"{source}: \"V\" (Adam's second moments) holds a negative value; {_FIX_CHECKPOINT}")
+    if (st.best_P is None) != (doc["best_loss"] is None) or (st.best_P is None) != (st.best_epoch == 0):
+        raise err(f"{source}: \"best_P\", \"best_loss\" and \"best_epoch\" disagree; {_FIX_CHECKPOINT}")
+    if len(st.history) != epoch or not all(
+            isinstance(h, dict) and all(isinstance(k, str) and jsonfile._is(v, float) for k, v in h.items())
+            for h in st.history):
+        raise err(f"{source}: \"history\" must hold one object of numbers per epoch done ({epoch}); "
+                  f"{_FIX_CHECKPOINT}")
+    return st
+
+
+def _floats(doc: Dict[str, Any], key: str, source: str, n: Optional[int]) -> array:
+    text = doc[key]
+    try:
+        raw = base64.b64decode(text, validate=True) if isinstance(text, str) else None
+    except ValueError:
+        raw = None
+    if raw is None or len(raw) % 8:
+        raise TrainingError(f"{source}: \"{key}\" is not base64 float64 values; {_FIX_CHECKPOINT}")
+    values = le_array("d", raw)
+    if n is not None and len(values) != n:
+        raise TrainingError(f"{source}: \"{key}\" holds {len(values)} values; this run's network has {n} "
+                            f"parameters; {_FIX_CHECKPOINT}")
+    if not all(map(math.isfinite, values)):
+        raise TrainingError(f"{source}: \"{key}\" holds a value that is not finite; {_FIX_CHECKPOINT}")
+    return values
+
+
+def read_checkpoint(path: Path) -> bytes:
+    """The bytes of a checkpoint file (TrainingError naming it when it cannot be read)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise TrainingError(f"{path}: cannot read: {exc.strerror or exc}; {_FIX_CHECKPOINT}") from None
+
+
+def run_id(run_dir: Path) -> str:
+    """The id of a run, written into its checkpoints: the SHA-256 of its ``run.json`` (settings,
+    data hash and start time to the microsecond), first 16 hex digits."""
+    try:
+        return hashlib.sha256((run_dir / "run.json").read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        raise TrainingError(f"{run_dir}/run.json: cannot read: {exc.strerror or exc}") from None
+
+
+def last_checkpoint(run_dir: Path) -> Optional[Path]:
+    """The checkpoint with the highest epoch in ``run_dir/checkpoints``, if any."""
+    found = sorted((run_dir / "checkpoints").glob("epoch_*.json"))
+    return found[-1] if found else None
+
+
+def now() -> _dt.datetime:
+    """The current UTC time (a run's start time)."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def new_run_dir(runs_dir: Path, started: _dt.datetime) -> Path:
+    """A new folder ``runs_dir/run_<UTC time>_<8 hex>/`` with ``data``, ``checkpoints``, ``output``, ``logs``."""
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            d = runs_dir / f"run_{started:%Y%m%d_%H%M%S}_{secrets.token_hex(4)}"
+            try:
+                d.mkdir()
+            except FileExistsError:
+                continue
+            for sub in ("data", "checkpoints", "output", "logs"):
+                (d / sub).mkdir()
+            return d
+    except OSError as exc:
+        raise OutputError(f"{runs_dir}: cannot create a run folder ({exc.strerror or exc}); "
+                          "choose another --runs-dir") from exc
+    raise OutputError(f"{runs_dir}: no free run folder name")
+
+
+def json_text(obj: Any) -> str:
+    """Indented JSON with sorted keys and a final newline (no NaN)."""
+    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def epoch_callback(run_dir: Path, state: TrainState, checkpoint_every: int, save_best: Callable[[Path], None],
+                   progress: Optional[ProgressCallback], run: str = "") -> ProgressCallback:
+    """A run's progress callback (every trainer's): after each epoch it logs the epoch's numbers,
+    saves the best model so far through ``save_best(path)`` (``checkpoints/best_model.json``) and,
+    every ``checkpoint_every`` epochs, the whole ``state`` (marked with the run id ``run``); then passes
+    the event on to ``progress``."""
+
+    def on_event(event: Progress) -> None:
+        if event.stage == "epoch":
+            epoch = event.done
+            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
+            log_line(run_dir, f"epoch {epoch}/{event.total}: {values}")
+            if state.best_epoch == epoch:
+                save_best(run_dir / "checkpoints" / "best_model.json")
+            if epoch % checkpoint_every == 0 and not state.done:
+                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state, run))
+        if progress is not None:
+            progress(event)
+
+    return on_event
+
+
+def log_line(run_dir: Path, line: str) -> None:
+    """Append a time-stamped line to ``run_dir/logs/training.log``."""
+    try:
+        with open(run_dir / "logs" / "training.log", "a", encoding="utf-8") as fh:
+            fh.write(f"{now():%Y-%m-%dT%H:%M:%SZ} {line}\n")
+    except OSError as exc:
+        raise OutputError(f"{run_dir}/logs/training.log: cannot write ({exc.strerror or exc})") from exc
