@@ -50,7 +50,7 @@ from stingerml import _kernels  # noqa: E402
 from stingerml.trainers.tabular import MLPClassifier, MLPRegressor, read_table  # noqa: E402
 from stingerml.quantize import quantize  # noqa: E402
 from stingerml.trainers.tabular.estimator import _rows  # noqa: E402
-from stingerml.trainers.tabular.runs import evaluate, representative  # noqa: E402
+from stingerml.trainers.tabular.runs import RunSettings, evaluate, representative  # noqa: E402
 from stingerml.trainers.tabular.split import random_split, stratified_split  # noqa: E402
 
 HIDDEN, BATCH, EPOCHS, PATIENCE, ALPHA, LR, SEED = (64, 32), 32, 200, 10, 1e-4, 1e-3, 42
@@ -102,7 +102,7 @@ def run(name: str, folder: str, repeat: int, pure_epochs: int, skip_pure: bool =
     acc = est.score(Xte, yte)
     est_drop = ours(0.2)
     acc_drop = est_drop.score(Xte, yte)
-    rep = representative(t, s, SEED)
+    rep = representative(t, s, RunSettings(seed=SEED))
     f32_acc, int8_acc = float_and_int8(est, rep, Xte, yte, regression)
     f32_drop, int8_drop = float_and_int8(est_drop, rep, Xte, yte, regression)
 

@@ -216,6 +216,7 @@ class QuantizedNetwork:
         """Quantization parameters for a ``meta.json``: what a device needs to feed and read the model."""
         net = self.network
         return {
+            "type": "int8", "input_type": "int8", "output_type": "int8",  # CrowdMind's keys (seed 002)
             "input": {"dtype": "int8", "scale": self.input_scale, "zero_point": self.input_zero_point,
                       "shape": [1, net.n_features], "applies_to": "scaled features" if net.mean is not None
                       else "features"},

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import List, Optional
 
@@ -46,6 +47,11 @@ def _fractions(text: str) -> List[float]:
         raise argparse.ArgumentTypeError(f"expected train,val,test fractions like 0.7,0.15,0.15, not {text!r}") from None
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows")
+"""RunSettings fields a --config file may set; an option given on the command line wins."""
+
+
 def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser("tabular", help="train, apply and evaluate small MLPs on CSV data (docs/tabular.md)",
                        description="Small MLP classifiers and regressors on tabular (CSV) data.")
@@ -64,23 +70,31 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
     t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")
     t.add_argument("--drop-missing", action="store_true", help="leave out rows with empty/NA cells (reports how many)")
-    t.add_argument("--split", type=_fractions, default=[0.7, 0.15, 0.15], metavar="TR,VAL,TE",
+    t.add_argument("--config", metavar="FILE",
+                   help="settings in CrowdMind's train.yaml layout (.yaml needs the yaml extra; .json, .toml); "
+                        "options given here win over the file's (docs/crowdmind.md)")
+    t.add_argument("--split", type=_fractions, default=None, metavar="TR,VAL,TE",
                    help="train,val,test fractions (default 0.7,0.15,0.15)")
-    t.add_argument("--seed", type=int, default=42, help="seed of the split, init, shuffles and dropout (default 42)")
-    t.add_argument("--hidden", type=_ints, default=[64, 32], metavar="H1,H2", help="hidden layer sizes (default 64,32)")
-    t.add_argument("--dropout", type=float, default=0.2, help="dropout after each hidden layer (default 0.2)")
+    t.add_argument("--seed", type=int, default=None, help="seed of the split, init, shuffles and dropout (default 42)")
+    t.add_argument("--hidden", type=_ints, default=None, metavar="H1,H2", help="hidden layer sizes (default 64,32)")
+    t.add_argument("--dropout", type=float, default=None, help="dropout after each hidden layer (default 0.2)")
     t.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty, as scikit-learn's alpha (default 1e-4)")
     t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    t.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size (default 32)")
-    t.add_argument("--epochs", type=positive_int, default=200, help="maximum epochs (default 200)")
-    t.add_argument("--patience", type=positive_int, default=10,
+    t.add_argument("--batch-size", type=positive_int, default=None, help="mini-batch size (default 32)")
+    t.add_argument("--epochs", type=positive_int, default=None, help="maximum epochs (default 200)")
+    t.add_argument("--patience", type=positive_int, default=None,
                    help="stop after this many epochs without a lower validation loss (default 10)")
+    t.add_argument("--calibration-rows", type=positive_int, default=None, metavar="N",
+                   help="training rows that calibrate the int8 model (default 100; all when fewer)")
     t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N", help="checkpoint every N epochs (default 10)")
     t.add_argument("--dataset-id", default="", help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
                         "(default ./runs; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    t.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO",
+                   help="INFO (default): a line per epoch and the metrics; WARNING or ERROR: as --quiet; "
+                        "DEBUG: also the settings used")
     add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
     add_global_options(t)
     t.set_defaults(func=run_train, parser=t)
@@ -119,8 +133,12 @@ class EpochProgress(StderrProgress):
 def run_train(args: argparse.Namespace) -> int:
     from ..trainers.tabular.runs import RunInterrupted, RunSettings, train_run
 
+    if args.log_level in ("WARNING", "ERROR"):
+        args.quiet = True
     report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
     if args.resume:
+        if args.config:
+            args.parser.error("--resume RUN_DIR takes no --config: the run keeps its own settings")
         if args.data:
             args.parser.error("--resume RUN_DIR takes no DATA.csv: the run has its own copy")
         kwargs = {"resume": args.resume}
@@ -134,10 +152,10 @@ def run_train(args: argparse.Namespace) -> int:
             args.parser.error("--targets is for --task regression; use --label for classification")
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
-            drop_missing=args.drop_missing, split=tuple(args.split), seed=args.seed, hidden=args.hidden,
-            dropout=args.dropout, alpha=args.alpha, learning_rate=args.lr, batch_size=args.batch_size,
-            epochs=args.epochs, patience=args.patience, checkpoint_every=args.checkpoint_every,
-            dataset_id=args.dataset_id)
+            drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.lr,
+            checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, **_configured(args))
+        if args.log_level == "DEBUG":
+            say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
     try:
         result = train_run(progress=report, **kwargs)
@@ -155,6 +173,18 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         print(result.run_dir)  # the result: a script's run=$(stingerml tabular train ...)
     return 0
+
+
+def _configured(args: argparse.Namespace) -> dict:
+    """The CONFIGURABLE settings: the command line's, else the --config file's, else RunSettings' defaults."""
+    from ..trainers.tabular.config import read_config
+
+    values = read_config(args.config) if args.config else {}
+    for name in CONFIGURABLE:
+        given = getattr(args, name)
+        if given is not None:
+            values[name] = tuple(given) if name == "split" else given
+    return values
 
 
 def _load(run_dir: str):

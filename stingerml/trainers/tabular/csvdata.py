@@ -79,6 +79,10 @@ class Table:
         return self.X.n_rows
 
 
+SCHEMA_KEYS = ("features", "label", "label_column", "target", "classes", "labels", "label_classes")
+"""The keys a ``schema.json`` may hold (any other is an error: a misspelt key would be silently ignored)."""
+
+
 def read_schema(path: PathLike) -> Schema:
     """Read a CrowdMind-style ``schema.json``.
 
@@ -95,6 +99,10 @@ def read_schema(path: PathLike) -> Schema:
         raise TabularDataError(f"{p}: not valid JSON ({exc}); fix the schema file") from exc
     if not isinstance(doc, dict):
         raise TabularDataError(f"{p}: the schema must be a JSON object with features/label/classes")
+    unknown = [k for k in doc if k not in SCHEMA_KEYS]
+    if unknown:
+        raise TabularDataError(f"{p}: unknown key '{unknown[0]}'; a schema has {', '.join(SCHEMA_KEYS)} "
+                               "(docs/tabular.md#data)")
 
     def names(key: str, value) -> Tuple[str, ...]:
         if value is None:

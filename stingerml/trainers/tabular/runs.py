@@ -83,6 +83,7 @@ class RunSettings:
     patience: int = 10
     checkpoint_every: int = 10
     dataset_id: str = ""
+    calibration_rows: int = REPRESENTATIVE_ROWS
 
     @property
     def regression(self) -> bool:
@@ -280,10 +281,10 @@ def train_run(
         _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         raise RunInterrupted(run_dir, ckpt) from exc
     net = est.to_model()
-    rep = representative(table, split, settings.seed)
+    rep = representative(table, split, settings)
     metrics = None
     if split.test:
-        metrics = evaluate(net, _rows(X, split.test), _part(table, split.test), quantize(net, rep))
+        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), quantize(net, rep)))
     _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
@@ -320,10 +321,10 @@ def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
     return classification_report(codes, predicted_classes(out, net.n_outputs), net.classes)
 
 
-def representative(table: Table, split: Split, seed: int) -> Matrix:
-    """The int8 calibration rows of a run: ``REPRESENTATIVE_ROWS`` (100) training rows drawn with
-    ``seed`` (all of them when there are fewer; see :func:`stingerml.quantize.representative_rows`)."""
-    return representative_rows(_rows(table.X, split.train), REPRESENTATIVE_ROWS, seed)
+def representative(table: Table, split: Split, settings: RunSettings) -> Matrix:
+    """The int8 calibration rows of a run: ``settings.calibration_rows`` (default 100) training rows drawn
+    with ``settings.seed`` (all of them when there are fewer; see :func:`stingerml.quantize.representative_rows`)."""
+    return representative_rows(_rows(table.X, split.train), settings.calibration_rows, settings.seed)
 
 
 def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
@@ -341,7 +342,7 @@ def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
     if not path.exists():
         return None
     _, settings, table, split = _run_data(run_dir)
-    qnet = quantize(net, representative(table, split, settings.seed))
+    qnet = quantize(net, representative(table, split, settings))
     if to_tflite(qnet) != path.read_bytes():
         raise TrainingError(f"{path}: not the int8 model of this run's model.json and data copy; "
                             "it was changed or comes from another run (retrain, or restore the run's files)")
@@ -389,6 +390,16 @@ def _log(run_dir: Path, line: str) -> None:
             fh.write(f"{_now():%Y-%m-%dT%H:%M:%SZ} {line}\n")
     except OSError as exc:
         raise OutputError(f"{run_dir}/logs/training.log: cannot write ({exc.strerror or exc})") from exc
+
+
+def _meta_metrics(metrics: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The test metrics as ``meta.json`` holds them: CrowdMind's ``test_accuracy`` (seed 002) beside ``accuracy``."""
+    if metrics is None or "accuracy" not in metrics:
+        return metrics
+    out = {"test_accuracy": metrics["accuracy"], **metrics}
+    if "int8" in metrics:
+        out["int8"] = _meta_metrics(metrics["int8"])
+    return out
 
 
 def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metrics, started,
