@@ -68,6 +68,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--features", type=_names, default=[], metavar="A,B,...",
                    help="feature columns (default: the schema's, else every other numeric column)")
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
+    t.add_argument("--preprocess", default="", metavar="STEP",
+                   help="a preprocessing step that becomes part of the model (hands21: 63 hand-landmark "
+                        "columns, wrist-centred and scale-normalised; docs/asl-landmarks.md)")
     t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")
     t.add_argument("--drop-missing", action="store_true", help="leave out rows with empty/NA cells (reports how many)")
     t.add_argument("--config", metavar="FILE",
@@ -153,7 +156,8 @@ def run_train(args: argparse.Namespace) -> int:
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.lr,
-            checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, **_configured(args))
+            checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
+            **_configured(args))
         if args.log_level == "DEBUG":
             say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}

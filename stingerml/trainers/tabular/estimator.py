@@ -48,6 +48,7 @@ from ...dense import DenseLayer, DenseNetwork, predicted_classes
 from ...errors import TabularDataError, TrainingError
 from ...holdout import take_rows
 from ...matrix import Matrix
+from ...preprocess import PREPROCESSORS, apply_rows
 from ...progress import Progress, ProgressCallback
 from ...rng import XorShift32
 from . import evaluation
@@ -137,7 +138,8 @@ def network_params(net: DenseNetwork) -> Tuple[array, List[int]]:
 
 
 def network_outputs(net: DenseNetwork, X: Matrix) -> array:
-    """Outputs of ``net`` for every row of raw features ``X`` (scaler applied), flat ``n × n_outputs``.
+    """Outputs of ``net`` for every row of raw features ``X`` (its preprocessing and scaler applied), flat
+    ``n × n_outputs``.
 
     Probabilities for softmax/sigmoid networks, values for linear ones; computed
     by the active backend's kernel (the same bits on both).
@@ -145,6 +147,7 @@ def network_outputs(net: DenseNetwork, X: Matrix) -> array:
     if X.n_cols != net.n_features:
         raise TabularDataError(f"the model takes {net.n_features} features, the data has {X.n_cols}")
     P, sizes = network_params(net)
+    X = apply_rows(net.preprocess, X)
     Xs = scale_rows(X, net.mean, net.scale) if net.mean is not None else array("d", X.data)
     out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, net.output)
     return out
@@ -167,6 +170,7 @@ class _TabularMLP:
         patience: int = 10,
         validation_fraction: float = 0.1,
         seed: int = 42,
+        preprocess: str = "",
     ) -> None:
         self.hidden_layer_sizes = tuple(hidden_layer_sizes)
         self.dropout = dropout
@@ -178,6 +182,7 @@ class _TabularMLP:
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.seed = seed
+        self.preprocess = preprocess
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -190,6 +195,9 @@ class _TabularMLP:
             raise TabularDataError("batch size and patience must be >= 1 and epochs >= 0")
         if not (self.learning_rate > 0 and self.alpha >= 0):
             raise TabularDataError("learning rate must be > 0 and alpha >= 0")
+        if self.preprocess and self.preprocess not in PREPROCESSORS:
+            raise TabularDataError(f"unknown preprocessing {self.preprocess!r}; the steps are "
+                                   f"{', '.join(PREPROCESSORS)}")
 
     def _start(self, st: TrainState, sizes: Sequence[int]) -> None:
         """Fill an empty ``st``: Glorot-uniform weights, zero biases and moments, the generator after
@@ -210,6 +218,9 @@ class _TabularMLP:
              progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]]):
         self._check_params()
         _check_X(X, "fit")
+        X = apply_rows(self.preprocess, X)
+        if val is not None:
+            val = (apply_rows(self.preprocess, val[0]), val[1])
         if val is None and self.early_stopping:
             n = X.n_rows
             if stratify is not None:
@@ -307,7 +318,7 @@ class _TabularMLP:
     def _network(self, layers: Tuple[DenseLayer, ...], classes: Sequence[str], targets: Sequence[str]) -> DenseNetwork:
         names = tuple(getattr(self, "feature_names_", ())) or tuple(f"x{k}" for k in range(self.n_features_in_))
         return DenseNetwork(layers, self._output, array("f", self.mean_), array("f", self.scale_),
-                            names, tuple(classes), tuple(targets))
+                            names, tuple(classes), tuple(targets), preprocess=self.preprocess)
 
     def to_model(self) -> DenseNetwork:
         """The fitted network (float32) with its scaler and names: what model formats read."""

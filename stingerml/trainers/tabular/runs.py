@@ -48,6 +48,7 @@ from ...formats import network as network_format
 from ...formats.deploy import EXPORT_FILES, TFLITE_FILE, export_network
 from ...formats.tflite import to_tflite
 from ...matrix import Matrix
+from ... import preprocess
 from ...progress import Progress, ProgressCallback
 from ...quantize import REPRESENTATIVE_ROWS, QuantizedNetwork, quantize, representative_rows
 from .csvdata import Table, read_table
@@ -84,6 +85,7 @@ class RunSettings:
     checkpoint_every: int = 10
     dataset_id: str = ""
     calibration_rows: int = REPRESENTATIVE_ROWS
+    preprocess: str = ""
 
     @property
     def regression(self) -> bool:
@@ -120,6 +122,13 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
                        targets=settings.targets or None, schema=schema, group=settings.group,
                        drop_missing=settings.drop_missing)
     src = Path(csv_path).name
+    if settings.preprocess:
+        try:
+            preprocess.check(settings.preprocess, table.X.n_cols)
+        except ValueError as exc:
+            hint = "choose the feature columns with --features" if settings.preprocess in preprocess.PREPROCESSORS \
+                else "give a known step or none"
+            raise TabularDataError(f"{csv_path}: {exc}; {hint}") from None
     if table.groups is not None:
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
     elif table.y is not None:
@@ -133,7 +142,7 @@ def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegress
     cls = MLPRegressor if s.regression else MLPClassifier
     return cls(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
                batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val, patience=s.patience,
-               seed=s.seed)
+               seed=s.seed, preprocess=s.preprocess)
 
 
 # -- checkpoints ------------------------------------------------------------------------------------
@@ -412,7 +421,8 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "dataset": {"id": s.dataset_id or source.stem, "hash": table.sha256, "rows": table.n_rows,
                     "dropped_rows": table.dropped},
         "features": {"count": len(table.feature_names), "names": list(table.feature_names),
-                     "preprocessing": {"scaler_mean": [float(v) for v in est.mean_],
+                     "preprocessing": {"steps": [*([s.preprocess] if s.preprocess else []), "standard_scaler"],
+                                       "scaler_mean": [float(v) for v in est.mean_],
                                        "scaler_scale": [float(v) for v in est.scale_],
                                        "label_classes": list(table.classes)}},
         "labels": {"count": len(table.classes), "column": table.label,
