@@ -87,6 +87,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--epochs", type=positive_int, default=None, help="maximum epochs (default 200)")
     t.add_argument("--patience", type=positive_int, default=None,
                    help="stop after this many epochs without a lower validation loss (default 10)")
+    t.add_argument("--tflite", choices=("int8", "float", "both"), default="int8",
+                   help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
+                        "input) or both")
     t.add_argument("--calibration-rows", type=positive_int, default=None, metavar="N",
                    help="training rows that calibrate the int8 model (default 100; all when fewer)")
     t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N", help="checkpoint every N epochs (default 10)")
@@ -157,6 +160,7 @@ def run_train(args: argparse.Namespace) -> int:
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.lr,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
+            tflite=args.tflite,
             **_configured(args))
         if args.log_level == "DEBUG":
             say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
@@ -247,7 +251,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
     if qnet is None:
-        warn(f"{args.run_dir}: no output/model.tflite (a run from before int8 export); float metrics only")
+        warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite float, or before int8 export); float metrics only")
     if net.output == "linear":
         table = read_table(args.data, features=net.feature_names, targets=net.target_names,
                            drop_missing=args.drop_missing)

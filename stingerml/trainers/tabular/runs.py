@@ -10,6 +10,7 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
     output/model.tflite         full int8 TFLite, calibrated on 100 training rows (seeded)
+    output/model_float32.tflite float32 TFLite, raw input (with --tflite float|both)
     output/meta.json            version, timestamp, dataset id + sha256, features, scaler,
                                 classes, architecture, test metrics (float and int8),
                                 training settings, and the int8 quantization parameters
@@ -86,6 +87,7 @@ class RunSettings:
     dataset_id: str = ""
     calibration_rows: int = REPRESENTATIVE_ROWS
     preprocess: str = ""
+    tflite: str = "int8"
 
     @property
     def regression(self) -> bool:
@@ -293,7 +295,8 @@ def train_run(
     rep = representative(table, split, settings)
     metrics = None
     if split.test:
-        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), quantize(net, rep)))
+        qnet = None if settings.tflite == "float" else quantize(net, rep)
+        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet))
     _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
@@ -444,7 +447,7 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
                            "seed": s.seed},
     }
-    files = export_network(net, rep, info=meta).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    files = export_network(net, rep, info=meta, tflite=s.tflite).files()  # model.onnx, model.tflite, meta.json (+ quantization)
     files[HISTORY_FILE] = _json(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")
