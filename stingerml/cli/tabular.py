@@ -71,6 +71,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--preprocess", default="", metavar="STEP",
                    help="a preprocessing step that becomes part of the model (hands21: 63 hand-landmark "
                         "columns, wrist-centred and scale-normalised; docs/asl-landmarks.md)")
+    t.add_argument("--ignore", type=_names, default=[], metavar="A,B",
+                   help="columns to leave out (a text column is otherwise one-hot encoded: docs/tabular.md#data)")
     t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")
     t.add_argument("--drop-missing", action="store_true", help="leave out rows with empty/NA cells (reports how many)")
     t.add_argument("--config", metavar="FILE",
@@ -160,7 +162,7 @@ def run_train(args: argparse.Namespace) -> int:
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.lr,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
-            tflite=args.tflite,
+            tflite=args.tflite, ignore=args.ignore,
             **_configured(args))
         if args.log_level == "DEBUG":
             say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
@@ -174,6 +176,12 @@ def run_train(args: argparse.Namespace) -> int:
         return 130
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
+    if result.table.encoding is not None:
+        cats = result.table.encoding.categories
+        say(args, "one-hot encoded: " + ", ".join(f"{c} ({len(v)} categories)" for c, v in cats.items())
+            + " (leave a column out with --ignore COL)", stream=sys.stderr)
+    for message in result.table.warnings:
+        warn(message)
     if result.metrics:
         say(args, _summary(result.metrics), stream=sys.stderr)
     if args.json:
@@ -211,13 +219,15 @@ def _label_of(run_dir: str) -> Optional[str]:
 
 def run_predict(args: argparse.Namespace) -> int:
     from ..errors import OutputError
-    from ..trainers.tabular.csvdata import read_table
+    from ..trainers.tabular.categorical import read_for_network
     from ..dense import predicted_classes
     from ..trainers.tabular.estimator import network_outputs
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
-    table = read_table(args.data, features=net.feature_names, drop_missing=args.drop_missing, need_labels=False)
+    table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing)
+    for message in notes:
+        warn(message)
     out = network_outputs(net, table.X)
     k = net.n_outputs
     lines = []
@@ -245,7 +255,7 @@ def _cell(text: str) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.csvdata import Schema, read_table
+    from ..trainers.tabular.categorical import read_for_network
     from ..trainers.tabular.runs import evaluate, load_quantized
 
     net = _load(args.run_dir)
@@ -253,16 +263,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if qnet is None:
         warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite float, or before int8 export); float metrics only")
     if net.output == "linear":
-        table = read_table(args.data, features=net.feature_names, targets=net.target_names,
-                           drop_missing=args.drop_missing)
+        table, notes = read_for_network(args.data, net, targets=net.target_names, drop_missing=args.drop_missing,
+                                        need_labels=True)
         metrics = evaluate(net, table.X, table.Y, qnet)
     else:
         label = _label_of(args.run_dir)
         if label is None:
             raise TabularDataError(f"{args.run_dir}: output/meta.json does not name the label column")
-        table = read_table(args.data, label, features=net.feature_names, schema=Schema(classes=net.classes),
-                           drop_missing=args.drop_missing, min_classes=1)
+        table, notes = read_for_network(args.data, net, label, drop_missing=args.drop_missing, need_labels=True)
         metrics = evaluate(net, table.X, [net.classes[k] for k in table.y], qnet)
+    for message in notes:
+        warn(message)
     if args.json:
         print_json(metrics)
     else:

@@ -31,6 +31,7 @@ uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -52,6 +53,7 @@ from ...matrix import Matrix
 from ... import preprocess
 from ...progress import Progress, ProgressCallback
 from ...quantize import REPRESENTATIVE_ROWS, QuantizedNetwork, quantize, representative_rows
+from .categorical import apply_one_hot, fit_one_hot, with_encoding
 from .csvdata import Table, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from .evaluation import classification_report, regression_metrics
@@ -88,6 +90,7 @@ class RunSettings:
     calibration_rows: int = REPRESENTATIVE_ROWS
     preprocess: str = ""
     tflite: str = "int8"
+    ignore: List[str] = field(default_factory=list)
 
     @property
     def regression(self) -> bool:
@@ -122,8 +125,18 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
     fractions = check_fractions(settings.split)
     table = read_table(csv_path, settings.label, features=settings.features or None,
                        targets=settings.targets or None, schema=schema, group=settings.group,
-                       drop_missing=settings.drop_missing)
+                       drop_missing=settings.drop_missing, ignore=settings.ignore)
     src = Path(csv_path).name
+    if table.groups is not None:
+        split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
+    elif table.y is not None:
+        split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src)
+    else:
+        split = random_split(table.n_rows, fractions, settings.seed, source=src)
+    encoding = fit_one_hot(table, split.train)  # categories from the training rows only
+    if encoding is not None:
+        table, notes = apply_one_hot(table, encoding)
+        table = dataclasses.replace(table, encoding=encoding, warnings=tuple(notes))
     if settings.preprocess:
         try:
             preprocess.check(settings.preprocess, table.X.n_cols)
@@ -131,12 +144,6 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
             hint = "choose the feature columns with --features" if settings.preprocess in preprocess.PREPROCESSORS \
                 else "give a known step or none"
             raise TabularDataError(f"{csv_path}: {exc}; {hint}") from None
-    if table.groups is not None:
-        split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
-    elif table.y is not None:
-        split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src)
-    else:
-        split = random_split(table.n_rows, fractions, settings.seed, source=src)
     return table, split
 
 
@@ -273,7 +280,8 @@ def train_run(
             values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
             _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
             if state.best_epoch == epoch:
-                network_format.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
+                network_format.save(with_encoding(est.snapshot(state.P), table.encoding),
+                                    run_dir / "checkpoints" / "best_model.json")
             if epoch % settings.checkpoint_every == 0 and not state.done:
                 write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state))
         if progress is not None:
@@ -291,7 +299,7 @@ def train_run(
         ckpt = last_checkpoint(run_dir)
         _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         raise RunInterrupted(run_dir, ckpt) from exc
-    net = est.to_model()
+    net = with_encoding(est.to_model(), table.encoding)
     rep = representative(table, split, settings)
     metrics = None
     if split.test:
@@ -416,7 +424,9 @@ def _meta_metrics(metrics: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]
 
 def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metrics, started,
             rep: Matrix, source: Path) -> None:
-    net = est.to_model()
+    net = with_encoding(est.to_model(), table.encoding)
+    steps = ["one_hot"] if table.encoding else []
+    steps += [s.preprocess] if s.preprocess else []
     meta = {
         "version": META_VERSION,
         "stingerml": __version__,
@@ -424,7 +434,10 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "dataset": {"id": s.dataset_id or source.stem, "hash": table.sha256, "rows": table.n_rows,
                     "dropped_rows": table.dropped},
         "features": {"count": len(table.feature_names), "names": list(table.feature_names),
-                     "preprocessing": {"steps": [*([s.preprocess] if s.preprocess else []), "standard_scaler"],
+                     "columns": list(table.columns),
+                     "categorical": None if table.encoding is None else table.encoding.to_json()["categories"],
+                     "ignored": list(s.ignore),
+                     "preprocessing": {"steps": steps + ["standard_scaler"],
                                        "scaler_mean": [float(v) for v in est.mean_],
                                        "scaler_scale": [float(v) for v in est.scale_],
                                        "label_classes": list(table.classes)}},
