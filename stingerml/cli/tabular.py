@@ -92,6 +92,10 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--tflite", choices=("int8", "float", "both"), default="int8",
                    help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
                         "input) or both")
+    t.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_loss",
+                   help="what picks the best epoch (the model kept) and counts --patience (default val_loss)")
+    t.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
+                   help="run every epoch (the model is still the best epoch's by --monitor)")
     t.add_argument("--calibration-rows", type=positive_int, default=None, metavar="N",
                    help="training rows that calibrate the int8 model (default 100; all when fewer)")
     t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N", help="checkpoint every N epochs (default 10)")
@@ -162,7 +166,7 @@ def run_train(args: argparse.Namespace) -> int:
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.lr,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
-            tflite=args.tflite, ignore=args.ignore,
+            tflite=args.tflite, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
             **_configured(args))
         if args.log_level == "DEBUG":
             say(args, f"settings: {asdict(settings)}", stream=sys.stderr)

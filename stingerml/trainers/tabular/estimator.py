@@ -54,6 +54,10 @@ from ...rng import XorShift32
 from . import evaluation
 from .split import random_split, stratified_split
 
+MONITORS = ("val_loss", "val_accuracy")
+"""What picks the best epoch and counts patience: the validation loss (lower is better, the default) or,
+for a classifier, the validation accuracy (higher is better; Keras's ``mode="max"``, no ``min_delta``)."""
+
 BATCHES_PER_REPORT = 50  # long epochs report batch progress every this many batches
 
 
@@ -171,6 +175,7 @@ class _TabularMLP:
         validation_fraction: float = 0.1,
         seed: int = 42,
         preprocess: str = "",
+        monitor: str = "val_loss",
     ) -> None:
         self.hidden_layer_sizes = tuple(hidden_layer_sizes)
         self.dropout = dropout
@@ -183,6 +188,7 @@ class _TabularMLP:
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.preprocess = preprocess
+        self.monitor = monitor
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -195,6 +201,10 @@ class _TabularMLP:
             raise TabularDataError("batch size and patience must be >= 1 and epochs >= 0")
         if not (self.learning_rate > 0 and self.alpha >= 0):
             raise TabularDataError("learning rate must be > 0 and alpha >= 0")
+        if self.monitor not in MONITORS:
+            raise TabularDataError(f"monitor must be one of {', '.join(MONITORS)}, not {self.monitor!r}")
+        if self.monitor == "val_accuracy" and self._output == "linear":
+            raise TabularDataError("monitor val_accuracy is for classifiers; a regressor monitors val_loss")
         if self.preprocess and self.preprocess not in PREPROCESSORS:
             raise TabularDataError(f"unknown preprocessing {self.preprocess!r}; the steps are "
                                    f"{', '.join(PREPROCESSORS)}")
@@ -275,8 +285,9 @@ class _TabularMLP:
                 out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv)
                 logs["val_loss"] = vloss / val[0].n_rows
                 logs.update(self._val_metrics(out, Tv, n_out, cache))
-                if logs["val_loss"] < st.best_loss:
-                    st.best_loss, st.best_epoch, st.best_P, st.wait = logs["val_loss"], epoch, array("d", st.P), 0
+                score = logs["val_loss"] if self.monitor == "val_loss" else -logs["val_accuracy"]
+                if score < st.best_loss:  # best_loss holds the monitored value, made "lower is better"
+                    st.best_loss, st.best_epoch, st.best_P, st.wait = score, epoch, array("d", st.P), 0
                 else:
                     st.wait += 1
                     if st.wait >= self.patience:

@@ -91,6 +91,8 @@ class RunSettings:
     preprocess: str = ""
     tflite: str = "int8"
     ignore: List[str] = field(default_factory=list)
+    monitor: str = "val_loss"
+    early_stopping: bool = True
 
     @property
     def regression(self) -> bool:
@@ -150,8 +152,9 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
 def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegressor]:
     cls = MLPRegressor if s.regression else MLPClassifier
     return cls(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
-               batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val, patience=s.patience,
-               seed=s.seed, preprocess=s.preprocess)
+               batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val,
+               patience=s.patience if s.early_stopping else s.epochs + 1,  # never reached: all epochs run
+               seed=s.seed, preprocess=s.preprocess, monitor=s.monitor)
 
 
 # -- checkpoints ------------------------------------------------------------------------------------
@@ -455,7 +458,8 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "training": {"epochs": s.epochs, "epochs_run": est.n_epochs_, "best_epoch": est.best_epoch_,
                      "stopped_early": est.stopped_early_, "batch_size": s.batch_size,
                      "optimizer": "adam", "learning_rate": s.learning_rate, "l2_alpha": s.alpha,
-                     "patience": s.patience, "early_stopping": "val_loss, Keras counting" if split.val else None,
+                     "patience": s.patience, "monitor": s.monitor,
+                     "early_stopping": f"{s.monitor}, Keras counting" if split.val and s.early_stopping else None,
                      "seed": s.seed},
         "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
                            "seed": s.seed},
