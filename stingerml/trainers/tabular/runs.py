@@ -372,6 +372,45 @@ def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
     return qnet
 
 
+def run_folder_of(path: PathLike) -> Optional[Path]:
+    """The run folder holding ``path`` (``RUN/output/model.json``, ``RUN/checkpoints/*.json``), or ``None``."""
+    p = Path(path).resolve()
+    run_dir = p.parent.parent
+    return run_dir if p.parent.name in ("output", "checkpoints") and (run_dir / "run.json").exists() else None
+
+
+def run_representative(run_dir: PathLike) -> Matrix:
+    """The int8 calibration rows of a run folder (its data copy, split and settings: what its export used)."""
+    _, settings, table, split = _run_data(Path(run_dir))
+    return representative(table, split, settings)
+
+
+def checkpoint_network(path: PathLike):
+    """The network of a training checkpoint (``RUN/checkpoints/epoch_NNNN.json``: the weights of that epoch),
+    with the run's scaler, names, steps and encoding, as the run would have exported it.
+
+    Raises:
+        TrainingError: not a checkpoint inside a run folder, or one that does not fit the run.
+    """
+    p = Path(path)
+    run_dir = run_folder_of(p)
+    if run_dir is None:
+        raise TrainingError(f"{p}: a training checkpoint is read with its run folder (RUN/checkpoints/...); "
+                            "this one is not inside one")
+    state = state_from_bytes(p.read_bytes(), str(p))
+    _, settings, table, split = _run_data(run_dir)
+    est = _estimator(settings, bool(split.val))
+    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "state": state}
+    if split.val:
+        fit_kw["validation_data"] = (_rows(table.X, split.val), _part(table, split.val))
+    state.done = True  # no epoch runs: fit only sets up the scaler, names and sizes around these weights
+    if settings.regression:
+        est.fit(_rows(table.X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
+    else:
+        est.fit(_rows(table.X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
+    return with_encoding(est.snapshot(state.P), table.encoding)
+
+
 def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settings: RunSettings, split: Split,
                started: _dt.datetime, table: Table) -> None:
     write_bytes_atomic(run_dir / "data" / "dataset.csv", csv_path.read_bytes())
