@@ -23,6 +23,11 @@ class ModelFormatError(StingerError, ValueError):
     """A model file (MLMD, or a stingerml-network JSON file) is malformed."""
 
 
+class ArrayFormatError(StingerError, ValueError):
+    """A numpy ``.npy`` / ``.npz`` file is damaged or holds what stingerml does not read
+    (Fortran order, object arrays, other element types)."""
+
+
 class TrainingError(StingerError, RuntimeError):
     """Training produced an unusable model (for example non-finite weights)."""
 
