@@ -129,6 +129,14 @@ def read_for_network(path: Union[str, Path], net: DenseNetwork, label: Optional[
                      need_labels: bool = False) -> Tuple[Table, List[str]]:
     """A CSV read as ``net``'s input (its feature columns, one-hot encoded when it has an encoding), and the
     warnings about categories it has not seen. ``label``/``targets``/``need_labels`` as :func:`read_table`."""
+    from .arrays import is_array_file, read_array_table
+
+    if is_array_file(path):
+        table = read_array_table(path, schema=Schema(classes=net.classes) if label else None,
+                                 need_labels=need_labels, min_classes=1)
+        if table.X.n_cols != net.n_features:
+            raise TabularDataError(f"{path}: {table.X.n_cols} features per sample; the model takes {net.n_features}")
+        return table, []
     encoding = network_encoding(net)
     kw: Dict[str, Any] = dict(drop_missing=drop_missing, need_labels=need_labels, min_classes=1)
     if targets:

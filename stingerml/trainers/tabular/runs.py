@@ -54,7 +54,8 @@ from ... import preprocess
 from ...progress import Progress, ProgressCallback
 from ...quantize import REPRESENTATIVE_ROWS, QuantizedNetwork, quantize, representative_rows
 from .categorical import apply_one_hot, fit_one_hot, with_encoding
-from .csvdata import Table, read_table
+from .arrays import is_array_file, read_array_table
+from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from .evaluation import classification_report, regression_metrics
 from .split import DEFAULT_FRACTIONS, Split, check_fractions, group_split, random_split, stratified_split
@@ -125,9 +126,15 @@ class RunResult:
 def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None) -> Tuple[Table, Split]:
     """Read the CSV (and schema) and split it; raises TabularDataError before anything is written."""
     fractions = check_fractions(settings.split)
-    table = read_table(csv_path, settings.label, features=settings.features or None,
-                       targets=settings.targets or None, schema=schema, group=settings.group,
-                       drop_missing=settings.drop_missing, ignore=settings.ignore)
+    if is_array_file(csv_path):
+        if settings.regression or settings.features or settings.group or settings.ignore:
+            raise TabularDataError(f"{csv_path}: a .npz data set is classification on its X array; "
+                                   "--targets, --features, --group and --ignore are for CSV files")
+        table = read_array_table(csv_path, schema=read_schema(schema) if schema else None)
+    else:
+        table = read_table(csv_path, settings.label, features=settings.features or None,
+                           targets=settings.targets or None, schema=schema, group=settings.group,
+                           drop_missing=settings.drop_missing, ignore=settings.ignore)
     src = Path(csv_path).name
     if table.groups is not None:
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
@@ -413,7 +420,7 @@ def checkpoint_network(path: PathLike):
 
 def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settings: RunSettings, split: Split,
                started: _dt.datetime, table: Table) -> None:
-    write_bytes_atomic(run_dir / "data" / "dataset.csv", csv_path.read_bytes())
+    write_bytes_atomic(run_dir / "data" / _data_copy(csv_path), csv_path.read_bytes())
     if schema is not None:
         write_bytes_atomic(run_dir / "data" / "schema.json", Path(schema).read_bytes())
     write_text_atomic(run_dir / "data" / "split.json", _json({
@@ -425,13 +432,19 @@ def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settin
         "started": started.isoformat(), "dataset_sha256": table.sha256, "stingerml": __version__}))
 
 
+def _data_copy(source: PathLike) -> str:
+    """The name of a run's copy of its data: ``dataset.csv``, or ``dataset.npz``/``.npy`` for numpy files."""
+    return "dataset" + Path(source).suffix.lower() if is_array_file(source) else "dataset.csv"
+
+
 def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]:
     """A run folder's ``run.json``, settings, and its data copy read and split again (checked against
     ``data/split.json``)."""
     info = _read_run(run_dir)
     settings = RunSettings(**{**info["settings"], "split": tuple(info["settings"]["split"])})
     schema_copy = run_dir / "data" / "schema.json"
-    table, split = load_data(run_dir / "data" / "dataset.csv", settings, schema_copy if info["schema"] else None)
+    table, split = load_data(run_dir / "data" / _data_copy(info["source"]), settings,
+                             schema_copy if info["schema"] else None)
     saved = json.loads((run_dir / "data" / "split.json").read_text(encoding="utf-8"))
     if [saved["train"], saved["val"], saved["test"]] != [split.train, split.val, split.test]:
         raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split; start a new run")
