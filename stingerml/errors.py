@@ -69,6 +69,11 @@ class TabularDataError(StingerError, ValueError):
     """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
 
 
+class ApiError(StingerError, OSError):
+    """A request to a remote API (CrowdMind's, seed 002) failed: no answer after the retries, or a 4xx answer.
+    The message names the method and URL, never the token."""
+
+
 class ReportError(StingerError, ValueError):
     """A training report cannot be rebuilt (``report.json`` unreadable or not stingerml's, logs that do not fit)."""
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import List, Optional
@@ -48,6 +50,7 @@ def _fractions(text: str) -> List[float]:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TOKEN_ENV = "STINGERML_API_TOKEN"
 CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows")
 """RunSettings fields a --config file may set; an option given on the command line wins."""
 
@@ -104,6 +107,17 @@ def register(sub: "argparse._SubParsersAction") -> None:
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
                         "(default ./runs; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    api = t.add_argument_group("CrowdMind API (docs/crowdmind.md)")
+    api.add_argument("--api-base", metavar="URL", help="download --dataset-id and its schema from this API "
+                     "(GET /health, /datasets/ID/download, /datasets/ID/schema) instead of DATA.csv")
+    api.add_argument("--token", metavar="T", help=f"the API's bearer token (or set {TOKEN_ENV}); never printed, "
+                     "logged or written")
+    api.add_argument("--upload", action="store_true",
+                     help="after training, POST model.tflite, meta.json and model.onnx to /datasets/ID/models")
+    api.add_argument("--api-timeout", type=float, default=30.0, metavar="S",
+                     help="seconds per request (default 30)")
+    api.add_argument("--api-retries", type=int, default=3, metavar="N",
+                     help="retries of a request after a connection error, a timeout or a 5xx answer (default 3)")
     t.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO",
                    help="INFO (default): a line per epoch and the metrics; WARNING or ERROR: as --quiet; "
                         "DEBUG: also the settings used")
@@ -148,15 +162,23 @@ def run_train(args: argparse.Namespace) -> int:
     if args.log_level in ("WARNING", "ERROR"):
         args.quiet = True
     report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
+    api = _api_client(args)
     if args.resume:
+        if api is not None and not args.upload:
+            args.parser.error("--resume RUN_DIR uses the run's own data: --api-base is only for --upload then")
         if args.config:
             args.parser.error("--resume RUN_DIR takes no --config: the run keeps its own settings")
         if args.data:
             args.parser.error("--resume RUN_DIR takes no DATA.csv: the run has its own copy")
         kwargs = {"resume": args.resume}
     else:
-        if not args.data:
-            args.parser.error("give DATA.csv (or --resume RUN_DIR)")
+        if api is not None:
+            if args.data or args.schema:
+                args.parser.error("--api-base downloads the dataset and its schema: give no DATA.csv or --schema")
+            if not args.dataset_id:
+                args.parser.error("--api-base needs --dataset-id ID")
+        elif not args.data:
+            args.parser.error("give DATA.csv (or --resume RUN_DIR, or --api-base URL --dataset-id ID)")
         regression = args.task == "regression" or (args.task is None and args.targets)
         if regression and not args.targets:
             args.parser.error("--task regression needs --targets A,B")
@@ -172,7 +194,15 @@ def run_train(args: argparse.Namespace) -> int:
             say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
     try:
-        result = train_run(progress=report, **kwargs)
+        with tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
+            if api is not None and not args.resume:
+                from ..trainers.tabular.api import fetch_dataset
+
+                for name, data in fetch_dataset(api, args.dataset_id).items():
+                    (Path(tmp) / name).write_bytes(data)
+                say(args, f"downloaded dataset {args.dataset_id} and its schema from {api.base}", stream=sys.stderr)
+                kwargs.update(csv_path=Path(tmp) / "dataset.csv", schema=Path(tmp) / "schema.json")
+            result = train_run(progress=report, **kwargs)
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
         print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
@@ -188,11 +218,37 @@ def run_train(args: argparse.Namespace) -> int:
         warn(message)
     if result.metrics:
         say(args, _summary(result.metrics), stream=sys.stderr)
+    if args.upload:
+        from ..trainers.tabular.api import UPLOAD_FIELDS
+
+        out = result.run_dir / "output"
+        files = {name: (out / name).read_bytes() for name in UPLOAD_FIELDS if (out / name).exists()}
+        dataset_id = args.dataset_id or _dataset_id_of(result.run_dir)
+        api.upload(dataset_id, files)
+        say(args, f"uploaded {', '.join(files)} to {api.base}/datasets/{dataset_id}/models", stream=sys.stderr)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:
         print(result.run_dir)  # the result: a script's run=$(stingerml tabular train ...)
     return 0
+
+
+def _api_client(args: argparse.Namespace):
+    """The API client of --api-base/--token (None without --api-base); the token never leaves it."""
+    if args.upload and not args.api_base:
+        args.parser.error("--upload needs --api-base URL (and --token T)")
+    if not args.api_base:
+        if args.token:
+            args.parser.error("--token is for --api-base URL")
+        return None
+    from ..trainers.tabular.api import ApiClient
+
+    return ApiClient(args.api_base, args.token or os.environ.get(TOKEN_ENV, ""), timeout=args.api_timeout,
+                     retries=args.api_retries)
+
+
+def _dataset_id_of(run_dir: Path) -> str:
+    return json.loads((run_dir / "output" / "meta.json").read_text(encoding="utf-8"))["dataset"]["id"]
 
 
 def _configured(args: argparse.Namespace) -> dict:

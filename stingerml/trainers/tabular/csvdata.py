@@ -5,7 +5,7 @@ Rules (see docs/tabular.md):
 - The delimiter is ``,`` or ``;``, as :class:`csv.Sniffer` finds it in the first
   64 KiB (comma when it cannot tell). The first line is the header.
 - Features are the columns named in ``features`` (or in the schema); when not
-  named, every column but the label/targets/group/``ignore``. A column with no
+  named, every column but the label/targets/group/``ignore``. A feature column with no
   number at all is text: its cells go to :attr:`Table.text` (one-hot encoded by
   :mod:`.categorical`), not into ``X``; a column with some numbers and some text
   is an error at its first text cell.
@@ -283,7 +283,7 @@ def read_table(
             if n not in names:
                 raise TabularDataError(f"{p}: categorical column '{n}' is not one of the features")
         all_cols = [require(n, "feature") for n in names]
-        text_cols = [k for k in all_cols if header[k] in categorical]
+        text_cols = [k for k in all_cols if header[k] in categorical or not _numeric_column(rows, k)]
     else:
         all_cols = [k for k, n in enumerate(header) if n not in reserved]
         for n in categorical:
