@@ -88,22 +88,9 @@ def test_an_id_column_is_never_silently_used_or_dropped(tmp_path, capsys, args, 
 
 def test_benchmark_categorical_table(monkeypatch, capsys):
     """benchmarks/tabular.py --categorical: stingerml beside scikit-learn, with the text columns not worse."""
-    import importlib.util
+    from test_tabular_deploy import run_benchmark
 
-    pytest.importorskip("sklearn")
-    pytest.importorskip("numba")
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "tabular.py"
-    spec = importlib.util.spec_from_file_location("benchmark_tabular", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    monkeypatch.setattr("sys.argv", ["tabular.py", "--categorical", "--repeat", "1"])
-    from stingerml import _kernels
-
-    before = _kernels.backend()
-    try:
-        bench.main()
-    finally:
-        _kernels.set_backend(before)
+    run_benchmark(monkeypatch, "--categorical", "--repeat", "1")
     header, _, with_text, without = capsys.readouterr().out.splitlines()
     names = [c.strip() for c in header.split("|")]
     a, b = (dict(zip(names, [c.strip() for c in r.split("|")])) for r in (with_text, without))

@@ -212,7 +212,8 @@ def test_cli_int8_accuracy_equals_litert(tmp_path, capsys):
 # -- 3. benchmarks/tabular.py prints int8 beside float ----------------------------------------------
 
 
-def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
+def run_benchmark(monkeypatch, *argv: str) -> None:
+    """benchmarks/tabular.py's main() with ``argv`` (numba, the backend restored afterwards)."""
     import importlib.util
     from pathlib import Path
 
@@ -222,7 +223,7 @@ def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("benchmark_tabular", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    monkeypatch.setattr("sys.argv", ["tabular.py", "--sets", "iris", "--repeat", "1", "--skip-pure"])
+    monkeypatch.setattr("sys.argv", ["tabular.py", *argv])
     from stingerml import _kernels
 
     before = _kernels.backend()
@@ -230,6 +231,10 @@ def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
         bench.main()
     finally:
         _kernels.set_backend(before)
+
+
+def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
+    run_benchmark(monkeypatch, "--sets", "iris", "--repeat", "1", "--skip-pure")
     header, _, row = capsys.readouterr().out.splitlines()[1:4]
     cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]))
     assert cells["data set"] == "iris"
