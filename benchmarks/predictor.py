@@ -1,4 +1,4 @@
-"""Single-row predictions per second of :class:`stingerml.trainers.tabular.predictor.Predictor`.
+"""Single-row predictions per second of :class:`stingerml.tabular.predictor.Predictor`.
 
     PYTHONPATH=$PWD python benchmarks/predictor.py [--calls 20000] [--backend numba|python]
 
@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from hands import samples  # noqa: E402
 
 from stingerml import _kernels  # noqa: E402
-from stingerml.matrix import Matrix  # noqa: E402
-from stingerml.trainers.tabular import MLPClassifier  # noqa: E402
-from stingerml.trainers.tabular.predictor import Predictor  # noqa: E402
+from stingerml.core.matrix import Matrix  # noqa: E402
+from stingerml.tabular import MLPClassifier  # noqa: E402
+from stingerml.tabular.predictor import Predictor  # noqa: E402
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-from stingerml.rng import XorShift32
+from stingerml.core.rng import XorShift32
 
 LETTERS = ("A", "B", "C", "D")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List
 
-from stingerml.rng import XorShift32
+from stingerml.core.rng import XorShift32
 
 SPECIES = ("Adelie", "Chinstrap", "Gentoo")
 ISLANDS = {"Adelie": ("Biscoe", "Dream", "Torgersen"), "Chinstrap": ("Dream",), "Gentoo": ("Biscoe",)}

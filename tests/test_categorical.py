@@ -11,7 +11,7 @@ import pytest
 from penguins import write_csv
 from stingerml.cli import main
 from stingerml.formats import network
-from stingerml.trainers.tabular.categorical import read_for_network
+from stingerml.tabular.categorical import read_for_network
 
 BASE = ["--label", "species", "--hidden", "8", "--epochs", "30", "--patience", "30"]
 

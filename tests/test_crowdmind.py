@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stingerml.cli import main
-from stingerml.trainers.tabular.config import read_config
+from stingerml.tabular.config import read_config
 from test_tabular_runs import make_csv
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "crowdmind"

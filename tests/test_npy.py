@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from stingerml.errors import ArrayFormatError, StingerError
+from stingerml.core.errors import ArrayFormatError, StingerError
 from stingerml.formats.npy import NdArray, read_npy, read_npz
 
 DTYPES = ["f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1"]

@@ -12,7 +12,7 @@ import penguins
 from conftest import use_backend
 from stingerml.cli import main
 from stingerml.formats import network
-from stingerml.trainers.tabular.predictor import Predictor
+from stingerml.tabular.predictor import Predictor
 
 
 def _train(tmp_path, capsys, data, *args):

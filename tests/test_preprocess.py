@@ -12,9 +12,9 @@ import pytest
 from hands import samples, write_csv
 from stingerml.cli import main
 from stingerml.formats import network
-from stingerml.matrix import Matrix
-from stingerml.preprocess import normalize_hand
-from stingerml.trainers.tabular.runs import RunSettings, train_run
+from stingerml.core.matrix import Matrix
+from stingerml.core.preprocess import normalize_hand
+from stingerml.tabular.runs import RunSettings, train_run
 
 np = pytest.importorskip("numpy")
 
@@ -108,7 +108,7 @@ def test_onnx_takes_raw_landmarks(runs):
 
 
 def test_int8_model_applies_the_step(runs):
-    from stingerml.trainers.tabular.runs import load_quantized
+    from stingerml.tabular.runs import load_quantized
 
     _, _, _, with_step, _, _ = runs
     net = network.load(with_step.run_dir / "output" / "model.json")

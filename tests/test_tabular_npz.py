@@ -8,7 +8,7 @@ import pytest
 
 from hands import LETTERS, samples
 from stingerml.cli import main
-from stingerml.trainers.tabular.arrays import read_array_table
+from stingerml.tabular.arrays import read_array_table
 
 np = pytest.importorskip("numpy")
 

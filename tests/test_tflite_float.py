@@ -6,8 +6,8 @@ import pytest
 from hands import samples
 from sklearn_nets import fitted
 from stingerml.formats.tflite import to_tflite_float
-from stingerml.matrix import Matrix
-from stingerml.trainers.tabular import MLPClassifier
+from stingerml.core.matrix import Matrix
+from stingerml.tabular import MLPClassifier
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 np = pytest.importorskip("numpy")

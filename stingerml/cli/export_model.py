@@ -12,7 +12,7 @@ representative rows (what ``tabular train`` used).
 ``-o DIR`` is the short form for all three as ``DIR/model.onnx``,
 ``DIR/model.tflite`` (with ``--log``: the int8 ranges are calibrated on that
 log's dataset rows) and ``DIR/meta.json``. Either way the files are written as
-a set (:mod:`stingerml.formats.deploy`). The targets are checked before the
+a set (:mod:`stingerml.deploy.export`). The targets are checked before the
 work; everything is computed before anything is written. ``--json`` prints the
 files written (with their sizes) and the int8 check as one JSON object.
 """
@@ -26,12 +26,12 @@ from ._common import add_json, add_output, print_json, read_bytes, read_logs, sa
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .._atomic import check_output_folder
+    from ..blaster.network import log_rows, to_network
+    from ..core.atomic import check_output_folder
+    from ..core.matrix import Matrix
+    from ..deploy.export import export_network, target_folder
+    from ..deploy.quantize import representative_rows
     from ..formats import mlmd
-    from ..formats.blaster import log_rows, to_network
-    from ..formats.deploy import export_network, target_folder
-    from ..matrix import Matrix
-    from ..quantize import representative_rows
 
     targets = _targets(args)  # {file of the set: path}, or None for --out
     check_output_folder(args.out if targets is None else target_folder(targets), _option(args, targets))
@@ -88,11 +88,11 @@ def _network_file(args: argparse.Namespace, blob: bytes):
     """A ``stingerml-network`` file or a tabular checkpoint → (network, kind, representative rows or None)."""
     import json
 
-    from ..errors import ModelFormatError
+    from ..core.errors import ModelFormatError
     from ..formats import network
-    from ..quantize import representative_rows
-    from ..trainers.tabular.categorical import read_for_network
-    from ..trainers.tabular.runs import CHECKPOINT_FORMAT, checkpoint_network, run_folder_of, run_representative
+    from ..deploy.quantize import representative_rows
+    from ..tabular.categorical import read_for_network
+    from ..tabular.runs import CHECKPOINT_FORMAT, checkpoint_network, run_folder_of, run_representative
 
     try:
         fmt = json.loads(blob.decode("utf-8")).get("format")
@@ -130,13 +130,13 @@ def _targets(args: argparse.Namespace):
 
 
 def _run_of(path: str):
-    from ..trainers.tabular.runs import run_folder_of
+    from ..tabular.runs import run_folder_of
 
     return run_folder_of(path)
 
 
 def _option(args: argparse.Namespace, targets) -> str:
-    from ..formats.deploy import FILE_OPTIONS
+    from ..deploy.export import FILE_OPTIONS
 
     return "--out" if targets is None else "/".join(FILE_OPTIONS[name] for name in targets)
 

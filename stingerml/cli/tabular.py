@@ -1,7 +1,7 @@
 """``stingerml tabular train|predict|evaluate``: MLP classifiers and regressors from CSV files.
 
 ``train DATA.csv --label COL`` (or ``--task regression --targets a,b``) makes a
-run folder under ``--runs-dir`` (see :mod:`stingerml.trainers.tabular.runs`) and
+run folder under ``--runs-dir`` (see :mod:`stingerml.tabular.runs`) and
 prints its path; ``--resume RUN_DIR`` continues one. ``predict RUN_DIR DATA.csv
 -o predictions.csv`` and ``evaluate RUN_DIR DATA.csv`` use ``RUN_DIR/output/model.json``;
 ``evaluate`` also reports the int8 model (``output/model.tflite``, run by the
@@ -22,8 +22,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import List, Optional
 
-from ..errors import TabularDataError
-from ..progress import Progress
+from ..core.errors import TabularDataError
+from ..core.progress import Progress
 from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say, warn
 from ._progress import StderrProgress
 
@@ -157,7 +157,7 @@ class EpochProgress(StderrProgress):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.runs import RunInterrupted, RunSettings, train_run
+    from ..tabular.runs import RunInterrupted, RunSettings, train_run
 
     if args.log_level in ("WARNING", "ERROR"):
         args.quiet = True
@@ -196,7 +196,7 @@ def run_train(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
             if api is not None and not args.resume:
-                from ..trainers.tabular.api import fetch_dataset
+                from ..tabular.api import fetch_dataset
 
                 for name, data in fetch_dataset(api, args.dataset_id).items():
                     (Path(tmp) / name).write_bytes(data)
@@ -219,7 +219,7 @@ def run_train(args: argparse.Namespace) -> int:
     if result.metrics:
         say(args, _summary(result.metrics), stream=sys.stderr)
     if args.upload:
-        from ..trainers.tabular.api import UPLOAD_FIELDS
+        from ..tabular.api import UPLOAD_FIELDS
 
         out = result.run_dir / "output"
         files = {name: (out / name).read_bytes() for name in UPLOAD_FIELDS if (out / name).exists()}
@@ -241,7 +241,7 @@ def _api_client(args: argparse.Namespace):
         if args.token:
             args.parser.error("--token is for --api-base URL")
         return None
-    from ..trainers.tabular.api import ApiClient
+    from ..tabular.api import ApiClient
 
     return ApiClient(args.api_base, args.token or os.environ.get(TOKEN_ENV, ""), timeout=args.api_timeout,
                      retries=args.api_retries)
@@ -253,7 +253,7 @@ def _dataset_id_of(run_dir: Path) -> str:
 
 def _configured(args: argparse.Namespace) -> dict:
     """The CONFIGURABLE settings: the command line's, else the --config file's, else RunSettings' defaults."""
-    from ..trainers.tabular.config import read_config
+    from ..tabular.config import read_config
 
     values = read_config(args.config) if args.config else {}
     for name in CONFIGURABLE:
@@ -278,10 +278,10 @@ def _label_of(run_dir: str) -> Optional[str]:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ..errors import OutputError
-    from ..trainers.tabular.categorical import read_for_network
-    from ..dense import predicted_classes
-    from ..trainers.tabular.estimator import network_outputs
+    from ..core.dense import predicted_classes
+    from ..core.errors import OutputError
+    from ..tabular.categorical import read_for_network
+    from ..tabular.estimator import network_outputs
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
@@ -315,8 +315,8 @@ def _cell(text: str) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.categorical import read_for_network
-    from ..trainers.tabular.runs import evaluate, load_quantized
+    from ..tabular.categorical import read_for_network
+    from ..tabular.runs import evaluate, load_quantized
 
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)

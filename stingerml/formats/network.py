@@ -1,4 +1,4 @@
-"""The ``stingerml-network`` file: a :class:`~stingerml.dense.DenseNetwork` as JSON, float32-exact.
+"""The ``stingerml-network`` file: a :class:`~stingerml.core.dense.DenseNetwork` as JSON, float32-exact.
 
 A UTF-8 JSON object (keys sorted, 1-space indent, trailing newline)::
 
@@ -8,7 +8,7 @@ A UTF-8 JSON object (keys sorted, 1-space indent, trailing newline)::
      "scaler": {"mean": B64, "scale": B64} or null,
      "layers": [{"n_in": I, "n_out": O, "weights": B64, "bias": B64}, ...],
      "metadata": {"key": "value", ...},
-     "preprocess": "hands21"}          (only when the model has a step, see stingerml.preprocess)
+     "preprocess": "hands21"}          (only when the model has a step, see stingerml.core.preprocess)
 
 ``B64`` is the base64 of little-endian IEEE float32 values; weights are
 row-major ``[n_out][n_in]``. Every layer but the last is followed by ReLU.
@@ -24,10 +24,10 @@ from array import array
 from pathlib import Path
 from typing import Any, Dict, Union
 
-from .._atomic import write_bytes_atomic
-from .._binary import le_array, le_bytes
-from ..dense import DenseLayer, DenseNetwork
-from ..errors import ModelFormatError
+from ..core.atomic import write_bytes_atomic
+from ..core.binary import le_array, le_bytes
+from ..core.dense import DenseLayer, DenseNetwork
+from ..core.errors import ModelFormatError
 
 FORMAT = "stingerml-network"
 VERSION = 1

@@ -10,7 +10,7 @@ or deflated), one per array, named ``<key>.npy``.
 Supported element types: ``f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1`` in either byte order and
 unicode strings ``<U..`` / ``>U..``; data in C order. Fortran-ordered arrays, object
 arrays (pickles, never loaded) and other types are refused with one clear
-:class:`~stingerml.errors.ArrayFormatError`, as is every damaged file.
+:class:`~stingerml.core.errors.ArrayFormatError`, as is every damaged file.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from array import array
 from dataclasses import dataclass
 from typing import BinaryIO, Dict, List, Tuple, Union
 
-from ..errors import ArrayFormatError
+from ..core.errors import ArrayFormatError
 
 __all__ = ["NdArray", "read_npy", "read_npz"]
 
@@ -88,7 +88,7 @@ def _nest(values: list, shape: Tuple[int, ...]) -> list:
 def read_npy(source: Union[str, os.PathLike, bytes, bytearray, memoryview]) -> NdArray:
     """Read one ``.npy`` array from a file path or from the file's bytes.
 
-    Raises :class:`~stingerml.errors.ArrayFormatError` (naming the file and byte offset)
+    Raises :class:`~stingerml.core.errors.ArrayFormatError` (naming the file and byte offset)
     for a damaged or unsupported file, ``OSError`` when the path cannot be opened.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -103,7 +103,7 @@ def read_npz(path: Union[str, os.PathLike]) -> Dict[str, NdArray]:
     """Read every array of a ``.npz`` archive: ``{key: NdArray}`` in archive order
     (``np.savez(f, X=..., y=...)`` gives keys ``"X"``, ``"y"``).
 
-    Raises :class:`~stingerml.errors.ArrayFormatError` for a file that is not a zip
+    Raises :class:`~stingerml.core.errors.ArrayFormatError` for a file that is not a zip
     archive, a damaged member (bad CRC, truncated) or a member that is not a supported
     ``.npy`` array; ``OSError`` when the path cannot be opened.
     """

@@ -1,4 +1,4 @@
-"""ONNX (float32) from a :class:`~stingerml.dense.DenseNetwork`, written with the standard library.
+"""ONNX (float32) from a :class:`~stingerml.core.dense.DenseNetwork`, written with the standard library.
 
 The graph (IR version 7, opset 13, so onnxruntime 1.15 and newer load it)::
 
@@ -13,7 +13,7 @@ Weights are stored row-major ``[out][in]`` exactly as in the network (``transB=1
 ``metadata_props`` hold the feature names, classes, target names, output kind,
 the scaler (``scaler_mean``/``scaler_scale``, JSON lists) and the stingerml version.
 
-A network's preprocessing (:mod:`stingerml.preprocess`) is always in the graph,
+A network's preprocessing (:mod:`stingerml.core.preprocess`) is always in the graph,
 so the file takes raw rows. ``hands21`` (float32)::
 
     Reshape([-1, 21, 3]) -> points; Gather(points, [0], axis 1) -> wrist; Sub -> relative
@@ -38,12 +38,12 @@ from array import array
 from typing import List, Sequence, Union
 
 from .._version import __version__
-from .._atomic import write_bytes_atomic
-from .._binary import le_bytes
-from ..dense import DenseNetwork
-from ..preprocess import HANDS21, MIDDLE_MCP, N_POINTS, WRIST
-from ._writers import check_network, metadata
+from ..core.atomic import write_bytes_atomic
+from ..core.binary import le_bytes
+from ..core.dense import DenseNetwork
+from ..core.preprocess import HANDS21, MIDDLE_MCP, N_POINTS, WRIST
 from ._protobuf import bytes_field, int_field, message
+from ._writers import check_network, metadata
 
 IR_VERSION = 7
 OPSET = 13

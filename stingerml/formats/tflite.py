@@ -2,7 +2,7 @@
 
 Both have one subgraph ``main`` with one ``serving_default`` signature (input
 ``input``, output ``output``). Full int8, from a
-:class:`~stingerml.quantize.QuantizedNetwork`::
+:class:`~stingerml.deploy.quantize.QuantizedNetwork`::
 
     input  int8 [1, n_features]   (scaled features, quantized with the input scale/zero point)
       -> FULLY_CONNECTED (v4, int8 weights, int32 bias, fused ReLU) -> ...
@@ -12,10 +12,10 @@ Both have one subgraph ``main`` with one ``serving_default`` signature (input
 
 The int8 file does not hold the network's preprocessing or scaler (an int8
 input cannot hold raw features of very different ranges); apply them first, see
-:meth:`~stingerml.quantize.QuantizedNetwork.quantize_input` and
+:meth:`~stingerml.deploy.quantize.QuantizedNetwork.quantize_input` and
 ``QuantizedNetwork.to_dict()`` for ``meta.json``.
 
-Float32, from a :class:`~stingerml.dense.DenseNetwork`: the same layers with
+Float32, from a :class:`~stingerml.core.dense.DenseNetwork`: the same layers with
 float32 weights and biases, and, like the ONNX file, **raw** input: the
 network's preprocessing (``hands21``: RESHAPE ``[-1, 21, 3]``, GATHER the wrist,
 SUB, GATHER point 9, MUL, SUM over xyz, SQRT, SELECT_V2(EQUAL(d, 0), 1, d), DIV,
@@ -36,11 +36,11 @@ from array import array
 from typing import List, Optional, Sequence, Union
 
 from .._version import __version__
-from .._atomic import write_bytes_atomic
-from .._binary import le_bytes
-from ..dense import DenseNetwork
-from ..preprocess import HANDS21, MIDDLE_MCP, N_POINTS, WRIST
-from ..quantize import QuantizedNetwork
+from ..core.atomic import write_bytes_atomic
+from ..core.binary import le_bytes
+from ..core.dense import DenseNetwork
+from ..core.preprocess import HANDS21, MIDDLE_MCP, N_POINTS, WRIST
+from ..core.quantized import QuantizedNetwork
 from ._flatbuffers import Table, Vector, serialize
 from ._writers import check_network
 
