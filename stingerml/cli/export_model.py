@@ -92,7 +92,8 @@ def _network_file(args: argparse.Namespace, blob: bytes):
     from ..formats import network
     from ..deploy.quantize import representative_rows
     from ..tabular.categorical import read_for_network
-    from ..tabular.runs import CHECKPOINT_FORMAT, checkpoint_network, run_folder_of, run_representative
+    from ..learn.runfolder import CHECKPOINT_FORMAT
+    from ..tabular.runs import checkpoint_network, run_folder_of, run_representative
 
     try:
         fmt = json.loads(blob.decode("utf-8")).get("format")

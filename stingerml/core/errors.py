@@ -69,6 +69,16 @@ class TabularDataError(StingerError, ValueError):
     """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
 
 
+class SequenceDataError(StingerError, ValueError):
+    """A sequence data set (``.npz`` bundle, long-format CSV, masks) cannot be used: names the file,
+    sample and step."""
+
+
+class AudioError(StingerError, ValueError):
+    """An audio file cannot be read (not WAV, an unsupported sample format, another rate, too short
+    for the asked features) or the audio settings are out of range: names the file and what to do."""
+
+
 class ApiError(StingerError, OSError):
     """A request to a remote API (CrowdMind's, seed 002) failed: no answer after the retries, or a 4xx answer.
     The message names the method and URL, never the token."""
