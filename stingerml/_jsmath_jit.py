@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from ._kernels.numba_cache import njit
 
 from . import jsmath
 from .jsmath import (  # the fdlibm constants of the parts that read or write words

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from ._kernels.numba_cache import njit
 
 from ._jsmath_jit import cos, log
 from .rng import INV_2_32, MASK32, XorShift32
