@@ -137,9 +137,18 @@ def add_global_options(p: argparse.ArgumentParser, *, top: bool = False) -> None
                                  help="no progress, notes or summary lines; warnings, errors and the results asked "
                                       "for (--json, tables, verdicts, -o -) are still printed")),
     )
+    specs = tuple((flags, spec) for flags, spec in specs
+                  if not any(flag in p._option_string_actions for flag in flags))  # a command's own wins
+    if not specs:
+        return
+    if top:
+        group = p.add_argument_group("global options (before or after the command's name)")
+    else:  # listed once, on stingerml --help: a command's help names them in one line
+        group = p.add_argument_group(
+            "global options", "--backend, --processes and -q/--quiet are accepted here too (stingerml --help)")
+        specs = tuple((flags, {**spec, "help": argparse.SUPPRESS}) for flags, spec in specs)
     for flags, spec in specs:
-        if not any(flag in p._option_string_actions for flag in flags):  # a command's own wins
-            p.add_argument(*flags, **spec)
+        group.add_argument(*flags, **spec)
 
 
 class _DeprecatedAlias(argparse.Action):
@@ -152,6 +161,13 @@ class _DeprecatedAlias(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         warn(f"{option_string} is deprecated, use {self.new} (the old spelling goes in a later version)")
         setattr(namespace, self.dest, values)
+
+
+def add_old_spelling(p: argparse.ArgumentParser, old: str, new: str, **kwargs: Any) -> None:
+    """``old``, a former spelling of the option ``new``: hidden from ``--help``, stores into ``new``'s
+    destination (with ``kwargs`` such as ``type``) and warns once to use ``new``."""
+    dest = new.lstrip("-").replace("-", "_")
+    p.add_argument(old, dest=dest, action=_DeprecatedAlias, new=new, help=argparse.SUPPRESS, **kwargs)
 
 
 def add_output(p: argparse.ArgumentParser, help: str, *, metavar: str = "FILE", required: bool = True,

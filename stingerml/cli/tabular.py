@@ -21,7 +21,8 @@ from typing import List, Optional
 
 from ..errors import TabularDataError
 from ..progress import Progress
-from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say, warn
+from ._common import (add_arguments_later, add_global_options, add_json, add_old_spelling, add_output, positive_int,
+                      print_json, progress, say, warn)
 from ._progress import StderrProgress
 
 
@@ -54,6 +55,37 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
     t = tsub.add_parser("train", help="train a model in a new run folder (or --resume one)",
                         description="Train an MLP on a CSV file; writes runs/run_<time>_<id>/ and prints its path.")
+    t.set_defaults(func=run_train, parser=t)
+    add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's RunSettings
+
+    pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model",
+                         description="Apply RUN_DIR's model (output/model.json) to every row of DATA.csv and write "
+                                     "a CSV: the source line, the prediction and each class's probability "
+                                     "(regression: each target).")
+    pr.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of tabular train (runs/run_...)")
+    pr.add_argument("data", metavar="DATA.csv", help="the rows to predict (the run's feature columns; no label needed)")
+    add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
+               metavar="predictions.csv")
+    pr.add_argument("--drop-missing", action="store_true", help="skip rows with missing features")
+    add_global_options(pr)
+    pr.set_defaults(func=run_predict)
+
+    ev = tsub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled CSV",
+                         description="Metrics of RUN_DIR's float model and, beside them, of its int8 model "
+                         "(output/model.tflite, run by the library's integer emulator: no runtime needed).")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of tabular train (runs/run_...)")
+    ev.add_argument("data", metavar="DATA.csv", help="labelled rows (the run's feature and label columns)")
+    ev.add_argument("--drop-missing", action="store_true", help="skip rows with missing cells")
+    add_json(ev, "the metrics (the int8 model's under \"int8\")")
+    add_global_options(ev)
+    ev.set_defaults(func=run_evaluate)
+
+
+def _train_arguments(t: argparse.ArgumentParser) -> None:
+    """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
+    from ..trainers.tabular.runs import RunSettings
+
+    d = RunSettings()
     t.add_argument("data", nargs="?", metavar="DATA.csv", help="the CSV file (header line, comma or semicolon)")
     t.add_argument("--label", help="the class column (classification)")
     t.add_argument("--task", choices=("classification", "regression"), default=None,
@@ -64,45 +96,30 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
     t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")
     t.add_argument("--drop-missing", action="store_true", help="leave out rows with empty/NA cells (reports how many)")
-    t.add_argument("--split", type=_fractions, default=[0.7, 0.15, 0.15], metavar="TR,VAL,TE",
-                   help="train,val,test fractions (default 0.7,0.15,0.15)")
-    t.add_argument("--seed", type=int, default=42, help="seed of the split, init, shuffles and dropout (default 42)")
-    t.add_argument("--hidden", type=_ints, default=[64, 32], metavar="H1,H2", help="hidden layer sizes (default 64,32)")
-    t.add_argument("--dropout", type=float, default=0.2, help="dropout after each hidden layer (default 0.2)")
-    t.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty, as scikit-learn's alpha (default 1e-4)")
-    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    t.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size (default 32)")
-    t.add_argument("--epochs", type=positive_int, default=200, help="maximum epochs (default 200)")
-    t.add_argument("--patience", type=positive_int, default=10,
-                   help="stop after this many epochs without a lower validation loss (default 10)")
-    t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N", help="checkpoint every N epochs (default 10)")
-    t.add_argument("--dataset-id", default="", help="dataset id recorded in meta.json (default: the file name)")
+    t.add_argument("--split", type=_fractions, default=list(d.split), metavar="TR,VAL,TE",
+                   help=f"train,val,test fractions (default {','.join(f'{v:g}' for v in d.split)})")
+    t.add_argument("--seed", type=int, default=d.seed,
+                   help="seed of the split, init, shuffles and dropout (default %(default)s)")
+    t.add_argument("--hidden", type=_ints, default=d.hidden, metavar="H1,H2",
+                   help=f"hidden layer sizes (default {','.join(map(str, d.hidden))})")
+    t.add_argument("--dropout", type=float, default=d.dropout, help="dropout after each hidden layer (default %(default)s)")
+    t.add_argument("--alpha", type=float, default=d.alpha, help="L2 penalty, as scikit-learn's alpha (default %(default)s)")
+    t.add_argument("--learning-rate", type=float, default=d.learning_rate, metavar="RATE",
+                   help="Adam learning rate (default %(default)s)")
+    add_old_spelling(t, "--lr", "--learning-rate", type=float)  # --lr names an LR model file elsewhere
+    t.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="mini-batch size (default %(default)s)")
+    t.add_argument("--epochs", type=positive_int, default=d.epochs, help="maximum epochs (default %(default)s)")
+    t.add_argument("--patience", type=positive_int, default=d.patience,
+                   help="stop after this many epochs without a lower validation loss (default %(default)s)")
+    t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
+                   help="checkpoint every N epochs (default %(default)s)")
+    t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
                         "(default ./runs; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
     add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
     add_global_options(t)
-    t.set_defaults(func=run_train, parser=t)
-
-    pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model")
-    pr.add_argument("run_dir", metavar="RUN_DIR")
-    pr.add_argument("data", metavar="DATA.csv")
-    add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
-               metavar="predictions.csv")
-    pr.add_argument("--drop-missing", action="store_true", help="skip rows with missing features")
-    add_global_options(pr)
-    pr.set_defaults(func=run_predict)
-
-    ev = tsub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled CSV",
-                         description="Metrics of RUN_DIR's float model and, beside them, of its int8 model "
-                         "(output/model.tflite, run by the library's integer emulator: no runtime needed).")
-    ev.add_argument("run_dir", metavar="RUN_DIR")
-    ev.add_argument("data", metavar="DATA.csv")
-    ev.add_argument("--drop-missing", action="store_true", help="skip rows with missing cells")
-    add_json(ev, "the metrics (the int8 model's under \"int8\")")
-    add_global_options(ev)
-    ev.set_defaults(func=run_evaluate)
 
 
 class EpochProgress(StderrProgress):
@@ -135,7 +152,7 @@ def run_train(args: argparse.Namespace) -> int:
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, split=tuple(args.split), seed=args.seed, hidden=args.hidden,
-            dropout=args.dropout, alpha=args.alpha, learning_rate=args.lr, batch_size=args.batch_size,
+            dropout=args.dropout, alpha=args.alpha, learning_rate=args.learning_rate, batch_size=args.batch_size,
             epochs=args.epochs, patience=args.patience, checkpoint_every=args.checkpoint_every,
             dataset_id=args.dataset_id)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}

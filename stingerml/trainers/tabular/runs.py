@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import inspect
 import json
 import math
 import secrets
@@ -63,9 +64,16 @@ OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
 """The files of ``output/``, replaced as one set."""
 
 
+def estimator_default(name: str) -> Any:
+    """The default of the tabular estimators' parameter ``name`` (their ``__init__``)."""
+    return inspect.signature(MLPClassifier.__init__).parameters[name].default
+
+
 @dataclass
 class RunSettings:
-    """What a run trains and how (stored in ``run.json``; defaults are the CLI's)."""
+    """What a run trains and how (stored in ``run.json``). The one definition of every default:
+    the estimator's parameters are read from its ``__init__`` (:func:`estimator_default`), the
+    run's own here; the CLI's ``tabular train`` builds its defaults and help from this class."""
 
     label: Optional[str] = None
     targets: List[str] = field(default_factory=list)
@@ -73,14 +81,14 @@ class RunSettings:
     group: Optional[str] = None
     drop_missing: bool = False
     split: Tuple[float, float, float] = DEFAULT_FRACTIONS
-    seed: int = 42
-    hidden: List[int] = field(default_factory=lambda: [64, 32])
-    dropout: float = 0.2
-    alpha: float = 1e-4
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    epochs: int = 200
-    patience: int = 10
+    seed: int = estimator_default("seed")
+    hidden: List[int] = field(default_factory=lambda: list(estimator_default("hidden_layer_sizes")))
+    dropout: float = estimator_default("dropout")
+    alpha: float = estimator_default("alpha")
+    learning_rate: float = estimator_default("learning_rate")
+    batch_size: int = estimator_default("batch_size")
+    epochs: int = estimator_default("max_epochs")
+    patience: int = estimator_default("patience")
     checkpoint_every: int = 10
     dataset_id: str = ""
 
