@@ -30,6 +30,24 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Within: each :class:`StingerWarning` the library issues is printed at once as one
+    ``warning: ...`` line (not Python's two-line form, and never hidden by a warning filter)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", StingerWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, StingerWarning):
+                warn(str(message))
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show  # restored by catch_warnings
+        yield
+
+
 def read_bytes(path: PathArg, what: str = "the file") -> bytes:
     """The bytes of ``path``; an unreadable file is a :class:`StingerError` naming it."""
     try:

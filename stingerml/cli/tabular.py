@@ -22,7 +22,7 @@ from typing import List, Optional
 from ..errors import TabularDataError
 from ..progress import Progress
 from ._common import (add_arguments_later, add_global_options, add_json, add_old_spelling, add_output, positive_int,
-                      print_json, progress, say, warn)
+                      print_json, progress, say, warn, warnings_as_lines)
 from ._progress import StderrProgress
 
 
@@ -157,7 +157,8 @@ def run_train(args: argparse.Namespace) -> int:
             dataset_id=args.dataset_id)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
     try:
-        result = train_run(progress=report, **kwargs)
+        with warnings_as_lines():
+            result = train_run(progress=report, **kwargs)
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
         print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
@@ -166,7 +167,9 @@ def run_train(args: argparse.Namespace) -> int:
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
     if result.metrics:
-        say(args, _summary(result.metrics), stream=sys.stderr)
+        test = len(result.split.test)
+        say(args, _summary(result.metrics, f"test split: {test} of {result.table.n_rows} rows (not trained on)"),
+            stream=sys.stderr)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:
@@ -196,7 +199,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
-    table = read_table(args.data, features=net.feature_names, drop_missing=args.drop_missing, need_labels=False)
+    with warnings_as_lines():
+        table = read_table(args.data, features=net.feature_names, drop_missing=args.drop_missing, need_labels=False)
     out = network_outputs(net, table.X)
     k = net.n_outputs
     lines = []
@@ -225,7 +229,7 @@ def _cell(text: str) -> str:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..trainers.tabular.csvdata import Schema, read_table
-    from ..trainers.tabular.runs import evaluate, load_quantized
+    from ..trainers.tabular.runs import evaluate, load_quantized, training_overlap
 
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
@@ -242,15 +246,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
         table = read_table(args.data, label, features=net.feature_names, schema=Schema(classes=net.classes),
                            drop_missing=args.drop_missing, min_classes=1)
         metrics = evaluate(net, table.X, [net.classes[k] for k in table.y], qnet)
+    overlap = training_overlap(args.run_dir, table)
+    if overlap:
+        warn(f"{overlap} of the {table.n_rows} rows of {args.data} were in the run's training split: these metrics "
+             "overstate how the model does on new rows (the run's own test split is in tabular train's output)")
     if args.json:
         print_json(metrics)
     else:
-        print(_summary(metrics))  # the result asked for: printed with --quiet too
+        print(_summary(metrics, f"{args.data}: {table.n_rows} rows"))  # the result asked for: printed with --quiet too
     return 0
 
 
-def _summary(m) -> str:
-    """Float metrics and, when ``m`` has them, the int8 model's beside them."""
+def _summary(m, title: str) -> str:
+    """``title`` (which rows), then the float metrics and, when ``m`` has them, the int8 model's beside them."""
+    return title + "\n" + _table(m)
+
+
+def _table(m) -> str:
     q = m.get("int8")
     if "accuracy" in m:
         keys = (("accuracy", "accuracy"), ("precision", "macro precision"), ("recall", "macro recall"),

@@ -35,6 +35,7 @@ import inspect
 import json
 import math
 import secrets
+import warnings
 from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ from ..._version import __version__
 from ..._atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..._binary import le_array, le_bytes
 from ..._kernels import backend
-from ...errors import OutputError, TabularDataError, TrainingError
+from ...errors import OutputError, StingerWarning, TabularDataError, TrainingError
 from ...formats import network as network_format
 from ...formats.deploy import EXPORT_FILES, TFLITE_FILE, export_network
 from ...formats.tflite import to_tflite
@@ -316,6 +317,27 @@ def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None
     if quantized is not None:
         metrics["int8"] = _metrics(net, quantized.predict(X).data, truth)
     return metrics
+
+
+def training_overlap(run_dir: PathLike, table: Table) -> int:
+    """How many rows of ``table`` (read with the run's features) equal a row of the run's training
+    split, features and label/targets alike: metrics on those rows overstate the model."""
+    with warnings.catch_warnings():  # the run's own data copy was warned about when it was trained
+        warnings.simplefilter("ignore", StingerWarning)
+        _, _, trained, split = _run_data(Path(run_dir))
+
+    def row(t: Table, i: int) -> tuple:
+        w = t.X.n_cols
+        x = tuple(t.X.data[i * w:(i + 1) * w])
+        if t.y is not None:
+            return x + (t.classes[t.y[i]],)
+        if t.Y is not None:
+            k = t.Y.n_cols
+            return x + tuple(t.Y.data[i * k:(i + 1) * k])
+        return x
+
+    seen = {row(trained, i) for i in split.train}
+    return sum(row(table, i) in seen for i in range(table.n_rows))
 
 
 def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
