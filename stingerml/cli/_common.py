@@ -30,6 +30,10 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception (where a command stops cleanly on it): exit code 143."""
+
+
 @contextlib.contextmanager
 def warnings_as_lines() -> Iterator[None]:
     """Within: each :class:`StingerWarning` the library issues is printed at once as one

@@ -9,20 +9,23 @@ library's integer emulator) beside the float one.
 The three follow the CLI conventions (docs/cli.md): the global options after the
 action's name, ``--json`` for ``train`` and ``evaluate``, ``-o/--out`` for ``predict``.
 Progress goes to stderr: a bar on a terminal, one line per epoch otherwise,
-only warnings with ``--quiet``. Ctrl-C stops training; the checkpoints stay.
+only warnings with ``--quiet``. Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
+checkpoint of the last finished epoch and print the command that resumes it.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from ..errors import TabularDataError
 from ..progress import Progress
 from ._common import (add_arguments_later, add_global_options, add_json, add_old_spelling, add_output, positive_int,
-                      print_json, progress, say, warn, warnings_as_lines)
+                      Terminated, print_json, progress, say, warn, warnings_as_lines)
 from ._progress import StderrProgress
 
 
@@ -133,14 +136,33 @@ class EpochProgress(StderrProgress):
             super().__call__(event)
 
 
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """Within: SIGTERM raises :class:`Terminated` (in the main thread; elsewhere nothing changes)."""
+    def stop(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_train(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.runs import RunInterrupted, RunSettings, train_run
+    from ..trainers.tabular.runs import RunInterrupted, RunSettings, resume_point, train_run
 
     report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
     if args.resume:
         if args.data:
             args.parser.error("--resume RUN_DIR takes no DATA.csv: the run has its own copy")
         kwargs = {"resume": args.resume}
+        done, total = resume_point(args.resume)
+        say(args, f"resuming from epoch {done} of {total}", stream=sys.stderr)
     else:
         if not args.data:
             args.parser.error("give DATA.csv (or --resume RUN_DIR)")
@@ -157,13 +179,14 @@ def run_train(args: argparse.Namespace) -> int:
             dataset_id=args.dataset_id)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
     try:
-        with warnings_as_lines():
+        with warnings_as_lines(), _sigterm_stops():
             result = train_run(progress=report, **kwargs)
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
+        how = "terminated (SIGTERM)" if isinstance(stop.__cause__, Terminated) else "interrupted"
+        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
               f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
-        return 130
+        return 143 if isinstance(stop.__cause__, Terminated) else 130
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
     if result.metrics:

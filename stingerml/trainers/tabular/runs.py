@@ -5,7 +5,8 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     run.json                    settings and sources (what --resume reads)
     data/dataset.csv            a byte copy of the CSV (and schema.json when given)
     data/split.json             seed, fractions and the row indices of train/val/test
-    checkpoints/epoch_NNNN.json the full training state every N epochs (resume)
+    checkpoints/epoch_NNNN.json the full training state every N epochs, and of the last finished
+                                epoch when training is interrupted (resume)
     checkpoints/best_model.json the best epoch's network so far (stingerml-network)
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
@@ -183,6 +184,18 @@ def state_from_bytes(data: bytes, source: str) -> TrainState:
                             "resume from an earlier one or start a new run") from exc
 
 
+def _checkpoint_path(run_dir: Path, epoch: int) -> Path:
+    return run_dir / "checkpoints" / f"epoch_{epoch:04d}.json"
+
+
+def resume_point(run_dir: PathLike) -> Tuple[int, int]:
+    """``(epochs finished, maximum epochs)`` of the run ``run_dir``: where ``--resume`` continues."""
+    run_dir = Path(run_dir)
+    ckpt = last_checkpoint(run_dir)
+    done = state_from_bytes(ckpt.read_bytes(), str(ckpt)).epoch if ckpt else 0
+    return done, int(_read_run(run_dir)["settings"]["epochs"])
+
+
 def last_checkpoint(run_dir: Path) -> Optional[Path]:
     """The checkpoint with the highest epoch in ``run_dir/checkpoints``, if any."""
     found = sorted((run_dir / "checkpoints").glob("epoch_*.json"))
@@ -230,8 +243,9 @@ def train_run(
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
     ``progress`` receives the estimator's :class:`~stingerml.progress.Progress` events. A
-    KeyboardInterrupt stops training and is raised again as :class:`RunInterrupted`;
-    the checkpoints written so far stay.
+    KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one too) stops training and is raised
+    again as :class:`RunInterrupted`, after a checkpoint of the last finished epoch is written
+    (beside the every-``checkpoint_every`` ones): resuming from it gives the uninterrupted run's bytes.
 
     Raises:
         TabularDataError: bad data (nothing is written); OutputError, TrainingError.
@@ -263,6 +277,7 @@ def train_run(
 
     est = _estimator(settings, bool(split.val))
     X = table.X
+    finished: List[Tuple[int, bytes]] = []  # the state after the last finished epoch, for an interrupt
 
     def on_event(event: Progress) -> None:
         if event.stage == "epoch":
@@ -271,8 +286,10 @@ def train_run(
             _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
             if state.best_epoch == epoch:
                 network_format.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
-            if epoch % settings.checkpoint_every == 0 and not state.done:
-                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state))
+            if not state.done:
+                finished[:] = [(epoch, state_to_bytes(state))]  # the state changes in place during an epoch
+                if epoch % settings.checkpoint_every == 0:
+                    write_bytes_atomic(_checkpoint_path(run_dir, epoch), finished[0][1])
         if progress is not None:
             progress(event)
 
@@ -285,6 +302,8 @@ def train_run(
         else:
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
+        if finished and not _checkpoint_path(run_dir, finished[0][0]).exists():
+            write_bytes_atomic(_checkpoint_path(run_dir, finished[0][0]), finished[0][1])
         ckpt = last_checkpoint(run_dir)
         _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         raise RunInterrupted(run_dir, ckpt) from exc
