@@ -4,7 +4,7 @@ For digits, iris, wine and breast_cancer (tests/sklearn_nets.py: stratified
 75/25 split, seed 0, StandardScaler, ReLU MLP (32, 16)), the test rows are
 scored with the float forward pass and with the int8 emulator after
 quantization on 100 training rows (seed 0), per-tensor and per-channel weights
-(:func:`stingerml.formats.deploy.compare`, the ``check`` of ``meta.json``).
+(:func:`stingerml.deploy.export.compare`, the ``check`` of ``meta.json``).
 Needs scikit-learn.
 
     PYTHONPATH=. python benchmarks/export.py
@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 
 from sklearn_nets import CLASSIFICATION, fitted  # noqa: E402
 
-from stingerml.formats.deploy import compare  # noqa: E402
-from stingerml.quantize import quantize, representative_rows  # noqa: E402
+from stingerml.deploy.export import compare  # noqa: E402
+from stingerml.deploy.quantize import quantize, representative_rows  # noqa: E402
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python benchmarks/parallel.py                        # 2 synthetic 60 s sessions, 2 seeds, MLP 40 iterations
     python benchmarks/parallel.py --seconds 120 --seeds 3 --mlp-iter 220
 
-Each configuration runs :func:`stingerml.benchmark.run_benchmark` in a fresh
+Each configuration runs :func:`stingerml.blaster.benchmark.run_benchmark` in a fresh
 subprocess (``STINGERML_BACKEND=python``) so that its peak RSS and CPU time are
 its own:
 
@@ -17,7 +17,7 @@ subprocess and its children (pool workers or the MLP helper); "peak MB" the
 peak RSS of the main process and of the largest child; "CPUs had" is cpu s /
 wall s, how much of the machine the run actually got (on a shared machine,
 less than the jobs asked for). Then one per-log task of
-training from many logs (:func:`stingerml.trainers.tasks.log_rows`: parse, browser
+training from many logs (:func:`stingerml.blaster.tasks.log_rows`: parse, browser
 dataset, features) is timed on a synthetic 15-minute session, the unit of the
 community-dataset estimate in docs/parallel.md. The load average is printed
 before and after: the machine may be shared. Prints markdown tables.
@@ -43,9 +43,9 @@ def child(args: argparse.Namespace) -> None:
     """In the subprocess: one benchmark, its report's digest and the numbers, as JSON on stdout."""
     import hashlib
 
-    from stingerml.benchmark import BenchmarkConfig, BenchmarkData, run_benchmark
-    from stingerml.log import read_log
-    from stingerml.sessions import build_sessions
+    from stingerml.blaster.benchmark import BenchmarkConfig, BenchmarkData, run_benchmark
+    from stingerml.blaster.log import read_log
+    from stingerml.blaster.sessions import build_sessions
 
     data = BenchmarkData.from_sessions(build_sessions([read_log(p) for p in args.logs]))
     config = BenchmarkConfig(seeds=args.seeds, mlp_iter=args.mlp_iter)
@@ -77,10 +77,10 @@ def log_task_seconds(workdir: Path) -> Tuple[float, int]:
     """Seconds of one per-log training task (pure Python) on a synthetic 15-minute session."""
     sys.path.insert(0, str(ROOT))
     from stingerml import set_backend
-    from stingerml.dataset import DatasetParams
-    from stingerml.log import write_log
-    from stingerml.synth import generate
-    from stingerml.trainers.tasks import log_rows
+    from stingerml.blaster.dataset import DatasetParams
+    from stingerml.blaster.log import write_log
+    from stingerml.blaster.synth import generate
+    from stingerml.blaster.tasks import log_rows
 
     set_backend("python")
     path = workdir / "synth15.bin"
@@ -103,8 +103,8 @@ def main() -> None:
     if args.child:
         return child(args)
     sys.path.insert(0, str(ROOT))
-    from stingerml.log import write_log
-    from stingerml.synth import generate
+    from stingerml.blaster.log import write_log
+    from stingerml.blaster.synth import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         logs = []

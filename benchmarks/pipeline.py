@@ -39,8 +39,8 @@ def _session_logs(name: str, workdir: Path) -> List[Path]:
     """The log file(s) of a named benchmark session (synthetic ones are generated once into workdir)."""
     if name in ("tiny", "session_a"):
         return [ROOT / "vectors" / "sessions" / f"{name}.bin"]
-    from stingerml.log import write_log
-    from stingerml.synth import generate
+    from stingerml.blaster.log import write_log
+    from stingerml.blaster.synth import generate
 
     count = {"synth15": 1, "synth2h": 8}[name]
     paths = []
@@ -55,7 +55,7 @@ def _session_logs(name: str, workdir: Path) -> List[Path]:
 def run_one(logs: List[str], backend: str, sklearn: bool) -> Dict[str, float]:
     """Train once in this process; returns stage seconds, total, peak RSS (MB) and dataset size."""
     import stingerml
-    from stingerml.progress import Progress
+    from stingerml.core.progress import Progress
 
     stingerml.set_backend(backend)
     marks: List[tuple] = []

@@ -1,4 +1,4 @@
-"""Time of ``stingerml.synth.generate`` for a 10-minute and a 2-hour session (pure Python).
+"""Time of ``stingerml.blaster.synth.generate`` for a 10-minute and a 2-hour session (pure Python).
 
     python benchmarks/synth.py
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from stingerml.synth import generate
+from stingerml.blaster.synth import generate
 
 CASES = [(600, 9, 8.0), (7200, 1, 20.0)]  # (recording seconds, seed, target seconds)
 

@@ -25,7 +25,7 @@ is timed over the whole fit on sets under 200 training rows and over
 ``--pure-epochs`` epochs elsewhere, scaled to numba's epoch count (marked ~).
 int8: the same models (dropout 0 and 0.2) as full-int8 TFLite, calibrated the
 way ``stingerml tabular train`` does (100 training rows drawn with the seed,
-:func:`stingerml.trainers.tabular.runs.representative`) and run on the test
+:func:`stingerml.tabular.runs.representative`) and run on the test
 part by the library's integer emulator (``runs.evaluate``, key ``int8``; LiteRT
 gives the same integers, see tests/test_tflite.py). ``--skip-pure`` leaves out
 the pure-Python timing (a short run).
@@ -47,11 +47,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from sklearn_csv import CLASSIFICATION, REGRESSION, write_dataset  # noqa: E402
 
 from stingerml import _kernels  # noqa: E402
-from stingerml.trainers.tabular import MLPClassifier, MLPRegressor, read_table  # noqa: E402
-from stingerml.quantize import quantize  # noqa: E402
-from stingerml.trainers.tabular.estimator import _rows  # noqa: E402
-from stingerml.trainers.tabular.runs import evaluate, representative  # noqa: E402
-from stingerml.trainers.tabular.split import random_split, stratified_split  # noqa: E402
+from stingerml.deploy.quantize import quantize  # noqa: E402
+from stingerml.tabular import MLPClassifier, MLPRegressor, read_table  # noqa: E402
+from stingerml.tabular.estimator import _rows  # noqa: E402
+from stingerml.tabular.runs import evaluate, representative  # noqa: E402
+from stingerml.tabular.split import random_split, stratified_split  # noqa: E402
 
 HIDDEN, BATCH, EPOCHS, PATIENCE, ALPHA, LR, SEED = (64, 32), 32, 200, 10, 1e-4, 1e-3, 42
 

@@ -19,33 +19,39 @@ firmware side is :mod:`stingerml.firmware`, :mod:`stingerml.loader`,
 
 Importing the package loads nothing else: each name below is imported from its
 module on first use (module ``__getattr__``), and every submodule is reachable
-as an attribute (``stingerml.firmware``) or by ``from stingerml import firmware``.
+as an attribute (``stingerml.firmware``, the module ``stingerml.blaster.firmware``) or by
+``from stingerml import firmware``; old module paths are kept by :mod:`stingerml._compat`.
 """
 from __future__ import annotations
 
 import importlib
 
+from . import _compat
 from ._version import __version__
 
 _EXPORTS = {  # public name: the module that defines it
     "backend": "_kernels", "processes": "_kernels", "set_backend": "_kernels", "set_processes": "_kernels",
-    "Dataset": "dataset", "DatasetParams": "dataset", "build_dataset": "dataset",
-    "DatasetError": "errors", "LogFormatError": "errors", "ModelFormatError": "errors", "OutputError": "errors",
-    "StingerError": "errors", "StingerWarning": "errors", "TrainingError": "errors",
-    "featurize_rich": "features", "featurize_summary": "features",
-    "holdout_metrics": "holdout",
-    "Log": "log", "parse_csv": "log", "parse_log": "log", "read_log": "log", "to_csv": "log", "write_log": "log",
-    "LogisticRegression": "logreg",
-    "Matrix": "matrix",
+    "Dataset": "blaster.dataset", "DatasetParams": "blaster.dataset", "build_dataset": "blaster.dataset",
+    "DatasetError": "core.errors", "LogFormatError": "core.errors", "ModelFormatError": "core.errors",
+    "OutputError": "core.errors", "StingerError": "core.errors", "StingerWarning": "core.errors",
+    "TrainingError": "core.errors",
+    "featurize_rich": "blaster.features", "featurize_summary": "blaster.features",
+    "holdout_metrics": "blaster.holdout",
+    "Log": "blaster.log", "parse_csv": "blaster.log", "parse_log": "blaster.log", "read_log": "blaster.log",
+    "to_csv": "blaster.log", "write_log": "blaster.log",
+    "LogisticRegression": "blaster.logreg",
+    "Matrix": "core.matrix",
     "LRModel": "formats.mlmd", "MLPModel": "formats.mlmd",
-    "MLP": "mlp",
-    "Progress": "progress",
-    "TrainResult": "trainers.blaster", "train": "trainers.blaster", "train_folder": "trainers.blaster",
-    "train_sessions": "trainers.blaster",
-    "Scaler": "scaler",
-    "accept_shots": "shots", "rising_edges": "shots",
-    "shot_traces": "traces",
+    "MLP": "blaster.mlp",
+    "Progress": "core.progress",
+    "TrainResult": "blaster.trainer", "train": "blaster.trainer", "train_folder": "blaster.trainer",
+    "train_sessions": "blaster.trainer",
+    "Scaler": "learn.scaler",
+    "accept_shots": "blaster.shots", "rising_edges": "blaster.shots",
+    "shot_traces": "blaster.traces",
 }
+
+_compat.install()
 
 
 def demo_session_path() -> "Path":  # noqa: F821  (pathlib is imported on call, not with the package)
@@ -62,11 +68,15 @@ def __getattr__(name: str) -> "Any":  # noqa: F821  (no typing import: it costs 
         globals()[name] = value
         return value
     if not name.startswith("__"):
+        full = _compat.new_path(f"{__name__}.{name}")  # a documented submodule (stingerml.firmware): its home
         try:
-            return importlib.import_module(f"{__name__}.{name}")
+            module = importlib.import_module(full)
         except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
+            if exc.name != full:
                 raise
+        else:
+            globals()[name] = module
+            return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

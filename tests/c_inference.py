@@ -1,7 +1,7 @@
 """The firmware's float32 inference (SPEC §10) written in C from the spec, for tests that compile it.
 
 ``C_INFERENCE`` needs ``<math.h>``, ``<stdint.h>`` and an ``mlWeights.h`` (the
-weights, :func:`stingerml.header.export_header`) included before it.
+weights, :func:`stingerml.formats.header.export_header`) included before it.
 :func:`compile_c` builds a program with the system C compiler (IEEE float,
 no FMA contraction) or skips the test when there is none.
 """

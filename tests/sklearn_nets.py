@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import List, Sequence
 
-from stingerml.dense import DenseNetwork
-from stingerml.formats.from_sklearn import network_from_sklearn
-from stingerml.matrix import Matrix
+from stingerml.core.dense import DenseNetwork
+from stingerml.core.matrix import Matrix
+from stingerml.deploy.from_sklearn import network_from_sklearn
 
 CLASSIFICATION = ("digits", "iris", "wine", "breast_cancer")
 

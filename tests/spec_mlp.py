@@ -10,8 +10,8 @@ import math
 import struct
 from typing import Dict, List, Sequence, Tuple
 
-from stingerml import jsmath
-from stingerml.rng import XorShift32
+from stingerml.core import jsmath
+from stingerml.core.rng import XorShift32
 
 _F = struct.Struct("<f")
 

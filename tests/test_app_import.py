@@ -9,16 +9,15 @@ import warnings
 from pathlib import Path
 
 import pytest
-
-from stingerml.app_import import import_logs, lost_shots
-from stingerml.cli import main
-from stingerml.errors import LogFormatError, StingerWarning
-from stingerml.log import parse_log
-from stingerml.trainers.blaster import train
-from stingerml.sessions import build_sessions
-
 from conftest import use_backend
 from test_app_settings import app_reference, assert_equals_app, browser_traces, reference_traces
+
+from stingerml.blaster.app_import import import_logs, lost_shots
+from stingerml.blaster.log import parse_log
+from stingerml.blaster.sessions import build_sessions
+from stingerml.blaster.trainer import train
+from stingerml.cli import main
+from stingerml.core.errors import LogFormatError, StingerWarning
 
 CASES = {
     "import_session_a+tiny": ("session_a.bin", "tiny.bin"),

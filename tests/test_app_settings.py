@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from stingerml.cli import main
-from stingerml.trainers.blaster import train
-from stingerml.settings import APP, PRESETS, TRAIN_PIPELINE, TrainSettings, preset
-
 from conftest import use_backend
+
+from stingerml.blaster.settings import APP, PRESETS, TRAIN_PIPELINE, TrainSettings, preset
+from stingerml.blaster.trainer import train
+from stingerml.cli import main
 
 
 def app_reference(vectors: Path, case: str) -> dict:
@@ -112,7 +111,7 @@ def test_cli_rejects_bad_settings(vectors, tmp_path, capsys):
 
 def test_trace_scores_equal_the_apps(vectors):
     """Every kept trace of every app case; the app's tiny MLP trace tells ``a(1-f)+bf`` from ``a+(b-a)f``."""
-    from stingerml.metrics import trace_score
+    from stingerml.learn.metrics import trace_score
 
     for case in ("tiny", "session_a", "import_session_a+tiny", "import_tiny+session_a+tiny_junk"):
         for plot in app_reference(vectors, case)["shotPlots"]:

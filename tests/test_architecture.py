@@ -12,7 +12,7 @@ def test_no_import_cycle_inside_the_package():
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "check_imports.py"), str(ROOT / "stingerml")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert " 0 cycles" in done.stdout
+    assert " 0 cycles" in done.stdout and " 0 upward imports" in done.stdout
 
 
 def test_the_cycle_check_finds_a_cycle(tmp_path):
@@ -36,29 +36,104 @@ def _run(code: str) -> str:
 
 def test_importing_the_package_loads_nothing_else():
     loaded = _run("import sys, stingerml; print(sorted(m for m in sys.modules if m.startswith('stingerml')))")
-    assert loaded == "['stingerml', 'stingerml._version']"
+    assert loaded == "['stingerml', 'stingerml._compat', 'stingerml._version']"
 
 
 def test_public_names_and_submodules_resolve_on_first_use():
-    out = _run("import stingerml; print(stingerml.train.__module__, stingerml.Matrix.__module__, "
-               "stingerml.LRModel.__module__, stingerml.loader.__name__, stingerml.__version__)")
-    assert out.split() == ["stingerml.trainers.blaster", "stingerml.matrix", "stingerml.formats.mlmd",
-                           "stingerml.loader", out.split()[-1]]
+    out = _run("import warnings\n"
+               "warnings.simplefilter('error')\n"  # the documented shortcuts do not warn
+               "import stingerml\n"
+               "from stingerml import loader, firmware\n"
+               "print(stingerml.train.__module__, stingerml.Matrix.__module__, "
+               "stingerml.LRModel.__module__, stingerml.loader.__name__, firmware.__name__, stingerml.__version__)")
+    assert out.split()[:-1] == ["stingerml.blaster.trainer", "stingerml.core.matrix", "stingerml.formats.mlmd",
+                                "stingerml.blaster.loader", "stingerml.blaster.firmware"]
+
+
+OLD_PATHS = {  # every module path that moved, and its home: each keeps working until stingerml 0.3
+    **{f"stingerml.{m}": f"stingerml.blaster.{m}" for m in (
+        "app_import", "benchmark", "dataset", "features", "firmware", "folder_dataset", "golden", "holdout",
+        "loader", "log", "logreg", "mlp", "modeldiff", "online", "plots", "quality", "report_html", "sessions",
+        "settings", "shots", "synth", "traces", "trainfolder")},
+    **{f"stingerml.{m}": f"stingerml.core.{m}" for m in (
+        "constants", "dense", "errors", "jsmath", "matrix", "progress", "rng")},
+    "stingerml._atomic": "stingerml.core.atomic", "stingerml._binary": "stingerml.core.binary",
+    "stingerml._deprecation": "stingerml._compat",
+    "stingerml._jsmath_jit": "stingerml._kernels.jsmath_jit", "stingerml._rng_jit": "stingerml._kernels.rng_jit",
+    "stingerml.scaler": "stingerml.learn.scaler", "stingerml.metrics": "stingerml.learn.metrics",
+    "stingerml._estimator": "stingerml.learn.estimator", "stingerml.executors": "stingerml.learn.executors",
+    "stingerml.quantize": "stingerml.deploy.quantize", "stingerml.formats.deploy": "stingerml.deploy.export",
+    "stingerml.formats.from_sklearn": "stingerml.deploy.from_sklearn",
+    "stingerml.formats.blaster": "stingerml.blaster.network",
+    "stingerml.trainers.blaster": "stingerml.blaster.trainer", "stingerml.trainers.tasks": "stingerml.blaster.tasks",
+    "stingerml.trainers.tabular": "stingerml.tabular", "stingerml.trainers.tabular.runs": "stingerml.tabular.runs",
+    "stingerml.trainers.tabular.estimator": "stingerml.tabular.estimator",
+    "stingerml.mlmd": "stingerml.formats.mlmd", "stingerml.header": "stingerml.formats.header",
+    "stingerml.pipeline": "stingerml.blaster.trainer", "stingerml.export": "stingerml.blaster.folder_dataset",
+}
 
 
 def test_moved_modules_keep_their_old_paths_with_a_warning():
     out = _run(
-        "import warnings\n"
+        "import importlib, warnings, json\n"
+        f"old = {OLD_PATHS!r}\n"
         "warnings.simplefilter('always')\n"
-        "with warnings.catch_warnings(record=True) as seen:\n"
-        "    import stingerml.mlmd as a, stingerml.header as b, stingerml.pipeline as c, stingerml.export as d\n"
-        "    from stingerml import mlmd, loader, firmware\n"
-        "import stingerml.formats.mlmd as A, stingerml.formats.header as B, stingerml.trainers.blaster as C\n"
-        "import stingerml.folder_dataset as D\n"
-        "print(a is A, b is B, c is C, d is D, mlmd is A,\n"
-        "      sorted({str(w.message).split()[2] for w in seen if w.category is DeprecationWarning}))\n")
-    assert out == ("True True True True True ['stingerml.export', 'stingerml.header', 'stingerml.mlmd', "
-                   "'stingerml.pipeline']")
+        "result = {}\n"
+        "for path, home in old.items():\n"
+        "    with warnings.catch_warnings(record=True) as seen:\n"
+        "        module = importlib.import_module(path)\n"
+        "    result[path] = [module is importlib.import_module(home),\n"
+        "                    [str(w.message) for w in seen if w.category is DeprecationWarning]]\n"
+        "from stingerml.trainers.tabular.runs import train_run\n"  # from-imports of old paths work too
+        "from stingerml.quantize import QuantizedNetwork, quantize\n"
+        "print(json.dumps(result))\n")
+    result = __import__("json").loads(out)
+    for path, home in OLD_PATHS.items():
+        same, warned = result[path]
+        assert same, f"{path} is not the module object of {home}"
+        assert any(f"{path} moved to {home}" in w for w in warned), (path, warned)
+
+
+def test_the_package_root_holds_at_most_15_modules():
+    root = [p.name for p in (ROOT / "stingerml").glob("*.py")]
+    assert len(root) <= 15, sorted(root)
+
+
+def test_the_layer_check_finds_an_upward_import(tmp_path):
+    import shutil
+
+    package = tmp_path / "stingerml"
+    shutil.copytree(ROOT / "stingerml", package, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(package / "formats" / "onnx.py", "a", encoding="utf-8") as f:
+        f.write("\ndef _planted():\n    from ..tabular import runs  # a format importing a trainer\n")
+    with open(package / "core" / "matrix.py", "a", encoding="utf-8") as f:
+        f.write("\ndef _planted():\n    from ..blaster import log  # a foundation importing a domain\n")
+    with open(package / "tabular" / "split.py", "a", encoding="utf-8") as f:
+        f.write("\ndef _planted():\n    from ..blaster import shots  # a domain importing another\n")
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "check_imports.py"), str(package)],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "upward import: stingerml.formats.onnx (formats) -> stingerml.tabular.runs (domains)" in done.stdout
+    assert "upward import: stingerml.core.matrix (foundations) -> stingerml.blaster.log (domains)" in done.stdout
+    assert "upward import: stingerml.tabular.split (domains) -> stingerml.blaster.shots (domains)" in done.stdout
+    assert " 3 upward imports" in done.stdout
+
+
+def test_rewrite_imports_moves_old_paths_to_their_homes(tmp_path):
+    old = ("from stingerml.log import parse_log\n"
+           "from stingerml.quantize import QuantizedNetwork, quantize\n"
+           "import stingerml.trainers.tabular.runs as runs\n"
+           "PATCH = 'stingerml.holdout.take_rows'\n")
+    path = tmp_path / "user_code.py"
+    path.write_text(old)
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "rewrite_imports.py"), str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert path.read_text() == ("from stingerml.blaster.log import parse_log\n"
+                                "from stingerml.core.quantized import QuantizedNetwork\n"
+                                "from stingerml.deploy.quantize import quantize\n"
+                                "import stingerml.tabular.runs as runs\n"
+                                "PATCH = 'stingerml.blaster.holdout.take_rows'\n")
 
 
 def test_top_level_help_imports_no_library_module():
@@ -67,7 +142,8 @@ def test_top_level_help_imports_no_library_module():
                "build_parser([]).format_help()\n"
                "print(' '.join(sorted(m for m in sys.modules if m.startswith('stingerml.') "
                "and not m.startswith('stingerml.cli'))))")
-    assert set(out.split()) <= {"stingerml._version", "stingerml.constants", "stingerml.errors", "stingerml.progress"}
+    assert set(out.split()) <= {"stingerml._compat", "stingerml._version", "stingerml.core", "stingerml.core.constants",
+                                "stingerml.core.errors", "stingerml.core.progress"}
 
 
 def test_a_command_gets_its_put_off_options_when_named():

@@ -7,15 +7,22 @@ from array import array
 
 import pytest
 
-from stingerml.benchmark import (
-    FEATURES, MODELS, SPLITS, BenchmarkConfig, BenchmarkData, BenchmarkError, run_benchmark, score,
+from stingerml.blaster.benchmark import (
+    FEATURES,
+    MODELS,
+    SPLITS,
+    BenchmarkConfig,
+    BenchmarkData,
+    BenchmarkError,
+    run_benchmark,
+    score,
 )
+from stingerml.blaster.folder_dataset import ExportParams, export_dataset
+from stingerml.blaster.log import write_log
+from stingerml.blaster.sessions import build_sessions
+from stingerml.blaster.synth import generate
+from stingerml.blaster.trainfolder import write as write_folder
 from stingerml.cli import main
-from stingerml.folder_dataset import ExportParams, export_dataset
-from stingerml.log import write_log
-from stingerml.sessions import build_sessions
-from stingerml.synth import generate
-from stingerml.trainfolder import write as write_folder
 
 SHORT = dict(lr_iter=40, mlp_iter=2)
 NUMBER = r"(\d\.\d+) ± (\d\.\d+)"

@@ -20,12 +20,12 @@ from array import array
 from typing import List, Sequence
 
 import pytest
-
 import spec_mlp
+
 import stingerml
-from stingerml import firmware
-from stingerml.matrix import Matrix
-from stingerml.trainers.blaster import amount_warnings, dataset_warnings
+from stingerml.blaster import firmware
+from stingerml.blaster.trainer import amount_warnings, dataset_warnings
+from stingerml.core.matrix import Matrix
 
 RECORD = struct.Struct("<IhhhhhhB")
 

@@ -305,7 +305,7 @@ def test_counted_stages_print_a_line_per_quarter_without_a_terminal():
     import io
 
     from stingerml.cli._progress import StderrProgress
-    from stingerml.progress import Progress, Reporter
+    from stingerml.core.progress import Progress, Reporter
 
     stream = io.StringIO()
     rep = Reporter(StderrProgress(stream))
@@ -330,8 +330,8 @@ def test_synth_train_plot_and_online_count_in_the_same_words(tmp_path, capsys):
     names both numbers of each pair with the words train and plot use for them."""
     import re
 
-    from stingerml.log import read_log
-    from stingerml.trainers.blaster import train
+    from stingerml.blaster.log import read_log
+    from stingerml.blaster.trainer import train
 
     log_path = tmp_path / "s.bin"
     assert main(["synth", "-o", str(log_path), "--seconds", "70", "--seed", "3"]) == 0
@@ -364,8 +364,8 @@ def test_synth_train_plot_and_online_count_in_the_same_words(tmp_path, capsys):
 @pytest.mark.parametrize("as_csv", [False, True])
 def test_emulate_serves_a_log_from_standard_input(tmp_path, as_csv):
     pytest.importorskip("serial")
+    from stingerml.blaster.log import read_log, to_csv
     from stingerml.device import DeviceClient
-    from stingerml.log import read_log, to_csv
 
     data = TINY.read_bytes()
     given = to_csv(read_log(TINY)).encode() if as_csv else data + b"\x01\x02"  # binary: served as it is

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from stingerml.blaster.log import parse_csv, parse_log
 from stingerml.cli import main
-from stingerml.errors import DatasetError, LogFormatError, TrainingError
-from stingerml.log import parse_csv, parse_log
+from stingerml.core.errors import DatasetError, LogFormatError, TrainingError
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "vectors" / "sessions" / "tiny.bin"
@@ -74,7 +74,7 @@ def test_csv_inputs(tmp_path):
     for i, (data, says) in enumerate(bad):
         path = tmp_path / f"bad{i}.csv"
         path.write_bytes(data)
-        from stingerml.log import read_log
+        from stingerml.blaster.log import read_log
 
         with pytest.raises(LogFormatError, match=says):
             read_log(path)
@@ -82,7 +82,7 @@ def test_csv_inputs(tmp_path):
         parse_csv(HEADER + "1,2\r3,4,5,6,7,0\n")  # a bare \r inside a row (API)
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbf" + (HEADER + "1,2,3,4,5,6,7,0\n").encode())
-    from stingerml.log import read_log
+    from stingerml.blaster.log import read_log
 
     assert len(read_log(bom)) == 1
     assert len(parse_csv("\ufeff" + HEADER + "1,2,3,4,5,6,7,0\n")) == 1
@@ -99,7 +99,7 @@ def test_training_folder_json(tmp_path, capsys):
     folder = tmp_path / "tf"
     assert main(["export", str(SESSION), "--out", str(folder)]) == 0
     capsys.readouterr()
-    from stingerml import trainfolder
+    from stingerml.blaster import trainfolder
 
     meta = (folder / "meta.json").read_text()
     (folder / "meta.json").write_text("[" * 100000 + "]" * 100000)
@@ -116,7 +116,7 @@ def test_tiny_training_folder_says_what_to_do(tmp_path, capsys):
     folder = tmp_path / "tf"
     assert main(["export", str(TINY), "--out", str(folder)]) == 0
     capsys.readouterr()
-    from stingerml.trainers.blaster import train_folder
+    from stingerml.blaster.trainer import train_folder
 
     with pytest.raises(TrainingError, match="only 8 rows.*--neg-mult"):
         train_folder(folder)
@@ -130,7 +130,7 @@ def test_export_with_no_negatives_warns(tmp_path, capsys):
 
 
 def test_train_result_repr_is_short():
-    from stingerml.trainers.blaster import TrainResult
+    from stingerml.blaster.trainer import TrainResult
 
     result = TrainResult(b"", b"", None, None, {"posWindows": 3, "negWindows": 4, "shotsAccepted": 2}, ["w"], None,
                          [{"iter": 0, "loss": 1.0}] * 1000, [], [{"x": list(range(1000))}], None)

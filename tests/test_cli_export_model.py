@@ -8,12 +8,12 @@ from array import array
 
 import pytest
 
+from stingerml.blaster.log import read_log, write_log
+from stingerml.blaster.network import log_rows, read_network
 from stingerml.cli import main
-from stingerml.formats.blaster import log_rows, read_network
+from stingerml.deploy.quantize import quantize, representative_rows
 from stingerml.formats.onnx import to_onnx
 from stingerml.formats.tflite import to_tflite
-from stingerml.log import read_log, write_log
-from stingerml.quantize import quantize, representative_rows
 
 
 @pytest.mark.parametrize("kind", ["mlp", "lr"])
@@ -92,7 +92,7 @@ def test_rows_must_be_positive(vectors, tmp_path, capsys):
 
 
 def test_out_is_checked_before_the_work(vectors, tmp_path, monkeypatch, capsys):
-    from stingerml.formats import blaster
+    from stingerml.blaster import network as blaster
 
     def no_work(*args, **kwargs):
         raise AssertionError("the logs were read before --out was checked")

@@ -33,8 +33,8 @@ def _parse(argv):
 
 
 def test_tabular_cli_defaults_are_the_run_settings_and_the_estimators():
-    from stingerml.trainers.tabular.estimator import MLPClassifier, MLPRegressor
-    from stingerml.trainers.tabular.runs import RunSettings
+    from stingerml.tabular.estimator import MLPClassifier, MLPRegressor
+    from stingerml.tabular.runs import RunSettings
 
     args = vars(_parse(["tabular", "train", "x.csv"]))
     settings = dataclasses.asdict(RunSettings())
@@ -51,7 +51,7 @@ def test_tabular_cli_defaults_are_the_run_settings_and_the_estimators():
 
 
 def test_benchmark_cli_defaults_are_the_benchmark_config():
-    from stingerml.benchmark import BenchmarkConfig
+    from stingerml.blaster.benchmark import BenchmarkConfig
 
     args = _parse(["benchmark", "a.bin", "-o", "r.md"])
     d = BenchmarkConfig()
@@ -65,9 +65,9 @@ def _help_of(command: str, flag: str) -> str:
 
 
 def test_help_shows_each_default_value():
-    from stingerml.benchmark import BenchmarkConfig
-    from stingerml.settings import APP
-    from stingerml.trainers.tabular.runs import RunSettings
+    from stingerml.blaster.benchmark import BenchmarkConfig
+    from stingerml.blaster.settings import APP
+    from stingerml.tabular.runs import RunSettings
 
     s = RunSettings()
     for flag, value in (("--learning-rate", s.learning_rate), ("--epochs", s.epochs), ("--dropout", s.dropout),

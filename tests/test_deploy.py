@@ -7,14 +7,14 @@ from array import array
 
 import pytest
 
-from stingerml.dense import DenseLayer, DenseNetwork
-from stingerml.errors import ExportError, OutputError
-from stingerml.formats.blaster import log_rows, read_network
-from stingerml.formats.deploy import EXPORT_FILES, compare, export_network
+from stingerml.blaster.network import log_rows, read_network
+from stingerml.core.dense import DenseLayer, DenseNetwork
+from stingerml.core.errors import ExportError, OutputError
+from stingerml.core.matrix import Matrix
+from stingerml.deploy.export import EXPORT_FILES, compare, export_network
+from stingerml.deploy.quantize import quantize, representative_rows
 from stingerml.formats.onnx import to_onnx
 from stingerml.formats.tflite import to_tflite
-from stingerml.matrix import Matrix
-from stingerml.quantize import quantize, representative_rows
 
 
 def _blaster(vectors):
@@ -92,8 +92,8 @@ def test_errors_before_anything_is_written(vectors, tmp_path):
 
 def test_the_tabular_trainer_exports_through_the_same_entry_point(tmp_path):
     """The tabular trainer's to_model() is a DenseNetwork: export_network takes it with its training rows."""
-    from stingerml.rng import XorShift32
-    from stingerml.trainers.tabular import MLPClassifier
+    from stingerml.core.rng import XorShift32
+    from stingerml.tabular import MLPClassifier
 
     rng = XorShift32(5)
     rows, labels = [], []

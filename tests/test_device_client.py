@@ -9,11 +9,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import use_backend
-from stingerml.trainers.blaster import train
-from stingerml.settings import TRAIN_PIPELINE
 
+from stingerml.blaster.settings import TRAIN_PIPELINE
+from stingerml.blaster.trainer import train
+from stingerml.core.errors import ModelFormatError, StingerError
 from stingerml.device import (
     Blaster,
     DeviceClient,
@@ -30,7 +30,6 @@ from stingerml.device import (
     verify_fingerprint,
 )
 from stingerml.device.discovery import choose_port, find_port, port_matches
-from stingerml.errors import ModelFormatError, StingerError
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
 LOG = (ROOT / "sessions" / "session_a.bin").read_bytes()

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stingerml.core.errors import ModelFormatError
 from stingerml.device import protocol
 from stingerml.device.errors import DeviceProtocolError, DeviceReplyError
-from stingerml.errors import ModelFormatError
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "browser"
 

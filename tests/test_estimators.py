@@ -8,12 +8,12 @@ from array import array
 
 import pytest
 
+from stingerml.blaster.logreg import LogisticRegression
+from stingerml.blaster.mlp import MLP
+from stingerml.core.matrix import Matrix
+from stingerml.core.rng import XorShift32
 from stingerml.formats import mlmd
-from stingerml.logreg import LogisticRegression
-from stingerml.matrix import Matrix
-from stingerml.mlp import MLP
-from stingerml.rng import XorShift32
-from stingerml.scaler import Scaler
+from stingerml.learn.scaler import Scaler
 
 
 def problem(n_rows: int, n_cols: int, seed: int = 3):
@@ -128,5 +128,5 @@ def test_new_forms_do_not_warn():
 
 
 def test_flat_data_without_shape_is_refused():
-    with pytest.raises(TypeError, match="must be a stingerml.matrix.Matrix"):
+    with pytest.raises(TypeError, match="must be a stingerml.core.matrix.Matrix"):
         Scaler().fit([1.0, 2.0, 3.0])

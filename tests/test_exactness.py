@@ -22,10 +22,11 @@ from typing import List, Tuple
 
 import pytest
 
-from stingerml import _kernels, firmware
-from stingerml.formats import mlmd
+from stingerml import _kernels
+from stingerml.blaster import firmware
+from stingerml.blaster.log import read_log
 from stingerml.cli import main
-from stingerml.log import read_log
+from stingerml.formats import mlmd
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 SESSIONS = ["tiny", "session_a"]

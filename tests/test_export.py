@@ -12,11 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import trainfolder
+from stingerml.blaster import trainfolder
+from stingerml.blaster.folder_dataset import (
+    ExportParams,
+    export_dataset,
+    nearest_shot,
+    order_statistic,
+    percentile,
+)
+from stingerml.blaster.log import from_columns, read_log
 from stingerml.cli import build_parser, main
-from stingerml.errors import DatasetError
-from stingerml.folder_dataset import ExportParams, export_dataset, nearest_shot, order_statistic, percentile
-from stingerml.log import from_columns, read_log
+from stingerml.core.errors import DatasetError
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
 TOOLS = ROOT / "tools"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import firmware as fw
 from stingerml._kernels import kernels
-from stingerml import loader
+from stingerml.blaster import firmware as fw
+from stingerml.blaster import loader
+from stingerml.blaster.log import read_log
 from stingerml.formats import mlmd
-from stingerml.log import read_log
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 FIRMWARE = VECTORS / "firmware"

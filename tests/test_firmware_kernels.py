@@ -19,14 +19,14 @@ from array import array
 from typing import List
 
 import pytest
+from conftest import skip_if_same
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stingerml import _kernels, firmware, loader
+from stingerml import _kernels
 from stingerml._kernels import firmware_pure, kernels
-from stingerml.rng import XorShift32
-
-from conftest import skip_if_same
+from stingerml.blaster import firmware, loader
+from stingerml.core.rng import XorShift32
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 PUBLIC = firmware_pure.__all__  # the seam's names

@@ -21,14 +21,14 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from stingerml import loader, trainfolder  # noqa: E402
+from stingerml.blaster import loader, trainfolder  # noqa: E402
+from stingerml.blaster.log import CSV_COLUMNS, parse_csv, parse_log  # noqa: E402
 from stingerml.cli import main  # noqa: E402
+from stingerml.core.errors import StingerError  # noqa: E402
 from stingerml.device import protocol  # noqa: E402
 from stingerml.device.errors import DeviceError  # noqa: E402
-from stingerml.errors import StingerError  # noqa: E402
 from stingerml.formats import mlmd  # noqa: E402
 from stingerml.formats.header import export_header, parse_header  # noqa: E402
-from stingerml.log import CSV_COLUMNS, parse_csv, parse_log  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
 TINY = (ROOT / "sessions" / "tiny.bin").read_bytes()
@@ -36,7 +36,7 @@ LR = (ROOT / "browser" / "tiny.lr.mlmd").read_bytes()
 MLP = (ROOT / "browser" / "tiny.mlp.mlmd").read_bytes()
 HEADER_TEXT = export_header(mlmd.parse(LR), mlmd.parse(MLP))
 QUICK, MANY = 15, 1500
-pytestmark = pytest.mark.filterwarnings("ignore::stingerml.errors.StingerWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::stingerml.core.errors.StingerWarning")
 
 
 def both(strategy):

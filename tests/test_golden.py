@@ -8,16 +8,17 @@ import subprocess
 from array import array
 
 import pytest
-
 from c_inference import C_INFERENCE, compile_c
 from conftest import VECTORS, use_backend
-from stingerml import golden, read_log
+
+from stingerml import read_log
+from stingerml.blaster import golden
+from stingerml.blaster.dataset import build_dataset, interleave
+from stingerml.blaster.log import from_columns
 from stingerml.cli import main
-from stingerml.dataset import build_dataset, interleave
-from stingerml.errors import DatasetError
+from stingerml.core.errors import DatasetError
 from stingerml.formats import mlmd
 from stingerml.formats.header import export_header
-from stingerml.log import from_columns
 
 BROWSER = VECTORS / "browser"
 CASES = {"first_full_window", "positive_0", "negative_0", "gate_still", "gate_above", "saturated",

@@ -19,11 +19,11 @@ from array import array
 from pathlib import Path
 
 import pytest
+from conftest import use_backend
 
 import stingerml
-from conftest import use_backend
-from stingerml.settings import TRAIN_PIPELINE
-from stingerml.trainers.blaster import fit_windows
+from stingerml.blaster.settings import TRAIN_PIPELINE
+from stingerml.blaster.trainer import fit_windows
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 BROWSER = VECTORS / "browser"
@@ -62,7 +62,7 @@ def train_sessions_result():
 
 def test_rows_are_the_browser_rows_of_each_session_concatenated():
     # No training needed: the dataset is built before any fit.
-    from stingerml.sessions import build_sessions
+    from stingerml.blaster.sessions import build_sessions
 
     sd = build_sessions([stingerml.read_log(VECTORS / "sessions" / f"{s}.bin") for s in SESSIONS])
     windows, labels = oracle_rows()

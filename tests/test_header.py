@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from c_inference import C_INFERENCE, compile_c
 
-from stingerml import firmware as fw
+from stingerml.blaster import firmware as fw
+from stingerml.core.errors import ModelFormatError
 from stingerml.formats import mlmd
-from stingerml.errors import ModelFormatError
 from stingerml.formats.header import export_header, parse_header
 
 FIRMWARE = Path(__file__).resolve().parent.parent / "vectors" / "firmware"

@@ -1,4 +1,4 @@
-"""stingerml.jsmath against V8's own Math.exp / Math.log / Math.cos / Math.pow (vectors/jsmath, made with Node.js)."""
+"""stingerml.core.jsmath against V8's own Math.exp / Math.log / Math.cos / Math.pow (vectors/jsmath, made with Node.js)."""
 from __future__ import annotations
 
 import json
@@ -6,9 +6,10 @@ import math
 import struct
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from stingerml import jsmath
+from stingerml.core import jsmath
 
 
 def _f(h: str) -> float:

@@ -17,14 +17,13 @@ from array import array
 from pathlib import Path
 
 import pytest
+from conftest import BACKENDS, skip_if_same, use_backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stingerml._kernels as kernels_mod
 from stingerml._kernels import pure
-from stingerml.rng import XorShift32
-
-from conftest import BACKENDS, skip_if_same, use_backend
+from stingerml.core.rng import XorShift32
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 PUBLIC = pure.__all__  # the seam's names
@@ -49,7 +48,7 @@ def jit():
 def jsmath_jit():
     """The numba twin of jsmath (V8's fdlibm exp/log/cos as njit functions)."""
     pytest.importorskip("numba")
-    from stingerml import _jsmath_jit as module
+    from stingerml._kernels import jsmath_jit as module
     return module
 
 
@@ -57,7 +56,7 @@ def jsmath_jit():
 def rng_jit():
     """The numba twin of the xorshift32 rng."""
     pytest.importorskip("numba")
-    from stingerml import _rng_jit as module
+    from stingerml._kernels import rng_jit as module
     return module
 
 
@@ -126,7 +125,7 @@ def test_njit_math_equals_jsmath_on_a_million_arguments(jsmath_jit):
     np = pytest.importorskip("numpy")
     from numba import njit
 
-    from stingerml import jsmath
+    from stingerml.core import jsmath
 
     @njit
     def apply(xs):
@@ -358,8 +357,8 @@ def test_mlp_saturating_and_dead_units(k):
 @pytest.fixture(scope="module", params=["tiny", "session_a"])
 def numba_run(request):
     pytest.importorskip("numba")
-    from stingerml.trainers.blaster import train
-    from stingerml.settings import TRAIN_PIPELINE
+    from stingerml.blaster.settings import TRAIN_PIPELINE
+    from stingerml.blaster.trainer import train
 
     previous = kernels_mod.backend()
     kernels_mod.set_backend("numba")

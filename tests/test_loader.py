@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import loader
-
+from stingerml.blaster import loader
 from stingerml.formats import mlmd
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"

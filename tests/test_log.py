@@ -11,10 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import stingerml._atomic
-from stingerml.cli import main
-from stingerml.errors import LogFormatError, StingerWarning
-from stingerml.log import (
+import stingerml.core.atomic
+from stingerml.blaster.log import (
     CHANNELS,
     CSV_COLUMNS,
     RECORD_SIZE,
@@ -26,12 +24,14 @@ from stingerml.log import (
     to_csv,
     write_log,
 )
+from stingerml.cli import main
+from stingerml.core.errors import LogFormatError, StingerWarning
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "sessions"
 TINY = VECTORS / "tiny.bin"
 SESSION_A = VECTORS / "session_a.bin"
 SESSION_A_CSV = VECTORS / "session_a.csv"
-ORACLE = struct.Struct("<IhhhhhhB")  # independent of stingerml.log.RECORD
+ORACLE = struct.Struct("<IhhhhhhB")  # independent of stingerml.blaster.log.RECORD
 
 
 def rows(log: Log) -> list:
@@ -289,7 +289,7 @@ def test_write_log_failure_leaves_no_partial_or_temp_file(tmp_path, monkeypatch)
     def boom(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(stingerml._atomic.os, "fsync", boom)
+    monkeypatch.setattr(stingerml.core.atomic.os, "fsync", boom)
     with pytest.raises(OSError):
         write_log(log, target)
     with pytest.raises(OSError):

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stingerml.errors import StingerError
-from stingerml.metrics import (
+from stingerml.core.errors import StingerError
+from stingerml.learn.metrics import (
     Confusion,
     MetricError,
     average_precision,

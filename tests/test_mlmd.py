@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stingerml.core.errors import ModelFormatError
 from stingerml.formats import mlmd
-from stingerml.errors import ModelFormatError
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "browser"
 FILES = sorted(VECTORS.glob("*.mlmd"))

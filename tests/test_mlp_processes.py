@@ -13,8 +13,8 @@ from array import array
 from itertools import cycle
 
 import pytest
-
 import spec_mlp
+
 from stingerml import StingerWarning, TrainingError, set_processes
 from stingerml._kernels import peer, process_setting, processes, pure
 

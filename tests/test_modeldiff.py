@@ -7,12 +7,12 @@ import struct
 from array import array
 
 import pytest
-
 from conftest import VECTORS, use_backend
+
 from stingerml import read_log
+from stingerml.blaster.modeldiff import diff_files, ulp_distance
 from stingerml.cli import main
 from stingerml.formats import mlmd
-from stingerml.modeldiff import diff_files, ulp_distance
 
 BROWSER, APP = VECTORS / "browser", VECTORS / "browser_app"
 # MLP payload layout (SPEC §9), written out here rather than taken from the code under test

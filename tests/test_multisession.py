@@ -14,24 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import holdout
-
-from stingerml.formats import mlmd
-
-from stingerml.trainers import blaster as pipeline
+from stingerml.blaster import holdout
+from stingerml.blaster import trainer as pipeline
+from stingerml.blaster.dataset import DatasetParams, build_dataset
+from stingerml.blaster.features import featurize_summary
+from stingerml.blaster.folder_dataset import ExportParams, export_dataset
+from stingerml.blaster.log import parse_log, write_log
+from stingerml.blaster.sessions import build_sessions
+from stingerml.blaster.settings import TrainSettings
+from stingerml.blaster.synth import generate
+from stingerml.blaster.trainer import OutputError, train, train_folder, train_sessions
+from stingerml.blaster.trainfolder import write as write_folder
 from stingerml.cli import main
-from stingerml.dataset import DatasetParams, build_dataset
-from stingerml.errors import DatasetError
-from stingerml.folder_dataset import ExportParams, export_dataset
-from stingerml.matrix import Matrix
-from stingerml.features import featurize_summary
-from stingerml.log import parse_log, write_log
-from stingerml.trainers.blaster import OutputError, train, train_folder, train_sessions
-from stingerml.scaler import Scaler
-from stingerml.settings import TrainSettings
-from stingerml.sessions import build_sessions
-from stingerml.synth import generate
-from stingerml.trainfolder import write as write_folder
+from stingerml.core.errors import DatasetError
+from stingerml.core.matrix import Matrix
+from stingerml.formats import mlmd
+from stingerml.learn.scaler import Scaler
 
 SUMMARY_KEYS = ("samples", "durationMs", "shotsAll", "shotsAccepted", "posWindows", "negWindows", "rawPosCount")
 

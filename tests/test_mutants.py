@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import loader
+from stingerml.blaster import loader
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 

@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("numba")
 
 ROOT = Path(__file__).resolve().parents[1]
-SNIPPET = ("from stingerml._rng_jit import next_double, seed_state; "
-           "from stingerml.rng import XorShift32; "
+SNIPPET = ("from stingerml._kernels.rng_jit import next_double, seed_state; "
+           "from stingerml.core.rng import XorShift32; "
            "assert next_double(seed_state(7)) == XorShift32(7)(); print('ok')")
 
 

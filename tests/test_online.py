@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import online
+from stingerml.blaster import online
 from stingerml.cli import main
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"

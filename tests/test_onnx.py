@@ -6,11 +6,11 @@ import math
 from array import array
 
 import pytest
-
 from sklearn_nets import fitted
-from stingerml.dense import DenseLayer, DenseNetwork
-from stingerml.errors import ExportError, StingerError
-from stingerml.formats.blaster import log_rows, read_network
+
+from stingerml.blaster.network import log_rows, read_network
+from stingerml.core.dense import DenseLayer, DenseNetwork
+from stingerml.core.errors import ExportError, StingerError
 from stingerml.formats.onnx import to_onnx, write_onnx
 
 onnx = pytest.importorskip("onnx")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from stingerml import _atomic
-from stingerml.trainers import blaster
+from stingerml.blaster import trainer as blaster
 from stingerml.cli import main
-from stingerml.errors import OutputError
+from stingerml.core import atomic as _atomic
+from stingerml.core.errors import OutputError
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "vectors" / "sessions" / "tiny.bin"

@@ -16,20 +16,20 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import use_backend
+
 from stingerml import _kernels
-from stingerml.benchmark import BenchmarkConfig, BenchmarkData, run_benchmark
+from stingerml.blaster import tasks as trainer_tasks
+from stingerml.blaster.benchmark import BenchmarkConfig, BenchmarkData, run_benchmark
+from stingerml.blaster.folder_dataset import ExportParams, export_dataset
+from stingerml.blaster.log import parse_log, write_log
+from stingerml.blaster.sessions import build_sessions
+from stingerml.blaster.settings import TRAIN_PIPELINE
+from stingerml.blaster.synth import generate
+from stingerml.blaster.trainer import train, train_folder
 from stingerml.cli import main
-from stingerml.errors import LogFormatError, StingerError, TaskError
-from stingerml.executors import run_tasks
-from stingerml.folder_dataset import ExportParams, export_dataset
-from stingerml.log import parse_log, write_log
-from stingerml.sessions import build_sessions
-from stingerml.settings import TRAIN_PIPELINE
-from stingerml.synth import generate
-from stingerml.trainers import tasks as trainer_tasks
-from stingerml.trainers.blaster import train, train_folder
+from stingerml.core.errors import LogFormatError, StingerError, TaskError
+from stingerml.learn.executors import run_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = BenchmarkConfig(seeds=2, lr_iter=40, mlp_iter=2)
@@ -242,7 +242,7 @@ def test_cli_scheduler_gives_identical_files(tmp_path, log_files, monkeypatch, c
 
 
 def test_scheduler_without_distributed_is_one_clear_error(monkeypatch):
-    from stingerml.executors import dask_executor
+    from stingerml.learn.executors import dask_executor
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(StingerError, match=r"pip install 'stingerml\[dask\]'"):
         with dask_executor("tcp://127.0.0.1:8786"):

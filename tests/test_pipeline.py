@@ -6,20 +6,19 @@ from array import array
 from pathlib import Path
 
 import pytest
-
-from stingerml.formats import mlmd
-from stingerml.dataset import build_dataset
-from stingerml.errors import DatasetError
-from stingerml.features import featurize_rich, featurize_summary
-from stingerml.log import from_columns, parse_log
-from stingerml.logreg import LogisticRegression
-from stingerml.matrix import Matrix
-from stingerml.mlp import MLP
-from stingerml.trainers.blaster import train
-from stingerml.scaler import Scaler
-from stingerml.settings import TRAIN_PIPELINE
-
 from conftest import BACKENDS, use_backend
+
+from stingerml.blaster.dataset import build_dataset
+from stingerml.blaster.features import featurize_rich, featurize_summary
+from stingerml.blaster.log import from_columns, parse_log
+from stingerml.blaster.logreg import LogisticRegression
+from stingerml.blaster.mlp import MLP
+from stingerml.blaster.settings import TRAIN_PIPELINE
+from stingerml.blaster.trainer import train
+from stingerml.core.errors import DatasetError
+from stingerml.core.matrix import Matrix
+from stingerml.formats import mlmd
+from stingerml.learn.scaler import Scaler
 
 SESSIONS = ("tiny", "session_a")
 

@@ -9,10 +9,8 @@ from array import array
 
 import pytest
 
-from stingerml.formats import mlmd
-from stingerml.cli import main
-from stingerml.log import CHANNELS, from_columns, write_log
-from stingerml.plots import (
+from stingerml.blaster.log import CHANNELS, from_columns, write_log
+from stingerml.blaster.plots import (
     PlotError,
     decimate_minmax,
     nice_ticks,
@@ -23,6 +21,8 @@ from stingerml.plots import (
     shot_trace,
     write_svg,
 )
+from stingerml.cli import main
+from stingerml.formats import mlmd
 
 SVG = "{http://www.w3.org/2000/svg}"
 NUMERIC = {"x", "y", "x1", "x2", "y1", "y2", "width", "height"}

@@ -7,10 +7,9 @@ import shutil
 import subprocess
 
 import pytest
-
-from stingerml.quality import data_quality
-
 from test_app_settings import app_reference
+
+from stingerml.blaster.quality import data_quality
 
 CASES = ("tiny", "session_a", "import_session_a+tiny", "import_tiny+session_a+tiny_junk")
 

@@ -8,20 +8,20 @@ from array import array
 from fractions import Fraction
 
 import pytest
-
 from conftest import use_backend
 from sklearn_nets import CLASSIFICATION, accuracy, fitted
-from stingerml.dense import DenseLayer, DenseNetwork
-from stingerml.errors import ExportError
-from stingerml.matrix import Matrix
-from stingerml.quantize import (
+
+from stingerml.core.dense import DenseLayer, DenseNetwork
+from stingerml.core.errors import ExportError
+from stingerml.core.matrix import Matrix
+from stingerml.core.quantized import round_half_away
+from stingerml.deploy.quantize import (
     PROB_SCALE,
     activation_params,
     multiply_by_quantized_multiplier,
     quantize,
     quantize_multiplier,
     representative_rows,
-    round_half_away,
 )
 
 INT32_MIN = -(1 << 31)
@@ -157,7 +157,7 @@ def test_int8_accuracy_drop_at_most_one_point(name):
 
 
 def test_shapes_int8_cannot_hold():
-    from stingerml.quantize import MAX_INPUTS
+    from stingerml.deploy.quantize import MAX_INPUTS
 
     with pytest.raises(ValueError, match="at least one input and one output"):  # no network has such a layer
         DenseLayer(array("f"), array("f"), 3, 0)
@@ -169,16 +169,17 @@ def test_shapes_int8_cannot_hold():
 
 def _emulated(net, X_rep, X):
     """Quantize on ``X_rep`` and run the emulator on every row of ``X`` on the active backend."""
-    from stingerml import quantize as module
+    from stingerml.core import quantized as module
 
-    module._logistic_table.cache_clear()  # the table is computed with the active backend's expf
+    module._logistic_table.cache_clear()  # computed once per input scale: recompute it under this backend
     q = quantize(net, X_rep)
     return q, [q.run(q.quantize_input(r)) for r in X.rows()], [q.run(q.quantize_input(r), "double") for r in X.rows()]
 
 
 def test_emulator_is_the_same_on_both_backends(vectors):
-    """f32 and expf come from kernels("firmware"): the numba twin must give the same int8 models and outputs."""
-    from stingerml.formats.blaster import log_rows, read_network
+    """The int8 models and outputs do not depend on the backend (f32 and expf: core.float32, the firmware
+    kernels' own reference), so a model quantized anywhere runs the same everywhere."""
+    from stingerml.blaster.network import log_rows, read_network
 
     cases = []
     for kind, width in (("mlp", 30), ("lr", 18)):  # sigmoid: the LOGISTIC table (expf)

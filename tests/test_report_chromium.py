@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
-
 from test_report_html import SECTIONS, tiny_dir  # noqa: F401 (a fixture)
 
 WIDTH, HEIGHT = 900, 2000

@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import json
 import re
-from html import escape
 import shutil
 import xml.etree.ElementTree as ET
+from html import escape
 from pathlib import Path
 
 import pytest
-
-from stingerml.cli import main
-from stingerml.trainers.blaster import train
-from stingerml.report_html import REPORT_HTML, render, svgs
-
 from conftest import use_backend
+
+from stingerml.blaster.report_html import REPORT_HTML, render, svgs
+from stingerml.blaster.trainer import train
+from stingerml.cli import main
 
 SECTIONS = ("quality", "summary", "metrics", "loss", "traces")
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stingerml import jsmath
-from stingerml.rng import XorShift32, js_round
+from stingerml.core import jsmath
+from stingerml.core.rng import XorShift32, js_round
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "rng"
 REFERENCE = json.loads((VECTORS / "xorshift32.json").read_text())

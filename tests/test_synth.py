@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import stingerml
+from stingerml.blaster.log import parse_log, read_log
+from stingerml.blaster.synth import SynthParams, generate, generate_with_truth
 from stingerml.cli import main
-from stingerml.log import parse_log, read_log
-from stingerml.synth import SynthParams, generate, generate_with_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = Path(stingerml.__file__).resolve().parent / "data" / "demo_session.bin"

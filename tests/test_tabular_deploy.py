@@ -7,16 +7,16 @@ import json
 import random
 
 import pytest
+from test_tabular_runs import SETTINGS, make_csv, outputs
 
 from stingerml.cli import main
+from stingerml.core.matrix import Matrix
+from stingerml.core.rng import XorShift32
+from stingerml.deploy.quantize import quantize
 from stingerml.formats import network
 from stingerml.formats.onnx import to_onnx
 from stingerml.formats.tflite import to_tflite
-from stingerml.matrix import Matrix
-from stingerml.quantize import quantize
-from stingerml.rng import XorShift32
-from stingerml.trainers.tabular.runs import RunSettings, evaluate, load_quantized, train_run
-from test_tabular_runs import SETTINGS, make_csv, outputs
+from stingerml.tabular.runs import RunSettings, evaluate, load_quantized, train_run
 
 OUTPUT = ["meta.json", "model.json", "model.onnx", "model.tflite", "training_history.json"]
 

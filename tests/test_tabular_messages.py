@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from stingerml.cli import main
-from stingerml.errors import StingerWarning, TabularDataError
-from stingerml.rng import XorShift32
-from stingerml.trainers.tabular import read_table
+from stingerml.core.errors import StingerWarning, TabularDataError
+from stingerml.core.rng import XorShift32
+from stingerml.tabular import read_table
 
 HEADER = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year", "c1", "c2", "c3",
           "c4", "c5", "c6", "c7", "c8", "c9", "species"]

@@ -5,15 +5,15 @@ import inspect
 from array import array
 
 import pytest
-
 from conftest import use_backend
+
 from stingerml import _kernels
 from stingerml._kernels import kernels, tabular_pure
-from stingerml.matrix import Matrix
-from stingerml.progress import Progress
-from stingerml.rng import XorShift32
-from stingerml.trainers.tabular import MLPClassifier, MLPRegressor, classification_report, regression_metrics
-from stingerml.trainers.tabular.estimator import TrainState
+from stingerml.core.matrix import Matrix
+from stingerml.core.progress import Progress
+from stingerml.core.rng import XorShift32
+from stingerml.tabular import MLPClassifier, MLPRegressor, classification_report, regression_metrics
+from stingerml.tabular.estimator import TrainState
 
 
 def blobs(n: int, n_classes: int, nf: int = 4, seed: int = 5):

@@ -6,14 +6,13 @@ reader), and a model trained on numba must reach a plain accuracy floor.
 """
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import use_backend
 from sklearn_csv import write_dataset
-from stingerml.trainers.tabular import MLPClassifier, MLPRegressor, read_table
-from stingerml.trainers.tabular.estimator import _rows
-from stingerml.trainers.tabular.split import random_split, stratified_split
+
+from stingerml.tabular import MLPClassifier, MLPRegressor, read_table
+from stingerml.tabular.estimator import _rows
+from stingerml.tabular.split import random_split, stratified_split
 
 datasets = pytest.importorskip("sklearn.datasets")
 

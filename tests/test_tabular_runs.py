@@ -10,15 +10,15 @@ from array import array
 from pathlib import Path
 
 import pytest
-
 from conftest import use_backend
+
 from stingerml.cli import main
-from stingerml.dense import DenseLayer, DenseNetwork
-from stingerml.errors import ModelFormatError
+from stingerml.core.dense import DenseLayer, DenseNetwork
+from stingerml.core.errors import ModelFormatError
+from stingerml.core.rng import XorShift32
 from stingerml.formats import network
-from stingerml.rng import XorShift32
-from stingerml.trainers.tabular.landmarks import normalize_hand
-from stingerml.trainers.tabular.runs import RunInterrupted, RunSettings, train_run
+from stingerml.tabular.landmarks import normalize_hand
+from stingerml.tabular.runs import RunInterrupted, RunSettings, train_run
 
 
 def make_csv(path, n=90, seed=3, classes=("red", "green", "blue")):

@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from sklearn_nets import fitted
-from stingerml.errors import ExportError
-from stingerml.formats.blaster import log_rows, read_network
+
+from stingerml.blaster.network import log_rows, read_network
+from stingerml.core.errors import ExportError
+from stingerml.core.matrix import Matrix
+from stingerml.deploy.quantize import quantize, representative_rows
 from stingerml.formats.tflite import to_tflite, write_tflite
-from stingerml.matrix import Matrix
-from stingerml.quantize import quantize, representative_rows
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 np = pytest.importorskip("numpy")

@@ -1,4 +1,4 @@
-"""Fail if the modules of a package import each other in a cycle.
+"""Fail if the modules of a package import each other in a cycle, or (for ``stingerml``) against its layers.
 
 Builds the graph of intra-package imports with :mod:`ast` (every ``import`` and
 ``from ... import`` statement, at module level or inside a function: a lazy
@@ -8,15 +8,55 @@ is one, else of the package. Importing a module implies importing its
 parent packages, but those edges are not counted: a package's
 ``__init__`` is where it names its submodules.
 
+The layers of ``stingerml`` (docs/architecture.md), bottom to top: an import
+may point to its own layer or a lower one, and the domains (one layer) never
+import each other. ``LAYERS`` names each layer's top-level members of the package.
+
 Usage: ``python tools/check_imports.py [PACKAGE_DIR]`` (default ``stingerml``);
-exit code 0 when there is no cycle, 1 otherwise.
+exit code 0 when there is no cycle and no upward import, 1 otherwise.
 """
 from __future__ import annotations
 
 import ast
 import sys
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import Dict, List, Set, Tuple
+
+LAYERS = (
+    ("foundations", ("_version", "_compat", "core")),
+    ("kernels", ("_kernels",)),
+    ("formats", ("formats",)),
+    ("learn", ("learn",)),
+    ("deploy", ("deploy",)),
+    ("domains", ("blaster", "tabular", "audio", "sequence")),
+    ("device", ("device",)),
+    ("cli", ("cli", "__main__", "")),
+)
+"""Bottom to top: each layer and the first name under the package of its members (``""``: the package's
+own ``__init__``). Each member of ``domains`` is its own room: no domain imports another."""
+
+
+def layer_of(module: str) -> Tuple[int, str]:
+    """(layer index, member) of a dotted module name of the package (``stingerml.blaster.log`` → domains)."""
+    member = module.split(".")[1] if "." in module else ""
+    for index, (_, members) in enumerate(LAYERS):
+        if member in members:
+            return index, member
+    raise KeyError(f"{module}: not in any layer of tools/check_imports.py LAYERS; add its package there")
+
+
+def upward(graph: Dict[str, Set[str]]) -> List[str]:
+    """Every import that points up a layer or from one domain into another, as ``a -> b`` lines."""
+    out = []
+    for name in sorted(graph):
+        here, member = layer_of(name)
+        for target in sorted(graph[name]):
+            if target == name.split(".")[0]:
+                continue  # the package itself: importing any submodule implies it
+            there, other = layer_of(target)
+            if there > here or (there == here and other != member and LAYERS[here][0] == "domains"):
+                out.append(f"{name} ({LAYERS[here][0]}) -> {target} ({LAYERS[there][0]})")
+    return out
 
 
 def module_names(root: Path) -> Dict[str, Path]:
@@ -101,8 +141,11 @@ def main(argv: List[str]) -> int:
     edges = sum(len(v) for v in graph.values())
     for component in found:
         print("import cycle: " + " <-> ".join(component))
-    print(f"{len(modules)} modules, {edges} intra-package imports, {len(found)} cycles")
-    return 1 if found else 0
+    wrong = upward(graph) if root.name == "stingerml" else []
+    for line in wrong:
+        print("upward import: " + line)
+    print(f"{len(modules)} modules, {edges} intra-package imports, {len(found)} cycles, {len(wrong)} upward imports")
+    return 1 if found or wrong else 0
 
 
 if __name__ == "__main__":

@@ -29,20 +29,11 @@ from typing import Sequence, Tuple
 import numpy as np
 from .numba_cache import njit
 
-from ..constants import CHANNELS, RICH_FEATURES, SCALE_FLOOR, WINDOW_SAMPLES
-from ..constants import MLP_H1 as H1
-from ..constants import MLP_H2 as H2
-from .firmware_pure import (  # noqa: F401  (f32 and check_windows re-exported: not hot)
-    EXP2_TAB,
-    EXP_C0,
-    EXP_C1,
-    EXP_C2,
-    EXP_INV_LN2_N,
-    EXP_OVERFLOW,
-    EXP_UNDERFLOW,
-    check_windows,
-    f32,
-)
+from ..core.constants import CHANNELS, RICH_FEATURES, SCALE_FLOOR, WINDOW_SAMPLES
+from ..core.constants import MLP_H1 as H1
+from ..core.constants import MLP_H2 as H2
+from ..core.float32 import EXP2_TAB, EXP_C0, EXP_C1, EXP_C2, EXP_INV_LN2_N, EXP_OVERFLOW, EXP_UNDERFLOW
+from .firmware_pure import check_windows, f32  # noqa: F401  (re-exported: not hot)
 
 # No divisor here can be zero (50, a scale floored at 1e-10, 1 + expf >= 1): skip
 # numba's ZeroDivisionError checks, which would block vectorization.

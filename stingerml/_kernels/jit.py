@@ -12,9 +12,9 @@ histories as ``[{"iter", "loss"}]``). Results are identical to the bit:
   ever happens, and ``fastmath`` is never on (no FMA contraction, no
   reassociation). SIMD lanes are always different outputs, so every sum still
   adds its terms one after the other.
-- ``exp`` and ``log`` are V8's fdlibm ports from :mod:`stingerml._jsmath_jit`
-  (the njit twin of :mod:`stingerml.jsmath`), and the rng is
-  :mod:`stingerml._rng_jit` (the twin of :class:`stingerml.rng.XorShift32`):
+- ``exp`` and ``log`` are V8's fdlibm ports from :mod:`stingerml._kernels.jsmath_jit`
+  (the njit twin of :mod:`stingerml.core.jsmath`), and the rng is
+  :mod:`stingerml._kernels.rng_jit` (the twin of :class:`stingerml.core.rng.XorShift32`):
   the sigmoid, the clamped BCE and the Box–Muller gaussian use them exactly
   where ``pure`` uses jsmath and the rng.
 - ``1 - β**t`` (Adam's bias corrections, with V8's ``Math.pow``) is computed by
@@ -34,10 +34,9 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from .numba_cache import njit
 
-from .._jsmath_jit import exp, log
-from .._rng_jit import gaussian, next_double, seed_state
-from ..rng import XorShift32
-from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
+from ..core.rng import XorShift32
+from .jsmath_jit import exp, log
+from .pure import (
     BETA1,
     BETA2,
     CHANNELS,
@@ -52,6 +51,7 @@ from .pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
     ordered_sum,
     sigmoid,
 )
+from .rng_jit import gaussian, next_double, seed_state
 
 # Kernels whose divisors can never be zero skip numba's ZeroDivisionError check
 # (which would stop LLVM from vectorizing); the others keep Python's semantics.

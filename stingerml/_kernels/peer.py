@@ -40,7 +40,7 @@ from array import array
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, List, Optional, Sequence, Tuple, Union
 
-from ..errors import StingerError, StingerWarning, TrainingError
+from ..core.errors import StingerError, StingerWarning, TrainingError
 
 MIN_WORK = 4000  # rows × iterations (a few seconds of pure-Python training) before "auto" splits
 MAIN_SHARE = 0.46  # of the rows: the output side's gradient sums cost a little more than the input layer's

@@ -25,14 +25,13 @@ from functools import reduce
 from operator import add, itemgetter, mul
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .. import jsmath
-from ..constants import CHANNELS, RICH_FEATURES, SUMMARY_FEATURES  # noqa: F401  (re-exported for the twin)
-from ..constants import MLP_H1 as H1
-from ..constants import MLP_H2 as H2
-from ..constants import WINDOW_SAMPLES as WINDOW
-from ..rng import XorShift32
+from ..core import jsmath
+from ..core.constants import CHANNELS, RICH_FEATURES, SUMMARY_FEATURES  # noqa: F401  (re-exported for the twin)
+from ..core.constants import MLP_H1 as H1
+from ..core.constants import MLP_H2 as H2
+from ..core.constants import WINDOW_SAMPLES as WINDOW
+from ..core.rng import XorShift32
 from . import peer
-
 
 __all__ = [  # the seam: the numba twin (jit.py) defines every one of these names
     "clamped_bce", "logreg_fit", "logreg_predict", "logreg_predict_unscaled", "mean_bce", "mlp_fit", "mlp_init",
@@ -401,7 +400,7 @@ class _Adam:
 
 def bias_corrections(t: int) -> Tuple[float, float]:
     """Adam's ``(1 - β1**t, 1 - β2**t)`` at iteration ``t``, the powers as V8's ``Math.pow``
-    (:func:`stingerml.jsmath.pow`; the C library's differ in the last bit for some ``t``)."""
+    (:func:`stingerml.core.jsmath.pow`; the C library's differ in the last bit for some ``t``)."""
     return 1 - jsmath.pow(BETA1, t), 1 - jsmath.pow(BETA2, t)
 
 

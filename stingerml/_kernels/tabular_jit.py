@@ -19,18 +19,11 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from .._jsmath_jit import exp as _exp
-from .._jsmath_jit import log as _log
-from .._rng_jit import next_double as _rng_next
 from .jit import _f64, _ieee, _shuffle
-from .tabular_pure import (  # noqa: F401  (re-exported: the small helpers are not hot)
-    BETA1,
-    BETA2,
-    EPS,
-    bias_corrections,
-    layout,
-    n_params,
-)
+from .jsmath_jit import exp as _exp
+from .jsmath_jit import log as _log
+from .rng_jit import next_double as _rng_next
+from .tabular_pure import BETA1, BETA2, EPS, bias_corrections, layout, n_params
 
 SOFTMAX, SIGMOID, LINEAR = 0, 1, 2  # the output kinds inside the compiled loops
 _KINDS = {"softmax": SOFTMAX, "sigmoid": SIGMOID, "linear": LINEAR}

@@ -12,12 +12,12 @@ operations in the same order, so results are equal to the bit):
   both backends). Hidden layers: ReLU, then inverted dropout: one uniform
   ``u`` per hidden unit from xorshift32 (rows in batch order, layers in order,
   units in order), the unit is kept when ``u >= p`` and scaled by ``1/(1-p)``.
-- Output and loss (``kind``, the :class:`~stingerml.dense.DenseNetwork` output
+- Output and loss (``kind``, the :class:`~stingerml.core.dense.DenseNetwork` output
   name): ``softmax`` with cross-entropy ``log(s) - (z_c - max)``
   where ``s = Σ exp(z_k - max)`` in class order; ``sigmoid`` with binary
   cross-entropy ``max(z,0) - z·t + log(1 + exp(-|z|))``; ``linear`` with
   ``½ Σ (z - t)²``. The output error is ``p - t`` in all three cases.
-  ``exp`` and ``log`` are :mod:`stingerml.jsmath`'s (fdlibm), as in the twin.
+  ``exp`` and ``log`` are :mod:`stingerml.core.jsmath`'s (fdlibm), as in the twin.
 - Backward: per row, in batch order, ``G_W[o][i] += d[o]·a[i]``,
   ``G_b[o] += d[o]``; the error below is ``Σ_o W[o][i]·d[o]`` (outputs in
   order, from 0.0) times the dropout scale where the unit was active, else 0.
@@ -34,9 +34,9 @@ import math
 from array import array
 from typing import List, Sequence, Tuple
 
-from ..jsmath import exp as _exp
-from ..jsmath import log as _log
-from ..rng import XorShift32
+from ..core.jsmath import exp as _exp
+from ..core.jsmath import log as _log
+from ..core.rng import XorShift32
 from .pure import BETA1, BETA2, EPS, ordered_sum
 
 __all__ = [  # the seam: the numba twin (tabular_jit.py) defines every one of these names

@@ -5,7 +5,7 @@ defines ``register(subparsers)``, which adds its sub-commands and stores a
 handler as ``func`` on each parser (returning the process exit code). Adding a
 command module is one line in :data:`COMMANDS`. The commands read logs and
 models through :mod:`._common`. Errors derived from
-:class:`stingerml.errors.StingerError` become one ``error: ...`` line on stderr
+:class:`stingerml.core.errors.StingerError` become one ``error: ...`` line on stderr
 and exit code 1 (so do I/O errors no command foresaw); a closed standard
 output (``... | head``) ends quietly.
 """
@@ -17,7 +17,7 @@ import sys
 from typing import List, Optional
 
 from .._version import __version__
-from ..errors import StingerError
+from ..core.errors import StingerError
 from ._common import Terminated, add_global_options, complete
 
 COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands

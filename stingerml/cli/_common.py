@@ -15,12 +15,12 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Union
 
-from ..errors import ModelFormatError, StingerError, StingerWarning
+from ..core.errors import ModelFormatError, StingerError, StingerWarning
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..blaster.log import Log
+    from ..core.progress import Progress, ProgressCallback
     from ..formats.mlmd import Model
-    from ..log import Log
-    from ..progress import Progress, ProgressCallback
 
 PathArg = Union[str, Path]
 
@@ -67,7 +67,7 @@ def read_logs(paths: Sequence[PathArg], *, show_warnings: bool = True) -> List["
     ``show_warnings`` they are also printed, once each, as ``warning:`` lines
     (never through Python's warning output).
     """
-    from ..log import read_log
+    from ..blaster.log import read_log
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StingerWarning)
@@ -91,7 +91,7 @@ def load_model(path: Optional[PathArg], slot: str) -> "Model":
     the firmware's loader would reject for that slot is an error (the user
     asked for that file); its warnings are printed.
     """
-    from .. import loader
+    from ..blaster import loader
 
     if path is None:
         return loader.factory_model(slot)
@@ -256,7 +256,7 @@ def _warnings_only(event: "Progress") -> None:
 WARNING_EVENT = "WARNING: "  # how a training run's warnings appear among its progress events
 
 
-# --- independent tasks: --jobs / --scheduler (stingerml.executors) ---------------------------------
+# --- independent tasks: --jobs / --scheduler (stingerml.learn.executors) ---------------------------------
 
 def positive_int(text: str) -> int:
     """argparse ``type=`` of a count that must be 1 or more (``--jobs``, ``--mlp-iterations``, ...)."""
@@ -271,7 +271,7 @@ def positive_int(text: str) -> int:
 
 def add_task_options(p: argparse.ArgumentParser) -> None:
     """``--jobs N`` (local processes) or ``--scheduler ADDRESS`` (a Dask cluster) for a command
-    made of independent tasks (:mod:`stingerml.executors`); results are the same either way."""
+    made of independent tasks (:mod:`stingerml.learn.executors`); results are the same either way."""
     g = p.add_mutually_exclusive_group()
     g.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                    help="run the independent tasks on N local processes (default 1: one after another); "
@@ -288,7 +288,7 @@ def task_runner(args: argparse.Namespace) -> Iterator[Dict[str, Any]]:
     if args.scheduler is None:
         yield {"jobs": args.jobs}
         return
-    from ..executors import dask_executor
+    from ..learn.executors import dask_executor
 
     with dask_executor(args.scheduler) as executor:
         yield {"executor": executor}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Optional, TextIO
 
-from ..progress import Progress
+from ..core.progress import Progress
 
 
 class StderrProgress:
-    """A :data:`~stingerml.progress.ProgressCallback` printing to ``stream`` (stderr by default)."""
+    """A :data:`~stingerml.core.progress.ProgressCallback` printing to ``stream`` (stderr by default)."""
 
     def __init__(self, stream: Optional[TextIO] = None, *, quarters: bool = True) -> None:
         """``quarters``: the lines at each quarter of a counted stage without a terminal (off for a

@@ -1,6 +1,6 @@
 """``-`` on the command line: standard output for ``-o`` where a command writes one file.
 
-(Standard input for an input log is :func:`stingerml.log.read_log`'s ``"-"``.)
+(Standard input for an input log is :func:`stingerml.blaster.log.read_log`'s ``"-"``.)
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def write_output(path: str, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        from .._atomic import write_bytes_atomic
+        from ..core.atomic import write_bytes_atomic
 
         write_bytes_atomic(path, data)
 

@@ -5,11 +5,23 @@ import argparse
 import shlex
 import sys
 
-from ..errors import StingerError
-from ..progress import Progress
+from ..core.errors import StingerError
+from ..core.progress import Progress
 from ._announce import announce_backend
-from ._common import (add_arguments_later, add_json, add_old_spelling, add_output, add_sources, add_task_options,
-                      check_sources, positive_int, print_json, read_logs, say, task_runner)
+from ._common import (
+    add_arguments_later,
+    add_json,
+    add_old_spelling,
+    add_output,
+    add_sources,
+    add_task_options,
+    check_sources,
+    positive_int,
+    print_json,
+    read_logs,
+    say,
+    task_runner,
+)
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -25,10 +37,10 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from .._atomic import write_text_atomic
-    from ..benchmark import BenchmarkConfig, BenchmarkData, estimate_seconds, run_benchmark
-    from ..sessions import build_sessions
-    from ..trainfolder import read
+    from ..blaster.benchmark import BenchmarkConfig, BenchmarkData, estimate_seconds, run_benchmark
+    from ..blaster.sessions import build_sessions
+    from ..blaster.trainfolder import read
+    from ..core.atomic import write_text_atomic
 
     check_sources(args)
     config = BenchmarkConfig(seeds=args.seeds, test_frac=args.test_frac, lr_iter=args.lr_iterations,
@@ -92,7 +104,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..benchmark import FEATURES, MODELS, SPLITS, BenchmarkConfig
+    from ..blaster.benchmark import FEATURES, MODELS, SPLITS, BenchmarkConfig
 
     d = BenchmarkConfig()
     add_sources(p, "device log(s) (.bin or .csv)", "benchmark on this training folder instead of logs")

@@ -6,7 +6,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..errors import OutputError, StingerError, StingerWarning
+from ..core.errors import OutputError, StingerError, StingerWarning
 from ._common import add_output, read_one_log, say, warn
 from ._stdio import STDIO, messages, write_output
 
@@ -25,8 +25,8 @@ def log_format(path: Path, role: str) -> str:
 
 
 def save_log(log: "object", path: Path) -> None:
-    """:func:`stingerml.log.write_log` (atomic, format by extension), with I/O failures as :class:`OutputError`."""
-    from ..log import write_log
+    """:func:`stingerml.blaster.log.write_log` (atomic, format by extension), with I/O failures as :class:`OutputError`."""
+    from ..blaster.log import write_log
 
     try:
         write_log(log, path)
@@ -38,7 +38,7 @@ def _convert(args: argparse.Namespace) -> int:
     src, dst = Path(args.input), Path(args.out)
     log = None
     if args.input == STDIO:  # standard input: the format is told by the content
-        from ..log import looks_like_csv, parse_any
+        from ..blaster.log import looks_like_csv, parse_any
 
         raw = sys.stdin.buffer.read()
         src_fmt = "CSV" if looks_like_csv(raw) else "binary"
@@ -57,7 +57,7 @@ def _convert(args: argparse.Namespace) -> int:
     if log is None:
         log = read_one_log(src)
     if args.out == STDIO:
-        from ..log import to_csv
+        from ..blaster.log import to_csv
 
         write_output(STDIO, to_csv(log).encode("utf-8") if dst_fmt == "CSV" else log.to_bytes())
     else:

@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 from typing import Dict
 
-from ..constants import MODEL_FILES as _SLOT_FILES
-from ..errors import StingerError
+from ..core.constants import MODEL_FILES as _SLOT_FILES
+from ..core.errors import StingerError
 from ._common import add_arguments_later, add_json, add_output, print_json, progress, read_bytes, say
 
 
@@ -100,15 +100,15 @@ def _client(args):
 
 
 def _emulate(args) -> int:
+    from ..blaster.log import read_log
     from ..device.emulator import Blaster, PtyServer, TcpServer
-    from ..log import read_log
 
     _check_seconds(args.upload_timeout, "--upload-timeout")
     if args.tcp is not None and not 0 <= args.tcp <= 65535:
         raise StingerError(f"--tcp {args.tcp}: a TCP port is 0..65535 (0 picks a free port)")
     log = None
     if args.log == "-":  # standard input: a CSV is converted, binary bytes are served as they are
-        from ..log import looks_like_csv, parse_any
+        from ..blaster.log import looks_like_csv, parse_any
 
         raw = sys.stdin.buffer.read()
         log = parse_any(raw, source="<stdin>").to_bytes() if looks_like_csv(raw) else raw
@@ -140,7 +140,7 @@ def _emulate(args) -> int:
 
 
 def _pull(args) -> int:
-    from ..progress import Progress
+    from ..core.progress import Progress
 
     show = progress(args, quarters=False)  # a bar only on a terminal: a failed pull says one error line
     with _client(args) as client:
@@ -154,7 +154,7 @@ def _pull(args) -> int:
 
 
 def _push(args) -> int:
-    from .._atomic import recover
+    from ..core.atomic import recover
 
     if args.dir is not None:
         with contextlib.suppress(OSError):

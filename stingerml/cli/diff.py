@@ -21,8 +21,8 @@ def _read(path: str) -> bytes:
 
 
 def cmd_diff(args) -> int:
-    from ..errors import DiffError, StingerError
-    from ..modeldiff import diff_bytes, format_diff
+    from ..blaster.modeldiff import diff_bytes, format_diff
+    from ..core.errors import DiffError, StingerError
 
     try:
         if args.a == STDIO and args.b == STDIO:

@@ -7,8 +7,8 @@ from ._common import add_arguments_later, add_json, add_output, print_json, read
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ..folder_dataset import ExportParams, export_dataset
-    from ..trainfolder import write
+    from ..blaster.folder_dataset import ExportParams, export_dataset
+    from ..blaster.trainfolder import write
 
     params = ExportParams(
         lead_ms=args.lead_ms,
@@ -68,7 +68,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..folder_dataset import AVOID_EDGES, STRATEGIES, ExportParams
+    from ..blaster.folder_dataset import AVOID_EDGES, STRATEGIES, ExportParams
 
     d = ExportParams()
     p.add_argument("log", help="device log (.bin) or converter CSV (.csv)")

@@ -5,7 +5,7 @@ the blaster's models as ONNX and full-int8 TFLite.
 ``-o DIR`` is the short form for all three as ``DIR/model.onnx``,
 ``DIR/model.tflite`` (with ``--log``: the int8 ranges are calibrated on that
 log's dataset rows) and ``DIR/meta.json``. Either way the files are written as
-a set (:mod:`stingerml.formats.deploy`). The targets are checked before the
+a set (:mod:`stingerml.deploy.export`). The targets are checked before the
 work; everything is computed before anything is written. ``--json`` prints the
 files written (with their sizes) and the int8 check as one JSON object.
 """
@@ -19,12 +19,12 @@ from ._common import add_json, add_output, print_json, read_bytes, read_logs, sa
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .._atomic import check_output_folder
+    from ..blaster.network import log_rows, to_network
+    from ..core.atomic import check_output_folder
+    from ..core.matrix import Matrix
+    from ..deploy.export import export_network, target_folder
+    from ..deploy.quantize import representative_rows
     from ..formats import mlmd
-    from ..formats.blaster import log_rows, to_network
-    from ..formats.deploy import export_network, target_folder
-    from ..matrix import Matrix
-    from ..quantize import representative_rows
 
     targets = _targets(args)  # {file of the set: path}, or None for --out
     check_output_folder(args.out if targets is None else target_folder(targets), _option(args, targets))
@@ -80,7 +80,7 @@ def _targets(args: argparse.Namespace):
 
 
 def _option(args: argparse.Namespace, targets) -> str:
-    from ..formats.deploy import FILE_OPTIONS
+    from ..deploy.export import FILE_OPTIONS
 
     return "--out" if targets is None else "/".join(FILE_OPTIONS[name] for name in targets)
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Tuple
 
-from ..constants import SLOT_LR, SLOT_MLP, SLOTS
+from ..core.constants import SLOT_LR, SLOT_MLP, SLOTS
 from ._announce import announce_backend
 from ._common import add_json, add_output, load_model, print_json, read_bytes, read_one_log, say
 from ._stdio import messages, write_output
@@ -23,7 +23,7 @@ def _progress(label: str, quiet: bool):
 
 
 def _replay(args) -> Tuple[object, object, object]:
-    from .. import firmware
+    from ..blaster import firmware
 
     log = read_one_log(args.log)
     lr, mlp = load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP)
@@ -33,7 +33,7 @@ def _replay(args) -> Tuple[object, object, object]:
 
 
 def cmd_validate(args) -> int:
-    from ..loader import slot_of, validate
+    from ..blaster.loader import slot_of, validate
 
     blob = read_bytes(args.file, "the model")
     slot = args.slot or slot_of(blob) or SLOT_LR  # not an MLMD header: the verdict says why, for either slot
@@ -67,7 +67,7 @@ def _row_dict(row) -> dict:
 
 
 def cmd_online(args) -> int:
-    from .. import online
+    from ..blaster import online
 
     settings = online.PostProcess(args.ema_ms, args.on, args.off, args.min_on_ms)
     log, p_lr, p_mlp = _replay(args)

@@ -4,15 +4,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..constants import CHANNELS, SLOT_LR, SLOT_MLP
+from ..core.constants import CHANNELS, SLOT_LR, SLOT_MLP
 from ._common import add_json, add_output, load_model, print_json, read_one_log, say
 from ._stdio import STDIO
 
 
 def cmd_golden(args) -> int:
-    from .._atomic import check_output_folder
-    from ..errors import OutputError
-    from ..golden import golden_set, write_golden
+    from ..blaster.golden import golden_set, write_golden
+    from ..core.atomic import check_output_folder
+    from ..core.errors import OutputError
 
     if args.out == STDIO:
         raise OutputError("golden writes three files (golden.h, golden.json, README.md); -o - (standard "

@@ -4,15 +4,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import SLOT_LR, SLOT_MLP
-from ..errors import StingerError
+from ..core.constants import SLOT_LR, SLOT_MLP
+from ..core.errors import StingerError
 from ._common import add_json, add_output, load_model, print_json, read_one_log, say
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from ..dataset import DatasetParams
-    from ..plots import plot_predictions, session_overview, shot_crops, write_svg
-    from ..shots import detect_shots
+    from ..blaster.dataset import DatasetParams
+    from ..blaster.plots import plot_predictions, session_overview, shot_crops, write_svg
+    from ..blaster.shots import detect_shots
 
     if (args.lr is None) != (args.mlp is None):
         raise StingerError("prediction plots need both models: pass --lr FILE and --mlp FILE together, or neither")

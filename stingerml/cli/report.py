@@ -7,8 +7,8 @@ import warnings
 from pathlib import Path
 from typing import Dict, List
 
-from ..constants import REPORT_FILE, REPORT_HTML_FILE
-from ..errors import ReportError, StingerWarning
+from ..core.constants import REPORT_FILE, REPORT_HTML_FILE
+from ..core.errors import ReportError, StingerWarning
 from ._common import add_json, add_output, print_json, read_logs, say, warn
 from ._stdio import STDIO, write_output
 
@@ -37,8 +37,8 @@ def _find(path: str, folder: Path) -> Path:
 
 def _logs(report: dict, given: List[str], folder: Path) -> Dict[str, object]:
     """The logs per trace ``session`` name; {} when the recorded ones are not found (traces without IMU)."""
-    from ..app_import import import_logs
-    from ..sessions import session_names
+    from ..blaster.app_import import import_logs
+    from ..blaster.sessions import session_names
 
     imported = report.get("import")
     paths = given or (imported["files"] if imported else report.get("logs") or [])
@@ -58,7 +58,7 @@ def _logs(report: dict, given: List[str], folder: Path) -> Dict[str, object]:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..report_html import render
+    from ..blaster.report_html import render
 
     if args.json and args.out == STDIO:
         args.parser.error("--json and -o - would both print to standard output; give -o a file")

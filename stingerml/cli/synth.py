@@ -1,21 +1,21 @@
-"""``stingerml synth -o FILE --seconds S --seed N``: write a synthetic session (see :mod:`stingerml.synth`)."""
+"""``stingerml synth -o FILE --seconds S --seed N``: write a synthetic session (see :mod:`stingerml.blaster.synth`)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ..errors import StingerError
+from ..core.errors import StingerError
 
 MIN_SECONDS, MAX_SECONDS = 0.01, 86400
 NOMINAL_HZ = 100  # recording time = samples / 100 Hz, as train's "Parsed N samples (T s at 100Hz)"
-from ._stdio import STDIO, messages, write_output
 from ._common import add_json, add_output, print_json, say
+from ._stdio import STDIO, messages, write_output
 from .convert import save_log
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from ..shots import detect_shots
-    from ..synth import generate_with_truth
+    from ..blaster.shots import detect_shots
+    from ..blaster.synth import generate_with_truth
 
     out = Path(args.out)
     if not MIN_SECONDS <= args.seconds <= MAX_SECONDS:  # also refuses nan

@@ -1,7 +1,7 @@
 """``stingerml tabular train|predict|evaluate``: MLP classifiers and regressors from CSV files.
 
 ``train DATA.csv --label COL`` (or ``--task regression --targets a,b``) makes a
-run folder under ``--runs-dir`` (see :mod:`stingerml.trainers.tabular.runs`) and
+run folder under ``--runs-dir`` (see :mod:`stingerml.tabular.runs`) and
 prints its path; ``--resume RUN_DIR`` continues one. ``predict RUN_DIR DATA.csv
 -o predictions.csv`` and ``evaluate RUN_DIR DATA.csv`` use ``RUN_DIR/output/model.json``;
 ``evaluate`` also reports the int8 model (``output/model.tflite``, run by the
@@ -22,10 +22,22 @@ import sys
 from pathlib import Path
 from typing import Iterator, List, Optional
 
-from ..errors import TabularDataError
-from ..progress import Progress
-from ._common import (add_arguments_later, add_global_options, add_json, add_old_spelling, add_output, positive_int,
-                      Terminated, print_json, progress, say, warn, warnings_as_lines)
+from ..core.errors import TabularDataError
+from ..core.progress import Progress
+from ._common import (
+    add_arguments_later,
+    add_global_options,
+    add_json,
+    add_old_spelling,
+    add_output,
+    positive_int,
+    Terminated,
+    print_json,
+    progress,
+    say,
+    warn,
+    warnings_as_lines,
+)
 from ._progress import StderrProgress
 
 
@@ -86,7 +98,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
-    from ..trainers.tabular.runs import RunSettings
+    from ..tabular.runs import RunSettings
 
     d = RunSettings()
     t.add_argument("data", nargs="?", metavar="DATA.csv", help="the CSV file (header line, comma or semicolon)")
@@ -154,7 +166,7 @@ def _sigterm_stops() -> Iterator[None]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.runs import RunInterrupted, RunSettings, resume_point, train_run
+    from ..tabular.runs import RunInterrupted, RunSettings, resume_point, train_run
 
     report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
     if args.resume:
@@ -215,10 +227,10 @@ def _label_of(run_dir: str) -> Optional[str]:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ..errors import OutputError
-    from ..trainers.tabular.csvdata import read_table
-    from ..dense import predicted_classes
-    from ..trainers.tabular.estimator import network_outputs
+    from ..core.dense import predicted_classes
+    from ..core.errors import OutputError
+    from ..tabular.csvdata import read_table
+    from ..tabular.estimator import network_outputs
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
@@ -251,8 +263,8 @@ def _cell(text: str) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..trainers.tabular.csvdata import Schema, read_table
-    from ..trainers.tabular.runs import evaluate, load_quantized, training_overlap
+    from ..tabular.csvdata import Schema, read_table
+    from ..tabular.runs import evaluate, load_quantized, training_overlap
 
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)

@@ -12,10 +12,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..constants import LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE
+from ..core.constants import LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE
 from ._announce import announce_backend
-from ._common import (add_arguments_later, add_json, add_output, add_sources, add_task_options, check_sources,
-                      positive_int, print_json, progress, read_logs, read_one_log, say, task_runner)
+from ._common import (
+    add_arguments_later,
+    add_json,
+    add_output,
+    add_sources,
+    add_task_options,
+    check_sources,
+    positive_int,
+    print_json,
+    progress,
+    read_logs,
+    read_one_log,
+    say,
+    task_runner,
+)
 
 DEMO_DIR = "stingerml-demo"
 
@@ -47,8 +60,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
-    """``--preset``, ``--mlp-iterations``, ``--loss-every`` (see :mod:`stingerml.settings`)."""
-    from ..settings import APP, PRESETS, TRAIN_PIPELINE
+    """``--preset``, ``--mlp-iterations``, ``--loss-every`` (see :mod:`stingerml.blaster.settings`)."""
+    from ..blaster.settings import APP, PRESETS, TRAIN_PIPELINE
 
     g = p.add_argument_group(f"training settings (default: the published app's, {APP.mlp_iterations} MLP "
                              f"iterations, loss every {APP.mlp_loss_every})")
@@ -63,11 +76,11 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace):
-    """The :class:`~stingerml.settings.TrainSettings` the options ask for; None (the
+    """The :class:`~stingerml.blaster.settings.TrainSettings` the options ask for; None (the
     trainer's default, the app's settings) when no option is given."""
     from dataclasses import replace
 
-    from ..settings import preset
+    from ..blaster.settings import preset
 
     if args.preset is None and args.mlp_iterations is None and args.loss_every is None:
         return None
@@ -80,8 +93,8 @@ def settings_from_args(args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .._atomic import check_output_folder
-    from ..trainers.blaster import train, train_folder
+    from ..blaster.trainer import train, train_folder
+    from ..core.atomic import check_output_folder
 
     check_sources(args)
     if args.concat and args.train_dir:
@@ -121,8 +134,8 @@ def quality_line(q) -> str:
 
 def run_demo(args: argparse.Namespace) -> int:
     from .. import demo_session_path
-    from .._atomic import check_output_folder
-    from ..trainers.blaster import train
+    from ..blaster.trainer import train
+    from ..core.atomic import check_output_folder
 
     src = demo_session_path()
     check_output_folder(args.out)

@@ -15,17 +15,12 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Dict, Optional
 
-from .._atomic import PathLike, output_error, temp_beside
-from ..errors import OutputError
-from ..progress import Tick
+from ..core.atomic import PathLike, output_error, temp_beside
+from ..core.errors import OutputError
+from ..core.progress import Tick
 from . import protocol
 from .discovery import find_port, import_serial
-from .errors import (
-    DeviceDisconnectedError,
-    DeviceError,
-    DeviceTimeoutError,
-    FingerprintMismatchError,
-)
+from .errors import DeviceDisconnectedError, DeviceError, DeviceTimeoutError, FingerprintMismatchError
 from .protocol import InfoValue, ReplyBuffer
 
 _IDLE_SLEEP_S = 0.002

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Dict, Iterable, List, Optional
 
-from .. import loader
+from ..blaster import loader
 from ..formats import mlmd
 from . import protocol
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import BinaryIO, Callable, Dict, Optional, Tuple, Union
 
+from ..core.constants import SLOTS, check_slot  # noqa: F401  (re-exported: the protocol names them)
 from ..formats import mlmd
-from ..constants import SLOTS, check_slot  # noqa: F401  (re-exported: the protocol names them)
 from .errors import DeviceProtocolError, DeviceReplyError
 
 BAUDRATE = 115200

@@ -4,4 +4,4 @@
 TFLite), with :mod:`.deploy` writing the last two and ``meta.json`` as one set. Writers
 read a trained model and nothing else (see docs/architecture.md); :mod:`.blaster` and
 :mod:`.from_sklearn` turn MLMD models and scikit-learn MLPs into the
-:class:`~stingerml.dense.DenseNetwork` the writers read."""
+:class:`~stingerml.core.dense.DenseNetwork` the writers read."""

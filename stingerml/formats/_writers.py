@@ -1,13 +1,13 @@
 """What the ONNX and TFLite writers share: the values they refuse and the metadata they store (both read a
-:class:`~stingerml.dense.DenseNetwork`)."""
+:class:`~stingerml.core.dense.DenseNetwork`)."""
 from __future__ import annotations
 
 import json
 import math
 from typing import List, Sequence, Tuple
 
-from ..dense import DenseNetwork
-from ..errors import ExportError
+from ..core.dense import DenseNetwork
+from ..core.errors import ExportError
 
 
 def _first_bad(values: Sequence[float]) -> int:
@@ -16,7 +16,7 @@ def _first_bad(values: Sequence[float]) -> int:
 
 def check_network(net: DenseNetwork, fmt: str) -> None:
     """Raise :class:`ExportError` unless every weight, bias and scaler value is finite and every scale
-    is > 0 (the shapes are :class:`~stingerml.dense.DenseNetwork`'s own checks)."""
+    is > 0 (the shapes are :class:`~stingerml.core.dense.DenseNetwork`'s own checks)."""
     for k, layer in enumerate(net.layers):
         for name, values in (("weights", layer.weights), ("bias", layer.bias)):
             i = _first_bad(values)

@@ -31,8 +31,20 @@ from array import array
 from typing import Dict, List, Sequence, Tuple
 
 from .._version import __version__
-from ..errors import ModelFormatError
-from .mlmd import LR_FEATURES, MLP_FEATURES, MLP_H1, MLP_H2, WINDOW_SAMPLES, LRModel, MLPModel
+from ..core.errors import ModelFormatError
+from .mlmd import (
+    LR_FEATURES,
+    MLP_FEATURES,
+    MLP_H1,
+    MLP_H2,
+    MODEL_LR,
+    MODEL_MLP,
+    TENSORS,
+    WINDOW_SAMPLES,
+    LRModel,
+    MLPModel,
+    tensor_size,
+)
 
 DEFINES: Dict[str, int] = {
     "ML_WINDOW_SAMPLES": WINDOW_SAMPLES,
@@ -46,23 +58,18 @@ _DEFINE_NOTES = {
     "ML_LR_FEATURES": "summary: mean(6) + std(6) + absmax(6)",
     "ML_MLP_FEATURES": "rich: summary(18) + absmean(6) + accel/gyro magnitude mean, std, max(6)",
 }
-# (C name, model attribute, length; 0 = scalar)
-LR_ARRAYS: Tuple[Tuple[str, str, int], ...] = (
-    ("mlLrScalerMean", "mean", LR_FEATURES),
-    ("mlLrScalerScale", "scale", LR_FEATURES),
-    ("mlLrCoef", "coef", LR_FEATURES),
-    ("mlLrIntercept", "intercept", 0),
-)
-MLP_ARRAYS: Tuple[Tuple[str, str, int], ...] = (
-    ("mlMlpScalerMean", "mean", MLP_FEATURES),
-    ("mlMlpScalerScale", "scale", MLP_FEATURES),
-    ("mlMlpW1", "W1", MLP_H1 * MLP_FEATURES),
-    ("mlMlpB1", "b1", MLP_H1),
-    ("mlMlpW2", "W2", MLP_H2 * MLP_H1),
-    ("mlMlpB2", "b2", MLP_H2),
-    ("mlMlpW3", "W3", MLP_H2),
-    ("mlMlpB3", "b3", 0),
-)
+_C_NAMES = {"mean": "ScalerMean", "scale": "ScalerScale", "coef": "Coef", "intercept": "Intercept",
+            "W1": "W1", "b1": "B1", "W2": "W2", "b2": "B2", "W3": "W3", "b3": "B3"}
+
+
+def _arrays(model_type: int, prefix: str) -> Tuple[Tuple[str, str, int], ...]:
+    """(C name, model attribute, length; 0 = scalar) of each tensor, in :data:`mlmd.TENSORS` order."""
+    return tuple((prefix + _C_NAMES[name], name, tensor_size(shape) if shape else 0)
+                 for name, shape in TENSORS[model_type])
+
+
+LR_ARRAYS = _arrays(MODEL_LR, "mlLr")
+MLP_ARRAYS = _arrays(MODEL_MLP, "mlMlp")
 _COMMENTS = {
     "mlMlpW1": f"// Layer 1: {MLP_FEATURES} -> {MLP_H1} (weights stored row-major: W[out][in])",
     "mlMlpW2": f"// Layer 2: {MLP_H1} -> {MLP_H2} (weights stored row-major: W[out][in])",

@@ -11,25 +11,41 @@ Matrices are row-major ``[out][in]``, the firmware's order.
 """
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from array import array
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
-from .._binary import le_array, le_bytes
-from ..constants import MLP_H1, MLP_H2, WINDOW_SAMPLES  # noqa: F401  (re-exported: mlmd's names)
-from ..constants import RICH_FEATURES as MLP_FEATURES
-from ..constants import SUMMARY_FEATURES as LR_FEATURES
-from ..errors import ModelFormatError
+from ..core.binary import le_array, le_bytes
+from ..core.constants import MLP_H1, MLP_H2, WINDOW_SAMPLES  # noqa: F401  (re-exported: mlmd's names)
+from ..core.constants import RICH_FEATURES as MLP_FEATURES
+from ..core.constants import SUMMARY_FEATURES as LR_FEATURES
+from ..core.errors import ModelFormatError
 
 MAGIC = b"MLMD"
 VERSION = 1
 HEADER = struct.Struct("<4sHHBBHHHII")
 HEADER_SIZE = HEADER.size  # 24
 MODEL_LR, MODEL_MLP = 0, 1
-LR_PAYLOAD_FLOATS = 3 * LR_FEATURES + 1
-MLP_PAYLOAD_FLOATS = 2 * MLP_FEATURES + MLP_H1 * MLP_FEATURES + MLP_H1 + MLP_H2 * MLP_H1 + MLP_H2 + MLP_H2 + 1
+TENSORS: Dict[int, Tuple[Tuple[str, Tuple[int, ...]], ...]] = {
+    MODEL_LR: (("mean", (LR_FEATURES,)), ("scale", (LR_FEATURES,)), ("coef", (LR_FEATURES,)), ("intercept", ())),
+    MODEL_MLP: (("mean", (MLP_FEATURES,)), ("scale", (MLP_FEATURES,)), ("W1", (MLP_H1, MLP_FEATURES)),
+                ("b1", (MLP_H1,)), ("W2", (MLP_H2, MLP_H1)), ("b2", (MLP_H2,)), ("W3", (MLP_H2,)), ("b3", ())),
+}
+"""The one tensor layout of each model type: the model's attribute names in payload order with their
+shapes (``()`` = a scalar; matrices row-major ``[out][in]``). Building, parsing, the C header
+(:mod:`.header`) and ``modeldiff`` all read it."""
+
+
+def tensor_size(shape: Tuple[int, ...]) -> int:
+    """Values in a tensor of ``shape`` (1 for a scalar)."""
+    return math.prod(shape)
+
+
+LR_PAYLOAD_FLOATS = sum(tensor_size(shape) for _, shape in TENSORS[MODEL_LR])
+MLP_PAYLOAD_FLOATS = sum(tensor_size(shape) for _, shape in TENSORS[MODEL_MLP])
 LR_PAYLOAD_BYTES = 4 * LR_PAYLOAD_FLOATS  # 220
 MLP_PAYLOAD_BYTES = 4 * MLP_PAYLOAD_FLOATS  # 16628
 
@@ -91,23 +107,27 @@ def _expect_len(name: str, values: Sequence[float], n: int) -> None:
         raise ModelFormatError(f"{name} has {len(values)} values, expected {n}")
 
 
+def _payload(model: Model) -> List[Sequence[float]]:
+    """The model's tensors in payload order (scalars as one-value lists), each checked against TENSORS."""
+    parts = []
+    for name, shape in TENSORS[model.model_type]:
+        value = getattr(model, name)
+        if shape:
+            _expect_len(name, value, tensor_size(shape))
+            parts.append(value)
+        else:
+            parts.append([value])
+    return parts
+
+
 def build_lr(model: LRModel) -> bytes:
     """The 244-byte MLMD file of an LR model."""
-    for name, n in (("mean", LR_FEATURES), ("scale", LR_FEATURES), ("coef", LR_FEATURES)):
-        _expect_len(name, getattr(model, name), n)
-    return _pack(MODEL_LR, LR_FEATURES, 0, 0, [model.mean, model.scale, model.coef, [model.intercept]])
+    return _pack(MODEL_LR, LR_FEATURES, 0, 0, _payload(model))
 
 
 def build_mlp(model: MLPModel) -> bytes:
     """The 16652-byte MLMD file of an MLP model."""
-    shapes = (
-        ("mean", MLP_FEATURES), ("scale", MLP_FEATURES), ("W1", MLP_H1 * MLP_FEATURES), ("b1", MLP_H1),
-        ("W2", MLP_H2 * MLP_H1), ("b2", MLP_H2), ("W3", MLP_H2),
-    )
-    for name, n in shapes:
-        _expect_len(name, getattr(model, name), n)
-    parts = [getattr(model, name) for name, _ in shapes] + [[model.b3]]
-    return _pack(MODEL_MLP, MLP_FEATURES, MLP_H1, MLP_H2, parts)
+    return _pack(MODEL_MLP, MLP_FEATURES, MLP_H1, MLP_H2, _payload(model))
 
 
 def build(model: Model) -> bytes:
@@ -118,7 +138,7 @@ def build(model: Model) -> bytes:
 def parse(blob: bytes, *, source: str = "<model>") -> Model:
     """Parse an MLMD file strictly (header fields, sizes, CRC); trailing bytes are ignored.
 
-    Use :func:`stingerml.loader.validate` for the firmware's own verdict;
+    Use :func:`stingerml.blaster.loader.validate` for the firmware's own verdict;
     this parser refuses anything it cannot turn into a model.
 
     Raises:
@@ -149,13 +169,9 @@ def parse(blob: bytes, *, source: str = "<model>") -> Model:
     if crc32(payload) != crc:
         raise ModelFormatError(f"{source}: payload CRC-32 {crc32(payload):08x} != header {crc:08x}; file corrupt")
     v = le_array("f", payload)
-    if mtype == MODEL_LR:
-        n = LR_FEATURES
-        return LRModel(v[0:n], v[n : 2 * n], v[2 * n : 3 * n], v[3 * n])
-    n, a, b = MLP_FEATURES, MLP_H1, MLP_H2
-    cuts = [n, n, a * n, a, b * a, b, b]
     parts, pos = [], 0
-    for size in cuts:
-        parts.append(v[pos : pos + size])
+    for _, shape in TENSORS[mtype]:
+        size = tensor_size(shape)
+        parts.append(v[pos : pos + size] if shape else v[pos])
         pos += size
-    return MLPModel(*parts, v[pos])
+    return (LRModel if mtype == MODEL_LR else MLPModel)(*parts)

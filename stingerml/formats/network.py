@@ -1,4 +1,4 @@
-"""The ``stingerml-network`` file: a :class:`~stingerml.dense.DenseNetwork` as JSON, float32-exact.
+"""The ``stingerml-network`` file: a :class:`~stingerml.core.dense.DenseNetwork` as JSON, float32-exact.
 
 A UTF-8 JSON object (keys sorted, 1-space indent, trailing newline)::
 
@@ -23,10 +23,10 @@ from array import array
 from pathlib import Path
 from typing import Any, Dict, Union
 
-from .._atomic import write_bytes_atomic
-from .._binary import le_array, le_bytes
-from ..dense import DenseLayer, DenseNetwork
-from ..errors import ModelFormatError
+from ..core.atomic import write_bytes_atomic
+from ..core.binary import le_array, le_bytes
+from ..core.dense import DenseLayer, DenseNetwork
+from ..core.errors import ModelFormatError
 
 FORMAT = "stingerml-network"
 VERSION = 1

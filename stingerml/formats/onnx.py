@@ -1,4 +1,4 @@
-"""ONNX (float32) from a :class:`~stingerml.dense.DenseNetwork`, written with the standard library.
+"""ONNX (float32) from a :class:`~stingerml.core.dense.DenseNetwork`, written with the standard library.
 
 The graph (IR version 7, opset 13, so onnxruntime 1.15 and newer load it)::
 
@@ -29,11 +29,11 @@ from array import array
 from typing import List, Sequence, Union
 
 from .._version import __version__
-from .._atomic import write_bytes_atomic
-from .._binary import le_bytes
-from ..dense import DenseNetwork
-from ._writers import check_network, metadata
+from ..core.atomic import write_bytes_atomic
+from ..core.binary import le_bytes
+from ..core.dense import DenseNetwork
 from ._protobuf import bytes_field, int_field, message
+from ._writers import check_network, metadata
 
 IR_VERSION = 7
 OPSET = 13

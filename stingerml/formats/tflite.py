@@ -1,4 +1,4 @@
-"""Full-int8 TFLite from a :class:`~stingerml.quantize.QuantizedNetwork`, written with the standard library.
+"""Full-int8 TFLite from a :class:`~stingerml.deploy.quantize.QuantizedNetwork`, written with the standard library.
 
 One subgraph ``main`` with one ``serving_default`` signature (input ``input``,
 output ``output``)::
@@ -11,7 +11,7 @@ output ``output``)::
 
 The network's scaler is not in the file (an int8 input cannot hold raw
 features of very different ranges); apply it first, see
-:meth:`~stingerml.quantize.QuantizedNetwork.quantize_input` and
+:meth:`~stingerml.deploy.quantize.QuantizedNetwork.quantize_input` and
 ``QuantizedNetwork.to_dict()`` for ``meta.json``. Buffers are aligned to 16
 bytes; ``buffers[0]`` is the empty sentinel every activation tensor points to.
 """
@@ -21,9 +21,9 @@ import os
 from typing import List, Optional, Sequence, Union
 
 from .._version import __version__
-from .._atomic import write_bytes_atomic
-from .._binary import le_bytes
-from ..quantize import QuantizedNetwork
+from ..core.atomic import write_bytes_atomic
+from ..core.binary import le_bytes
+from ..core.quantized import QuantizedNetwork
 from ._flatbuffers import Table, Vector, serialize
 
 SCHEMA_VERSION = 3

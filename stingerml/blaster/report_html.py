@@ -1,0 +1,191 @@
+"""``report.html``: the training report a person opens instead of reading ``report.json``.
+
+One self-contained HTML file (inline CSS and SVG; no script, no font, no
+network) that prints well on white paper. It shows what the web app shows after
+training (SPEC §14): the data-quality score, the summary and warnings, the
+held-out metrics of both models with a one-line reading of precision and
+recall, the LR and MLP loss curves, and the kept per-shot traces (both models'
+probabilities over the IMU, the pre-shot band shaded). The charts are drawn
+with :mod:`stingerml.blaster.plots`.
+
+Sections have ids ``quality``, ``summary``, ``metrics``, ``loss``, ``traces``;
+charts are ``<svg>`` elements inside ``<figure class="chart" data-chart=...>``.
+"""
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from ..core.constants import REPORT_HTML_FILE
+from .log import Log
+from .plots import COLORS, MARGIN_LEFT, MARGIN_RIGHT, Axes, data_range, legend, shot_trace, svg_document
+
+REPORT_HTML = REPORT_HTML_FILE  # the page's file name (stingerml.core.constants)
+
+CSS = """
+body { font-family: sans-serif; color: #111; background: #fff; margin: 24px auto; max-width: 860px; line-height: 1.4; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; border-bottom: 1px solid #ccc; margin-top: 28px; }
+.meta { color: #555; font-size: 13px; }
+table { border-collapse: collapse; font-size: 14px; margin: 8px 0; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; } th:first-child, td:first-child { text-align: left; }
+.score { font-size: 30px; font-weight: bold; } .tier { font-size: 18px; margin-left: 8px; }
+.bar { display: inline-block; width: 160px; height: 10px; border: 1px solid #888; vertical-align: middle; margin-right: 8px; }
+.bar span { display: block; height: 100%; background: #4a7; }
+.tier-Fair .bar span { background: #da3; } .tier-Needs .bar span { background: #c44; }
+ul.warnings li { color: #8a4b00; } .explain { font-size: 13px; color: #333; }
+figure.chart { margin: 12px 0; page-break-inside: avoid; break-inside: avoid; }
+figure.chart svg { max-width: 100%; height: auto; }
+figure.chart[data-chart="loss"] { display: inline-block; width: 49%; margin: 6px 0; vertical-align: top; }
+h3 { font-size: 15px; }
+@media print { body { margin: 0; max-width: none; } h2 { page-break-after: avoid; break-after: avoid; } }
+"""
+
+SUMMARY_LABELS = (
+    ("samples", "samples"), ("durationMs", "recording (ms, last minus first timestamp)"), ("shotsAll", "trigger pulls"),
+    ("shotsAccepted", "accepted shots (1 s apart)"), ("rawPosCount", "positive windows before augmentation"),
+    ("posWindows", "positive windows (augmented)"), ("negWindows", "negative windows"), ("rows", "rows"),
+    ("trainDir", "training folder"), ("windowSamples", "samples per window"),
+)
+
+EXPLAIN = (
+    "Precision: of the moments a model calls \u201ca shot is about to happen\u201d, the share that really came "
+    "just before a shot (low precision = false alarms). Recall: of the real pre-shot moments, the share the model "
+    "caught (low recall = missed shots). Both on held-out windows the model did not train on, at threshold 0.5."
+)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return escape(str(v))
+
+
+def loss_chart(history: Sequence[Mapping[str, float]], name: str, *, width: int = 400, height: int = 240) -> str:
+    """Mean training loss (BCE) against iteration, one polyline ``data-series=name``."""
+    xs = [h["iter"] for h in history]
+    ys = [h["loss"] for h in history]
+    x_range = (min(xs), max(xs)) if len(xs) > 1 and max(xs) > min(xs) else (0.0, 1.0)
+    ax = Axes(MARGIN_LEFT, 30, width - MARGIN_LEFT - MARGIN_RIGHT, height - 75, x_range, data_range([ys]))
+    title = f"{name.upper()} training loss"
+    parts = ax.frame(title=title, xlabel="iteration", ylabel="loss (BCE)")
+    if xs:
+        parts.append(ax.polyline(xs, ys, series=name, color=COLORS[name], stroke_width=1.5, id=f"loss-{name}"))
+    else:
+        parts.append(ax.note("no loss recorded"))
+    parts.append(legend([(f"{name.upper()}, {len(xs)} points", COLORS[name])], ax.left + 150, 14))
+    return svg_document(width, height, parts, title=title)
+
+
+def _figure(kind: str, svg: str) -> str:
+    body = svg[svg.index("<svg"):]  # inline: the document is the <svg> element itself
+    return f'<figure class="chart" data-chart="{kind}">{body}</figure>'
+
+
+def _quality(q: Optional[Mapping[str, Any]]) -> str:
+    if q is None:
+        return "<p>Not available: the summary has no recording duration.</p>"
+    rows = []
+    for key, label in (("shots", "Shots"), ("duration", "Duration"), ("negatives", "Negatives")):
+        c = q[key]
+        rows.append(f'<tr data-component="{key}"><td>{label}</td><td><span class="bar"><span style="width:{max(0, c["score"])}%">'
+                    f'</span></span>{c["score"]}</td><td>{escape(c["tip"])}</td></tr>')
+    tier_cls = q["tier"].split()[0]
+    return (f'<div class="tier-{tier_cls}"><p><span class="score">{q["overall"]}/100</span>'
+            f'<span class="tier">{escape(q["tier"])}</span></p>'
+            f'<table><tr><th>component</th><th>score</th><th>tip</th></tr>{"".join(rows)}</table></div>')
+
+
+def _summary(report: Mapping[str, Any]) -> str:
+    s = report.get("summary") or {}
+    rows = [f"<tr><td>{escape(label)}</td><td>{_fmt(s[key])}</td></tr>" for key, label in SUMMARY_LABELS if s.get(key) is not None]
+    out = f"<table>{''.join(rows)}</table>"
+    sessions = s.get("sessions")
+    if sessions:
+        head = "".join(f"<th>{h}</th>" for h in ("session", "samples", "accepted shots", "positive", "negative"))
+        body = "".join(f"<tr><td>{escape(x['name'])}</td><td>{x['samples']}</td><td>{x['shotsAccepted']}</td>"
+                       f"<td>{x['posWindows']}</td><td>{x['negWindows']}</td></tr>" for x in sessions)
+        out += f"<table><tr>{head}</tr>{body}</table>"
+    imported = report.get("import")
+    if imported:
+        out += (f"<p>Joined as one log (the app's import): {escape(', '.join(imported['files']))}"
+                + (f"; skipped: {escape(', '.join(imported['skipped']))}" if imported["skipped"] else "") + "</p>")
+    warnings = report.get("warnings") or []
+    out += "<h3>Warnings</h3>"
+    out += ("<ul class=\"warnings\">" + "".join(f"<li>{escape(w)}</li>" for w in warnings) + "</ul>") if warnings else "<p>None.</p>"
+    return out
+
+
+def _metrics(metrics: Optional[Mapping[str, Any]]) -> str:
+    if not metrics:
+        return "<p>No held-out check: each class needs at least 2 windows.</p>"
+    cols = (("precision", "precision"), ("recall", "recall"), ("f1", "F1"), ("acc", "accuracy"),
+            ("bestThreshold", "best threshold"), ("bestF1", "best F1"), ("trainLoss", "train loss"), ("valLoss", "test loss"))
+    head = "<tr><th>model</th>" + "".join(f"<th>{h}</th>" for _, h in cols) + "<th>TP / FP / TN / FN</th></tr>"
+    rows = []
+    for key in ("lr", "mlp"):
+        m = metrics[key]
+        cm = m["cm"]
+        rows.append(f'<tr data-model="{key}"><td>{key.upper()}</td>' + "".join(f"<td>{_fmt(m[k])}</td>" for k, _ in cols)
+                    + f"<td>{cm['tp']} / {cm['fp']} / {cm['tn']} / {cm['fn']}</td></tr>")
+    split = metrics.get("split", {})
+    where = ""
+    if "testN" in split:
+        where = (f" Held out: {split['testN']} windows ({split['posTest']} positive, {split['negTest']} negative); "
+                 f"trained on {split['trainN']}.")
+    return f"<table>{head}{''.join(rows)}</table><p class=\"explain\">{escape(EXPLAIN + where)}</p>"
+
+
+def _traces(traces: Sequence[Mapping[str, Any]], logs: Mapping[str, Log]) -> str:
+    if not traces:
+        return "<p>No per-shot trace was kept (none rose clearly before its shot, or there is no log).</p>"
+    out = []
+    missing = False
+    for t in traces:
+        log = logs.get(t.get("session", ""))
+        missing = missing or log is None
+        out.append(_figure("trace", shot_trace(dict(t), log, width=800, height=480 if log is not None else 300)))
+    note = "<p>The log was not found, so the IMU panels are left out.</p>" if missing else ""
+    return (note + "<p class=\"explain\">Probability of both models for every sample from 1 s before to 0.2 s after "
+            "the trigger; the shaded band is the pre-shot window the models learn ([-600, -100] ms).</p>" + "".join(out))
+
+
+def render(report: Mapping[str, Any], logs: Optional[Mapping[str, Log]] = None, title: str = "stingerml training report") -> str:
+    """The HTML page of a ``report.json`` dict.
+
+    Args:
+        report: :meth:`stingerml.blaster.trainer.TrainResult.report`'s content.
+        logs: the trained log per trace ``session`` name (``""`` for one log);
+            traces whose log is missing are drawn without the IMU panel.
+    """
+    logs = logs or {}
+    settings = report.get("settings") or {}
+    meta = ""
+    if settings:
+        meta = (f"Settings: {escape(str(settings.get('preset')))} (MLP {settings.get('mlpIterations')} iterations, "
+                f"loss every {settings.get('mlpLossEvery')}; LR {settings.get('lrIterations')} iterations)")
+    sources = report.get("logs") or []
+    if sources:
+        meta += f"<br>Log{'s' if len(sources) > 1 else ''}: {escape(', '.join(sources))}"
+    loss = "".join(_figure("loss", loss_chart(report.get(f"{k}_loss_history") or [], k)) for k in ("lr", "mlp"))
+    sections = [
+        ("quality", "Data quality", _quality(report.get("quality"))),
+        ("summary", "Summary and warnings", _summary(report)),
+        ("metrics", "Held-out metrics", _metrics(report.get("metrics"))),
+        ("loss", "Training loss", loss),
+        ("traces", "Per-shot predictions", _traces(report.get("shot_traces") or [], logs)),
+    ]
+    body = "".join(f'<section id="{sid}"><h2>{name}</h2>{html}</section>' for sid, name, html in sections)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
+            f"<style>{CSS}</style></head><body><h1>{escape(title)}</h1><p class=\"meta\">{meta}</p>{body}</body></html>\n")
+
+
+def svgs(html: str) -> List[str]:
+    """Every inline ``<svg>…</svg>`` element of a page, as text (for checks)."""
+    out, start = [], 0
+    while True:
+        i = html.find("<svg", start)
+        if i < 0:
+            return out
+        j = html.index("</svg>", i) + len("</svg>")
+        out.append(html[i:j])
+        start = j

@@ -1,0 +1,265 @@
+"""A full-int8 network (TFLite's scheme) as plain data, and a pure-integer emulator of it.
+
+The quantization itself (calibration → this record) is :mod:`stingerml.deploy.quantize`.
+
+Quantization (TFLite's scheme, ``real = (q - zero_point) * scale``):
+
+- the model input is the **scaled** feature row (the network's scaler, if any,
+  stays outside the int8 model: ``(x - mean) / scale`` in float32, then
+  ``q = clamp(round(x / input_scale) + input_zero_point, -128, 127)``);
+- activations (the input, every layer output) per-tensor asymmetric int8 from
+  the min/max seen on the representative rows (range widened to hold 0,
+  ``scale = (max - min) / 255``, ``zero_point = round(-128 - min / scale)``);
+- weights int8 in [-127, 127], zero point 0, symmetric: one scale per tensor
+  (``max|w| / 127``, the default, supported by TFLite Micro everywhere) or one per
+  output row (``per_channel=True``);
+- bias int32, zero point 0, scale = input scale × weight scale (float32);
+- a softmax or sigmoid output is int8 with scale 1/256, zero point -128.
+
+Every float is rounded half away from zero (C ``std::round``); every scale is a float32.
+
+The emulator (:meth:`QuantizedNetwork.run`) computes like TFLite's reference
+kernels (LiteRT 2.x): ``FULLY_CONNECTED`` accumulates ``w * (x - zp_in)`` plus
+the bias in int32, then rescales with a 31-bit fixed-point multiplier and a
+shift, **single rounding**: ``(acc * m + 2**(t-1)) >> t`` with ``t = 31 - shift``
+(round half up, arithmetic shift), adds the output zero point and clamps (ReLU: at the zero
+point). ``rounding="double"`` gives the older gemmlowp double rounding
+(``SaturatingRoundingDoublingHighMul`` then ``RoundingDivideByPOT``, both round
+half away from zero) used by tflite-runtime ≤ 2.14 and TFLite Micro builds
+without ``TFLITE_SINGLE_ROUNDING``. ``LOGISTIC`` is TFLite's 256-entry table
+(float32 ``1 / (1 + expf(-x))``); ``SOFTMAX`` its float32 table kernel.
+"""
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Dict, List, Sequence, Tuple
+
+from .dense import DenseNetwork
+from .float32 import expf, f32
+from .matrix import Matrix
+
+QMIN, QMAX = -128, 127
+WEIGHT_QMAX = 127
+PROB_SCALE = 1.0 / 256.0  # a float32 exactly
+PROB_ZERO_POINT = -128
+ROUNDINGS = ("single", "double")
+INT32_RANGE = (-(1 << 31), (1 << 31) - 1)
+MAX_INPUTS = INT32_RANGE[1] // (WEIGHT_QMAX * (QMAX - QMIN)) // 2
+"""Widest int8 layer: ``n_in`` products of at most 127 × 255, plus a bias of the same size, fit int32."""
+
+
+def round_half_away(x: float) -> int:
+    """C ``std::round``: to the nearest integer, halves away from zero."""
+    a = abs(x)
+    n = math.floor(a)
+    if a - n >= 0.5:  # exact for floats, unlike floor(a + 0.5)
+        n += 1
+    return n if x >= 0 else -n
+
+
+def clamp_int8(q: int, lo: int = QMIN, hi: int = QMAX) -> int:
+    return lo if q < lo else hi if q > hi else q
+
+
+def quantize_multiplier(real: float) -> Tuple[int, int]:
+    """TFLite's ``QuantizeMultiplier``: ``real ≈ m * 2**(shift - 31)`` with ``m`` in [2**30, 2**31)."""
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    m = round_half_away(q * (1 << 31))
+    if m == 1 << 31:
+        m //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30:
+        return (1 << 31) - 1, 30
+    return m, shift
+
+
+def multiply_by_quantized_multiplier(x: int, m: int, shift: int, rounding: str = "single") -> int:
+    """``x * m * 2**(shift - 31)`` rounded the way TFLite does (see the module docstring)."""
+    if rounding == "single":
+        total = 31 - shift
+        return (x * m + (1 << (total - 1))) >> total
+    left = shift if shift > 0 else 0
+    right = 0 if shift > 0 else -shift
+    a = x * (1 << left)
+    if a == m == INT32_RANGE[0]:
+        high = INT32_RANGE[1]
+    else:
+        ab = a * m
+        nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+        high = clamp_int8(_trunc_div(ab + nudge, 1 << 31), *INT32_RANGE)
+    mask = (1 << right) - 1
+    threshold = (mask >> 1) + (1 if high < 0 else 0)
+    return (high >> right) + (1 if (high & mask) > threshold else 0)
+
+
+def _trunc_div(a: int, b: int) -> int:
+    """C integer division (truncates toward zero)."""
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+@dataclass(frozen=True)
+class QuantizedLayer:
+    """One int8 ``FULLY_CONNECTED`` layer.
+
+    ``weights``: ``array('b')`` row-major ``[n_out][n_in]``; ``weight_scales``: one
+    float32 (per-tensor) or ``n_out`` (per-channel); ``bias``: ``array('i')`` of
+    ``n_out`` with ``bias_scales`` (input scale × weight scale, float32);
+    ``output_scale``/``output_zero_point``: the int8 output; ``relu``: fused ReLU.
+    """
+
+    weights: array
+    weight_scales: Tuple[float, ...]
+    bias: array
+    bias_scales: Tuple[float, ...]
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+    relu: bool
+    n_in: int
+    n_out: int
+
+    def multipliers(self) -> List[Tuple[int, int]]:
+        """``(multiplier, shift)`` per output row, computed as TFLite's ``Prepare`` does."""
+        if len(self.weight_scales) == 1:  # per-tensor: float32 product, then double division
+            real = f32(self.input_scale * self.weight_scales[0]) / self.output_scale
+            return [quantize_multiplier(real)] * self.n_out
+        return [quantize_multiplier(self.input_scale * s / self.output_scale) for s in self.weight_scales]
+
+    def run(self, x: Sequence[int], rounding: str = "single") -> List[int]:
+        """int8 outputs of one int8 input row."""
+        zp_in, zp_out = self.input_zero_point, self.output_zero_point
+        lo = zp_out if self.relu else QMIN
+        xs = [v - zp_in for v in x]
+        w, n = self.weights, self.n_in
+        out = []
+        for o, (m, s) in enumerate(self.multipliers()):
+            row = w[o * n:(o + 1) * n]
+            acc = sum(a * b for a, b in zip(row, xs)) + self.bias[o]
+            out.append(clamp_int8(multiply_by_quantized_multiplier(acc, m, s, rounding) + zp_out, lo))
+        return out
+
+
+@dataclass(frozen=True)
+class QuantizedNetwork:
+    """A full-int8 network: int8 input (scaled features) → int8 layers → int8 output.
+
+    ``network`` is the float source (names, scaler, output kind); ``per_channel``
+    tells how the weights were quantized; ``representative_rows`` how many rows
+    calibrated the activation ranges.
+    """
+
+    network: DenseNetwork
+    layers: Tuple[QuantizedLayer, ...]
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+    per_channel: bool
+    representative_rows: int
+
+    @property
+    def output(self) -> str:
+        """``softmax``, ``sigmoid`` or ``linear``."""
+        return self.network.output
+
+    def scale_features(self, row: Sequence[float]) -> List[float]:
+        """Apply the network's scaler as the firmware does: ``f32(f32(x - mean) / scale)``."""
+        net = self.network
+        if net.mean is None:
+            return [f32(v) for v in row]
+        return [f32(f32(v - m) / s) for v, m, s in zip(row, net.mean, net.scale)]
+
+    def quantize_input(self, row: Sequence[float]) -> List[int]:
+        """int8 model input of a raw feature row: scaler, then ``round(x / scale) + zero_point``, clamped."""
+        if len(row) != self.network.n_features:
+            raise ValueError(f"input row has {len(row)} values, the network takes {self.network.n_features}")
+        s, zp = self.input_scale, self.input_zero_point
+        return [clamp_int8(round_half_away(v / s) + zp) for v in self.scale_features(row)]
+
+    def dequantize_output(self, q: Sequence[int]) -> List[float]:
+        """Real outputs ``(q - zero_point) * scale`` (probabilities or values)."""
+        return [(v - self.output_zero_point) * self.output_scale for v in q]
+
+    def run(self, q: Sequence[int], rounding: str = "single") -> List[int]:
+        """The int8 output of one int8 input row, in pure integer arithmetic (TFLite reference kernels)."""
+        if rounding not in ROUNDINGS:
+            raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
+        for layer in self.layers:
+            q = layer.run(q, rounding)
+        if self.output == "softmax":
+            return _softmax_int8(q, self.layers[-1].output_scale)
+        if self.output == "sigmoid":
+            last = self.layers[-1]
+            return [_logistic_table(last.output_scale, last.output_zero_point)[v + 128] for v in q]
+        return list(q)
+
+    def predict(self, X: Matrix, rounding: str = "single") -> Matrix:
+        """Dequantized int8 outputs of every raw feature row of ``X`` (``n_rows × n_outputs``)."""
+        out = array("d")
+        for row in X.rows():
+            out.extend(self.dequantize_output(self.run(self.quantize_input(row), rounding)))
+        return Matrix(out, self.network.n_outputs)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Quantization parameters for a ``meta.json``: what a device needs to feed and read the model."""
+        net = self.network
+        return {
+            "input": {"dtype": "int8", "scale": self.input_scale, "zero_point": self.input_zero_point,
+                      "shape": [1, net.n_features], "applies_to": "scaled features" if net.mean is not None
+                      else "features"},
+            "output": {"dtype": "int8", "scale": self.output_scale, "zero_point": self.output_zero_point,
+                       "shape": [1, net.n_outputs], "kind": net.output},
+            "scaler": None if net.mean is None else {"mean": [float(v) for v in net.mean],
+                                                     "scale": [float(v) for v in net.scale]},
+            "weights": "per-channel" if self.per_channel else "per-tensor",
+            "representative_rows": self.representative_rows,
+            "layers": [{"n_in": L.n_in, "n_out": L.n_out, "relu": L.relu, "weight_scales": list(L.weight_scales),
+                        "output_scale": L.output_scale, "output_zero_point": L.output_zero_point}
+                       for L in self.layers],
+            "quantize_input": "x = f32(f32(feature - mean) / scale); q = clamp(round(x / input.scale) + "
+                              "input.zero_point, -128, 127), round half away from zero",
+            "dequantize_output": "(q - output.zero_point) * output.scale",
+            "feature_names": list(net.feature_names),
+            "classes": list(net.classes),
+            "target_names": list(net.target_names),
+        }
+
+
+# --------------------------------------------------------------------------- output kernels
+
+
+@lru_cache(maxsize=16)
+def _logistic_table(input_scale: float, input_zero_point: int) -> Tuple[int, ...]:
+    """TFLite's int8 LOGISTIC table: index ``q + 128`` → int8 output (scale 1/256, zero point -128)."""
+    table = []
+    for q in range(QMIN, QMAX + 1):
+        x = f32(input_scale * f32(q - input_zero_point))
+        y = f32(1.0 / f32(1.0 + expf(-x)))
+        table.append(clamp_int8(round_half_away(y * 256.0) + PROB_ZERO_POINT))
+    return tuple(table)
+
+
+def _softmax_int8(q: Sequence[int], input_scale: float) -> List[int]:
+    """TFLite's int8 SOFTMAX (beta 1): float32 ``expf`` table of ``q - max``, float32 sum in order,
+    ``round(e / (sum / 256)) - 128``."""
+    neg_scale = f32(-input_scale)
+    top = max(q)
+    e = [expf(f32(neg_scale * (top - v))) for v in q]
+    total = 0.0
+    for v in e:
+        total = f32(total + v)
+    inv = f32(1.0 / f32(total * PROB_SCALE))
+    return [clamp_int8(round_half_away(f32(v * inv)) + PROB_ZERO_POINT) for v in e]
+
+
+# --------------------------------------------------------------------------- quantization
+

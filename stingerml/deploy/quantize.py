@@ -1,0 +1,125 @@
+"""Post-training full-int8 quantization of a DenseNetwork: calibration rows → :class:`QuantizedNetwork`.
+
+The scheme, the record and its integer emulator are :mod:`stingerml.core.quantized`
+(re-exported here). Activations are calibrated per tensor from the min/max seen on the
+representative rows (range widened to hold 0); weights are symmetric int8, one scale
+per tensor or per output row; biases int32 at input scale × weight scale.
+"""
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from typing import List, Sequence, Tuple
+
+from ..core.dense import DenseNetwork
+from ..core.errors import ExportError
+from ..core.float32 import f32
+from ..core.matrix import Matrix, take_rows
+from ..core.quantized import (  # noqa: F401  (the record and the scheme: also offered here)
+    INT32_RANGE,
+    MAX_INPUTS,
+    PROB_SCALE,
+    PROB_ZERO_POINT,
+    QMAX,
+    QMIN,
+    ROUNDINGS,
+    WEIGHT_QMAX,
+    QuantizedLayer,
+    QuantizedNetwork,
+    clamp_int8,
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    round_half_away,
+)
+from ..formats._writers import check_network
+
+REPRESENTATIVE_ROWS = 100
+
+def representative_rows(X: Matrix, n: int = REPRESENTATIVE_ROWS, seed: int = 0) -> Matrix:
+    """``n`` rows of ``X`` drawn without replacement with ``random.Random(seed)`` (all rows when fewer), in order."""
+    if X.n_rows <= n:
+        return X
+    picks = sorted(random.Random(seed).sample(range(X.n_rows), n))
+    typecode = X.data.typecode if isinstance(X.data, array) else "d"
+    return Matrix(array(typecode, take_rows(X.data, X.n_cols, picks)), X.n_cols)
+
+
+def activation_params(lo: float, hi: float) -> Tuple[float, int]:
+    """Asymmetric int8 ``(scale, zero_point)`` of a real range (widened to hold 0; float32 scale)."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi == lo:  # a constant-zero tensor: any scale represents it; take the range [0, 1]
+        hi = 1.0
+    scale = f32((hi - lo) / (QMAX - QMIN))
+    return scale, clamp_int8(round_half_away(QMIN - lo / scale))
+
+
+def _weight_scales(w: Sequence[float], n_in: int, n_out: int, per_channel: bool) -> List[float]:
+    groups = [w[o * n_in:(o + 1) * n_in] for o in range(n_out)] if per_channel else [w]
+    scales = []
+    for g in groups:
+        top = max(abs(v) for v in g)
+        scales.append(f32(top / WEIGHT_QMAX) if top > 0.0 else 1.0)
+    return scales
+
+
+def _forward_ranges(net: DenseNetwork, rows: List[List[float]]) -> List[Tuple[float, float]]:
+    """min/max of the scaled input and of every layer's output (after ReLU; the last before its activation)."""
+    outputs = [[r] + net.layer_outputs(r) for r in rows]
+    return [(min(min(o[k]) for o in outputs), max(max(o[k]) for o in outputs)) for k in range(len(net.layers) + 1)]
+
+
+def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = False) -> QuantizedNetwork:
+    """Full-int8 post-training quantization of ``net`` calibrated on every row of ``representative``.
+
+    ``representative`` holds raw feature rows (``n × n_features``, before the
+    scaler; see :func:`representative_rows` for the default 100-row draw).
+
+    Raises:
+        ExportError: an empty or non-finite representative set, a width that does
+            not match the network, non-finite weights, or a bias beyond int32.
+    """
+    check_network(net, "int8 quantization")
+    wide = next((k for k, layer in enumerate(net.layers) if layer.n_in > MAX_INPUTS), -1)
+    if wide >= 0:
+        raise ExportError(f"int8 quantization: layer {wide} has {net.layers[wide].n_in} inputs; an int32 "
+                          f"accumulator holds at most {MAX_INPUTS} int8 products")
+    if representative.n_rows == 0:
+        raise ExportError("int8 quantization: the representative set is empty; give at least one feature row "
+                          "(for a blaster model, a log with dataset rows)")
+    if representative.n_cols != net.n_features:
+        raise ExportError(f"int8 quantization: representative rows have {representative.n_cols} values, "
+                          f"the network takes {net.n_features}")
+    bad = next((i for i, v in enumerate(representative.data) if not math.isfinite(v)), -1)
+    if bad >= 0:
+        r, c = divmod(bad, representative.n_cols)
+        raise ExportError(f"int8 quantization: representative row {r} column {c} is {representative.data[bad]}; "
+                          "only finite feature values can calibrate the model")
+    probe = QuantizedNetwork(net, (), 1.0, 0, 1.0, 0, per_channel, 0)
+    rows = [probe.scale_features(r) for r in representative.rows()]
+    ranges = _forward_ranges(net, rows)
+    in_scale, in_zp = activation_params(*ranges[0])
+    layers = []
+    last = len(net.layers) - 1
+    for k, layer in enumerate(net.layers):
+        out_scale, out_zp = activation_params(*ranges[k + 1])
+        w_scales = _weight_scales(layer.weights, layer.n_in, layer.n_out, per_channel)
+        per_row = w_scales if per_channel else w_scales * layer.n_out
+        qw = array("b", [clamp_int8(round_half_away(v / per_row[i // layer.n_in]), -WEIGHT_QMAX, WEIGHT_QMAX)
+                         for i, v in enumerate(layer.weights)])
+        b_scales = [f32(in_scale * s) for s in w_scales]
+        per_bias = b_scales if per_channel else b_scales * layer.n_out
+        qb = [round_half_away(b / s) for b, s in zip(layer.bias, per_bias)]
+        i = next((i for i, v in enumerate(qb) if not INT32_RANGE[0] <= v <= INT32_RANGE[1]), -1)
+        if i >= 0:
+            raise ExportError(f"int8 quantization: layer {k} bias[{i}] = {layer.bias[i]} is {qb[i]} steps of "
+                              f"{per_bias[i]:g}, beyond int32; the weights or the input range are degenerate")
+        layers.append(QuantizedLayer(qw, tuple(w_scales), array("i", qb), tuple(b_scales), in_scale, in_zp,
+                                     out_scale, out_zp, k < last, layer.n_in, layer.n_out))
+        in_scale, in_zp = out_scale, out_zp
+    if net.output == "linear":
+        out_scale, out_zp = in_scale, in_zp
+    else:
+        out_scale, out_zp = PROB_SCALE, PROB_ZERO_POINT
+    return QuantizedNetwork(net, tuple(layers), layers[0].input_scale, layers[0].input_zero_point,
+                            out_scale, out_zp, per_channel, representative.n_rows)

@@ -1,0 +1,370 @@
+"""Read a tabular data set: a CSV with a header, and optionally a ``schema.json``.
+
+Rules (see docs/tabular.md):
+
+- The delimiter is ``,`` or ``;``, as :class:`csv.Sniffer` finds it in the first
+  64 KiB (comma when it cannot tell). The first line is the header.
+- Features are the columns named in ``features`` (or in the schema); when not
+  named, every column but the label/targets/group whose cells are numbers. A
+  column with no number at all is text and is left out, named in a
+  :class:`~stingerml.core.errors.StingerWarning`; a column with some numbers and
+  some text is an error at its first text cell.
+- A number is a decimal such as ``-1.5e3`` (no ``inf``, no ``_``). An empty
+  cell, ``NA``, ``N/A``, ``NaN``, ``null`` or ``?`` (any case) is missing: an
+  error naming the line and column, or, with ``drop_missing``, the row is
+  left out and counted in :attr:`Table.dropped`.
+- Classes are the schema's class list in its order; without a schema, the
+  distinct label strings sorted as numbers when they all are numbers, else as
+  text. Class ``k`` is encoded as the integer ``k``.
+
+Every problem raises :class:`~stingerml.core.errors.TabularDataError` with one line
+naming the file, the line (1 = the header) and the column.
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import json
+import re
+import warnings
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from ..core.errors import StingerWarning, TabularDataError
+from ..core.matrix import Matrix
+
+PathLike = Union[str, Path]
+
+MISSING = frozenset(["", "na", "n/a", "nan", "null", "none", "?"])
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What a ``schema.json`` states; every field may be empty (not stated)."""
+
+    features: Tuple[str, ...] = ()
+    label: str = ""
+    classes: Tuple[str, ...] = ()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data set ready for training.
+
+    ``X``: ``n_rows × n_features`` float64 features in file order (rows with a
+    missing cell left out when ``drop_missing``). ``y``: class index per row
+    (classification) or ``None``; ``Y``: ``n_rows × n_targets`` float64 targets
+    (regression) or ``None``. ``lines``: the CSV line of each row (1 = header).
+    ``groups``: the group column's text per row, or ``None``. ``sha256``: of the
+    CSV file's bytes.
+    """
+
+    X: Matrix
+    feature_names: Tuple[str, ...]
+    y: Optional[List[int]]
+    classes: Tuple[str, ...]
+    label: str
+    Y: Optional[Matrix]
+    target_names: Tuple[str, ...]
+    groups: Optional[List[str]]
+    lines: List[int]
+    dropped: int
+    path: str
+    sha256: str
+
+    @property
+    def n_rows(self) -> int:
+        return self.X.n_rows
+
+
+def read_schema(path: PathLike) -> Schema:
+    """Read a CrowdMind-style ``schema.json``.
+
+    Accepted keys: ``features`` (names, or objects with ``name``), ``label``
+    (also ``label_column`` or ``target``: a name) and ``classes`` (also
+    ``labels``/``label_classes``: names or values, kept as text).
+    """
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TabularDataError(f"{p}: cannot read the schema ({exc.strerror or exc}); check the path") from exc
+    except ValueError as exc:
+        raise TabularDataError(f"{p}: not valid JSON ({exc}); fix the schema file") from exc
+    if not isinstance(doc, dict):
+        raise TabularDataError(f"{p}: the schema must be a JSON object with features/label/classes")
+
+    def names(key: str, value) -> Tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise TabularDataError(f"{p}: '{key}' must be a list, not {type(value).__name__}")
+        out = []
+        for item in value:
+            if isinstance(item, dict) and "name" in item:
+                item = item["name"]
+            if isinstance(item, (dict, list)) or item is None:
+                raise TabularDataError(f"{p}: '{key}' holds {item!r}; list names or values")
+            out.append(_text(item))
+        if len(set(out)) != len(out):
+            raise TabularDataError(f"{p}: '{key}' lists a name twice")
+        return tuple(out)
+
+    label = next((doc[k] for k in ("label", "label_column", "target") if k in doc), "")
+    if isinstance(label, dict):
+        label = label.get("name", "")
+    if not isinstance(label, str):
+        raise TabularDataError(f"{p}: 'label' must be a column name, not {label!r}")
+    classes = next((doc[k] for k in ("classes", "labels", "label_classes") if k in doc), None)
+    return Schema(names("features", doc.get("features")), label, names("classes", classes), str(p))
+
+
+def _text(value) -> str:
+    """A schema value as the CSV would spell it (``1`` not ``1.0`` for whole floats)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_number(cell: str) -> Optional[float]:
+    """The cell as a float, or ``None`` when it is not a plain decimal number."""
+    s = cell.strip()
+    return float(s) if _NUMBER.match(s) else None
+
+
+def is_missing(cell: str) -> bool:
+    """True for an empty cell or a missing-value marker (``NA``, ``NaN``, ``null``...)."""
+    return cell.strip().lower() in MISSING
+
+
+def read_rows(path: PathLike) -> Tuple[List[str], List[Tuple[int, List[str]]], bytes]:
+    """The header, the data rows as ``(line, cells)`` and the raw bytes of a CSV file.
+
+    Blank lines are skipped. A row with a different number of cells than the
+    header is an error.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise TabularDataError(f"{p}: cannot read the CSV ({exc.strerror or exc}); check the path") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TabularDataError(f"{p}: byte {exc.start} is not UTF-8; save the CSV as UTF-8") from exc
+    try:
+        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    header: Optional[List[str]] = None
+    rows: List[Tuple[int, List[str]]] = []
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            if header is None:
+                header = [c.strip() for c in cells]
+                _check_header(p, header)
+                continue
+            if len(cells) != len(header):
+                raise TabularDataError(
+                    f"{p}, line {line}: {len(cells)} cells but the header has {len(header)}; "
+                    "fix the row (a stray delimiter or quote?)")
+            rows.append((line, cells))
+    except csv.Error as exc:
+        raise TabularDataError(f"{p}, line {reader.line_num}: {exc}; fix the quoting") from exc
+    if header is None:
+        raise TabularDataError(f"{p}: the file is empty; a CSV needs a header line and data rows")
+    if not rows:
+        raise TabularDataError(f"{p}: no data rows after the header")
+    return header, rows, raw
+
+
+def _check_header(p: Path, header: List[str]) -> None:
+    seen: Dict[str, int] = {}
+    for k, name in enumerate(header):
+        if not name:
+            raise TabularDataError(f"{p}, line 1, column {k + 1}: empty column name; name every column")
+        if name in seen:
+            raise TabularDataError(f"{p}, line 1: column '{name}' appears twice (columns {seen[name] + 1} and {k + 1})")
+        seen[name] = k
+
+
+def read_table(
+    path: PathLike,
+    label: Optional[str] = None,
+    *,
+    features: Optional[Sequence[str]] = None,
+    targets: Optional[Sequence[str]] = None,
+    schema: Optional[Union[PathLike, Schema]] = None,
+    group: Optional[str] = None,
+    drop_missing: bool = False,
+    need_labels: bool = True,
+    min_classes: int = 2,
+) -> Table:
+    """Read a CSV data set for classification (``label``) or regression (``targets``).
+
+    Args:
+        label: the class column (or the schema's label when ``None``).
+        features: feature columns in order (default: the schema's, else every
+            other numeric column).
+        targets: regression target columns; when given, the task is regression.
+        group: a column whose value keeps rows together in one split.
+        drop_missing: leave out rows with a missing cell instead of failing.
+        need_labels: ``False`` to read rows without label/targets (prediction);
+            the label/target columns are then read only if present.
+        min_classes: fewer distinct labels than this is an error (1 to evaluate).
+
+    Raises:
+        TabularDataError: naming the file, line and column of the first problem.
+    """
+    p = Path(path)
+    sch = schema if isinstance(schema, Schema) or schema is None else read_schema(schema)
+    header, rows, raw = read_rows(p)
+    col = {name: k for k, name in enumerate(header)}
+    regression = bool(targets)
+    label = label or (sch.label if sch else "") or None
+    if not regression and need_labels and not label:
+        raise TabularDataError(f"{p}: no label column given; name it (--label NAME) or in schema.json")
+    target_names = tuple(targets or ())
+    outputs = target_names if regression else ((label,) if label else ())
+
+    def require(name: str, what: str) -> int:
+        if name not in col:
+            raise TabularDataError(f"{p}, line 1: no {what} column '{name}'{_did_you_mean(name, header)}; "
+                                   f"the header is: {', '.join(header)} (names are case-sensitive)")
+        return col[name]
+
+    out_cols = [require(n, "target" if regression else "label") for n in outputs] if need_labels else \
+        [col[n] for n in outputs if n in col]
+    if not need_labels:
+        outputs = tuple(n for n in outputs if n in col)
+    group_col = require(group, "group") if group else None
+    reserved = set(outputs) | ({group} if group else set())
+    names = tuple(features) if features else (sch.features if sch and sch.features else ())
+    if names:
+        for n in names:
+            if n in reserved:
+                raise TabularDataError(f"{p}, line 1: column '{n}' is both a feature and the label/target/group")
+        feat_cols = [require(n, "feature") for n in names]
+    else:
+        feat_cols = [k for k, n in enumerate(header) if n not in reserved and _numeric_column(rows, k)]
+        if not feat_cols:
+            raise TabularDataError(f"{p}: no numeric feature column besides '{', '.join(outputs)}'; "
+                                   f"a feature column holds numbers{_decimal_comma_hint(rows)}")
+        names = tuple(header[k] for k in feat_cols)
+        text = [n for k, n in enumerate(header) if n not in reserved and k not in feat_cols]
+        if text:
+            warnings.warn(f"{p}: text column(s) {', '.join(text)} are not used as features (only numeric columns "
+                          "are); encode them as numbers, or name the features with --features to silence this",
+                          StingerWarning, stacklevel=2)
+
+    X = array("d")
+    Yv = array("d")
+    raw_labels: List[str] = []
+    groups: List[str] = []
+    lines: List[int] = []
+    dropped = 0
+    numeric_cols = feat_cols + (out_cols if regression else [])
+    for line, cells in rows:
+        missing = [k for k in numeric_cols + ([] if regression else out_cols) if is_missing(cells[k])]
+        if group_col is not None and is_missing(cells[group_col]):
+            missing.append(group_col)
+        if missing:
+            if drop_missing:
+                dropped += 1
+                continue
+            k = min(missing)
+            raise TabularDataError(f"{p}, line {line}, column '{header[k]}': missing value ({cells[k].strip() or 'empty'}); "
+                                   "fill it in or pass --drop-missing to leave such rows out")
+        values = []
+        for k in numeric_cols:
+            v = parse_number(cells[k])
+            if v is None:
+                raise TabularDataError(f"{p}, line {line}, column '{header[k]}': '{cells[k].strip()}' is not a number; "
+                                       "fix the cell or choose the feature columns with --features"
+                                       + _decimal_comma_hint([(line, [cells[k]])]))
+            values.append(v)
+        X.extend(values[:len(feat_cols)])
+        Yv.extend(values[len(feat_cols):])
+        if not regression and out_cols:
+            raw_labels.append(cells[out_cols[0]].strip())
+        if group_col is not None:
+            groups.append(cells[group_col].strip())
+        lines.append(line)
+    if not lines:
+        raise TabularDataError(f"{p}: every row has a missing value ({dropped} dropped); nothing left to use")
+
+    classes: Tuple[str, ...] = ()
+    y: Optional[List[int]] = None
+    if not regression and raw_labels:
+        classes, y = _encode(p, raw_labels, lines, label or "", sch, min_classes if need_labels else 0)
+    return Table(
+        X=Matrix(X, len(feat_cols)), feature_names=tuple(names), y=y, classes=classes,
+        label=label or "", Y=Matrix(Yv, len(out_cols)) if regression and out_cols else None,
+        target_names=outputs if regression else (), groups=groups if group_col is not None else None,
+        lines=lines, dropped=dropped, path=str(p), sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def _did_you_mean(name: str, header: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the header name closest to ``name`` (case ignored), or ``""``."""
+    folded = {h.lower(): h for h in header}
+    close = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean '{folded[close[0]]}'?)" if close else ""
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
+def _decimal_comma_hint(rows: Sequence[Tuple[int, Sequence[str]]]) -> str:
+    """A hint when cells are numbers written with a decimal comma (``1,5``), else ``""``."""
+    for line, cells in rows:
+        for cell in cells:
+            if _DECIMAL_COMMA.match(cell):
+                return (f" (cells like '{cell.strip()}', line {line}, use a decimal comma: save the CSV with "
+                        "decimal points, e.g. 1.5)")
+    return ""
+
+
+def _numeric_column(rows: List[Tuple[int, List[str]]], k: int) -> bool:
+    """A column is numeric when at least one of its non-missing cells is a number."""
+    return any(parse_number(cells[k]) is not None for _, cells in rows if not is_missing(cells[k]))
+
+
+def class_order(values: Sequence[str]) -> Tuple[str, ...]:
+    """Distinct labels sorted as numbers when all are numbers, else as text."""
+    distinct = set(values)
+    if all(parse_number(v) is not None for v in distinct):
+        return tuple(sorted(distinct, key=lambda v: (float(v), v)))
+    return tuple(sorted(distinct))
+
+
+def _encode(p: Path, labels: List[str], lines: List[int], label: str, sch: Optional[Schema],
+            min_classes: int) -> Tuple[Tuple[str, ...], List[int]]:
+    """Class list and the index of each row's label (errors name the first bad line)."""
+    if sch is not None and sch.classes:
+        classes = sch.classes
+        index = {c: k for k, c in enumerate(classes)}
+        for lab, line in zip(labels, lines):
+            if lab not in index:
+                raise TabularDataError(
+                    f"{p}, line {line}, column '{label}': label '{lab}' is not one of the classes in "
+                    f"{sch.path or 'the schema'} ({', '.join(classes)}); fix the row or add the class")
+    else:
+        classes = class_order(labels)
+        index = {c: k for k, c in enumerate(classes)}
+    if len(set(labels)) < min_classes:
+        raise TabularDataError(f"{p}, column '{label}': every row has the class '{labels[0]}'; "
+                               "a classifier needs at least 2 classes")
+    return classes, [index[v] for v in labels]

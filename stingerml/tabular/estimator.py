@@ -1,0 +1,482 @@
+"""MLP classifier and regressor for tabular data, scikit-learn style, pure stdlib (numba optional).
+
+    from stingerml.core.matrix import Matrix
+    from stingerml.tabular import MLPClassifier
+    clf = MLPClassifier(hidden_layer_sizes=(64, 32)).fit(X, y)   # X: Matrix, y: labels
+    clf.predict(X_new); clf.predict_proba(X_new); clf.to_model()  # -> DenseNetwork
+
+Training (docs/tabular.md):
+
+- A standard scaler is fitted on the training rows (``mean_``, ``scale_``,
+  float32, a zero spread gets scale 1) and applied as ``(x - mean) / scale``.
+- Weights start Glorot-uniform, ``(2u - 1)·sqrt(6 / (fan_in + fan_out))`` for
+  every weight layer by layer (row-major ``[out][in]``), biases 0, with ``u``
+  from :class:`~stingerml.core.rng.XorShift32` seeded with ``seed``. The same
+  generator then shuffles the training rows at the start of every epoch
+  (Fisher–Yates from the identity order) and draws the dropout masks.
+- Mini-batch Adam (lr 1e-3, β 0.9/0.999, ε 1e-8) on cross-entropy (softmax
+  for 3+ classes, one sigmoid unit for 2) or half squared error (regression),
+  with L2 ``alpha`` as scikit-learn's. Kernels: ``kernels("tabular")``
+  (:mod:`stingerml._kernels.tabular_pure` or its numba twin; float64 throughout,
+  the two give the same bits).
+- Early stopping on the validation loss, **Keras's counting**: an epoch
+  improves when its validation loss is below the best so far; after
+  ``patience`` epochs in a row without improvement training stops; the best
+  epoch's weights are restored at the end (also when no early stop happened).
+  Validation is ``validation_data`` when given, else a stratified
+  ``validation_fraction`` of the training rows (no early stopping when
+  ``early_stopping=False``).
+- Progress: ``fit(..., progress=)`` takes a
+  :data:`~stingerml.core.progress.ProgressCallback`. Stage ``"epoch"`` after each
+  epoch (``done`` = the epoch, ``total`` = ``max_epochs``, ``metrics`` = its
+  history entry), ``"batch"`` every 50 batches of a long epoch (``done`` and
+  ``total`` count batches over all epochs), ``"done"`` at the end.
+- The fitted network is rounded to float32 (:meth:`to_model`); ``predict`` and
+  ``predict_proba`` use those float32 weights, so a saved and reloaded model
+  predicts exactly what the estimator did.
+"""
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from .._kernels import kernels
+from ..core.dense import DenseLayer, DenseNetwork, predicted_classes
+from ..core.errors import TabularDataError, TrainingError
+from ..core.matrix import Matrix, take_rows
+from ..core.progress import Progress, ProgressCallback
+from ..core.rng import XorShift32
+from ..learn.estimator import as_matrix, check_fitted
+from . import evaluation
+from .split import random_split, stratified_split
+
+BATCHES_PER_REPORT = 50  # long epochs report batch progress every this many batches
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training exactly where it stopped (checkpointed by runs).
+
+    ``P``, ``M``, ``V``: flat float64 parameters and Adam moments (the layout of
+    the tabular kernels' ``layout``); ``step``: Adam steps done; ``rng_state``:
+    the xorshift32 state; ``epoch``: epochs done; ``best_*``: the best
+    validation loss so far, its epoch and parameters; ``wait``: epochs since
+    it; ``history``: one dict per epoch; ``done``: training has ended.
+    ``TrainState()`` is empty: ``fit`` initializes it (a fresh start) and then
+    updates it in place, so its owner can checkpoint it from a progress callback.
+    """
+
+    P: array = field(default_factory=lambda: array("d"))
+    M: array = field(default_factory=lambda: array("d"))
+    V: array = field(default_factory=lambda: array("d"))
+    step: int = 0
+    rng_state: int = 0
+    epoch: int = 0
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_P: Optional[array] = None
+    wait: int = 0
+    history: List[Dict[str, float]] = field(default_factory=list)
+    done: bool = False
+
+
+def _check_X(X: Matrix, what: str) -> None:
+    as_matrix(X, what)  # TypeError unless a Matrix
+    if X.n_rows == 0:
+        raise TabularDataError(f"{what}: X has no rows")
+    if all(map(math.isfinite, X.data)):
+        return
+    for k, v in enumerate(X.data):
+        if not math.isfinite(v):
+            raise TabularDataError(f"{what}: X row {k // X.n_cols}, column {k % X.n_cols} is {v}; "
+                                   "every feature must be a finite number")
+
+
+def fit_scaler(X: Matrix) -> Tuple[array, array]:
+    """Per-column float32 ``(mean, scale)``: ``mean = Σx/n``, ``scale = sqrt(Σ(x-mean)²/n)`` or 1 when 0.
+
+    Sums run in row order (no compensation), so every platform gets the same bits.
+    """
+    n, nf = X.n_rows, X.n_cols
+    data = X.data
+    ordered_sum = kernels().ordered_sum
+    means, scales = array("f"), array("f")
+    for j in range(nf):
+        col = data[j:n * nf:nf]
+        m = ordered_sum(col) / n
+        sd = math.sqrt(ordered_sum([(v - m) * (v - m) for v in col]) / n)
+        means.append(m)
+        scales.append(sd if sd > 0.0 else 1.0)
+    for j in range(nf):
+        if scales[j] == 0.0 or not math.isfinite(scales[j]):  # a spread below float32's range
+            scales[j] = 1.0
+    return means, scales
+
+
+def scale_rows(X: Matrix, mean: Sequence[float], scale: Sequence[float]) -> array:
+    """``(x - mean[j]) / scale[j]`` in float64, flat like ``X``."""
+    nf = X.n_cols
+    out = array("d", X.data if isinstance(X.data, array) and X.data.typecode == "d" else array("d", X.data))
+    for j in range(nf):
+        m, s = float(mean[j]), float(scale[j])
+        out[j::nf] = array("d", [(v - m) / s for v in out[j::nf]])
+    return out
+
+
+def network_params(net: DenseNetwork) -> Tuple[array, List[int]]:
+    """The network's float32 weights as the kernels' flat float64 parameters, and the layer sizes."""
+    sizes = [net.layers[0].n_in] + [layer.n_out for layer in net.layers]
+    P = array("d")
+    for layer in net.layers:
+        P.extend(array("d", layer.weights))
+        P.extend(array("d", layer.bias))
+    return P, sizes
+
+
+def network_outputs(net: DenseNetwork, X: Matrix) -> array:
+    """Outputs of ``net`` for every row of raw features ``X`` (scaler applied), flat ``n × n_outputs``.
+
+    Probabilities for softmax/sigmoid networks, values for linear ones; computed
+    by the active backend's kernel (the same bits on both).
+    """
+    if X.n_cols != net.n_features:
+        raise TabularDataError(f"the model takes {net.n_features} features, the data has {X.n_cols}")
+    P, sizes = network_params(net)
+    Xs = scale_rows(X, net.mean, net.scale) if net.mean is not None else array("d", X.data)
+    out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, net.output)
+    return out
+
+
+class _TabularMLP:
+    """Shared fitting machinery of :class:`MLPClassifier` and :class:`MLPRegressor`."""
+
+    _output: str = "linear"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (64, 32),
+        dropout: float = 0.2,
+        alpha: float = 1e-4,
+        learning_rate: float = 1e-3,
+        batch_size: int = 32,
+        max_epochs: int = 200,
+        early_stopping: bool = True,
+        patience: int = 10,
+        validation_fraction: float = 0.1,
+        seed: int = 42,
+    ) -> None:
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.dropout = dropout
+        self.alpha = alpha
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        if not all(isinstance(h, int) and h > 0 for h in self.hidden_layer_sizes):
+            raise TabularDataError(f"hidden layer sizes must be positive integers, not {self.hidden_layer_sizes}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise TabularDataError(f"dropout must be in [0, 1), not {self.dropout}")
+        if self.batch_size < 1 or self.max_epochs < 0 or self.patience < 1:
+            raise TabularDataError("batch size and patience must be >= 1 and epochs >= 0")
+        if not (self.learning_rate > 0 and self.alpha >= 0):
+            raise TabularDataError("learning rate must be > 0 and alpha >= 0")
+
+    def _start(self, st: TrainState, sizes: Sequence[int]) -> None:
+        """Fill an empty ``st``: Glorot-uniform weights, zero biases and moments, the generator after
+        the init draws."""
+        K = kernels("tabular")
+        rng = XorShift32(self.seed)
+        P = array("d", bytes(8 * K.n_params(sizes)))
+        for (w0, _), n_in, n_out in zip(K.layout(sizes), sizes, sizes[1:]):
+            limit = math.sqrt(6.0 / (n_in + n_out))
+            for k in range(n_in * n_out):
+                P[w0 + k] = (2.0 * rng() - 1.0) * limit
+        zeros = bytes(8 * len(P))
+        st.P, st.M, st.V, st.step, st.rng_state = P, array("d", zeros), array("d", zeros), 0, rng.state
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def _fit(self, X: Matrix, T: array, n_out: int, kind: str, val: Optional[Tuple[Matrix, array]],
+             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]]):
+        self._check_params()
+        _check_X(X, "fit")
+        if val is None and self.early_stopping:
+            n = X.n_rows
+            if stratify is not None:
+                parts = stratified_split(stratify, [str(k) for k in range(max(stratify) + 1)],
+                                         (1.0 - self.validation_fraction, self.validation_fraction, 0.0), self.seed)
+            else:
+                parts = random_split(n, (1.0 - self.validation_fraction, self.validation_fraction, 0.0), self.seed)
+            val = (_rows(X, parts.val), _rows(Matrix(T, n_out), parts.val).data)
+            X, T = _rows(X, parts.train), _rows(Matrix(T, n_out), parts.train).data
+        self.mean_, self.scale_ = fit_scaler(X)
+        self.n_features_in_ = X.n_cols
+        sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]
+        K = kernels("tabular")
+        Xs = scale_rows(X, self.mean_, self.scale_)
+        self.sizes_ = sizes
+        n = X.n_rows
+        if val is not None:
+            _check_X(val[0], "validation")
+            Xv, Tv = scale_rows(val[0], self.mean_, self.scale_), array("d", val[1])
+        st = state if state is not None else TrainState()
+        if not len(st.P):
+            self._start(st, sizes)
+        if len(st.P) != K.n_params(sizes):
+            raise TrainingError("the checkpoint does not match this network's layer sizes; start a new run")
+        n_batches = -(-n // self.batch_size)
+        cache: Dict[str, Any] = {}  # per-fit values the validation metrics reuse every epoch
+        chunk = BATCHES_PER_REPORT * self.batch_size
+        while not st.done and st.epoch < self.max_epochs:
+            epoch = st.epoch + 1
+            order, rng_state = K.epoch_order(n, st.rng_state)
+            loss_sum, correct = 0.0, 0
+            for start in range(0, n, chunk):
+                part = order[start:start + chunk]
+                bc1, bc2 = K.bias_corrections(st.step + start // self.batch_size, -(-len(part) // self.batch_size))
+                ls, c, rng_state = K.train_epoch(st.P, st.M, st.V, sizes, Xs, T, part, self.batch_size, kind,
+                                                 self.dropout, self.alpha, self.learning_rate, bc1, bc2, rng_state)
+                loss_sum += ls
+                correct += c
+                if progress is not None and n_batches > BATCHES_PER_REPORT:
+                    done = min(n_batches, (start + len(part) + self.batch_size - 1) // self.batch_size)
+                    progress(Progress("batch", f"epoch {epoch}/{self.max_epochs} batch {done}/{n_batches}",
+                                      (epoch - 1) * n_batches + done, self.max_epochs * n_batches))
+            st.step += n_batches
+            st.rng_state = rng_state
+            logs: Dict[str, float] = {"epoch": epoch, "loss": loss_sum / n}
+            if kind != "linear":
+                logs["accuracy"] = correct / n
+            if not math.isfinite(loss_sum):
+                raise TrainingError(f"training diverged at epoch {epoch} (the loss is not finite); "
+                                    "lower the learning rate or check the features' scale")
+            if val is not None:
+                out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv)
+                logs["val_loss"] = vloss / val[0].n_rows
+                logs.update(self._val_metrics(out, Tv, n_out, cache))
+                if logs["val_loss"] < st.best_loss:
+                    st.best_loss, st.best_epoch, st.best_P, st.wait = logs["val_loss"], epoch, array("d", st.P), 0
+                else:
+                    st.wait += 1
+                    if st.wait >= self.patience:
+                        st.done = True
+            st.epoch = epoch
+            st.history.append(logs)
+            if st.epoch >= self.max_epochs:
+                st.done = True
+            if progress is not None:
+                values = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "epoch")
+                progress(Progress("epoch", f"epoch {epoch}/{self.max_epochs} {values}", epoch, self.max_epochs,
+                                  dict(logs)))
+        st.done = True
+        final = st.best_P if st.best_P is not None else st.P
+        self.state_ = st
+        self.history_ = st.history
+        self.n_epochs_ = st.epoch
+        self.best_epoch_ = st.best_epoch if st.best_P is not None else st.epoch
+        self.stopped_early_ = st.epoch < self.max_epochs
+        self.layers_ = layers_from_params(final, sizes, self._out_affine())
+        if progress is not None:
+            how = "stopped early" if self.stopped_early_ else "finished"
+            progress(Progress("done", f"{how} after {self.n_epochs_} epochs (best epoch {self.best_epoch_})"))
+        return self
+
+    def snapshot(self, P: Sequence[float]) -> DenseNetwork:
+        """The network (float32) that parameters ``P`` of this fit make, e.g. the live ``TrainState.P``."""
+        return self._model(layers_from_params(P, self.sizes_, self._out_affine()))
+
+    def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
+        raise NotImplementedError
+
+    def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
+        raise NotImplementedError
+
+    def _out_affine(self) -> Optional[Tuple[Sequence[float], Sequence[float]]]:
+        return None
+
+    def _network(self, layers: Tuple[DenseLayer, ...], classes: Sequence[str], targets: Sequence[str]) -> DenseNetwork:
+        names = tuple(getattr(self, "feature_names_", ())) or tuple(f"x{k}" for k in range(self.n_features_in_))
+        return DenseNetwork(layers, self._output, array("f", self.mean_), array("f", self.scale_),
+                            names, tuple(classes), tuple(targets))
+
+    def to_model(self) -> DenseNetwork:
+        """The fitted network (float32) with its scaler and names: what model formats read."""
+        check_fitted(self, "layers_", "to_model")
+        return self._model(self.layers_)
+
+    def _outputs(self, X: Matrix) -> array:
+        check_fitted(self, "layers_", "predict")
+        _check_X(X, "predict")
+        return network_outputs(self.to_model(), X)
+
+
+def layers_from_params(P: Sequence[float], sizes: Sequence[int],
+                       out_affine: Optional[Tuple[Sequence[float], Sequence[float]]] = None) -> Tuple[DenseLayer, ...]:
+    """Flat kernel parameters → float32 :class:`DenseLayer` s (each value rounded to float32 once).
+
+    ``out_affine = (mean, scale)`` folds a target de-standardisation ``y = z·scale + mean``
+    into the last layer (``W·scale``, ``b·scale + mean`` in float64, then rounded).
+    """
+    layers = []
+    last = len(sizes) - 2
+    for k, ((w0, b0), n_in, n_out) in enumerate(zip(kernels("tabular").layout(sizes), sizes, sizes[1:])):
+        W, b = P[w0:b0], P[b0:b0 + n_out]
+        if k == last and out_affine is not None:
+            mean, scale = out_affine
+            W = [W[i] * scale[i // n_in] for i in range(len(W))]
+            b = [b[o] * scale[o] + mean[o] for o in range(n_out)]
+        layers.append(DenseLayer(array("f", W), array("f", b), n_in, n_out))
+    return tuple(layers)
+
+
+def _rows(X: Matrix, idx: Sequence[int]) -> Matrix:
+    """Rows ``idx`` of ``X`` (in that order) as a float64 Matrix."""
+    return Matrix(array("d", take_rows(X.data, X.n_cols, idx)), X.n_cols)
+
+
+class MLPClassifier(_TabularMLP):
+    """Softmax (3+ classes) or one-sigmoid (2 classes) MLP classifier.
+
+    Fitted attributes: ``classes_`` (labels as text, index = class code),
+    ``mean_``/``scale_``, ``layers_`` (float32), ``history_``, ``n_epochs_``,
+    ``best_epoch_``, ``stopped_early_``, ``state_`` (:class:`TrainState`).
+    """
+
+    def fit(self, X: Matrix, y: Sequence[Any], *, classes: Optional[Sequence[Any]] = None,
+            validation_data: Optional[Tuple[Matrix, Sequence[Any]]] = None,
+            feature_names: Sequence[str] = (), progress: Optional[ProgressCallback] = None,
+            state: Optional[TrainState] = None) -> "MLPClassifier":
+        """Train on ``X`` (``n × n_features`` raw features) and labels ``y``; returns self.
+
+        ``classes``: the label order (default: the distinct labels sorted); ``state``:
+        a :class:`TrainState` to continue from (resume; or an empty one to watch),
+        updated in place; ``progress`` gets :class:`~stingerml.core.progress.Progress` events.
+        """
+        labels = [str(v) for v in y]
+        if len(labels) != X.n_rows:
+            raise TabularDataError(f"fit: X has {X.n_rows} rows but y has {len(labels)} labels")
+        from .csvdata import class_order
+
+        self.classes_ = tuple(str(c) for c in classes) if classes is not None else class_order(labels)
+        if len(self.classes_) < 2:
+            raise TabularDataError("fit: a classifier needs at least 2 classes")
+        codes = self._encode(labels, "y")
+        self.feature_names_ = tuple(feature_names)
+        K = len(self.classes_)
+        self._output = "sigmoid" if K == 2 else "softmax"
+        val = None
+        if validation_data is not None:
+            Xv, yv = validation_data
+            val = (Xv, self._targets(self._encode([str(v) for v in yv], "validation y")))
+        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes)
+
+    def _encode(self, labels: List[str], what: str) -> List[int]:
+        index = {c: k for k, c in enumerate(self.classes_)}
+        for k, v in enumerate(labels):
+            if v not in index:
+                raise TabularDataError(f"{what}: label {v!r} at row {k} is not one of the classes "
+                                       f"({', '.join(self.classes_)})")
+        return [index[v] for v in labels]
+
+    def _targets(self, codes: Sequence[int]) -> array:
+        K = len(self.classes_)
+        if K == 2:
+            return array("d", [float(c) for c in codes])
+        T = array("d", bytes(8 * K * len(codes)))
+        for r, c in enumerate(codes):
+            T[r * K + c] = 1.0
+        return T
+
+    def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
+        if "true" not in cache:
+            cache["true"] = [int(v > 0.5) for v in T] if n_out == 1 else predicted_classes(T, n_out)
+        return {"val_accuracy": evaluation.accuracy(cache["true"], predicted_classes(out, n_out))}
+
+    def predict_proba(self, X: Matrix) -> Matrix:
+        """``n × n_classes`` probabilities (float64 from the float32 weights)."""
+        out = self._outputs(X)
+        if len(self.classes_) == 2:
+            out = array("d", [v for p in out for v in (1.0 - p, p)])
+        return Matrix(out, len(self.classes_))
+
+    def predict_codes(self, X: Matrix) -> List[int]:
+        """The class index of each row (first largest probability; a sigmoid says 1 from 0.5)."""
+        out = self._outputs(X)
+        return predicted_classes(out, 1 if len(self.classes_) == 2 else len(self.classes_))
+
+    def predict(self, X: Matrix) -> List[str]:
+        """The predicted label of each row."""
+        return [self.classes_[k] for k in self.predict_codes(X)]
+
+    def score(self, X: Matrix, y: Sequence[Any]) -> float:
+        """Accuracy on ``X``, ``y``."""
+        return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+
+    def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
+        return self._network(layers, self.classes_, ())
+
+
+class MLPRegressor(_TabularMLP):
+    """Linear-output MLP regressor for one or more targets (half squared error).
+
+    Targets are standardised for training like the features (``target_mean_``,
+    ``target_scale_``, float32, from the training rows); the fitted network
+    folds the inverse into its last layer, so it outputs targets in their own
+    units. The validation loss is on standardised targets.
+    """
+
+    _output = "linear"
+
+    def _out_affine(self) -> Optional[Tuple[Sequence[float], Sequence[float]]]:
+        return self.target_mean_, self.target_scale_
+
+    def fit(self, X: Matrix, y: Union[Matrix, Sequence[float]], *,
+            validation_data: Optional[Tuple[Matrix, Union[Matrix, Sequence[float]]]] = None,
+            feature_names: Sequence[str] = (), target_names: Sequence[str] = (),
+            progress: Optional[ProgressCallback] = None, state: Optional[TrainState] = None) -> "MLPRegressor":
+        """Train on ``X`` and targets ``y`` (a Matrix ``n × n_targets``, or one value per row);
+        ``progress`` and ``state`` as :meth:`MLPClassifier.fit`."""
+        Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
+        self._single = not isinstance(y, Matrix)
+        if Y.n_rows != X.n_rows:
+            raise TabularDataError(f"fit: X has {X.n_rows} rows but y has {Y.n_rows}")
+        for v in Y.data:
+            if not math.isfinite(v):
+                raise TabularDataError(f"fit: target {v} is not a finite number")
+        self.n_targets_ = Y.n_cols
+        self.feature_names_ = tuple(feature_names)
+        self.target_names_ = tuple(target_names) or tuple(f"y{k}" for k in range(Y.n_cols))
+        self.target_mean_, self.target_scale_ = fit_scaler(Y)
+        val = None
+        if validation_data is not None:
+            Xv, yv = validation_data
+            Yv = yv if isinstance(yv, Matrix) else Matrix(array("d", yv), 1)
+            val = (Xv, scale_rows(Yv, self.target_mean_, self.target_scale_))
+        T = scale_rows(Y, self.target_mean_, self.target_scale_)
+        return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None)
+
+    def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
+        r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
+        return {"val_r2": r2}
+
+    def predict(self, X: Matrix) -> Union[Matrix, List[float]]:
+        """Predicted targets: a Matrix ``n × n_targets``, or a list when fitted on one value per row."""
+        out = self._outputs(X)
+        return list(out) if getattr(self, "_single", False) else Matrix(out, self.n_targets_)
+
+    def score(self, X: Matrix, y: Union[Matrix, Sequence[float]]) -> float:
+        """R² averaged over the targets (scikit-learn's ``uniform_average``)."""
+        Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
+        return evaluation.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
+
+    def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
+        return self._network(layers, (), self.target_names_)
