@@ -119,3 +119,12 @@ def test_import_page(vectors):
     html = render(joined.report(), joined.logs)
     check_page(html, len(joined.shot_traces))
     assert "Joined as one log" in html and "skipped: " + str(paths[2]) in html and "7 of its 29 shots" in html
+
+
+def test_the_page_uses_the_cli_words_and_defines_its_numbers(tiny_dir):
+    """Issue 24: the summary counts rising edges (docs/cli.md's word), not "trigger pulls"; the shot
+    charts carry no undefined "score"."""
+    html = (tiny_dir / "report.html").read_text(encoding="utf-8")
+    assert "trigger pulls" not in html and "rising edges (trigger 0\u21921)" in html
+    titles = re.findall(r"shot at sample [^<]*", html)
+    assert titles and not any("score" in t for t in titles)

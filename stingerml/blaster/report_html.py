@@ -41,7 +41,7 @@ h3 { font-size: 15px; }
 """
 
 SUMMARY_LABELS = (
-    ("samples", "samples"), ("durationMs", "recording (ms, last minus first timestamp)"), ("shotsAll", "trigger pulls"),
+    ("samples", "samples"), ("durationMs", "recording (ms, last minus first timestamp)"), ("shotsAll", "rising edges (trigger 0\u21921)"),
     ("shotsAccepted", "accepted shots (1 s apart)"), ("rawPosCount", "positive windows before augmentation"),
     ("posWindows", "positive windows (augmented)"), ("negWindows", "negative windows"), ("rows", "rows"),
     ("trainDir", "training folder"), ("windowSamples", "samples per window"),
