@@ -51,7 +51,7 @@ from stingerml.deploy.quantize import quantize  # noqa: E402
 from stingerml.tabular import MLPClassifier, MLPRegressor, read_table  # noqa: E402
 from stingerml.tabular.estimator import _rows  # noqa: E402
 from stingerml.tabular.runs import evaluate, representative  # noqa: E402
-from stingerml.tabular.split import random_split, stratified_split  # noqa: E402
+from stingerml.learn.split import random_split, stratified_split  # noqa: E402
 
 HIDDEN, BATCH, EPOCHS, PATIENCE, ALPHA, LR, SEED = (64, 32), 32, 200, 10, 1e-4, 1e-3, 42
 

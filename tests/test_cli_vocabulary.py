@@ -189,8 +189,10 @@ def _stream_cases(work: Path, url: str):
 
 
 # commands whose stream use is tested elsewhere: emulate (its stdout is the device URL, test_device_cli),
-# the tabular actions (tests/test_tabular_runs.py: the run folder / metrics on stdout, progress on stderr)
-ELSEWHERE = {"emulate", "tabular", "tabular train", "tabular predict", "tabular evaluate"}
+# the run-folder trainers (tests/test_tabular_runs.py, tests/test_sequence.py: the run folder / metrics on
+# stdout, progress on stderr)
+ELSEWHERE = {"emulate", "tabular", "tabular train", "tabular predict", "tabular evaluate",
+             "seq", "seq train", "seq predict", "seq evaluate"}
 
 
 def test_results_on_stdout_and_diagnostics_on_stderr(tmp_path, monkeypatch, capsys):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from stingerml.core.errors import StingerWarning, TabularDataError
 from stingerml.tabular.csvdata import read_schema, read_table
-from stingerml.tabular.split import group_split, random_split, stratified_split
+from stingerml.learn.split import group_split, random_split, stratified_split
 
 GOOD = "a,b,species\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n"
 

@@ -12,7 +12,7 @@ from sklearn_csv import write_dataset
 
 from stingerml.tabular import MLPClassifier, MLPRegressor, read_table
 from stingerml.tabular.estimator import _rows
-from stingerml.tabular.split import random_split, stratified_split
+from stingerml.learn.split import random_split, stratified_split
 
 datasets = pytest.importorskip("sklearn.datasets")
 

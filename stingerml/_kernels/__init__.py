@@ -31,6 +31,7 @@ _FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba tw
     "train": ("pure", "jit"),
     "firmware": ("firmware_pure", "firmware_jit"),
     "tabular": ("tabular_pure", "tabular_jit"),
+    "sequence": ("sequence_pure", "sequence_jit"),
 }
 
 _name: Optional[str] = None  # the active backend, "python" or "numba"; None until first use
@@ -73,7 +74,8 @@ def backend() -> str:
 
 
 def kernels(family: str = "train") -> ModuleType:
-    """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"`` or ``"tabular"``."""
+    """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"``, ``"tabular"``
+    or ``"sequence"``."""
     return _module(family, backend() == "numba")
 
 

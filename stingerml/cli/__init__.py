@@ -31,6 +31,7 @@ COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-co
     "golden",  # golden
     "plot",  # plot
     "report",  # report
+    "seq",  # seq train, predict, evaluate
     "synth",  # synth
     "tabular",  # tabular train, predict, evaluate
     "train",  # train, demo

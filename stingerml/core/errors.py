@@ -23,6 +23,11 @@ class ModelFormatError(StingerError, ValueError):
     """A model file (MLMD, or a stingerml-network JSON file) is malformed."""
 
 
+class ArrayFormatError(StingerError, ValueError):
+    """A numpy ``.npy`` / ``.npz`` file is damaged or holds what stingerml does not read
+    (Fortran order, object arrays, other element types)."""
+
+
 class TrainingError(StingerError, RuntimeError):
     """Training produced an unusable model (for example non-finite weights)."""
 
@@ -62,6 +67,11 @@ class DiffError(StingerError, ValueError):
 
 class TabularDataError(StingerError, ValueError):
     """A tabular data set (CSV, schema.json, split) cannot be used: names the file, line and column."""
+
+
+class SequenceDataError(StingerError, ValueError):
+    """A sequence data set (``.npz`` bundle, long-format CSV, masks) cannot be used: names the file,
+    sample and step."""
 
 
 class ReportError(StingerError, ValueError):

@@ -1,8 +1,10 @@
-"""Standard scaler with the browser's float32 rounding points (SPEC §6)."""
+"""Standard scalers: the browser's, with its float32 rounding points (SPEC §6), and the float32
+``(mean, scale)`` of the tabular and sequence trainers (:func:`fit_scaler`)."""
 from __future__ import annotations
 
+import math
 from array import array
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 from .._kernels import kernels
 from ..core.matrix import Matrix
@@ -48,3 +50,24 @@ class Scaler:
         X = as_matrix(X, "Scaler.fit_transform", n_features, n_rows)
         out = self.fit(X).transform(X)
         return out.data if legacy else out
+
+
+def fit_scaler(X: Matrix) -> Tuple[array, array]:
+    """Per-column float32 ``(mean, scale)``: ``mean = Σx/n``, ``scale = sqrt(Σ(x-mean)²/n)`` or 1 when 0.
+
+    Sums run in row order (no compensation), so every platform gets the same bits.
+    """
+    n, nf = X.n_rows, X.n_cols
+    data = X.data
+    ordered_sum = kernels().ordered_sum
+    means, scales = array("f"), array("f")
+    for j in range(nf):
+        col = data[j:n * nf:nf]
+        m = ordered_sum(col) / n
+        sd = math.sqrt(ordered_sum([(v - m) * (v - m) for v in col]) / n)
+        means.append(m)
+        scales.append(sd if sd > 0.0 else 1.0)
+    for j in range(nf):
+        if scales[j] == 0.0 or not math.isfinite(scales[j]):  # a spread below float32's range
+            scales[j] = 1.0
+    return means, scales

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .._kernels import kernels
@@ -49,38 +48,10 @@ from ..core.matrix import Matrix, take_rows
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
-from . import evaluation
-from .split import random_split, stratified_split
-
-BATCHES_PER_REPORT = 50  # long epochs report batch progress every this many batches
-
-
-@dataclass
-class TrainState:
-    """Everything needed to continue training exactly where it stopped (checkpointed by runs).
-
-    ``P``, ``M``, ``V``: flat float64 parameters and Adam moments (the layout of
-    the tabular kernels' ``layout``); ``step``: Adam steps done; ``rng_state``:
-    the xorshift32 state; ``epoch``: epochs done; ``best_*``: the best
-    validation loss so far, its epoch and parameters; ``wait``: epochs since
-    it; ``history``: one dict per epoch; ``done``: training has ended.
-    ``TrainState()`` is empty: ``fit`` initializes it (a fresh start) and then
-    updates it in place, so its owner can checkpoint it from a progress callback.
-    """
-
-    P: array = field(default_factory=lambda: array("d"))
-    M: array = field(default_factory=lambda: array("d"))
-    V: array = field(default_factory=lambda: array("d"))
-    step: int = 0
-    rng_state: int = 0
-    epoch: int = 0
-    best_loss: float = math.inf
-    best_epoch: int = 0
-    best_P: Optional[array] = None
-    wait: int = 0
-    history: List[Dict[str, float]] = field(default_factory=list)
-    done: bool = False
-
+from ..learn import evaluation
+from ..learn.epochs import TrainState, run_epochs
+from ..learn.scaler import fit_scaler
+from ..learn.split import random_split, stratified_split
 
 def _check_X(X: Matrix, what: str) -> None:
     as_matrix(X, what)  # TypeError unless a Matrix
@@ -92,27 +63,6 @@ def _check_X(X: Matrix, what: str) -> None:
         if not math.isfinite(v):
             raise TabularDataError(f"{what}: X row {k // X.n_cols}, column {k % X.n_cols} is {v}; "
                                    "every feature must be a finite number")
-
-
-def fit_scaler(X: Matrix) -> Tuple[array, array]:
-    """Per-column float32 ``(mean, scale)``: ``mean = Σx/n``, ``scale = sqrt(Σ(x-mean)²/n)`` or 1 when 0.
-
-    Sums run in row order (no compensation), so every platform gets the same bits.
-    """
-    n, nf = X.n_rows, X.n_cols
-    data = X.data
-    ordered_sum = kernels().ordered_sum
-    means, scales = array("f"), array("f")
-    for j in range(nf):
-        col = data[j:n * nf:nf]
-        m = ordered_sum(col) / n
-        sd = math.sqrt(ordered_sum([(v - m) * (v - m) for v in col]) / n)
-        means.append(m)
-        scales.append(sd if sd > 0.0 else 1.0)
-    for j in range(nf):
-        if scales[j] == 0.0 or not math.isfinite(scales[j]):  # a spread below float32's range
-            scales[j] = 1.0
-    return means, scales
 
 
 def scale_rows(X: Matrix, mean: Sequence[float], scale: Sequence[float]) -> array:
@@ -233,50 +183,18 @@ class _TabularMLP:
             self._start(st, sizes)
         if len(st.P) != K.n_params(sizes):
             raise TrainingError("the checkpoint does not match this network's layer sizes; start a new run")
-        n_batches = -(-n // self.batch_size)
         cache: Dict[str, Any] = {}  # per-fit values the validation metrics reuse every epoch
-        chunk = BATCHES_PER_REPORT * self.batch_size
-        while not st.done and st.epoch < self.max_epochs:
-            epoch = st.epoch + 1
-            order, rng_state = K.epoch_order(n, st.rng_state)
-            loss_sum, correct = 0.0, 0
-            for start in range(0, n, chunk):
-                part = order[start:start + chunk]
-                bc1, bc2 = K.bias_corrections(st.step + start // self.batch_size, -(-len(part) // self.batch_size))
-                ls, c, rng_state = K.train_epoch(st.P, st.M, st.V, sizes, Xs, T, part, self.batch_size, kind,
-                                                 self.dropout, self.alpha, self.learning_rate, bc1, bc2, rng_state)
-                loss_sum += ls
-                correct += c
-                if progress is not None and n_batches > BATCHES_PER_REPORT:
-                    done = min(n_batches, (start + len(part) + self.batch_size - 1) // self.batch_size)
-                    progress(Progress("batch", f"epoch {epoch}/{self.max_epochs} batch {done}/{n_batches}",
-                                      (epoch - 1) * n_batches + done, self.max_epochs * n_batches))
-            st.step += n_batches
-            st.rng_state = rng_state
-            logs: Dict[str, float] = {"epoch": epoch, "loss": loss_sum / n}
-            if kind != "linear":
-                logs["accuracy"] = correct / n
-            if not math.isfinite(loss_sum):
-                raise TrainingError(f"training diverged at epoch {epoch} (the loss is not finite); "
-                                    "lower the learning rate or check the features' scale")
-            if val is not None:
-                out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv)
-                logs["val_loss"] = vloss / val[0].n_rows
-                logs.update(self._val_metrics(out, Tv, n_out, cache))
-                if logs["val_loss"] < st.best_loss:
-                    st.best_loss, st.best_epoch, st.best_P, st.wait = logs["val_loss"], epoch, array("d", st.P), 0
-                else:
-                    st.wait += 1
-                    if st.wait >= self.patience:
-                        st.done = True
-            st.epoch = epoch
-            st.history.append(logs)
-            if st.epoch >= self.max_epochs:
-                st.done = True
-            if progress is not None:
-                values = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "epoch")
-                progress(Progress("epoch", f"epoch {epoch}/{self.max_epochs} {values}", epoch, self.max_epochs,
-                                  dict(logs)))
+
+        def train_part(part: Sequence[int], bc1: array, bc2: array, rng_state: int) -> Tuple[float, int, int]:
+            return K.train_epoch(st.P, st.M, st.V, sizes, Xs, T, part, self.batch_size, kind, self.dropout,
+                                 self.alpha, self.learning_rate, bc1, bc2, rng_state)
+
+        def validate() -> Dict[str, float]:
+            out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv)
+            return {"val_loss": vloss / val[0].n_rows, **self._val_metrics(out, Tv, n_out, cache)}
+
+        run_epochs(st, n, self.batch_size, self.max_epochs, self.patience, train_part,
+                   validate if val is not None else None, kind != "linear", progress)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st

@@ -30,14 +30,10 @@ uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
 """
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import inspect
 import json
-import math
-import secrets
 import warnings
-from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -45,10 +41,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from .._kernels import backend
 from .._version import __version__
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
-from ..core.binary import le_array, le_bytes
 from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix
-from ..core.progress import Progress, ProgressCallback
+from ..core.progress import ProgressCallback
 from ..core.quantized import QuantizedNetwork
 from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
 from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
@@ -56,11 +51,21 @@ from ..formats import network as network_format
 from ..formats.tflite import to_tflite
 from .csvdata import Table, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
-from .evaluation import classification_report, regression_metrics
-from .split import DEFAULT_FRACTIONS, Split, check_fractions, group_split, random_split, stratified_split
+from ..learn.evaluation import classification_report, regression_metrics
+from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
+    RunInterrupted, epoch_callback, epochs_done, json_text, last_checkpoint, log_line, new_run_dir, now,
+    state_from_bytes, state_to_bytes,
+)
+from ..learn.split import (
+    DEFAULT_FRACTIONS,
+    Split,
+    check_fractions,
+    group_split,
+    random_split,
+    stratified_split,
+)
 
 PathLike = Union[str, Path]
-CHECKPOINT_FORMAT = "stingerml-tabular-checkpoint"
 META_VERSION = "1.0.0"
 MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
 OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
@@ -98,15 +103,6 @@ class RunSettings:
     @property
     def regression(self) -> bool:
         return bool(self.targets)
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training: ``run_dir`` and its last ``checkpoint`` (a Path or ``None``) stay on disk."""
-
-    def __init__(self, run_dir: Path, checkpoint: Optional[Path]) -> None:
-        super().__init__(f"interrupted: {run_dir}")
-        self.run_dir = run_dir
-        self.checkpoint = checkpoint
 
 
 @dataclass
@@ -149,87 +145,7 @@ def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegress
 # -- checkpoints ------------------------------------------------------------------------------------
 
 
-def _b64(values: array) -> str:
-    return base64.b64encode(le_bytes(array("d", values))).decode("ascii")
-
-
-def _unb64(text: str) -> array:
-    return le_array("d", base64.b64decode(text))
-
-
-def state_to_bytes(st: TrainState) -> bytes:
-    """A checkpoint file's bytes: the whole :class:`TrainState` (float64 arrays in base64)."""
-    doc = {
-        "format": CHECKPOINT_FORMAT, "version": 1, "epoch": st.epoch, "step": st.step, "rng_state": st.rng_state,
-        "best_loss": None if math.isinf(st.best_loss) else st.best_loss, "best_epoch": st.best_epoch,
-        "wait": st.wait, "done": st.done, "P": _b64(st.P), "M": _b64(st.M), "V": _b64(st.V),
-        "best_P": None if st.best_P is None else _b64(st.best_P), "history": st.history,
-    }
-    return (json.dumps(doc, sort_keys=True) + "\n").encode("utf-8")
-
-
-def state_from_bytes(data: bytes, source: str) -> TrainState:
-    """Parse a checkpoint file (TrainingError naming ``source`` when it is not one)."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-        if doc.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError("not a checkpoint")
-        return TrainState(
-            P=_unb64(doc["P"]), M=_unb64(doc["M"]), V=_unb64(doc["V"]), step=int(doc["step"]),
-            rng_state=int(doc["rng_state"]), epoch=int(doc["epoch"]),
-            best_loss=math.inf if doc["best_loss"] is None else float(doc["best_loss"]),
-            best_epoch=int(doc["best_epoch"]), best_P=None if doc["best_P"] is None else _unb64(doc["best_P"]),
-            wait=int(doc["wait"]), history=list(doc["history"]), done=bool(doc["done"]))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError) as exc:
-        raise TrainingError(f"{source}: not a readable training checkpoint ({exc}); "
-                            "resume from an earlier one or start a new run") from exc
-
-
-def _checkpoint_path(run_dir: Path, epoch: int) -> Path:
-    return run_dir / "checkpoints" / f"epoch_{epoch:04d}.json"
-
-
-def resume_point(run_dir: PathLike) -> Tuple[int, int]:
-    """``(epochs finished, maximum epochs)`` of the run ``run_dir``: where ``--resume`` continues."""
-    run_dir = Path(run_dir)
-    ckpt = last_checkpoint(run_dir)
-    done = state_from_bytes(ckpt.read_bytes(), str(ckpt)).epoch if ckpt else 0
-    return done, int(_read_run(run_dir)["settings"]["epochs"])
-
-
-def last_checkpoint(run_dir: Path) -> Optional[Path]:
-    """The checkpoint with the highest epoch in ``run_dir/checkpoints``, if any."""
-    found = sorted((run_dir / "checkpoints").glob("epoch_*.json"))
-    return found[-1] if found else None
-
-
 # -- the run ----------------------------------------------------------------------------------------
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
-
-
-def _new_run_dir(runs_dir: Path, started: _dt.datetime) -> Path:
-    try:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        for _ in range(100):
-            d = runs_dir / f"run_{started:%Y%m%d_%H%M%S}_{secrets.token_hex(4)}"
-            try:
-                d.mkdir()
-            except FileExistsError:
-                continue
-            for sub in ("data", "checkpoints", "output", "logs"):
-                (d / sub).mkdir()
-            return d
-    except OSError as exc:
-        raise OutputError(f"{runs_dir}: cannot create a run folder ({exc.strerror or exc}); "
-                          "choose another --runs-dir") from exc
-    raise OutputError(f"{runs_dir}: no free run folder name")
-
-
-def _json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def train_run(
@@ -260,40 +176,27 @@ def train_run(
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
         state = state_from_bytes(ckpt.read_bytes(), str(ckpt)) if ckpt else TrainState()
-        _log(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+        log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if csv_path is None or settings is None:
             raise TypeError("train_run needs csv_path and settings (or resume)")
         table, split = load_data(csv_path, settings, schema)
-        started = _now()
+        started = now()
         source = Path(csv_path)
-        run_dir = _new_run_dir(Path(runs_dir), started)
+        run_dir = new_run_dir(Path(runs_dir), started)
         try:
             _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
         except OSError as exc:
             raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
         state = TrainState()  # filled by fit, then checkpointed from on_event
-        _log(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
+        log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
                       f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
 
     est = _estimator(settings, bool(split.val))
     X = table.X
-    finished: List[Tuple[int, bytes]] = []  # the state after the last finished epoch, for an interrupt
 
-    def on_event(event: Progress) -> None:
-        if event.stage == "epoch":
-            epoch = event.done
-            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
-            _log(run_dir, f"epoch {epoch}/{event.total}: {values}")
-            if state.best_epoch == epoch:
-                network_format.save(est.snapshot(state.P), run_dir / "checkpoints" / "best_model.json")
-            if not state.done:
-                finished[:] = [(epoch, state_to_bytes(state))]  # the state changes in place during an epoch
-                if epoch % settings.checkpoint_every == 0:
-                    write_bytes_atomic(_checkpoint_path(run_dir, epoch), finished[0][1])
-        if progress is not None:
-            progress(event)
-
+    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
+                              lambda path: network_format.save(est.snapshot(state.P), path), progress)
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
@@ -303,18 +206,14 @@ def train_run(
         else:
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
-        if finished and not _checkpoint_path(run_dir, finished[0][0]).exists():
-            write_bytes_atomic(_checkpoint_path(run_dir, finished[0][0]), finished[0][1])
-        ckpt = last_checkpoint(run_dir)
-        _log(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
-        raise RunInterrupted(run_dir, ckpt) from exc
+        raise on_event.interrupted() from exc
     net = est.to_model()
     rep = representative(table, split, settings.seed)
     metrics = None
     if split.test:
         metrics = evaluate(net, _rows(X, split.test), _part(table, split.test), quantize(net, rep))
     _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
-    _log(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
 
 
@@ -403,11 +302,11 @@ def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settin
     write_bytes_atomic(run_dir / "data" / "dataset.csv", csv_path.read_bytes())
     if schema is not None:
         write_bytes_atomic(run_dir / "data" / "schema.json", Path(schema).read_bytes())
-    write_text_atomic(run_dir / "data" / "split.json", _json({
+    write_text_atomic(run_dir / "data" / "split.json", json_text({
         "seed": settings.seed, "fractions": list(settings.split), "group": settings.group,
         "rows": "indices of the data rows kept (0 = first data row after the header and any dropped rows)",
         "train": split.train, "val": split.val, "test": split.test}))
-    write_text_atomic(run_dir / "run.json", _json({
+    write_text_atomic(run_dir / "run.json", json_text({
         "settings": asdict(settings), "source": str(csv_path), "schema": schema is not None,
         "started": started.isoformat(), "dataset_sha256": table.sha256, "stingerml": __version__}))
 
@@ -425,20 +324,18 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]
     return info, settings, table, split
 
 
+def resume_point(run_dir: PathLike) -> Tuple[int, int]:
+    """``(epochs finished, maximum epochs)`` of the run ``run_dir``: where ``--resume`` continues."""
+    run_dir = Path(run_dir)
+    return epochs_done(run_dir), int(_read_run(run_dir)["settings"]["epochs"])
+
+
 def _read_run(run_dir: Path) -> Dict[str, Any]:
     try:
         return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise TrainingError(f"{run_dir}: not a tabular run folder (no readable run.json: {exc}); "
                             "give the folder 'tabular train' created") from exc
-
-
-def _log(run_dir: Path, line: str) -> None:
-    try:
-        with open(run_dir / "logs" / "training.log", "a", encoding="utf-8") as fh:
-            fh.write(f"{_now():%Y-%m-%dT%H:%M:%SZ} {line}\n")
-    except OSError as exc:
-        raise OutputError(f"{run_dir}/logs/training.log: cannot write ({exc.strerror or exc})") from exc
 
 
 def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metrics, started,
@@ -474,6 +371,6 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
                            "seed": s.seed},
     }
     files = export_network(net, rep, info=meta).files()  # model.onnx, model.tflite, meta.json (+ quantization)
-    files[HISTORY_FILE] = _json(est.history_).encode("utf-8")
+    files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")

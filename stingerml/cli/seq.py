@@ -1,0 +1,173 @@
+"""``stingerml seq train|evaluate|predict``: TCN and LSTM classifiers over sequences (docs/sequence.md).
+
+``train DATA`` (a ``.npz`` bundle or a long-format ``.csv``) makes a run folder under
+``--runs-dir`` (:mod:`stingerml.sequence.runs`) and prints its path; ``--resume RUN_DIR``
+continues one. ``evaluate RUN_DIR DATA`` prints the metrics of ``RUN_DIR/output/model.json``;
+``predict RUN_DIR DATA -o predictions.csv`` writes one line per sample. The tabular
+conventions (docs/cli.md): global options after the action, ``--json``, ``-o/--out``,
+progress on stderr, Ctrl-C keeps the checkpoints.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say
+from .tabular import EpochProgress, _cell, _fractions, _summary
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def register(sub: "argparse._SubParsersAction") -> None:
+    p = sub.add_parser("seq", help="train, apply and evaluate TCN / LSTM sequence classifiers (docs/sequence.md)",
+                       description="TCN and LSTM classifiers over padded sequences with masks.")
+    ssub = p.add_subparsers(dest="seq_command", metavar="ACTION")
+    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+    t = ssub.add_parser("train", help="train a model in a new run folder (or --resume one)",
+                        description="Train a TCN or an LSTM on DATA (.npz: X [N,T,...], mask [N,T], y [N], "
+                                    "label_names; or a long CSV: sample_id,step,<features>,label); writes "
+                                    "runs/run_<time>_<id>/ and prints its path.")
+    t.add_argument("data", nargs="?", metavar="DATA", help="a .npz bundle or a long-format .csv")
+    t.add_argument("--architecture", choices=("tcn", "lstm"), default="tcn", help="the model (default tcn)")
+    t.add_argument("--hidden", type=positive_int, default=32,
+                   help="channels of each TCN block / units of each LSTM layer (default 32)")
+    t.add_argument("--depth", type=positive_int, default=None,
+                   help="TCN residual blocks (dilations 1, 2, 4, ...; default 3) or LSTM layers (1 or 2; default 1)")
+    t.add_argument("--kernel-size", type=positive_int, default=3, help="TCN convolution taps (default 3)")
+    t.add_argument("--pooling", choices=("avg", "last"), default="avg",
+                   help="TCN pooling over the valid steps: their mean or the last one (default avg; "
+                        "the LSTM always reads its last valid step)")
+    t.add_argument("--dropout", type=_fraction, default=0.1, help="dropout rate (default 0.1)")
+    t.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty on the weights (default 1e-4)")
+    t.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
+    t.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size in samples (default 32)")
+    t.add_argument("--epochs", type=positive_int, default=100, help="maximum epochs (default 100)")
+    t.add_argument("--patience", type=positive_int, default=10,
+                   help="stop after this many epochs without a better --monitor value (default 10)")
+    t.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_loss",
+                   help="the validation value early stopping and the best epoch follow (default val_loss)")
+    t.add_argument("--split", type=_fractions, default=[0.7, 0.15, 0.15], metavar="TR,VAL,TE",
+                   help="train,val,test fractions, stratified by class (default 0.7,0.15,0.15)")
+    t.add_argument("--seed", type=int, default=42, help="seed of the split, init, shuffles and dropout (default 42)")
+    t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N",
+                   help="checkpoint every N epochs (default 10)")
+    t.add_argument("--dataset-id", default="", help="dataset id recorded in meta.json (default: the file name)")
+    t.add_argument("--runs-dir", default="runs", metavar="DIR",
+                   help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./runs)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    add_json(t, "the run folder and its test metrics")
+    add_global_options(t)
+    t.set_defaults(func=run_train, parser=t)
+
+    pr = ssub.add_parser("predict", help="predict every sample of a data file with a run's model",
+                         description="Apply RUN_DIR's model (output/model.json) to every sequence of DATA and write "
+                                     "the predictions as CSV.")
+    pr.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of seq train (runs/run_...)")
+    pr.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv (labels not needed); "
+                    "one output line per sample: its id (sample_id, or the index in the .npz), the "
+                    "predicted class and each class's probability")
+    add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
+               metavar="predictions.csv", old=())
+    add_global_options(pr)
+    pr.set_defaults(func=run_predict)
+
+    ev = ssub.add_parser("evaluate", help="metrics of a run's model on a labelled data file",
+                         description="Metrics of RUN_DIR's model (output/model.json) on the labelled sequences "
+                                     "of DATA.")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of seq train (runs/run_...)")
+    ev.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv")
+    add_json(ev, "the metrics")
+    add_global_options(ev)
+    ev.set_defaults(func=run_evaluate)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..sequence.runs import SeqSettings, train_run
+    from ..learn.runfolder import RunInterrupted
+
+    report = progress(args) if args.quiet else EpochProgress()
+    if args.resume:
+        if args.data:
+            args.parser.error("--resume RUN_DIR takes no DATA: the run has its own copy")
+        kwargs = {"resume": args.resume}
+    else:
+        if not args.data:
+            args.parser.error("give DATA (or --resume RUN_DIR)")
+        depth = args.depth if args.depth is not None else (3 if args.architecture == "tcn" else 1)
+        if args.architecture == "lstm" and depth > 2:
+            args.parser.error("--depth for the LSTM is 1 or 2 layers")
+        settings = SeqSettings(
+            architecture=args.architecture, hidden=args.hidden, depth=depth, kernel_size=args.kernel_size,
+            pooling=args.pooling, dropout=args.dropout, alpha=args.alpha, learning_rate=args.learning_rate,
+            batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, monitor=args.monitor,
+            split=tuple(args.split), seed=args.seed, checkpoint_every=args.checkpoint_every,
+            dataset_id=args.dataset_id)
+        kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
+    try:
+        result = train_run(progress=report, **kwargs)
+    except RunInterrupted as stop:
+        kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
+        print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
+              f"stingerml seq train --resume {stop.run_dir}", file=sys.stderr)
+        return 130
+    if result.metrics:
+        test = len(result.split.test)
+        total = len(result.split.train) + len(result.split.val) + test
+        say(args, _summary(result.metrics, f"test split: {test} of {total} sequences (not trained on)"),
+            stream=sys.stderr)
+    if args.json:
+        print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
+    else:
+        print(result.run_dir)
+    return 0
+
+
+def _model(run_dir: str):
+    from ..sequence import model
+
+    return model.load(Path(run_dir) / "output" / "model.json")
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from ..core.dense import predicted_classes
+    from ..core.errors import OutputError
+    from ..sequence.data import read_data
+    from ._stdio import messages, write_output
+
+    net = _model(args.run_dir)
+    data = read_data(args.data, need_labels=False)
+    probs = net.predict_proba(data.X)
+    C = net.n_classes
+    lines = [",".join(["sample", "prediction", *(f"p_{_cell(c)}" for c in net.classes)])]
+    for n, code in enumerate(predicted_classes(probs.data, C)):
+        lines.append(",".join([_cell(data.sample_ids[n]), _cell(net.classes[code]), *(repr(v) for v in probs.data[n * C:(n + 1) * C])]))
+    try:
+        write_output(args.out, ("\n".join(lines) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise OutputError(f"{args.out}: cannot write the predictions ({exc.strerror or exc})") from exc
+    say(args, args.out, stream=messages(args.out))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ..sequence.data import read_data
+    from ..sequence.runs import evaluate
+
+    net = _model(args.run_dir)
+    data = read_data(args.data)
+    metrics = evaluate(net, data.X, data.labels)
+    if args.json:
+        print_json(metrics)
+    else:
+        print(_summary(metrics, f"{args.data}: {len(data.labels)} sequences"))
+    return 0

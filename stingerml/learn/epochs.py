@@ -1,0 +1,107 @@
+"""The epoch loop every mini-batch trainer shares (the tabular MLPs, the sequence models) and the
+state it checkpoints.
+
+Each epoch shuffles the training rows (``kernels("tabular").epoch_order``, Fisher–Yates
+from the state's xorshift32), trains on chunks of ``BATCHES_PER_REPORT`` mini-batches with
+Adam's bias corrections for those batches, then validates; early stopping follows
+**Keras's counting** (an epoch improves when its monitored value beats the best so far;
+after ``patience`` epochs in a row without improvement training stops; the caller keeps the
+best epoch's parameters).
+"""
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from .._kernels import kernels
+from ..core.errors import TrainingError
+from ..core.progress import Progress, ProgressCallback
+
+BATCHES_PER_REPORT = 50  # long epochs report batch progress every this many batches
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training exactly where it stopped (checkpointed by runs).
+
+    ``P``, ``M``, ``V``: flat float64 parameters and Adam moments (the layout of
+    the tabular kernels' ``layout``); ``step``: Adam steps done; ``rng_state``:
+    the xorshift32 state; ``epoch``: epochs done; ``best_*``: the best
+    monitored validation value so far (lower is better: the loss, or minus an
+    accuracy), its epoch and parameters; ``wait``: epochs since
+    it; ``history``: one dict per epoch; ``done``: training has ended.
+    ``TrainState()`` is empty: ``fit`` initializes it (a fresh start) and then
+    updates it in place, so its owner can checkpoint it from a progress callback.
+    """
+
+    P: array = field(default_factory=lambda: array("d"))
+    M: array = field(default_factory=lambda: array("d"))
+    V: array = field(default_factory=lambda: array("d"))
+    step: int = 0
+    rng_state: int = 0
+    epoch: int = 0
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_P: Optional[array] = None
+    wait: int = 0
+    history: List[Dict[str, float]] = field(default_factory=list)
+    done: bool = False
+
+
+def run_epochs(st: TrainState, n: int, batch_size: int, max_epochs: int, patience: int,
+               train_part: Callable[[Sequence[int], array, array, int], Tuple[float, int, int]],
+               validate: Optional[Callable[[], Dict[str, float]]], classify: bool,
+               progress: Optional[ProgressCallback], monitor: str = "val_loss") -> None:
+    """The epoch loop every mini-batch trainer shares (the tabular MLPs, the sequence models).
+
+    Each epoch shuffles the ``n`` training rows (``kernels("tabular").epoch_order`` from
+    ``st.rng_state``) and calls ``train_part(rows, bc1, bc2, rng_state) -> (loss sum, right,
+    rng_state)`` on chunks of ``BATCHES_PER_REPORT`` batches (Adam's bias corrections for
+    those batches given); then ``validate()`` (``{"val_loss": ..., other metrics}``) decides
+    early stopping on ``monitor`` (``"val_loss"``, lower is better, or ``"val_accuracy"``, higher
+    is better; Keras's counting, see the module doc). Updates ``st`` in place and reports
+    ``"batch"`` and ``"epoch"`` progress; sets ``st.done``.
+    """
+    K = kernels("tabular")
+    n_batches = -(-n // batch_size)
+    chunk = BATCHES_PER_REPORT * batch_size
+    while not st.done and st.epoch < max_epochs:
+        epoch = st.epoch + 1
+        order, rng_state = K.epoch_order(n, st.rng_state)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, chunk):
+            part = order[start:start + chunk]
+            bc1, bc2 = K.bias_corrections(st.step + start // batch_size, -(-len(part) // batch_size))
+            ls, c, rng_state = train_part(part, bc1, bc2, rng_state)
+            loss_sum += ls
+            correct += c
+            if progress is not None and n_batches > BATCHES_PER_REPORT:
+                done = min(n_batches, (start + len(part) + batch_size - 1) // batch_size)
+                progress(Progress("batch", f"epoch {epoch}/{max_epochs} batch {done}/{n_batches}",
+                                  (epoch - 1) * n_batches + done, max_epochs * n_batches))
+        st.step += n_batches
+        st.rng_state = rng_state
+        logs: Dict[str, float] = {"epoch": epoch, "loss": loss_sum / n}
+        if classify:
+            logs["accuracy"] = correct / n
+        if not math.isfinite(loss_sum):
+            raise TrainingError(f"training diverged at epoch {epoch} (the loss is not finite); "
+                                "lower the learning rate or check the features' scale")
+        if validate is not None:
+            logs.update(validate())
+            score = logs[monitor] if monitor.endswith("loss") else -logs[monitor]  # lower is better
+            if score < st.best_loss:
+                st.best_loss, st.best_epoch, st.best_P, st.wait = score, epoch, array("d", st.P), 0
+            else:
+                st.wait += 1
+                if st.wait >= patience:
+                    st.done = True
+        st.epoch = epoch
+        st.history.append(logs)
+        if st.epoch >= max_epochs:
+            st.done = True
+        if progress is not None:
+            values = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "epoch")
+            progress(Progress("epoch", f"epoch {epoch}/{max_epochs} {values}", epoch, max_epochs, dict(logs)))

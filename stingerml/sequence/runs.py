@@ -1,0 +1,223 @@
+"""Sequence training runs on disk: the shared run folders, checkpoints and resume (:mod:`stingerml.learn.runfolder`).
+
+A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` as the tabular trainer's (the same
+folder names, checkpoint files and log), holding::
+
+    run.json                     settings and source (what --resume reads)
+    data/dataset.npz|.csv        a byte copy of the data file
+    data/split.json              seed, fractions and the sample indices of train/val/test
+    checkpoints/epoch_NNNN.json  the full training state every N epochs (resume)
+    checkpoints/best_model.json  the best epoch's network so far (stingerml-sequence)
+    output/model.json            the final network (stingerml-sequence, float32 exact)
+    output/model.onnx            the same network as ONNX (float32; scaler and mask inside)
+    output/meta.json             input layout, mask handling, classes, metrics, settings
+    output/training_history.json per epoch: loss, accuracy, val_loss, val_accuracy
+    logs/training.log            one line per epoch, plus start/resume/stop lines
+
+Resuming re-reads the run's own data copy, checks the split, loads the last checkpoint
+and continues; the outputs are the bytes an uninterrupted run writes.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
+from .._kernels import backend
+from .._version import __version__
+from ..core.dense import predicted_classes
+from ..core.errors import OutputError, TrainingError
+from ..core.progress import ProgressCallback
+from ..learn.epochs import TrainState
+from ..learn.evaluation import classification_report
+from ..learn.runfolder import (
+    epoch_callback, json_text, last_checkpoint, log_line, new_run_dir, now, state_from_bytes,
+)
+from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
+
+from . import model as model_file
+from .data import SequenceData, Sequences, read_data
+from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier
+from .export import export_sequence
+
+PathLike = Union[str, Path]
+META_VERSION = "1.0.0"
+MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
+
+
+@dataclass
+class SeqSettings:
+    """What a sequence run trains and how (stored in ``run.json``; defaults are the CLI's)."""
+
+    architecture: str = "tcn"
+    hidden: int = 32
+    depth: int = 3
+    kernel_size: int = 3
+    pooling: str = "avg"
+    dropout: float = 0.1
+    alpha: float = 1e-4
+    learning_rate: float = 3e-3
+    batch_size: int = 32
+    epochs: int = 100
+    patience: int = 10
+    monitor: str = "val_loss"
+    split: Tuple[float, float, float] = DEFAULT_FRACTIONS
+    seed: int = 42
+    checkpoint_every: int = 10
+    dataset_id: str = ""
+
+
+@dataclass
+class SeqRunResult:
+    """A finished run: its folder, the fitted estimator, the test metrics (``None`` without a test part)."""
+
+    run_dir: Path
+    estimator: _SequenceClassifier
+    metrics: Optional[Dict[str, Any]]
+    data: SequenceData
+    split: Split
+
+
+def make_estimator(s: SeqSettings, has_val: bool) -> _SequenceClassifier:
+    """The estimator a run's settings describe."""
+    common = dict(hidden=s.hidden, dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
+                  batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val, patience=s.patience,
+                  monitor=s.monitor, seed=s.seed)
+    if s.architecture == "lstm":
+        return LSTMClassifier(layers=s.depth, **common)
+    return TCNClassifier(blocks=s.depth, kernel_size=s.kernel_size, pooling=s.pooling, **common)
+
+
+def load_data(path: PathLike, s: SeqSettings) -> Tuple[SequenceData, Split]:
+    """Read the data file and split it (stratified by class); raises before anything is written."""
+    fractions = check_fractions(s.split)
+    data = read_data(path)
+    index = {c: k for k, c in enumerate(data.classes)}
+    split = stratified_split([index[v] for v in data.labels], data.classes, fractions, s.seed,
+                             source=Path(path).name)
+    return data, split
+
+
+def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str]) -> Dict[str, Any]:
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix of ``net`` on ``X``."""
+    index = {c: k for k, c in enumerate(net.classes)}
+    codes = []
+    for k, v in enumerate(labels):
+        if v not in index:
+            from ..core.errors import SequenceDataError
+
+            raise SequenceDataError(f"sample {k}: label {v!r} is not one of the model's classes "
+                                    f"({', '.join(net.classes)})")
+        codes.append(index[v])
+    pred = predicted_classes(net.predict_proba(X).data, net.n_classes)
+    return classification_report(codes, pred, net.classes)
+
+
+def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettings] = None, *,
+              runs_dir: PathLike = "runs", resume: Optional[PathLike] = None,
+              progress: Optional[ProgressCallback] = None) -> SeqRunResult:
+    """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
+    (as :func:`stingerml.tabular.runs.train_run`)."""
+    if resume is not None:
+        run_dir = Path(resume)
+        info, settings, data, split = _run_data(run_dir)
+        started = _dt.datetime.fromisoformat(info["started"])
+        source = Path(info["source"])
+        if (run_dir / "output" / MODEL_FILE).exists():
+            raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
+        ckpt = last_checkpoint(run_dir)
+        state = state_from_bytes(ckpt.read_bytes(), str(ckpt)) if ckpt else TrainState()
+        log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+    else:
+        if data_path is None or settings is None:
+            raise TypeError("train_run needs data_path and settings (or resume)")
+        make_estimator(settings, True)._check_params()
+        data, split = load_data(data_path, settings)
+        started = now()
+        source = Path(data_path)
+        run_dir = new_run_dir(Path(runs_dir), started)
+        try:
+            _start_run(run_dir, Path(data_path), settings, split, started, data)
+        except OSError as exc:
+            raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
+        state = TrainState()
+        X = data.X
+        log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} features, "
+                      f"split {len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
+
+    est = make_estimator(settings, bool(split.val))
+    X = data.X
+
+    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
+                              lambda path: model_file.save(est.snapshot(state.P), path), progress)
+    kw: Dict[str, Any] = {"classes": data.classes, "progress": on_event, "state": state}
+    if split.val:
+        kw["validation_data"] = (X.take(split.val), [data.labels[i] for i in split.val])
+    try:
+        est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
+    except KeyboardInterrupt as exc:
+        raise on_event.interrupted() from exc
+    net = est.to_model()
+    metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test]) if split.test else None
+    _finish(run_dir, est, data, split, settings, metrics, started, source)
+    log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    return SeqRunResult(run_dir, est, metrics, data, split)
+
+
+def _start_run(run_dir: Path, path: Path, s: SeqSettings, split: Split, started: _dt.datetime,
+               data: SequenceData) -> None:
+    write_bytes_atomic(run_dir / "data" / f"dataset{path.suffix.lower()}", path.read_bytes())
+    write_text_atomic(run_dir / "data" / "split.json", json_text({
+        "seed": s.seed, "fractions": list(s.split), "rows": "indices of the samples, in file order",
+        "train": split.train, "val": split.val, "test": split.test}))
+    write_text_atomic(run_dir / "run.json", json_text({
+        "kind": "sequence", "settings": asdict(s), "source": str(path), "data_file": f"dataset{path.suffix.lower()}",
+        "started": started.isoformat(), "dataset_sha256": data.sha256, "stingerml": __version__}))
+
+
+def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData, Split]:
+    try:
+        info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        if info.get("kind") != "sequence":
+            raise ValueError("not a sequence run")
+        settings = SeqSettings(**{**info["settings"], "split": tuple(info["settings"]["split"])})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TrainingError(f"{run_dir}: not a sequence run folder (no readable run.json: {exc}); "
+                            "give the folder 'seq train' created") from exc
+    data, split = load_data(run_dir / "data" / info["data_file"], settings)
+    saved = json.loads((run_dir / "data" / "split.json").read_text(encoding="utf-8"))
+    if [saved["train"], saved["val"], saved["test"]] != [split.train, split.val, split.test]:
+        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split; start a new run")
+    return info, settings, data, split
+
+
+def _finish(run_dir: Path, est: _SequenceClassifier, data: SequenceData, split: Split, s: SeqSettings,
+            metrics: Optional[Dict[str, Any]], started: _dt.datetime, source: Path) -> None:
+    net = est.to_model()
+    arch: Dict[str, Any] = {"type": net.architecture, "hidden": net.hidden, "dropout": s.dropout,
+                            "parameters": len(net.params), "output": "softmax"}
+    if net.architecture == "tcn":
+        arch.update(blocks=net.depth, kernel_size=net.kernel_size, dilations=[2 ** l for l in range(net.depth)],
+                    pooling=net.pooling, receptive_field=1 + (net.kernel_size - 1) * (2 ** net.depth - 1))
+    else:
+        arch.update(layers=net.depth, pooling="last")
+    meta = {
+        "version": META_VERSION, "stingerml": __version__, "timestamp": started.isoformat(),
+        "dataset": {"id": s.dataset_id or source.stem, "hash": data.sha256,
+                    "samples": data.X.n_samples, "steps": data.X.n_steps, "features": data.X.n_features},
+        "labels": {"count": net.n_classes, "mapping": {str(k): c for k, c in enumerate(net.classes)}},
+        "model": {"architecture": arch, "file": MODEL_FILE, "format": model_file.FORMAT, "metrics": metrics},
+        "split": {"seed": s.seed, "fractions": list(s.split), "train": len(split.train), "val": len(split.val),
+                  "test": len(split.test)},
+        "training": {"epochs": s.epochs, "epochs_run": est.n_epochs_, "best_epoch": est.best_epoch_,
+                     "stopped_early": est.stopped_early_, "batch_size": s.batch_size, "optimizer": "adam",
+                     "learning_rate": s.learning_rate, "l2_alpha": s.alpha, "patience": s.patience,
+                     "early_stopping": f"{s.monitor}, Keras counting" if split.val else None, "seed": s.seed},
+    }
+    files = export_sequence(net, info=meta)
+    files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
+    files[MODEL_FILE] = model_file.dumps(net)  # its presence marks a finished run
+    write_set_to_folder(run_dir / "output", files, members=tuple(sorted(files)), option="--runs-dir")
