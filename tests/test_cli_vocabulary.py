@@ -192,7 +192,7 @@ def _stream_cases(work: Path, url: str):
 # the run-folder trainers (tests/test_tabular_runs.py, tests/test_sequence.py: the run folder / metrics on
 # stdout, progress on stderr)
 ELSEWHERE = {"emulate", "tabular", "tabular train", "tabular predict", "tabular evaluate",
-             "seq", "seq train", "seq predict", "seq evaluate"}
+             "seq", "seq train", "seq predict", "seq evaluate", "audio", "audio features"}  # audio: test_audio_cli
 
 
 def test_results_on_stdout_and_diagnostics_on_stderr(tmp_path, monkeypatch, capsys):

@@ -53,6 +53,25 @@ def _iris(path: Path) -> None:
     shutil.rmtree(made.parent)
 
 
+def _audio_features(path: Path) -> None:
+    """What docs/audio-control.md's ``stingerml audio features song1.wav song2.wav -o features.csv``
+    writes, for two 3 s tones (as the page makes them)."""
+    import math
+    import struct
+    import wave
+
+    from stingerml.cli import main
+
+    names = []
+    for name, freq in (("_song1.wav", 440.0), ("_song2.wav", 3000.0)):
+        with wave.open(str(path.parent / name), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(48000)
+            w.writeframes(b"".join(struct.pack("<h", int(20000 * math.sin(2 * math.pi * freq * i / 48000)))
+                                   for i in range(3 * 48000)))
+        names.append(str(path.parent / name))
+    assert main(["audio", "features", *names, "-o", str(path), "--quiet"]) == 0
+
+
 # The files the docs name, made from the bundled sessions (vectors/: the reference outputs).
 FILES: Dict[str, Callable[[Path], None]] = {
     "ml_log.bin": _tiny,
@@ -64,6 +83,7 @@ FILES: Dict[str, Callable[[Path], None]] = {
     "browser_mlp.mlmd": lambda p: shutil.copyfile(VECTORS / "browser_app" / "tiny.mlp.mlmd", p),
     "models": _models,
     "iris.csv": _iris,
+    "features.csv": _audio_features,
 }
 
 
