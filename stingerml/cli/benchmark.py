@@ -11,10 +11,12 @@ from ._announce import announce_backend
 from ._common import (
     add_arguments_later,
     add_json,
+    add_old_spelling,
     add_output,
     add_sources,
     add_task_options,
     check_sources,
+    positive_int,
     print_json,
     read_logs,
     say,
@@ -28,8 +30,8 @@ def command_line(args: argparse.Namespace) -> str:
     words = ["stingerml", "benchmark", *args.logs]
     if args.train_dir:
         words += ["--train-dir", args.train_dir]
-    words += ["--seeds", str(args.seeds), "--test-frac", f"{args.test_frac:g}", "--lr-iter", str(args.lr_iter),
-              "--mlp-iter", str(args.mlp_iter), "--models", *args.models, "--features", *args.features,
+    words += ["--seeds", str(args.seeds), "--test-frac", f"{args.test_frac:g}", "--lr-iterations",
+              str(args.lr_iterations), "--mlp-iterations", str(args.mlp_iterations), "--models", *args.models, "--features", *args.features,
               "--splits", *args.splits, "-o", args.out]
     return " ".join(shlex.quote(w) for w in words)
 
@@ -41,8 +43,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     from ..core.atomic import write_text_atomic
 
     check_sources(args)
-    config = BenchmarkConfig(seeds=args.seeds, test_frac=args.test_frac, lr_iter=args.lr_iter,
-                             mlp_iter=args.mlp_iter, models=tuple(args.models), features=tuple(args.features),
+    config = BenchmarkConfig(seeds=args.seeds, test_frac=args.test_frac, lr_iter=args.lr_iterations,
+                             mlp_iter=args.mlp_iterations, models=tuple(args.models), features=tuple(args.features),
                              splits=tuple(args.splits))
     config.check()
     if args.train_dir:
@@ -66,8 +68,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         pure = backend() == "python"
         where = "on this machine" if args.jobs == 1 and not args.scheduler else "in one process"
         note(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} {where} "
-             + ("(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])"
-                if pure else "(shorten with --seeds, --mlp-iter or --models lr)"))
+             + ("(the pure-Python MLP is slow: shorten with --mlp-iterations or --models lr, or install stingerml[fast])"
+                if pure else "(shorten with --seeds, --mlp-iterations or --models lr)"))
     with task_runner(args) as where_to_run:
         result = run_benchmark(data, config, progress=show, **where_to_run)
     try:
@@ -110,8 +112,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     add_json(p, "the report's path and every cell's mean and std per metric")
     p.add_argument("--seeds", type=int, default=d.seeds, help="seeds 0..N-1 (default %(default)s)")
     p.add_argument("--test-frac", type=float, default=d.test_frac, help="test share (default %(default)s)")
-    p.add_argument("--lr-iter", type=int, default=d.lr_iter, help="LR iterations (default %(default)s)")
-    p.add_argument("--mlp-iter", type=int, default=d.mlp_iter, help="MLP iterations (default %(default)s)")
+    p.add_argument("--lr-iterations", type=positive_int, default=d.lr_iter, metavar="N",
+                   help="LR iterations (default %(default)s)")
+    p.add_argument("--mlp-iterations", type=positive_int, default=d.mlp_iter, metavar="N",
+                   help="MLP iterations (default %(default)s)")
+    add_old_spelling(p, "--lr-iter", "--lr-iterations", type=positive_int)
+    add_old_spelling(p, "--mlp-iter", "--mlp-iterations", type=positive_int)
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="default: all")
     p.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES), help="default: all")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: all")

@@ -23,6 +23,7 @@ naming the file, the line (1 = the header) and the column.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import json
 import re
@@ -260,9 +261,8 @@ def read_table(
 
     def require(name: str, what: str) -> int:
         if name not in col:
-            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
-            raise TabularDataError(f"{p}, line 1: no {what} column '{name}' in the header ({shown}); "
-                                   "check the name (it is case-sensitive)")
+            raise TabularDataError(f"{p}, line 1: no {what} column '{name}'{_did_you_mean(name, header)}; "
+                                   f"the header is: {', '.join(header)} (names are case-sensitive)")
         return col[name]
 
     out_cols = [require(n, "target" if regression else "label") for n in outputs] if need_labels else \
@@ -291,7 +291,7 @@ def read_table(
         text_cols = [k for k in all_cols if header[k] in categorical or not _numeric_column(rows, k)]
         if len(text_cols) == len(all_cols):
             raise TabularDataError(f"{p}: no numeric feature column besides '{', '.join(outputs)}'; "
-                                   "a feature column holds numbers")
+                                   f"a feature column holds numbers{_decimal_comma_hint(rows)}")
     feat_cols = [k for k in all_cols if k not in text_cols]
     columns = tuple(header[k] for k in all_cols)
     names = tuple(header[k] for k in feat_cols)
@@ -320,7 +320,8 @@ def read_table(
             v = parse_number(cells[k])
             if v is None:
                 raise TabularDataError(f"{p}, line {line}, column '{header[k]}': '{cells[k].strip()}' is not a number; "
-                                       "fix the cell or choose the feature columns with --features")
+                                       "fix the cell or choose the feature columns with --features"
+                                       + _decimal_comma_hint([(line, [cells[k]])]))
             values.append(v)
         X.extend(values[:len(feat_cols)])
         Yv.extend(values[len(feat_cols):])
@@ -345,6 +346,26 @@ def read_table(
         lines=lines, dropped=dropped, path=str(p), sha256=hashlib.sha256(raw).hexdigest(),
         text=text, columns=columns,
     )
+
+
+def _did_you_mean(name: str, header: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the header name closest to ``name`` (case ignored), or ``""``."""
+    folded = {h.lower(): h for h in header}
+    close = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean '{folded[close[0]]}'?)" if close else ""
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
+def _decimal_comma_hint(rows: Sequence[Tuple[int, Sequence[str]]]) -> str:
+    """A hint when cells are numbers written with a decimal comma (``1,5``), else ``""``."""
+    for line, cells in rows:
+        for cell in cells:
+            if _DECIMAL_COMMA.match(cell):
+                return (f" (cells like '{cell.strip()}', line {line}, use a decimal comma: save the CSV with "
+                        "decimal points, e.g. 1.5)")
+    return ""
 
 
 def _numeric_column(rows: List[Tuple[int, List[str]]], k: int) -> bool:
