@@ -82,7 +82,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         note(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} {where} "
              + ("(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])"
                 if pure else "(shorten with --seeds, --mlp-iter or --models lr)")
-             + (" plus the TCN runs (5 to 25 s each with numba on 300 rows)" if "tcn" in config.models else ""))
+             + (" plus the TCN runs (3 to 25 s each with numba on 300 rows)" if "tcn" in config.models else ""))
     with task_runner(args) as where_to_run:
         result = run_benchmark(data, config, progress=show, learners=plugins, **where_to_run)
     try:
