@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,41 @@ def skip_if_same(module, reference) -> None:
     the same module (the python backend, or numba not installed): pure against pure proves nothing."""
     if module is reference:
         pytest.skip("compares a backend with the pure reference; on the python backend that is pure with pure")
+
+
+# --- runs shared between tests --------------------------------------------------------------------
+# A pure-Python training of session_a takes minutes: tests that check the same run (same log bytes,
+# settings and backend) share it, within one pytest process. Each test still makes its own comparisons.
+_TRAINED: dict = {}
+_REPLAYED: dict = {}
+
+
+def trained(log: bytes, settings=None):
+    """``stingerml.train(log, settings=settings)`` on the active backend, once per pytest process.
+
+    ``log`` is the session's bytes (a pulled file and the vector it came from are one run);
+    the result is shared, so a test must not change it.
+    """
+    from stingerml import _kernels
+    from stingerml.blaster.trainer import train
+
+    key = (hashlib.sha256(log).hexdigest(), settings, _kernels.backend())
+    if key not in _TRAINED:
+        _TRAINED[key] = train(log, settings=settings)
+    return _TRAINED[key]
+
+
+def replayed(session: str):
+    """``firmware.replay`` of ``vectors/sessions/<session>.bin`` with the browser's models of that
+    session (``vectors/browser/``) on the active backend, once per pytest process: ``(p_lr, p_mlp)``
+    (shared: a test must not change them)."""
+    from stingerml import _kernels
+    from stingerml.blaster import firmware
+    from stingerml.formats import mlmd
+    from stingerml.blaster.log import read_log
+
+    key = (session, _kernels.backend())
+    if key not in _REPLAYED:
+        models = [mlmd.parse((VECTORS / "browser" / f"{session}.{m}.mlmd").read_bytes()) for m in ("lr", "mlp")]
+        _REPLAYED[key] = firmware.replay(read_log(VECTORS / "sessions" / f"{session}.bin"), *models)
+    return _REPLAYED[key]

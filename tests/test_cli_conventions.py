@@ -24,7 +24,7 @@ SESSION = ROOT / "vectors" / "sessions" / "session_a.bin"
 LR_MODEL = ROOT / "vectors" / "browser" / "session_a.lr.mlmd"
 
 WRITERS = {"benchmark", "convert", "pull", "replay", "export-header", "plot", "synth", "train", "demo", "export",
-           "golden", "report", "export-model", "tabular predict", "seq predict"}  # * train writes under --runs-dir
+           "golden", "report", "export-model", "tabular predict", "seq predict", "audio features"}  # * train writes under --runs-dir
 
 
 def _subcommands(parser):

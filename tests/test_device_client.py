@@ -9,10 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import use_backend
+from conftest import trained, use_backend
 
 from stingerml.blaster.settings import TRAIN_PIPELINE
-from stingerml.blaster.trainer import train
 from stingerml.core.errors import ModelFormatError, StingerError
 from stingerml.device import (
     Blaster,
@@ -85,8 +84,8 @@ def test_end_to_end_on_a_pty(serve, tmp_path, models):
         assert client.info()["model_source"] == "factory"
         lr, mlp = LR, MLP
         if models != "browser files":
-            with use_backend(models):
-                result = train(out, settings=TRAIN_PIPELINE)  # pull -> train -> push (trainPipeline's defaults)
+            with use_backend(models):  # pull -> train -> push (trainPipeline's defaults)
+                result = trained(out.read_bytes(), TRAIN_PIPELINE)  # shared with test_pipeline's session_a run
             lr, mlp = result.lr_blob, result.mlp_blob
             assert (lr, mlp) == (LR, MLP)  # byte-identical to the browser's files
         info = client.push({"lr": lr, "mlp": mlp})

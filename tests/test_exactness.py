@@ -28,6 +28,8 @@ from stingerml.blaster.log import read_log
 from stingerml.cli import main
 from stingerml.formats import mlmd
 
+from conftest import replayed
+
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 SESSIONS = ["tiny", "session_a"]
 KEYS = ("p_lr", "p_mlp", "raw_lr", "raw_mlp")
@@ -105,7 +107,7 @@ def test_single_window_and_push_bit_for_bit(backend):
 def check_stream(session: str) -> None:
     log = read_log(VECTORS / "sessions" / f"{session}.bin")
     want_lr, want_mlp = reference_stream(session)
-    p_lr, p_mlp = firmware.replay(log, *models("user", session))
+    p_lr, p_mlp = replayed(session)  # firmware.replay(log, *models("user", session)), shared with test_firmware.py
     assert len(p_lr) == len(want_lr) == len(log)
     assert_bits_equal(p_lr, want_lr, f"{session} stream p_lr")
     assert_bits_equal(p_mlp, want_mlp, f"{session} stream p_mlp")

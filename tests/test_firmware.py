@@ -21,6 +21,8 @@ from stingerml.blaster import loader
 from stingerml.blaster.log import read_log
 from stingerml.formats import mlmd
 
+from conftest import replayed
+
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 FIRMWARE = VECTORS / "firmware"
 BROWSER = VECTORS / "browser"
@@ -94,7 +96,7 @@ def read_stream(session):
 def check_stream(session):
     log = read_log(SESSIONS / f"{session}.bin")
     ref = read_stream(session)
-    p_lr, p_mlp = fw.replay(log, *user_models(session))
+    p_lr, p_mlp = replayed(session)  # fw.replay(log, *user_models(session)), shared with test_exactness.py
     assert len(ref) == len(p_lr) == len(p_mlp) == len(log)
     assert all(v == 0.0 for v in p_lr[:49]) and all(v == 0.0 for v in p_mlp[:49])
     bad = [(i, a, b, r) for i, (a, b, r) in enumerate(zip(p_lr, p_mlp, ref)) if ulps(a, r[0]) or ulps(b, r[1])]

@@ -7,7 +7,8 @@
   Python tools concatenate rows. The multi-session rows must be exactly those
   bytes, the summary the browser's per-session summaries (and their sums), and
   the model files those of the single-dataset trainer (byte-identical to the
-  browser on one session, test_pipeline.py) fed the oracle's rows.
+  browser on one session, test_pipeline.py) fed the oracle's rows. With numba
+  on session_a then tiny; on the pure path (minutes per fit) on tiny twice.
 - Every field of the browser's per-shot traces and report for session_a on
   both backends lives in test_pipeline.py / test_kernels.py; every export
   option's ``summary.json`` in test_export.py.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 from array import array
 from pathlib import Path
+from typing import List, NamedTuple
 
 import pytest
 from conftest import use_backend
@@ -40,24 +42,29 @@ def browser_rows(session: str):
     return windows, labels
 
 
-def oracle_rows():
+def oracle_rows(sessions=SESSIONS):
     windows, labels = array("h"), []
-    for session in SESSIONS:
+    for session in sessions:
         w, y = browser_rows(session)
         windows += w
         labels += y
     return windows, labels
 
 
+class Multi(NamedTuple):
+    backend: str
+    sessions: List[str]
+    result: stingerml.TrainResult
+
+
 @pytest.fixture(scope="module", params=[pytest.param("python", marks=pytest.mark.slow), "numba"])
-def multi(request):
-    """train_sessions on session_a then tiny, full browser iterations, on each backend."""
+def multi(request) -> Multi:
+    """train_sessions with full browser iterations: on session_a then tiny with numba; with pure
+    Python on tiny twice, the same multi-session flow on 80 rows instead of 330 (and both fits,
+    ``multi`` and the oracle's, take seconds instead of minutes)."""
+    sessions = SESSIONS if request.param == "numba" else ["tiny", "tiny"]
     with use_backend(request.param):
-        return train_sessions_result()
-
-
-def train_sessions_result():
-    return stingerml.train_sessions([VECTORS / "sessions" / f"{s}.bin" for s in SESSIONS])
+        return Multi(request.param, sessions, stingerml.train_sessions([VECTORS / "sessions" / f"{s}.bin" for s in sessions]))
 
 
 def test_rows_are_the_browser_rows_of_each_session_concatenated():
@@ -73,21 +80,24 @@ def test_rows_are_the_browser_rows_of_each_session_concatenated():
 
 
 def test_summary_is_the_browser_summaries(multi):
-    refs = [json.loads((BROWSER / f"{s}.json").read_text())["summary"] for s in SESSIONS]
-    sessions = multi.summary["sessions"]
+    refs = [json.loads((BROWSER / f"{s}.json").read_text())["summary"] for s in multi.sessions]
+    summary = multi.result.summary
+    sessions = summary["sessions"]
     assert [{k: e[k] for k in SUMMARY_KEYS} for e in sessions] == refs
-    assert {k: multi.summary[k] for k in SUMMARY_KEYS} == {k: sum(r[k] for r in refs) for k in SUMMARY_KEYS}
-    assert [e["rows"] for e in sessions] == [len(browser_rows(s)[1]) for s in SESSIONS]
+    assert {k: summary[k] for k in SUMMARY_KEYS} == {k: sum(r[k] for r in refs) for k in SUMMARY_KEYS}
+    assert [e["rows"] for e in sessions] == [len(browser_rows(s)[1]) for s in multi.sessions]
 
 
 def test_models_are_those_of_the_oracle_rows(multi):
-    windows, labels = oracle_rows()
-    assert array("h", multi.dataset.windows).tobytes() == windows.tobytes()
-    fitted = fit_windows(windows, labels)
-    assert multi.lr_blob == fitted.lr_blob
-    assert multi.mlp_blob == fitted.mlp_blob
-    assert multi.metrics == fitted.metrics
-    assert multi.mlp_loss_history == fitted.mlp_loss_history
+    windows, labels = oracle_rows(multi.sessions)
+    r = multi.result
+    assert array("h", r.dataset.windows).tobytes() == windows.tobytes()
+    with use_backend(multi.backend):
+        fitted = fit_windows(windows, labels)
+    assert r.lr_blob == fitted.lr_blob
+    assert r.mlp_blob == fitted.mlp_blob
+    assert r.metrics == fitted.metrics
+    assert r.mlp_loss_history == fitted.mlp_loss_history
 
 
 def test_one_session_list_is_the_browser_run(vectors):

@@ -5,8 +5,9 @@ Each *family* of kernels is a pair of modules with the same public names
 
 - the **reference** in pure Python, readable against SPEC.md and the fallback
   (``pure``: the browser trainer's loops; ``firmware_pure``: the firmware's
-  float32 inference; ``tabular_pure``: the tabular trainer's mini-batch MLP);
-- its **numba twin** (``jit``, ``firmware_jit``, ``tabular_jit``): the same
+  float32 inference; ``tabular_pure``: the tabular trainer's mini-batch MLP;
+  ``audio_pure``: the audio features' FFT and per-frame loops);
+- its **numba twin** (``jit``, ``firmware_jit``, ``tabular_jit``, ``audio_jit``): the same
   names, signatures and results to the bit.
 
 One selector picks the backend for every family: ``STINGERML_BACKEND``
@@ -32,6 +33,7 @@ _FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba tw
     "firmware": ("firmware_pure", "firmware_jit"),
     "tabular": ("tabular_pure", "tabular_jit"),
     "sequence": ("sequence_pure", "sequence_jit"),
+    "audio": ("audio_pure", "audio_jit"),
 }
 
 _name: Optional[str] = None  # the active backend, "python" or "numba"; None until first use
@@ -74,8 +76,8 @@ def backend() -> str:
 
 
 def kernels(family: str = "train") -> ModuleType:
-    """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"``, ``"tabular"``
-    or ``"sequence"``."""
+    """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"``, ``"tabular"``,
+    ``"sequence"`` or ``"audio"``."""
     return _module(family, backend() == "numba")
 
 

@@ -21,6 +21,7 @@ from ..core.errors import StingerError
 from ._common import add_global_options, complete
 
 COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands
+    "audio",  # audio features
     "benchmark",  # benchmark
     "convert",  # convert
     "device",  # emulate, pull, push, info, delete

@@ -74,6 +74,11 @@ class SequenceDataError(StingerError, ValueError):
     sample and step."""
 
 
+class AudioError(StingerError, ValueError):
+    """An audio file cannot be read (not WAV, an unsupported sample format, another rate, too short
+    for the asked features) or the audio settings are out of range: names the file and what to do."""
+
+
 class ReportError(StingerError, ValueError):
     """A training report cannot be rebuilt (``report.json`` unreadable or not stingerml's, logs that do not fit)."""
 
