@@ -180,7 +180,7 @@ def test_resume_equals_uninterrupted(tmp_path, architecture, backend):
         with pytest.raises(RunInterrupted) as info:
             train_run(data, SeqSettings(**s), runs_dir=tmp_path / "b", progress=stop_at_5)
         run_b = info.value.run_dir
-        assert info.value.checkpoint.name == "epoch_0004.json"
+        assert info.value.checkpoint.name == "epoch_0005.json"  # the last finished epoch (issue 24)
         assert not (run_b / "output" / "model.json").exists()
         resumed = train_run(resume=run_b)
     got = outputs(resumed.run_dir)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stingerml.core.errors import TabularDataError
+from stingerml.core.errors import StingerWarning, TabularDataError
 from stingerml.tabular.csvdata import read_schema, read_table
 from stingerml.learn.split import group_split, random_split, stratified_split
 
@@ -41,7 +41,8 @@ def test_reads_comma_and_semicolon(tmp_path):
 
 
 def test_text_columns_are_left_out_and_numeric_classes_sort_as_numbers(tmp_path):
-    t = read_table(write(tmp_path, "id,a,k\nr1,1,10\nr2,2,9\nr3,3,10\n"), "k")
+    with pytest.warns(StingerWarning, match=r"text column\(s\) id are not used"):
+        t = read_table(write(tmp_path, "id,a,k\nr1,1,10\nr2,2,9\nr3,3,10\n"), "k")
     assert t.feature_names == ("a",) and t.classes == ("9", "10") and t.y == [1, 0, 1]
 
 

@@ -138,8 +138,9 @@ def test_cli_evaluate_reports_float_and_int8(tmp_path, capsys):
     assert sum(map(sum, m["int8"]["confusion_matrix"])) == 90 and 0.0 <= m["int8"]["accuracy"] <= 1.0
     assert main(["tabular", "evaluate", run, str(data)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["float", "int8"]
-    assert lines[1].split() == ["accuracy", f"{m['accuracy']:.4f}", f"{m['int8']['accuracy']:.4f}"]
+    assert lines[0] == f"{data}: 90 rows"  # the title: which rows the metrics are of
+    assert lines[1].split() == ["float", "int8"]
+    assert lines[2].split() == ["accuracy", f"{m['accuracy']:.4f}", f"{m['int8']['accuracy']:.4f}"]
 
 
 def test_cli_evaluate_regression_reports_float_and_int8(tmp_path, capsys):

@@ -18,7 +18,7 @@ from typing import List, Optional
 
 from .._version import __version__
 from ..core.errors import StingerError
-from ._common import add_global_options, complete
+from ._common import Terminated, add_global_options, complete
 
 COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands
     "audio",  # audio features
@@ -127,9 +127,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space",
               file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print("terminated" if isinstance(exc, Terminated) else "interrupted", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
 
 
 def _broken_pipe() -> int:

@@ -15,6 +15,7 @@ from ._announce import announce_backend
 from ._common import (
     add_arguments_later,
     add_json,
+    add_old_spelling,
     add_output,
     add_sources,
     add_task_options,
@@ -33,8 +34,9 @@ def command_line(args: argparse.Namespace) -> str:
     words = ["stingerml", "benchmark", *args.logs]
     if args.train_dir:
         words += ["--train-dir", args.train_dir]
-    words += ["--seeds", str(args.seeds), "--test-frac", f"{args.test_frac:g}", "--lr-iter", str(args.lr_iter),
-              "--mlp-iter", str(args.mlp_iter), "--tcn-epochs", str(args.tcn_epochs), "--models", *args.models, "--features", *args.features,
+    words += ["--seeds", str(args.seeds), "--test-frac", f"{args.test_frac:g}", "--lr-iterations",
+              str(args.lr_iterations), "--mlp-iterations", str(args.mlp_iterations), "--tcn-epochs",
+              str(args.tcn_epochs), "--models", *args.models, "--features", *args.features,
               "--splits", *args.splits, "-o", args.out]
     return " ".join(shlex.quote(w) for w in words)
 
@@ -53,8 +55,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     from ..core.atomic import write_text_atomic
 
     check_sources(args)
-    config = BenchmarkConfig(seeds=args.seeds, test_frac=args.test_frac, lr_iter=args.lr_iter,
-                             mlp_iter=args.mlp_iter, models=tuple(args.models), features=tuple(args.features),
+    config = BenchmarkConfig(seeds=args.seeds, test_frac=args.test_frac, lr_iter=args.lr_iterations,
+                             mlp_iter=args.mlp_iterations, models=tuple(args.models), features=tuple(args.features),
                              splits=tuple(args.splits))
     plugins = learners(args)
     config.check(plugins)
@@ -80,8 +82,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         pure = backend() == "python"
         where = "on this machine" if args.jobs == 1 and not args.scheduler else "in one process"
         note(f"benchmark: {len(data)} rows, {runs} runs, estimated {eta} {where} "
-             + ("(the pure-Python MLP is slow: shorten with --mlp-iter or --models lr, or install stingerml[fast])"
-                if pure else "(shorten with --seeds, --mlp-iter or --models lr)")
+             + ("(the pure-Python MLP is slow: shorten with --mlp-iterations or --models lr, or install stingerml[fast])"
+                if pure else "(shorten with --seeds, --mlp-iterations or --models lr)")
              + (" plus the TCN runs (3 to 25 s each with numba on 300 rows)" if "tcn" in config.models else ""))
     with task_runner(args) as where_to_run:
         result = run_benchmark(data, config, progress=show, learners=plugins, **where_to_run)
@@ -127,9 +129,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     add_json(p, "the report's path and every cell's mean and std per metric")
     p.add_argument("--seeds", type=int, default=d.seeds, help="seeds 0..N-1 (default %(default)s)")
     p.add_argument("--test-frac", type=float, default=d.test_frac, help="test share (default %(default)s)")
-    p.add_argument("--lr-iter", type=int, default=d.lr_iter, help="LR iterations (default %(default)s)")
-    p.add_argument("--mlp-iter", type=int, default=d.mlp_iter, help="MLP iterations (default %(default)s)")
-    p.add_argument("--tcn-epochs", type=positive_int, default=TCNWindows.max_epochs,
+    p.add_argument("--lr-iterations", type=positive_int, default=d.lr_iter, metavar="N",
+                   help="LR iterations (default %(default)s)")
+    p.add_argument("--mlp-iterations", type=positive_int, default=d.mlp_iter, metavar="N",
+                   help="MLP iterations (default %(default)s)")
+    add_old_spelling(p, "--lr-iter", "--lr-iterations", type=positive_int)
+    add_old_spelling(p, "--mlp-iter", "--mlp-iterations", type=positive_int)
+    p.add_argument("--tcn-epochs", type=positive_int, default=TCNWindows.max_epochs, metavar="N",
                    help="the TCN's most epochs (early stopping; default %(default)s)")
     p.add_argument("--models", nargs="+", choices=MODELS + (TCNWindows.name,), default=list(MODELS),
                    help="lr, mlp (default: both) and tcn (a TCN on the raw 50×6 windows)")

@@ -9,19 +9,35 @@ library's integer emulator) beside the float one.
 The three follow the CLI conventions (docs/cli.md): the global options after the
 action's name, ``--json`` for ``train`` and ``evaluate``, ``-o/--out`` for ``predict``.
 Progress goes to stderr: a bar on a terminal, one line per epoch otherwise,
-only warnings with ``--quiet``. Ctrl-C stops training; the checkpoints stay.
+only warnings with ``--quiet``. Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
+checkpoint of the last finished epoch and print the command that resumes it.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from ..core.errors import TabularDataError
 from ..core.progress import Progress
-from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say, warn
+from ._common import (
+    add_arguments_later,
+    add_global_options,
+    add_json,
+    add_old_spelling,
+    add_output,
+    positive_int,
+    Terminated,
+    print_json,
+    progress,
+    say,
+    warn,
+    warnings_as_lines,
+)
 from ._progress import StderrProgress
 
 
@@ -54,6 +70,37 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
     t = tsub.add_parser("train", help="train a model in a new run folder (or --resume one)",
                         description="Train an MLP on a CSV file; writes runs/run_<time>_<id>/ and prints its path.")
+    t.set_defaults(func=run_train, parser=t)
+    add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's RunSettings
+
+    pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model",
+                         description="Apply RUN_DIR's model (output/model.json) to every row of DATA.csv and write "
+                                     "a CSV: the source line, the prediction and each class's probability "
+                                     "(regression: each target).")
+    pr.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of tabular train (runs/run_...)")
+    pr.add_argument("data", metavar="DATA.csv", help="the rows to predict (the run's feature columns; no label needed)")
+    add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
+               metavar="predictions.csv")
+    pr.add_argument("--drop-missing", action="store_true", help="skip rows with missing features")
+    add_global_options(pr)
+    pr.set_defaults(func=run_predict)
+
+    ev = tsub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled CSV",
+                         description="Metrics of RUN_DIR's float model and, beside them, of its int8 model "
+                         "(output/model.tflite, run by the library's integer emulator: no runtime needed).")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of tabular train (runs/run_...)")
+    ev.add_argument("data", metavar="DATA.csv", help="labelled rows (the run's feature and label columns)")
+    ev.add_argument("--drop-missing", action="store_true", help="skip rows with missing cells")
+    add_json(ev, "the metrics (the int8 model's under \"int8\")")
+    add_global_options(ev)
+    ev.set_defaults(func=run_evaluate)
+
+
+def _train_arguments(t: argparse.ArgumentParser) -> None:
+    """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
+    from ..tabular.runs import RunSettings
+
+    d = RunSettings()
     t.add_argument("data", nargs="?", metavar="DATA.csv", help="the CSV file (header line, comma or semicolon)")
     t.add_argument("--label", help="the class column (classification)")
     t.add_argument("--task", choices=("classification", "regression"), default=None,
@@ -64,45 +111,30 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
     t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")
     t.add_argument("--drop-missing", action="store_true", help="leave out rows with empty/NA cells (reports how many)")
-    t.add_argument("--split", type=_fractions, default=[0.7, 0.15, 0.15], metavar="TR,VAL,TE",
-                   help="train,val,test fractions (default 0.7,0.15,0.15)")
-    t.add_argument("--seed", type=int, default=42, help="seed of the split, init, shuffles and dropout (default 42)")
-    t.add_argument("--hidden", type=_ints, default=[64, 32], metavar="H1,H2", help="hidden layer sizes (default 64,32)")
-    t.add_argument("--dropout", type=float, default=0.2, help="dropout after each hidden layer (default 0.2)")
-    t.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty, as scikit-learn's alpha (default 1e-4)")
-    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    t.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size (default 32)")
-    t.add_argument("--epochs", type=positive_int, default=200, help="maximum epochs (default 200)")
-    t.add_argument("--patience", type=positive_int, default=10,
-                   help="stop after this many epochs without a lower validation loss (default 10)")
-    t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N", help="checkpoint every N epochs (default 10)")
-    t.add_argument("--dataset-id", default="", help="dataset id recorded in meta.json (default: the file name)")
+    t.add_argument("--split", type=_fractions, default=list(d.split), metavar="TR,VAL,TE",
+                   help=f"train,val,test fractions (default {','.join(f'{v:g}' for v in d.split)})")
+    t.add_argument("--seed", type=int, default=d.seed,
+                   help="seed of the split, init, shuffles and dropout (default %(default)s)")
+    t.add_argument("--hidden", type=_ints, default=d.hidden, metavar="H1,H2",
+                   help=f"hidden layer sizes (default {','.join(map(str, d.hidden))})")
+    t.add_argument("--dropout", type=float, default=d.dropout, help="dropout after each hidden layer (default %(default)s)")
+    t.add_argument("--alpha", type=float, default=d.alpha, help="L2 penalty, as scikit-learn's alpha (default %(default)s)")
+    t.add_argument("--learning-rate", type=float, default=d.learning_rate, metavar="RATE",
+                   help="Adam learning rate (default %(default)s)")
+    add_old_spelling(t, "--lr", "--learning-rate", type=float)  # --lr names an LR model file elsewhere
+    t.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="mini-batch size (default %(default)s)")
+    t.add_argument("--epochs", type=positive_int, default=d.epochs, help="maximum epochs (default %(default)s)")
+    t.add_argument("--patience", type=positive_int, default=d.patience,
+                   help="stop after this many epochs without a lower validation loss (default %(default)s)")
+    t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
+                   help="checkpoint every N epochs (default %(default)s)")
+    t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
                         "(default ./runs; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
     add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
     add_global_options(t)
-    t.set_defaults(func=run_train, parser=t)
-
-    pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model")
-    pr.add_argument("run_dir", metavar="RUN_DIR")
-    pr.add_argument("data", metavar="DATA.csv")
-    add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
-               metavar="predictions.csv")
-    pr.add_argument("--drop-missing", action="store_true", help="skip rows with missing features")
-    add_global_options(pr)
-    pr.set_defaults(func=run_predict)
-
-    ev = tsub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled CSV",
-                         description="Metrics of RUN_DIR's float model and, beside them, of its int8 model "
-                         "(output/model.tflite, run by the library's integer emulator: no runtime needed).")
-    ev.add_argument("run_dir", metavar="RUN_DIR")
-    ev.add_argument("data", metavar="DATA.csv")
-    ev.add_argument("--drop-missing", action="store_true", help="skip rows with missing cells")
-    add_json(ev, "the metrics (the int8 model's under \"int8\")")
-    add_global_options(ev)
-    ev.set_defaults(func=run_evaluate)
 
 
 class EpochProgress(StderrProgress):
@@ -116,14 +148,33 @@ class EpochProgress(StderrProgress):
             super().__call__(event)
 
 
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """Within: SIGTERM raises :class:`Terminated` (in the main thread; elsewhere nothing changes)."""
+    def stop(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_train(args: argparse.Namespace) -> int:
-    from ..tabular.runs import RunInterrupted, RunSettings, train_run
+    from ..tabular.runs import RunInterrupted, RunSettings, resume_point, train_run
 
     report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
     if args.resume:
         if args.data:
             args.parser.error("--resume RUN_DIR takes no DATA.csv: the run has its own copy")
         kwargs = {"resume": args.resume}
+        done, total = resume_point(args.resume)
+        say(args, f"resuming from epoch {done} of {total}", stream=sys.stderr)
     else:
         if not args.data:
             args.parser.error("give DATA.csv (or --resume RUN_DIR)")
@@ -135,21 +186,25 @@ def run_train(args: argparse.Namespace) -> int:
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, split=tuple(args.split), seed=args.seed, hidden=args.hidden,
-            dropout=args.dropout, alpha=args.alpha, learning_rate=args.lr, batch_size=args.batch_size,
+            dropout=args.dropout, alpha=args.alpha, learning_rate=args.learning_rate, batch_size=args.batch_size,
             epochs=args.epochs, patience=args.patience, checkpoint_every=args.checkpoint_every,
             dataset_id=args.dataset_id)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir}
     try:
-        result = train_run(progress=report, **kwargs)
+        with warnings_as_lines(), _sigterm_stops():
+            result = train_run(progress=report, **kwargs)
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
+        how = "terminated (SIGTERM)" if isinstance(stop.__cause__, Terminated) else "interrupted"
+        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
               f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
-        return 130
+        return 143 if isinstance(stop.__cause__, Terminated) else 130
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
     if result.metrics:
-        say(args, _summary(result.metrics), stream=sys.stderr)
+        test = len(result.split.test)
+        say(args, _summary(result.metrics, f"test split: {test} of {result.table.n_rows} rows (not trained on)"),
+            stream=sys.stderr)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:
@@ -179,7 +234,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
-    table = read_table(args.data, features=net.feature_names, drop_missing=args.drop_missing, need_labels=False)
+    with warnings_as_lines():
+        table = read_table(args.data, features=net.feature_names, drop_missing=args.drop_missing, need_labels=False)
     out = network_outputs(net, table.X)
     k = net.n_outputs
     lines = []
@@ -208,7 +264,7 @@ def _cell(text: str) -> str:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..tabular.csvdata import Schema, read_table
-    from ..tabular.runs import evaluate, load_quantized
+    from ..tabular.runs import evaluate, load_quantized, training_overlap
 
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
@@ -225,15 +281,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
         table = read_table(args.data, label, features=net.feature_names, schema=Schema(classes=net.classes),
                            drop_missing=args.drop_missing, min_classes=1)
         metrics = evaluate(net, table.X, [net.classes[k] for k in table.y], qnet)
+    overlap = training_overlap(args.run_dir, table)
+    if overlap:
+        warn(f"{overlap} of the {table.n_rows} rows of {args.data} were in the run's training split: these metrics "
+             "overstate how the model does on new rows (the run's own test split is in tabular train's output)")
     if args.json:
         print_json(metrics)
     else:
-        print(_summary(metrics))  # the result asked for: printed with --quiet too
+        print(_summary(metrics, f"{args.data}: {table.n_rows} rows"))  # the result asked for: printed with --quiet too
     return 0
 
 
-def _summary(m) -> str:
-    """Float metrics and, when ``m`` has them, the int8 model's beside them."""
+def _summary(m, title: str) -> str:
+    """``title`` (which rows), then the float metrics and, when ``m`` has them, the int8 model's beside them."""
+    return title + "\n" + _table(m)
+
+
+def _table(m) -> str:
     q = m.get("int8")
     if "accuracy" in m:
         keys = (("accuracy", "accuracy"), ("precision", "macro precision"), ("recall", "macro recall"),

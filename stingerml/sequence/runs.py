@@ -34,7 +34,7 @@ from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.evaluation import classification_report
 from ..learn.runfolder import (
-    RunInterrupted, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir, now, state_from_bytes,
+    epoch_callback, json_text, last_checkpoint, log_line, new_run_dir, now, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 
@@ -159,9 +159,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     try:
         est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
     except KeyboardInterrupt as exc:
-        ckpt = last_checkpoint(run_dir)
-        log_line(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
-        raise RunInterrupted(run_dir, ckpt) from exc
+        raise on_event.interrupted() from exc
     net = est.to_model()
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test]) if split.test else None
     _finish(run_dir, est, data, split, settings, metrics, started, source)

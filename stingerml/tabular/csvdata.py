@@ -6,8 +6,9 @@ Rules (see docs/tabular.md):
   64 KiB (comma when it cannot tell). The first line is the header.
 - Features are the columns named in ``features`` (or in the schema); when not
   named, every column but the label/targets/group whose cells are numbers. A
-  column with no number at all is text and is left out; a column with some
-  numbers and some text is an error at its first text cell.
+  column with no number at all is text and is left out, named in a
+  :class:`~stingerml.core.errors.StingerWarning`; a column with some numbers and
+  some text is an error at its first text cell.
 - A number is a decimal such as ``-1.5e3`` (no ``inf``, no ``_``). An empty
   cell, ``NA``, ``N/A``, ``NaN``, ``null`` or ``?`` (any case) is missing: an
   error naming the line and column, or, with ``drop_missing``, the row is
@@ -22,15 +23,17 @@ naming the file, the line (1 = the header) and the column.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import json
 import re
+import warnings
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..core.errors import TabularDataError
+from ..core.errors import StingerWarning, TabularDataError
 from ..core.matrix import Matrix
 
 PathLike = Union[str, Path]
@@ -238,9 +241,8 @@ def read_table(
 
     def require(name: str, what: str) -> int:
         if name not in col:
-            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
-            raise TabularDataError(f"{p}, line 1: no {what} column '{name}' in the header ({shown}); "
-                                   "check the name (it is case-sensitive)")
+            raise TabularDataError(f"{p}, line 1: no {what} column '{name}'{_did_you_mean(name, header)}; "
+                                   f"the header is: {', '.join(header)} (names are case-sensitive)")
         return col[name]
 
     out_cols = [require(n, "target" if regression else "label") for n in outputs] if need_labels else \
@@ -259,8 +261,13 @@ def read_table(
         feat_cols = [k for k, n in enumerate(header) if n not in reserved and _numeric_column(rows, k)]
         if not feat_cols:
             raise TabularDataError(f"{p}: no numeric feature column besides '{', '.join(outputs)}'; "
-                                   "a feature column holds numbers")
+                                   f"a feature column holds numbers{_decimal_comma_hint(rows)}")
         names = tuple(header[k] for k in feat_cols)
+        text = [n for k, n in enumerate(header) if n not in reserved and k not in feat_cols]
+        if text:
+            warnings.warn(f"{p}: text column(s) {', '.join(text)} are not used as features (only numeric columns "
+                          "are); encode them as numbers, or name the features with --features to silence this",
+                          StingerWarning, stacklevel=2)
 
     X = array("d")
     Yv = array("d")
@@ -285,7 +292,8 @@ def read_table(
             v = parse_number(cells[k])
             if v is None:
                 raise TabularDataError(f"{p}, line {line}, column '{header[k]}': '{cells[k].strip()}' is not a number; "
-                                       "fix the cell or choose the feature columns with --features")
+                                       "fix the cell or choose the feature columns with --features"
+                                       + _decimal_comma_hint([(line, [cells[k]])]))
             values.append(v)
         X.extend(values[:len(feat_cols)])
         Yv.extend(values[len(feat_cols):])
@@ -307,6 +315,26 @@ def read_table(
         target_names=outputs if regression else (), groups=groups if group_col is not None else None,
         lines=lines, dropped=dropped, path=str(p), sha256=hashlib.sha256(raw).hexdigest(),
     )
+
+
+def _did_you_mean(name: str, header: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the header name closest to ``name`` (case ignored), or ``""``."""
+    folded = {h.lower(): h for h in header}
+    close = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean '{folded[close[0]]}'?)" if close else ""
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
+def _decimal_comma_hint(rows: Sequence[Tuple[int, Sequence[str]]]) -> str:
+    """A hint when cells are numbers written with a decimal comma (``1,5``), else ``""``."""
+    for line, cells in rows:
+        for cell in cells:
+            if _DECIMAL_COMMA.match(cell):
+                return (f" (cells like '{cell.strip()}', line {line}, use a decimal comma: save the CSV with "
+                        "decimal points, e.g. 1.5)")
+    return ""
 
 
 def _numeric_column(rows: List[Tuple[int, List[str]]], k: int) -> bool:

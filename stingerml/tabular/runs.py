@@ -5,7 +5,8 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     run.json                    settings and sources (what --resume reads)
     data/dataset.csv            a byte copy of the CSV (and schema.json when given)
     data/split.json             seed, fractions and the row indices of train/val/test
-    checkpoints/epoch_NNNN.json the full training state every N epochs (resume)
+    checkpoints/epoch_NNNN.json the full training state every N epochs, and of the last finished
+                                epoch when training is interrupted (resume)
     checkpoints/best_model.json the best epoch's network so far (stingerml-network)
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
@@ -30,7 +31,9 @@ uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -38,7 +41,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from .._kernels import backend
 from .._version import __version__
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
-from ..core.errors import OutputError, TabularDataError, TrainingError
+from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix
 from ..core.progress import ProgressCallback
 from ..core.quantized import QuantizedNetwork
@@ -50,8 +53,8 @@ from .csvdata import Table, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from ..learn.evaluation import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
-    RunInterrupted, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir, now, state_from_bytes,
-    state_to_bytes,
+    RunInterrupted, epoch_callback, epochs_done, json_text, last_checkpoint, log_line, new_run_dir, now,
+    state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -69,9 +72,16 @@ OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
 """The files of ``output/``, replaced as one set."""
 
 
+def estimator_default(name: str) -> Any:
+    """The default of the tabular estimators' parameter ``name`` (their ``__init__``)."""
+    return inspect.signature(MLPClassifier.__init__).parameters[name].default
+
+
 @dataclass
 class RunSettings:
-    """What a run trains and how (stored in ``run.json``; defaults are the CLI's)."""
+    """What a run trains and how (stored in ``run.json``). The one definition of every default:
+    the estimator's parameters are read from its ``__init__`` (:func:`estimator_default`), the
+    run's own here; the CLI's ``tabular train`` builds its defaults and help from this class."""
 
     label: Optional[str] = None
     targets: List[str] = field(default_factory=list)
@@ -79,14 +89,14 @@ class RunSettings:
     group: Optional[str] = None
     drop_missing: bool = False
     split: Tuple[float, float, float] = DEFAULT_FRACTIONS
-    seed: int = 42
-    hidden: List[int] = field(default_factory=lambda: [64, 32])
-    dropout: float = 0.2
-    alpha: float = 1e-4
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    epochs: int = 200
-    patience: int = 10
+    seed: int = estimator_default("seed")
+    hidden: List[int] = field(default_factory=lambda: list(estimator_default("hidden_layer_sizes")))
+    dropout: float = estimator_default("dropout")
+    alpha: float = estimator_default("alpha")
+    learning_rate: float = estimator_default("learning_rate")
+    batch_size: int = estimator_default("batch_size")
+    epochs: int = estimator_default("max_epochs")
+    patience: int = estimator_default("patience")
     checkpoint_every: int = 10
     dataset_id: str = ""
 
@@ -150,8 +160,9 @@ def train_run(
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
     ``progress`` receives the estimator's :class:`~stingerml.core.progress.Progress` events. A
-    KeyboardInterrupt stops training and is raised again as :class:`RunInterrupted`;
-    the checkpoints written so far stay.
+    KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one too) stops training and is raised
+    again as :class:`RunInterrupted`, after a checkpoint of the last finished epoch is written
+    (beside the every-``checkpoint_every`` ones): resuming from it gives the uninterrupted run's bytes.
 
     Raises:
         TabularDataError: bad data (nothing is written); OutputError, TrainingError.
@@ -195,9 +206,7 @@ def train_run(
         else:
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
-        ckpt = last_checkpoint(run_dir)
-        log_line(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
-        raise RunInterrupted(run_dir, ckpt) from exc
+        raise on_event.interrupted() from exc
     net = est.to_model()
     rep = representative(table, split, settings.seed)
     metrics = None
@@ -227,6 +236,27 @@ def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None
     if quantized is not None:
         metrics["int8"] = _metrics(net, quantized.predict(X).data, truth)
     return metrics
+
+
+def training_overlap(run_dir: PathLike, table: Table) -> int:
+    """How many rows of ``table`` (read with the run's features) equal a row of the run's training
+    split, features and label/targets alike: metrics on those rows overstate the model."""
+    with warnings.catch_warnings():  # the run's own data copy was warned about when it was trained
+        warnings.simplefilter("ignore", StingerWarning)
+        _, _, trained, split = _run_data(Path(run_dir))
+
+    def row(t: Table, i: int) -> tuple:
+        w = t.X.n_cols
+        x = tuple(t.X.data[i * w:(i + 1) * w])
+        if t.y is not None:
+            return x + (t.classes[t.y[i]],)
+        if t.Y is not None:
+            k = t.Y.n_cols
+            return x + tuple(t.Y.data[i * k:(i + 1) * k])
+        return x
+
+    seen = {row(trained, i) for i in split.train}
+    return sum(row(table, i) in seen for i in range(table.n_rows))
 
 
 def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
@@ -292,6 +322,12 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]
     if [saved["train"], saved["val"], saved["test"]] != [split.train, split.val, split.test]:
         raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split; start a new run")
     return info, settings, table, split
+
+
+def resume_point(run_dir: PathLike) -> Tuple[int, int]:
+    """``(epochs finished, maximum epochs)`` of the run ``run_dir``: where ``--resume`` continues."""
+    run_dir = Path(run_dir)
+    return epochs_done(run_dir), int(_read_run(run_dir)["settings"]["epochs"])
 
 
 def _read_run(run_dir: Path) -> Dict[str, Any]:
