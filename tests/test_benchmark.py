@@ -162,7 +162,7 @@ def test_cli_writes_the_report(tmp_path, logs, capsys):
     for log, p in zip(logs, paths):
         write_log(log, p)
     out = tmp_path / "report.md"
-    argv = ["benchmark", *map(str, paths), "--seeds", "1", "--lr-iter", "20", "--mlp-iter", "1",
+    argv = ["benchmark", *map(str, paths), "--seeds", "1", "--lr-iterations", "20", "--mlp-iterations", "1",
             "--splits", "random", "group", "-o", str(out)]
     assert main(argv) == 0
     text = out.read_text()
@@ -176,7 +176,7 @@ def test_cli_train_dir(tmp_path, logs):
     d = tmp_path / "train"
     write_folder(d, export_dataset(logs[0], ExportParams(neg_mult=2)))
     out = tmp_path / "r.md"
-    assert main(["benchmark", "--train-dir", str(d), "--seeds", "1", "--models", "lr", "--lr-iter", "20",
+    assert main(["benchmark", "--train-dir", str(d), "--seeds", "1", "--models", "lr", "--lr-iterations", "20",
                  "-o", str(out), "--quiet"]) == 0
     assert f"Training folder `{d}`" in out.read_text()
 

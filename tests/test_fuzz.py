@@ -219,8 +219,8 @@ LOG_COMMANDS = (
     lambda log, out: ["replay", str(log), "-o", str(out / "p.csv")],
     lambda log, out: ["train", str(log), "--out", str(out / "m"), "--quiet"],
     lambda log, out: ["train", str(log), str(log), "--out", str(out / "m"), "--quiet"],
-    lambda log, out: ["benchmark", str(log), "-o", str(out / "b.md"), "--seeds", "1", "--lr-iter", "5",
-                      "--mlp-iter", "2", "--quiet"],
+    lambda log, out: ["benchmark", str(log), "-o", str(out / "b.md"), "--seeds", "1", "--lr-iterations", "5",
+                      "--mlp-iterations", "2", "--quiet"],
 )
 
 
@@ -294,8 +294,8 @@ def _cli_folder(case):
         with contextlib.suppress(StingerError):
             trainfolder.read(tf)
         run_cli(["train", "--train-dir", str(tf), "--out", str(d / "m"), "--quiet"], d)
-        run_cli(["benchmark", "--train-dir", str(tf), "-o", str(d / "b.md"), "--seeds", "1", "--lr-iter", "5",
-                 "--mlp-iter", "2", "--quiet"], d)
+        run_cli(["benchmark", "--train-dir", str(tf), "-o", str(d / "b.md"), "--seeds", "1", "--lr-iterations", "5",
+                 "--mlp-iterations", "2", "--quiet"], d)
 
 
 test_cli_training_folder, test_cli_training_folder_many = _cli_folder

@@ -211,7 +211,7 @@ def _cli_outputs(where: Path, argv, monkeypatch) -> dict:
 
 
 def test_cli_jobs_gives_identical_files(tmp_path, log_files, monkeypatch):
-    bench = ["benchmark", *log_files, "--seeds", "1", "--lr-iter", "20", "--mlp-iter", "1", "-o", "r.md", "--quiet"]
+    bench = ["benchmark", *log_files, "--seeds", "1", "--lr-iterations", "20", "--mlp-iterations", "1", "-o", "r.md", "--quiet"]
     serial = _cli_outputs(tmp_path / "serial", bench, monkeypatch)
     assert list(serial) == ["r.md"]
     assert _cli_outputs(tmp_path / "jobs", [*bench, "--jobs", "2"], monkeypatch) == serial
@@ -236,7 +236,7 @@ def test_cli_task_failure_is_one_line_and_writes_nothing(tmp_path, log_files, ca
 
 
 def test_cli_scheduler_gives_identical_files(tmp_path, log_files, monkeypatch, cluster):
-    bench = ["benchmark", *log_files, "--seeds", "1", "--lr-iter", "20", "--mlp-iter", "1", "-o", "r.md", "--quiet"]
+    bench = ["benchmark", *log_files, "--seeds", "1", "--lr-iterations", "20", "--mlp-iterations", "1", "-o", "r.md", "--quiet"]
     serial = _cli_outputs(tmp_path / "serial", bench, monkeypatch)
     on_dask = _cli_outputs(tmp_path / "dask", [*bench, "--scheduler", cluster.scheduler.address], monkeypatch)
     assert on_dask == serial
@@ -273,7 +273,7 @@ def test_ctrl_c_ends_the_pool_and_writes_nothing(tmp_path, log_files):
     # its own process group (the pool's workers join it), killed as a whole whatever happens: no
     # orphaned worker keeps the stderr pipe, and so pytest, waiting
     proc = subprocess.Popen([sys.executable, "-c", cli, "benchmark", *log_files, "--seeds", "20",
-                             "--models", "mlp", "--mlp-iter", "400", "-o", str(report), "-j", "2"],
+                             "--models", "mlp", "--mlp-iterations", "400", "-o", str(report), "-j", "2"],
                             env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
     watchdog = threading.Timer(300, kill_group, (proc,))  # never hang the suite: a kill ends the reads below
     watchdog.start()

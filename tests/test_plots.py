@@ -260,7 +260,7 @@ def test_plot_predictions_writes_traces_and_histograms(tmp_path):
     for k, shot in enumerate([200, 1000, 2000], start=1):
         root = parse((tmp_path / "pred" / "traces" / f"trace_00{k}.svg").read_text())
         assert [el.get("data-series") for el in series(root, "polyline")] == ["lr", "mlp", *CHANNELS]
-        assert f"sample {shot}," in root.find(SVG + "title").text
+        assert f"sample {shot} " in root.find(SVG + "title").text
     # every probability is sigmoid(2) = 0.881 (LR, bin 17 of 20) or sigmoid(-1) = 0.269 (MLP, bin 5);
     # per shot 51 samples lie in [-600, -100] ms and 31 in [-1000, -700] ms (10 ms steps)
     for key, expected_bin in (("lr", math.floor(20 / (1 + math.exp(-2)))), ("mlp", math.floor(20 / (1 + math.exp(1))))):

@@ -1,7 +1,9 @@
-"""report.html rendered by headless Chromium: the DOM it builds and a screenshot (skips when Chromium is missing)."""
+"""report.html rendered by headless Chromium: the DOM it builds and a screenshot (skips when Chromium is missing,
+except in CI, where it fails)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -23,6 +25,8 @@ def chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
+    if os.environ.get("CI", "").lower() == "true":  # CI installs it (.ci/run): a skip there would be green unchecked
+        pytest.fail("no chromium binary in CI (CI=true): .ci/run installs it (apt-get update && apt-get install chromium)")
     pytest.skip("no chromium binary (Debian: apt-get install chromium)")
 
 
@@ -136,3 +140,14 @@ def test_screenshot_is_not_blank(report_dir, tmp_path):
     assert pixels[0] == (255, 255, 255)  # white page for paper
     assert 0.02 < 1 - white / len(pixels) < 0.6  # drawn, not blank, not dark
     assert any(_near(p, MLP_PINK) for p in pixels) and any(_near(p, LR_CYAN) for p in pixels)
+
+
+def test_missing_chromium_fails_in_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(BaseException) as caught:  # a skip is an exception too: it must not be one
+        chromium()
+    assert isinstance(caught.value, pytest.fail.Exception), type(caught.value)
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        chromium()

@@ -119,3 +119,22 @@ def test_import_page(vectors):
     html = render(joined.report(), joined.logs)
     check_page(html, len(joined.shot_traces))
     assert "Joined as one log" in html and "skipped: " + str(paths[2]) in html and "7 of its 29 shots" in html
+
+
+def test_the_page_uses_the_cli_words_and_defines_its_numbers(tiny_dir):
+    """Issue 24: the summary counts rising edges (docs/cli.md's word), not "trigger pulls"; the shot
+    charts carry no undefined "score"."""
+    html = (tiny_dir / "report.html").read_text(encoding="utf-8")
+    assert "trigger pulls" not in html and "rising edges (trigger 0\u21921)" in html
+    titles = re.findall(r"shot at sample [^<]*", html)
+    assert titles and not any("score" in t for t in titles)
+    assert "timestamp span (s, last minus first timestamp)</td><td>45.752<" in html  # tiny: 45752 ms
+
+
+def test_a_full_component_shows_no_tip():
+    from stingerml.blaster.report_html import _quality
+
+    part = {"score": 100, "tip": "record more shots"}
+    html = _quality({"overall": 100, "tier": "Good", "shots": part, "duration": dict(part, score=60),
+                     "negatives": part})
+    assert html.count("record more shots") == 1  # only the component below 100

@@ -180,7 +180,7 @@ def test_resume_equals_uninterrupted(tmp_path, architecture, backend):
         with pytest.raises(RunInterrupted) as info:
             train_run(data, SeqSettings(**s), runs_dir=tmp_path / "b", progress=stop_at_5)
         run_b = info.value.run_dir
-        assert info.value.checkpoint.name == "epoch_0004.json"
+        assert info.value.checkpoint.name == "epoch_0005.json"  # the last finished epoch (issue 24)
         assert not (run_b / "output" / "model.json").exists()
         resumed = train_run(resume=run_b)
     got = outputs(resumed.run_dir)
@@ -189,6 +189,55 @@ def test_resume_equals_uninterrupted(tmp_path, architecture, backend):
     meta = got["meta.json"]
     assert meta["deployment"]["onnx"]["inputs"]["mask"]["shape"] == ["N", "T"]
     assert meta["model"]["architecture"]["type"] == architecture
+
+
+def test_resume_validates_the_run_folder_and_its_checkpoint(tmp_path):
+    """A sequence run folder is checked as the tabular one (issue 29): its checkpoints carry the run id,
+    and another run's checkpoint, a damaged one, a replaced data copy or run.json fail before training."""
+    import shutil
+
+    from stingerml.core.errors import TrainingError
+    from stingerml.learn.runfolder import run_id
+
+    X, y = word_task(30, seed=8, min_steps=2, max_steps=5)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+
+    def stop_at_3(event):
+        if event.stage == "epoch" and event.done == 3:
+            raise KeyboardInterrupt
+
+    runs = []
+    for name in ("a", "b"):
+        with pytest.raises(RunInterrupted) as info:
+            train_run(data, SeqSettings(**SETTINGS), runs_dir=tmp_path / name, progress=stop_at_3)
+        runs.append(info.value.run_dir)
+    ckpt = "checkpoints/epoch_0003.json"
+    assert json.loads((runs[0] / ckpt).read_text())["run"] == run_id(runs[0]) != run_id(runs[1])
+
+    def damaged(change):
+        run = tmp_path / "copy"
+        shutil.rmtree(run, ignore_errors=True)
+        shutil.copytree(runs[0], run)
+        change(run)
+        return run
+
+    def edit(path, **values):
+        path.write_text(json.dumps(dict(json.loads(path.read_text()), **values)))
+
+    cases = {
+        "another run": (lambda r: shutil.copy(runs[1] / ckpt, r / ckpt), "another run"),
+        "rng_state 2**40": (lambda r: edit(r / ckpt, rng_state=2 ** 40), "rng_state"),
+        "P of another shape": (lambda r: edit(r / ckpt, P=""), '"P" holds 0 values'),
+        "data copy": (lambda r: (r / "data" / "dataset.csv").write_text(
+            (r / "data" / "dataset.csv").read_text().replace("\n", "\n\n", 1)), "dataset_sha256"),
+        "settings": (lambda r: edit(r / "run.json", settings=[]), "settings"),
+        "nested": (lambda r: (r / "data" / "split.json").write_text("[" * 10000), "split.json"),
+    }
+    for name, (change, expect) in cases.items():
+        with pytest.raises(TrainingError, match=expect):
+            train_run(resume=damaged(change))
+    assert train_run(resume=damaged(lambda r: None)).metrics is not None  # the undamaged copy resumes
 
 
 def test_cli_train_evaluate_predict(tmp_path, capsys):

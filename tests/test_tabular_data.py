@@ -40,9 +40,10 @@ def test_reads_comma_and_semicolon(tmp_path):
         assert t.lines == [2, 3, 4, 5]
 
 
-def test_text_columns_are_left_out_and_numeric_classes_sort_as_numbers(tmp_path):
+def test_text_columns_are_kept_apart_and_numeric_classes_sort_as_numbers(tmp_path):
     t = read_table(write(tmp_path, "id,a,k\nr1,1,10\nr2,2,9\nr3,3,10\n"), "k")
     assert t.feature_names == ("a",) and t.classes == ("9", "10") and t.y == [1, 0, 1]
+    assert t.text == {"id": ["r1", "r2", "r3"]} and t.columns == ("id", "a")  # one-hot or --ignore: categorical
 
 
 def test_missing_column(tmp_path):

@@ -138,8 +138,9 @@ def test_cli_evaluate_reports_float_and_int8(tmp_path, capsys):
     assert sum(map(sum, m["int8"]["confusion_matrix"])) == 90 and 0.0 <= m["int8"]["accuracy"] <= 1.0
     assert main(["tabular", "evaluate", run, str(data)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["float", "int8"]
-    assert lines[1].split() == ["accuracy", f"{m['accuracy']:.4f}", f"{m['int8']['accuracy']:.4f}"]
+    assert lines[0] == f"{data}: 90 rows"  # the title: which rows the metrics are of
+    assert lines[1].split() == ["float", "int8"]
+    assert lines[2].split() == ["accuracy", f"{m['accuracy']:.4f}", f"{m['int8']['accuracy']:.4f}"]
 
 
 def test_cli_evaluate_regression_reports_float_and_int8(tmp_path, capsys):
@@ -212,7 +213,8 @@ def test_cli_int8_accuracy_equals_litert(tmp_path, capsys):
 # -- 3. benchmarks/tabular.py prints int8 beside float ----------------------------------------------
 
 
-def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
+def run_benchmark(monkeypatch, *argv: str) -> None:
+    """benchmarks/tabular.py's main() with ``argv`` (numba, the backend restored afterwards)."""
     import importlib.util
     from pathlib import Path
 
@@ -222,7 +224,7 @@ def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("benchmark_tabular", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    monkeypatch.setattr("sys.argv", ["tabular.py", "--sets", "iris", "--repeat", "1", "--skip-pure"])
+    monkeypatch.setattr("sys.argv", ["tabular.py", *argv])
     from stingerml import _kernels
 
     before = _kernels.backend()
@@ -230,6 +232,10 @@ def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
         bench.main()
     finally:
         _kernels.set_backend(before)
+
+
+def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
+    run_benchmark(monkeypatch, "--sets", "iris", "--repeat", "1", "--skip-pure")
     header, _, row = capsys.readouterr().out.splitlines()[1:4]
     cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]))
     assert cells["data set"] == "iris"

@@ -23,7 +23,8 @@ SETTINGS = dict(label="colour", hidden=[6, 4], epochs=6, checkpoint_every=2, pat
 
 @pytest.fixture(scope="module")
 def stopped(tmp_path_factory):
-    """A run stopped after epoch 3 (checkpoints at 2), and a second run of the same shape."""
+    """A run stopped after epoch 3 (checkpoints at 2 and, written by the interrupt, at 3: the one
+    --resume reads), and a second run of the same shape."""
     tmp = tmp_path_factory.mktemp("runs")
     data = make_csv(tmp / "d.csv")
 
@@ -63,7 +64,7 @@ def b64(values_bytes: bytes) -> str:
     return base64.b64encode(values_bytes).decode()
 
 
-CKPT = "checkpoints/epoch_0002.json"
+CKPT = "checkpoints/epoch_0003.json"  # the last checkpoint: the one --resume reads
 CHECKPOINT_DAMAGE = {
     "moments shorter than the weights": lambda d: d.update(M=b64(base64.b64decode(d["M"])[:-8])),
     "rng_state 2**40": lambda d: d.update(rng_state=2 ** 40),
@@ -90,7 +91,7 @@ def test_a_damaged_checkpoint_is_one_line(stopped, tmp_path, case):
     edit_json(run / CKPT, CHECKPOINT_DAMAGE[case])
     code, err = resume_cli(run)
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
-    assert "epoch_0002.json" in err, err
+    assert "epoch_0003.json" in err, err
     assert not (run / "output" / "model.json").exists()
 
 
@@ -163,9 +164,9 @@ def test_an_intact_copy_still_resumes_to_the_uninterrupted_bytes(stopped, tmp_pa
 # --- settings: refused before a run folder exists ---------------------------------------------------
 
 
-@pytest.mark.parametrize("option", [["--dropout", "nan"], ["--lr", "inf"], ["--alpha", "nan"], ["--lr", "0"],
+@pytest.mark.parametrize("option", [["--dropout", "nan"], ["--learning-rate", "inf"], ["--alpha", "nan"], ["--learning-rate", "0"],
                                     ["--dropout", "1"], ["--batch-size", str(10 ** 30)], ["--hidden", "200000,200000"],
-                                    ["--alpha", "-1"], ["--dropout", "-0.1"], ["--lr", "1e400"]])
+                                    ["--alpha", "-1"], ["--dropout", "-0.1"], ["--learning-rate", "1e400"]])
 def test_bad_settings_are_one_line_and_create_no_run_folder(tmp_path, capsys, option):
     data = make_csv(tmp_path / "d.csv")
     runs = tmp_path / "runs"

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from array import array
+from pathlib import Path
 
 import pytest
 from conftest import use_backend
@@ -49,8 +54,10 @@ def test_resume_equals_uninterrupted(tmp_path, name):
         with pytest.raises(RunInterrupted) as info:
             train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "b", progress=stop_at_5)
         (run_b,) = (tmp_path / "b").iterdir()
-        assert info.value.run_dir == run_b and info.value.checkpoint.name == "epoch_0004.json"
-        assert sorted(p.name for p in (run_b / "checkpoints").glob("epoch_*")) == ["epoch_0002.json", "epoch_0004.json"]
+        # the last finished epoch (5) is kept beside the every-2 checkpoints
+        assert info.value.run_dir == run_b and info.value.checkpoint.name == "epoch_0005.json"
+        assert sorted(p.name for p in (run_b / "checkpoints").glob("epoch_*")) == [
+            "epoch_0002.json", "epoch_0004.json", "epoch_0005.json"]
         assert not (run_b / "output" / "model.json").exists()
         resumed = train_run(resume=run_b)
     assert outputs(resumed.run_dir) == outputs(whole.run_dir)
@@ -177,7 +184,41 @@ def test_cli_ctrl_c_keeps_checkpoint_and_resumes(tmp_path, capsys, monkeypatch):
     assert main(args) == 130
     err = capsys.readouterr().err
     (run,) = (tmp_path / "runs").iterdir()
-    assert "last checkpoint epoch_0002.json" in err and f"--resume {run}" in err
+    assert "last checkpoint epoch_0003.json" in err and f"--resume {run}" in err
     monkeypatch.setattr(cli_tabular.EpochProgress, "__call__", original)
     assert main(["tabular", "train", "--resume", str(run), "--quiet"]) == 0
     assert json.loads((run / "output" / "training_history.json").read_text())[-1]["epoch"] == 5
+
+
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_a_signal_keeps_the_last_finished_epoch_and_says_how_to_resume(tmp_path, sig, code, word):
+    """Ctrl-C (SIGINT) and SIGTERM of a real process: a checkpoint of the last finished epoch (not only
+    the every-N ones), the resume command, exit 130 / 143; --resume says where it continues."""
+    data = make_csv(tmp_path / "d.csv", n=600)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "STINGERML_BACKEND": "python"}
+    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "tabular", "train", str(data), "--label", "colour",
+                             "--epochs", "500", "--patience", "500", "--checkpoint-every", "100",
+                             "--runs-dir", str(tmp_path / "runs")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:
+            if line.startswith("epoch 3/"):
+                break
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    (run,) = (tmp_path / "runs").iterdir()
+    (ckpt,) = (run / "checkpoints").glob("epoch_*.json")
+    epoch = int(ckpt.stem.split("_")[1])
+    assert proc.returncode == code, err
+    assert 3 <= epoch < 100
+    assert f"{word}; last checkpoint {ckpt.name} in {run}; continue with: stingerml tabular train --resume {run}" in err
+    resumed = subprocess.Popen([sys.executable, "-m", "stingerml", "tabular", "train", "--resume", str(run)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = resumed.stderr.readline()
+    finally:
+        resumed.kill()
+        resumed.communicate(timeout=60)
+    assert first.strip() == f"resuming from epoch {epoch} of 500"

@@ -27,7 +27,7 @@ from array import array
 from typing import Sequence, Tuple
 
 import numpy as np
-from numba import njit
+from .numba_cache import njit
 
 from ..core.constants import CHANNELS, RICH_FEATURES, SCALE_FLOOR, WINDOW_SAMPLES
 from ..core.constants import MLP_H1 as H1

@@ -32,7 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-from numba import njit
+from .numba_cache import njit
 
 from ..core.rng import XorShift32
 from .jsmath_jit import exp, log

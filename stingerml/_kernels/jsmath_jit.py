@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .numba_cache import njit
 
 from ..core import jsmath
 from ..core.jsmath import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .numba_cache import njit
 
 from ..core.rng import INV_2_32, MASK32, XorShift32
 from .jsmath_jit import cos, log

@@ -15,7 +15,12 @@ and each learner/feature pair is scored on that same division:
   to one side, ``random.Random(seed)``).
 
 Each run gives ROC AUC, PR AUC (average precision), the best F1 over the
-thresholds ``0.00..1.00`` and that threshold, on the test part. A run whose test
+thresholds ``0.00..1.00`` and that threshold, on the test part.
+
+Learners of the raw windows come as plug-ins (``learners=``, :class:`WindowLearner`): the
+blaster domain may not import another domain, so the CLI hands over the sequence domain's
+TCN (``stingerml.sequence.windows.TCNWindows``). Such a learner has one ``features`` value of
+its own (``raw``) and sees the same train and test rows as LR and the MLP. A run whose test
 part holds one class only has no AUC and is listed as skipped. Results are
 reported as mean ± population standard deviation over the runs.
 """
@@ -27,7 +32,7 @@ import time
 from array import array
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from typing import Dict, Hashable, List, Optional, Sequence, Tuple
+from typing import Dict, Hashable, List, Optional, Protocol, Sequence, Tuple
 
 from .._kernels import backend
 from ..core.constants import RICH_FEATURES, SUMMARY_FEATURES
@@ -73,8 +78,9 @@ class BenchmarkConfig:
     features: Tuple[str, ...] = FEATURES
     splits: Tuple[str, ...] = SPLITS
 
-    def check(self) -> None:
-        """Raise :class:`BenchmarkError` on a setting outside its domain."""
+    def check(self, learners: Sequence["WindowLearner"] = ()) -> None:
+        """Raise :class:`BenchmarkError` on a setting outside its domain (``learners``: the plug-ins
+        whose names ``models`` may also hold)."""
         problems = []
         if self.seeds < 1:
             problems.append(f"seeds must be >= 1, got {self.seeds}")
@@ -82,13 +88,31 @@ class BenchmarkConfig:
             problems.append(f"test_frac must be strictly between 0 and 1, got {self.test_frac}")
         if self.lr_iter < 1 or self.mlp_iter < 1:
             problems.append("lr_iter and mlp_iter must be >= 1")
-        for name, chosen, allowed in (("models", self.models, MODELS), ("features", self.features, FEATURES),
+        models = MODELS + tuple(w.name for w in learners)
+        for name, chosen, allowed in (("models", self.models, models), ("features", self.features, FEATURES),
                                       ("splits", self.splits, SPLITS)):
             bad = [c for c in chosen if c not in allowed]
             if bad or not chosen:
                 problems.append(f"{name} must be a non-empty subset of {', '.join(allowed)}, got {', '.join(chosen) or 'none'}")
         if problems:
             raise BenchmarkError("benchmark settings: " + "; ".join(problems))
+
+
+class WindowLearner(Protocol):
+    """A learner of the raw windows, plugged in by a caller above the domains (the CLI).
+
+    It must pickle (a module-level class) so that its runs can be tasks in other processes."""
+
+    name: str  # the ``models`` value, e.g. ``"tcn"``
+    title: str  # the report's model column, e.g. ``"TCN"``
+    features: str  # the report's features column, e.g. ``"raw"``
+
+    def describe(self) -> str:
+        """One markdown line for the report's setup (settings and model size)."""
+
+    def fit_predict(self, windows: Sequence[int], train: Sequence[int], test: Sequence[int],
+                    labels: Sequence[int], seed: int) -> List[float]:
+        """Fit on the ``train`` rows of the flat ``rows × 50 × 6`` ``windows``; P(label 1) of each ``test`` row."""
 
 
 @dataclass
@@ -183,12 +207,22 @@ class BenchmarkResult:
     runs: List[Run]
     seconds: float
     backend: str
+    learners: Tuple[WindowLearner, ...] = ()
+
+    def title(self, model: str) -> str:
+        """The report's name of a model (``LR``, ``MLP`` or a plug-in's title)."""
+        return MODEL_NAMES.get(model) or next(w.title for w in self.learners if w.name == model)
+
+    def features_of(self, model: str) -> Tuple[str, ...]:
+        """The features a model ran on: the config's, or a plug-in's own one."""
+        plug = [w.features for w in self.learners if w.name == model]
+        return tuple(plug) or self.config.features
 
     def cells(self) -> List[Cell]:
         """One cell per model × features × split (config order), with mean and population std."""
         out = []
         for m in self.config.models:
-            for f in self.config.features:
+            for f in self.features_of(m):
                 for s in self.config.splits:
                     cell = Cell(m, f, s, [r for r in self.runs if (r.model, r.features, r.split) == (m, f, s)])
                     for key in METRICS:
@@ -234,7 +268,8 @@ def _deterministic(model: str, split: str) -> bool:
 
 
 def estimate_seconds(data: BenchmarkData, config: BenchmarkConfig) -> float:
-    """Rough run time: a short calibration fit of each learner, scaled by rows × iterations × runs."""
+    """Rough run time of the LR and MLP runs (not the plug-ins'): a short calibration fit of each
+    learner, scaled by rows × iterations × runs."""
     n = min(len(data), 64)
     y = list(data.labels[:n])
     costs = {}
@@ -245,7 +280,7 @@ def estimate_seconds(data: BenchmarkData, config: BenchmarkConfig) -> float:
         costs[model] = (time.perf_counter() - t) / (n * iters)
     train_rows = len(data) * (1 - config.test_frac)
     total = 0.0
-    for model in config.models:
+    for model in (m for m in config.models if m in MODELS):
         iters = config.lr_iter if model == "lr" else config.mlp_iter
         for f in config.features:
             nf = FEATURE_COUNTS[f]
@@ -257,9 +292,10 @@ def estimate_seconds(data: BenchmarkData, config: BenchmarkConfig) -> float:
 
 
 def _run_one(model: str, f: str, split: str, seed: int, X: Sequence[float], train: List[int], test: List[int],
-             labels: Sequence[int], config: BenchmarkConfig) -> Run:
+             labels: Sequence[int], config: BenchmarkConfig, learner: Optional[WindowLearner] = None) -> Run:
     """One model × features × split × seed (a task: it may run in another process).
-    ``X`` is the flat ``rows × FEATURE_COUNTS[f]`` features of every row, ``labels`` every row's label."""
+    ``X`` is the flat ``rows × FEATURE_COUNTS[f]`` features of every row (for a plug-in ``learner``:
+    the raw windows), ``labels`` every row's label."""
     t0 = time.perf_counter()
     y_train = [labels[i] for i in train]
     y_test = [labels[i] for i in test]
@@ -267,8 +303,11 @@ def _run_one(model: str, f: str, split: str, seed: int, X: Sequence[float], trai
     if len(set(y_test)) < 2:
         run.skipped = f"test part holds only label {y_test[0] if y_test else '-'}"
     else:
-        X_train, X_test = scaled_split(X, FEATURE_COUNTS[f], train, test)
-        probs = _fit_predict(model, X_train, y_train, X_test, config, seed)
+        if learner is not None:
+            probs = learner.fit_predict(X, train, test, labels, seed)
+        else:
+            X_train, X_test = scaled_split(X, FEATURE_COUNTS[f], train, test)
+            probs = _fit_predict(model, X_train, y_train, X_test, config, seed)
         if all(map(math.isfinite, probs)):
             run.scores = score(y_test, probs)
         else:
@@ -277,15 +316,18 @@ def _run_one(model: str, f: str, split: str, seed: int, X: Sequence[float], trai
     return run
 
 
-def _describe(name: str, run: Run) -> str:
+def _describe_run(name: str, run: Run) -> str:
     result = f"ROC AUC {run.scores['roc_auc']:.3f}" if run.scores else f"skipped: {run.skipped}"
     return f"{name}: {result} ({run.seconds:.1f} s)"
 
 
 def run_benchmark(data: BenchmarkData, config: BenchmarkConfig = BenchmarkConfig(),
                   progress: Optional[ProgressCallback] = None, *, jobs: Optional[int] = None,
-                  executor: Optional[Executor] = None) -> BenchmarkResult:
+                  executor: Optional[Executor] = None, learners: Sequence[WindowLearner] = ()) -> BenchmarkResult:
     """Run every model × features × split × seed of ``config`` on ``data``.
+
+    ``learners``: plug-in learners of the raw windows (:class:`WindowLearner`); ``config.models``
+    names which of them run, each on its own ``features`` value.
 
     The runs are independent tasks (:mod:`stingerml.learn.executors`): one after
     another by default, on ``jobs`` local processes, or on ``executor`` (e.g. a
@@ -297,7 +339,8 @@ def run_benchmark(data: BenchmarkData, config: BenchmarkConfig = BenchmarkConfig
             that cannot be made (e.g. fewer than 2 shot groups).
         TaskError: a run failed (or its worker died); no result.
     """
-    config.check()
+    config.check(learners)
+    plugins = {w.name: w for w in learners}
     pos = sum(1 for v in data.labels if v == 1)
     if pos < 2 or len(data) - pos < 2:
         raise BenchmarkError(f"the dataset has {pos} positive and {len(data) - pos} negative rows; "
@@ -317,20 +360,28 @@ def run_benchmark(data: BenchmarkData, config: BenchmarkConfig = BenchmarkConfig
             except StingerError as exc:
                 raise BenchmarkError(f"{split} split, seed {seed}: {exc}") from exc
             for model in config.models:
-                for f in config.features:
+                plug = plugins.get(model)
+                for f in (plug.features,) if plug else config.features:
                     key = (model, f, split)
                     if not (_deterministic(model, split) and key in first):
                         first[key] = len(tasks)
-                        tasks.append((f"{MODEL_NAMES[model]} {f} {split} seed {seed}",
-                                      (model, f, split, seed, feats[f], train, test, labels, config)))
+                        title = plug.title if plug else MODEL_NAMES[model]
+                        X = data.windows if plug else feats[f]
+                        tasks.append((f"{title} {f} {split} seed {seed}",
+                                      (model, f, split, seed, X, train, test, labels, config, plug)))
                     order.append((first[key], seed))
     done = run_tasks(_run_one, tasks, jobs=jobs, executor=executor, progress=progress, stage="benchmark",
-                     describe=_describe)
+                     describe=_describe_run)
     runs = [replace(done[t], seed=seed) for t, seed in order]
-    return BenchmarkResult(data, config, runs, time.perf_counter() - started, backend())
+    return BenchmarkResult(data, config, runs, time.perf_counter() - started, backend(), tuple(learners))
 
 
 # --- the report ------------------------------------------------------------------------------------
+
+
+def mlp_weights(features: str) -> int:
+    """Weights and biases of the browser's MLP in→64→32→1 on ``features``."""
+    return (FEATURE_COUNTS[features] + 1) * 64 + 65 * 32 + 33
 
 
 def mean_std(stat: Optional[Tuple[float, float]], digits: int = 3) -> str:
@@ -352,7 +403,10 @@ def render_markdown(result: BenchmarkResult, command: Optional[str] = None) -> s
     lines += [
         "## Setup", "",
         f"- Learners (the browser trainer's): logistic regression, batch gradient descent with L2 = max(1, 50/n), "
-        f"{c.lr_iter} iterations; MLP in→64→32→1, full-batch Adam, {c.mlp_iter} iterations, init seed 42 + seed.",
+        f"{c.lr_iter} iterations; MLP in→64→32→1, full-batch Adam, {c.mlp_iter} iterations, init seed 42 + seed. "
+        "Weights (float32 bytes): " + ", ".join(f"LR {f} {4 * (FEATURE_COUNTS[f] + 1)}, MLP {f} {4 * mlp_weights(f)}"
+                                                for f in c.features) + ".",
+        *[f"- {w.describe()}" for w in result.learners if w.name in c.models],
         "- Features: " + ", ".join(f"{f} ({FEATURE_COUNTS[f]})" for f in c.features)
         + "; the standard scaler is fitted on the train part only.",
         f"- Splits, test part {c.test_frac:g} of the rows (of the groups for `group`): "
@@ -369,10 +423,10 @@ def render_markdown(result: BenchmarkResult, command: Optional[str] = None) -> s
     cells = result.cells()
     for cell in cells:
         values = " | ".join(mean_std(cell.stats.get(k), 2 if k == "threshold" else 3) for k in METRICS)
-        lines.append(f"| {MODEL_NAMES[cell.model]} | {cell.features} | {cell.split} | {values} | "
+        lines.append(f"| {result.title(cell.model)} | {cell.features} | {cell.split} | {values} | "
                      f"{len(cell.scored)}/{len(cell.runs)} |")
     skipped = [r for r in result.runs if r.scores is None]
     if skipped:
         lines += ["", "## Skipped runs", ""]
-        lines += [f"- {MODEL_NAMES[r.model]} {r.features} {r.split} seed {r.seed}: {r.skipped}" for r in skipped]
+        lines += [f"- {result.title(r.model)} {r.features} {r.split} seed {r.seed}: {r.skipped}" for r in skipped]
     return "\n".join(lines) + "\n"

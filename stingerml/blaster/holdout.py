@@ -8,7 +8,7 @@ compared with the browser's output directly.
 from __future__ import annotations
 
 from array import array
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..core.constants import RICH_FEATURES, SLOT_LR, SLOT_MLP, SUMMARY_FEATURES
 from ..core.matrix import Matrix, take_rows
@@ -68,13 +68,14 @@ def _scores(y_train: List[int], p_train: Sequence[float], y_test: List[int], p_t
 
 
 def holdout_metrics(
-    summary: Sequence[float], rich: Sequence[float], labels: Sequence[int], progress=None,
-    lr_iterations: int = LR_ITERATIONS, mlp_iterations: int = MLP_ITERATIONS,
+    summary: Union[Matrix, Sequence[float]], rich: Union[Matrix, Sequence[float]], labels: Sequence[int],
+    progress=None, lr_iterations: int = LR_ITERATIONS, mlp_iterations: int = MLP_ITERATIONS,
 ) -> Optional[Dict[str, Any]]:
     """Held-out metrics of LR (18 summary features) and MLP (30 rich features).
 
     Args:
-        summary, rich: flat float32 features of every row (``rows × 18``, ``rows × 30``).
+        summary, rich: float32 features of every row, ``rows × 18`` and ``rows × 30``: a
+            :class:`~stingerml.core.matrix.Matrix` or its flat row-major data.
         labels: 0/1 per row.
         progress: optional :data:`~stingerml.core.progress.Tick`, ``progress(t, total)`` for the MLP iterations.
         lr_iterations, mlp_iterations: the browser's 1500 and 220 unless given.
@@ -89,6 +90,7 @@ def holdout_metrics(
     y_train = [labels[i] for i in train]
     y_test = [labels[i] for i in test]
     result: Dict[str, Any] = {"split": split}
+    summary, rich = (m.data if isinstance(m, Matrix) else m for m in (summary, rich))
     for key, X, nf in ((SLOT_LR, summary, SUMMARY_FEATURES), (SLOT_MLP, rich, RICH_FEATURES)):
         X_train, X_test = scaled_split(X, nf, train, test)
         if key == SLOT_LR:

@@ -105,6 +105,15 @@ def validate(blob: bytes, slot: str, *, source: str = "<model>") -> Verdict:
     return _check(blob, slot, source)[1]
 
 
+def slot_of(blob: bytes) -> Optional[str]:
+    """The slot an MLMD file says it is for (its header's model type), or None when the bytes do
+    not start with an MLMD header of a known type (then :func:`validate` says what is wrong)."""
+    if len(blob) < mlmd.HEADER_SIZE or bytes(blob[:4]) != mlmd.MAGIC:
+        return None
+    mtype = mlmd.HEADER.unpack_from(blob)[3]
+    return next((slot for slot, t in SLOTS.items() if t == mtype), None)
+
+
 def load(blob: bytes, slot: str, *, source: str = "<model>") -> Tuple[mlmd.Model, Verdict]:
     """The model the device runs after loading ``blob`` into ``slot``: the file's model when
     accepted, else the factory weights of that slot. Returns ``(model, verdict)``."""

@@ -354,8 +354,7 @@ def shot_trace(trace: Dict, log: Optional[Log] = None, *, width: int = 800, heig
 
     ``trace`` is a dict with ``trigger_index`` (sample of the edge), ``t0`` (its
     timestamp, ms), ``x_ms`` (sample times relative to t0), ``p_lr`` and ``p_mlp``
-    (probabilities, same length as ``x_ms``; either may be None) and
-    ``score_lr``/``score_mlp``. The pre-shot window [-600, -100] ms is shaded, the
+    (probabilities, same length as ``x_ms``; either may be None). The pre-shot window [-600, -100] ms is shaded, the
     0.5 threshold dashed. Without ``log`` only the probability panel is drawn.
     """
     x_ms = list(trace["x_ms"])
@@ -363,7 +362,7 @@ def shot_trace(trace: Dict, log: Optional[Log] = None, *, width: int = 800, heig
     plot_w = width - MARGIN_LEFT - MARGIN_RIGHT
     top_h = (height - 120) * (0.5 if log is not None else 1.0)
     prob = Axes(MARGIN_LEFT, 40, plot_w, top_h, x_range, (0.0, 1.0))
-    title = f"shot at sample {trace['trigger_index']}, t0 = {trace['t0']} ms, score LR {trace.get('score_lr', 0):.3f}, MLP {trace.get('score_mlp', 0):.3f}"
+    title = f"shot at sample {trace['trigger_index']} (t0 = {trace['t0']} ms)"  # no undefined "score" on the page
     parts = [prob.band(*PRESHOT_MS, cls="band preshot", color=COLORS["band"])]
     parts += prob.frame(title=title, ylabel="probability", xticks=log is None, xlabel="" if log is not None else "ms from trigger")
     parts.append(prob.hline(0.5, cls="threshold", color="#888", dash="4 3"))

@@ -41,7 +41,7 @@ h3 { font-size: 15px; }
 """
 
 SUMMARY_LABELS = (
-    ("samples", "samples"), ("durationMs", "recording (ms, last minus first timestamp)"), ("shotsAll", "trigger pulls"),
+    ("samples", "samples"), ("durationMs", "timestamp span (s, last minus first timestamp)"), ("shotsAll", "rising edges (trigger 0\u21921)"),
     ("shotsAccepted", "accepted shots (1 s apart)"), ("rawPosCount", "positive windows before augmentation"),
     ("posWindows", "positive windows (augmented)"), ("negWindows", "negative windows"), ("rows", "rows"),
     ("trainDir", "training folder"), ("windowSamples", "samples per window"),
@@ -88,7 +88,7 @@ def _quality(q: Optional[Mapping[str, Any]]) -> str:
     for key, label in (("shots", "Shots"), ("duration", "Duration"), ("negatives", "Negatives")):
         c = q[key]
         rows.append(f'<tr data-component="{key}"><td>{label}</td><td><span class="bar"><span style="width:{max(0, c["score"])}%">'
-                    f'</span></span>{c["score"]}</td><td>{escape(c["tip"])}</td></tr>')
+                    f'</span></span>{c["score"]}</td><td>{escape(c["tip"]) if c["score"] < 100 else ""}</td></tr>')  # full: no tip
     tier_cls = q["tier"].split()[0]
     return (f'<div class="tier-{tier_cls}"><p><span class="score">{q["overall"]}/100</span>'
             f'<span class="tier">{escape(q["tier"])}</span></p>'
@@ -97,7 +97,9 @@ def _quality(q: Optional[Mapping[str, Any]]) -> str:
 
 def _summary(report: Mapping[str, Any]) -> str:
     s = report.get("summary") or {}
-    rows = [f"<tr><td>{escape(label)}</td><td>{_fmt(s[key])}</td></tr>" for key, label in SUMMARY_LABELS if s.get(key) is not None]
+    shown = {**s, "durationMs": s["durationMs"] / 1000 if s.get("durationMs") is not None else None}  # seconds
+    rows = [f"<tr><td>{escape(label)}</td><td>{_fmt(shown[key])}</td></tr>" for key, label in SUMMARY_LABELS
+            if shown.get(key) is not None]
     out = f"<table>{''.join(rows)}</table>"
     sessions = s.get("sessions")
     if sessions:

@@ -18,7 +18,7 @@ from typing import List, Optional
 
 from .._version import __version__
 from ..core.errors import StingerError
-from ._common import add_global_options, complete
+from ._common import Terminated, add_global_options, complete
 
 COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands
     "audio",  # audio features
@@ -128,12 +128,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space",
               file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print("terminated" if isinstance(exc, Terminated) else "interrupted", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
 
 
-_OUTPUT_OPTIONS = {"out": "-o/--out", "onnx": "--onnx", "tflite": "--tflite", "meta": "--meta"}
+_OUTPUT_OPTIONS = {"out": "-o/--out", "onnx": "--onnx", "tflite": "--tflite", "tflite_float": "--tflite-float",
+                   "meta": "--meta"}
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -147,7 +148,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
     from ..core.errors import OutputError
 
     outputs = {key: getattr(args, key) for key in _OUTPUT_OPTIONS
-               if isinstance(getattr(args, key, None), str) and getattr(args, key) != "-"}
+               if isinstance(getattr(args, key, None), str) and getattr(args, key) != "-"
+               and key not in getattr(args, "not_outputs", ())}
     for path in outputs.values():
         if not os.path.isdir(path):
             check_output_file(Path(path))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -39,17 +38,17 @@ def announce_backend(args: argparse.Namespace, work: str, family: str = "train",
 
 def numba_cached(family: str) -> bool:
     """Whether numba's cache holds compiled kernels of ``family``'s numba module, newer than its
-    source (numba's own test; a stale entry is compiled again). Looks where numba caches: beside
-    the module (``__pycache__``), or under ``$NUMBA_CACHE_DIR`` when that is set."""
+    source (numba's own test; a stale entry is compiled again). Looks where stingerml's kernels
+    are cached (:func:`stingerml._kernels.numba_cache.cache_dir`)."""
     from .._kernels import _FAMILIES
+    from .._kernels.numba_cache import cache_dir
 
     spec = importlib.util.find_spec(f"stingerml._kernels.{_FAMILIES[family][1]}")
     if spec is None or spec.origin is None:
         return False
     source = Path(spec.origin)
     pattern = f"{source.stem}.*.nbi"
-    user_dir = os.environ.get("NUMBA_CACHE_DIR")  # numba then caches there only
-    index = Path(user_dir).rglob(pattern) if user_dir else (source.parent / "__pycache__").glob(pattern)
+    index = cache_dir().rglob(pattern)
     try:
         built = source.stat().st_mtime
         return any(entry.stat().st_mtime >= built for entry in index)

@@ -30,6 +30,28 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception (where a command stops cleanly on it): exit code 143."""
+
+
+@contextlib.contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Within: each :class:`StingerWarning` the library issues is printed at once as one
+    ``warning: ...`` line (not Python's two-line form, and never hidden by a warning filter)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", StingerWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, StingerWarning):
+                warn(str(message))
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show  # restored by catch_warnings
+        yield
+
+
 def read_bytes(path: PathArg, what: str = "the file") -> bytes:
     """The bytes of ``path``; an unreadable file is a :class:`StingerError` naming it."""
     try:
@@ -137,9 +159,18 @@ def add_global_options(p: argparse.ArgumentParser, *, top: bool = False) -> None
                                  help="no progress, notes or summary lines; warnings, errors and the results asked "
                                       "for (--json, tables, verdicts, -o -) are still printed")),
     )
+    specs = tuple((flags, spec) for flags, spec in specs
+                  if not any(flag in p._option_string_actions for flag in flags))  # a command's own wins
+    if not specs:
+        return
+    if top:
+        group = p.add_argument_group("global options (before or after the command's name)")
+    else:  # listed once, on stingerml --help: a command's help names them in one line
+        group = p.add_argument_group(
+            "global options", "--backend, --processes and -q/--quiet are accepted here too (stingerml --help)")
+        specs = tuple((flags, {**spec, "help": argparse.SUPPRESS}) for flags, spec in specs)
     for flags, spec in specs:
-        if not any(flag in p._option_string_actions for flag in flags):  # a command's own wins
-            p.add_argument(*flags, **spec)
+        group.add_argument(*flags, **spec)
 
 
 class _DeprecatedAlias(argparse.Action):
@@ -152,6 +183,13 @@ class _DeprecatedAlias(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         warn(f"{option_string} is deprecated, use {self.new} (the old spelling goes in a later version)")
         setattr(namespace, self.dest, values)
+
+
+def add_old_spelling(p: argparse.ArgumentParser, old: str, new: str, **kwargs: Any) -> None:
+    """``old``, a former spelling of the option ``new``: hidden from ``--help``, stores into ``new``'s
+    destination (with ``kwargs`` such as ``type``) and warns once to use ``new``."""
+    dest = new.lstrip("-").replace("-", "_")
+    p.add_argument(old, dest=dest, action=_DeprecatedAlias, new=new, help=argparse.SUPPRESS, **kwargs)
 
 
 def add_output(p: argparse.ArgumentParser, help: str, *, metavar: str = "FILE", required: bool = True,

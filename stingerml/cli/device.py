@@ -32,7 +32,9 @@ def register(subparsers) -> None:
                                           "(--pty) or URL (--tcp); then it serves until killed.")
     p.set_defaults(func=_emulate)
     add_arguments_later(p, _emulate_arguments)
-    p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)"))
+    p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)",
+                                        description="Download the blaster's log (MLDUMP) into a file; it is "
+                                                    "written only when the announced size arrived whole."))
     add_output(p, "where to write the raw log (.bin; replaced atomically); - for standard output")
     p.set_defaults(func=_pull)
     add_arguments_later(p, _pull_arguments)
@@ -47,11 +49,15 @@ def register(subparsers) -> None:
     p.add_argument("--no-load", action="store_true", help="only store the files; do not load or verify")
     p.set_defaults(func=_push)
 
-    p = with_port(subparsers.add_parser("info", help="show which models the blaster runs"))
+    p = with_port(subparsers.add_parser("info", help="show which models the blaster runs",
+                                        description="Print the blaster's model information (source, slots, "
+                                                    "fingerprints, samples written) as key=value lines."))
     add_json(p, "the device's model information")
     p.set_defaults(func=_info)
 
-    p = with_port(subparsers.add_parser("delete", help="delete the user models; the blaster reverts to factory"))
+    p = with_port(subparsers.add_parser("delete", help="delete the user models; the blaster reverts to factory",
+                                        description="Delete both user model files on the blaster; it then runs "
+                                                    "its factory weights."))
     p.set_defaults(func=_delete)
 
 

@@ -1,5 +1,12 @@
-"""``stingerml export-model MODEL (--onnx FILE | --tflite FILE | --meta FILE ... | -o DIR) [--log LOG ...]``:
-the blaster's models as ONNX and full-int8 TFLite.
+"""``stingerml export-model MODEL (--onnx FILE | --tflite FILE | --tflite-float FILE | --meta FILE ... | -o DIR)
+[--log LOG ... | --data CSV]``: any model the library writes as ONNX and TFLite.
+
+MODEL is an MLMD file (the blaster's), a ``stingerml-network`` file
+(``model.json``, ``checkpoints/best_model.json``) or a tabular training
+checkpoint (``RUN/checkpoints/epoch_NNNN.json``, read with its run folder). The
+int8 model is calibrated on ``--log`` dataset rows (MLMD), ``--data`` CSV rows
+(a network file), or, for a file inside a tabular run folder, the run's own
+representative rows (what ``tabular train`` used).
 
 ``--onnx``, ``--tflite`` and ``--meta`` name the files to write (in one folder);
 ``-o DIR`` is the short form for all three as ``DIR/model.onnx``,
@@ -28,11 +35,21 @@ def _export(args: argparse.Namespace) -> int:
 
     targets = _targets(args)  # {file of the set: path}, or None for --out
     check_output_folder(args.out if targets is None else target_folder(targets), _option(args, targets))
-    net = to_network(mlmd.parse(read_bytes(args.model, "the model"), source=str(args.model)))
-    kind = "LR" if len(net.layers) == 1 else "MLP"
+    blob = read_bytes(args.model, "the model")
+    rep = X = labels = None
+    if blob[:4] == mlmd.MAGIC:
+        if args.data:
+            args.parser.error("--data is for a stingerml-network model; an MLMD model is calibrated with --log")
+        net = to_network(mlmd.parse(blob, source=str(args.model)))
+        kind = "LR" if len(net.layers) == 1 else "MLP"
+    else:
+        if args.log:
+            args.parser.error("--log is for the blaster's MLMD models; calibrate this model with --data CSV")
+        net, kind, rep = _network_file(args, blob)
     shape = "->".join(str(n) for n in [net.n_features] + [layer.n_out for layer in net.layers])
     info = {"model": {"file": Path(args.model).name, "kind": kind}}
-    rep = X = labels = None
+    if rep is not None:
+        info["representative"] = {"source": "--data" if args.data else "the run folder", "rows_used": rep.n_rows}
     if args.log:
         data, labels = array("f"), array("B")
         for path, log in zip(args.log, read_logs(args.log)):
@@ -43,8 +60,9 @@ def _export(args: argparse.Namespace) -> int:
         rep = representative_rows(X, args.rows, args.seed)
         info["representative"] = {"logs": [Path(p).name for p in args.log], "rows_available": X.n_rows,
                                   "rows_used": rep.n_rows, "seed": args.seed}
+    floats = targets is not None and "model_float32.tflite" in targets
     result = export_network(net, rep, per_channel=args.per_channel, fold_scaler=not args.no_fold_scaler,
-                            check=X, labels=labels, info=info)
+                            check=X, labels=labels, info=info, tflite="both" if floats else "int8")
     paths = result.save(args.out) if targets is None else result.save_as(targets)
     files = result.files()
     say(args, f"{args.model} ({kind} {shape}) -> " + ", ".join(f"{p} ({len(files[name])} bytes)"
@@ -59,24 +77,62 @@ def _export(args: argparse.Namespace) -> int:
               f"(float {100 * check['float_accuracy']:.1f}%), same class on {100 * check['same_class']:.1f}%, "
               f"max |p_int8 - p_float| {check['max_abs_diff']:.4f}")
     if rep is None and targets is None:
-        warn("no --log: model.tflite not written (its int8 ranges are calibrated on a log's dataset rows)")
+        warn("no --log/--data: model.tflite not written (its int8 ranges are calibrated on dataset rows)")
     if targets is not None and "model.tflite" in targets and "meta.json" not in targets:
         warn("no --meta: the scaler and the int8 input/output parameters a device needs (meta.json) "
              "were not written")
     return 0
 
 
+def _network_file(args: argparse.Namespace, blob: bytes):
+    """A ``stingerml-network`` file or a tabular checkpoint → (network, kind, representative rows or None)."""
+    from ..core import jsonfile
+    from ..core.errors import ModelFormatError
+    from ..formats import network
+    from ..deploy.quantize import representative_rows
+    from ..tabular.categorical import read_for_network
+    from ..learn.runfolder import CHECKPOINT_FORMAT
+    from ..tabular.runs import checkpoint_network, run_folder_of, run_representative
+
+    try:  # the guarded reader: depth and size limits
+        fmt = jsonfile.loads(blob, str(args.model), ModelFormatError, fix="").get("format")
+    except ModelFormatError:
+        fmt = None
+    if fmt == CHECKPOINT_FORMAT:
+        net, kind = checkpoint_network(args.model), "tabular checkpoint"
+    elif fmt == network.FORMAT:
+        net, kind = network.loads(blob, str(args.model)), "network"
+    else:
+        raise ModelFormatError(f"{args.model}: not a model stingerml writes (an MLMD file, a stingerml-network "
+                               "model.json, or a tabular checkpoint); give one of those")
+    if args.data:
+        table, notes = read_for_network(args.data, net)
+        for message in notes:
+            warn(message)
+        return net, kind, representative_rows(table.X, args.rows, args.seed)
+    run_dir = run_folder_of(args.model)
+    return net, kind, None if run_dir is None else run_representative(run_dir)
+
+
 def _targets(args: argparse.Namespace):
-    """``{file of the set: path}`` from ``--onnx/--tflite/--meta``; None with ``--out``."""
+    """``{file of the set: path}`` from ``--onnx/--tflite/--tflite-float/--meta``; None with ``--out``."""
     given = {name: path for name, path in (("model.onnx", args.onnx), ("model.tflite", args.tflite),
+                                           ("model_float32.tflite", args.tflite_float),
                                            ("meta.json", args.meta)) if path is not None}
     if args.out is not None and given:
         args.parser.error("give either --out DIR (all three files) or --onnx/--tflite/--meta FILE, not both")
     if args.out is None and not given:
         args.parser.error("name the output: --onnx FILE, --tflite FILE, --meta FILE, or --out DIR for all three")
-    if "model.tflite" in given and not args.log:
-        args.parser.error("--tflite needs --log LOG: the int8 ranges are calibrated on a log's dataset rows")
+    if "model.tflite" in given and not (args.log or args.data) and _run_of(args.model) is None:
+        args.parser.error("--tflite needs --log LOG (MLMD) or --data CSV: the int8 ranges are calibrated on "
+                          "dataset rows")
     return given or None
+
+
+def _run_of(path: str):
+    from ..tabular.runs import run_folder_of
+
+    return run_folder_of(path)
 
 
 def _option(args: argparse.Namespace, targets) -> str:
@@ -96,16 +152,21 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     """Add the ``export-model`` sub-command."""
     p = subparsers.add_parser(
         "export-model",
-        help="write an MLMD model (ml_model_lr.bin / ml_model_mlp.bin) as ONNX and full-int8 TFLite",
-        description="Convert a blaster model file to ONNX (float32, scaler folded in), full-int8 TFLite "
+        help="write a model (MLMD, model.json, a tabular checkpoint) as ONNX and TFLite",
+        description="Convert a model (a blaster MLMD file, a stingerml-network model.json, a tabular checkpoint) "
+        "to ONNX (float32, scaler folded in), full-int8 TFLite "
         "(scaler applied by the caller, see meta.json) and meta.json: the files named by --onnx, --tflite, "
         "--meta (in one folder), or all three into --out DIR, written as a set. The int8 ranges are "
         "calibrated on dataset rows of --log (100 rows drawn with --seed); without --log there is no TFLite "
         "model. See docs/model-export.md.",
     )
-    p.add_argument("model", help="MLMD model file (LR or MLP)")
+    p.add_argument("model", help="MLMD model file (LR or MLP), a stingerml-network model.json, or a tabular "
+                   "checkpoint (RUN/checkpoints/*.json)")
     p.add_argument("--onnx", metavar="FILE", help="write the ONNX model (float32) to FILE")
     p.add_argument("--tflite", metavar="FILE", help="write the full-int8 TFLite model to FILE (needs --log)")
+    p.add_argument("--tflite-float", metavar="FILE", help="write the float32 TFLite model (raw input) to FILE")
+    p.add_argument("--data", metavar="CSV", help="a CSV whose rows calibrate the int8 model of a model.json "
+                   "(default for a file in a run folder: the run's own rows)")
     p.add_argument("--meta", metavar="FILE", help="write meta.json (scaler, int8 parameters, check) to FILE")
     add_output(p, "short form: model.onnx, model.tflite, meta.json in folder DIR (created if missing)",
                metavar="DIR", required=False)

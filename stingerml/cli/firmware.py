@@ -8,6 +8,7 @@ from typing import Tuple
 from ..core.constants import SLOT_LR, SLOT_MLP, SLOTS
 from ._announce import announce_backend
 from ._common import add_json, add_output, load_model, print_json, read_bytes, read_one_log, say
+from ._stdio import messages, write_output
 
 
 def _progress(label: str, quiet: bool):
@@ -32,11 +33,13 @@ def _replay(args) -> Tuple[object, object, object]:
 
 
 def cmd_validate(args) -> int:
-    from ..blaster.loader import validate
+    from ..blaster.loader import slot_of, validate
 
-    verdict = validate(read_bytes(args.file, "the model"), args.slot, source=args.file)
+    blob = read_bytes(args.file, "the model")
+    slot = args.slot or slot_of(blob) or SLOT_LR  # not an MLMD header: the verdict says why, for either slot
+    verdict = validate(blob, slot, source=args.file)
     if args.json:
-        print_json({"file": args.file, "slot": args.slot, "accepted": verdict.accepted,
+        print_json({"file": args.file, "slot": slot, "accepted": verdict.accepted,
                     "reason": verdict.reason if not verdict.accepted else None, "warnings": list(verdict.warnings)})
         return 0 if verdict.accepted else 1
     if not verdict.accepted:
@@ -49,13 +52,11 @@ def cmd_validate(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from ._stdio import write_output
-
     log, p_lr, p_mlp = _replay(args)
     lines = ["timestamp_ms,p_lr,p_mlp"]
     lines += [f"{t},{a:.9g},{b:.9g}" for t, a, b in zip(log.timestamp_ms, p_lr, p_mlp)]
     write_output(args.out, ("\n".join(lines) + "\n").encode("utf-8"))
-    say(args, f"wrote {len(log)} rows to {args.out}", stream=sys.stderr)
+    say(args, f"{args.log}: {len(log)} samples -> {args.out}", stream=messages(args.out))
     return 0
 
 
@@ -111,11 +112,10 @@ def cmd_online(args) -> int:
 
 def cmd_export_header(args) -> int:
     from ..formats.header import export_header
-    from ._stdio import write_output
 
     text = export_header(load_model(args.lr, SLOT_LR), load_model(args.mlp, SLOT_MLP))
     write_output(args.out, text.encode("utf-8"))
-    say(args, f"wrote {args.out}", stream=sys.stderr)
+    say(args, f"wrote {args.out}", stream=messages(args.out))
     return 0
 
 
@@ -127,9 +127,11 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 def register(subparsers) -> None:
     p = subparsers.add_parser("validate", help="the firmware loader's verdict on a model file",
                               description="Exit 0 and print 'accepted' (plus warnings) when the firmware would load "
-                                          "FILE into the slot; exit 1 and print the reason otherwise.")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--slot", choices=SLOTS, required=True)
+                                          "FILE into the slot (the one its header names, or --slot); exit 1 and "
+                                          "print the reason otherwise.")
+    p.add_argument("file", metavar="FILE", help="the model file (.mlmd / ml_model_*.bin)")
+    p.add_argument("--slot", choices=SLOTS,
+                   help="the slot to load it into (default: the one its header names; given, it is checked)")
     add_json(p, "the verdict (accepted, reason, warnings)")
     p.set_defaults(func=cmd_validate)
 
@@ -144,7 +146,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("online", help="streaming metrics of the on-device behaviour (hit rate, lead, false/min)",
                               description="Replay LOG, post-process (EMA, hysteresis, minimum on-time) and measure "
                                           "against the log's shots; --sweep proposes settings.")
-    p.add_argument("log", metavar="LOG")
+    p.add_argument("log", metavar="LOG", help="device log (.bin or .csv)")
     _model_args(p)
     p.add_argument("--ema-ms", type=float, default=0.0, help="EMA time constant in ms (0: none)")
     p.add_argument("--on", type=float, default=0.5, help="turn-on threshold (default 0.5)")
@@ -158,7 +160,9 @@ def register(subparsers) -> None:
     add_json(p, "the metrics (and the sweep) instead of tables")
     p.set_defaults(func=cmd_online)
 
-    p = subparsers.add_parser("export-header", help="write the firmware's mlWeights.h from model files")
+    p = subparsers.add_parser("export-header", help="write the firmware's mlWeights.h from model files",
+                              description="Write the C header mlWeights.h the firmware compiles in as its factory "
+                                          "weights, from the LR and MLP model files (factory weights for one omitted).")
     _model_args(p)
     add_output(p, "the header to write (replaced atomically; - for standard output)", metavar="mlWeights.h")
     p.set_defaults(func=cmd_export_header)

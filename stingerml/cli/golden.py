@@ -27,7 +27,7 @@ def cmd_golden(args) -> int:
     for note in gs.notes:
         say(args, f"note: {note}", stream=sys.stderr)
     say(args, f"wrote {len(gs.windows)} windows and a {len(gs.stream) // CHANNELS}-sample stream to "
-              f"{args.out}/ (golden.h, golden.json, README.md)", stream=sys.stderr)
+              f"{Path(args.out)}/ (golden.h, golden.json, README.md)")
     if args.json:
         print_json({"out": str(args.out), "files": ["golden.h", "golden.json", "README.md"],
                     "windows": len(gs.windows), "stream_samples": len(gs.stream) // CHANNELS, "notes": list(gs.notes)})

@@ -69,8 +69,10 @@ def register(sub: "argparse._SubParsersAction") -> None:
     add_global_options(t)
     t.set_defaults(func=run_train, parser=t)
 
-    pr = ssub.add_parser("predict", help="predict every sample of a data file with a run's model")
-    pr.add_argument("run_dir", metavar="RUN_DIR")
+    pr = ssub.add_parser("predict", help="predict every sample of a data file with a run's model",
+                         description="Apply RUN_DIR's model (output/model.json) to every sequence of DATA and write "
+                                     "the predictions as CSV.")
+    pr.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of seq train (runs/run_...)")
     pr.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv (labels not needed); "
                     "one output line per sample: its id (sample_id, or the index in the .npz), the "
                     "predicted class and each class's probability")
@@ -79,8 +81,10 @@ def register(sub: "argparse._SubParsersAction") -> None:
     add_global_options(pr)
     pr.set_defaults(func=run_predict)
 
-    ev = ssub.add_parser("evaluate", help="metrics of a run's model on a labelled data file")
-    ev.add_argument("run_dir", metavar="RUN_DIR")
+    ev = ssub.add_parser("evaluate", help="metrics of a run's model on a labelled data file",
+                         description="Metrics of RUN_DIR's model (output/model.json) on the labelled sequences "
+                                     "of DATA.")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of seq train (runs/run_...)")
     ev.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv")
     add_json(ev, "the metrics")
     add_global_options(ev)
@@ -117,7 +121,10 @@ def run_train(args: argparse.Namespace) -> int:
               f"stingerml seq train --resume {stop.run_dir}", file=sys.stderr)
         return 130
     if result.metrics:
-        say(args, _summary(result.metrics), stream=sys.stderr)
+        test = len(result.split.test)
+        total = len(result.split.train) + len(result.split.val) + test
+        say(args, _summary(result.metrics, f"test split: {test} of {total} sequences (not trained on)"),
+            stream=sys.stderr)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:
@@ -162,5 +169,5 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print_json(metrics)
     else:
-        print(_summary(metrics))
+        print(_summary(metrics, f"{args.data}: {len(data.labels)} sequences"))
     return 0

@@ -9,19 +9,38 @@ library's integer emulator) beside the float one.
 The three follow the CLI conventions (docs/cli.md): the global options after the
 action's name, ``--json`` for ``train`` and ``evaluate``, ``-o/--out`` for ``predict``.
 Progress goes to stderr: a bar on a terminal, one line per epoch otherwise,
-only warnings with ``--quiet``. Ctrl-C stops training; the checkpoints stay.
+only warnings with ``--quiet``. Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
+checkpoint of the last finished epoch and print the command that resumes it.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import tempfile
+from dataclasses import asdict
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from ..core.errors import TabularDataError
 from ..core.progress import Progress
 from ..core.constants import TABULAR_MAX_PARAMETERS
-from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say, warn
+from ._common import (
+    add_arguments_later,
+    add_global_options,
+    add_json,
+    add_old_spelling,
+    add_output,
+    positive_int,
+    Terminated,
+    print_json,
+    progress,
+    say,
+    warn,
+    warnings_as_lines,
+)
 from ._progress import StderrProgress
 
 
@@ -46,6 +65,12 @@ def _fractions(text: str) -> List[float]:
         raise argparse.ArgumentTypeError(f"expected train,val,test fractions like 0.7,0.15,0.15, not {text!r}") from None
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TOKEN_ENV = "STINGERML_API_TOKEN"
+CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows")
+"""RunSettings fields a --config file may set; an option given on the command line wins."""
+
+
 def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser("tabular", help="train, apply and evaluate small MLPs on CSV data (docs/tabular.md)",
                        description="Small MLP classifiers and regressors on tabular (CSV) data.")
@@ -54,43 +79,15 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
     t = tsub.add_parser("train", help="train a model in a new run folder (or --resume one)",
                         description="Train an MLP on a CSV file; writes runs/run_<time>_<id>/ and prints its path.")
-    t.add_argument("data", nargs="?", metavar="DATA.csv", help="the CSV file (header line, comma or semicolon)")
-    t.add_argument("--label", help="the class column (classification)")
-    t.add_argument("--task", choices=("classification", "regression"), default=None,
-                   help="default: regression when --targets is given, else classification")
-    t.add_argument("--targets", type=_names, default=[], metavar="A,B", help="regression target columns")
-    t.add_argument("--features", type=_names, default=[], metavar="A,B,...",
-                   help="feature columns (default: the schema's, else every other numeric column)")
-    t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
-    t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")
-    t.add_argument("--drop-missing", action="store_true", help="leave out rows with empty/NA cells (reports how many)")
-    t.add_argument("--split", type=_fractions, default=[0.7, 0.15, 0.15], metavar="TR,VAL,TE",
-                   help="train,val,test fractions (default 0.7,0.15,0.15)")
-    t.add_argument("--seed", type=int, default=42, help="seed of the split, init, shuffles and dropout (default 42)")
-    t.add_argument("--hidden", type=_ints, default=[64, 32], metavar="H1,H2", help="hidden layer sizes (default 64,32)")
-    t.add_argument("--dropout", type=float, default=0.2, help="dropout after each hidden layer (default 0.2)")
-    t.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty, as scikit-learn's alpha (default 1e-4)")
-    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    t.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size (default 32)")
-    t.add_argument("--epochs", type=positive_int, default=200, help="maximum epochs (default 200)")
-    t.add_argument("--patience", type=positive_int, default=10,
-                   help="stop after this many epochs without a lower validation loss (default 10)")
-    t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N", help="checkpoint every N epochs (default 10)")
-    t.add_argument("--dataset-id", default="", help="dataset id recorded in meta.json (default: the file name)")
-    t.add_argument("--runs-dir", default="runs", metavar="DIR",
-                   help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
-                        "(default ./runs; this command has no -o)")
-    t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
-    t.add_argument("--max-parameters", type=positive_int, default=TABULAR_MAX_PARAMETERS, metavar="N",
-                   help="refuse a network of more than N weights and biases before training "
-                        "(default %(default)s: about 640 MB of training state)")
-    add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
-    add_global_options(t)
-    t.set_defaults(func=run_train, parser=t)
+    t.set_defaults(func=run_train, parser=t, not_outputs=("tflite",))  # --tflite int8|float|both: no path
+    add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's RunSettings
 
-    pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model")
-    pr.add_argument("run_dir", metavar="RUN_DIR")
-    pr.add_argument("data", metavar="DATA.csv")
+    pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model",
+                         description="Apply RUN_DIR's model (output/model.json) to every row of DATA.csv and write "
+                                     "a CSV: the source line, the prediction and each class's probability "
+                                     "(regression: each target).")
+    pr.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of tabular train (runs/run_...)")
+    pr.add_argument("data", metavar="DATA.csv", help="the rows to predict (the run's feature columns; no label needed)")
     add_output(pr, "write the predictions CSV here (replaced atomically; - for standard output)",
                metavar="predictions.csv")
     pr.add_argument("--drop-missing", action="store_true", help="skip rows with missing features")
@@ -100,12 +97,87 @@ def register(sub: "argparse._SubParsersAction") -> None:
     ev = tsub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled CSV",
                          description="Metrics of RUN_DIR's float model and, beside them, of its int8 model "
                          "(output/model.tflite, run by the library's integer emulator: no runtime needed).")
-    ev.add_argument("run_dir", metavar="RUN_DIR")
-    ev.add_argument("data", metavar="DATA.csv")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of tabular train (runs/run_...)")
+    ev.add_argument("data", metavar="DATA.csv", help="labelled rows (the run's feature and label columns)")
     ev.add_argument("--drop-missing", action="store_true", help="skip rows with missing cells")
     add_json(ev, "the metrics (the int8 model's under \"int8\")")
     add_global_options(ev)
     ev.set_defaults(func=run_evaluate)
+
+
+def _train_arguments(t: argparse.ArgumentParser) -> None:
+    """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
+    from ..tabular.runs import RunSettings
+
+    d = RunSettings()
+    t.add_argument("data", nargs="?", metavar="DATA.csv", help="the CSV file (header line, comma or semicolon)")
+    t.add_argument("--label", help="the class column (classification)")
+    t.add_argument("--task", choices=("classification", "regression"), default=None,
+                   help="default: regression when --targets is given, else classification")
+    t.add_argument("--targets", type=_names, default=[], metavar="A,B", help="regression target columns")
+    t.add_argument("--features", type=_names, default=[], metavar="A,B,...",
+                   help="feature columns (default: the schema's, else every other numeric column)")
+    t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
+    t.add_argument("--preprocess", default="", metavar="STEP",
+                   help="a preprocessing step that becomes part of the model (hands21: 63 hand-landmark "
+                        "columns, wrist-centred and scale-normalised; docs/asl-landmarks.md)")
+    t.add_argument("--ignore", type=_names, default=[], metavar="A,B",
+                   help="columns to leave out (a text column is otherwise one-hot encoded: docs/tabular.md#data)")
+    t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")
+    t.add_argument("--drop-missing", action="store_true", help="leave out rows with empty/NA cells (reports how many)")
+    t.add_argument("--config", metavar="FILE",
+                   help="settings in CrowdMind's train.yaml layout (.yaml needs the yaml extra; .json, .toml); "
+                        "options given here win over the file's (docs/crowdmind.md)")
+    t.add_argument("--split", type=_fractions, default=None, metavar="TR,VAL,TE",
+                   help=f"train,val,test fractions (default {','.join(f'{v:g}' for v in d.split)})")
+    t.add_argument("--seed", type=int, default=None,
+                   help=f"seed of the split, init, shuffles and dropout (default {d.seed})")
+    t.add_argument("--hidden", type=_ints, default=None, metavar="H1,H2",
+                   help=f"hidden layer sizes (default {','.join(map(str, d.hidden))})")
+    t.add_argument("--dropout", type=float, default=None, help=f"dropout after each hidden layer (default {d.dropout})")
+    t.add_argument("--alpha", type=float, default=d.alpha, help="L2 penalty, as scikit-learn's alpha (default %(default)s)")
+    t.add_argument("--learning-rate", type=float, default=d.learning_rate, metavar="RATE",
+                   help="Adam learning rate (default %(default)s)")
+    add_old_spelling(t, "--lr", "--learning-rate", type=float)  # --lr names an LR model file elsewhere
+    t.add_argument("--batch-size", type=positive_int, default=None, help=f"mini-batch size (default {d.batch_size})")
+    t.add_argument("--epochs", type=positive_int, default=None, help=f"maximum epochs (default {d.epochs})")
+    t.add_argument("--patience", type=positive_int, default=None,
+                   help=f"stop after this many epochs without a lower validation loss (default {d.patience})")
+    t.add_argument("--tflite", choices=("int8", "float", "both"), default="int8",
+                   help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
+                        "input) or both")
+    t.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_loss",
+                   help="what picks the best epoch (the model kept) and counts --patience (default val_loss)")
+    t.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
+                   help="run every epoch (the model is still the best epoch's by --monitor)")
+    t.add_argument("--calibration-rows", type=positive_int, default=None, metavar="N",
+                   help=f"training rows that calibrate the int8 model (default {d.calibration_rows}; all when fewer)")
+    t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
+                   help="checkpoint every N epochs (default %(default)s)")
+    t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
+    t.add_argument("--runs-dir", default="runs", metavar="DIR",
+                   help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
+                        "(default ./runs; this command has no -o)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    t.add_argument("--max-parameters", type=positive_int, default=TABULAR_MAX_PARAMETERS, metavar="N",
+                   help="refuse a network of more than N weights and biases before training "
+                        "(default %(default)s: about 640 MB of training state)")
+    api = t.add_argument_group("CrowdMind API (docs/crowdmind.md)")
+    api.add_argument("--api-base", metavar="URL", help="download --dataset-id and its schema from this API "
+                     "(GET /health, /datasets/ID/download, /datasets/ID/schema) instead of DATA.csv")
+    api.add_argument("--token", metavar="T", help=f"the API's bearer token (or set {TOKEN_ENV}); never printed, "
+                     "logged or written")
+    api.add_argument("--upload", action="store_true",
+                     help="after training, POST model.tflite, meta.json and model.onnx to /datasets/ID/models")
+    api.add_argument("--api-timeout", type=float, default=30.0, metavar="S",
+                     help="seconds per request (default 30)")
+    api.add_argument("--api-retries", type=int, default=3, metavar="N",
+                     help="retries of a request after a connection error, a timeout or a 5xx answer (default 3)")
+    t.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO",
+                   help="INFO (default): a line per epoch and the metrics; WARNING or ERROR: as --quiet; "
+                        "DEBUG: also the settings used")
+    add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
+    add_global_options(t)
 
 
 class EpochProgress(StderrProgress):
@@ -119,17 +191,48 @@ class EpochProgress(StderrProgress):
             super().__call__(event)
 
 
-def run_train(args: argparse.Namespace) -> int:
-    from ..tabular.runs import RunInterrupted, RunSettings, train_run
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """Within: SIGTERM raises :class:`Terminated` (in the main thread; elsewhere nothing changes)."""
+    def stop(signum, frame):
+        raise Terminated()
 
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..tabular.runs import RunInterrupted, RunSettings, resume_point, train_run
+
+    if args.log_level in ("WARNING", "ERROR"):
+        args.quiet = True
     report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
+    api = _api_client(args)
     if args.resume:
+        if api is not None and not args.upload:
+            args.parser.error("--resume RUN_DIR uses the run's own data: --api-base is only for --upload then")
+        if args.config:
+            args.parser.error("--resume RUN_DIR takes no --config: the run keeps its own settings")
         if args.data:
             args.parser.error("--resume RUN_DIR takes no DATA.csv: the run has its own copy")
         kwargs = {"resume": args.resume}
+        done, total = resume_point(args.resume)
+        say(args, f"resuming from epoch {done} of {total}", stream=sys.stderr)
     else:
-        if not args.data:
-            args.parser.error("give DATA.csv (or --resume RUN_DIR)")
+        if api is not None:
+            if args.data or args.schema:
+                args.parser.error("--api-base downloads the dataset and its schema: give no DATA.csv or --schema")
+            if not args.dataset_id:
+                args.parser.error("--api-base needs --dataset-id ID")
+        elif not args.data:
+            args.parser.error("give DATA.csv (or --resume RUN_DIR, or --api-base URL --dataset-id ID)")
         regression = args.task == "regression" or (args.task is None and args.targets)
         if regression and not args.targets:
             args.parser.error("--task regression needs --targets A,B")
@@ -137,28 +240,90 @@ def run_train(args: argparse.Namespace) -> int:
             args.parser.error("--targets is for --task regression; use --label for classification")
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
-            drop_missing=args.drop_missing, split=tuple(args.split), seed=args.seed, hidden=args.hidden,
-            dropout=args.dropout, alpha=args.alpha, learning_rate=args.lr, batch_size=args.batch_size,
-            epochs=args.epochs, patience=args.patience, checkpoint_every=args.checkpoint_every,
-            dataset_id=args.dataset_id)
+            drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.learning_rate,
+            checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
+            tflite=args.tflite, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
+            **_configured(args))
+        if args.log_level == "DEBUG":
+            say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir,
                   "max_parameters": args.max_parameters}
     try:
-        result = train_run(progress=report, **kwargs)
+        with warnings_as_lines(), _sigterm_stops(), tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
+            if api is not None and not args.resume:
+                from ..tabular.api import fetch_dataset
+
+                for name, data in fetch_dataset(api, args.dataset_id).items():
+                    (Path(tmp) / name).write_bytes(data)
+                say(args, f"downloaded dataset {args.dataset_id} and its schema from {api.base}", stream=sys.stderr)
+                kwargs.update(csv_path=Path(tmp) / "dataset.csv", schema=Path(tmp) / "schema.json")
+            result = train_run(progress=report, **kwargs)
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
+        how = "terminated (SIGTERM)" if isinstance(stop.__cause__, Terminated) else "interrupted"
+        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
               f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
-        return 130
+        return 143 if isinstance(stop.__cause__, Terminated) else 130
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
+    if result.table.encoding is not None:
+        cats = result.table.encoding.categories
+        say(args, "one-hot encoded: " + ", ".join(f"{c} ({len(v)} categories)" for c, v in cats.items())
+            + " (leave a column out with --ignore COL)", stream=sys.stderr)
+    for message in result.table.warnings:
+        warn(message)
     if result.metrics:
-        say(args, _summary(result.metrics), stream=sys.stderr)
+        test = len(result.split.test)
+        say(args, _summary(result.metrics, f"test split: {test} of {result.table.n_rows} rows (not trained on)"),
+            stream=sys.stderr)
+    if args.upload:
+        from ..tabular.api import UPLOAD_FIELDS
+
+        out = result.run_dir / "output"
+        files = {name: (out / name).read_bytes() for name in UPLOAD_FIELDS if (out / name).exists()}
+        dataset_id = args.dataset_id or _dataset_id_of(result.run_dir)
+        api.upload(dataset_id, files)
+        say(args, f"uploaded {', '.join(files)} to {api.base}/datasets/{dataset_id}/models", stream=sys.stderr)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:
         print(result.run_dir)  # the result: a script's run=$(stingerml tabular train ...)
     return 0
+
+
+def _api_client(args: argparse.Namespace):
+    """The API client of --api-base/--token (None without --api-base); the token never leaves it."""
+    if args.upload and not args.api_base:
+        args.parser.error("--upload needs --api-base URL (and --token T)")
+    if not args.api_base:
+        if args.token:
+            args.parser.error("--token is for --api-base URL")
+        return None
+    from ..tabular.api import ApiClient
+
+    return ApiClient(args.api_base, args.token or os.environ.get(TOKEN_ENV, ""), timeout=args.api_timeout,
+                     retries=args.api_retries)
+
+
+def _dataset_id_of(run_dir: Path) -> str:
+    from ..core import jsonfile
+
+    path, fix = run_dir / "output" / "meta.json", "pass --dataset-id"
+    meta = jsonfile.read(path, TabularDataError, fix=fix)
+    dataset = jsonfile.field(meta, "dataset", dict, str(path), TabularDataError, fix=fix)
+    return jsonfile.field(dataset, "id", str, str(path), TabularDataError, fix=fix)
+
+
+def _configured(args: argparse.Namespace) -> dict:
+    """The CONFIGURABLE settings: the command line's, else the --config file's, else RunSettings' defaults."""
+    from ..tabular.config import read_config
+
+    values = read_config(args.config) if args.config else {}
+    for name in CONFIGURABLE:
+        given = getattr(args, name)
+        if given is not None:
+            values[name] = tuple(given) if name == "split" else given
+    return values
 
 
 def _load(run_dir: str):
@@ -180,12 +345,15 @@ def _label_of(run_dir: str) -> Optional[str]:
 def run_predict(args: argparse.Namespace) -> int:
     from ..core.dense import predicted_classes
     from ..core.errors import OutputError
-    from ..tabular.csvdata import read_table
+    from ..tabular.categorical import read_for_network
     from ..tabular.estimator import network_outputs
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
-    table = read_table(args.data, features=net.feature_names, drop_missing=args.drop_missing, need_labels=False)
+    with warnings_as_lines():
+        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing)
+    for message in notes:
+        warn(message)
     out = network_outputs(net, table.X)
     k = net.n_outputs
     lines = []
@@ -213,33 +381,42 @@ def _cell(text: str) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..tabular.csvdata import Schema, read_table
-    from ..tabular.runs import evaluate, load_quantized
+    from ..tabular.categorical import read_for_network
+    from ..tabular.runs import evaluate, load_quantized, training_overlap
 
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
     if qnet is None:
-        warn(f"{args.run_dir}: no output/model.tflite (a run from before int8 export); float metrics only")
+        warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite float, or before int8 export); float metrics only")
     if net.output == "linear":
-        table = read_table(args.data, features=net.feature_names, targets=net.target_names,
-                           drop_missing=args.drop_missing)
+        table, notes = read_for_network(args.data, net, targets=net.target_names, drop_missing=args.drop_missing,
+                                        need_labels=True)
         metrics = evaluate(net, table.X, table.Y, qnet)
     else:
         label = _label_of(args.run_dir)
         if label is None:
             raise TabularDataError(f"{args.run_dir}: output/meta.json does not name the label column")
-        table = read_table(args.data, label, features=net.feature_names, schema=Schema(classes=net.classes),
-                           drop_missing=args.drop_missing, min_classes=1)
+        table, notes = read_for_network(args.data, net, label, drop_missing=args.drop_missing, need_labels=True)
         metrics = evaluate(net, table.X, [net.classes[k] for k in table.y], qnet)
+    for message in notes:
+        warn(message)
+    overlap = training_overlap(args.run_dir, table)
+    if overlap:
+        warn(f"{overlap} of the {table.n_rows} rows of {args.data} were in the run's training split: these metrics "
+             "overstate how the model does on new rows (the run's own test split is in tabular train's output)")
     if args.json:
         print_json(metrics)
     else:
-        print(_summary(metrics))  # the result asked for: printed with --quiet too
+        print(_summary(metrics, f"{args.data}: {table.n_rows} rows"))  # the result asked for: printed with --quiet too
     return 0
 
 
-def _summary(m) -> str:
-    """Float metrics and, when ``m`` has them, the int8 model's beside them."""
+def _summary(m, title: str) -> str:
+    """``title`` (which rows), then the float metrics and, when ``m`` has them, the int8 model's beside them."""
+    return title + "\n" + _table(m)
+
+
+def _table(m) -> str:
     q = m.get("int8")
     if "accuracy" in m:
         keys = (("accuracy", "accuracy"), ("precision", "macro precision"), ("recall", "macro recall"),

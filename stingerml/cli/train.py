@@ -52,23 +52,27 @@ def register(sub: "argparse._SubParsersAction") -> None:
     add_task_options(p)
     p.set_defaults(func=run_train)
 
-    d = sub.add_parser("demo", help="train on the bundled example session into ./stingerml-demo/")
+    d = sub.add_parser("demo", help="train on the bundled example session into ./stingerml-demo/",
+                       description="Train both models on the example session bundled with stingerml and write "
+                                   "them, report.json and report.html into the output folder.")
     add_output(d, f"output folder (default ./{DEMO_DIR})", metavar="DIR", required=False, default=DEMO_DIR)
     d.set_defaults(func=run_demo)
 
 
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     """``--preset``, ``--mlp-iterations``, ``--loss-every`` (see :mod:`stingerml.blaster.settings`)."""
-    from ..blaster.settings import PRESETS
+    from ..blaster.settings import APP, PRESETS, TRAIN_PIPELINE
 
-    g = p.add_argument_group("training settings (default: the published app's, 700 MLP iterations, loss every 8)")
+    g = p.add_argument_group(f"training settings (default: the published app's, {APP.mlp_iterations} MLP "
+                             f"iterations, loss every {APP.mlp_loss_every})")
     g.add_argument("--preset", choices=sorted(PRESETS),
                    help="app: the web app's settings (default); train-pipeline: the browser trainer's own "
-                        "defaults (600 iterations, loss every 16)")
+                        f"defaults ({TRAIN_PIPELINE.mlp_iterations} iterations, loss every {TRAIN_PIPELINE.mlp_loss_every})")
     g.add_argument("--mlp-iterations", type=positive_int, metavar="N",
-                   help="iterations of the final MLP (overrides the preset)")
+                   help=f"iterations of the final MLP (default: the preset's, app {APP.mlp_iterations})")
     g.add_argument("--loss-every", type=positive_int, metavar="N",
-                   help="record the MLP loss every N iterations and at the last (overrides the preset)")
+                   help=f"record the MLP loss every N iterations and at the last (default: the preset's, "
+                        f"app {APP.mlp_loss_every})")
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -150,6 +154,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if result.metrics:
         for key, name in (("lr", "LR "), ("mlp", "MLP")):
             m = result.metrics[key]
-            say(args, f"  held-out {name}: precision {m['precision']:.2f}  recall {m['recall']:.2f}  F1 {m['f1']:.2f}")
+            say(args, f"  held-out {name}: P={m['precision'] * 100:.1f} R={m['recall'] * 100:.1f} "
+                      f"F1={m['f1'] * 100:.1f} (%, as the training log's lines)")
     say(args, "\nUpload to a blaster with: stingerml push " + str(Path(args.out)))
     return 0

@@ -19,6 +19,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
+from . import preprocess
+
 OUTPUTS = ("softmax", "sigmoid", "linear")
 
 
@@ -49,6 +51,8 @@ class DenseNetwork:
     ``feature_names``: one per input; ``classes``: one per class for classifiers
     (two for a one-unit sigmoid, index 1 being the positive class), empty for
     regression; ``target_names``: one per output for regression, else empty.
+    ``preprocess``: a named step of :mod:`stingerml.core.preprocess` applied to raw rows before the
+    scaler (``""``: none).
     """
 
     layers: Tuple[DenseLayer, ...]
@@ -59,6 +63,7 @@ class DenseNetwork:
     classes: Tuple[str, ...] = ()
     target_names: Tuple[str, ...] = ()
     metadata: Tuple[Tuple[str, str], ...] = field(default=())
+    preprocess: str = ""
 
     def __post_init__(self) -> None:
         if not self.layers:
@@ -74,6 +79,7 @@ class DenseNetwork:
             raise ValueError(f"scaler has {len(self.mean)}/{len(self.scale)} values for {self.n_features} features")
         if self.output == "sigmoid" and self.n_outputs != 1:
             raise ValueError("a sigmoid output has exactly one unit")
+        preprocess.check(self.preprocess, self.n_features)
 
     @property
     def n_features(self) -> int:
@@ -104,12 +110,13 @@ class DenseNetwork:
         return outputs
 
     def forward(self, row: Sequence[float]) -> list:
-        """The float reference forward pass of one input row (double math), scaler included.
+        """The float reference forward pass of one raw input row (double math), preprocessing and scaler included.
 
         Returns ``n_outputs`` floats: probabilities (softmax/sigmoid) or values (linear).
         """
         if len(row) != self.n_features:
             raise ValueError(f"input row has {len(row)} values, the network takes {self.n_features}")
+        row = preprocess.apply_row(self.preprocess, row)
         x = list(row) if self.mean is None else [(v - m) / s for v, m, s in zip(row, self.mean, self.scale)]
         x = self.layer_outputs(x)[-1]
         if self.output == "softmax":

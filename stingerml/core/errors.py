@@ -79,6 +79,11 @@ class AudioError(StingerError, ValueError):
     for the asked features) or the audio settings are out of range: names the file and what to do."""
 
 
+class ApiError(StingerError, OSError):
+    """A request to a remote API (CrowdMind's, seed 002) failed: no answer after the retries, or a 4xx answer.
+    The message names the method and URL, never the token."""
+
+
 class ReportError(StingerError, ValueError):
     """A training report cannot be rebuilt (``report.json`` unreadable or not stingerml's, logs that do not fit)."""
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Sequence, Tuple
 
+from . import preprocess
 from .dense import DenseNetwork
 from .float32 import expf, f32
 from .matrix import Matrix
@@ -172,8 +173,10 @@ class QuantizedNetwork:
         return self.network.output
 
     def scale_features(self, row: Sequence[float]) -> List[float]:
-        """Apply the network's scaler as the firmware does: ``f32(f32(x - mean) / scale)``."""
+        """Apply the network's preprocessing (float64, :mod:`stingerml.core.preprocess`), then its scaler as the
+        firmware does: ``f32(f32(x - mean) / scale)``."""
         net = self.network
+        row = preprocess.apply_row(net.preprocess, row)
         if net.mean is None:
             return [f32(v) for v in row]
         return [f32(f32(v - m) / s) for v, m, s in zip(row, net.mean, net.scale)]
@@ -212,10 +215,11 @@ class QuantizedNetwork:
     def to_dict(self) -> Dict[str, Any]:
         """Quantization parameters for a ``meta.json``: what a device needs to feed and read the model."""
         net = self.network
-        return {
+        doc: Dict[str, Any] = {
+            "type": "int8", "input_type": "int8", "output_type": "int8",  # CrowdMind's keys (seed 002)
             "input": {"dtype": "int8", "scale": self.input_scale, "zero_point": self.input_zero_point,
-                      "shape": [1, net.n_features], "applies_to": "scaled features" if net.mean is not None
-                      else "features"},
+                      "shape": [1, net.n_features], "applies_to": ("preprocessed " if net.preprocess else "")
+                      + ("scaled features" if net.mean is not None else "features")},
             "output": {"dtype": "int8", "scale": self.output_scale, "zero_point": self.output_zero_point,
                        "shape": [1, net.n_outputs], "kind": net.output},
             "scaler": None if net.mean is None else {"mean": [float(v) for v in net.mean],
@@ -232,6 +236,10 @@ class QuantizedNetwork:
             "classes": list(net.classes),
             "target_names": list(net.target_names),
         }
+        if net.preprocess:  # the step before the scaler (stingerml.core.preprocess)
+            doc["preprocess"] = net.preprocess
+            doc["quantize_input"] = f"row = {net.preprocess}(raw row); " + doc["quantize_input"]
+        return doc
 
 
 # --------------------------------------------------------------------------- output kernels

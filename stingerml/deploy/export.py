@@ -35,11 +35,14 @@ from ..core.errors import ExportError
 from ..core.matrix import Matrix
 from ..core.quantized import QuantizedNetwork
 from ..formats.onnx import to_onnx
-from ..formats.tflite import to_tflite
+from ..formats.tflite import to_tflite, to_tflite_float
 from .quantize import quantize
 
 ONNX_FILE, TFLITE_FILE, META_FILE = "model.onnx", "model.tflite", "meta.json"
-EXPORT_FILES = (ONNX_FILE, TFLITE_FILE, META_FILE)
+TFLITE_FLOAT_FILE = "model_float32.tflite"
+EXPORT_FILES = (ONNX_FILE, TFLITE_FILE, TFLITE_FLOAT_FILE, META_FILE)
+TFLITE_KINDS = ("int8", "float", "both")
+"""Which TFLite files an export writes: full int8 ``model.tflite``, float32 ``model_float32.tflite``, or both."""
 """Every file of the set (an older one the new set lacks is removed by :meth:`Export.save`)."""
 
 
@@ -52,12 +55,16 @@ class Export:
     onnx: bytes
     tflite: Optional[bytes]
     meta: Dict[str, Any]
+    tflite_float: Optional[bytes] = None
 
     def files(self) -> Dict[str, bytes]:
-        """``{file name: content}``: ``model.onnx``, ``model.tflite`` (when quantized), ``meta.json``."""
+        """``{file name: content}``: ``model.onnx``, ``model.tflite`` (when quantized), ``model_float32.tflite``
+        (when asked for), ``meta.json``."""
         files = {ONNX_FILE: self.onnx}
         if self.tflite is not None:
             files[TFLITE_FILE] = self.tflite
+        if self.tflite_float is not None:
+            files[TFLITE_FLOAT_FILE] = self.tflite_float
         files[META_FILE] = (json.dumps(self.meta, indent=2) + "\n").encode("utf-8")
         return files
 
@@ -97,7 +104,7 @@ def _options(paths: Mapping[str, Any]) -> str:
     return "/".join(FILE_OPTIONS.get(name, name) for name in paths)
 
 
-FILE_OPTIONS = {ONNX_FILE: "--onnx", TFLITE_FILE: "--tflite", META_FILE: "--meta"}
+FILE_OPTIONS = {ONNX_FILE: "--onnx", TFLITE_FILE: "--tflite", TFLITE_FLOAT_FILE: "--tflite-float", META_FILE: "--meta"}
 """The command-line option that names each file of the set (in messages of :func:`target_folder`)."""
 
 
@@ -154,26 +161,36 @@ def compare(net: DenseNetwork, quantized: QuantizedNetwork, X: Matrix,
 
 def export_network(net: DenseNetwork, representative: Optional[Matrix] = None, *, per_channel: bool = False,
                    fold_scaler: bool = True, check: Optional[Matrix] = None,
-                   labels: Optional[Sequence[int]] = None, info: Mapping[str, Any] = ()) -> Export:
+                   labels: Optional[Sequence[int]] = None, info: Mapping[str, Any] = (),
+                   tflite: str = "int8") -> Export:
     """ONNX of ``net`` and, given ``representative`` raw feature rows, its full-int8 TFLite, with ``meta.json``.
 
     ``per_channel``: one weight scale per output unit (default per tensor); ``fold_scaler``: the
     scaler as the ONNX graph's first ``Sub``/``Div`` (default; see :mod:`.onnx`); ``check`` (and
     ``labels``): rows on which :func:`compare` measures float against int8 for ``meta.json``;
-    ``info``: more top-level ``meta.json`` keys (JSON values) describing the source.
+    ``info``: more top-level ``meta.json`` keys (JSON values) describing the source; ``tflite``: one of
+    :data:`TFLITE_KINDS` (``"float"``: no int8 model even with ``representative``; ``"float"``/``"both"``:
+    also the float32 ``model_float32.tflite``, which takes raw rows like the ONNX file).
 
     Raises:
         ExportError: non-finite weights, a shape the format cannot hold, or an empty or unusable
             representative set. Nothing is computed halfway: no file exists until :meth:`Export.save`.
     """
+    if tflite not in TFLITE_KINDS:
+        raise ExportError(f"unknown TFLite kind {tflite!r}; choose one of {', '.join(TFLITE_KINDS)}")
     onnx = to_onnx(net, fold_scaler=fold_scaler)
-    qnet = None if representative is None else quantize(net, representative, per_channel=per_channel)
+    qnet = None if representative is None or tflite == "float" else quantize(net, representative,
+                                                                              per_channel=per_channel)
+    flt = to_tflite_float(net) if tflite in ("float", "both") else None
     meta: Dict[str, Any] = {"stingerml_version": __version__, **dict(info)}
     meta["network"] = {"shape": [net.n_features] + [layer.n_out for layer in net.layers], "output": net.output,
                        "feature_names": list(net.feature_names), "classes": list(net.classes),
                        "target_names": list(net.target_names)}
     meta["onnx"] = {"scaler_folded": fold_scaler and net.mean is not None}
     meta["quantization"] = None if qnet is None else qnet.to_dict()
+    if flt is not None:
+        meta["tflite_float"] = {"file": TFLITE_FLOAT_FILE, "type": "float32", "input": "raw features",
+                                "preprocess": net.preprocess or None, "scaler_folded": net.mean is not None}
     if qnet is not None and check is not None:
         meta["check"] = compare(net, qnet, check, labels)
-    return Export(net, qnet, onnx, None if qnet is None else to_tflite(qnet), meta)
+    return Export(net, qnet, onnx, None if qnet is None else to_tflite(qnet), meta, flt)

@@ -16,7 +16,7 @@ from ..core.dense import DenseNetwork
 from ..core.errors import ExportError
 from ..core.float32 import f32
 from ..core.matrix import Matrix, take_rows
-from ..core.quantized import (  # noqa: F401  (the record and the scheme: also offered here)
+from ..core.quantized import (
     INT32_RANGE,
     MAX_INPUTS,
     PROB_SCALE,

@@ -18,7 +18,8 @@ def import_serial():
         import serial.tools.list_ports  # noqa: F401
     except ImportError:
         raise SerialUnavailableError(
-            "talking to the blaster needs pyserial: pip install 'stingerml[serial]'"
+            "talking to the blaster needs pyserial, the serial extra: pip install 'stingerml[serial]' "
+            "(in a checkout: pip install '.[serial]')"
         ) from None
     return serial
 

@@ -7,7 +7,8 @@ A UTF-8 JSON object (keys sorted, 1-space indent, trailing newline)::
      "feature_names": [...], "classes": [...], "target_names": [...],
      "scaler": {"mean": B64, "scale": B64} or null,
      "layers": [{"n_in": I, "n_out": O, "weights": B64, "bias": B64}, ...],
-     "metadata": {"key": "value", ...}}
+     "metadata": {"key": "value", ...},
+     "preprocess": "hands21"}          (only when the model has a step, see stingerml.core.preprocess)
 
 ``B64`` is the base64 of little-endian IEEE float32 values; weights are
 row-major ``[n_out][n_in]``. Every layer but the last is followed by ReLU.
@@ -51,6 +52,8 @@ def dumps(net: DenseNetwork) -> bytes:
                    for layer in net.layers],
         "metadata": dict(net.metadata),
     }
+    if net.preprocess:  # only when set: models without one keep their bytes
+        doc["preprocess"] = net.preprocess
     return (json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -86,7 +89,8 @@ def loads(data: bytes, source: str = "network") -> DenseNetwork:
         scale = floats(scaler["scale"], "scaler scale") if scaler is not None else None
         return DenseNetwork(
             layers, doc["output"], mean, scale, tuple(doc["feature_names"]), tuple(doc["classes"]),
-            tuple(doc["target_names"]), tuple(sorted((str(k), str(v)) for k, v in doc.get("metadata", {}).items())))
+            tuple(doc["target_names"]), tuple(sorted((str(k), str(v)) for k, v in doc.get("metadata", {}).items())),
+            str(doc.get("preprocess", "")))
     except ModelFormatError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -3,6 +3,7 @@
 The graph (IR version 7, opset 13, so onnxruntime 1.15 and newer load it)::
 
     input [N, n_features] float32          (N: the symbolic batch dimension "N")
+      -> the preprocessing step            (only for a network with one, see below)
       -> Sub(mean) -> Div(scale)           (only when the scaler is folded in: the default)
       -> Gemm(W0, b0, transB=1) -> Relu -> ... -> Gemm(Wk, bk, transB=1)
       -> Softmax (axis -1) | Sigmoid | nothing (linear)
@@ -11,6 +12,13 @@ The graph (IR version 7, opset 13, so onnxruntime 1.15 and newer load it)::
 Weights are stored row-major ``[out][in]`` exactly as in the network (``transB=1``).
 ``metadata_props`` hold the feature names, classes, target names, output kind,
 the scaler (``scaler_mean``/``scaler_scale``, JSON lists) and the stingerml version.
+
+A network's preprocessing (:mod:`stingerml.core.preprocess`) is always in the graph,
+so the file takes raw rows. ``hands21`` (float32)::
+
+    Reshape([-1, 21, 3]) -> points; Gather(points, [0], axis 1) -> wrist; Sub -> relative
+    Gather(relative, [9], axis 1) -> ReduceL2(axes [2], keepdims) -> span
+    Where(Equal(span, 0), 1, span) -> divisor; Div(relative, divisor) -> Reshape([-1, 63])
 
 The scaler is folded in by default: the ONNX file then takes the same raw
 feature rows as the MLMD model and the firmware (``Sub`` then ``Div`` in
@@ -25,6 +33,7 @@ and the same network always gives the same bytes.
 from __future__ import annotations
 
 import os
+import struct
 from array import array
 from typing import List, Sequence, Union
 
@@ -32,6 +41,7 @@ from .._version import __version__
 from ..core.atomic import write_bytes_atomic
 from ..core.binary import le_bytes
 from ..core.dense import DenseNetwork
+from ..core.preprocess import HANDS21, MIDDLE_MCP, N_POINTS, WRIST
 from ._protobuf import bytes_field, int_field, message
 from ._writers import check_network, metadata
 
@@ -41,8 +51,8 @@ INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 BATCH_DIM = "N"
 
-_FLOAT = 1  # TensorProto.DataType.FLOAT
-_ATTR_INT = 2  # AttributeProto.AttributeType.INT
+_FLOAT, _INT64 = 1, 7  # TensorProto.DataType
+_ATTR_INT, _ATTR_INTS = 2, 7  # AttributeProto.AttributeType
 
 
 def _tensor(name: str, dims: Sequence[int], values) -> bytes:
@@ -51,17 +61,42 @@ def _tensor(name: str, dims: Sequence[int], values) -> bytes:
                      bytes_field(9, le_bytes(array("f", values)))])
 
 
+def _int64_tensor(name: str, values: Sequence[int]) -> bytes:
+    """TensorProto (int64, 1-D): dims=1, data_type=2, name=8, raw_data=9."""
+    return b"".join([int_field(1, len(values)), int_field(2, _INT64), bytes_field(8, name),
+                     bytes_field(9, struct.pack(f"<{len(values)}q", *values))])
+
+
 def _value_info(name: str, width: int) -> bytes:
     """ValueInfoProto of a float32 ``[N, width]`` tensor."""
     shape = message(2, message(1, bytes_field(2, BATCH_DIM)), message(1, int_field(1, width)))
     return bytes_field(1, name) + message(2, message(1, int_field(1, _FLOAT), shape))
 
 
-def _node(op: str, inputs: Sequence[str], output: str, **ints: int) -> bytes:
-    """NodeProto: input=1, output=2, name=3, op_type=4, attribute=5 (INT attributes only)."""
-    attrs = [message(5, bytes_field(1, k), int_field(3, v), int_field(20, _ATTR_INT)) for k, v in ints.items()]
+def _node(op: str, inputs: Sequence[str], output: str, **ints: Union[int, Sequence[int]]) -> bytes:
+    """NodeProto: input=1, output=2, name=3, op_type=4, attribute=5 (INT, or INTS for a list)."""
+    attrs = [message(5, bytes_field(1, k), int_field(3, v), int_field(20, _ATTR_INT)) if isinstance(v, int) else
+             message(5, bytes_field(1, k), *(int_field(8, i) for i in v), int_field(20, _ATTR_INTS))
+             for k, v in ints.items()]
     return b"".join([*(bytes_field(1, i) for i in inputs), bytes_field(2, output), bytes_field(3, output),
                      bytes_field(4, op), *attrs])
+
+
+def _hands21(x: str, nodes: List[bytes], inits: List[bytes]) -> str:
+    """Append the ``hands21`` nodes (module docstring) reading ``x`` ``[N, 63]``; returns the output's name."""
+    inits += [_int64_tensor("hands_shape", [-1, N_POINTS, 3]), _int64_tensor("wrist_index", [WRIST]),
+              _int64_tensor("mcp_index", [MIDDLE_MCP]), _int64_tensor("row_shape", [-1, 3 * N_POINTS]),
+              _tensor("zero", [], [0.0]), _tensor("one", [], [1.0])]
+    nodes += [_node("Reshape", [x, "hands_shape"], "points"),
+              _node("Gather", ["points", "wrist_index"], "wrist", axis=1),
+              _node("Sub", ["points", "wrist"], "relative"),
+              _node("Gather", ["relative", "mcp_index"], "mcp", axis=1),
+              _node("ReduceL2", ["mcp"], "span", axes=[2], keepdims=1),
+              _node("Equal", ["span", "zero"], "span_is_zero"),
+              _node("Where", ["span_is_zero", "one", "span"], "divisor"),
+              _node("Div", ["relative", "divisor"], "normalized_points"),
+              _node("Reshape", ["normalized_points", "row_shape"], "normalized")]
+    return "normalized"
 
 
 def to_onnx(net: DenseNetwork, *, fold_scaler: bool = True, graph_name: str = "stingerml") -> bytes:
@@ -74,6 +109,8 @@ def to_onnx(net: DenseNetwork, *, fold_scaler: bool = True, graph_name: str = "s
     nodes: List[bytes] = []
     inits: List[bytes] = []
     x = INPUT_NAME
+    if net.preprocess == HANDS21:
+        x = _hands21(x, nodes, inits)
     folded = fold_scaler and net.mean is not None
     if folded:
         inits += [_tensor("scaler_mean", [net.n_features], net.mean),
@@ -96,7 +133,9 @@ def to_onnx(net: DenseNetwork, *, fold_scaler: bool = True, graph_name: str = "s
                       *(bytes_field(5, t) for t in inits),
                       bytes_field(11, _value_info(INPUT_NAME, net.n_features)),
                       bytes_field(12, _value_info(OUTPUT_NAME, net.n_outputs))])
-    props = metadata(net, __version__, [("scaler_folded", "true" if folded else "false")])
+    extra = [("scaler_folded", "true" if folded else "false")] + ([("preprocess", net.preprocess)]
+                                                                  if net.preprocess else [])
+    props = metadata(net, __version__, extra)
     return b"".join([
         int_field(1, IR_VERSION), bytes_field(2, "stingerml"), bytes_field(3, __version__),
         bytes_field(7, graph), message(8, bytes_field(1, ""), int_field(2, OPSET)),

@@ -1,7 +1,8 @@
-"""Full-int8 TFLite from a :class:`~stingerml.deploy.quantize.QuantizedNetwork`, written with the standard library.
+"""TFLite models written with the standard library: full int8 (:func:`to_tflite`) and float32 (:func:`to_tflite_float`).
 
-One subgraph ``main`` with one ``serving_default`` signature (input ``input``,
-output ``output``)::
+Both have one subgraph ``main`` with one ``serving_default`` signature (input
+``input``, output ``output``). Full int8, from a
+:class:`~stingerml.deploy.quantize.QuantizedNetwork`::
 
     input  int8 [1, n_features]   (scaled features, quantized with the input scale/zero point)
       -> FULLY_CONNECTED (v4, int8 weights, int32 bias, fused ReLU) -> ...
@@ -9,22 +10,39 @@ output ``output``)::
       -> SOFTMAX (v2, beta 1) | LOGISTIC (v2) | nothing (linear)
     output int8 [1, n_outputs]    (softmax/sigmoid: scale 1/256, zero point -128)
 
-The network's scaler is not in the file (an int8 input cannot hold raw
-features of very different ranges); apply it first, see
+The int8 file does not hold the network's preprocessing or scaler (an int8
+input cannot hold raw features of very different ranges); apply them first, see
 :meth:`~stingerml.deploy.quantize.QuantizedNetwork.quantize_input` and
-``QuantizedNetwork.to_dict()`` for ``meta.json``. Buffers are aligned to 16
-bytes; ``buffers[0]`` is the empty sentinel every activation tensor points to.
+``QuantizedNetwork.to_dict()`` for ``meta.json``.
+
+Float32, from a :class:`~stingerml.core.dense.DenseNetwork`: the same layers with
+float32 weights and biases, and, like the ONNX file, **raw** input: the
+network's preprocessing (``hands21``: RESHAPE ``[-1, 21, 3]``, GATHER the wrist,
+SUB, GATHER point 9, MUL, SUM over xyz, SQRT, SELECT_V2(EQUAL(d, 0), 1, d), DIV,
+RESHAPE ``[-1, 63]``) and the scaler (SUB mean, DIV scale) come first::
+
+    input  float32 [1, n_features] -> [preprocessing] -> SUB -> DIV -> FULLY_CONNECTED (fused ReLU) ...
+      -> SOFTMAX | LOGISTIC | nothing        output float32 [1, n_outputs]
+
+:class:`Graph` is the writer both use (tensors, constant buffers, operators and
+their codes, then the model bytes); another model family adds its operators
+through it. Buffers are aligned to 16 bytes; ``buffers[0]`` is the empty
+sentinel every activation tensor points to. The same input gives the same bytes.
 """
 from __future__ import annotations
 
 import os
+from array import array
 from typing import List, Optional, Sequence, Union
 
 from .._version import __version__
 from ..core.atomic import write_bytes_atomic
 from ..core.binary import le_bytes
+from ..core.dense import DenseNetwork
+from ..core.preprocess import HANDS21, MIDDLE_MCP, N_POINTS, WRIST
 from ..core.quantized import QuantizedNetwork
 from ._flatbuffers import Table, Vector, serialize
+from ._writers import check_network
 
 SCHEMA_VERSION = 3
 INPUT_NAME = "input"
@@ -32,11 +50,14 @@ OUTPUT_NAME = "output"
 SIGNATURE_KEY = "serving_default"
 
 # schema.fbs enums
-_INT8, _INT32 = 9, 2  # TensorType
-FULLY_CONNECTED, LOGISTIC, SOFTMAX = 9, 14, 25  # BuiltinOperator
-_OP_VERSIONS = {FULLY_CONNECTED: 4, SOFTMAX: 2, LOGISTIC: 2}
-_FC_OPTIONS, _SOFTMAX_OPTIONS = 8, 9  # BuiltinOptions union types
-_RELU, _NONE = 1, 0  # ActivationFunctionType
+FLOAT32, INT32, BOOL, INT8 = 0, 2, 6, 9  # TensorType
+(FULLY_CONNECTED, LOGISTIC, MUL, RESHAPE, SOFTMAX, GATHER, SUB, DIV, EQUAL, SUM, SQRT,
+ SELECT_V2) = 9, 14, 18, 22, 25, 36, 41, 42, 71, 74, 75, 123  # BuiltinOperator
+OP_VERSIONS = {FULLY_CONNECTED: 4, SOFTMAX: 2, LOGISTIC: 2}
+"""Operator versions other than 1 (tflite-runtime 2.14 refuses FULLY_CONNECTED 12; 4 works everywhere)."""
+# BuiltinOptions union types (schema.fbs)
+FC_OPTIONS, SOFTMAX_OPTIONS, RESHAPE_OPTIONS, GATHER_OPTIONS, REDUCER_OPTIONS = 8, 9, 17, 23, 27
+RELU, NONE = 1, 0  # ActivationFunctionType
 
 
 def _quant(scales: Sequence[float], zero_points: Sequence[int]) -> Table:
@@ -45,10 +66,12 @@ def _quant(scales: Sequence[float], zero_points: Sequence[int]) -> Table:
                   (6, "i32", 0)))
 
 
-def _tensor(name: str, shape: Sequence[int], ttype: int, buffer: int, quant: Table) -> Table:
-    """Tensor: shape 0, type 1, buffer 2, name 3, quantization 4."""
-    return Table(((0, "obj", Vector("i32", list(shape))), (1, "i8", ttype), (2, "u32", buffer), (3, "obj", name),
-                  (4, "obj", quant)))
+def _tensor(name: str, shape: Sequence[int], ttype: int, buffer: int, quant: Optional[Table]) -> Table:
+    """Tensor: shape 0, type 1, buffer 2, name 3, quantization 4 (left out for a float tensor)."""
+    fields = [(0, "obj", Vector("i32", list(shape))), (1, "i8", ttype), (2, "u32", buffer), (3, "obj", name)]
+    if quant is not None:
+        fields.append((4, "obj", quant))
+    return Table(tuple(fields))
 
 
 def _operator(opcode_index: int, inputs: List[int], outputs: List[int], options: Optional[tuple] = None) -> Table:
@@ -63,53 +86,144 @@ def _buffer(data: bytes) -> Table:
     return Table(((0, "obj", Vector("u8", data, align=16)),))
 
 
-def to_tflite(model: QuantizedNetwork) -> bytes:
-    """The ``.tflite`` bytes of a quantized network (see the module docstring)."""
-    tensors: List[Table] = []
-    buffers: List[Table] = [Table(())]
-    operators: List[Table] = []
-    codes = [FULLY_CONNECTED]
-    if model.output != "linear":
-        codes.append(SOFTMAX if model.output == "softmax" else LOGISTIC)
+class Graph:
+    """One subgraph being written: add tensors and operators in order, then :meth:`model` gives the file."""
 
-    def add_tensor(name: str, shape: Sequence[int], ttype: int, quant: Table, data: Optional[bytes] = None) -> int:
+    def __init__(self) -> None:
+        self.tensors: List[Table] = []
+        self.buffers: List[Table] = [Table(())]
+        self.operators: List[Table] = []
+        self.codes: List[int] = []
+
+    def tensor(self, name: str, shape: Sequence[int], ttype: int = FLOAT32, quant: Optional[Table] = None,
+               data: Optional[bytes] = None) -> int:
+        """A tensor (with a constant buffer when ``data`` is given, little-endian); returns its index."""
         buf = 0
         if data is not None:
-            buffers.append(_buffer(data))
-            buf = len(buffers) - 1
-        tensors.append(_tensor(name, shape, ttype, buf, quant))
-        return len(tensors) - 1
+            self.buffers.append(_buffer(data))
+            buf = len(self.buffers) - 1
+        self.tensors.append(_tensor(name, shape, ttype, buf, quant))
+        return len(self.tensors) - 1
 
-    x = add_tensor(INPUT_NAME, [1, model.network.n_features], _INT8,
-                   _quant([model.input_scale], [model.input_zero_point]))
+    def constant(self, name: str, shape: Sequence[int], values: Sequence[float], ttype: int = FLOAT32) -> int:
+        """A float32 (or int32) constant tensor."""
+        return self.tensor(name, shape, ttype, data=le_bytes(array("f" if ttype == FLOAT32 else "i", values)))
+
+    def op(self, code: int, inputs: List[int], outputs: List[int], options: Optional[tuple] = None) -> None:
+        """An operator of builtin ``code`` (its operator code is added on first use)."""
+        if code not in self.codes:
+            self.codes.append(code)
+        self.operators.append(_operator(self.codes.index(code), inputs, outputs, options))
+
+    def model(self, inputs: Sequence[int], outputs: Sequence[int]) -> bytes:
+        """The ``.tflite`` bytes: this subgraph with ``inputs``/``outputs`` (signature names ``input``/``output``,
+        numbered from the second on)."""
+        subgraph = Table(((0, "obj", self.tensors), (1, "obj", Vector("i32", list(inputs))),
+                          (2, "obj", Vector("i32", list(outputs))), (3, "obj", self.operators), (4, "obj", "main")))
+        opcodes = [Table(((0, "i8", min(c, 127)), (2, "i32", OP_VERSIONS.get(c, 1)), (3, "i32", c)))
+                   for c in self.codes]
+
+        def names(base: str, indices: Sequence[int]) -> List[Table]:
+            return [Table(((0, "obj", base if k == 0 else f"{base}_{k}"), (1, "u32", t)))
+                    for k, t in enumerate(indices)]
+
+        signature = Table(((0, "obj", names(INPUT_NAME, inputs)), (1, "obj", names(OUTPUT_NAME, outputs)),
+                           (2, "obj", SIGNATURE_KEY), (4, "u32", 0)))
+        root = Table(((0, "u32", SCHEMA_VERSION), (1, "obj", opcodes), (2, "obj", [subgraph]),
+                      (3, "obj", f"stingerml {__version__}"), (4, "obj", self.buffers), (7, "obj", [signature])))
+        return serialize(root, b"TFL3")
+
+
+def to_tflite(model: QuantizedNetwork) -> bytes:
+    """The full-int8 ``.tflite`` bytes of a quantized network (see the module docstring)."""
+    g = Graph()
+    x = g.tensor(INPUT_NAME, [1, model.network.n_features], INT8,
+                 _quant([model.input_scale], [model.input_zero_point]))
     last = len(model.layers) - 1
     for k, layer in enumerate(model.layers):
         zeros = [0] * len(layer.weight_scales)
-        w = add_tensor(f"dense{k}/weights", [layer.n_out, layer.n_in], _INT8,
-                       _quant(layer.weight_scales, zeros), le_bytes(layer.weights))
-        b = add_tensor(f"dense{k}/bias", [layer.n_out], _INT32, _quant(layer.bias_scales, zeros),
-                       le_bytes(layer.bias))
+        w = g.tensor(f"dense{k}/weights", [layer.n_out, layer.n_in], INT8,
+                     _quant(layer.weight_scales, zeros), le_bytes(layer.weights))
+        b = g.tensor(f"dense{k}/bias", [layer.n_out], INT32, _quant(layer.bias_scales, zeros),
+                     le_bytes(layer.bias))
         name = OUTPUT_NAME if k == last and model.output == "linear" else f"dense{k}"
-        y = add_tensor(name, [1, layer.n_out], _INT8, _quant([layer.output_scale], [layer.output_zero_point]))
-        options = Table(((0, "i8", _RELU if layer.relu else _NONE),))
-        operators.append(_operator(0, [x, w, b], [y], (_FC_OPTIONS, options)))
+        y = g.tensor(name, [1, layer.n_out], INT8, _quant([layer.output_scale], [layer.output_zero_point]))
+        g.op(FULLY_CONNECTED, [x, w, b], [y], (FC_OPTIONS, Table(((0, "i8", RELU if layer.relu else NONE),))))
         x = y
     if model.output != "linear":
-        y = add_tensor(OUTPUT_NAME, [1, model.network.n_outputs], _INT8,
-                       _quant([model.output_scale], [model.output_zero_point]))
-        options = (_SOFTMAX_OPTIONS, Table(((0, "f32", 1.0),))) if model.output == "softmax" else None
-        operators.append(_operator(1, [x], [y], options))
+        y = g.tensor(OUTPUT_NAME, [1, model.network.n_outputs], INT8,
+                     _quant([model.output_scale], [model.output_zero_point]))
+        _output_op(g, model.output, x, y)
         x = y
-    subgraph = Table(((0, "obj", tensors), (1, "obj", Vector("i32", [0])), (2, "obj", Vector("i32", [x])),
-                      (3, "obj", operators), (4, "obj", "main")))
-    opcodes = [Table(((0, "i8", c), (2, "i32", _OP_VERSIONS[c]), (3, "i32", c))) for c in codes]
-    signature = Table((
-        (0, "obj", [Table(((0, "obj", INPUT_NAME), (1, "u32", 0)))]),
-        (1, "obj", [Table(((0, "obj", OUTPUT_NAME), (1, "u32", x)))]),
-        (2, "obj", SIGNATURE_KEY), (4, "u32", 0)))
-    root = Table(((0, "u32", SCHEMA_VERSION), (1, "obj", opcodes), (2, "obj", [subgraph]),
-                  (3, "obj", f"stingerml {__version__}"), (4, "obj", buffers), (7, "obj", [signature])))
-    return serialize(root, b"TFL3")
+    return g.model([0], [x])
+
+
+def _output_op(g: Graph, kind: str, x: int, y: int) -> None:
+    if kind == "softmax":
+        g.op(SOFTMAX, [x], [y], (SOFTMAX_OPTIONS, Table(((0, "f32", 1.0),))))
+    else:
+        g.op(LOGISTIC, [x], [y])
+
+
+def _hands21(g: Graph, x: int) -> int:
+    """The ``hands21`` operators (module docstring) reading float ``x`` ``[1, 63]``; returns the output tensor."""
+    n = 3 * N_POINTS
+    points = g.tensor("hands/points", [1, N_POINTS, 3])
+    g.op(RESHAPE, [x, g.constant("hands/shape", [3], [-1, N_POINTS, 3], INT32)], [points])
+    axis1 = (GATHER_OPTIONS, Table(((0, "i32", 1),)))
+    wrist = g.tensor("hands/wrist", [1, 1, 3])
+    g.op(GATHER, [points, g.constant("hands/wrist_index", [1], [WRIST], INT32)], [wrist], axis1)
+    relative = g.tensor("hands/relative", [1, N_POINTS, 3])
+    g.op(SUB, [points, wrist], [relative])
+    mcp = g.tensor("hands/mcp", [1, 1, 3])
+    g.op(GATHER, [relative, g.constant("hands/mcp_index", [1], [MIDDLE_MCP], INT32)], [mcp], axis1)
+    squares = g.tensor("hands/squares", [1, 1, 3])
+    g.op(MUL, [mcp, mcp], [squares])
+    total = g.tensor("hands/sum", [1, 1, 1])
+    g.op(SUM, [squares, g.constant("hands/axis", [1], [2], INT32)], [total],
+         (REDUCER_OPTIONS, Table(((0, "bool", 1),))))
+    span = g.tensor("hands/span", [1, 1, 1])
+    g.op(SQRT, [total], [span])
+    is_zero = g.tensor("hands/span_is_zero", [1, 1, 1], BOOL)
+    g.op(EQUAL, [span, g.constant("hands/zero", [1], [0.0])], [is_zero])
+    divisor = g.tensor("hands/divisor", [1, 1, 1])
+    g.op(SELECT_V2, [is_zero, g.constant("hands/one", [1], [1.0]), span], [divisor])
+    normalized = g.tensor("hands/normalized_points", [1, N_POINTS, 3])
+    g.op(DIV, [relative, divisor], [normalized])
+    out = g.tensor("hands/normalized", [1, n])
+    g.op(RESHAPE, [normalized, g.constant("hands/row_shape", [2], [-1, n], INT32)], [out])
+    return out
+
+
+def to_tflite_float(net: DenseNetwork) -> bytes:
+    """The float32 ``.tflite`` bytes of ``net``: raw input, preprocessing and scaler in the graph (module docstring).
+
+    Raises:
+        ExportError: non-finite weights or scaler values, or a scale ≤ 0.
+    """
+    check_network(net, "TFLite")
+    g = Graph()
+    x = g.tensor(INPUT_NAME, [1, net.n_features])
+    if net.preprocess == HANDS21:
+        x = _hands21(g, x)
+    if net.mean is not None:
+        centered = g.tensor("centered", [1, net.n_features])
+        g.op(SUB, [x, g.constant("scaler_mean", [net.n_features], net.mean)], [centered])
+        x = g.tensor("scaled", [1, net.n_features])
+        g.op(DIV, [centered, g.constant("scaler_scale", [net.n_features], net.scale)], [x])
+    last = len(net.layers) - 1
+    for k, layer in enumerate(net.layers):
+        w = g.constant(f"dense{k}/weights", [layer.n_out, layer.n_in], layer.weights)
+        b = g.constant(f"dense{k}/bias", [layer.n_out], layer.bias)
+        name = OUTPUT_NAME if k == last and net.output == "linear" else f"dense{k}"
+        y = g.tensor(name, [1, layer.n_out])
+        g.op(FULLY_CONNECTED, [x, w, b], [y], (FC_OPTIONS, Table(((0, "i8", RELU if k < last else NONE),))))
+        x = y
+    if net.output != "linear":
+        y = g.tensor(OUTPUT_NAME, [1, net.n_outputs])
+        _output_op(g, net.output, x, y)
+        x = y
+    return g.model([0], [x])
 
 
 def write_tflite(model: QuantizedNetwork, path: Union[str, "os.PathLike[str]"]) -> None:

@@ -1,7 +1,8 @@
 """Run folders every trainer shares: the folder, its log, checkpoints of a :class:`TrainState`, interrupts.
 
 A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffix) holds
-``data/``, ``checkpoints/`` (``epoch_NNNN.json``: the whole training state, every N epochs;
+``data/``, ``checkpoints/`` (``epoch_NNNN.json``: the whole training state, every N epochs and
+of the last finished epoch when training is interrupted;
 ``best_model.json``: the best epoch's model so far), ``output/`` and ``logs/training.log``.
 The trainers' ``runs`` modules (:mod:`stingerml.tabular.runs`, :mod:`stingerml.sequence.runs`)
 add what their data and outputs are.
@@ -16,7 +17,7 @@ import math
 import secrets
 from array import array
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..core import jsonfile
 from ..core.atomic import write_bytes_atomic
@@ -170,26 +171,52 @@ def json_text(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def epoch_callback(run_dir: Path, state: TrainState, checkpoint_every: int, save_best: Callable[[Path], None],
-                   progress: Optional[ProgressCallback], run: str = "") -> ProgressCallback:
+def checkpoint_path(run_dir: Path, epoch: int) -> Path:
+    """``run_dir/checkpoints/epoch_NNNN.json``: the state after ``epoch`` finished epochs."""
+    return run_dir / "checkpoints" / f"epoch_{epoch:04d}.json"
+
+
+class EpochCallback:
     """A run's progress callback (every trainer's): after each epoch it logs the epoch's numbers,
     saves the best model so far through ``save_best(path)`` (``checkpoints/best_model.json``) and,
-    every ``checkpoint_every`` epochs, the whole ``state`` (marked with the run id ``run``); then passes
-    the event on to ``progress``."""
+    every ``checkpoint_every`` epochs, the whole ``state`` (marked with the run id ``run``, see
+    :func:`run_id`); then passes the event on to ``progress``.
 
-    def on_event(event: Progress) -> None:
+    It also keeps the state after the last finished epoch in memory (the estimator changes
+    ``state`` in place during an epoch), so that :meth:`interrupted` can checkpoint it."""
+
+    def __init__(self, run_dir: Path, state: TrainState, checkpoint_every: int, save_best: Callable[[Path], None],
+                 progress: Optional[ProgressCallback], run: str = "") -> None:
+        self.run_dir, self.state, self.every, self.run = run_dir, state, checkpoint_every, run
+        self.save_best, self.progress = save_best, progress
+        self.finished: Optional[Tuple[int, bytes]] = None  # (epoch, checkpoint bytes)
+
+    def __call__(self, event: Progress) -> None:
         if event.stage == "epoch":
             epoch = event.done
             values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
-            log_line(run_dir, f"epoch {epoch}/{event.total}: {values}")
-            if state.best_epoch == epoch:
-                save_best(run_dir / "checkpoints" / "best_model.json")
-            if epoch % checkpoint_every == 0 and not state.done:
-                write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{epoch:04d}.json", state_to_bytes(state, run))
-        if progress is not None:
-            progress(event)
+            log_line(self.run_dir, f"epoch {epoch}/{event.total}: {values}")
+            if self.state.best_epoch == epoch:
+                self.save_best(self.run_dir / "checkpoints" / "best_model.json")
+            if not self.state.done:
+                self.finished = (epoch, state_to_bytes(self.state, self.run))
+                if epoch % self.every == 0:
+                    write_bytes_atomic(checkpoint_path(self.run_dir, epoch), self.finished[1])
+        if self.progress is not None:
+            self.progress(event)
 
-    return on_event
+    def interrupted(self) -> RunInterrupted:
+        """After Ctrl-C (or SIGTERM) inside the fit: writes the checkpoint of the last finished epoch
+        (resuming from it gives the uninterrupted run's bytes), logs the stop, and returns the
+        :class:`RunInterrupted` to raise."""
+        if self.finished is not None and not checkpoint_path(self.run_dir, self.finished[0]).exists():
+            write_bytes_atomic(checkpoint_path(self.run_dir, self.finished[0]), self.finished[1])
+        ckpt = last_checkpoint(self.run_dir)
+        log_line(self.run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
+        return RunInterrupted(self.run_dir, ckpt)
+
+
+epoch_callback = EpochCallback  # the name the trainers call
 
 
 def log_line(run_dir: Path, line: str) -> None:

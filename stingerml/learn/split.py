@@ -80,11 +80,25 @@ def stratified_split(y: Sequence[int], classes: Sequence[str], fractions: Sequen
         if len(rows) < need:
             raise TabularDataError(
                 f"{source}: class '{classes[k]}' has {len(rows)} row(s); the {','.join(str(v) for v in fractions)} "
-                f"split needs at least {need} per class (one in each part); add rows or drop the class")
+                f"split needs at least {need} per class (one in each part); add rows or drop the class"
+                + _continuous_hint(classes))
         rng.shuffle(rows)
         for part, chosen in zip(parts, _cut(rows, f_val, f_test, True)):
             part.extend(chosen)
     return Split(*(sorted(p) for p in parts))
+
+
+def _continuous_hint(classes: Sequence[str]) -> str:
+    """A hint to use regression when the classes look like a measured quantity: all numbers, and
+    some with a fraction or more than 20 of them."""
+    try:
+        values = [float(c) for c in classes]
+    except ValueError:
+        return ""
+    if len(values) > 20 or any(math.isfinite(v) and v != int(v) for v in values):
+        return (f" (the label holds {len(values)} distinct numbers: to predict a continuous value, use "
+                "--targets COLUMN (regression) instead of --label)")
+    return ""
 
 
 def random_split(n_rows: int, fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 42,

@@ -20,21 +20,22 @@ and continues; the outputs are the bytes an uninterrupted run writes.
 from __future__ import annotations
 
 import datetime as _dt
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
+from ..core import jsonfile
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from .._kernels import backend
 from .._version import __version__
 from ..core.dense import predicted_classes
-from ..core.errors import OutputError, TrainingError
+from ..core.errors import OutputError, SequenceDataError, TrainingError
 from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.evaluation import classification_report
 from ..learn.runfolder import (
-    RunInterrupted, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir, now, state_from_bytes,
+    _FIX_CHECKPOINT, MAX_COUNT, checkpoint_path, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir,
+    now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 
@@ -107,8 +108,6 @@ def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str
     codes = []
     for k, v in enumerate(labels):
         if v not in index:
-            from ..core.errors import SequenceDataError
-
             raise SequenceDataError(f"sample {k}: label {v!r} is not one of the model's classes "
                                     f"({', '.join(net.classes)})")
         codes.append(index[v])
@@ -129,7 +128,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         if (run_dir / "output" / MODEL_FILE).exists():
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
-        state = state_from_bytes(ckpt.read_bytes(), str(ckpt)) if ckpt else TrainState()
+        state = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else TrainState()
         log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if data_path is None or settings is None:
@@ -152,16 +151,14 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     X = data.X
 
     on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
-                              lambda path: model_file.save(est.snapshot(state.P), path), progress)
+                              lambda path: model_file.save(est.snapshot(state.P), path), progress, run_id(run_dir))
     kw: Dict[str, Any] = {"classes": data.classes, "progress": on_event, "state": state}
     if split.val:
         kw["validation_data"] = (X.take(split.val), [data.labels[i] for i in split.val])
     try:
         est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
     except KeyboardInterrupt as exc:
-        ckpt = last_checkpoint(run_dir)
-        log_line(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
-        raise RunInterrupted(run_dir, ckpt) from exc
+        raise on_event.interrupted() from exc
     net = est.to_model()
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test]) if split.test else None
     _finish(run_dir, est, data, split, settings, metrics, started, source)
@@ -180,20 +177,74 @@ def _start_run(run_dir: Path, path: Path, s: SeqSettings, split: Split, started:
         "started": started.isoformat(), "dataset_sha256": data.sha256, "stingerml": __version__}))
 
 
+_FIX_RUN = "give a run folder 'seq train' created, unchanged, or start a new run"
+_RUN_KEYS = {"kind", "settings", "source", "data_file", "started", "dataset_sha256", "stingerml"}
+
+
 def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData, Split]:
+    """A sequence run folder checked as a unit (as :func:`stingerml.tabular.runs._run_data`):
+    ``run.json`` (keys, types, settings in range), its data copy against the SHA-256 ``run.json``
+    holds, read and split again and checked against ``data/split.json``. TrainingError otherwise."""
+    path = run_dir / "run.json"
+    if not path.exists() and not path.is_symlink():
+        raise TrainingError(f"{run_dir}: not a sequence run folder (no run.json); give the folder 'seq train' created")
+    info = jsonfile.read(path, TrainingError, fix=_FIX_RUN, max_bytes=1 << 20)
+    if info.get("kind") != "sequence" or set(info) != _RUN_KEYS:
+        raise TrainingError(f"{path}: not a run.json of a sequence run (its kind or keys differ); {_FIX_RUN}")
+    f = lambda doc, key, kinds, **kw: jsonfile.field(doc, key, kinds, str(path), TrainingError,  # noqa: E731
+                                                      fix=_FIX_RUN, **kw)
+    for key in ("source", "stingerml", "started"):
+        f(info, key, str)
     try:
-        info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        if info.get("kind") != "sequence":
-            raise ValueError("not a sequence run")
-        settings = SeqSettings(**{**info["settings"], "split": tuple(info["settings"]["split"])})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise TrainingError(f"{run_dir}: not a sequence run folder (no readable run.json: {exc}); "
-                            "give the folder 'seq train' created") from exc
-    data, split = load_data(run_dir / "data" / info["data_file"], settings)
-    saved = json.loads((run_dir / "data" / "split.json").read_text(encoding="utf-8"))
-    if [saved["train"], saved["val"], saved["test"]] != [split.train, split.val, split.test]:
-        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split; start a new run")
+        _dt.datetime.fromisoformat(info["started"])
+    except ValueError:
+        raise TrainingError(f"{path}: \"started\" is not a time; {_FIX_RUN}") from None
+    if f(info, "data_file", str) not in ("dataset.npz", "dataset.npy", "dataset.csv"):
+        raise TrainingError(f"{path}: \"data_file\" is not a data copy of the run; {_FIX_RUN}")
+    sha = f(info, "dataset_sha256", str)
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise TrainingError(f"{path}: \"dataset_sha256\" is not a SHA-256; {_FIX_RUN}")
+    given = f(info, "settings", dict)
+    default = SeqSettings()
+    if set(given) != {x.name for x in fields(SeqSettings)}:
+        raise TrainingError(f"{path}: \"settings\" must have exactly the keys of SeqSettings; {_FIX_RUN}")
+    for x in fields(SeqSettings):
+        kind = {tuple: list}.get(type(getattr(default, x.name)), type(getattr(default, x.name)))
+        bounds = {"low": -(2 ** 63), "high": 2 ** 63 - 1} if x.name == "seed" else \
+            {"low": 0, "high": MAX_COUNT} if kind is int else {}
+        f(given, x.name, kind, **bounds)
+    if given["architecture"] not in ("tcn", "lstm") or len(given["split"]) != 3 or \
+            not all(jsonfile._is(v, float) for v in given["split"]):
+        raise TrainingError(f"{path}: settings \"architecture\" or \"split\" is not one a run has; {_FIX_RUN}")
+    settings = SeqSettings(**{**given, "split": tuple(given["split"])})
+    try:
+        make_estimator(settings, True)._check_params()
+        if settings.checkpoint_every < 1:
+            raise SequenceDataError("checkpoint_every must be a positive integer")
+        data, split = load_data(run_dir / "data" / info["data_file"], settings)
+    except SequenceDataError as exc:
+        raise TrainingError(f"{path}: {exc}; {_FIX_RUN}") from None
+    if data.sha256 != sha:
+        raise TrainingError(f"{run_dir / 'data' / info['data_file']}: not the data this run trained on (its SHA-256 "
+                            f"differs from run.json's dataset_sha256); {_FIX_RUN}")
+    where = run_dir / "data" / "split.json"
+    saved = jsonfile.read(where, TrainingError, fix=_FIX_RUN)
+    if [saved.get(key) for key in ("train", "val", "test")] != [split.train, split.val, split.test]:
+        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); start a new run")
     return info, settings, data, split
+
+
+def _checkpoint_state(ckpt: Path, run_dir: Path, settings: SeqSettings, data: SequenceData) -> TrainState:
+    """The checkpoint ``ckpt`` checked as a unit against the run ``run_dir`` (its run id, the
+    network's parameter count, the epochs, the epoch of its name): TrainingError otherwise."""
+    from .._kernels.sequence_pure import n_params
+
+    spec = make_estimator(settings, True)._spec(data.X.n_features, len(data.classes))
+    state = state_from_bytes(read_checkpoint(ckpt), str(ckpt), n_params(spec), settings.epochs, run_id(run_dir))
+    if ckpt.name != checkpoint_path(run_dir, state.epoch).name:
+        raise TrainingError(f"{ckpt}: holds epoch {state.epoch}, not the epoch of its name; it comes from "
+                            f"elsewhere; {_FIX_CHECKPOINT}")
+    return state
 
 
 def _finish(run_dir: Path, est: _SequenceClassifier, data: SequenceData, split: Split, s: SeqSettings,

@@ -2,12 +2,13 @@
 
 Rules (see docs/tabular.md):
 
-- The delimiter is ``,`` or ``;``, as :class:`csv.Sniffer` finds it in the first
-  64 KiB (comma when it cannot tell). The first line is the header.
+- The delimiter is ``,`` or ``;``: the one the header line holds more of outside
+  quotes (comma on a tie). The first line is the header.
 - Features are the columns named in ``features`` (or in the schema); when not
-  named, every column but the label/targets/group whose cells are numbers. A
-  column with no number at all is text and is left out; a column with some
-  numbers and some text is an error at its first text cell.
+  named, every column but the label/targets/group/``ignore``. A feature column with no
+  number at all is text: its cells go to :attr:`Table.text` (one-hot encoded by
+  :mod:`.categorical`), not into ``X``; a column with some numbers and some text
+  is an error at its first text cell.
 - A number is a decimal such as ``-1.5e3`` (no ``inf``, no ``_``). An empty
   cell, ``NA``, ``N/A``, ``NaN``, ``null`` or ``?`` (any case) is missing: an
   error naming the line and column, or, with ``drop_missing``, the row is
@@ -21,12 +22,13 @@ naming the file, the line (1 = the header) and the column.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..core.errors import TabularDataError
 from ..core.matrix import Matrix
@@ -57,7 +59,11 @@ class Table:
     (classification) or ``None``; ``Y``: ``n_rows × n_targets`` float64 targets
     (regression) or ``None``. ``lines``: the CSV line of each row (1 = header).
     ``groups``: the group column's text per row, or ``None``. ``sha256``: of the
-    CSV file's bytes.
+    CSV file's bytes. ``text``: the cells (stripped) of every text (categorical)
+    feature column, per row; ``X`` does not hold them (see :mod:`.categorical`).
+    ``columns``: every feature column in file order, numeric and text.
+    ``encoding``: the :class:`~.categorical.OneHot` that made ``X`` from them (else
+    ``None``), and ``warnings`` what it reported (unseen categories).
     """
 
     X: Matrix
@@ -72,10 +78,18 @@ class Table:
     dropped: int
     path: str
     sha256: str
+    text: Dict[str, List[str]] = field(default_factory=dict)
+    columns: Tuple[str, ...] = ()
+    encoding: Any = None
+    warnings: Tuple[str, ...] = ()
 
     @property
     def n_rows(self) -> int:
         return self.X.n_rows
+
+
+SCHEMA_KEYS = ("features", "label", "label_column", "target", "classes", "labels", "label_classes")
+"""The keys a ``schema.json`` may hold (any other is an error: a misspelt key would be silently ignored)."""
 
 
 def read_schema(path: PathLike) -> Schema:
@@ -87,6 +101,10 @@ def read_schema(path: PathLike) -> Schema:
     """
     p = Path(path)
     doc = jsonfile.read(p, TabularDataError, fix="the schema must be a JSON object with features/label/classes")
+    unknown = [k for k in doc if k not in SCHEMA_KEYS]
+    if unknown:
+        raise TabularDataError(f"{p}: unknown key '{unknown[0]}'; a schema has {', '.join(SCHEMA_KEYS)} "
+                               "(docs/tabular.md#data)")
 
     def names(key: str, value) -> Tuple[str, ...]:
         if value is None:
@@ -210,6 +228,8 @@ def read_table(
     drop_missing: bool = False,
     need_labels: bool = True,
     min_classes: int = 2,
+    categorical: Sequence[str] = (),
+    ignore: Sequence[str] = (),
 ) -> Table:
     """Read a CSV data set for classification (``label``) or regression (``targets``).
 
@@ -223,6 +243,9 @@ def read_table(
         need_labels: ``False`` to read rows without label/targets (prediction);
             the label/target columns are then read only if present.
         min_classes: fewer distinct labels than this is an error (1 to evaluate).
+        categorical: feature columns read as text (into :attr:`Table.text`); when the
+            features are not named, every column with no number at all is one too.
+        ignore: columns left out of the features (named: an unknown one is an error).
 
     Raises:
         TabularDataError: naming the file, line and column of the first problem.
@@ -240,9 +263,8 @@ def read_table(
 
     def require(name: str, what: str) -> int:
         if name not in col:
-            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
-            raise TabularDataError(f"{p}, line 1: no {what} column '{name}' in the header ({shown}); "
-                                   "check the name (it is case-sensitive)")
+            raise TabularDataError(f"{p}, line 1: no {what} column '{name}'{_did_you_mean(name, header)}; "
+                                   f"the header is: {', '.join(header)} (names are case-sensitive)")
         return col[name]
 
     out_cols = [require(n, "target" if regression else "label") for n in outputs] if need_labels else \
@@ -250,19 +272,31 @@ def read_table(
     if not need_labels:
         outputs = tuple(n for n in outputs if n in col)
     group_col = require(group, "group") if group else None
-    reserved = set(outputs) | ({group} if group else set())
+    for n in ignore:
+        require(n, "--ignore")
+    reserved = set(outputs) | ({group} if group else set()) | set(ignore)
     names = tuple(features) if features else (sch.features if sch and sch.features else ())
     if names:
         for n in names:
             if n in reserved:
-                raise TabularDataError(f"{p}, line 1: column '{n}' is both a feature and the label/target/group")
-        feat_cols = [require(n, "feature") for n in names]
+                raise TabularDataError(f"{p}, line 1: column '{n}' is both a feature and the label/target/group"
+                                       " (or --ignore)")
+        for n in categorical:
+            if n not in names:
+                raise TabularDataError(f"{p}: categorical column '{n}' is not one of the features")
+        all_cols = [require(n, "feature") for n in names]
+        text_cols = [k for k in all_cols if header[k] in categorical or not _numeric_column(rows, k)]
     else:
-        feat_cols = [k for k, n in enumerate(header) if n not in reserved and _numeric_column(rows, k)]
-        if not feat_cols:
+        all_cols = [k for k, n in enumerate(header) if n not in reserved]
+        for n in categorical:
+            require(n, "categorical")
+        text_cols = [k for k in all_cols if header[k] in categorical or not _numeric_column(rows, k)]
+        if len(text_cols) == len(all_cols):
             raise TabularDataError(f"{p}: no numeric feature column besides '{', '.join(outputs)}'; "
-                                   "a feature column holds numbers")
-        names = tuple(header[k] for k in feat_cols)
+                                   f"a feature column holds numbers{_decimal_comma_hint(rows)}")
+    feat_cols = [k for k in all_cols if k not in text_cols]
+    columns = tuple(header[k] for k in all_cols)
+    names = tuple(header[k] for k in feat_cols)
 
     X = array("d")
     Yv = array("d")
@@ -271,8 +305,9 @@ def read_table(
     lines: List[int] = []
     dropped = 0
     numeric_cols = feat_cols + (out_cols if regression else [])
+    text: Dict[str, List[str]] = {header[k]: [] for k in text_cols}
     for line, cells in rows:
-        missing = [k for k in numeric_cols + ([] if regression else out_cols) if is_missing(cells[k])]
+        missing = [k for k in numeric_cols + text_cols + ([] if regression else out_cols) if is_missing(cells[k])]
         if group_col is not None and is_missing(cells[group_col]):
             missing.append(group_col)
         if missing:
@@ -290,7 +325,8 @@ def read_table(
                 raise TabularDataError(f"{p}, line {line}, column '{header[k]}' ({k + 1}): {exc}; fix the cell") from None
             if v is None:
                 raise TabularDataError(f"{p}, line {line}, column '{header[k]}': '{cells[k].strip()}' is not a number; "
-                                       "fix the cell or choose the feature columns with --features")
+                                       "fix the cell or choose the feature columns with --features"
+                                       + _decimal_comma_hint([(line, [cells[k]])]))
             values.append(v)
         X.extend(values[:len(feat_cols)])
         Yv.extend(values[len(feat_cols):])
@@ -298,6 +334,8 @@ def read_table(
             raw_labels.append(cells[out_cols[0]].strip())
         if group_col is not None:
             groups.append(cells[group_col].strip())
+        for k in text_cols:
+            text[header[k]].append(cells[k].strip())
         lines.append(line)
     if not lines:
         raise TabularDataError(f"{p}: every row has a missing value ({dropped} dropped); nothing left to use")
@@ -311,7 +349,28 @@ def read_table(
         label=label or "", Y=Matrix(Yv, len(out_cols)) if regression and out_cols else None,
         target_names=outputs if regression else (), groups=groups if group_col is not None else None,
         lines=lines, dropped=dropped, path=str(p), sha256=hashlib.sha256(raw).hexdigest(),
+        text=text, columns=columns,
     )
+
+
+def _did_you_mean(name: str, header: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the header name closest to ``name`` (case ignored), or ``""``."""
+    folded = {h.lower(): h for h in header}
+    close = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean '{folded[close[0]]}'?)" if close else ""
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
+def _decimal_comma_hint(rows: Sequence[Tuple[int, Sequence[str]]]) -> str:
+    """A hint when cells are numbers written with a decimal comma (``1,5``), else ``""``."""
+    for line, cells in rows:
+        for cell in cells:
+            if _DECIMAL_COMMA.match(cell):
+                return (f" (cells like '{cell.strip()}', line {line}, use a decimal comma: save the CSV with "
+                        "decimal points, e.g. 1.5)")
+    return ""
 
 
 def _numeric_column(rows: List[Tuple[int, List[str]]], k: int) -> bool:

@@ -45,6 +45,7 @@ from .._kernels import kernels
 from ..core.dense import DenseLayer, DenseNetwork, predicted_classes
 from ..core.errors import TabularDataError, TrainingError
 from ..core.matrix import Matrix, take_rows
+from ..core.preprocess import PREPROCESSORS, apply_rows
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
@@ -52,6 +53,11 @@ from ..learn import evaluation
 from ..learn.epochs import TrainState, run_epochs
 from ..learn.scaler import fit_scaler
 from ..learn.split import random_split, stratified_split
+
+MONITORS = ("val_loss", "val_accuracy")
+"""What picks the best epoch and counts patience (:func:`~stingerml.learn.epochs.run_epochs`): the validation
+loss (lower is better, the default) or, for a classifier, the validation accuracy (higher is better; Keras's
+``mode="max"``, no ``min_delta``)."""
 
 def _check_X(X: Matrix, what: str) -> None:
     as_matrix(X, what)  # TypeError unless a Matrix
@@ -86,7 +92,8 @@ def network_params(net: DenseNetwork) -> Tuple[array, List[int]]:
 
 
 def network_outputs(net: DenseNetwork, X: Matrix) -> array:
-    """Outputs of ``net`` for every row of raw features ``X`` (scaler applied), flat ``n × n_outputs``.
+    """Outputs of ``net`` for every row of raw features ``X`` (its preprocessing and scaler applied), flat
+    ``n × n_outputs``.
 
     Probabilities for softmax/sigmoid networks, values for linear ones; computed
     by the active backend's kernel (the same bits on both).
@@ -94,6 +101,7 @@ def network_outputs(net: DenseNetwork, X: Matrix) -> array:
     if X.n_cols != net.n_features:
         raise TabularDataError(f"the model takes {net.n_features} features, the data has {X.n_cols}")
     P, sizes = network_params(net)
+    X = apply_rows(net.preprocess, X)
     Xs = scale_rows(X, net.mean, net.scale) if net.mean is not None else array("d", X.data)
     out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, net.output)
     return out
@@ -116,6 +124,8 @@ class _TabularMLP:
         patience: int = 10,
         validation_fraction: float = 0.1,
         seed: int = 42,
+        preprocess: str = "",
+        monitor: str = "val_loss",
     ) -> None:
         self.hidden_layer_sizes = tuple(hidden_layer_sizes)
         self.dropout = dropout
@@ -127,6 +137,8 @@ class _TabularMLP:
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.seed = seed
+        self.preprocess = preprocess
+        self.monitor = monitor
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -139,6 +151,13 @@ class _TabularMLP:
             raise TabularDataError("batch size and patience must be >= 1 and epochs >= 0")
         if not (self.learning_rate > 0 and self.alpha >= 0):
             raise TabularDataError("learning rate must be > 0 and alpha >= 0")
+        if self.monitor not in MONITORS:
+            raise TabularDataError(f"monitor must be one of {', '.join(MONITORS)}, not {self.monitor!r}")
+        if self.monitor == "val_accuracy" and self._output == "linear":
+            raise TabularDataError("monitor val_accuracy is for classifiers; a regressor monitors val_loss")
+        if self.preprocess and self.preprocess not in PREPROCESSORS:
+            raise TabularDataError(f"unknown preprocessing {self.preprocess!r}; the steps are "
+                                   f"{', '.join(PREPROCESSORS)}")
 
     def _start(self, st: TrainState, sizes: Sequence[int]) -> None:
         """Fill an empty ``st``: Glorot-uniform weights, zero biases and moments, the generator after
@@ -159,6 +178,9 @@ class _TabularMLP:
              progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]]):
         self._check_params()
         _check_X(X, "fit")
+        X = apply_rows(self.preprocess, X)
+        if val is not None:
+            val = (apply_rows(self.preprocess, val[0]), val[1])
         if val is None and self.early_stopping:
             n = X.n_rows
             if stratify is not None:
@@ -197,7 +219,7 @@ class _TabularMLP:
             return {"val_loss": vloss / val[0].n_rows, **self._val_metrics(out, Tv, n_out, cache)}
 
         run_epochs(st, n, self.batch_size, self.max_epochs, self.patience, train_part,
-                   validate if val is not None else None, kind != "linear", progress)
+                   validate if val is not None else None, kind != "linear", progress, self.monitor)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st
@@ -227,7 +249,7 @@ class _TabularMLP:
     def _network(self, layers: Tuple[DenseLayer, ...], classes: Sequence[str], targets: Sequence[str]) -> DenseNetwork:
         names = tuple(getattr(self, "feature_names_", ())) or tuple(f"x{k}" for k in range(self.n_features_in_))
         return DenseNetwork(layers, self._output, array("f", self.mean_), array("f", self.scale_),
-                            names, tuple(classes), tuple(targets))
+                            names, tuple(classes), tuple(targets), preprocess=self.preprocess)
 
     def to_model(self) -> DenseNetwork:
         """The fitted network (float32) with its scaler and names: what model formats read."""

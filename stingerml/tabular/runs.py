@@ -5,11 +5,13 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     run.json                    settings and sources (what --resume reads)
     data/dataset.csv            a byte copy of the CSV (and schema.json when given)
     data/split.json             seed, fractions and the row indices of train/val/test
-    checkpoints/epoch_NNNN.json the full training state every N epochs (resume)
+    checkpoints/epoch_NNNN.json the full training state every N epochs, and of the last finished
+                                epoch when training is interrupted (resume)
     checkpoints/best_model.json the best epoch's network so far (stingerml-network)
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
     output/model.tflite         full int8 TFLite, calibrated on 100 training rows (seeded)
+    output/model_float32.tflite float32 TFLite, raw input (with --tflite float|both)
     output/meta.json            version, timestamp, dataset id + sha256, features, scaler,
                                 classes, architecture, test metrics (float and int8),
                                 training settings, and the int8 quantization parameters
@@ -30,16 +32,20 @@ uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
+import inspect
 import shutil
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .._kernels import backend
 from .._version import __version__
+from ..core import preprocess
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
-from ..core.errors import OutputError, TabularDataError, TrainingError
+from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix
 from ..core.progress import ProgressCallback
 from ..core.quantized import QuantizedNetwork
@@ -49,12 +55,14 @@ from ..formats import network as network_format
 from ..formats.tflite import to_tflite
 from ..core import jsonfile
 from ..core.constants import TABULAR_MAX_PARAMETERS
-from .csvdata import Table, read_table
+from .arrays import is_array_file, read_array_table
+from .categorical import apply_one_hot, fit_one_hot, with_encoding
+from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from ..learn.evaluation import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
-    _FIX_CHECKPOINT, MAX_COUNT, RunInterrupted, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir, now,
-    read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    _FIX_CHECKPOINT, MAX_COUNT, RunInterrupted, checkpoint_path, epoch_callback, json_text,
+    last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -72,9 +80,16 @@ OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
 """The files of ``output/``, replaced as one set."""
 
 
+def estimator_default(name: str) -> Any:
+    """The default of the tabular estimators' parameter ``name`` (their ``__init__``)."""
+    return inspect.signature(MLPClassifier.__init__).parameters[name].default
+
+
 @dataclass
 class RunSettings:
-    """What a run trains and how (stored in ``run.json``; defaults are the CLI's)."""
+    """What a run trains and how (stored in ``run.json``). The one definition of every default:
+    the estimator's parameters are read from its ``__init__`` (:func:`estimator_default`), the
+    run's own here; the CLI's ``tabular train`` builds its defaults and help from this class."""
 
     label: Optional[str] = None
     targets: List[str] = field(default_factory=list)
@@ -82,16 +97,22 @@ class RunSettings:
     group: Optional[str] = None
     drop_missing: bool = False
     split: Tuple[float, float, float] = DEFAULT_FRACTIONS
-    seed: int = 42
-    hidden: List[int] = field(default_factory=lambda: [64, 32])
-    dropout: float = 0.2
-    alpha: float = 1e-4
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    epochs: int = 200
-    patience: int = 10
+    seed: int = estimator_default("seed")
+    hidden: List[int] = field(default_factory=lambda: list(estimator_default("hidden_layer_sizes")))
+    dropout: float = estimator_default("dropout")
+    alpha: float = estimator_default("alpha")
+    learning_rate: float = estimator_default("learning_rate")
+    batch_size: int = estimator_default("batch_size")
+    epochs: int = estimator_default("max_epochs")
+    patience: int = estimator_default("patience")
     checkpoint_every: int = 10
     dataset_id: str = ""
+    calibration_rows: int = REPRESENTATIVE_ROWS
+    preprocess: str = ""
+    tflite: str = "int8"
+    ignore: List[str] = field(default_factory=list)
+    monitor: str = "val_loss"
+    early_stopping: bool = True
 
     @property
     def regression(self) -> bool:
@@ -175,9 +196,15 @@ class RunResult:
 def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None) -> Tuple[Table, Split]:
     """Read the CSV (and schema) and split it; raises TabularDataError before anything is written."""
     fractions = check_fractions(settings.split)
-    table = read_table(csv_path, settings.label, features=settings.features or None,
-                       targets=settings.targets or None, schema=schema, group=settings.group,
-                       drop_missing=settings.drop_missing)
+    if is_array_file(csv_path):
+        if settings.regression or settings.features or settings.group or settings.ignore:
+            raise TabularDataError(f"{csv_path}: a .npz data set is classification on its X array; "
+                                   "--targets, --features, --group and --ignore are for CSV files")
+        table = read_array_table(csv_path, schema=read_schema(schema) if schema else None)
+    else:
+        table = read_table(csv_path, settings.label, features=settings.features or None,
+                           targets=settings.targets or None, schema=schema, group=settings.group,
+                           drop_missing=settings.drop_missing, ignore=settings.ignore)
     src = Path(csv_path).name
     if table.groups is not None:
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
@@ -185,14 +212,26 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
         split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src)
     else:
         split = random_split(table.n_rows, fractions, settings.seed, source=src)
+    encoding = fit_one_hot(table, split.train)  # categories from the training rows only
+    if encoding is not None:
+        table, notes = apply_one_hot(table, encoding)
+        table = dataclasses.replace(table, encoding=encoding, warnings=tuple(notes))
+    if settings.preprocess:
+        try:
+            preprocess.check(settings.preprocess, table.X.n_cols)
+        except ValueError as exc:
+            hint = "choose the feature columns with --features" if settings.preprocess in preprocess.PREPROCESSORS \
+                else "give a known step or none"
+            raise TabularDataError(f"{csv_path}: {exc}; {hint}") from None
     return table, split
 
 
 def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegressor]:
     cls = MLPRegressor if s.regression else MLPClassifier
     return cls(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
-               batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val, patience=s.patience,
-               seed=s.seed)
+               batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val,
+               patience=s.patience if s.early_stopping else s.epochs + 1,  # never reached: all epochs run
+               seed=s.seed, preprocess=s.preprocess, monitor=s.monitor)
 
 
 # -- checkpoints ------------------------------------------------------------------------------------
@@ -203,6 +242,17 @@ def _n_outputs(table: Table) -> int:
     if table.Y is not None:
         return table.Y.n_cols
     return 1 if len(table.classes) == 2 else len(table.classes)
+
+
+def _checkpoint_state(ckpt: Path, run_dir: Path, settings: RunSettings, table: Table) -> TrainState:
+    """The checkpoint ``ckpt`` of the run ``run_dir`` checked as a unit against the run (its run id,
+    the network's parameter count, the epochs, the epoch of its name): TrainingError otherwise."""
+    n_params = network_parameters(len(table.feature_names), settings.hidden, _n_outputs(table))
+    state = state_from_bytes(read_checkpoint(ckpt), str(ckpt), n_params, settings.epochs, run_id(run_dir))
+    if ckpt.name != checkpoint_path(run_dir, state.epoch).name:
+        raise TrainingError(f"{ckpt}: holds epoch {state.epoch}, not the epoch of its name; it comes from "
+                            f"elsewhere; {_FIX_CHECKPOINT}")
+    return state
 
 
 # -- the run ----------------------------------------------------------------------------------------
@@ -222,28 +272,20 @@ def train_run(
 
     The settings and the data are checked before the run folder is created (a network above
     ``max_parameters`` weights and biases is refused). ``progress`` receives the estimator's
-    :class:`~stingerml.core.progress.Progress` events. A KeyboardInterrupt stops training and is
-    raised again as :class:`RunInterrupted`; the checkpoints written so far stay. A new run
-    that fails later is removed again, unless it holds a checkpoint to resume from.
+    :class:`~stingerml.core.progress.Progress` events. A KeyboardInterrupt (Ctrl-C; the CLI turns
+    SIGTERM into one too) stops training and is raised again as :class:`RunInterrupted`, after a
+    checkpoint of the last finished epoch is written (beside the every-``checkpoint_every`` ones):
+    resuming from it gives the uninterrupted run's bytes. A new run that fails later is removed
+    again, unless it holds a checkpoint to resume from.
 
     Raises:
         TabularDataError: bad data or settings (nothing is written); OutputError, TrainingError.
     """
     if resume is not None:
         run_dir = Path(resume)
-        info, settings, table, split = _run_data(run_dir)
+        info, settings, table, split, ckpt, state = _resumable(run_dir)
         started = _dt.datetime.fromisoformat(info["started"])
         source = Path(info["source"])
-        if (run_dir / "output" / "model.json").exists():
-            raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
-        ckpt = last_checkpoint(run_dir)
-        n_params = network_parameters(len(table.feature_names), settings.hidden, _n_outputs(table))
-        state = TrainState()
-        if ckpt is not None:
-            state = state_from_bytes(read_checkpoint(ckpt), str(ckpt), n_params, settings.epochs, run_id(run_dir))
-            if ckpt.name != f"epoch_{state.epoch:04d}.json":
-                raise TrainingError(f"{ckpt}: holds epoch {state.epoch}, not the epoch of its name; it comes from "
-                                    f"elsewhere; {_FIX_CHECKPOINT}")
         log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if csv_path is None or settings is None:
@@ -281,7 +323,8 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     run = run_id(run_dir)
 
     on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
-                              lambda path: network_format.save(est.snapshot(state.P), path), progress, run)
+                              lambda path: network_format.save(with_encoding(est.snapshot(state.P), table.encoding),
+                                                               path), progress, run)
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
@@ -291,19 +334,18 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
         else:
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
-        ckpt = last_checkpoint(run_dir)
-        log_line(run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
-        raise RunInterrupted(run_dir, ckpt) from exc
-    net = est.to_model()
-    rep = representative(table, split, settings.seed)
+        raise on_event.interrupted() from exc
+    net = with_encoding(est.to_model(), table.encoding)
+    rep = representative(table, split, settings)
     metrics = None
     if split.test:
-        metrics = evaluate(net, _rows(X, split.test), _part(table, split.test), quantize(net, rep))
+        qnet = None if settings.tflite == "float" else quantize(net, rep)
+        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet))
     try:
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
         with contextlib.suppress(OSError):  # the trained state, so that --resume only writes the outputs
-            write_bytes_atomic(run_dir / "checkpoints" / f"epoch_{state.epoch:04d}.json", state_to_bytes(state, run))
+            write_bytes_atomic(checkpoint_path(run_dir, state.epoch), state_to_bytes(state, run))
         raise
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
@@ -330,6 +372,27 @@ def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None
     return metrics
 
 
+def training_overlap(run_dir: PathLike, table: Table) -> int:
+    """How many rows of ``table`` (read with the run's features) equal a row of the run's training
+    split, features and label/targets alike: metrics on those rows overstate the model."""
+    with warnings.catch_warnings():  # the run's own data copy was warned about when it was trained
+        warnings.simplefilter("ignore", StingerWarning)
+        _, _, trained, split = _run_data(Path(run_dir))
+
+    def row(t: Table, i: int) -> tuple:
+        w = t.X.n_cols
+        x = tuple(t.X.data[i * w:(i + 1) * w])
+        if t.y is not None:
+            return x + (t.classes[t.y[i]],)
+        if t.Y is not None:
+            k = t.Y.n_cols
+            return x + tuple(t.Y.data[i * k:(i + 1) * k])
+        return x
+
+    seen = {row(trained, i) for i in split.train}
+    return sum(row(table, i) in seen for i in range(table.n_rows))
+
+
 def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
     from ..core.dense import predicted_classes
 
@@ -340,10 +403,10 @@ def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
     return classification_report(codes, predicted_classes(out, net.n_outputs), net.classes)
 
 
-def representative(table: Table, split: Split, seed: int) -> Matrix:
-    """The int8 calibration rows of a run: ``REPRESENTATIVE_ROWS`` (100) training rows drawn with
-    ``seed`` (all of them when there are fewer; see :func:`stingerml.deploy.quantize.representative_rows`)."""
-    return representative_rows(_rows(table.X, split.train), REPRESENTATIVE_ROWS, seed)
+def representative(table: Table, split: Split, settings: RunSettings) -> Matrix:
+    """The int8 calibration rows of a run: ``settings.calibration_rows`` (default 100) training rows drawn
+    with ``settings.seed`` (all of them when there are fewer; see :func:`stingerml.deploy.quantize.representative_rows`)."""
+    return representative_rows(_rows(table.X, split.train), settings.calibration_rows, settings.seed)
 
 
 def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
@@ -361,16 +424,59 @@ def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
     if not path.exists():
         return None
     _, settings, table, split = _run_data(run_dir)
-    qnet = quantize(net, representative(table, split, settings.seed))
+    qnet = quantize(net, representative(table, split, settings))
     if to_tflite(qnet) != path.read_bytes():
         raise TrainingError(f"{path}: not the int8 model of this run's model.json and data copy; "
                             "it was changed or comes from another run (retrain, or restore the run's files)")
     return qnet
 
 
+def run_folder_of(path: PathLike) -> Optional[Path]:
+    """The run folder holding ``path`` (``RUN/output/model.json``, ``RUN/checkpoints/*.json``), or ``None``."""
+    p = Path(path).resolve()
+    run_dir = p.parent.parent
+    return run_dir if p.parent.name in ("output", "checkpoints") and (run_dir / "run.json").exists() else None
+
+
+def run_representative(run_dir: PathLike) -> Matrix:
+    """The int8 calibration rows of a run folder (its data copy, split and settings: what its export used)."""
+    _, settings, table, split = _run_data(Path(run_dir))
+    return representative(table, split, settings)
+
+
+def checkpoint_network(path: PathLike):
+    """The network of a training checkpoint (``RUN/checkpoints/epoch_NNNN.json``: the weights of that epoch),
+    with the run's scaler, names, steps and encoding, as the run would have exported it.
+
+    Raises:
+        TrainingError: not a checkpoint inside a run folder, or one that does not fit the run.
+    """
+    p = Path(path)
+    run_dir = run_folder_of(p)
+    if run_dir is None:
+        raise TrainingError(f"{p}: a training checkpoint is read with its run folder (RUN/checkpoints/...); "
+                            "this one is not inside one")
+    try:
+        _, settings, table, split = _run_data(run_dir)
+    except TrainingError as exc:  # e.g. run.json of another trainer (a sequence run)
+        raise TrainingError(f"{p}: not a checkpoint of a tabular run ({exc}); export that trainer's own "
+                            "model file") from None
+    state = _checkpoint_state(p, run_dir, settings, table)
+    est = _estimator(settings, bool(split.val))
+    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "state": state}
+    if split.val:
+        fit_kw["validation_data"] = (_rows(table.X, split.val), _part(table, split.val))
+    state.done = True  # no epoch runs: fit only sets up the scaler, names and sizes around these weights
+    if settings.regression:
+        est.fit(_rows(table.X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
+    else:
+        est.fit(_rows(table.X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
+    return with_encoding(est.snapshot(state.P), table.encoding)
+
+
 def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settings: RunSettings, split: Split,
                started: _dt.datetime, table: Table) -> None:
-    write_bytes_atomic(run_dir / "data" / "dataset.csv", csv_path.read_bytes())
+    write_bytes_atomic(run_dir / "data" / _data_copy(csv_path), csv_path.read_bytes())
     if schema is not None:
         write_bytes_atomic(run_dir / "data" / "schema.json", Path(schema).read_bytes())
     write_text_atomic(run_dir / "data" / "split.json", json_text({
@@ -380,6 +486,11 @@ def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settin
     write_text_atomic(run_dir / "run.json", json_text({
         "settings": asdict(settings), "source": str(csv_path), "schema": schema is not None,
         "started": started.isoformat(), "dataset_sha256": table.sha256, "stingerml": __version__}))
+
+
+def _data_copy(source: PathLike) -> str:
+    """The name of a run's copy of its data: ``dataset.csv``, or ``dataset.npz``/``.npy`` for numpy files."""
+    return "dataset" + Path(source).suffix.lower() if is_array_file(source) else "dataset.csv"
 
 
 _FIX_RUN = "give a run folder 'tabular train' created, unchanged, or start a new run"
@@ -393,12 +504,13 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]
     info = _read_run(run_dir)
     settings = info["settings"]
     schema_copy = run_dir / "data" / "schema.json"
+    data_copy = run_dir / "data" / _data_copy(info["source"])
     try:
-        table, split = load_data(run_dir / "data" / "dataset.csv", settings, schema_copy if info["schema"] else None)
+        table, split = load_data(data_copy, settings, schema_copy if info["schema"] else None)
     except TabularDataError as exc:
         raise TrainingError(f"{run_dir}: its data copy cannot be read any more: {exc}") from None
     if table.sha256 != info["dataset_sha256"]:
-        raise TrainingError(f"{run_dir / 'data' / 'dataset.csv'}: not the data this run trained on (its SHA-256 "
+        raise TrainingError(f"{data_copy}: not the data this run trained on (its SHA-256 "
                             f"differs from run.json's dataset_sha256); {_FIX_RUN}")
     where = run_dir / "data" / "split.json"
     saved = jsonfile.read(where, TrainingError, fix=_FIX_RUN)
@@ -406,6 +518,25 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]
     if [split.train, split.val, split.test] != parts:
         raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); start a new run")
     return info, settings, table, split
+
+
+def resume_point(run_dir: PathLike) -> Tuple[int, int]:
+    """``(epochs finished, maximum epochs)`` of the run ``run_dir``: where ``--resume`` continues.
+    The run folder is checked as a unit first, as :func:`train_run` does (TrainingError otherwise),
+    so that nothing is announced for a run that cannot be resumed."""
+    _, settings, _, _, _, state = _resumable(Path(run_dir))
+    return state.epoch, settings.epochs
+
+
+def _resumable(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path], TrainState]:
+    """A run folder to resume, checked as a unit: ``run.json``, data copy and split (:func:`_run_data`),
+    not finished, and its last checkpoint (``None`` and a fresh state without one)."""
+    info, settings, table, split = _run_data(run_dir)
+    if (run_dir / "output" / MODEL_FILE).exists():
+        raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
+    ckpt = last_checkpoint(run_dir)
+    state = TrainState() if ckpt is None else _checkpoint_state(ckpt, run_dir, settings, table)
+    return info, settings, table, split, ckpt, state
 
 
 def _read_run(run_dir: Path) -> Dict[str, Any]:
@@ -436,9 +567,21 @@ def _read_run(run_dir: Path) -> Dict[str, Any]:
     return info
 
 
+def _meta_metrics(metrics: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The test metrics as ``meta.json`` holds them: CrowdMind's ``test_accuracy`` (seed 002) beside ``accuracy``."""
+    if metrics is None or "accuracy" not in metrics:
+        return metrics
+    out = {"test_accuracy": metrics["accuracy"], **metrics}
+    if "int8" in metrics:
+        out["int8"] = _meta_metrics(metrics["int8"])
+    return out
+
+
 def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metrics, started,
             rep: Matrix, source: Path) -> None:
-    net = est.to_model()
+    net = with_encoding(est.to_model(), table.encoding)
+    steps = ["one_hot"] if table.encoding else []
+    steps += [s.preprocess] if s.preprocess else []
     meta = {
         "version": META_VERSION,
         "stingerml": __version__,
@@ -446,7 +589,11 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "dataset": {"id": s.dataset_id or source.stem, "hash": table.sha256, "rows": table.n_rows,
                     "dropped_rows": table.dropped},
         "features": {"count": len(table.feature_names), "names": list(table.feature_names),
-                     "preprocessing": {"scaler_mean": [float(v) for v in est.mean_],
+                     "columns": list(table.columns),
+                     "categorical": None if table.encoding is None else table.encoding.to_json()["categories"],
+                     "ignored": list(s.ignore),
+                     "preprocessing": {"steps": steps + ["standard_scaler"],
+                                       "scaler_mean": [float(v) for v in est.mean_],
                                        "scaler_scale": [float(v) for v in est.scale_],
                                        "label_classes": list(table.classes)}},
         "labels": {"count": len(table.classes), "column": table.label,
@@ -463,12 +610,13 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "training": {"epochs": s.epochs, "epochs_run": est.n_epochs_, "best_epoch": est.best_epoch_,
                      "stopped_early": est.stopped_early_, "batch_size": s.batch_size,
                      "optimizer": "adam", "learning_rate": s.learning_rate, "l2_alpha": s.alpha,
-                     "patience": s.patience, "early_stopping": "val_loss, Keras counting" if split.val else None,
+                     "patience": s.patience, "monitor": s.monitor,
+                     "early_stopping": f"{s.monitor}, Keras counting" if split.val and s.early_stopping else None,
                      "seed": s.seed},
         "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
                            "seed": s.seed},
     }
-    files = export_network(net, rep, info=meta).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    files = export_network(net, rep, info=meta, tflite=s.tflite).files()  # model.onnx, model.tflite, meta.json (+ quantization)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")

@@ -1,0 +1,75 @@
+"""Named input preprocessing that is part of a model: applied before the scaler, wherever the model runs.
+
+A :class:`~stingerml.core.dense.DenseNetwork` names its step in ``preprocess`` (``""``:
+none). The library's forward passes (:meth:`DenseNetwork.forward
+<stingerml.core.dense.DenseNetwork.forward>`, the tabular kernels, the int8 emulator)
+apply it to raw rows first; ``model.json`` and ``meta.json`` record it; the ONNX
+writer folds it into the graph (:mod:`stingerml.formats.onnx`), so raw input
+gives the right answer everywhere.
+
+``hands21`` (seed 001's ASL pipeline): a row is 21 hand landmarks × (x, y, z),
+``x0, y0, z0, x1, ...``. Subtract the wrist (point 0) from every point, then
+divide by the distance from the wrist to the middle-finger knuckle (point 9,
+MCP), or by 1 when that distance is 0: ``d = sqrt(dx² + dy² + dz²)``,
+``f = (p - wrist) / d``. Point 0 becomes ``(0, 0, 0)``, point 9 lies on the unit
+sphere. Computed in float64 here (the ONNX graph computes it in float32).
+"""
+from __future__ import annotations
+
+import math
+from array import array
+from typing import List, Sequence
+
+from .errors import TabularDataError
+from .matrix import Matrix
+
+HANDS21 = "hands21"
+PREPROCESSORS = (HANDS21,)
+"""The named steps; ``""`` means none."""
+N_POINTS = 21
+WRIST, MIDDLE_MCP = 0, 9
+WIDTH = {HANDS21: 3 * N_POINTS}
+"""The row width each step takes (and gives)."""
+
+
+def check(name: str, n_features: int) -> None:
+    """ValueError unless ``name`` is ``""`` or a known step that takes ``n_features`` values."""
+    if not name:
+        return
+    if name not in PREPROCESSORS:
+        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)}")
+    if n_features != WIDTH[name]:
+        raise ValueError(f"preprocessing {name} takes {WIDTH[name]} values (21 points × x, y, z), not {n_features}")
+
+
+def normalize_hand(points: Sequence[float]) -> List[float]:
+    """63 coordinates (21 points × x, y, z) → wrist-centred, scale-normalised 63 features (the ``hands21`` rule)."""
+    if len(points) != 3 * N_POINTS:
+        raise TabularDataError(f"a hand has 21 points × 3 = 63 coordinates, got {len(points)}")
+    wx, wy, wz = points[0], points[1], points[2]
+    dx, dy, dz = (points[3 * MIDDLE_MCP] - wx, points[3 * MIDDLE_MCP + 1] - wy, points[3 * MIDDLE_MCP + 2] - wz)
+    d = math.sqrt(dx * dx + dy * dy + dz * dz) or 1.0
+    out = []
+    for k in range(N_POINTS):
+        out.extend(((points[3 * k] - wx) / d, (points[3 * k + 1] - wy) / d, (points[3 * k + 2] - wz) / d))
+    return out
+
+
+def normalize_hands(X: Matrix) -> Matrix:
+    """:func:`normalize_hand` on every row of an ``n × 63`` matrix."""
+    if X.n_cols != 3 * N_POINTS:
+        raise TabularDataError(f"hand landmarks need 63 columns (21 points × x, y, z), the data has {X.n_cols}")
+    out = array("d")
+    for row in X.rows():
+        out.extend(normalize_hand(row))
+    return Matrix(out, X.n_cols)
+
+
+def apply_row(name: str, row: Sequence[float]) -> Sequence[float]:
+    """One raw row after the step ``name`` (the row itself for ``""``)."""
+    return normalize_hand(row) if name == HANDS21 else row
+
+
+def apply_rows(name: str, X: Matrix) -> Matrix:
+    """Every row of ``X`` after the step ``name`` (``X`` itself for ``""``)."""
+    return normalize_hands(X) if name == HANDS21 else X

@@ -1,0 +1,164 @@
+"""Training settings from a file: CrowdMind's ``train.yaml`` layout (seed 002), as YAML, JSON or TOML.
+
+The layout (every key optional; an unknown key is an error naming its path)::
+
+    random_seed: 42                 -> seed
+    data:
+      train_ratio: 0.70             -> split (the three together; default 0.70/0.15/0.15)
+      val_ratio: 0.15
+      test_ratio: 0.15
+    model:
+      hidden_layers: [64, 32]       -> hidden
+      dropout_rate: 0.2             -> dropout
+      activation: "relu"            (the only activation: anything else is an error)
+    training:
+      epochs: 100                   -> epochs
+      batch_size: 32                -> batch_size
+      patience: 10                  -> patience
+    quantization:
+      calibration_samples: 100      -> calibration_rows
+
+The format follows the file name: ``.yaml``/``.yml`` through PyYAML (the
+optional ``yaml`` extra, imported only here), ``.json`` with :mod:`json`,
+``.toml`` with :mod:`tomllib` (Python 3.11+). :func:`read_config` returns the
+:class:`~.runs.RunSettings` field values the file sets; options given on the
+command line win over them.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, Dict, Tuple, Union
+
+from ..core.errors import TabularDataError
+
+PathLike = Union[str, Path]
+
+
+def _int(path: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"'{path}' must be a whole number of 1 or more, not {v!r}")
+    return v
+
+
+def _ratio(path: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v < 1:
+        raise ValueError(f"'{path}' must be a fraction in [0, 1), not {v!r}")
+    return float(v)
+
+
+def _layers(path: str, v: Any) -> list:
+    if not isinstance(v, list) or not v:
+        raise ValueError(f"'{path}' must be a list of layer sizes like [64, 32], not {v!r}")
+    return [_int(path, n) for n in v]
+
+
+def _activation(path: str, v: Any) -> None:
+    if v != "relu":
+        raise ValueError(f"'{path}' is {v!r}; stingerml's hidden layers are ReLU: write \"relu\" or leave it out")
+
+
+def _seed(path: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ValueError(f"'{path}' must be a whole number of 0 or more, not {v!r}")
+    return v
+
+
+# key path -> (RunSettings field or None, value check/convert)
+KEYS: Dict[str, Tuple[Any, Callable[[str, Any], Any]]] = {
+    "random_seed": ("seed", _seed),
+    "data.train_ratio": ("split.0", _ratio),
+    "data.val_ratio": ("split.1", _ratio),
+    "data.test_ratio": ("split.2", _ratio),
+    "model.hidden_layers": ("hidden", _layers),
+    "model.dropout_rate": ("dropout", _ratio),
+    "model.activation": (None, _activation),
+    "training.epochs": ("epochs", _int),
+    "training.batch_size": ("batch_size", _int),
+    "training.patience": ("patience", _int),
+    "quantization.calibration_samples": ("calibration_rows", _int),
+}
+SECTIONS = ("data", "model", "training", "quantization")
+
+
+def parse_document(path: PathLike) -> Dict[str, Any]:
+    """The file's top-level mapping (YAML, JSON or TOML by the file's extension)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise TabularDataError(f"{p}: cannot read the config ({exc.strerror or exc}); check the path") from exc
+    try:
+        if suffix in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError:
+                raise TabularDataError(f"{p}: reading YAML needs PyYAML: pip install 'stingerml[yaml]' "
+                                       "(or give the same settings as .json or .toml)") from None
+            doc = yaml.safe_load(raw.decode("utf-8"))
+        elif suffix == ".json":
+            doc = json.loads(raw.decode("utf-8"))
+        elif suffix == ".toml":
+            try:
+                import tomllib
+            except ImportError:
+                raise TabularDataError(f"{p}: reading TOML needs Python 3.11 or newer (tomllib); "
+                                       "give the same settings as .json or .yaml") from None
+            doc = tomllib.loads(raw.decode("utf-8"))
+        else:
+            raise TabularDataError(f"{p}: unknown config format '{suffix or 'no extension'}'; "
+                                   "name the file .yaml, .yml, .json or .toml")
+    except TabularDataError:
+        raise
+    except Exception as exc:  # each parser has its own error type; all mean "not readable"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TabularDataError(f"{p}: not a valid {suffix[1:].upper()} file ({first}); fix the config") from exc
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise TabularDataError(f"{p}: a config is a mapping of settings (random_seed, data, model, training, "
+                               f"quantization), not a {type(doc).__name__}")
+    return doc
+
+
+def read_config(path: PathLike) -> Dict[str, Any]:
+    """The :class:`~.runs.RunSettings` values a config file sets (``split`` only when all three ratios are).
+
+    Raises:
+        TabularDataError: unreadable file, unknown key, wrong value type, or ratios given partly.
+    """
+    p = Path(path)
+    doc = parse_document(p)
+    flat: Dict[str, Any] = {}
+    for key, value in doc.items():
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise TabularDataError(f"{p}: '{key}' must be a section of keys, not {value!r}")
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[str(key)] = value
+    out: Dict[str, Any] = {}
+    split: Dict[int, float] = {}
+    for key, value in flat.items():
+        if key not in KEYS:
+            raise TabularDataError(f"{p}: unknown setting '{key}'; the settings are {', '.join(KEYS)} "
+                                   "(docs/crowdmind.md)")
+        target, check = KEYS[key]
+        try:
+            value = check(key, value)
+        except ValueError as exc:
+            raise TabularDataError(f"{p}: {exc}") from None
+        if target is None:
+            continue
+        if target.startswith("split."):
+            split[int(target[-1])] = value
+        else:
+            out[target] = value
+    if split:
+        if len(split) != 3:
+            raise TabularDataError(f"{p}: give all three of data.train_ratio, data.val_ratio, data.test_ratio "
+                                   "(or none)")
+        out["split"] = (split[0], split[1], split[2])
+    return out

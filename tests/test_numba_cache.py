@@ -1,0 +1,63 @@
+"""numba caches stingerml's kernels in a per-user folder, never inside the installed package
+(issue 24: a cache left in site-packages by pip shadowed a later editable install)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("numba")
+
+ROOT = Path(__file__).resolve().parents[1]
+SNIPPET = ("from stingerml._kernels.rng_jit import next_double, seed_state; "
+           "from stingerml.core.rng import XorShift32; "
+           "assert next_double(seed_state(7)) == XorShift32(7)(); print('ok')")
+
+
+def _installed_copy(tmp_path: Path) -> Path:
+    """A copy of the package as an installed one (its own folder on sys.path), without caches."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "stingerml", site / "stingerml", ignore=shutil.ignore_patterns("__pycache__"))
+    return site
+
+
+def _run(site: Path, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "PYTHONPATH")}
+    return subprocess.run([sys.executable, "-B", "-c", SNIPPET], cwd=site, env={**base, **env},
+                          capture_output=True, text=True, timeout=300)
+
+
+def _numba_files(folder: Path) -> list:
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".nbi", ".nbc"))
+
+
+def test_cache_goes_to_xdg_cache_home_not_the_package(tmp_path):
+    site = _installed_copy(tmp_path)
+    done = _run(site, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert _numba_files(site) == []
+    assert _numba_files(tmp_path / "cache" / "stingerml" / "numba"), "nothing cached in $XDG_CACHE_HOME/stingerml/numba"
+
+
+def test_numba_cache_dir_is_honoured(tmp_path):
+    site = _installed_copy(tmp_path)
+    done = _run(site, NUMBA_CACHE_DIR=str(tmp_path / "mine"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    assert done.returncode == 0, done.stderr
+    assert _numba_files(site) == [] and not (tmp_path / "cache").exists()
+    assert _numba_files(tmp_path / "mine")
+
+
+def test_unwritable_cache_is_one_line_and_not_the_package(tmp_path):
+    site = _installed_copy(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # a folder under a file cannot be created, even as root
+    done = _run(site, XDG_CACHE_HOME=str(blocker))
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("warning: numba cannot cache") and "NUMBA_CACHE_DIR" in lines[0]
+    assert str(blocker / "stingerml" / "numba") in lines[0]
+    assert _numba_files(site) == []
