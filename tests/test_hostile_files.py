@@ -96,3 +96,34 @@ def test_predict_on_a_row_beyond_float32_refuses(tmp_path, capsys, cell):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "line 3, column 'a'" in err and err.count("\n") == 1, err
     assert not (tmp_path / "out.csv").exists()
+
+
+DEEP = "[" * 50000 + "]" * 50000
+
+
+def test_deeply_nested_json_in_the_newer_readers_is_one_error(tmp_path):
+    """The readers main added beside issue 29 (a sequence model, a predictor's meta.json, a --config
+    JSON) go through the guarded JSON reader too: a clear error, no RecursionError."""
+    from stingerml.core.errors import TabularDataError
+    from stingerml.sequence import model as sequence_model
+    from stingerml.tabular.config import read_config
+    from stingerml.tabular.predictor import Predictor
+
+    with pytest.raises(ModelFormatError, match="nested"):
+        sequence_model.loads(DEEP.encode(), "seq.json")
+    (tmp_path / "c.json").write_text(DEEP)
+    with pytest.raises(TabularDataError, match="nested"):
+        read_config(tmp_path / "c.json")
+    out = tmp_path / "output"
+    out.mkdir()
+    (out / "model.json").write_text(DEEP)
+    with pytest.raises(ModelFormatError, match="nested"):
+        Predictor.load(out)
+    from stingerml.blaster.network import to_network
+    from stingerml.formats import mlmd, network
+
+    mlp = Path(__file__).parent.parent / "vectors" / "browser" / "session_a.mlp.mlmd"
+    network.save(to_network(mlmd.parse(mlp.read_bytes(), source=str(mlp))), out / "model.json")
+    (out / "meta.json").write_text(DEEP)
+    with pytest.raises(ModelFormatError, match="meta.json.*nested"):
+        Predictor.load(out)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
+from ..core import jsonfile
 from ..core.atomic import write_bytes_atomic
 from ..core.binary import le_array, le_bytes
 from .._kernels import kernels
@@ -124,9 +125,9 @@ def dumps(net: SequenceNetwork) -> bytes:
 
 def loads(data: bytes, source: str = "<bytes>") -> SequenceNetwork:
     """Parse a ``stingerml-sequence`` file (ModelFormatError naming ``source`` when it is not one)."""
+    doc = jsonfile.loads(data, source, ModelFormatError, fix=f"give a {FORMAT} file stingerml wrote")
     try:
-        doc = json.loads(data.decode("utf-8"))
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        if doc.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} file")
         if doc.get("version") != VERSION:
             raise ValueError(f"version {doc.get('version')!r}; this stingerml reads version {VERSION}")

@@ -26,11 +26,11 @@ command line win over them.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Callable, Dict, Tuple, Union
 
+from ..core import jsonfile
 from ..core.errors import TabularDataError
 
 PathLike = Union[str, Path]
@@ -99,7 +99,7 @@ def parse_document(path: PathLike) -> Dict[str, Any]:
                                        "(or give the same settings as .json or .toml)") from None
             doc = yaml.safe_load(raw.decode("utf-8"))
         elif suffix == ".json":
-            doc = json.loads(raw.decode("utf-8"))
+            doc = jsonfile.loads(raw, str(p), TabularDataError, fix="fix the config", kind=object)
         elif suffix == ".toml":
             try:
                 import tomllib

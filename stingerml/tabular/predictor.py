@@ -15,12 +15,12 @@ camera loop; see ``benchmarks/predictor.py``).
 """
 from __future__ import annotations
 
-import json
 from array import array
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from .._kernels import kernels
+from ..core import jsonfile
 from ..core.dense import DenseNetwork
 from ..core.errors import ModelFormatError, TabularDataError
 from ..formats import network as network_format
@@ -59,7 +59,8 @@ class Predictor:
             raise ModelFormatError(f"{path}: no model here; give a run folder, its output/ folder or a model.json")
         net = network_format.load(p)
         meta_path = p.parent / "meta.json"
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else None
+        meta = jsonfile.read(meta_path, ModelFormatError, fix="give the meta.json its run wrote, or none") \
+            if meta_path.exists() else None
         return cls(net, meta, str(p))
 
     # -- what the model is ---------------------------------------------------------------------------
