@@ -59,17 +59,13 @@ def _absolute(from_module: Optional[str], node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def _exists(dotted: str, modules: Dict[str, bool]) -> bool:
-    return dotted in modules
-
-
 def rewrite_source(text: str, old_module: Optional[str], new_module: Optional[str],
                    old_modules: Dict[str, bool]) -> str:
     """``text`` (a file that was module ``old_module``, now ``new_module``; None outside the package)
     with its imports of moved modules rewritten."""
     tree = ast.parse(text)
     lines = text.splitlines(keepends=True)
-    edits: List[Tuple[int, int, int, int, str]] = []
+    edits: List[Tuple[int, int, int, int, List[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = _absolute(old_module, node)
