@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 _FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba twin)
     "train": ("pure", "jit"),
@@ -37,6 +37,7 @@ _FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba tw
 }
 
 _name: Optional[str] = None  # the active backend, "python" or "numba"; None until first use
+_first_use: Dict[str, Callable[[], None]] = {}  # family: called once, before its first kernels() call
 
 
 def _module(family: str, numba: bool) -> ModuleType:
@@ -78,7 +79,23 @@ def backend() -> str:
 def kernels(family: str = "train") -> ModuleType:
     """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"``, ``"tabular"``,
     ``"sequence"`` or ``"audio"``."""
+    if _first_use:
+        hook = _first_use.pop(family, None)
+        if hook is not None:
+            hook()
     return _module(family, backend() == "numba")
+
+
+def on_first_use(family: str, callback: Callable[[], None]) -> None:
+    """Call ``callback()`` once, just before the next :func:`kernels` call for ``family``: when the long
+    computation really starts, after the inputs were read and checked (the CLI's note about the
+    backend's speed, which must not precede an error about the input)."""
+    _first_use[family] = callback
+
+
+def clear_first_use() -> None:
+    """Drop the callbacks :func:`on_first_use` holds (a command that ended before its work started)."""
+    _first_use.clear()
 
 
 def prestart_helper() -> None:

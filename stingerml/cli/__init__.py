@@ -131,6 +131,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt as exc:
         print("terminated" if isinstance(exc, Terminated) else "interrupted", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        from .._kernels import clear_first_use
+
+        clear_first_use()  # a note announced for work that never started is not said by later calls
 
 
 _OUTPUT_OPTIONS = {"out": "-o/--out", "onnx": "--onnx", "tflite": "--tflite", "tflite_float": "--tflite-float",

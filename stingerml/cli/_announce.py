@@ -19,7 +19,15 @@ def announce_backend(args: argparse.Namespace, work: str, family: str = "train",
     """One ``note:`` line about the speed of ``work`` (e.g. ``"training"``) on the active backend,
     when it is worth saying: the pure-Python path (slow; only with ``pure``, for a command that
     says it otherwise), or numba without its compiled kernels for ``family`` in the cache (a
-    first run compiles for 10-20 s)."""
+    first run compiles for 10-20 s). Said when the first kernel of ``family`` is fetched
+    (:func:`stingerml._kernels.on_first_use`): after the inputs were read, so never before an
+    error about them."""
+    from .._kernels import on_first_use
+
+    on_first_use(family, lambda: _say_backend(args, work, family, pure))
+
+
+def _say_backend(args: argparse.Namespace, work: str, family: str, pure: bool) -> None:
     from .._kernels import backend
 
     if backend() == "python":

@@ -21,6 +21,14 @@ def write_output(path: str, data: bytes) -> None:
         write_bytes_atomic(path, data)
 
 
+def check_output(path: str) -> None:
+    """Before long work: raise the error writing ``path`` would raise at the end (nothing for ``-``)."""
+    if str(path) != STDIO:
+        from ..core.atomic import check_output_path
+
+        check_output_path(path)
+
+
 def messages(path: str) -> TextIO:
     """Where a command's own report goes: standard error when the output itself is on standard output."""
     return sys.stderr if str(path) == STDIO else sys.stdout

@@ -8,7 +8,7 @@ from typing import Tuple
 from ..core.constants import SLOT_LR, SLOT_MLP, SLOTS
 from ._announce import announce_backend
 from ._common import add_json, add_output, load_model, print_json, read_bytes, read_one_log, say
-from ._stdio import messages, write_output
+from ._stdio import check_output, messages, write_output
 
 
 def _progress(label: str, quiet: bool):
@@ -52,6 +52,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_replay(args) -> int:
+    check_output(args.out)
     log, p_lr, p_mlp = _replay(args)
     lines = ["timestamp_ms,p_lr,p_mlp"]
     lines += [f"{t},{a:.9g},{b:.9g}" for t, a, b in zip(log.timestamp_ms, p_lr, p_mlp)]

@@ -90,11 +90,20 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> None:
 
     Raises :class:`~stingerml.core.errors.OutputError` (an OSError) naming the path and what to do.
     """
+    check_output_path(path)
+    _replace_file(Path(path), data)
+
+
+def check_output_path(path: PathLike) -> None:
+    """Raise :class:`~stingerml.core.errors.OutputError` unless a file can be written at ``path``: not a
+    folder, not a link/device/FIFO/socket (:func:`check_output_file`), in a folder that exists. Called
+    by every write, and by commands before long work, so that they do not fail only at the end."""
     target = Path(path)
     if target.is_dir():
         raise output_error(target, IsADirectoryError(21, "Is a directory", str(target)))
     check_output_file(target)
-    _replace_file(target, data)
+    if not target.parent.is_dir():
+        raise output_error(target, FileNotFoundError(2, "No such file or directory", str(target)))
 
 
 def _replace_file(target: Path, data: bytes) -> None:
