@@ -90,6 +90,7 @@ def test_any_row_boundary_gives_the_same_bits(processes_setting, monkeypatch, no
 
 
 def test_auto_splits_big_fits_only(processes_setting, monkeypatch):
+    monkeypatch.setattr(peer, "AUTO_SPLITS", True)
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     processes_setting("auto")
@@ -101,6 +102,16 @@ def test_auto_splits_big_fits_only(processes_setting, monkeypatch):
     assert peer._wanted(2, 1)
     processes_setting(1)
     assert not peer._wanted(10**4, 10**4)
+
+
+def test_auto_never_splits_where_the_split_costs_more(processes_setting, monkeypatch):
+    monkeypatch.setattr(peer, "AUTO_SPLITS", False)  # PyPy
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    processes_setting("auto")
+    assert processes() == 1
+    assert not peer._wanted(40, 600)
+    processes_setting(2)
+    assert peer._wanted(40, 600)
 
 
 def test_one_cpu_means_one_process(processes_setting, monkeypatch):

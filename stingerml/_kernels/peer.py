@@ -18,7 +18,7 @@ and stdout; it is kept between fits and exits with the main
 process. Only the pure backend uses it (numba needs no help), when
 :func:`stingerml.set_processes` / ``STINGERML_PROCESSES`` allows two
 processes: ``auto`` (the default) when two CPUs are free and the fit is big
-enough to be worth it, ``2`` for every fit of two rows or more, ``1`` never.
+enough to be worth it (never under PyPy, :data:`AUTO_SPLITS`), ``2`` for every fit of two rows or more, ``1`` never.
 That setting lives here (:func:`set_processes`, :func:`processes`); the
 package :mod:`stingerml._kernels` re-exports it.
 
@@ -46,6 +46,10 @@ MIN_WORK = 4000  # rows × iterations (a few seconds of pure-Python training) be
 MAIN_SHARE = 0.46  # of the rows: the output side's gradient sums cost a little more than the input layer's
 _STOP_TIMEOUT_S = 10.0
 _SMOOTHING = 0.25  # weight of the newest iteration in the load-balance estimates
+# Under PyPy "auto" means one process: a second JIT warming up and PyPy's slow pickling cost
+# more than the second CPU saves (tiny: half the CPU time and less wall time in one process;
+# docs/performance.md).
+AUTO_SPLITS = sys.implementation.name != "pypy"
 
 
 class Link:
@@ -241,6 +245,8 @@ def processes() -> int:
     setting = process_setting()
     if setting != "auto":
         return setting  # type: ignore[return-value]
+    if not AUTO_SPLITS:
+        return 1
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
