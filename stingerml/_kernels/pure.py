@@ -10,12 +10,15 @@ same name and signature in ``jit.py``. Conventions:
   JavaScript ``Float32Array`` store.
 - Sums that SPEC orders are done in that order without compensation: with an
   explicit running accumulator, never ``sum()`` of floats (compensated since
-  Python 3.12). For speed, when several outputs each accumulate over the same
-  inputs, the loop runs over the inputs outside and the outputs inside, as a
-  list comprehension: each output still adds its terms in SPEC order.
+  Python 3.12). The MLP's forward and backward sums are one running sum per
+  unit (:func:`_dot`), the shape both CPython and PyPy's JIT run fastest; where
+  several outputs each accumulate over the same inputs elsewhere (the LR, the
+  gradient sums), the loop runs over the inputs outside and the outputs inside,
+  as a list comprehension: each output still adds its terms in SPEC order.
 - Adding a zero product never changes an accumulator here (no accumulator can
   be -0.0: they start at +0.0 or at a weight that is never -0.0), so terms
-  whose factor is exactly zero (dead ReLU units) are skipped.
+  whose factor is exactly zero (dead ReLU units) are skipped, and kept where
+  testing for them costs more than adding them (the first layer's inputs).
 """
 from __future__ import annotations
 
@@ -275,35 +278,46 @@ def _bias_rows(W: Sequence[float], b: Sequence[float], n_in: int) -> List[array]
 
 
 class _Net(NamedTuple):
-    """The weights as one forward/backward pass reads them (rebuilt once per iteration)."""
+    """The weights as one forward/backward pass reads them (rebuilt once per iteration), as lists
+    of floats (reading a list makes no new float objects; reading an ``array`` does)."""
 
-    b1: List[float]  # 64
-    W1T: List[List[float]]  # n_in columns of 64: W1T[k][j] = W1[j][k]
-    b2: List[float]  # 32
-    W2T: List[List[float]]  # 64 columns of 32
-    W2: List[List[float]]  # 32 rows of 64 (and the bias last)
+    W1b: List[List[float]]  # 64 rows: W1[j] (n_in) and b1[j] last
+    W2b: List[List[float]]  # 32 rows: W2[j] (64) and b2[j] last
+    W2T: List[Tuple[float, ...]]  # 64 columns of W2: W2T[k][j] = W2[j][k]
     W3: List[float]  # 32
     b3: float
 
 
 def _net(W1b: List[array], W2b: List[array], W3: array, b3: float, n_in: int) -> _Net:
-    cols1 = [list(c) for c in zip(*W1b)]
-    cols2 = [list(c) for c in zip(*W2b)]
-    return _Net(cols1[n_in], cols1[:n_in], cols2[H1], cols2[:H1], [list(r) for r in W2b], list(W3), b3)
+    W2rows = [r.tolist() for r in W2b]
+    return _Net([r.tolist() for r in W1b], W2rows, list(zip(*W2rows))[:H1], W3.tolist(), b3)
+
+
+def _dot(w: Sequence[float], x: Sequence[float], start: float) -> float:
+    """``start + w[0]*x[0] + w[1]*x[1] + ...`` in double, left to right, over ``len(x)`` terms."""
+    acc = start
+    for wk, xk in zip(w, x):
+        acc += wk * xk
+    return acc
 
 
 def _forward(x: Sequence[float], net: _Net) -> Tuple[array, array, float]:
-    """``(h1, h2, z)`` for one input: f32 ReLU layers, double output logit."""
-    acc = net.b1
-    for xk, wcol in zip(x, net.W1T):
-        if xk:
-            acc = [a + w * xk for a, w in zip(acc, wcol)]
-    h1 = array("f", [a if a > 0.0 else 0.0 for a in acc])
-    acc = net.b2
-    for hk, wcol in zip(h1, net.W2T):
-        if hk:
-            acc = [a + w * hk for a, w in zip(acc, wcol)]
-    h2 = array("f", [a if a > 0.0 else 0.0 for a in acc])
+    """``(h1, h2, z)`` for one input: f32 ReLU layers, double output logit.
+
+    Each unit's sum starts at its bias (a row's last element) and adds the
+    products in input order. In the second layer only the inputs with
+    ``h1[k] > 0`` are added (the others' products are zeros).
+    """
+    xs = list(x)
+    h1 = array("f", [a if a > 0.0 else 0.0 for a in [_dot(w, xs, w[-1]) for w in net.W1b]])
+    active = [k for k, h in enumerate(h1) if h]
+    if active:
+        pick = itemgetter(*active, active[0])  # always a tuple; _dot stops at len(hs)
+        hs = [h1[k] for k in active]
+        acc2 = [_dot(pick(w), hs, w[H1]) for w in net.W2b]
+    else:
+        acc2 = [w[H1] for w in net.W2b]
+    h2 = array("f", [a if a > 0.0 else 0.0 for a in acc2])
     z = net.b3
     for w, h in zip(net.W3, h2):
         if h:
@@ -326,21 +340,21 @@ def _row_pass(x: array, x1: array, target: float, net: _Net) -> _RowPass:
     """Forward and backward for one row (SPEC §8's per-row bullets, before the gradient sums).
 
     ``dh1[j]`` is only summed for units with ``h1[j] > 0``: for the others SPEC's
-    ``f32(sum * 0)`` is a zero, which the gradient sums skip.
+    ``f32(sum * 0)`` is a zero, which the gradient sums skip; and only over the
+    ``dh2[k]`` that are not zero.
     """
     h1, h2, z = _forward(x, net)
     dz = sigmoid(z) - target
     dh2 = array("f", [dz * w * (1 if h > 0.0 else 0) for w, h in zip(net.W3, h2)])
     dh1 = array("f", bytes(4 * H1))
-    active = [k for k, h in enumerate(h1) if h]
-    if active:
-        pick = itemgetter(*active, active[0])  # always a tuple; zip below stops at len(active)
-        back = [0.0] * len(active)
-        for d, wrow in zip(dh2, net.W2):
-            if d:
-                back = [a + d * w for a, w in zip(back, pick(wrow))]
-        for k, v in zip(active, back):
-            dh1[k] = v
+    live = [k for k, d in enumerate(dh2) if d]
+    if live:
+        pick = itemgetter(*live, live[0])  # always a tuple; _dot stops at len(ds)
+        ds = [dh2[k] for k in live]
+        W2T = net.W2T
+        for j, h in enumerate(h1):
+            if h:
+                dh1[j] = _dot(pick(W2T[j]), ds, 0.0)
     return _RowPass(x1, h1, h2, dz, dh2, dh1)
 
 
