@@ -127,3 +127,67 @@ def test_deeply_nested_json_in_the_newer_readers_is_one_error(tmp_path):
     (out / "meta.json").write_text(DEEP)
     with pytest.raises(ModelFormatError, match="meta.json.*nested"):
         Predictor.load(out)
+
+
+# --- group 6: report.json of the right JSON but wrong types (49 of 168 variants crashed `report`) ---
+
+WRONG = [None, True, 1e308, "", [], [1], {}]  # one of each JSON type (and an empty array)
+
+
+def _paths(doc, prefix=()):
+    """Every key path of a parsed report (objects all the way down, the first item of each array)."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield prefix + (key,)
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(doc, list) and doc:
+        yield prefix + (0,)
+        yield from _paths(doc[0], prefix + (0,))
+
+
+def _replaced(doc, path, value):
+    import copy
+
+    out = copy.deepcopy(doc)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "out"
+    assert main(["train", str(ROOT / "vectors" / "sessions" / "tiny.bin"), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_report_of_every_wrong_type_is_a_page_or_one_line(trained_report, tmp_path, capsys):
+    import json
+    import shutil
+
+    report = json.loads((trained_report / "report.json").read_text())
+    report["shot_traces"][0]["session"] = ""  # one trace with every optional key, so each is replaced too
+    paths = [p for p in _paths(report)
+             if not (len(p) > 2 and p[:2] in (("metrics", "split"),))]  # the split's index lists: not read
+    folder = tmp_path / "run"
+    shutil.copytree(trained_report, folder)
+    log = str(ROOT / "vectors" / "sessions" / "tiny.bin")
+    capsys.readouterr()
+    outcomes = {0: 0, 1: 0}
+    no_traces = dict(report, shot_traces=[])  # drawing the IMU is the slow part: only for the traces' own paths
+    for path in paths:
+        for value in WRONG:
+            base = report if path[0] == "shot_traces" else no_traces
+            (folder / "report.json").write_text(json.dumps(_replaced(base, path, value)))
+            (folder / "report.html").unlink(missing_ok=True)
+            code = main(["report", str(folder), "--log", log, "-q"])
+            out, err = capsys.readouterr()
+            assert code in (0, 1), (path, value)
+            outcomes[code] += 1
+            if code == 1:
+                lines = err.strip().splitlines()
+                assert len(lines) == 1 and lines[0].startswith("error: ") and "report.json" in lines[0], (path, value, err)
+                assert not (folder / "report.html").exists()
+    assert outcomes[1] > 100 and outcomes[0] > 100, outcomes  # both kinds of outcome were exercised

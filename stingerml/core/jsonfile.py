@@ -114,3 +114,44 @@ def _is(value: Any, kind: type) -> bool:
 def _show(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+class Nullable:
+    """A :func:`check` schema that also accepts ``null``."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+
+
+def check(value: Any, schema: Any, source: str, error: Type[StingerError], *, fix: str, where: str = "") -> None:
+    """Check parsed JSON ``value`` against ``schema``; the first mismatch is one ``error`` line naming its path.
+
+    A schema is a type or a tuple of types (as in :func:`field`; ``object`` accepts anything), a
+    :class:`Nullable`, a one-item list ``[item_schema]`` (an array of items) or a dict
+    ``{key: schema}`` (an object that has these keys; a key ending in ``?`` may be missing; other
+    keys are not looked at).
+    """
+    name = f'"{where}"' if where else "the top level"
+    if isinstance(schema, Nullable):
+        if value is not None:
+            check(value, schema.schema, source, error, fix=fix, where=where)
+    elif isinstance(schema, list):
+        if not isinstance(value, list):
+            raise error(f"{source}: {name} must be an array, not {_show(value)}; {fix}")
+        for i, item in enumerate(value):
+            check(item, schema[0], source, error, fix=fix, where=f"{where}[{i}]")
+    elif isinstance(schema, dict):
+        if not isinstance(value, dict):
+            raise error(f"{source}: {name} must be an object, not {_show(value)}; {fix}")
+        for key, sub in schema.items():
+            bare = key[:-1] if key.endswith("?") else key
+            path = f"{where}.{bare}" if where else bare
+            if bare in value:
+                check(value[bare], sub, source, error, fix=fix, where=path)
+            elif not key.endswith("?"):
+                raise error(f"{source}: \"{path}\" is missing; {fix}")
+    else:
+        kinds = schema if isinstance(schema, tuple) else (schema,)
+        if object not in kinds and not any(_is(value, k) for k in kinds):
+            want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            raise error(f"{source}: {name} must be {want}, not {_show(value)}; {fix}")
