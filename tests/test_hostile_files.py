@@ -191,3 +191,24 @@ def test_report_of_every_wrong_type_is_a_page_or_one_line(trained_report, tmp_pa
                 assert len(lines) == 1 and lines[0].startswith("error: ") and "report.json" in lines[0], (path, value, err)
                 assert not (folder / "report.html").exists()
     assert outcomes[1] > 100 and outcomes[0] > 100, outcomes  # both kinds of outcome were exercised
+
+
+# --- group 6: export-model of finite weights near ±3e38 (ValueError: cannot convert float NaN to integer) ---
+
+@pytest.mark.parametrize("part", ["coef", "mean"])
+def test_export_model_of_weights_near_float32_max_is_one_error(tmp_path, capsys, part):
+    import struct
+
+    from stingerml.formats import mlmd
+
+    big = struct.unpack("<f", struct.pack("<f", 3.0e38))[0]  # finite float32
+    sign = [big] * 9 + [-big] * 9
+    model = (mlmd.LRModel(mean=[0.0] * 18, scale=[1.0] * 18, coef=sign, intercept=big) if part == "coef" else
+             mlmd.LRModel(mean=sign, scale=[1e-38] * 18, coef=[1.0] * 18, intercept=0.0))
+    path = tmp_path / "big.mlmd"
+    path.write_bytes(mlmd.build(model))
+    out = tmp_path / "out"
+    code = main(["export-model", str(path), "-o", str(out), "--log", str(ROOT / "vectors" / "sessions" / "tiny.bin")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("error: int8 quantization: "), err
+    assert "no float32 step" in err[0] and not out.exists()
