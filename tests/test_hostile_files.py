@@ -212,3 +212,32 @@ def test_export_model_of_weights_near_float32_max_is_one_error(tmp_path, capsys,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("error: int8 quantization: "), err
     assert "no float32 step" in err[0] and not out.exists()
+
+
+# --- group 4/6: the sequence trainer's long CSV goes through core.csvfile (it split rows on \v, \f, quoted newlines) ---
+
+def test_sequence_csv_reads_quoted_line_breaks_and_control_characters(tmp_path):
+    from stingerml.sequence.data import read_csv_long
+
+    path = tmp_path / "seq.csv"
+    path.write_bytes(b'\xef\xbb\xbfsample_id,step,a,b,label\r\n'
+                     b's1,0,1,2,"multi\nline"\r\ns1,1,3,4,"multi\nline"\r\n'
+                     b's2,0,5,6,"x\x0by\x0cz"\r\n')
+    data = read_csv_long(path)
+    assert data.labels == ["multi\nline", "x\x0by\x0cz"]  # one label per sample, kept whole
+    assert list(data.X.lengths) == [2, 1]
+    assert list(data.X.data) == [1, 2, 3, 4, 5, 6, 0, 0]
+
+
+@pytest.mark.parametrize("cell, message", [("1e39", "beyond float32"), ("-1e999", "beyond float32"),
+                                           ("nan", "not a finite number"), ("9" * 400, "beyond float32")])
+def test_sequence_csv_cell_beyond_float32_is_one_line(tmp_path, cell, message):
+    from stingerml.core.errors import SequenceDataError
+    from stingerml.sequence.data import read_csv_long
+
+    path = tmp_path / "seq.csv"
+    path.write_text(f"sample_id,step,a,label\ns1,0,1,x\ns1,1,{cell},x\n")
+    with pytest.raises(SequenceDataError) as info:
+        read_csv_long(path)
+    assert str(info.value).startswith(f"{path}: line 3, column a: ") and message in str(info.value)
+    assert "\n" not in str(info.value)
