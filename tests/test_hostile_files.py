@@ -241,3 +241,73 @@ def test_sequence_csv_cell_beyond_float32_is_one_line(tmp_path, cell, message):
         read_csv_long(path)
     assert str(info.value).startswith(f"{path}: line 3, column a: ") and message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+# --- group 6: YAML/TOML configs get the JSON reader's limits (size, depth, no devices) and YAML no aliases ---
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))  # 9**9 values
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("deep.yaml", "[" * 100000 + "]" * 100000, "nested more than 32 levels"),
+    ("deep40.yaml", "a: " + "[" * 40 + "]" * 40, "nested more than 32 levels"),
+    ("deep.toml", "a = " + "[" * 100000 + "]" * 100000, "nested more than 32 levels"),
+    ("deep40.toml", "a = " + "[" * 40 + "]" * 40, "nested more than 32 levels"),
+    ("laughs.yaml", LAUGHS, "YAML aliases"),
+    ("big.yaml", "a: " + "x" * (2 << 20), "too large"),
+])
+def test_config_file_limits(tmp_path, capsys, name, text, message):
+    if name.endswith(".yaml"):
+        pytest.importorskip("yaml")
+    if name.endswith(".toml"):
+        pytest.importorskip("tomllib")
+    from stingerml.core.errors import TabularDataError
+    from stingerml.tabular.config import parse_document
+
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(TabularDataError) as info:
+        parse_document(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_config_that_is_a_device_is_not_read(tmp_path):
+    from stingerml.core.errors import TabularDataError
+    from stingerml.tabular.config import parse_document
+
+    link = tmp_path / "train.json"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(TabularDataError, match="not a regular file"):
+        parse_document(link)
+
+
+# --- group 6: the one-hot metadata of a model and the API's schema.json through core.jsonfile ---
+
+@pytest.mark.parametrize("doc, message", [
+    (DEEP, "nested more than 32 levels"),
+    ('{"columns": "island", "categories": {}}', '"columns" must be an array'),
+    ('{"columns": ["island"], "categories": {"island": [1, 2]}}', '"categories.island[0]" must be a string'),
+    ('{"columns": ["island"], "categories": {"island": ["a", "b", "c"]}}', "3 encoded features, the network takes 2"),
+])
+def test_a_models_one_hot_metadata_is_checked(doc, message):
+    from array import array
+
+    from stingerml.core.dense import DenseLayer, DenseNetwork
+    from stingerml.tabular.categorical import METADATA_KEY, network_encoding
+
+    net = DenseNetwork((DenseLayer(array("f", [0.5, 0.5]), array("f", [0.0]), 2, 1),), "sigmoid",
+                       metadata=((METADATA_KEY, doc),))
+    with pytest.raises(ModelFormatError) as info:
+        network_encoding(net, "m.json")
+    assert str(info.value).startswith("m.json: metadata one_hot") and message in str(info.value)
+
+
+def test_the_apis_schema_answer_is_read_with_the_json_limits(monkeypatch):
+    from stingerml.core.errors import ApiError
+    from stingerml.tabular.api import ApiClient
+
+    client = ApiClient("http://127.0.0.1:9", "token")
+    monkeypatch.setattr(client, "request", lambda method, url, *a, **k: (200, DEEP.encode()))
+    with pytest.raises(ApiError, match="nested more than 32 levels.*schema.json"):
+        client.schema("d1")

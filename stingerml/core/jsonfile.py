@@ -50,6 +50,13 @@ def loads(data: Union[bytes, str], source: str, error: Type[StingerError], *, fi
 def read(path: Union[str, "os.PathLike[str]"], error: Type[StingerError], *, fix: str, kind: type = dict,
          max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> Any:
     """Read and parse the JSON file ``path`` (a regular file of at most ``max_bytes``; see :func:`loads`)."""
+    data = read_bytes(path, error, fix=fix, max_bytes=max_bytes)
+    return loads(data, str(path), error, fix=fix, kind=kind, max_depth=max_depth)
+
+
+def read_bytes(path: Union[str, "os.PathLike[str]"], error: Type[StingerError], *, fix: str,
+               max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``max_bytes`` (a device or FIFO is never read)."""
     p = Path(path)
     try:
         with open(p, "rb") as fh:
@@ -59,8 +66,14 @@ def read(path: Union[str, "os.PathLike[str]"], error: Type[StingerError], *, fix
     except OSError as exc:
         raise error(f"{p}: cannot read: {exc.strerror or exc}; {fix}") from None
     if len(data) > max_bytes:
-        raise error(f"{p}: larger than {max_bytes} bytes, too large for this JSON file; {fix}")
-    return loads(data, str(p), error, fix=fix, kind=kind, max_depth=max_depth)
+        raise error(f"{p}: larger than {max_bytes} bytes, too large for this file; {fix}")
+    return data
+
+
+def check_depth(doc: Any, source: str, error: Type[StingerError], *, fix: str, max_depth: int = MAX_DEPTH) -> None:
+    """The nesting limit of :func:`loads` for a document another parser (YAML, TOML) returned."""
+    if _depth(doc) > max_depth:
+        raise error(f"{source}: nested more than {max_depth} levels deep; {fix}")
 
 
 _KIND_NAMES = {dict: "object", list: "array", str: "string"}
