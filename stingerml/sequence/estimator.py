@@ -34,7 +34,7 @@ from ..core.errors import SequenceDataError, TrainingError
 from ..core.matrix import Matrix
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
-from ..learn import evaluation
+from ..learn import metrics
 from ..learn.epochs import EpochHook, TrainState, run_epochs
 from ..learn.estimator import check_fitted
 from ..learn.scaler import fit_scaler
@@ -168,7 +168,7 @@ class _SequenceClassifier:
 
             def validation() -> Dict[str, float]:
                 probs, loss = K.forward(st.P, spec, Xvs, Xv.lengths, Xv.n_steps, Xv.n_samples, Yv)
-                acc = evaluation.accuracy(list(Yv), predicted_classes(probs, C))
+                acc = metrics.accuracy(list(Yv), predicted_classes(probs, C))
                 return {"val_loss": loss / Xv.n_samples, "val_accuracy": acc}
 
             validate = validation
@@ -222,7 +222,7 @@ class _SequenceClassifier:
 
     def score(self, X: Sequences, y: Sequence[Any]) -> float:
         """Accuracy on ``X``, ``y``."""
-        return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+        return metrics.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
 
 
 class TCNClassifier(_SequenceClassifier):

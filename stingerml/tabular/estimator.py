@@ -49,7 +49,7 @@ from ..core.preprocess import PREPROCESSORS, apply_rows
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
-from ..learn import evaluation
+from ..learn import metrics
 from ..learn.epochs import EpochHook, TrainState, run_epochs
 from ..learn.scaler import fit_scaler
 from ..learn.split import random_split, stratified_split
@@ -345,7 +345,7 @@ class MLPClassifier(_TabularMLP):
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         if "true" not in cache:
             cache["true"] = [int(v > 0.5) for v in T] if n_out == 1 else predicted_classes(T, n_out)
-        return {"val_accuracy": evaluation.accuracy(cache["true"], predicted_classes(out, n_out))}
+        return {"val_accuracy": metrics.accuracy(cache["true"], predicted_classes(out, n_out))}
 
     def predict_proba(self, X: Matrix) -> Matrix:
         """``n × n_classes`` probabilities (float64 from the float32 weights)."""
@@ -365,7 +365,7 @@ class MLPClassifier(_TabularMLP):
 
     def score(self, X: Matrix, y: Sequence[Any]) -> float:
         """Accuracy on ``X``, ``y``."""
-        return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+        return metrics.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, self.classes_, ())
@@ -412,7 +412,7 @@ class MLPRegressor(_TabularMLP):
         return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None, on_epoch_end)
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
-        r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
+        r2 = metrics.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
         return {"val_r2": r2}
 
     def predict(self, X: Matrix) -> Union[Matrix, List[float]]:
@@ -423,7 +423,7 @@ class MLPRegressor(_TabularMLP):
     def score(self, X: Matrix, y: Union[Matrix, Sequence[float]]) -> float:
         """R² averaged over the targets (scikit-learn's ``uniform_average``)."""
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
-        return evaluation.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
+        return metrics.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, (), self.target_names_)
