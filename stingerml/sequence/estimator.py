@@ -37,7 +37,7 @@ from ..core.rng import XorShift32
 from ..learn import metrics
 from ..learn.epochs import EpochHook, TrainState, run_epochs
 from ..learn.estimator import check_fitted
-from ..learn.scaler import fit_scaler
+from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import stratified_split
 from .data import Sequences
 from .model import SequenceNetwork, scale_steps
@@ -143,7 +143,8 @@ class _SequenceClassifier:
         self.n_steps_ = X.n_steps
         self.feature_names_ = tuple(feature_names) or tuple(f"x{k}" for k in range(F))
         Fm = Matrix(array("d", [v for row in X.steps() for v in row]), F)
-        self.mean_, self.scale_ = fit_scaler(Fm)
+        scaler = Scaler(TWO_PASS).fit(Fm)  # the trainers' algorithm: models' bytes depend on it
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         spec = self._spec(F, C)
         self.spec_ = spec
         st = state if state is not None else TrainState()

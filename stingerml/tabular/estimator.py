@@ -51,7 +51,7 @@ from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
 from ..learn import metrics
 from ..learn.epochs import EpochHook, TrainState, run_epochs
-from ..learn.scaler import fit_scaler
+from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import random_split, stratified_split
 
 MONITORS = ("val_loss", "val_accuracy")
@@ -191,7 +191,8 @@ class _TabularMLP:
                 parts = random_split(n, (1.0 - self.validation_fraction, self.validation_fraction, 0.0), self.seed)
             val = (_rows(X, parts.val), _rows(Matrix(T, n_out), parts.val).data)
             X, T = _rows(X, parts.train), _rows(Matrix(T, n_out), parts.train).data
-        self.mean_, self.scale_ = fit_scaler(X)
+        scaler = Scaler(TWO_PASS).fit(X)  # the trainers' algorithm: models' bytes depend on it
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         self.n_features_in_ = X.n_cols
         sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]
         K = kernels("tabular")
@@ -402,7 +403,8 @@ class MLPRegressor(_TabularMLP):
         self.n_targets_ = Y.n_cols
         self.feature_names_ = tuple(feature_names)
         self.target_names_ = tuple(target_names) or tuple(f"y{k}" for k in range(Y.n_cols))
-        self.target_mean_, self.target_scale_ = fit_scaler(Y)
+        scaler = Scaler(TWO_PASS).fit(Y)  # the trainers' algorithm: models' bytes depend on it
+        self.target_mean_, self.target_scale_ = scaler.mean_, scaler.scale_
         val = None
         if validation_data is not None:
             Xv, yv = validation_data
