@@ -49,9 +49,9 @@ from ..core.preprocess import PREPROCESSORS, apply_rows
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
-from ..learn import evaluation
-from ..learn.epochs import TrainState, run_epochs
-from ..learn.scaler import fit_scaler
+from ..learn import metrics
+from ..learn.epochs import EpochHook, TrainState, run_epochs
+from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import random_split, stratified_split
 
 MONITORS = ("val_loss", "val_accuracy")
@@ -175,7 +175,8 @@ class _TabularMLP:
     # -- fitting -----------------------------------------------------------------------------
 
     def _fit(self, X: Matrix, T: array, n_out: int, kind: str, val: Optional[Tuple[Matrix, array]],
-             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]]):
+             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]],
+             on_epoch_end: Optional[EpochHook]):
         self._check_params()
         _check_X(X, "fit")
         X = apply_rows(self.preprocess, X)
@@ -190,7 +191,8 @@ class _TabularMLP:
                 parts = random_split(n, (1.0 - self.validation_fraction, self.validation_fraction, 0.0), self.seed)
             val = (_rows(X, parts.val), _rows(Matrix(T, n_out), parts.val).data)
             X, T = _rows(X, parts.train), _rows(Matrix(T, n_out), parts.train).data
-        self.mean_, self.scale_ = fit_scaler(X)
+        scaler = Scaler(TWO_PASS).fit(X)  # the trainers' algorithm: models' bytes depend on it
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         self.n_features_in_ = X.n_cols
         sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]
         K = kernels("tabular")
@@ -219,7 +221,7 @@ class _TabularMLP:
             return {"val_loss": vloss / val[0].n_rows, **self._val_metrics(out, Tv, n_out, cache)}
 
         run_epochs(st, n, self.batch_size, self.max_epochs, self.patience, train_part,
-                   validate if val is not None else None, kind != "linear", progress, self.monitor)
+                   validate if val is not None else None, kind != "linear", progress, self.monitor, on_epoch_end)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st
@@ -297,12 +299,13 @@ class MLPClassifier(_TabularMLP):
     def fit(self, X: Matrix, y: Sequence[Any], *, classes: Optional[Sequence[Any]] = None,
             validation_data: Optional[Tuple[Matrix, Sequence[Any]]] = None,
             feature_names: Sequence[str] = (), progress: Optional[ProgressCallback] = None,
-            state: Optional[TrainState] = None) -> "MLPClassifier":
+            state: Optional[TrainState] = None, on_epoch_end: Optional[EpochHook] = None) -> "MLPClassifier":
         """Train on ``X`` (``n × n_features`` raw features) and labels ``y``; returns self.
 
         ``classes``: the label order (default: the distinct labels sorted); ``state``:
-        a :class:`TrainState` to continue from (resume; or an empty one to watch),
-        updated in place; ``progress`` gets :class:`~stingerml.core.progress.Progress` events.
+        a :class:`TrainState` to continue from (resume), updated in place; ``progress`` gets
+        :class:`~stingerml.core.progress.Progress` events; ``on_epoch_end(state)`` is called after
+        each finished epoch (:data:`~stingerml.learn.epochs.EpochHook`: checkpoints).
         """
         labels = [str(v) for v in y]
         if len(labels) != X.n_rows:
@@ -320,7 +323,8 @@ class MLPClassifier(_TabularMLP):
         if validation_data is not None:
             Xv, yv = validation_data
             val = (Xv, self._targets(self._encode([str(v) for v in yv], "validation y")))
-        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes)
+        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes,
+                         on_epoch_end)
 
     def _encode(self, labels: List[str], what: str) -> List[int]:
         index = {c: k for k, c in enumerate(self.classes_)}
@@ -342,7 +346,7 @@ class MLPClassifier(_TabularMLP):
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         if "true" not in cache:
             cache["true"] = [int(v > 0.5) for v in T] if n_out == 1 else predicted_classes(T, n_out)
-        return {"val_accuracy": evaluation.accuracy(cache["true"], predicted_classes(out, n_out))}
+        return {"val_accuracy": metrics.accuracy(cache["true"], predicted_classes(out, n_out))}
 
     def predict_proba(self, X: Matrix) -> Matrix:
         """``n × n_classes`` probabilities (float64 from the float32 weights)."""
@@ -362,7 +366,7 @@ class MLPClassifier(_TabularMLP):
 
     def score(self, X: Matrix, y: Sequence[Any]) -> float:
         """Accuracy on ``X``, ``y``."""
-        return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+        return metrics.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, self.classes_, ())
@@ -385,9 +389,10 @@ class MLPRegressor(_TabularMLP):
     def fit(self, X: Matrix, y: Union[Matrix, Sequence[float]], *,
             validation_data: Optional[Tuple[Matrix, Union[Matrix, Sequence[float]]]] = None,
             feature_names: Sequence[str] = (), target_names: Sequence[str] = (),
-            progress: Optional[ProgressCallback] = None, state: Optional[TrainState] = None) -> "MLPRegressor":
+            progress: Optional[ProgressCallback] = None, state: Optional[TrainState] = None,
+            on_epoch_end: Optional[EpochHook] = None) -> "MLPRegressor":
         """Train on ``X`` and targets ``y`` (a Matrix ``n × n_targets``, or one value per row);
-        ``progress`` and ``state`` as :meth:`MLPClassifier.fit`."""
+        ``progress``, ``state`` and ``on_epoch_end`` as :meth:`MLPClassifier.fit`."""
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
         self._single = not isinstance(y, Matrix)
         if Y.n_rows != X.n_rows:
@@ -398,17 +403,18 @@ class MLPRegressor(_TabularMLP):
         self.n_targets_ = Y.n_cols
         self.feature_names_ = tuple(feature_names)
         self.target_names_ = tuple(target_names) or tuple(f"y{k}" for k in range(Y.n_cols))
-        self.target_mean_, self.target_scale_ = fit_scaler(Y)
+        scaler = Scaler(TWO_PASS).fit(Y)  # the trainers' algorithm: models' bytes depend on it
+        self.target_mean_, self.target_scale_ = scaler.mean_, scaler.scale_
         val = None
         if validation_data is not None:
             Xv, yv = validation_data
             Yv = yv if isinstance(yv, Matrix) else Matrix(array("d", yv), 1)
             val = (Xv, scale_rows(Yv, self.target_mean_, self.target_scale_))
         T = scale_rows(Y, self.target_mean_, self.target_scale_)
-        return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None)
+        return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None, on_epoch_end)
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
-        r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
+        r2 = metrics.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
         return {"val_r2": r2}
 
     def predict(self, X: Matrix) -> Union[Matrix, List[float]]:
@@ -419,7 +425,7 @@ class MLPRegressor(_TabularMLP):
     def score(self, X: Matrix, y: Union[Matrix, Sequence[float]]) -> float:
         """R² averaged over the targets (scikit-learn's ``uniform_average``)."""
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
-        return evaluation.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
+        return metrics.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, (), self.target_names_)
