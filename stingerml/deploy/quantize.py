@@ -80,6 +80,9 @@ def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = F
             not match the network, non-finite weights, or a bias beyond int32.
     """
     check_network(net, "int8 quantization")
+    if net.output_activation:
+        raise ExportError("int8 quantization: bounded regression outputs (output_activation) have no int8 model "
+                          "yet; export the float32 TFLite (--tflite float)")
     wide = next((k for k, layer in enumerate(net.layers) if layer.n_in > MAX_INPUTS), -1)
     if wide >= 0:
         raise ExportError(f"int8 quantization: layer {wide} has {net.layers[wide].n_in} inputs; an int32 "

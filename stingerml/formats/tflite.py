@@ -24,6 +24,10 @@ RESHAPE ``[-1, 63]``) and the scaler (SUB mean, DIV scale) come first::
     input  float32 [1, n_features] -> [preprocessing] -> SUB -> DIV -> FULLY_CONNECTED (fused ReLU) ...
       -> SOFTMAX | LOGISTIC | nothing        output float32 [1, n_outputs]
 
+A regression network with bounded targets (``output_activation``) ends, as its ONNX
+file, in LOGISTIC/TANH of the last layer's output kept column by column with
+SELECT_V2 and a constant boolean mask per activation.
+
 :class:`Graph` is the writer both use (tensors, constant buffers, operators and
 their codes, then the model bytes); another model family adds its operators
 through it. Buffers are aligned to 16 bytes; ``buffers[0]`` is the empty
@@ -51,8 +55,8 @@ SIGNATURE_KEY = "serving_default"
 
 # schema.fbs enums
 FLOAT32, INT32, BOOL, INT8 = 0, 2, 6, 9  # TensorType
-(FULLY_CONNECTED, LOGISTIC, MUL, RESHAPE, SOFTMAX, GATHER, SUB, DIV, EQUAL, SUM, SQRT,
- SELECT_V2) = 9, 14, 18, 22, 25, 36, 41, 42, 71, 74, 75, 123  # BuiltinOperator
+(CONCATENATION, DEQUANTIZE, FULLY_CONNECTED, LOGISTIC, MUL, RESHAPE, SOFTMAX, TANH, GATHER, SUB, DIV, EQUAL, SUM,
+ SQRT, SELECT_V2) = 2, 6, 9, 14, 18, 22, 25, 28, 36, 41, 42, 71, 74, 75, 123  # BuiltinOperator
 OP_VERSIONS = {FULLY_CONNECTED: 4, SOFTMAX: 2, LOGISTIC: 2}
 """Operator versions other than 1 (tflite-runtime 2.14 refuses FULLY_CONNECTED 12; 4 works everywhere)."""
 # BuiltinOptions union types (schema.fbs)
@@ -165,6 +169,21 @@ def _output_op(g: Graph, kind: str, x: int, y: int) -> None:
         g.op(LOGISTIC, [x], [y])
 
 
+def _bounded_float(g: Graph, logits: int, acts: Sequence[str]) -> int:
+    """LOGISTIC/TANH of ``logits`` ``[1, n]`` kept where the mask of that activation says (module docstring)."""
+    n = len(acts)
+    kinds = [(a, op) for a, op in (("sigmoid", LOGISTIC), ("tanh", TANH)) if a in acts]
+    x = logits
+    for k, (act, op) in enumerate(kinds):
+        mask = g.tensor(f"{act}_mask", [n], BOOL, data=bytes(int(a == act) for a in acts))
+        y = g.tensor(act, [1, n])
+        g.op(op, [logits], [y])
+        out = g.tensor(OUTPUT_NAME if k == len(kinds) - 1 else f"after_{act}", [1, n])
+        g.op(SELECT_V2, [mask, y, x], [out])
+        x = out
+    return x
+
+
 def _hands21(g: Graph, x: int) -> int:
     """The ``hands21`` operators (module docstring) reading float ``x`` ``[1, 63]``; returns the output tensor."""
     n = 3 * N_POINTS
@@ -215,11 +234,13 @@ def to_tflite_float(net: DenseNetwork) -> bytes:
     for k, layer in enumerate(net.layers):
         w = g.constant(f"dense{k}/weights", [layer.n_out, layer.n_in], layer.weights)
         b = g.constant(f"dense{k}/bias", [layer.n_out], layer.bias)
-        name = OUTPUT_NAME if k == last and net.output == "linear" else f"dense{k}"
+        name = OUTPUT_NAME if k == last and net.output == "linear" and not net.output_activation else f"dense{k}"
         y = g.tensor(name, [1, layer.n_out])
         g.op(FULLY_CONNECTED, [x, w, b], [y], (FC_OPTIONS, Table(((0, "i8", RELU if k < last else NONE),))))
         x = y
-    if net.output != "linear":
+    if net.output_activation:
+        x = _bounded_float(g, x, net.output_activation)
+    elif net.output != "linear":
         y = g.tensor(OUTPUT_NAME, [1, net.n_outputs])
         _output_op(g, net.output, x, y)
         x = y
