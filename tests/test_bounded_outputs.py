@@ -3,6 +3,7 @@ gradients against float64 central finite differences, pure = numba to the bit, t
 (onnxruntime) and float32 TFLite (LiteRT) against the float forward pass, and the settings' words."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -239,3 +240,89 @@ def test_cli_bad_activation_is_one_line(tmp_path, capsys):
                  "--output-activation", "g=softplus", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "\"output_activation\" of 'g' is 'softplus', not one of linear, sigmoid, tanh" in err
+
+
+# -- int8: one head per target ----------------------------------------------------------------------
+
+
+def _litert_int8(blob, q_rows, reference, tensors=()):
+    """LiteRT's float32 output for int8 input rows, and the int8 tensors named in ``tensors``."""
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    np = pytest.importorskip("numpy")
+    kw = {"experimental_op_resolver_type": litert.OpResolverType.BUILTIN_REF} if reference else {}
+    with pytest.warns(UserWarning) if tensors and not reference else contextlib.nullcontext():
+        it = litert.Interpreter(model_content=blob, experimental_preserve_all_tensors=bool(tensors), **kw)
+    (inp,), (out,) = it.get_input_details(), it.get_output_details()
+    it.resize_tensor_input(inp["index"], [len(q_rows), len(q_rows[0])])
+    it.allocate_tensors()
+    it.set_tensor(inp["index"], np.asarray(q_rows, dtype=np.int8))
+    it.invoke()
+    by_name = {t["name"]: t["index"] for t in it.get_tensor_details()}
+    return it.get_tensor(out["index"]), {name: it.get_tensor(by_name[name]) for name in tensors}
+
+
+@pytest.mark.parametrize("reference", [True, False], ids=["reference", "default"])
+def test_litert_int8_equals_emulator(reference):
+    np = pytest.importorskip("numpy")
+    from stingerml.deploy.quantize import quantize
+    from stingerml.formats.tflite import to_tflite
+
+    net = _fit(epochs=20).to_model()
+    X, _ = _data(100, seed=5)
+    qnet = quantize(net, X)
+    q_rows = [qnet.quantize_input(r) for r in X.rows()]
+    ints = [qnet.run(q) for q in q_rows]
+    names = [f"head{k}/{'logit' if a == 'linear' else 'value'}" for k, a in enumerate(ACTS)]
+    got, tensors = _litert_int8(to_tflite(qnet), q_rows, reference, names)
+    assert got.dtype == np.float32 and got.shape == (X.n_rows, 3)
+    for k, name in enumerate(names):  # LiteRT's integers are the emulator's
+        assert tensors[name].dtype == np.int8 and tensors[name][:, 0].tolist() == [r[k] for r in ints], name
+    want = np.array([qnet.dequantize_output(r) for r in ints], dtype=np.float32)
+    assert np.array_equal(got, want)  # DEQUANTIZE in float32: the same bits
+    # fixed output scales of the bounded heads, and each target's error is within its own few steps
+    assert [(h.output_scale, h.output_zero_point) for h in qnet.heads[1:]] == [(1 / 256, -128), (1 / 128, 0)]
+    floats = np.array([net.forward(r) for r in X.rows()])
+    for k, h in enumerate(qnet.heads):
+        assert np.abs(got[:, k] - floats[:, k]).max() <= 4 * max(h.output_scale, h.layer.output_scale)
+
+
+@pytest.mark.parametrize("reference", [True, False], ids=["reference", "default"])
+def test_int8_logistic_and_tanh_tables_equal_litert_on_every_input(reference):
+    """A 1 → 2 network (identity logits, sigmoid and tanh): every int8 input value through both tables."""
+    np = pytest.importorskip("numpy")
+    from stingerml.core.dense import DenseLayer
+    from stingerml.deploy.quantize import quantize
+    from stingerml.formats.tflite import to_tflite
+
+    for lo, hi in ((-6.0, 6.0), (-0.7, 2.3), (-40.0, 3.0)):
+        net = DenseNetwork((DenseLayer(array("f", [1.0, 1.0]), array("f", [0.0, 0.0]), 1, 2),), "linear",
+                           target_names=("s", "t"), output_activation=("sigmoid", "tanh"))
+        qnet = quantize(net, Matrix(array("d", [lo, hi]), 1))
+        q_rows = [[q] for q in range(-128, 128)]
+        got, tensors = _litert_int8(to_tflite(qnet), q_rows, reference, ["head0/value", "head1/value"])
+        ints = [qnet.run(q) for q in q_rows]
+        assert tensors["head0/value"][:, 0].tolist() == [r[0] for r in ints]
+        assert tensors["head1/value"][:, 0].tolist() == [r[1] for r in ints]
+
+
+def test_small_range_target_keeps_its_steps():
+    """A target of range 0..1 beside one of range 0..1000: each head has its own output scale, so the
+    small one's int8 error stays a few of its own steps (one shared scale would make it ~4 units)."""
+    from stingerml.deploy.export import export_network
+
+    set_backend("python")
+    rng = XorShift32(5)
+    rows, ys = [], []
+    for _ in range(200):
+        a, b = rng(), rng()
+        rows += [a, b]
+        ys += [1000 * a, b]
+    X, Y = Matrix(array("d", rows), 2), Matrix(array("d", ys), 2)
+    net = MLPRegressor((16,), max_epochs=30, learning_rate=0.01).fit(X, Y, target_names=["big", "small"]).to_model()
+    export = export_network(net, X, check=X)
+    big, small = export.meta["check"]["per_target"]
+    assert (big["target"], small["target"]) == ("big", "small")
+    assert big["step"] > 1.0 and small["step"] < 0.01
+    assert small["max_abs_diff"] <= 4 * small["step"] < 0.04
+    assert export.meta["quantization"]["output_type"] == "float32"
+    assert [h["target"] for h in export.meta["quantization"]["output"]["heads"]] == ["big", "small"]

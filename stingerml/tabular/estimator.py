@@ -37,6 +37,7 @@ Training (docs/tabular.md):
 """
 from __future__ import annotations
 
+import inspect
 import math
 from array import array
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -391,6 +392,12 @@ class MLPRegressor(_TabularMLP):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.output_activation = output_activation
+
+    # the shared parameters (their one definition is _TabularMLP.__init__), then output_activation
+    __init__.__signature__ = inspect.signature(_TabularMLP.__init__).replace(parameters=[
+        *inspect.signature(_TabularMLP.__init__).parameters.values(),
+        inspect.Parameter("output_activation", inspect.Parameter.KEYWORD_ONLY, default="linear",
+                          annotation="Union[str, Sequence[str], Dict[str, str]]")])
 
     def _activations(self, names: Sequence[str]) -> Tuple[str, ...]:
         """One activation word per target from ``output_activation``; ``()`` when all are linear."""

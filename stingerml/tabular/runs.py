@@ -647,7 +647,10 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
                            "seed": s.seed},
     }
-    files = export_network(net, rep, info=meta, tflite=s.tflite).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    check = None
+    if s.regression:  # meta.json's check: each target's int8 error, on the test rows (else the calibration rows)
+        check = _rows(table.X, split.test) if split.test else rep
+    files = export_network(net, rep, info=meta, tflite=s.tflite, check=check).files()  # model.onnx, model.tflite, meta.json (+ quantization)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")
