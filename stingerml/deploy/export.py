@@ -155,7 +155,8 @@ def compare(net: DenseNetwork, quantized: QuantizedNetwork, X: Matrix,
         diffs = [[abs(a - b) for a, b in zip(p_float.data[j::k], p_int8.data[j::k])] for j in range(k)]
         out["per_target"] = [{"target": name, "activation": act, "max_abs_diff": max(d, default=0.0),
                               "mean_abs_diff": sum(d) / len(d) if d else 0.0, "step": step}
-                             for name, act, d, step in zip(net.target_names, net.activations, diffs, steps)]
+                             for name, act, d, step in zip(net.target_names or [f"y{j}" for j in range(k)],
+                                                           net.activations, diffs, steps)]
     if net.output == "linear" or X.n_rows == 0:
         return out
     c_float, c_int8 = (predicted_classes(p.data, net.n_outputs) for p in (p_float, p_int8))
