@@ -50,9 +50,9 @@ from ..core.preprocess import PREPROCESSORS, apply_rows
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
-from ..learn import evaluation
+from ..learn import metrics
 from ..learn.epochs import EpochHook, TrainState, run_epochs
-from ..learn.scaler import fit_scaler
+from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import random_split, stratified_split
 
 MONITORS = ("val_loss", "val_accuracy")
@@ -193,7 +193,8 @@ class _TabularMLP:
                 parts = random_split(n, (1.0 - self.validation_fraction, self.validation_fraction, 0.0), self.seed)
             val = (_rows(X, parts.val), _rows(Matrix(T, n_out), parts.val).data)
             X, T = _rows(X, parts.train), _rows(Matrix(T, n_out), parts.train).data
-        self.mean_, self.scale_ = fit_scaler(X)
+        scaler = Scaler(TWO_PASS).fit(X)  # the trainers' algorithm: models' bytes depend on it
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         self.n_features_in_ = X.n_cols
         sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]
         K = kernels("tabular")
@@ -348,7 +349,7 @@ class MLPClassifier(_TabularMLP):
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         if "true" not in cache:
             cache["true"] = [int(v > 0.5) for v in T] if n_out == 1 else predicted_classes(T, n_out)
-        return {"val_accuracy": evaluation.accuracy(cache["true"], predicted_classes(out, n_out))}
+        return {"val_accuracy": metrics.accuracy(cache["true"], predicted_classes(out, n_out))}
 
     def predict_proba(self, X: Matrix) -> Matrix:
         """``n × n_classes`` probabilities (float64 from the float32 weights)."""
@@ -368,7 +369,7 @@ class MLPClassifier(_TabularMLP):
 
     def score(self, X: Matrix, y: Sequence[Any]) -> float:
         """Accuracy on ``X``, ``y``."""
-        return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+        return metrics.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, self.classes_, ())
@@ -456,7 +457,8 @@ class MLPRegressor(_TabularMLP):
         self.target_names_ = tuple(target_names) or tuple(f"y{k}" for k in range(Y.n_cols))
         self._acts = self.activations_ = self._activations(self.target_names_)
         self._check_bounds(Y, "fit")
-        self.target_mean_, self.target_scale_ = fit_scaler(Y)
+        scaler = Scaler(TWO_PASS).fit(Y)  # the trainers' algorithm: models' bytes depend on it
+        self.target_mean_, self.target_scale_ = array("f", scaler.mean_), array("f", scaler.scale_)
         for j, act in enumerate(self._acts):  # a bounded target is learnt in its own units
             if act != "linear":
                 self.target_mean_[j], self.target_scale_[j] = 0.0, 1.0
@@ -470,7 +472,7 @@ class MLPRegressor(_TabularMLP):
         return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None, on_epoch_end)
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
-        r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
+        r2 = metrics.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
         return {"val_r2": r2}
 
     def predict(self, X: Matrix) -> Union[Matrix, List[float]]:
@@ -481,7 +483,7 @@ class MLPRegressor(_TabularMLP):
     def score(self, X: Matrix, y: Union[Matrix, Sequence[float]]) -> float:
         """R² averaged over the targets (scikit-learn's ``uniform_average``)."""
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
-        return evaluation.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
+        return metrics.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, (), self.target_names_)

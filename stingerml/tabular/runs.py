@@ -60,7 +60,7 @@ from .arrays import is_array_file, read_array_table
 from .categorical import apply_one_hot, fit_one_hot, with_encoding
 from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
-from ..learn.evaluation import classification_report, regression_metrics
+from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, MAX_COUNT, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
     last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
@@ -391,7 +391,7 @@ def _part(table: Table, idx: Sequence[int]):
 def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None) -> Dict[str, Any]:
     """Metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix.
 
-    The float network's metrics (see :mod:`.evaluation`); given ``quantized`` (the
+    The float network's metrics (see :mod:`stingerml.learn.metrics`); given ``quantized`` (the
     network's full-int8 model), the same metrics of its int8 outputs, computed by the
     library's integer emulator (:meth:`QuantizedNetwork.predict`), under the key ``"int8"``.
     """
