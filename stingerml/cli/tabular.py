@@ -65,9 +65,21 @@ def _fractions(text: str) -> List[float]:
         raise argparse.ArgumentTypeError(f"expected train,val,test fractions like 0.7,0.15,0.15, not {text!r}") from None
 
 
+def _output_activation(text: str) -> dict:
+    """``NAME=WORD,...`` as ``{name: word}``, or one ``WORD`` for every target (key ``""``)."""
+    out = {}
+    for item in _names(text):
+        name, _, word = item.rpartition("=")
+        out[name.strip()] = word.strip()
+    if "" in out and len(out) > 1:
+        raise argparse.ArgumentTypeError(f"give one WORD for every target or NAME=WORD pairs, not {text!r}")
+    return out
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TOKEN_ENV = "STINGERML_API_TOKEN"
-CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows")
+CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows",
+                "output_activation")
 """RunSettings fields a --config file may set; an option given on the command line wins."""
 
 
@@ -107,6 +119,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
+    from ..learn.epochs import MONITORS
+    from ..learn.runfolder import RUNS_DIR
     from ..tabular.runs import RunSettings
 
     d = RunSettings()
@@ -118,7 +132,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--features", type=_names, default=[], metavar="A,B,...",
                    help="feature columns (default: the schema's, else every other numeric column)")
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
-    t.add_argument("--preprocess", default="", metavar="STEP",
+    t.add_argument("--preprocess", default=d.preprocess, metavar="STEP",
                    help="a preprocessing step that becomes part of the model (hands21: 63 hand-landmark "
                         "columns, wrist-centred and scale-normalised; docs/asl-landmarks.md)")
     t.add_argument("--ignore", type=_names, default=[], metavar="A,B",
@@ -143,11 +157,14 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--epochs", type=positive_int, default=None, help=f"maximum epochs (default {d.epochs})")
     t.add_argument("--patience", type=positive_int, default=None,
                    help=f"stop after this many epochs without a lower validation loss (default {d.patience})")
-    t.add_argument("--tflite", choices=("int8", "float", "both"), default="int8",
+    t.add_argument("--output-activation", type=_output_activation, default=None, metavar="NAME=WORD,...",
+                   help="regression: bound targets, WORD linear, sigmoid (values in [0, 1]) or tanh ([-1, 1]); "
+                        "one WORD alone applies to every target (default: linear)")
+    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
                    help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
                         "input) or both")
-    t.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_loss",
-                   help="what picks the best epoch (the model kept) and counts --patience (default val_loss)")
+    t.add_argument("--monitor", choices=MONITORS, default=d.monitor,
+                   help="what picks the best epoch (the model kept) and counts --patience (default %(default)s)")
     t.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
                    help="run every epoch (the model is still the best epoch's by --monitor)")
     t.add_argument("--calibration-rows", type=positive_int, default=None, metavar="N",
@@ -155,9 +172,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
                    help="checkpoint every N epochs (default %(default)s)")
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
-    t.add_argument("--runs-dir", default="runs", metavar="DIR",
+    t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
-                        "(default ./runs; this command has no -o)")
+                        "(default ./%(default)s; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
     t.add_argument("--max-parameters", type=positive_int, default=TABULAR_MAX_PARAMETERS, metavar="N",
                    help="refuse a network of more than N weights and biases before training "
@@ -238,12 +255,16 @@ def run_train(args: argparse.Namespace) -> int:
             args.parser.error("--task regression needs --targets A,B")
         if not regression and args.targets:
             args.parser.error("--targets is for --task regression; use --label for classification")
+        if not regression and args.output_activation:
+            args.parser.error("--output-activation bounds regression targets; it needs --targets A,B")
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.learning_rate,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
             tflite=args.tflite, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
             **_configured(args))
+        if "" in settings.output_activation:  # one word for every target
+            settings.output_activation = {t: settings.output_activation[""] for t in settings.targets}
         if args.log_level == "DEBUG":
             say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir,

@@ -20,6 +20,7 @@ and continues; the outputs are the bytes an uninterrupted run writes.
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -32,16 +33,16 @@ from ..core.dense import predicted_classes
 from ..core.errors import OutputError, SequenceDataError, TrainingError
 from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
-from ..learn.evaluation import classification_report
+from ..learn.metrics import classification_report
 from ..learn.runfolder import (
-    _FIX_CHECKPOINT, MAX_COUNT, checkpoint_path, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir,
+    _FIX_CHECKPOINT, CHECKPOINT_EVERY, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir,
     now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 
 from . import model as model_file
 from .data import SequenceData, Sequences, read_data
-from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier
+from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier, shared_default
 from .export import export_sequence
 
 PathLike = Union[str, Path]
@@ -49,25 +50,41 @@ META_VERSION = "1.0.0"
 MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
 
 
+ARCHITECTURES = {"tcn": TCNClassifier, "lstm": LSTMClassifier}
+
+
+def estimator_default(name: str, architecture: str = "tcn") -> Any:
+    """The default of the ``architecture``'s classifier parameter ``name`` (its ``__init__``)."""
+    return inspect.signature(ARCHITECTURES[architecture].__init__).parameters[name].default
+
+
+def default_depth(architecture: str) -> int:
+    """``depth``'s default: the TCN's ``blocks`` or the LSTM's ``layers``."""
+    return estimator_default("blocks" if architecture == "tcn" else "layers", architecture)
+
+
 @dataclass
 class SeqSettings:
-    """What a sequence run trains and how (stored in ``run.json``; defaults are the CLI's)."""
+    """What a sequence run trains and how (stored in ``run.json``). The one definition of every default:
+    the classifiers' parameters are read from their ``__init__`` (:func:`estimator_default`), the run's
+    own here or in :mod:`stingerml.learn.runfolder`; ``seq train`` builds its defaults and help from
+    this class. ``depth``: the TCN's blocks or the LSTM's layers (:func:`default_depth`)."""
 
     architecture: str = "tcn"
-    hidden: int = 32
-    depth: int = 3
-    kernel_size: int = 3
-    pooling: str = "avg"
-    dropout: float = 0.1
-    alpha: float = 1e-4
-    learning_rate: float = 3e-3
-    batch_size: int = 32
-    epochs: int = 100
-    patience: int = 10
-    monitor: str = "val_loss"
+    hidden: int = shared_default("hidden")
+    depth: int = default_depth("tcn")
+    kernel_size: int = estimator_default("kernel_size")
+    pooling: str = estimator_default("pooling")
+    dropout: float = shared_default("dropout")
+    alpha: float = shared_default("alpha")
+    learning_rate: float = shared_default("learning_rate")
+    batch_size: int = shared_default("batch_size")
+    epochs: int = shared_default("max_epochs")
+    patience: int = shared_default("patience")
+    monitor: str = shared_default("monitor")
     split: Tuple[float, float, float] = DEFAULT_FRACTIONS
-    seed: int = 42
-    checkpoint_every: int = 10
+    seed: int = shared_default("seed")
+    checkpoint_every: int = CHECKPOINT_EVERY
     dataset_id: str = ""
 
 
@@ -116,7 +133,7 @@ def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str
 
 
 def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettings] = None, *,
-              runs_dir: PathLike = "runs", resume: Optional[PathLike] = None,
+              runs_dir: PathLike = RUNS_DIR, resume: Optional[PathLike] = None,
               progress: Optional[ProgressCallback] = None) -> SeqRunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
     (as :func:`stingerml.tabular.runs.train_run`)."""
@@ -128,7 +145,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         if (run_dir / "output" / MODEL_FILE).exists():
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
-        state = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else TrainState()
+        state: Optional[TrainState] = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else None
         log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if data_path is None or settings is None:
@@ -142,7 +159,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
             _start_run(run_dir, Path(data_path), settings, split, started, data)
         except OSError as exc:
             raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-        state = TrainState()
+        state = None  # a fresh start
         X = data.X
         log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} features, "
                       f"split {len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
@@ -150,15 +167,16 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     est = make_estimator(settings, bool(split.val))
     X = data.X
 
-    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
-                              lambda path: model_file.save(est.snapshot(state.P), path), progress, run_id(run_dir))
-    kw: Dict[str, Any] = {"classes": data.classes, "progress": on_event, "state": state}
+    checkpoints = CheckpointHook(run_dir, settings.checkpoint_every, settings.epochs,
+                                 lambda P, path: model_file.save(est.snapshot(P), path), run_id(run_dir))
+    kw: Dict[str, Any] = {"classes": data.classes, "progress": progress, "state": state,
+                          "on_epoch_end": checkpoints}
     if split.val:
         kw["validation_data"] = (X.take(split.val), [data.labels[i] for i in split.val])
     try:
         est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
     except KeyboardInterrupt as exc:
-        raise on_event.interrupted() from exc
+        raise checkpoints.interrupted() from exc
     net = est.to_model()
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test]) if split.test else None
     _finish(run_dir, est, data, split, settings, metrics, started, source)
