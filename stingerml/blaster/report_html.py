@@ -90,8 +90,10 @@ _MODEL_METRICS = {"cm": {"tp": object, "fp": object, "tn": object, "fn": object}
                   **{k: object for k in ("precision", "recall", "f1", "acc", "bestThreshold", "bestF1", "trainLoss",
                                          "valLoss")}}
 REPORT_SCHEMA = {
-    "summary": {"durationMs?": Nullable(_NUMBER), "sessions?": Nullable([{"name": str}])},
-    "import?": Nullable({"files": _STRINGS, "skipped": _STRINGS}),
+    "summary": {"durationMs?": Nullable(_NUMBER), "sessions?": Nullable([{
+        "name": str, "durationMs": _NUMBER, **{k: object for k in ("samples", "shotsAccepted", "posWindows", "negWindows")}}])},
+    "import?": Nullable({"files": _STRINGS, "skipped": _STRINGS, "samples?": Nullable([object]),
+                         "spansMs?": Nullable([_NUMBER])}),
     "warnings?": Nullable(_STRINGS),
     "settings?": Nullable(dict),
     "logs?": Nullable(_STRINGS),
