@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say
-from .tabular import EpochProgress, _cell, _fractions, _summary
+from ._progress import EpochProgress
+from ._status import add_status_options, how_it_stopped, status_endpoint
+from .tabular import _cell, _fractions, _summary
 
 
 def _fraction(text: str) -> float:
@@ -65,6 +67,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./runs)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    add_status_options(t)
     add_json(t, "the run folder and its test metrics")
     add_global_options(t)
     t.set_defaults(func=run_train, parser=t)
@@ -114,12 +117,14 @@ def run_train(args: argparse.Namespace) -> int:
             dataset_id=args.dataset_id)
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
     try:
-        result = train_run(progress=report, **kwargs)
+        with status_endpoint(args, report) as report:
+            result = train_run(progress=report, **kwargs)
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
+        how, code = how_it_stopped(stop)
+        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
               f"stingerml seq train --resume {stop.run_dir}", file=sys.stderr)
-        return 130
+        return code
     if result.metrics:
         test = len(result.split.test)
         total = len(result.split.train) + len(result.split.val) + test

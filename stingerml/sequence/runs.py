@@ -38,6 +38,7 @@ from ..learn.runfolder import (
     now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
+from ..learn.status import RunEvents
 
 from . import model as model_file
 from .data import SequenceData, Sequences, read_data
@@ -150,12 +151,14 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     est = make_estimator(settings, bool(split.val))
     X = data.X
 
+    events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
     on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
-                              lambda path: model_file.save(est.snapshot(state.P), path), progress, run_id(run_dir))
+                              lambda path: model_file.save(est.snapshot(state.P), path), events, run_id(run_dir))
     kw: Dict[str, Any] = {"classes": data.classes, "progress": on_event, "state": state}
     if split.val:
         kw["validation_data"] = (X.take(split.val), [data.labels[i] for i in split.val])
     try:
+        events.start(state.epoch, settings.epochs)
         est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
     except KeyboardInterrupt as exc:
         raise on_event.interrupted() from exc
@@ -163,6 +166,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test]) if split.test else None
     _finish(run_dir, est, data, split, settings, metrics, started, source)
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    events.finished()
     return SeqRunResult(run_dir, est, metrics, data, split)
 
 

@@ -72,6 +72,7 @@ from ..learn.split import (
     random_split,
     stratified_split,
 )
+from ..learn.status import RunEvents
 
 PathLike = Union[str, Path]
 META_VERSION = "1.0.0"
@@ -271,9 +272,11 @@ def train_run(
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
     The settings and the data are checked before the run folder is created (a network above
-    ``max_parameters`` weights and biases is refused). ``progress`` receives the estimator's
-    :class:`~stingerml.core.progress.Progress` events. A KeyboardInterrupt (Ctrl-C; the CLI turns
-    SIGTERM into one too) stops training and is raised again as :class:`RunInterrupted`, after a
+    ``max_parameters`` weights and biases is refused). ``progress`` receives
+    :class:`~stingerml.core.progress.Progress` events (:class:`stingerml.learn.status.RunEvents`):
+    ``"start"`` with the run folder, the estimator's, and ``"done"`` once ``output/`` is written;
+    a :class:`stingerml.learn.status.TrainStatus` there can cancel the run. A KeyboardInterrupt
+    (Ctrl-C; the CLI turns SIGTERM into one too; a cancel request is one) stops training and is raised again as :class:`RunInterrupted`, after a
     checkpoint of the last finished epoch is written (beside the every-``checkpoint_every`` ones):
     resuming from it gives the uninterrupted run's bytes. A new run that fails later is removed
     again, unless it holds a checkpoint to resume from.
@@ -322,13 +325,15 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     X = table.X
     run = run_id(run_dir)
 
+    events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
     on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
                               lambda path: network_format.save(with_encoding(est.snapshot(state.P), table.encoding),
-                                                               path), progress, run)
+                                                               path), events, run)
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
     try:
+        events.start(state.epoch, settings.epochs)
         if settings.regression:
             est.fit(_rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
         else:
@@ -348,6 +353,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
             write_bytes_atomic(checkpoint_path(run_dir, state.epoch), state_to_bytes(state, run))
         raise
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    events.finished()
     return RunResult(run_dir, est, metrics, table, split)
 
 
