@@ -286,3 +286,43 @@ def test_two_bars_on_a_terminal_one_line_per_epoch_off_one(tmp_path):
     assert "[" + "#" * 25 + "....." + "] batch 50/60" in screen
     assert screen.count("\033[1A") == len(events) - 2  # each event after the first redraws both bars in place
     assert screen.endswith(f"\033[K\n{events[-1].message}\n") and events[-1].stage == "done"
+
+
+def test_seq_train_serves_its_status_too(tmp_path, capsys, monkeypatch):
+    """`seq train` shares the path: --status-port, the status read by a client polling from the start
+    (training waits at its first event until the client has read once), "done" with the losses."""
+    import time
+
+    from stingerml.cli import _progress
+    from stingerml.sequence.synth import word_task, write_csv_long
+
+    X, y = word_task(36, seed=7, min_steps=2, max_steps=6)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    port, seen, polled = free_port(), [], threading.Event()
+    original = _progress.EpochProgress.__call__
+
+    def after_a_read(self, event):
+        polled.wait(60)
+        original(self, event)
+
+    def poll():
+        end = time.monotonic() + 120
+        while time.monotonic() < end and (not seen or seen[-1]["status"] in ("idle", "training")):
+            try:
+                seen.append(get(f"http://127.0.0.1:{port}"))
+                polled.set()
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.01)
+
+    monkeypatch.setattr(_progress.EpochProgress, "__call__", after_a_read)
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    with use_backend("python"):
+        assert main(["seq", "train", str(data), "--architecture", "lstm", "--hidden", "5", "--epochs", "3",
+                     "--batch-size", "8", "--runs-dir", str(tmp_path / "runs"), "--status-port", str(port)]) == 0
+    poller.join(60)
+    run = capsys.readouterr().out.strip()
+    history = json.loads((Path(run) / "output" / "training_history.json").read_text())
+    assert seen[-1] == {"status": "done", "progress": 1.0, "current_epoch": 3, "total_epochs": 3,
+                        "loss_history": [h["loss"] for h in history], "error": None, "run_dir": run}
