@@ -35,7 +35,7 @@ from ..core.matrix import Matrix
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn import evaluation
-from ..learn.epochs import TrainState, run_epochs
+from ..learn.epochs import EpochHook, TrainState, run_epochs
 from ..learn.estimator import check_fitted
 from ..learn.scaler import fit_scaler
 from ..learn.split import stratified_split
@@ -108,14 +108,14 @@ class _SequenceClassifier:
     def fit(self, X: Sequences, y: Sequence[Any], *, classes: Optional[Sequence[Any]] = None,
             validation_data: Optional[Tuple[Sequences, Sequence[Any]]] = None,
             feature_names: Sequence[str] = (), progress: Optional[ProgressCallback] = None,
-            state: Optional[TrainState] = None) -> "_SequenceClassifier":
+            state: Optional[TrainState] = None, on_epoch_end: Optional[EpochHook] = None) -> "_SequenceClassifier":
         """Train on sequences ``X`` and labels ``y``; returns self.
 
         ``classes``: the label order (default: the distinct labels sorted); ``validation_data``:
         ``(Sequences, labels)`` for early stopping (default: a stratified ``validation_fraction``
-        of ``X`` when ``early_stopping``); ``state``: a :class:`TrainState` to continue (resume)
-        or an empty one to watch, updated in place; ``progress``: Progress events as the tabular
-        trainer's.
+        of ``X`` when ``early_stopping``); ``state``: a :class:`TrainState` to continue (resume),
+        updated in place; ``progress``: Progress events and ``on_epoch_end(state)`` (checkpoints)
+        as the tabular trainer's.
         """
         self._check_params()
         if not isinstance(X, Sequences):
@@ -174,7 +174,7 @@ class _SequenceClassifier:
             validate = validation
 
         run_epochs(st, X.n_samples, self.batch_size, self.max_epochs, self.patience, train_part, validate, True,
-                   progress, self.monitor)
+                   progress, self.monitor, on_epoch_end)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st

@@ -51,7 +51,7 @@ from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
 from ..learn import evaluation
-from ..learn.epochs import TrainState, run_epochs
+from ..learn.epochs import EpochHook, TrainState, run_epochs
 from ..learn.scaler import fit_scaler
 from ..learn.split import random_split, stratified_split
 
@@ -176,7 +176,8 @@ class _TabularMLP:
     # -- fitting -----------------------------------------------------------------------------
 
     def _fit(self, X: Matrix, T: array, n_out: int, kind: str, val: Optional[Tuple[Matrix, array]],
-             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]]):
+             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]],
+             on_epoch_end: Optional[EpochHook]):
         self._check_params()
         _check_X(X, "fit")
         X = apply_rows(self.preprocess, X)
@@ -220,7 +221,7 @@ class _TabularMLP:
             return {"val_loss": vloss / val[0].n_rows, **self._val_metrics(out, Tv, n_out, cache)}
 
         run_epochs(st, n, self.batch_size, self.max_epochs, self.patience, train_part,
-                   validate if val is not None else None, kind != "linear", progress, self.monitor)
+                   validate if val is not None else None, kind != "linear", progress, self.monitor, on_epoch_end)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st
@@ -298,12 +299,13 @@ class MLPClassifier(_TabularMLP):
     def fit(self, X: Matrix, y: Sequence[Any], *, classes: Optional[Sequence[Any]] = None,
             validation_data: Optional[Tuple[Matrix, Sequence[Any]]] = None,
             feature_names: Sequence[str] = (), progress: Optional[ProgressCallback] = None,
-            state: Optional[TrainState] = None) -> "MLPClassifier":
+            state: Optional[TrainState] = None, on_epoch_end: Optional[EpochHook] = None) -> "MLPClassifier":
         """Train on ``X`` (``n × n_features`` raw features) and labels ``y``; returns self.
 
         ``classes``: the label order (default: the distinct labels sorted); ``state``:
-        a :class:`TrainState` to continue from (resume; or an empty one to watch),
-        updated in place; ``progress`` gets :class:`~stingerml.core.progress.Progress` events.
+        a :class:`TrainState` to continue from (resume), updated in place; ``progress`` gets
+        :class:`~stingerml.core.progress.Progress` events; ``on_epoch_end(state)`` is called after
+        each finished epoch (:data:`~stingerml.learn.epochs.EpochHook`: checkpoints).
         """
         labels = [str(v) for v in y]
         if len(labels) != X.n_rows:
@@ -321,7 +323,8 @@ class MLPClassifier(_TabularMLP):
         if validation_data is not None:
             Xv, yv = validation_data
             val = (Xv, self._targets(self._encode([str(v) for v in yv], "validation y")))
-        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes)
+        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes,
+                         on_epoch_end)
 
     def _encode(self, labels: List[str], what: str) -> List[int]:
         index = {c: k for k, c in enumerate(self.classes_)}
@@ -386,9 +389,10 @@ class MLPRegressor(_TabularMLP):
     def fit(self, X: Matrix, y: Union[Matrix, Sequence[float]], *,
             validation_data: Optional[Tuple[Matrix, Union[Matrix, Sequence[float]]]] = None,
             feature_names: Sequence[str] = (), target_names: Sequence[str] = (),
-            progress: Optional[ProgressCallback] = None, state: Optional[TrainState] = None) -> "MLPRegressor":
+            progress: Optional[ProgressCallback] = None, state: Optional[TrainState] = None,
+            on_epoch_end: Optional[EpochHook] = None) -> "MLPRegressor":
         """Train on ``X`` and targets ``y`` (a Matrix ``n × n_targets``, or one value per row);
-        ``progress`` and ``state`` as :meth:`MLPClassifier.fit`."""
+        ``progress``, ``state`` and ``on_epoch_end`` as :meth:`MLPClassifier.fit`."""
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
         self._single = not isinstance(y, Matrix)
         if Y.n_rows != X.n_rows:
@@ -406,7 +410,7 @@ class MLPRegressor(_TabularMLP):
             Yv = yv if isinstance(yv, Matrix) else Matrix(array("d", yv), 1)
             val = (Xv, scale_rows(Yv, self.target_mean_, self.target_scale_))
         T = scale_rows(Y, self.target_mean_, self.target_scale_)
-        return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None)
+        return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None, on_epoch_end)
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]

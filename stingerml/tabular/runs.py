@@ -61,7 +61,7 @@ from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from ..learn.evaluation import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
-    _FIX_CHECKPOINT, MAX_COUNT, RunInterrupted, checkpoint_path, epoch_callback, json_text,
+    _FIX_CHECKPOINT, MAX_COUNT, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
     last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
@@ -299,7 +299,7 @@ def train_run(
         started = now()
         source = Path(csv_path)
         run_dir = new_run_dir(Path(runs_dir), started)
-        state = TrainState()  # filled by fit, then checkpointed from on_event
+        state = None  # a fresh start
 
     try:
         if resume is None:
@@ -318,28 +318,30 @@ def train_run(
         raise
 
 
-def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: TrainState,
+def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: Optional[TrainState],
            started: _dt.datetime, source: Path, progress: Optional[ProgressCallback]) -> RunResult:
-    """Fit (from ``state``), checkpoint, evaluate and write ``output/`` of the run in ``run_dir``."""
+    """Fit (from ``state``, or a fresh start), checkpoint, evaluate and write ``output/`` of the run in
+    ``run_dir``."""
     est = _estimator(settings, bool(split.val))
     X = table.X
     run = run_id(run_dir)
 
     events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
-    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
-                              lambda path: network_format.save(with_encoding(est.snapshot(state.P), table.encoding),
-                                                               path), events, run)
-    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
+    checkpoints = CheckpointHook(
+        run_dir, settings.checkpoint_every, settings.epochs,
+        lambda P, path: network_format.save(with_encoding(est.snapshot(P), table.encoding), path), run)
+    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": events, "state": state,
+                              "on_epoch_end": checkpoints}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
     try:
-        events.start(state.epoch, settings.epochs)
+        events.start(0 if state is None else state.epoch, settings.epochs)
         if settings.regression:
             est.fit(_rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
         else:
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
-        raise on_event.interrupted() from exc
+        raise checkpoints.interrupted() from exc
     net = with_encoding(est.to_model(), table.encoding)
     rep = representative(table, split, settings)
     metrics = None
@@ -350,7 +352,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
         with contextlib.suppress(OSError):  # the trained state, so that --resume only writes the outputs
-            write_bytes_atomic(checkpoint_path(run_dir, state.epoch), state_to_bytes(state, run))
+            write_bytes_atomic(checkpoint_path(run_dir, est.state_.epoch), state_to_bytes(est.state_, run))
         raise
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     events.finished()
@@ -531,17 +533,18 @@ def resume_point(run_dir: PathLike) -> Tuple[int, int]:
     The run folder is checked as a unit first, as :func:`train_run` does (TrainingError otherwise),
     so that nothing is announced for a run that cannot be resumed."""
     _, settings, _, _, _, state = _resumable(Path(run_dir))
-    return state.epoch, settings.epochs
+    return (0 if state is None else state.epoch), settings.epochs
 
 
-def _resumable(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path], TrainState]:
+def _resumable(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path],
+                                       Optional[TrainState]]:
     """A run folder to resume, checked as a unit: ``run.json``, data copy and split (:func:`_run_data`),
-    not finished, and its last checkpoint (``None`` and a fresh state without one)."""
+    not finished, and its last checkpoint and its state (``None`` and ``None``, a fresh start, without one)."""
     info, settings, table, split = _run_data(run_dir)
     if (run_dir / "output" / MODEL_FILE).exists():
         raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
     ckpt = last_checkpoint(run_dir)
-    state = TrainState() if ckpt is None else _checkpoint_state(ckpt, run_dir, settings, table)
+    state = None if ckpt is None else _checkpoint_state(ckpt, run_dir, settings, table)
     return info, settings, table, split, ckpt, state
 
 
