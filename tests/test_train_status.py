@@ -326,3 +326,55 @@ def test_seq_train_serves_its_status_too(tmp_path, capsys, monkeypatch):
     history = json.loads((Path(run) / "output" / "training_history.json").read_text())
     assert seen[-1] == {"status": "done", "progress": 1.0, "current_epoch": 3, "total_epochs": 3,
                         "loss_history": [h["loss"] for h in history], "error": None, "run_dir": run}
+
+
+# -- checkpoints kept ---------------------------------------------------------------------------------
+
+EVERY = dict(label="colour", hidden=[4], epochs=6, checkpoint_every=1, patience=50, batch_size=8)
+
+
+def kept(run_dir: Path) -> list:
+    return sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+
+
+def test_keep_checkpoints_newest_and_best(tmp_path):
+    data = make_csv(tmp_path / "d.csv")
+    # epoch 6 ends training: its state is the output, not a checkpoint
+    run = train_run(data, RunSettings(**EVERY), runs_dir=tmp_path / "a").run_dir
+    assert kept(run) == ["best_model.json", "epoch_0003.json", "epoch_0004.json", "epoch_0005.json"]
+    run = train_run(data, RunSettings(**EVERY), runs_dir=tmp_path / "b", keep_checkpoints=1).run_dir
+    assert kept(run) == ["best_model.json", "epoch_0005.json"]
+    run = train_run(data, RunSettings(**EVERY), runs_dir=tmp_path / "c", keep_checkpoints=None).run_dir
+    assert kept(run) == ["best_model.json"] + [f"epoch_000{k}.json" for k in range(1, 6)]
+
+    def stop_at_4(event):
+        if event.stage == "epoch" and event.done == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted):
+        train_run(data, RunSettings(**EVERY), runs_dir=tmp_path / "d", keep_checkpoints=2, progress=stop_at_4)
+    (run,) = (tmp_path / "d").iterdir()
+    assert kept(run) == ["best_model.json", "epoch_0003.json", "epoch_0004.json"]
+    resumed = train_run(resume=run, keep_checkpoints=2)
+    assert outputs(resumed.run_dir) == outputs(tmp_path / "a" / next(iter(os.listdir(tmp_path / "a"))))
+
+
+def test_cli_keep_checkpoints_prints_the_sizes(tmp_path, capsys):
+    data = make_csv(tmp_path / "d.csv")
+    args = ["tabular", "train", str(data), "--label", "colour", "--hidden", "32", "--epochs", "6",
+            "--checkpoint-every", "1", "--patience", "50"]
+    assert main(args + ["--runs-dir", str(tmp_path / "a"), "--keep-checkpoints", "1"]) == 0
+    err = capsys.readouterr().err
+    (run,) = (tmp_path / "a").iterdir()
+    assert kept(run) == ["best_model.json", "epoch_0005.json"]
+    sizes = {name: (run / "checkpoints" / name).stat().st_size for name in kept(run)}
+    assert all(1000 < n < 1_000_000 for n in sizes.values())
+    line = "checkpoints kept: " + ", ".join(f"{name} {sizes[name] / 1e3:.1f} kB" for name in
+                                            ("epoch_0005.json", "best_model.json"))
+    assert f"{line} ({sum(sizes.values()) / 1e3:.1f} kB in all; --keep-checkpoints N|all)\n" in err
+    assert main(args + ["--runs-dir", str(tmp_path / "b"), "--keep-checkpoints", "all", "--quiet"]) == 0
+    (run,) = (tmp_path / "b").iterdir()
+    assert len(kept(run)) == 6 and capsys.readouterr().err == ""
+    with pytest.raises(SystemExit) as info:
+        main(args + ["--runs-dir", str(tmp_path / "c"), "--keep-checkpoints", "0"])
+    assert info.value.code == 2 and "expected a count of checkpoints >= 1 or 'all'" in capsys.readouterr().err

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say
 from ._progress import EpochProgress
-from ._status import add_status_options, how_it_stopped, status_endpoint
+from ._training import (
+    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
+    status_endpoint,
+)
 from .tabular import _cell, _fractions, _summary
 
 
@@ -67,6 +70,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./runs)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    add_keep_checkpoints(t)
     add_status_options(t)
     add_json(t, "the run folder and its test metrics")
     add_global_options(t)
@@ -118,7 +122,7 @@ def run_train(args: argparse.Namespace) -> int:
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
     try:
         with status_endpoint(args, report) as report:
-            result = train_run(progress=report, **kwargs)
+            result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
         how, code = how_it_stopped(stop)
@@ -130,6 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
         total = len(result.split.train) + len(result.split.val) + test
         say(args, _summary(result.metrics, f"test split: {test} of {total} sequences (not trained on)"),
             stream=sys.stderr)
+    say_checkpoints(args, result.run_dir)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:

@@ -10,7 +10,7 @@ The three follow the CLI conventions (docs/cli.md): the global options after the
 action's name, ``--json`` for ``train`` and ``evaluate``, ``-o/--out`` for ``predict``.
 Progress goes to stderr: two bars (epochs, batches) on a terminal, one line per epoch otherwise,
 only warnings with ``--quiet``. ``--status-port PORT`` serves the run's status over HTTP
-(:mod:`stingerml.cli._status`). Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
+(:mod:`stingerml.cli._training`). Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
 checkpoint of the last finished epoch and print the command that resumes it.
 """
 from __future__ import annotations
@@ -42,7 +42,10 @@ from ._common import (
     warnings_as_lines,
 )
 from ._progress import EpochProgress
-from ._status import add_status_options, how_it_stopped, status_endpoint
+from ._training import (
+    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
+    status_endpoint,
+)
 
 
 def _ints(text: str) -> List[int]:
@@ -177,6 +180,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO",
                    help="INFO (default): a line per epoch and the metrics; WARNING or ERROR: as --quiet; "
                         "DEBUG: also the settings used")
+    add_keep_checkpoints(t)
     add_status_options(t)
     add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
     add_global_options(t)
@@ -249,7 +253,7 @@ def run_train(args: argparse.Namespace) -> int:
                     (Path(tmp) / name).write_bytes(data)
                 say(args, f"downloaded dataset {args.dataset_id} and its schema from {api.base}", stream=sys.stderr)
                 kwargs.update(csv_path=Path(tmp) / "dataset.csv", schema=Path(tmp) / "schema.json")
-            result = train_run(progress=report, **kwargs)
+            result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
         how, code = how_it_stopped(stop)
@@ -276,6 +280,7 @@ def run_train(args: argparse.Namespace) -> int:
         dataset_id = args.dataset_id or _dataset_id_of(result.run_dir)
         api.upload(dataset_id, files)
         say(args, f"uploaded {', '.join(files)} to {api.base}/datasets/{dataset_id}/models", stream=sys.stderr)
+    say_checkpoints(args, result.run_dir)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:

@@ -34,8 +34,8 @@ from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.evaluation import classification_report
 from ..learn.runfolder import (
-    _FIX_CHECKPOINT, MAX_COUNT, CheckpointHook, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir,
-    now, read_checkpoint, run_id, state_from_bytes,
+    _FIX_CHECKPOINT, KEEP_CHECKPOINTS, MAX_COUNT, CheckpointHook, checkpoint_path, json_text, last_checkpoint,
+    log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 from ..learn.status import RunEvents
@@ -118,9 +118,10 @@ def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str
 
 def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettings] = None, *,
               runs_dir: PathLike = "runs", resume: Optional[PathLike] = None,
-              progress: Optional[ProgressCallback] = None) -> SeqRunResult:
+              progress: Optional[ProgressCallback] = None,
+              keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS) -> SeqRunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
-    (as :func:`stingerml.tabular.runs.train_run`)."""
+    (as :func:`stingerml.tabular.runs.train_run`, also ``progress`` and ``keep_checkpoints``)."""
     if resume is not None:
         run_dir = Path(resume)
         info, settings, data, split = _run_data(run_dir)
@@ -153,7 +154,8 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
 
     events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
     checkpoints = CheckpointHook(run_dir, settings.checkpoint_every, settings.epochs,
-                                 lambda P, path: model_file.save(est.snapshot(P), path), run_id(run_dir))
+                                 lambda P, path: model_file.save(est.snapshot(P), path), run_id(run_dir),
+                                 keep_checkpoints)
     kw: Dict[str, Any] = {"classes": data.classes, "progress": events, "state": state,
                           "on_epoch_end": checkpoints}
     if split.val:

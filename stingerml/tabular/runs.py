@@ -6,7 +6,7 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     data/dataset.csv            a byte copy of the CSV (and schema.json when given)
     data/split.json             seed, fractions and the row indices of train/val/test
     checkpoints/epoch_NNNN.json the full training state every N epochs, and of the last finished
-                                epoch when training is interrupted (resume)
+                                epoch when training is interrupted (resume); the newest 3 kept
     checkpoints/best_model.json the best epoch's network so far (stingerml-network)
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
@@ -61,7 +61,7 @@ from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from ..learn.evaluation import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
-    _FIX_CHECKPOINT, MAX_COUNT, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
+    _FIX_CHECKPOINT, KEEP_CHECKPOINTS, MAX_COUNT, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
     last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
@@ -268,6 +268,7 @@ def train_run(
     resume: Optional[PathLike] = None,
     progress: Optional[ProgressCallback] = None,
     max_parameters: int = MAX_PARAMETERS,
+    keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS,
 ) -> RunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
@@ -279,7 +280,8 @@ def train_run(
     (Ctrl-C; the CLI turns SIGTERM into one too; a cancel request is one) stops training and is raised again as :class:`RunInterrupted`, after a
     checkpoint of the last finished epoch is written (beside the every-``checkpoint_every`` ones):
     resuming from it gives the uninterrupted run's bytes. A new run that fails later is removed
-    again, unless it holds a checkpoint to resume from.
+    again, unless it holds a checkpoint to resume from. ``keep_checkpoints``: the newest epoch
+    checkpoints kept (default 3; ``None``: every one; ``checkpoints/best_model.json`` stays).
 
     Raises:
         TabularDataError: bad data or settings (nothing is written); OutputError, TrainingError.
@@ -309,7 +311,7 @@ def train_run(
                 raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
             log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
                           f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
-        return _train(run_dir, settings, table, split, state, started, source, progress)
+        return _train(run_dir, settings, table, split, state, started, source, progress, keep_checkpoints)
     except (KeyboardInterrupt, RunInterrupted):
         raise
     except BaseException:
@@ -319,7 +321,8 @@ def train_run(
 
 
 def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: Optional[TrainState],
-           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback]) -> RunResult:
+           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback],
+           keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS) -> RunResult:
     """Fit (from ``state``, or a fresh start), checkpoint, evaluate and write ``output/`` of the run in
     ``run_dir``."""
     est = _estimator(settings, bool(split.val))
@@ -329,7 +332,8 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
     checkpoints = CheckpointHook(
         run_dir, settings.checkpoint_every, settings.epochs,
-        lambda P, path: network_format.save(with_encoding(est.snapshot(P), table.encoding), path), run)
+        lambda P, path: network_format.save(with_encoding(est.snapshot(P), table.encoding), path), run,
+        keep_checkpoints)
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": events, "state": state,
                               "on_epoch_end": checkpoints}
     if split.val:

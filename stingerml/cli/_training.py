@@ -1,12 +1,14 @@
-"""The training commands' status endpoint (``tabular train``, ``seq train``): ``--status-port`` and
-``--status-host``, the server around a run (:mod:`stingerml.learn.status`), and how a stopped run
-is reported."""
+"""What the training commands (``tabular train``, ``seq train``) share: the status endpoint
+(``--status-port``, ``--status-host``; the server around a run, :mod:`stingerml.learn.status`), the
+checkpoints kept (``--keep-checkpoints``, their sizes after the run) and how a stopped run is
+reported."""
 from __future__ import annotations
 
 import argparse
 import contextlib
 import sys
-from typing import TYPE_CHECKING, Iterator, Tuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Tuple, Union
 
 from ._common import Terminated, say
 
@@ -66,3 +68,43 @@ def how_it_stopped(stop: BaseException) -> Tuple[str, int]:
     if isinstance(cause, CancelRequested):
         return f"cancelled (POST {CANCEL_PATH})", 130
     return "interrupted", 130
+
+
+def _keep(text: str) -> Union[int, str]:
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a count of checkpoints >= 1 or 'all', not {text!r}")
+    return value
+
+
+def add_keep_checkpoints(p: argparse.ArgumentParser) -> None:
+    """``--keep-checkpoints N|all`` of a training command."""
+    p.add_argument("--keep-checkpoints", type=_keep, metavar="N",
+                   help="keep the N newest epoch checkpoints, or all (default 3); checkpoints/best_model.json "
+                        "(the best epoch's model) is kept besides; their sizes are printed at the end")
+
+
+def keep_checkpoints(args: argparse.Namespace) -> Dict[str, Any]:
+    """``train_run``'s ``keep_checkpoints`` argument from ``--keep-checkpoints`` (none: its default)."""
+    if args.keep_checkpoints is None:
+        return {}
+    return {"keep_checkpoints": None if args.keep_checkpoints == "all" else args.keep_checkpoints}
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB" if n >= 1e3 else f"{n} bytes"
+
+
+def say_checkpoints(args: argparse.Namespace, run_dir: Path) -> None:
+    """One line on stderr: the checkpoint files the run keeps, their sizes and the total."""
+    from ..learn.runfolder import checkpoint_sizes
+
+    sizes = checkpoint_sizes(run_dir)
+    if sizes:
+        say(args, "checkpoints kept: " + ", ".join(f"{name} {_size(n)}" for name, n in sizes.items())
+            + f" ({_size(sum(sizes.values()))} in all; --keep-checkpoints N|all)", stream=sys.stderr)
