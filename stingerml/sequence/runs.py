@@ -32,7 +32,7 @@ from ..core.dense import predicted_classes
 from ..core.errors import OutputError, SequenceDataError, TrainingError
 from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
-from ..learn.evaluation import classification_report
+from ..learn.metrics import classification_report
 from ..learn.runfolder import (
     _FIX_CHECKPOINT, KEEP_CHECKPOINTS, MAX_COUNT, CheckpointHook, checkpoint_path, json_text, last_checkpoint,
     log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes,

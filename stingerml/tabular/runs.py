@@ -55,11 +55,12 @@ from ..formats import network as network_format
 from ..formats.tflite import to_tflite
 from ..core import jsonfile
 from ..core.constants import TABULAR_MAX_PARAMETERS
+from ..core.dense import ACTIVATIONS, BOUNDS
 from .arrays import is_array_file, read_array_table
 from .categorical import apply_one_hot, fit_one_hot, with_encoding
 from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
-from ..learn.evaluation import classification_report, regression_metrics
+from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, KEEP_CHECKPOINTS, MAX_COUNT, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
     last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
@@ -114,6 +115,8 @@ class RunSettings:
     ignore: List[str] = field(default_factory=list)
     monitor: str = "val_loss"
     early_stopping: bool = True
+    output_activation: Dict[str, str] = field(default_factory=dict)
+    """A regression target's output activation by name (``linear``, ``sigmoid``, ``tanh``); unnamed: linear."""
 
     @property
     def regression(self) -> bool:
@@ -153,6 +156,14 @@ def check_settings(s: RunSettings, source: str = "settings", error: type = Tabul
                                for h in s.hidden):
         raise error(f"{source}: \"hidden\" must be one or more layer sizes, whole numbers from 1 to "
                     f"{_MAX_COUNT}, not {str(s.hidden)[:60]}; {fix}")
+    acts = f("output_activation", dict)
+    for name, word in acts.items():
+        if name not in s.targets:
+            raise error(f"{source}: \"output_activation\" names {str(name)[:40]!r}, not one of the targets "
+                        f"({', '.join(s.targets) or 'none: it is for regression'}); {fix}")
+        if word not in ACTIVATIONS:
+            raise error(f"{source}: \"output_activation\" of {name!r} is {str(word)[:40]!r}, not one of "
+                        f"{', '.join(ACTIVATIONS)}; {fix}")
     split = s.split
     if not isinstance(split, (list, tuple)) or not all(jsonfile._is(v, float) for v in split):
         raise error(f"{source}: \"split\" must be three fractions train,val,test; {fix}")
@@ -161,6 +172,21 @@ def check_settings(s: RunSettings, source: str = "settings", error: type = Tabul
     except TabularDataError as exc:
         raise error(f"{source}: {exc}") from None
     return s
+
+
+def check_bounds(table: Table, s: RunSettings, source: str) -> None:
+    """TabularDataError at the first value of a bounded target (``output_activation`` sigmoid or tanh)
+    outside its activation's range, naming the CSV line; before anything is written."""
+    for name, act in s.output_activation.items():
+        if act == "linear" or table.Y is None:
+            continue
+        lo, hi = BOUNDS[act]
+        j = table.target_names.index(name)
+        for r, v in enumerate(table.Y.data[j::table.Y.n_cols]):
+            if not lo <= v <= hi:
+                where = f"line {table.lines[r]}" if table.lines else f"row {r}"
+                raise TabularDataError(f"{source}: {where}, target {name!r} is {v:g}; a {act} output lies in "
+                                       f"[{lo:g}, {hi:g}]: rescale the column or make it linear (--output-activation)")
 
 
 def network_parameters(n_features: int, hidden: Sequence[int], n_outputs: int) -> int:
@@ -228,11 +254,13 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
 
 
 def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegressor]:
-    cls = MLPRegressor if s.regression else MLPClassifier
-    return cls(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
-               batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val,
-               patience=s.patience if s.early_stopping else s.epochs + 1,  # never reached: all epochs run
-               seed=s.seed, preprocess=s.preprocess, monitor=s.monitor)
+    params = dict(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
+                  batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val,
+                  patience=s.patience if s.early_stopping else s.epochs + 1,  # never reached: all epochs run
+                  seed=s.seed, preprocess=s.preprocess, monitor=s.monitor)
+    if s.regression:
+        return MLPRegressor(output_activation=dict(s.output_activation), **params)
+    return MLPClassifier(**params)
 
 
 # -- checkpoints ------------------------------------------------------------------------------------
@@ -297,6 +325,7 @@ def train_run(
             raise TypeError("train_run needs csv_path and settings (or resume)")
         check_settings(settings)
         table, split = load_data(csv_path, settings, schema)
+        check_bounds(table, settings, Path(csv_path).name)
         check_network_size(len(table.feature_names), settings, _n_outputs(table), max_parameters)
         started = now()
         source = Path(csv_path)
@@ -372,7 +401,7 @@ def _part(table: Table, idx: Sequence[int]):
 def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None) -> Dict[str, Any]:
     """Metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix.
 
-    The float network's metrics (see :mod:`.evaluation`); given ``quantized`` (the
+    The float network's metrics (see :mod:`stingerml.learn.metrics`); given ``quantized`` (the
     network's full-int8 model), the same metrics of its int8 outputs, computed by the
     library's integer emulator (:meth:`QuantizedNetwork.predict`), under the key ``"int8"``.
     """
@@ -573,6 +602,7 @@ def _read_run(run_dir: Path) -> Dict[str, Any]:
     except ValueError:
         raise TrainingError(f"{path}: \"started\" is not a time; {_FIX_RUN}") from None
     given = f("settings", dict)
+    given = {"output_activation": {}, **given}  # a run.json from before bounded outputs
     names = {k for k in RunSettings.__dataclass_fields__}
     if set(given) != names:
         raise TrainingError(f"{path}: \"settings\" must have exactly the keys {', '.join(sorted(names))}; {_FIX_RUN}")
@@ -614,6 +644,7 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "targets": list(table.target_names),
         "model": {"architecture": {"type": "mlp", "input": net.n_features, "hidden": list(s.hidden),
                                    "activation": "relu", "dropout": s.dropout, "output": net.output,
+                                   "output_activation": list(net.activations) if net.output == "linear" else None,
                                    "outputs": net.n_outputs,
                                    "parameters": sum(len(L.weights) + len(L.bias) for L in net.layers)},
                   "file": "model.json", "format": network_format.FORMAT,
@@ -629,7 +660,10 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
                            "seed": s.seed},
     }
-    files = export_network(net, rep, info=meta, tflite=s.tflite).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    check = None
+    if s.regression:  # meta.json's check: each target's int8 error, on the test rows (else the calibration rows)
+        check = _rows(table.X, split.test) if split.test else rep
+    files = export_network(net, rep, info=meta, tflite=s.tflite, check=check).files()  # model.onnx, model.tflite, meta.json (+ quantization)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")
