@@ -84,12 +84,13 @@ class TrainStatus:
         self.ended = threading.Event()  # set when the status is done, error or cancelled
 
     def __call__(self, event: Progress) -> None:
+        earlier = _losses_so_far(Path(event.message), event.done) if event.stage == "start" else []
         with self._lock:
             if event.stage == "start":
                 self._status, self._run_dir = "training", event.message
                 self._epoch, self._epochs = event.done, event.total
                 self._fraction = event.done / event.total if event.total else 0.0
-                self._losses = _losses_so_far(Path(event.message), event.done)
+                self._losses = earlier
             elif event.stage == "batch" and event.total:
                 self._status, self._fraction = "training", event.done / event.total
             elif event.stage == "epoch":
