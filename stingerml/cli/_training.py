@@ -83,10 +83,14 @@ def _keep(text: str) -> Union[int, str]:
 
 
 def add_keep_checkpoints(p: argparse.ArgumentParser) -> None:
-    """``--keep-checkpoints N|all`` of a training command."""
+    """``--keep-checkpoints N|all`` of a training command (its default is the library's, read when the
+    command's options are built)."""
+    from ..learn.runfolder import KEEP_CHECKPOINTS
+
     p.add_argument("--keep-checkpoints", type=_keep, metavar="N",
-                   help="keep the N newest epoch checkpoints, or all (default 3); checkpoints/best_model.json "
-                        "(the best epoch's model) is kept besides; their sizes are printed at the end")
+                   help=f"keep the N newest epoch checkpoints, or all (default {KEEP_CHECKPOINTS}); "
+                        "checkpoints/best_model.json (the best epoch's model) is kept besides; their sizes are "
+                        "printed at the end")
 
 
 def keep_checkpoints(args: argparse.Namespace) -> Dict[str, Any]:

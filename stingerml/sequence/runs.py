@@ -20,6 +20,7 @@ and continues; the outputs are the bytes an uninterrupted run writes.
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -34,15 +35,15 @@ from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
-    _FIX_CHECKPOINT, KEEP_CHECKPOINTS, MAX_COUNT, CheckpointHook, checkpoint_path, json_text, last_checkpoint,
-    log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes,
+    _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
+    json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 from ..learn.status import RunEvents
 
 from . import model as model_file
 from .data import SequenceData, Sequences, read_data
-from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier
+from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier, shared_default
 from .export import export_sequence
 
 PathLike = Union[str, Path]
@@ -50,25 +51,41 @@ META_VERSION = "1.0.0"
 MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
 
 
+ARCHITECTURES = {"tcn": TCNClassifier, "lstm": LSTMClassifier}
+
+
+def estimator_default(name: str, architecture: str = "tcn") -> Any:
+    """The default of the ``architecture``'s classifier parameter ``name`` (its ``__init__``)."""
+    return inspect.signature(ARCHITECTURES[architecture].__init__).parameters[name].default
+
+
+def default_depth(architecture: str) -> int:
+    """``depth``'s default: the TCN's ``blocks`` or the LSTM's ``layers``."""
+    return estimator_default("blocks" if architecture == "tcn" else "layers", architecture)
+
+
 @dataclass
 class SeqSettings:
-    """What a sequence run trains and how (stored in ``run.json``; defaults are the CLI's)."""
+    """What a sequence run trains and how (stored in ``run.json``). The one definition of every default:
+    the classifiers' parameters are read from their ``__init__`` (:func:`estimator_default`), the run's
+    own here or in :mod:`stingerml.learn.runfolder`; ``seq train`` builds its defaults and help from
+    this class. ``depth``: the TCN's blocks or the LSTM's layers (:func:`default_depth`)."""
 
     architecture: str = "tcn"
-    hidden: int = 32
-    depth: int = 3
-    kernel_size: int = 3
-    pooling: str = "avg"
-    dropout: float = 0.1
-    alpha: float = 1e-4
-    learning_rate: float = 3e-3
-    batch_size: int = 32
-    epochs: int = 100
-    patience: int = 10
-    monitor: str = "val_loss"
+    hidden: int = shared_default("hidden")
+    depth: int = default_depth("tcn")
+    kernel_size: int = estimator_default("kernel_size")
+    pooling: str = estimator_default("pooling")
+    dropout: float = shared_default("dropout")
+    alpha: float = shared_default("alpha")
+    learning_rate: float = shared_default("learning_rate")
+    batch_size: int = shared_default("batch_size")
+    epochs: int = shared_default("max_epochs")
+    patience: int = shared_default("patience")
+    monitor: str = shared_default("monitor")
     split: Tuple[float, float, float] = DEFAULT_FRACTIONS
-    seed: int = 42
-    checkpoint_every: int = 10
+    seed: int = shared_default("seed")
+    checkpoint_every: int = CHECKPOINT_EVERY
     dataset_id: str = ""
 
 
@@ -117,7 +134,7 @@ def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str
 
 
 def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettings] = None, *,
-              runs_dir: PathLike = "runs", resume: Optional[PathLike] = None,
+              runs_dir: PathLike = RUNS_DIR, resume: Optional[PathLike] = None,
               progress: Optional[ProgressCallback] = None,
               keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS) -> SeqRunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
