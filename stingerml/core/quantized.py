@@ -259,11 +259,11 @@ class QuantizedNetwork:
 
     def predict(self, X: Matrix, rounding: str = "single", tick: Optional[Tick] = None) -> Matrix:
         """Dequantized int8 outputs of every raw feature row of ``X`` (``n_rows × n_outputs``);
-        ``tick(done, n_rows)`` every 1024 rows and at the end."""
+        ``tick(done, n_rows)`` every 1024 rows."""
         out = array("d")
         for r, row in enumerate(X.rows(), 1):
             out.extend(self.dequantize_output(self.run(self.quantize_input(row), rounding)))
-            if tick is not None and (r % 1024 == 0 or r == X.n_rows):
+            if tick is not None and r % 1024 == 0:
                 tick(r, X.n_rows)
         return Matrix(out, self.network.n_outputs)
 
