@@ -27,6 +27,7 @@ from typing import Iterator, List, Optional
 
 from ..core.errors import TabularDataError
 from ..core.constants import TABULAR_MAX_PARAMETERS
+from ..core.progress import Progress
 from ._common import (
     add_arguments_later,
     add_global_options,
