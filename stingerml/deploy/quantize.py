@@ -63,6 +63,31 @@ def _weight_scales(w: Sequence[float], n_in: int, n_out: int, per_channel: bool)
     return scales
 
 
+def quantize_layer(weights: Sequence[float], bias: Sequence[float], n_in: int, n_out: int,
+                   inp: Tuple[float, int], out: Tuple[float, int], relu: bool, per_channel: bool,
+                   where: str) -> QuantizedLayer:
+    """One int8 layer of float ``weights`` ``[n_out][n_in]`` and ``bias``, between the input and output
+    quantizations ``(scale, zero_point)``; ``where`` names it in the error.
+
+    Raises:
+        ExportError: a bias beyond int32 at its scale.
+    """
+    in_scale, in_zp = inp
+    w_scales = _weight_scales(weights, n_in, n_out, per_channel)
+    per_row = w_scales if per_channel else w_scales * n_out
+    qw = array("b", [clamp_int8(round_half_away(v / per_row[i // n_in]), -WEIGHT_QMAX, WEIGHT_QMAX)
+                     for i, v in enumerate(weights)])
+    b_scales = [f32(in_scale * s) for s in w_scales]
+    per_bias = b_scales if per_channel else b_scales * n_out
+    qb = [round_half_away(b / s) for b, s in zip(bias, per_bias)]
+    i = next((i for i, v in enumerate(qb) if not INT32_RANGE[0] <= v <= INT32_RANGE[1]), -1)
+    if i >= 0:
+        raise ExportError(f"int8 quantization: {where} bias[{i}] = {bias[i]} is {qb[i]} steps of "
+                          f"{per_bias[i]:g}, beyond int32; the weights or the input range are degenerate")
+    return QuantizedLayer(qw, tuple(w_scales), array("i", qb), tuple(b_scales), in_scale, in_zp, out[0], out[1],
+                          relu, n_in, n_out)
+
+
 def _forward_ranges(net: DenseNetwork, rows: List[List[float]]) -> List[Tuple[float, float]]:
     """min/max of the scaled input and of every layer's output (after ReLU; the last before its activation)."""
     outputs = [[r] + net.layer_outputs(r) for r in rows]
@@ -103,19 +128,8 @@ def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = F
     last = len(net.layers) - 1
     for k, layer in enumerate(net.layers):
         out_scale, out_zp = activation_params(*ranges[k + 1])
-        w_scales = _weight_scales(layer.weights, layer.n_in, layer.n_out, per_channel)
-        per_row = w_scales if per_channel else w_scales * layer.n_out
-        qw = array("b", [clamp_int8(round_half_away(v / per_row[i // layer.n_in]), -WEIGHT_QMAX, WEIGHT_QMAX)
-                         for i, v in enumerate(layer.weights)])
-        b_scales = [f32(in_scale * s) for s in w_scales]
-        per_bias = b_scales if per_channel else b_scales * layer.n_out
-        qb = [round_half_away(b / s) for b, s in zip(layer.bias, per_bias)]
-        i = next((i for i, v in enumerate(qb) if not INT32_RANGE[0] <= v <= INT32_RANGE[1]), -1)
-        if i >= 0:
-            raise ExportError(f"int8 quantization: layer {k} bias[{i}] = {layer.bias[i]} is {qb[i]} steps of "
-                              f"{per_bias[i]:g}, beyond int32; the weights or the input range are degenerate")
-        layers.append(QuantizedLayer(qw, tuple(w_scales), array("i", qb), tuple(b_scales), in_scale, in_zp,
-                                     out_scale, out_zp, k < last, layer.n_in, layer.n_out))
+        layers.append(quantize_layer(layer.weights, layer.bias, layer.n_in, layer.n_out, (in_scale, in_zp),
+                                     (out_scale, out_zp), k < last, per_channel, f"layer {k}"))
         in_scale, in_zp = out_scale, out_zp
     if net.output == "linear":
         out_scale, out_zp = in_scale, in_zp
