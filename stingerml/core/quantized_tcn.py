@@ -32,11 +32,17 @@ with ``TFLITE_SINGLE_ROUNDING``); ``"double"`` twice, gemmlowp's ``SaturatingRou
 then ``RoundingDivideByPOT`` (tflite-runtime ≤ 2.14, TFLite Micro without single rounding);
 ``"reference"`` as LiteRT 2.3's builtin reference kernels (``OpResolverType.BUILTIN_REF``),
 measured against them: ``CONV_2D`` per-channel and ``ADD`` round twice, ``FULLY_CONNECTED``
-once. Only the valid steps are computed: a causal layer never reads a later step, so
-padding cannot reach them.
+once; ``"xnnpack"`` as LiteRT's default interpreter, whose XNNPACK delegate runs the
+convolutions, the ADDs and the dense layer (x86-64): ``CONV_2D`` and ``FULLY_CONNECTED``
+requantize in float32 (``lrintf(f32(f32(acc) · f32(f32(in_scale · w_scale) / out_scale)))``, halves
+to even, clamped before rounding), ``ADD`` with XNNPACK's own fixed point (multipliers
+``lrintf(scale_i / out_scale · 2**shift)``, ``shift = 20 - exponent(max of them)``, one
+arithmetic shift with ``2**(shift-1)`` added). Only the valid steps are computed: a causal
+layer never reads a later step, so padding cannot reach them.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -53,9 +59,34 @@ from .quantized import (
 
 ADD_LEFT_SHIFT = 20
 """TFLite's int8 ``ADD`` shifts both inputs left by 20 bits before rescaling them."""
-ROUNDINGS = ("single", "double", "reference")
+ROUNDINGS = ("single", "double", "reference", "xnnpack")
+_KERNEL_ROUNDINGS = {"single": ("single", "single", "single"), "double": ("double", "double", "double"),
+                     "reference": ("double", "double", "single"), "xnnpack": ("fp32", "xnnpack", "fp32")}
+"""Each mode's rounding of CONV_2D, ADD and FULLY_CONNECTED (the module docstring)."""
 MASK_SCALE, MASK_ZERO_POINT = 1.0, 0
 """The int8 mask: real value = the int8 value (1 valid, 0 padding)."""
+
+
+def requantize_fp32(acc: int, scale: float, zero_point: int, lo: int = -128) -> int:
+    """XNNPACK's float32 requantization of an int32 accumulator: ``f32(acc) · scale`` (float32),
+    clamped to ``[lo, 127] - zero_point``, rounded half to even, ``+ zero_point``."""
+    v = f32(f32(acc) * scale)
+    v = min(max(v, lo - zero_point), 127 - zero_point)
+    return round(v) + zero_point  # Python's round: halves to even, as lrintf
+
+
+def _fp32_scale(input_scale: float, weight_scale: float, output_scale: float) -> float:
+    return f32(f32(input_scale * weight_scale) / output_scale)
+
+
+def _dense(layer: QuantizedLayer, x: Sequence[int], rounding: str) -> List[int]:
+    """``FULLY_CONNECTED`` of one int8 row, rounded as ``rounding`` (``"fp32"``: XNNPACK's)."""
+    if rounding != "fp32":
+        return layer.run(x, rounding)
+    lo = layer.output_zero_point if layer.relu else -128
+    scales = layer.weight_scales * (layer.n_out if len(layer.weight_scales) == 1 else 1)
+    return [requantize_fp32(acc, _fp32_scale(layer.input_scale, s, layer.output_scale), layer.output_zero_point, lo)
+            for acc, s in zip(layer.accumulators(x), scales)]
 
 
 @dataclass(frozen=True)
@@ -75,13 +106,16 @@ class QuantizedConv:
         return [quantize_multiplier(L.input_scale * s / L.output_scale) for s in scales]
 
     def run(self, x: Sequence[int], n_steps: int, rounding: str = "single") -> List[int]:
-        """int8 outputs ``[n_steps][n_out]`` (flat) of int8 inputs ``[n_steps][n_in]`` (flat)."""
+        """int8 outputs ``[n_steps][n_out]`` (flat) of int8 inputs ``[n_steps][n_in]`` (flat); ``rounding``:
+        ``"single"``, ``"double"`` or ``"fp32"`` (XNNPACK's float32 requantization)."""
         L = self.layer
         n_in, n_out, k, d = L.n_in, L.n_out, self.kernel_size, self.dilation
         zp_in, zp_out = L.input_zero_point, L.output_zero_point
         lo = zp_out if L.relu else -128
         xs = [v - zp_in for v in x]
         mults = self.multipliers()
+        scales = [_fp32_scale(L.input_scale, s, L.output_scale)
+                  for s in (L.weight_scales if len(L.weight_scales) > 1 else L.weight_scales * n_out)]
         w = L.weights
         out = []
         for t in range(n_steps):
@@ -92,8 +126,11 @@ class QuantizedConv:
                     if s >= 0:  # earlier taps read the padding: zp_in, i.e. (x - zp_in) = 0
                         row = (o * k + j) * n_in
                         acc += sum(a * b for a, b in zip(w[row:row + n_in], xs[s * n_in:(s + 1) * n_in]))
-                m, sh = mults[o]
-                out.append(clamp_int8(multiply_by_quantized_multiplier(acc, m, sh, rounding) + zp_out, lo))
+                if rounding == "fp32":
+                    out.append(requantize_fp32(acc, scales[o], zp_out, lo))
+                else:
+                    m, sh = mults[o]
+                    out.append(clamp_int8(multiply_by_quantized_multiplier(acc, m, sh, rounding) + zp_out, lo))
         return out
 
 
@@ -112,10 +149,21 @@ class QuantizedAdd:
         reals = [s / twice_max for s in self.scales] + [twice_max / ((1 << ADD_LEFT_SHIFT) * self.output_scale)]
         return [quantize_multiplier(r) for r in reals]
 
+    def xnnpack_multipliers(self) -> Tuple[int, int, int]:
+        """``(shift, a_multiplier, b_multiplier)`` of XNNPACK's int8 add (``xnn_init_qs8_add_minmax_scalar_params``)."""
+        a, b = (f32(s / self.output_scale) for s in self.scales)
+        exponent = (struct.unpack("<I", struct.pack("<f", max(a, b)))[0] >> 23) - 127
+        shift = 20 - exponent
+        return shift, round(a * 2.0 ** shift), round(b * 2.0 ** shift)
+
     def run(self, a: Sequence[int], b: Sequence[int], rounding: str = "single") -> List[int]:
-        """Element-wise int8 sum of ``a`` and ``b``."""
-        (m1, s1), (m2, s2), (mo, so) = self.multipliers()
+        """Element-wise int8 sum of ``a`` and ``b`` (``rounding``: ``"single"``, ``"double"`` or ``"xnnpack"``)."""
         z1, z2 = self.zero_points
+        if rounding == "xnnpack":
+            shift, ma, mb = self.xnnpack_multipliers()
+            bias = (1 << (shift - 1)) - ma * z1 - mb * z2
+            return [clamp_int8(((bias + x * ma + y * mb) >> shift) + self.output_zero_point) for x, y in zip(a, b)]
+        (m1, s1), (m2, s2), (mo, so) = self.multipliers()
         out = []
         for x, y in zip(a, b):
             sx = multiply_by_quantized_multiplier((x - z1) << ADD_LEFT_SHIFT, m1, s1, rounding)
@@ -172,15 +220,14 @@ class QuantizedTCN:
         only the first ``length`` are read), ``length`` its valid steps (the mask's sum)."""
         if rounding not in ROUNDINGS:
             raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
-        blocks = "single" if rounding == "single" else "double"  # CONV_2D and ADD
-        dense = "double" if rounding == "double" else "single"  # FULLY_CONNECTED
+        conv_r, add_r, dense_r = _KERNEL_ROUNDINGS[rounding]
         F = self.network.n_features
         a = list(q[:length * F])
         for l, (conv, add) in enumerate(zip(self.convs, self.adds)):
-            h = conv.run(a, length, blocks)
-            res = self.skip.run(a, length, blocks) if l == 0 and self.skip is not None else a
-            a = add.run(h, res, blocks)
-        return self._head(a, length, dense)
+            h = conv.run(a, length, conv_r)
+            res = self.skip.run(a, length, conv_r) if l == 0 and self.skip is not None else a
+            a = add.run(h, res, add_r)
+        return self._head(a, length, dense_r)
 
     def _head(self, a: Sequence[int], length: int, rounding: str) -> List[int]:
         """Pooling (module doc), ``FULLY_CONNECTED`` and ``SOFTMAX`` of the last block's int8 ``[length][H]``."""
@@ -193,7 +240,7 @@ class QuantizedTCN:
             for o in range(H):
                 s = sum(a[t * H + o] - z for t in range(length))
                 pooled.append((2 * s + length) // (2 * length) + z)
-        return _softmax_int8(self.head.run(pooled, rounding), self.head.output_scale)
+        return _softmax_int8(_dense(self.head, pooled, rounding), self.head.output_scale)
 
     def predict_proba(self, X, rounding: str = "single") -> Matrix:
         """Dequantized int8 probabilities (``N × C``) of the samples of ``X`` (a
