@@ -61,13 +61,16 @@ def register(sub: "argparse._SubParsersAction") -> None:
     t.add_argument("--seed", type=int, default=42, help="seed of the split, init, shuffles and dropout (default 42)")
     t.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="N",
                    help="checkpoint every N epochs (default 10)")
+    t.add_argument("--tflite", choices=("int8", "float", "both"), default=None,
+                   help="TFLite files: int8 (model.tflite; the TCN only, its default), float "
+                        "(model_float32.tflite: float32, raw input; the LSTM's default) or both")
     t.add_argument("--dataset-id", default="", help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./runs)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
     add_json(t, "the run folder and its test metrics")
     add_global_options(t)
-    t.set_defaults(func=run_train, parser=t)
+    t.set_defaults(func=run_train, parser=t, not_outputs=("tflite",))  # --tflite int8|float|both: no path
 
     pr = ssub.add_parser("predict", help="predict every sample of a data file with a run's model",
                          description="Apply RUN_DIR's model (output/model.json) to every sequence of DATA and write "
@@ -81,12 +84,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
     add_global_options(pr)
     pr.set_defaults(func=run_predict)
 
-    ev = ssub.add_parser("evaluate", help="metrics of a run's model on a labelled data file",
+    ev = ssub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled data file",
                          description="Metrics of RUN_DIR's model (output/model.json) on the labelled sequences "
-                                     "of DATA.")
+                                     "of DATA and, beside them, of its int8 model (output/model.tflite, run by "
+                                     "the library's integer emulator: no runtime needed).")
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of seq train (runs/run_...)")
     ev.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv")
-    add_json(ev, "the metrics")
+    add_json(ev, "the metrics (the int8 model's under \"int8\")")
     add_global_options(ev)
     ev.set_defaults(func=run_evaluate)
 
@@ -106,12 +110,15 @@ def run_train(args: argparse.Namespace) -> int:
         depth = args.depth if args.depth is not None else (3 if args.architecture == "tcn" else 1)
         if args.architecture == "lstm" and depth > 2:
             args.parser.error("--depth for the LSTM is 1 or 2 layers")
+        if args.architecture == "lstm" and args.tflite not in (None, "float"):
+            args.parser.error(f"--tflite {args.tflite}: only the TCN has an int8 TFLite; give --tflite float "
+                              "(the LSTM's default)")
         settings = SeqSettings(
             architecture=args.architecture, hidden=args.hidden, depth=depth, kernel_size=args.kernel_size,
             pooling=args.pooling, dropout=args.dropout, alpha=args.alpha, learning_rate=args.learning_rate,
             batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, monitor=args.monitor,
             split=tuple(args.split), seed=args.seed, checkpoint_every=args.checkpoint_every,
-            dataset_id=args.dataset_id)
+            dataset_id=args.dataset_id, tflite=args.tflite or "")
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
     try:
         result = train_run(progress=report, **kwargs)
@@ -161,11 +168,11 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..sequence.data import read_data
-    from ..sequence.runs import evaluate
+    from ..sequence.runs import evaluate, load_quantized
 
     net = _model(args.run_dir)
     data = read_data(args.data)
-    metrics = evaluate(net, data.X, data.labels)
+    metrics = evaluate(net, data.X, data.labels, load_quantized(args.run_dir, net))
     if args.json:
         print_json(metrics)
     else:
