@@ -65,9 +65,21 @@ def _fractions(text: str) -> List[float]:
         raise argparse.ArgumentTypeError(f"expected train,val,test fractions like 0.7,0.15,0.15, not {text!r}") from None
 
 
+def _output_activation(text: str) -> dict:
+    """``NAME=WORD,...`` as ``{name: word}``, or one ``WORD`` for every target (key ``""``)."""
+    out = {}
+    for item in _names(text):
+        name, _, word = item.rpartition("=")
+        out[name.strip()] = word.strip()
+    if "" in out and len(out) > 1:
+        raise argparse.ArgumentTypeError(f"give one WORD for every target or NAME=WORD pairs, not {text!r}")
+    return out
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TOKEN_ENV = "STINGERML_API_TOKEN"
-CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows")
+CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows",
+                "output_activation")
 """RunSettings fields a --config file may set; an option given on the command line wins."""
 
 
@@ -143,6 +155,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--epochs", type=positive_int, default=None, help=f"maximum epochs (default {d.epochs})")
     t.add_argument("--patience", type=positive_int, default=None,
                    help=f"stop after this many epochs without a lower validation loss (default {d.patience})")
+    t.add_argument("--output-activation", type=_output_activation, default=None, metavar="NAME=WORD,...",
+                   help="regression: bound targets, WORD linear, sigmoid (values in [0, 1]) or tanh ([-1, 1]); "
+                        "one WORD alone applies to every target (default: linear)")
     t.add_argument("--tflite", choices=("int8", "float", "both"), default="int8",
                    help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
                         "input) or both")
@@ -238,12 +253,16 @@ def run_train(args: argparse.Namespace) -> int:
             args.parser.error("--task regression needs --targets A,B")
         if not regression and args.targets:
             args.parser.error("--targets is for --task regression; use --label for classification")
+        if not regression and args.output_activation:
+            args.parser.error("--output-activation bounds regression targets; it needs --targets A,B")
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.learning_rate,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
             tflite=args.tflite, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
             **_configured(args))
+        if "" in settings.output_activation:  # one word for every target
+            settings.output_activation = {t: settings.output_activation[""] for t in settings.targets}
         if args.log_level == "DEBUG":
             say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir,

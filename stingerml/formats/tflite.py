@@ -10,6 +10,13 @@ Both have one subgraph ``main`` with one ``serving_default`` signature (input
       -> SOFTMAX (v2, beta 1) | LOGISTIC (v2) | nothing (linear)
     output int8 [1, n_outputs]    (softmax/sigmoid: scale 1/256, zero point -128)
 
+A regression network with more than one target or a bounded target ends in one
+head per target (:mod:`stingerml.core.quantized`), and its output is float32::
+
+    ... -> last hidden layer (int8) -> per target: FULLY_CONNECTED (1 unit, its own scales)
+      -> LOGISTIC | TANH | nothing -> DEQUANTIZE          (tensors "<k>/logit", "<k>/value", "<k>/float")
+    CONCATENATION (axis 1) -> output float32 [1, n_targets]
+
 The int8 file does not hold the network's preprocessing or scaler (an int8
 input cannot hold raw features of very different ranges); apply them first, see
 :meth:`~stingerml.deploy.quantize.QuantizedNetwork.quantize_input` and
@@ -23,6 +30,10 @@ RESHAPE ``[-1, 63]``) and the scaler (SUB mean, DIV scale) come first::
 
     input  float32 [1, n_features] -> [preprocessing] -> SUB -> DIV -> FULLY_CONNECTED (fused ReLU) ...
       -> SOFTMAX | LOGISTIC | nothing        output float32 [1, n_outputs]
+
+A regression network with bounded targets (``output_activation``) ends, as its ONNX
+file, in LOGISTIC/TANH of the last layer's output kept column by column with
+SELECT_V2 and a constant boolean mask per activation.
 
 :class:`Graph` is the writer both use (tensors, constant buffers, operators and
 their codes, then the model bytes); another model family adds its operators
@@ -51,12 +62,13 @@ SIGNATURE_KEY = "serving_default"
 
 # schema.fbs enums
 FLOAT32, INT32, BOOL, INT8 = 0, 2, 6, 9  # TensorType
-(FULLY_CONNECTED, LOGISTIC, MUL, RESHAPE, SOFTMAX, GATHER, SUB, DIV, EQUAL, SUM, SQRT,
- SELECT_V2) = 9, 14, 18, 22, 25, 36, 41, 42, 71, 74, 75, 123  # BuiltinOperator
-OP_VERSIONS = {FULLY_CONNECTED: 4, SOFTMAX: 2, LOGISTIC: 2}
+(CONCATENATION, DEQUANTIZE, FULLY_CONNECTED, LOGISTIC, MUL, RESHAPE, SOFTMAX, TANH, GATHER, SUB, DIV, EQUAL, SUM,
+ SQRT, SELECT_V2) = 2, 6, 9, 14, 18, 22, 25, 28, 36, 41, 42, 71, 74, 75, 123  # BuiltinOperator
+OP_VERSIONS = {FULLY_CONNECTED: 4, SOFTMAX: 2, LOGISTIC: 2, TANH: 2, DEQUANTIZE: 2}
 """Operator versions other than 1 (tflite-runtime 2.14 refuses FULLY_CONNECTED 12; 4 works everywhere)."""
 # BuiltinOptions union types (schema.fbs)
-FC_OPTIONS, SOFTMAX_OPTIONS, RESHAPE_OPTIONS, GATHER_OPTIONS, REDUCER_OPTIONS = 8, 9, 17, 23, 27
+FC_OPTIONS, SOFTMAX_OPTIONS, CONCATENATION_OPTIONS, RESHAPE_OPTIONS, GATHER_OPTIONS, REDUCER_OPTIONS = (
+    8, 9, 10, 17, 23, 27)
 RELU, NONE = 1, 0  # ActivationFunctionType
 
 
@@ -156,15 +168,22 @@ def to_tflite(model: QuantizedNetwork) -> bytes:
                  _quant([model.input_scale], [model.input_zero_point]))
     last = len(model.layers) - 1
     for k, layer in enumerate(model.layers):
-        zeros = [0] * len(layer.weight_scales)
-        w = g.tensor(f"dense{k}/weights", [layer.n_out, layer.n_in], INT8,
-                     _quant(layer.weight_scales, zeros), le_bytes(layer.weights))
-        b = g.tensor(f"dense{k}/bias", [layer.n_out], INT32, _quant(layer.bias_scales, zeros),
-                     le_bytes(layer.bias))
-        name = OUTPUT_NAME if k == last and model.output == "linear" else f"dense{k}"
-        y = g.tensor(name, [1, layer.n_out], INT8, _quant([layer.output_scale], [layer.output_zero_point]))
-        g.op(FULLY_CONNECTED, [x, w, b], [y], (FC_OPTIONS, Table(((0, "i8", RELU if layer.relu else NONE),))))
-        x = y
+        name = OUTPUT_NAME if k == last and model.output == "linear" and not model.heads else f"dense{k}"
+        x = fc_int8(g, f"dense{k}", layer, x, name)
+    if model.heads:
+        values = []
+        for k, head in enumerate(model.heads):
+            y = fc_int8(g, f"head{k}", head.layer, x, f"head{k}/logit")
+            if head.activation != "linear":
+                a = g.tensor(f"head{k}/value", [1, 1], INT8, _quant([head.output_scale], [head.output_zero_point]))
+                g.op(LOGISTIC if head.activation == "sigmoid" else TANH, [y], [a])
+                y = a
+            f = g.tensor(f"head{k}/float", [1, 1])
+            g.op(DEQUANTIZE, [y], [f])
+            values.append(f)
+        y = g.tensor(OUTPUT_NAME, [1, len(values)])
+        g.op(CONCATENATION, values, [y], (CONCATENATION_OPTIONS, Table(((0, "i32", 1),))))
+        return g.model([0], [y])
     if model.output != "linear":
         y = g.tensor(OUTPUT_NAME, [1, model.network.n_outputs], INT8,
                      _quant([model.output_scale], [model.output_zero_point]))
@@ -173,11 +192,37 @@ def to_tflite(model: QuantizedNetwork) -> bytes:
     return g.model([0], [x])
 
 
+def fc_int8(g: Graph, prefix: str, layer, x: int, name: str) -> int:
+    """An int8 FULLY_CONNECTED of ``layer`` reading ``x``; returns its output tensor ``name``."""
+    zeros = [0] * len(layer.weight_scales)
+    w = g.tensor(f"{prefix}/weights", [layer.n_out, layer.n_in], INT8, _quant(layer.weight_scales, zeros),
+                 le_bytes(layer.weights))
+    b = g.tensor(f"{prefix}/bias", [layer.n_out], INT32, _quant(layer.bias_scales, zeros), le_bytes(layer.bias))
+    y = g.tensor(name, [1, layer.n_out], INT8, _quant([layer.output_scale], [layer.output_zero_point]))
+    g.op(FULLY_CONNECTED, [x, w, b], [y], (FC_OPTIONS, Table(((0, "i8", RELU if layer.relu else NONE),))))
+    return y
+
+
 def _output_op(g: Graph, kind: str, x: int, y: int) -> None:
     if kind == "softmax":
         g.op(SOFTMAX, [x], [y], (SOFTMAX_OPTIONS, Table(((0, "f32", 1.0),))))
     else:
         g.op(LOGISTIC, [x], [y])
+
+
+def _bounded_float(g: Graph, logits: int, acts: Sequence[str]) -> int:
+    """LOGISTIC/TANH of ``logits`` ``[1, n]`` kept where the mask of that activation says (module docstring)."""
+    n = len(acts)
+    kinds = [(a, op) for a, op in (("sigmoid", LOGISTIC), ("tanh", TANH)) if a in acts]
+    x = logits
+    for k, (act, op) in enumerate(kinds):
+        mask = g.tensor(f"{act}_mask", [n], BOOL, data=bytes(int(a == act) for a in acts))
+        y = g.tensor(act, [1, n])
+        g.op(op, [logits], [y])
+        out = g.tensor(OUTPUT_NAME if k == len(kinds) - 1 else f"after_{act}", [1, n])
+        g.op(SELECT_V2, [mask, y, x], [out])
+        x = out
+    return x
 
 
 def _hands21(g: Graph, x: int) -> int:
@@ -230,11 +275,13 @@ def to_tflite_float(net: DenseNetwork) -> bytes:
     for k, layer in enumerate(net.layers):
         w = g.constant(f"dense{k}/weights", [layer.n_out, layer.n_in], layer.weights)
         b = g.constant(f"dense{k}/bias", [layer.n_out], layer.bias)
-        name = OUTPUT_NAME if k == last and net.output == "linear" else f"dense{k}"
+        name = OUTPUT_NAME if k == last and net.output == "linear" and not net.output_activation else f"dense{k}"
         y = g.tensor(name, [1, layer.n_out])
         g.op(FULLY_CONNECTED, [x, w, b], [y], (FC_OPTIONS, Table(((0, "i8", RELU if k < last else NONE),))))
         x = y
-    if net.output != "linear":
+    if net.output_activation:
+        x = _bounded_float(g, x, net.output_activation)
+    elif net.output != "linear":
         y = g.tensor(OUTPUT_NAME, [1, net.n_outputs])
         _output_op(g, net.output, x, y)
         x = y

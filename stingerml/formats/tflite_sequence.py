@@ -43,11 +43,10 @@ import struct
 from typing import Sequence
 
 from ..core.binary import le_bytes
-from ..core.quantized import QuantizedLayer
 from ..core.quantized_tcn import MASK_SCALE, MASK_ZERO_POINT, QuantizedConv, QuantizedTCN
 from ._flatbuffers import Table, Vector
 from .onnx_sequence import check_sequence_network
-from .tflite import FLOAT32, INT8, INT32, OP_VERSIONS, Graph, _quant
+from .tflite import FLOAT32, INT8, INT32, OP_VERSIONS, Graph, _quant, fc_int8
 
 INPUT_NAME, MASK_NAME, OUTPUT_NAME = "input", "mask", "output"
 
@@ -178,15 +177,6 @@ def _int8_conv(g: Graph, conv: QuantizedConv, x: int, name: str, n_steps: int) -
                   INT8, _quant([L.output_scale], [L.output_zero_point]))
 
 
-def _int8_dense(g: Graph, layer: QuantizedLayer, x: int, name: str) -> int:
-    zeros = [0] * len(layer.weight_scales)
-    w = g.tensor(f"{name}/weights", [layer.n_out, layer.n_in], INT8, _quant(layer.weight_scales, zeros),
-                 le_bytes(layer.weights))
-    b = g.tensor(f"{name}/bias", [layer.n_out], INT32, _quant(layer.bias_scales, zeros), le_bytes(layer.bias))
-    return _apply(g, FULLY_CONNECTED, [x, w, b], name, [1, layer.n_out], [(0, "i8", 0)], INT8,
-                  _quant([layer.output_scale], [layer.output_zero_point]))
-
-
 def to_tflite_int8(model: QuantizedTCN) -> bytes:
     """The full-int8 ``.tflite`` bytes of a quantized TCN (module doc)."""
     net = model.network
@@ -222,7 +212,7 @@ def to_tflite_int8(model: QuantizedTCN) -> bytes:
         total = _apply(g, FLOOR_DIV, [num, den], "pooled_mean", [1, H], ttype=INT32)
     shifted = _apply(g, ADD, [total, zp], "pooled_int32", [1, H], [], INT32)
     pooled = _apply(g, CAST, [shifted], "pooled", [1, H], ttype=INT8, quant=f_q)
-    logits = _int8_dense(g, model.head, pooled, "logits")
+    logits = fc_int8(g, "logits", model.head, pooled, "logits")
     out = _apply(g, SOFTMAX, [logits], OUTPUT_NAME, [1, C], [(0, "f32", 1.0)], INT8,
                  _quant([model.output_scale], [model.output_zero_point]))
     return g.model([x_in, mask], [out], (INPUT_NAME, MASK_NAME))

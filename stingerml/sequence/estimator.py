@@ -34,10 +34,10 @@ from ..core.errors import SequenceDataError, TrainingError
 from ..core.matrix import Matrix
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
-from ..learn import evaluation
-from ..learn.epochs import TrainState, run_epochs
+from ..learn import metrics
+from ..learn.epochs import EpochHook, TrainState, run_epochs
 from ..learn.estimator import check_fitted
-from ..learn.scaler import fit_scaler
+from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import stratified_split
 from .data import Sequences
 from .model import SequenceNetwork, scale_steps
@@ -108,14 +108,14 @@ class _SequenceClassifier:
     def fit(self, X: Sequences, y: Sequence[Any], *, classes: Optional[Sequence[Any]] = None,
             validation_data: Optional[Tuple[Sequences, Sequence[Any]]] = None,
             feature_names: Sequence[str] = (), progress: Optional[ProgressCallback] = None,
-            state: Optional[TrainState] = None) -> "_SequenceClassifier":
+            state: Optional[TrainState] = None, on_epoch_end: Optional[EpochHook] = None) -> "_SequenceClassifier":
         """Train on sequences ``X`` and labels ``y``; returns self.
 
         ``classes``: the label order (default: the distinct labels sorted); ``validation_data``:
         ``(Sequences, labels)`` for early stopping (default: a stratified ``validation_fraction``
-        of ``X`` when ``early_stopping``); ``state``: a :class:`TrainState` to continue (resume)
-        or an empty one to watch, updated in place; ``progress``: Progress events as the tabular
-        trainer's.
+        of ``X`` when ``early_stopping``); ``state``: a :class:`TrainState` to continue (resume),
+        updated in place; ``progress``: Progress events and ``on_epoch_end(state)`` (checkpoints)
+        as the tabular trainer's.
         """
         self._check_params()
         if not isinstance(X, Sequences):
@@ -143,7 +143,8 @@ class _SequenceClassifier:
         self.n_steps_ = X.n_steps
         self.feature_names_ = tuple(feature_names) or tuple(f"x{k}" for k in range(F))
         Fm = Matrix(array("d", [v for row in X.steps() for v in row]), F)
-        self.mean_, self.scale_ = fit_scaler(Fm)
+        scaler = Scaler(TWO_PASS).fit(Fm)  # the trainers' algorithm: models' bytes depend on it
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         spec = self._spec(F, C)
         self.spec_ = spec
         st = state if state is not None else TrainState()
@@ -168,13 +169,13 @@ class _SequenceClassifier:
 
             def validation() -> Dict[str, float]:
                 probs, loss = K.forward(st.P, spec, Xvs, Xv.lengths, Xv.n_steps, Xv.n_samples, Yv)
-                acc = evaluation.accuracy(list(Yv), predicted_classes(probs, C))
+                acc = metrics.accuracy(list(Yv), predicted_classes(probs, C))
                 return {"val_loss": loss / Xv.n_samples, "val_accuracy": acc}
 
             validate = validation
 
         run_epochs(st, X.n_samples, self.batch_size, self.max_epochs, self.patience, train_part, validate, True,
-                   progress, self.monitor)
+                   progress, self.monitor, on_epoch_end)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st
@@ -222,7 +223,7 @@ class _SequenceClassifier:
 
     def score(self, X: Sequences, y: Sequence[Any]) -> float:
         """Accuracy on ``X``, ``y``."""
-        return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+        return metrics.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
 
 
 class TCNClassifier(_SequenceClassifier):

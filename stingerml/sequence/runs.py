@@ -36,9 +36,9 @@ from ..core.errors import ExportError, OutputError, SequenceDataError, TrainingE
 from ..core.quantized_tcn import QuantizedTCN
 from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
-from ..learn.evaluation import classification_report
+from ..learn.metrics import classification_report
 from ..learn.runfolder import (
-    _FIX_CHECKPOINT, MAX_COUNT, checkpoint_path, epoch_callback, json_text, last_checkpoint, log_line, new_run_dir,
+    _FIX_CHECKPOINT, MAX_COUNT, CheckpointHook, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir,
     now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
@@ -175,7 +175,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         if (run_dir / "output" / MODEL_FILE).exists():
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
-        state = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else TrainState()
+        state: Optional[TrainState] = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else None
         log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if data_path is None or settings is None:
@@ -190,7 +190,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
             _start_run(run_dir, Path(data_path), settings, split, started, data)
         except OSError as exc:
             raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-        state = TrainState()
+        state = None  # a fresh start
         X = data.X
         log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} features, "
                       f"split {len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
@@ -198,15 +198,16 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     est = make_estimator(settings, bool(split.val))
     X = data.X
 
-    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
-                              lambda path: model_file.save(est.snapshot(state.P), path), progress, run_id(run_dir))
-    kw: Dict[str, Any] = {"classes": data.classes, "progress": on_event, "state": state}
+    checkpoints = CheckpointHook(run_dir, settings.checkpoint_every, settings.epochs,
+                                 lambda P, path: model_file.save(est.snapshot(P), path), run_id(run_dir))
+    kw: Dict[str, Any] = {"classes": data.classes, "progress": progress, "state": state,
+                          "on_epoch_end": checkpoints}
     if split.val:
         kw["validation_data"] = (X.take(split.val), [data.labels[i] for i in split.val])
     try:
         est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
     except KeyboardInterrupt as exc:
-        raise on_event.interrupted() from exc
+        raise checkpoints.interrupted() from exc
     net = est.to_model()
     qnet = None if settings.tflite == "float" else quantize_tcn(net, representative(data, split, settings))
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test], qnet) if split.test else None

@@ -11,6 +11,8 @@ The layout (every key optional; an unknown key is an error naming its path)::
       hidden_layers: [64, 32]       -> hidden
       dropout_rate: 0.2             -> dropout
       activation: "relu"            (the only activation: anything else is an error)
+      output_activation:            -> output_activation (regression: a target's bound;
+        alpha: sigmoid                 linear, sigmoid or tanh; unnamed targets linear)
     training:
       epochs: 100                   -> epochs
       batch_size: 32                -> batch_size
@@ -59,6 +61,12 @@ def _activation(path: str, v: Any) -> None:
         raise ValueError(f"'{path}' is {v!r}; stingerml's hidden layers are ReLU: write \"relu\" or leave it out")
 
 
+def _output_activation(path: str, v: Any) -> Dict[str, str]:
+    if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(w, str) for k, w in v.items()):
+        raise ValueError(f"'{path}' must map target names to linear, sigmoid or tanh, not {v!r}")
+    return dict(v)
+
+
 def _seed(path: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ValueError(f"'{path}' must be a whole number of 0 or more, not {v!r}")
@@ -74,6 +82,7 @@ KEYS: Dict[str, Tuple[Any, Callable[[str, Any], Any]]] = {
     "model.hidden_layers": ("hidden", _layers),
     "model.dropout_rate": ("dropout", _ratio),
     "model.activation": (None, _activation),
+    "model.output_activation": ("output_activation", _output_activation),
     "training.epochs": ("epochs", _int),
     "training.batch_size": ("batch_size", _int),
     "training.patience": ("patience", _int),

@@ -55,13 +55,14 @@ from ..formats import network as network_format
 from ..formats.tflite import to_tflite
 from ..core import jsonfile
 from ..core.constants import TABULAR_MAX_PARAMETERS
+from ..core.dense import ACTIVATIONS, BOUNDS
 from .arrays import is_array_file, read_array_table
 from .categorical import apply_one_hot, fit_one_hot, with_encoding
 from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
-from ..learn.evaluation import classification_report, regression_metrics
+from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
-    _FIX_CHECKPOINT, MAX_COUNT, RunInterrupted, checkpoint_path, epoch_callback, json_text,
+    _FIX_CHECKPOINT, MAX_COUNT, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
     last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
@@ -113,6 +114,8 @@ class RunSettings:
     ignore: List[str] = field(default_factory=list)
     monitor: str = "val_loss"
     early_stopping: bool = True
+    output_activation: Dict[str, str] = field(default_factory=dict)
+    """A regression target's output activation by name (``linear``, ``sigmoid``, ``tanh``); unnamed: linear."""
 
     @property
     def regression(self) -> bool:
@@ -152,6 +155,14 @@ def check_settings(s: RunSettings, source: str = "settings", error: type = Tabul
                                for h in s.hidden):
         raise error(f"{source}: \"hidden\" must be one or more layer sizes, whole numbers from 1 to "
                     f"{_MAX_COUNT}, not {str(s.hidden)[:60]}; {fix}")
+    acts = f("output_activation", dict)
+    for name, word in acts.items():
+        if name not in s.targets:
+            raise error(f"{source}: \"output_activation\" names {str(name)[:40]!r}, not one of the targets "
+                        f"({', '.join(s.targets) or 'none: it is for regression'}); {fix}")
+        if word not in ACTIVATIONS:
+            raise error(f"{source}: \"output_activation\" of {name!r} is {str(word)[:40]!r}, not one of "
+                        f"{', '.join(ACTIVATIONS)}; {fix}")
     split = s.split
     if not isinstance(split, (list, tuple)) or not all(jsonfile._is(v, float) for v in split):
         raise error(f"{source}: \"split\" must be three fractions train,val,test; {fix}")
@@ -160,6 +171,21 @@ def check_settings(s: RunSettings, source: str = "settings", error: type = Tabul
     except TabularDataError as exc:
         raise error(f"{source}: {exc}") from None
     return s
+
+
+def check_bounds(table: Table, s: RunSettings, source: str) -> None:
+    """TabularDataError at the first value of a bounded target (``output_activation`` sigmoid or tanh)
+    outside its activation's range, naming the CSV line; before anything is written."""
+    for name, act in s.output_activation.items():
+        if act == "linear" or table.Y is None:
+            continue
+        lo, hi = BOUNDS[act]
+        j = table.target_names.index(name)
+        for r, v in enumerate(table.Y.data[j::table.Y.n_cols]):
+            if not lo <= v <= hi:
+                where = f"line {table.lines[r]}" if table.lines else f"row {r}"
+                raise TabularDataError(f"{source}: {where}, target {name!r} is {v:g}; a {act} output lies in "
+                                       f"[{lo:g}, {hi:g}]: rescale the column or make it linear (--output-activation)")
 
 
 def network_parameters(n_features: int, hidden: Sequence[int], n_outputs: int) -> int:
@@ -227,11 +253,13 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
 
 
 def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegressor]:
-    cls = MLPRegressor if s.regression else MLPClassifier
-    return cls(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
-               batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val,
-               patience=s.patience if s.early_stopping else s.epochs + 1,  # never reached: all epochs run
-               seed=s.seed, preprocess=s.preprocess, monitor=s.monitor)
+    params = dict(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
+                  batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val,
+                  patience=s.patience if s.early_stopping else s.epochs + 1,  # never reached: all epochs run
+                  seed=s.seed, preprocess=s.preprocess, monitor=s.monitor)
+    if s.regression:
+        return MLPRegressor(output_activation=dict(s.output_activation), **params)
+    return MLPClassifier(**params)
 
 
 # -- checkpoints ------------------------------------------------------------------------------------
@@ -292,11 +320,12 @@ def train_run(
             raise TypeError("train_run needs csv_path and settings (or resume)")
         check_settings(settings)
         table, split = load_data(csv_path, settings, schema)
+        check_bounds(table, settings, Path(csv_path).name)
         check_network_size(len(table.feature_names), settings, _n_outputs(table), max_parameters)
         started = now()
         source = Path(csv_path)
         run_dir = new_run_dir(Path(runs_dir), started)
-        state = TrainState()  # filled by fit, then checkpointed from on_event
+        state = None  # a fresh start
 
     try:
         if resume is None:
@@ -315,17 +344,19 @@ def train_run(
         raise
 
 
-def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: TrainState,
+def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: Optional[TrainState],
            started: _dt.datetime, source: Path, progress: Optional[ProgressCallback]) -> RunResult:
-    """Fit (from ``state``), checkpoint, evaluate and write ``output/`` of the run in ``run_dir``."""
+    """Fit (from ``state``, or a fresh start), checkpoint, evaluate and write ``output/`` of the run in
+    ``run_dir``."""
     est = _estimator(settings, bool(split.val))
     X = table.X
     run = run_id(run_dir)
 
-    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
-                              lambda path: network_format.save(with_encoding(est.snapshot(state.P), table.encoding),
-                                                               path), progress, run)
-    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
+    checkpoints = CheckpointHook(
+        run_dir, settings.checkpoint_every, settings.epochs,
+        lambda P, path: network_format.save(with_encoding(est.snapshot(P), table.encoding), path), run)
+    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": progress, "state": state,
+                              "on_epoch_end": checkpoints}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
     try:
@@ -334,7 +365,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
         else:
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
-        raise on_event.interrupted() from exc
+        raise checkpoints.interrupted() from exc
     net = with_encoding(est.to_model(), table.encoding)
     rep = representative(table, split, settings)
     metrics = None
@@ -345,7 +376,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
         with contextlib.suppress(OSError):  # the trained state, so that --resume only writes the outputs
-            write_bytes_atomic(checkpoint_path(run_dir, state.epoch), state_to_bytes(state, run))
+            write_bytes_atomic(checkpoint_path(run_dir, est.state_.epoch), state_to_bytes(est.state_, run))
         raise
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
     return RunResult(run_dir, est, metrics, table, split)
@@ -360,7 +391,7 @@ def _part(table: Table, idx: Sequence[int]):
 def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None) -> Dict[str, Any]:
     """Metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix.
 
-    The float network's metrics (see :mod:`.evaluation`); given ``quantized`` (the
+    The float network's metrics (see :mod:`stingerml.learn.metrics`); given ``quantized`` (the
     network's full-int8 model), the same metrics of its int8 outputs, computed by the
     library's integer emulator (:meth:`QuantizedNetwork.predict`), under the key ``"int8"``.
     """
@@ -525,17 +556,18 @@ def resume_point(run_dir: PathLike) -> Tuple[int, int]:
     The run folder is checked as a unit first, as :func:`train_run` does (TrainingError otherwise),
     so that nothing is announced for a run that cannot be resumed."""
     _, settings, _, _, _, state = _resumable(Path(run_dir))
-    return state.epoch, settings.epochs
+    return (0 if state is None else state.epoch), settings.epochs
 
 
-def _resumable(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path], TrainState]:
+def _resumable(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path],
+                                       Optional[TrainState]]:
     """A run folder to resume, checked as a unit: ``run.json``, data copy and split (:func:`_run_data`),
-    not finished, and its last checkpoint (``None`` and a fresh state without one)."""
+    not finished, and its last checkpoint and its state (``None`` and ``None``, a fresh start, without one)."""
     info, settings, table, split = _run_data(run_dir)
     if (run_dir / "output" / MODEL_FILE).exists():
         raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
     ckpt = last_checkpoint(run_dir)
-    state = TrainState() if ckpt is None else _checkpoint_state(ckpt, run_dir, settings, table)
+    state = None if ckpt is None else _checkpoint_state(ckpt, run_dir, settings, table)
     return info, settings, table, split, ckpt, state
 
 
@@ -560,6 +592,7 @@ def _read_run(run_dir: Path) -> Dict[str, Any]:
     except ValueError:
         raise TrainingError(f"{path}: \"started\" is not a time; {_FIX_RUN}") from None
     given = f("settings", dict)
+    given = {"output_activation": {}, **given}  # a run.json from before bounded outputs
     names = {k for k in RunSettings.__dataclass_fields__}
     if set(given) != names:
         raise TrainingError(f"{path}: \"settings\" must have exactly the keys {', '.join(sorted(names))}; {_FIX_RUN}")
@@ -601,6 +634,7 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "targets": list(table.target_names),
         "model": {"architecture": {"type": "mlp", "input": net.n_features, "hidden": list(s.hidden),
                                    "activation": "relu", "dropout": s.dropout, "output": net.output,
+                                   "output_activation": list(net.activations) if net.output == "linear" else None,
                                    "outputs": net.n_outputs,
                                    "parameters": sum(len(L.weights) + len(L.bias) for L in net.layers)},
                   "file": "model.json", "format": network_format.FORMAT,
@@ -616,7 +650,10 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
                            "seed": s.seed},
     }
-    files = export_network(net, rep, info=meta, tflite=s.tflite).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    check = None
+    if s.regression:  # meta.json's check: each target's int8 error, on the test rows (else the calibration rows)
+        check = _rows(table.X, split.test) if split.test else rep
+    files = export_network(net, rep, info=meta, tflite=s.tflite, check=check).files()  # model.onnx, model.tflite, meta.json (+ quantization)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")
