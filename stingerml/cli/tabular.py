@@ -119,6 +119,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
+    from ..learn.epochs import MONITORS
+    from ..learn.runfolder import RUNS_DIR
     from ..tabular.runs import RunSettings
 
     d = RunSettings()
@@ -130,7 +132,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--features", type=_names, default=[], metavar="A,B,...",
                    help="feature columns (default: the schema's, else every other numeric column)")
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
-    t.add_argument("--preprocess", default="", metavar="STEP",
+    t.add_argument("--preprocess", default=d.preprocess, metavar="STEP",
                    help="a preprocessing step that becomes part of the model (hands21: 63 hand-landmark "
                         "columns, wrist-centred and scale-normalised; docs/asl-landmarks.md)")
     t.add_argument("--ignore", type=_names, default=[], metavar="A,B",
@@ -158,11 +160,11 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--output-activation", type=_output_activation, default=None, metavar="NAME=WORD,...",
                    help="regression: bound targets, WORD linear, sigmoid (values in [0, 1]) or tanh ([-1, 1]); "
                         "one WORD alone applies to every target (default: linear)")
-    t.add_argument("--tflite", choices=("int8", "float", "both"), default="int8",
+    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
                    help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
                         "input) or both")
-    t.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_loss",
-                   help="what picks the best epoch (the model kept) and counts --patience (default val_loss)")
+    t.add_argument("--monitor", choices=MONITORS, default=d.monitor,
+                   help="what picks the best epoch (the model kept) and counts --patience (default %(default)s)")
     t.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
                    help="run every epoch (the model is still the best epoch's by --monitor)")
     t.add_argument("--calibration-rows", type=positive_int, default=None, metavar="N",
@@ -170,9 +172,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
                    help="checkpoint every N epochs (default %(default)s)")
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
-    t.add_argument("--runs-dir", default="runs", metavar="DIR",
+    t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
-                        "(default ./runs; this command has no -o)")
+                        "(default ./%(default)s; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
     t.add_argument("--max-parameters", type=positive_int, default=TABULAR_MAX_PARAMETERS, metavar="N",
                    help="refuse a network of more than N weights and biases before training "

@@ -26,6 +26,11 @@ from ..core.progress import Progress, ProgressCallback
 
 BATCHES_PER_REPORT = 50  # long epochs report batch progress every this many batches
 
+MONITORS = ("val_loss", "val_accuracy")
+"""What picks the best epoch and counts patience (:func:`run_epochs`' ``monitor``): the validation
+loss (lower is better, the default) or, for a classifier, the validation accuracy (higher is better; Keras's
+``mode="max"``, no ``min_delta``)."""
+
 
 @dataclass
 class TrainState:

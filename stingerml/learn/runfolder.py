@@ -43,6 +43,11 @@ def _b64(values: array) -> str:
     return base64.b64encode(le_bytes(array("d", values))).decode("ascii")
 
 
+CHECKPOINT_EVERY = 10
+"""Every trainer's default checkpoint interval in epochs (``--checkpoint-every``)."""
+RUNS_DIR = "runs"
+"""Where runs go unless told (``--runs-dir``): each run is a new folder in it."""
+
 MAX_COUNT = 10_000_000
 """Upper bound of epochs, patience, checkpoint interval, batch size and layer sizes: far above use."""
 

@@ -23,6 +23,7 @@ corrections, early stopping with Keras's counting, progress events, a
 """
 from __future__ import annotations
 
+import inspect
 import math
 from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -35,14 +36,12 @@ from ..core.matrix import Matrix
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn import metrics
-from ..learn.epochs import EpochHook, TrainState, run_epochs
+from ..learn.epochs import MONITORS, EpochHook, TrainState, run_epochs
 from ..learn.estimator import check_fitted
 from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import stratified_split
 from .data import Sequences
 from .model import SequenceNetwork, scale_steps
-
-MONITORS = ("val_loss", "val_accuracy")
 
 
 class _SequenceClassifier:
@@ -50,9 +49,12 @@ class _SequenceClassifier:
 
     architecture = ""
 
-    def __init__(self, hidden: int, depth: int, kernel_size: int, pooling: str, dropout: float, alpha: float,
-                 learning_rate: float, batch_size: int, max_epochs: int, early_stopping: bool, patience: int,
-                 validation_fraction: float, monitor: str, seed: int) -> None:
+    def __init__(self, depth: int, kernel_size: int, pooling: str, hidden: int = 32, dropout: float = 0.1,
+                 alpha: float = 1e-4, learning_rate: float = 3e-3, batch_size: int = 32, max_epochs: int = 100,
+                 early_stopping: bool = True, patience: int = 10, validation_fraction: float = 0.1,
+                 monitor: str = "val_loss", seed: int = 42) -> None:
+        """The parameters both classifiers have; their defaults here are the only definition
+        (:func:`shared_default`; :class:`TCNClassifier` and :class:`LSTMClassifier` read them)."""
         self.hidden = hidden
         self.depth = depth
         self.kernel_size = kernel_size
@@ -226,6 +228,11 @@ class _SequenceClassifier:
         return metrics.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
 
 
+def shared_default(name: str) -> Any:
+    """The default of a parameter both sequence classifiers have (``_SequenceClassifier.__init__``'s)."""
+    return inspect.signature(_SequenceClassifier.__init__).parameters[name].default
+
+
 class TCNClassifier(_SequenceClassifier):
     """Temporal convolutional network: ``blocks`` residual blocks of causal convolutions with
     dilations 1, 2, 4, ... (``kernel_size`` taps, ``hidden`` channels, ReLU, dropout), pooled over
@@ -238,11 +245,14 @@ class TCNClassifier(_SequenceClassifier):
 
     architecture = "tcn"
 
-    def __init__(self, hidden: int = 32, blocks: int = 3, kernel_size: int = 3, pooling: str = "avg",
-                 dropout: float = 0.1, alpha: float = 1e-4, learning_rate: float = 3e-3, batch_size: int = 32,
-                 max_epochs: int = 100, early_stopping: bool = True, patience: int = 10,
-                 validation_fraction: float = 0.1, monitor: str = "val_loss", seed: int = 42) -> None:
-        super().__init__(hidden, blocks, kernel_size, pooling, dropout, alpha, learning_rate, batch_size,
+    def __init__(self, hidden: int = shared_default("hidden"), blocks: int = 3, kernel_size: int = 3,
+                 pooling: str = "avg", dropout: float = shared_default("dropout"),
+                 alpha: float = shared_default("alpha"), learning_rate: float = shared_default("learning_rate"),
+                 batch_size: int = shared_default("batch_size"), max_epochs: int = shared_default("max_epochs"),
+                 early_stopping: bool = shared_default("early_stopping"), patience: int = shared_default("patience"),
+                 validation_fraction: float = shared_default("validation_fraction"),
+                 monitor: str = shared_default("monitor"), seed: int = shared_default("seed")) -> None:
+        super().__init__(blocks, kernel_size, pooling, hidden, dropout, alpha, learning_rate, batch_size,
                          max_epochs, early_stopping, patience, validation_fraction, monitor, seed)
 
     @property
@@ -256,11 +266,14 @@ class LSTMClassifier(_SequenceClassifier):
 
     architecture = "lstm"
 
-    def __init__(self, hidden: int = 32, layers: int = 1, dropout: float = 0.1, alpha: float = 1e-4,
-                 learning_rate: float = 3e-3, batch_size: int = 32, max_epochs: int = 100,
-                 early_stopping: bool = True, patience: int = 10, validation_fraction: float = 0.1,
-                 monitor: str = "val_loss", seed: int = 42) -> None:
-        super().__init__(hidden, layers, 1, "last", dropout, alpha, learning_rate, batch_size, max_epochs,
+    def __init__(self, hidden: int = shared_default("hidden"), layers: int = 1,
+                 dropout: float = shared_default("dropout"), alpha: float = shared_default("alpha"),
+                 learning_rate: float = shared_default("learning_rate"),
+                 batch_size: int = shared_default("batch_size"), max_epochs: int = shared_default("max_epochs"),
+                 early_stopping: bool = shared_default("early_stopping"), patience: int = shared_default("patience"),
+                 validation_fraction: float = shared_default("validation_fraction"),
+                 monitor: str = shared_default("monitor"), seed: int = shared_default("seed")) -> None:
+        super().__init__(layers, 1, "last", hidden, dropout, alpha, learning_rate, batch_size, max_epochs,
                          early_stopping, patience, validation_fraction, monitor, seed)
 
     @property

@@ -23,6 +23,7 @@ and continues; the outputs are the bytes an uninterrupted run writes.
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -38,14 +39,14 @@ from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
-    _FIX_CHECKPOINT, MAX_COUNT, CheckpointHook, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir,
+    _FIX_CHECKPOINT, CHECKPOINT_EVERY, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir,
     now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 
 from . import model as model_file
 from .data import SequenceData, Sequences, read_data
-from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier
+from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier, shared_default
 from .export import check_tflite, default_tflite, export_sequence
 from .quantize import REPRESENTATIVE_SAMPLES, quantize_tcn, representative_samples
 
@@ -54,33 +55,51 @@ META_VERSION = "1.0.0"
 MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
 
 
+ARCHITECTURES = {"tcn": TCNClassifier, "lstm": LSTMClassifier}
+
+
+def estimator_default(name: str, architecture: str = "tcn") -> Any:
+    """The default of the ``architecture``'s classifier parameter ``name`` (its ``__init__``)."""
+    return inspect.signature(ARCHITECTURES[architecture].__init__).parameters[name].default
+
+
+def default_depth(architecture: str) -> int:
+    """``depth``'s default: the TCN's ``blocks`` or the LSTM's ``layers``."""
+    return estimator_default("blocks" if architecture == "tcn" else "layers", architecture)
+
+
 @dataclass
 class SeqSettings:
-    """What a sequence run trains and how (stored in ``run.json``; defaults are the CLI's)."""
+    """What a sequence run trains and how (stored in ``run.json``). The one definition of every default:
+    the classifiers' parameters are read from their ``__init__`` (:func:`estimator_default`), the run's
+    own here or in :mod:`stingerml.learn.runfolder`; ``seq train`` builds its defaults and help from
+    this class. ``depth``: the TCN's blocks or the LSTM's layers (:func:`default_depth`)."""
 
     architecture: str = "tcn"
-    hidden: int = 32
-    depth: int = 3
-    kernel_size: int = 3
-    pooling: str = "avg"
-    dropout: float = 0.1
-    alpha: float = 1e-4
-    learning_rate: float = 3e-3
-    batch_size: int = 32
-    epochs: int = 100
-    patience: int = 10
-    monitor: str = "val_loss"
+    hidden: int = shared_default("hidden")
+    depth: int = default_depth("tcn")
+    kernel_size: int = estimator_default("kernel_size")
+    pooling: str = estimator_default("pooling")
+    dropout: float = shared_default("dropout")
+    alpha: float = shared_default("alpha")
+    learning_rate: float = shared_default("learning_rate")
+    batch_size: int = shared_default("batch_size")
+    epochs: int = shared_default("max_epochs")
+    patience: int = shared_default("patience")
+    monitor: str = shared_default("monitor")
     split: Tuple[float, float, float] = DEFAULT_FRACTIONS
-    seed: int = 42
-    checkpoint_every: int = 10
+    seed: int = shared_default("seed")
+    checkpoint_every: int = CHECKPOINT_EVERY
     dataset_id: str = ""
     tflite: str = ""
     """``int8`` (``model.tflite``), ``float`` (``model_float32.tflite``) or ``both``; empty: the architecture's
-    default (:func:`.export.default_tflite`: int8 for the TCN, float for the LSTM)."""
+    default (:attr:`tflite_kind`)."""
 
-    def __post_init__(self) -> None:
-        if not self.tflite:
-            self.tflite = default_tflite(self.architecture)
+    @property
+    def tflite_kind(self) -> str:
+        """The TFLite kind the run writes: ``tflite``, or the architecture's default
+        (:func:`.export.default_tflite`: int8 for the TCN, float for the LSTM)."""
+        return self.tflite or default_tflite(self.architecture)
 
 
 @dataclass
@@ -163,7 +182,7 @@ def load_quantized(run_dir: PathLike, net: model_file.SequenceNetwork) -> Option
 
 
 def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettings] = None, *,
-              runs_dir: PathLike = "runs", resume: Optional[PathLike] = None,
+              runs_dir: PathLike = RUNS_DIR, resume: Optional[PathLike] = None,
               progress: Optional[ProgressCallback] = None) -> SeqRunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
     (as :func:`stingerml.tabular.runs.train_run`)."""
@@ -181,7 +200,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         if data_path is None or settings is None:
             raise TypeError("train_run needs data_path and settings (or resume)")
         make_estimator(settings, True)._check_params()
-        check_tflite(settings.architecture, settings.tflite)
+        check_tflite(settings.architecture, settings.tflite_kind)
         data, split = load_data(data_path, settings)
         started = now()
         source = Path(data_path)
@@ -209,7 +228,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     except KeyboardInterrupt as exc:
         raise checkpoints.interrupted() from exc
     net = est.to_model()
-    qnet = None if settings.tflite == "float" else quantize_tcn(net, representative(data, split, settings))
+    qnet = None if settings.tflite_kind == "float" else quantize_tcn(net, representative(data, split, settings))
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test], qnet) if split.test else None
     _finish(run_dir, est, data, split, settings, metrics, started, source, qnet)
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
@@ -270,7 +289,7 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData,
     settings = SeqSettings(**{**given, "split": tuple(given["split"])})
     try:
         make_estimator(settings, True)._check_params()
-        check_tflite(settings.architecture, settings.tflite)
+        check_tflite(settings.architecture, settings.tflite_kind)
         if settings.checkpoint_every < 1:
             raise SequenceDataError("checkpoint_every must be a positive integer")
         data, split = load_data(run_dir / "data" / info["data_file"], settings)
@@ -326,7 +345,7 @@ def _finish(run_dir: Path, est: _SequenceClassifier, data: SequenceData, split: 
             "split": "train", "samples_available": len(split.train), "samples_used": qnet.representative_samples,
             "seed": s.seed},
     }
-    files = export_sequence(net, info=meta, tflite=s.tflite, quantized=qnet)
+    files = export_sequence(net, info=meta, tflite=s.tflite_kind, quantized=qnet)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = model_file.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=tuple(sorted(files)), option="--runs-dir")

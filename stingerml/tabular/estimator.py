@@ -51,14 +51,10 @@ from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
 from ..learn import metrics
-from ..learn.epochs import EpochHook, TrainState, run_epochs
+from ..learn.epochs import MONITORS, EpochHook, TrainState, run_epochs
 from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import random_split, stratified_split
 
-MONITORS = ("val_loss", "val_accuracy")
-"""What picks the best epoch and counts patience (:func:`~stingerml.learn.epochs.run_epochs`): the validation
-loss (lower is better, the default) or, for a classifier, the validation accuracy (higher is better; Keras's
-``mode="max"``, no ``min_delta``)."""
 
 def _check_X(X: Matrix, what: str) -> None:
     as_matrix(X, what)  # TypeError unless a Matrix

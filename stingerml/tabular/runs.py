@@ -62,7 +62,7 @@ from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
-    _FIX_CHECKPOINT, MAX_COUNT, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
+    _FIX_CHECKPOINT, CHECKPOINT_EVERY, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
     last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
@@ -106,13 +106,13 @@ class RunSettings:
     batch_size: int = estimator_default("batch_size")
     epochs: int = estimator_default("max_epochs")
     patience: int = estimator_default("patience")
-    checkpoint_every: int = 10
+    checkpoint_every: int = CHECKPOINT_EVERY
     dataset_id: str = ""
     calibration_rows: int = REPRESENTATIVE_ROWS
-    preprocess: str = ""
+    preprocess: str = estimator_default("preprocess")
     tflite: str = "int8"
     ignore: List[str] = field(default_factory=list)
-    monitor: str = "val_loss"
+    monitor: str = estimator_default("monitor")
     early_stopping: bool = True
     output_activation: Dict[str, str] = field(default_factory=dict)
     """A regression target's output activation by name (``linear``, ``sigmoid``, ``tanh``); unnamed: linear."""
@@ -291,7 +291,7 @@ def train_run(
     settings: Optional[RunSettings] = None,
     *,
     schema: Optional[PathLike] = None,
-    runs_dir: PathLike = "runs",
+    runs_dir: PathLike = RUNS_DIR,
     resume: Optional[PathLike] = None,
     progress: Optional[ProgressCallback] = None,
     max_parameters: int = MAX_PARAMETERS,
