@@ -104,9 +104,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
                    help="checkpoint every N epochs (default %(default)s)")
     t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
-                   help=f"TFLite files: int8 (model.tflite; the TCN only, its default: "
-                        f"{default_tflite('tcn')}), float (model_float32.tflite: float32, raw input; the LSTM's "
-                        f"default: {default_tflite('lstm')}) or both")
+                   help=f"TFLite files: int8 (model.tflite, full int8; the TCN only), float (model_float32.tflite: "
+                        f"float32, raw input) or both (default {default_tflite('tcn')} for the TCN, "
+                        f"{default_tflite('lstm')} for the LSTM)")
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")
