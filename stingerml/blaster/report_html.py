@@ -17,6 +17,7 @@ from html import escape
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ..core.constants import REPORT_HTML_FILE
+from ..core.jsonfile import Nullable
 from .log import Log
 from .plots import COLORS, MARGIN_LEFT, MARGIN_RIGHT, Axes, data_range, legend, shot_trace, svg_document
 
@@ -54,6 +55,28 @@ EXPLAIN = (
 )
 
 
+_NUMBER = float  # finite (core.jsonfile.check)
+_STRINGS = [str]
+_MODEL_METRICS = {"cm": {"tp": object, "fp": object, "tn": object, "fn": object},
+                  **{k: object for k in ("precision", "recall", "f1", "acc", "bestThreshold", "bestF1", "trainLoss",
+                                         "valLoss")}}
+REPORT_SCHEMA = {
+    "summary": {"durationMs?": Nullable(_NUMBER), "sessions?": Nullable([{"name": str}])},
+    "import?": Nullable({"files": _STRINGS, "skipped": _STRINGS}),
+    "warnings?": Nullable(_STRINGS),
+    "settings?": Nullable(dict),
+    "logs?": Nullable(_STRINGS),
+    "lr_loss_history?": Nullable([{"iter": _NUMBER, "loss": _NUMBER}]),
+    "mlp_loss_history?": Nullable([{"iter": _NUMBER, "loss": _NUMBER}]),
+    "quality?": Nullable({"tier": str, "overall": object,
+                          **{k: {"score": _NUMBER, "tip": str} for k in ("shots", "duration", "negatives")}}),
+    "metrics?": Nullable({"lr": _MODEL_METRICS, "mlp": _MODEL_METRICS, "split?": dict}),
+    "shot_traces?": Nullable([{"x_ms": [_NUMBER], "t0": _NUMBER, "trigger_index": object, "session?": str,
+                               "p_lr?": Nullable([_NUMBER]), "p_mlp?": Nullable([_NUMBER])}]),
+}
+"""What :func:`render` and ``stingerml report`` read of a ``report.json`` (:func:`stingerml.core.jsonfile.check`)."""
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
@@ -89,7 +112,7 @@ def _quality(q: Optional[Mapping[str, Any]]) -> str:
         c = q[key]
         rows.append(f'<tr data-component="{key}"><td>{label}</td><td><span class="bar"><span style="width:{max(0, c["score"])}%">'
                     f'</span></span>{c["score"]}</td><td>{escape(c["tip"]) if c["score"] < 100 else ""}</td></tr>')  # full: no tip
-    tier_cls = q["tier"].split()[0]
+    tier_cls = (q["tier"].split() or [""])[0]
     return (f'<div class="tier-{tier_cls}"><p><span class="score">{q["overall"]}/100</span>'
             f'<span class="tier">{escape(q["tier"])}</span></p>'
             f'<table><tr><th>component</th><th>score</th><th>tip</th></tr>{"".join(rows)}</table></div>')
@@ -129,9 +152,9 @@ def _metrics(metrics: Optional[Mapping[str, Any]]) -> str:
         cm = m["cm"]
         rows.append(f'<tr data-model="{key}"><td>{key.upper()}</td>' + "".join(f"<td>{_fmt(m[k])}</td>" for k, _ in cols)
                     + f"<td>{cm['tp']} / {cm['fp']} / {cm['tn']} / {cm['fn']}</td></tr>")
-    split = metrics.get("split", {})
+    split = metrics.get("split") or {}
     where = ""
-    if "testN" in split:
+    if all(k in split for k in ("testN", "posTest", "negTest", "trainN")):
         where = (f" Held out: {split['testN']} windows ({split['posTest']} positive, {split['negTest']} negative); "
                  f"trained on {split['trainN']}.")
     return f"<table>{head}{''.join(rows)}</table><p class=\"explain\">{escape(EXPLAIN + where)}</p>"
