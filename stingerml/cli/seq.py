@@ -16,7 +16,12 @@ from pathlib import Path
 from ._common import (
     add_arguments_later, add_global_options, add_json, add_output, positive_int, print_json, progress, say,
 )
-from .tabular import EpochProgress, _cell, _fractions, _summary
+from ._progress import EpochProgress
+from ._training import (
+    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
+    status_endpoint,
+)
+from .tabular import _cell, _fractions, _summary
 
 
 def _fraction(text: str) -> float:
@@ -111,6 +116,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    add_keep_checkpoints(t)
+    add_status_options(t)
     add_json(t, "the run folder and its test metrics")
     add_global_options(t)
 
@@ -141,17 +148,20 @@ def run_train(args: argparse.Namespace) -> int:
             dataset_id=args.dataset_id, tflite=args.tflite)
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
     try:
-        result = train_run(progress=report, **kwargs)
+        with status_endpoint(args, report) as report:
+            result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
+        how, code = how_it_stopped(stop)
+        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
               f"stingerml seq train --resume {stop.run_dir}", file=sys.stderr)
-        return 130
+        return code
     if result.metrics:
         test = len(result.split.test)
         total = len(result.split.train) + len(result.split.val) + test
         say(args, _summary(result.metrics, f"test split: {test} of {total} sequences (not trained on)"),
             stream=sys.stderr)
+    say_checkpoints(args, result.run_dir)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:

@@ -39,10 +39,11 @@ from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
-    _FIX_CHECKPOINT, CHECKPOINT_EVERY, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir,
-    now, read_checkpoint, run_id, state_from_bytes,
+    _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
+    json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
+from ..learn.status import RunEvents
 
 from . import model as model_file
 from .data import SequenceData, Sequences, read_data
@@ -183,9 +184,10 @@ def load_quantized(run_dir: PathLike, net: model_file.SequenceNetwork) -> Option
 
 def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettings] = None, *,
               runs_dir: PathLike = RUNS_DIR, resume: Optional[PathLike] = None,
-              progress: Optional[ProgressCallback] = None) -> SeqRunResult:
+              progress: Optional[ProgressCallback] = None,
+              keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS) -> SeqRunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
-    (as :func:`stingerml.tabular.runs.train_run`)."""
+    (as :func:`stingerml.tabular.runs.train_run`, also ``progress`` and ``keep_checkpoints``)."""
     if resume is not None:
         run_dir = Path(resume)
         info, settings, data, split = _run_data(run_dir)
@@ -217,13 +219,16 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     est = make_estimator(settings, bool(split.val))
     X = data.X
 
+    events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
     checkpoints = CheckpointHook(run_dir, settings.checkpoint_every, settings.epochs,
-                                 lambda P, path: model_file.save(est.snapshot(P), path), run_id(run_dir))
-    kw: Dict[str, Any] = {"classes": data.classes, "progress": progress, "state": state,
+                                 lambda P, path: model_file.save(est.snapshot(P), path), run_id(run_dir),
+                                 keep_checkpoints)
+    kw: Dict[str, Any] = {"classes": data.classes, "progress": events, "state": state,
                           "on_epoch_end": checkpoints}
     if split.val:
         kw["validation_data"] = (X.take(split.val), [data.labels[i] for i in split.val])
     try:
+        events.start(0 if state is None else state.epoch, settings.epochs)
         est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
     except KeyboardInterrupt as exc:
         raise checkpoints.interrupted() from exc
@@ -232,6 +237,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test], qnet) if split.test else None
     _finish(run_dir, est, data, split, settings, metrics, started, source, qnet)
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    events.finished()
     return SeqRunResult(run_dir, est, metrics, data, split)
 
 
