@@ -73,13 +73,13 @@ def _num(v: float) -> str:
 def _nice_step(lo: float, hi: float, max_ticks: int, min_step: float) -> float:
     """The round tick step (1, 2, 2.5 or 5 × 10^k, at least ``min_step``) for at most about ``max_ticks`` steps."""
     raw = max((hi - lo) / max(1, max_ticks), min_step)
-    mag = 10 ** math.floor(math.log10(raw))
+    mag = 10.0 ** math.floor(math.log10(raw))
     return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
 
 
 def nice_ticks(lo: float, hi: float, max_ticks: int = 6, min_step: float = 0.0) -> List[float]:
     """Round tick values (steps of 1, 2, 2.5 or 5 × 10^k, at least ``min_step``) within ``[lo, hi]``."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+    if not math.isfinite(hi - lo) or hi <= lo:
         return [lo] if math.isfinite(lo) else []
     step = _nice_step(lo, hi, max_ticks, min_step)
     first = math.ceil(lo / step - 1e-9)
@@ -90,12 +90,14 @@ def nice_ticks(lo: float, hi: float, max_ticks: int = 6, min_step: float = 0.0) 
 def nice_range(lo: float, hi: float, max_ticks: int = 6, min_step: float = 0.0) -> Tuple[Tuple[float, float], List[float]]:
     """``((lo', hi'), ticks)``: ``[lo, hi]`` widened to the nearest round ticks around it, so both ends
     of the axis carry a labelled tick (``ticks`` runs from ``lo'`` to ``hi'``)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+    if not math.isfinite(hi - lo) or hi <= lo:
         return (lo, hi), nice_ticks(lo, hi)
     step = _nice_step(lo, hi, max_ticks, min_step)
     first = math.floor(lo / step + 1e-9)
     last = math.ceil(hi / step - 1e-9)
     ticks = [k * step for k in range(first, last + 1)]
+    if not math.isfinite(ticks[0] - ticks[-1]):  # within a step of the largest float: the range as it is
+        return (lo, hi), nice_ticks(lo, hi, max_ticks, min_step)
     return (ticks[0], ticks[-1]), ticks
 
 
