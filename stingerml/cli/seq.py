@@ -45,7 +45,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                                     "label_names; or a long CSV: sample_id,step,<features>,label); writes "
                                     "runs/run_<time>_<id>/ and prints its path.")
     add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's SeqSettings
-    t.set_defaults(func=run_train, parser=t)
+    t.set_defaults(func=run_train, parser=t, not_outputs=("tflite",))  # --tflite int8|float|both: no path
 
     pr = ssub.add_parser("predict", help="predict every sample of a data file with a run's model",
                          description="Apply RUN_DIR's model (output/model.json) to every sequence of DATA and write "
@@ -59,12 +59,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
     add_global_options(pr)
     pr.set_defaults(func=run_predict)
 
-    ev = ssub.add_parser("evaluate", help="metrics of a run's model on a labelled data file",
+    ev = ssub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled data file",
                          description="Metrics of RUN_DIR's model (output/model.json) on the labelled sequences "
-                                     "of DATA.")
+                                     "of DATA and, beside them, of its int8 model (output/model.tflite, run by "
+                                     "the library's integer emulator: no runtime needed).")
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of seq train (runs/run_...)")
     ev.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv")
-    add_json(ev, "the metrics")
+    add_json(ev, "the metrics (the int8 model's under \"int8\")")
     add_global_options(ev)
     ev.set_defaults(func=run_evaluate)
 
@@ -73,6 +74,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``seq train``'s options; every default is :class:`SeqSettings`' (the one definition)."""
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
+    from ..sequence.export import default_tflite
     from ..sequence.runs import ARCHITECTURES, SeqSettings, default_depth
 
     d = SeqSettings()
@@ -106,6 +108,10 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                    help="seed of the split, init, shuffles and dropout (default %(default)s)")
     t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
                    help="checkpoint every N epochs (default %(default)s)")
+    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
+                   help=f"TFLite files: int8 (model.tflite, full int8; the TCN only), float (model_float32.tflite: "
+                        f"float32, raw input) or both (default {default_tflite('tcn')} for the TCN, "
+                        f"{default_tflite('lstm')} for the LSTM)")
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")
@@ -131,12 +137,15 @@ def run_train(args: argparse.Namespace) -> int:
         depth = args.depth if args.depth is not None else default_depth(args.architecture)
         if args.architecture == "lstm" and depth > 2:
             args.parser.error("--depth for the LSTM is 1 or 2 layers")
+        if args.architecture == "lstm" and args.tflite not in ("", "float"):
+            args.parser.error(f"--tflite {args.tflite}: only the TCN has an int8 TFLite; give --tflite float "
+                              "(the LSTM's default)")
         settings = SeqSettings(
             architecture=args.architecture, hidden=args.hidden, depth=depth, kernel_size=args.kernel_size,
             pooling=args.pooling, dropout=args.dropout, alpha=args.alpha, learning_rate=args.learning_rate,
             batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, monitor=args.monitor,
             split=tuple(args.split), seed=args.seed, checkpoint_every=args.checkpoint_every,
-            dataset_id=args.dataset_id)
+            dataset_id=args.dataset_id, tflite=args.tflite)
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
     try:
         with status_endpoint(args, report) as report:
@@ -189,11 +198,11 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..sequence.data import read_data
-    from ..sequence.runs import evaluate
+    from ..sequence.runs import evaluate, load_quantized
 
     net = _model(args.run_dir)
     data = read_data(args.data)
-    metrics = evaluate(net, data.X, data.labels)
+    metrics = evaluate(net, data.X, data.labels, load_quantized(args.run_dir, net))
     if args.json:
         print_json(metrics)
     else:
