@@ -43,7 +43,8 @@ MOVED: Dict[str, str] = {
     "stingerml.trainers.tasks": "stingerml.blaster.tasks",
     "stingerml.trainers.tabular": "stingerml.tabular",
     "stingerml.tabular.split": "stingerml.learn.split",  # shared with the sequence trainer (issue 27)
-    "stingerml.tabular.evaluation": "stingerml.learn.evaluation",
+    "stingerml.tabular.evaluation": "stingerml.learn.metrics",
+    "stingerml.learn.evaluation": "stingerml.learn.metrics",  # one metrics module (issue 23)
     "stingerml.trainers": "stingerml.trainers",  # a package that no longer exists: see _Alias
     # moved in earlier releases
     "stingerml.mlmd": "stingerml.formats.mlmd",

@@ -68,6 +68,8 @@ OLD_PATHS = {  # every module path that moved, and its home: each keeps working 
     "stingerml.trainers.blaster": "stingerml.blaster.trainer", "stingerml.trainers.tasks": "stingerml.blaster.tasks",
     "stingerml.trainers.tabular": "stingerml.tabular", "stingerml.trainers.tabular.runs": "stingerml.tabular.runs",
     "stingerml.trainers.tabular.estimator": "stingerml.tabular.estimator",
+    "stingerml.tabular.split": "stingerml.learn.split",
+    "stingerml.tabular.evaluation": "stingerml.learn.metrics", "stingerml.learn.evaluation": "stingerml.learn.metrics",
     "stingerml.mlmd": "stingerml.formats.mlmd", "stingerml.header": "stingerml.formats.header",
     "stingerml.pipeline": "stingerml.blaster.trainer", "stingerml.export": "stingerml.blaster.folder_dataset",
 }
@@ -86,6 +88,7 @@ def test_moved_modules_keep_their_old_paths_with_a_warning():
         "                    [str(w.message) for w in seen if w.category is DeprecationWarning]]\n"
         "from stingerml.trainers.tabular.runs import train_run\n"  # from-imports of old paths work too
         "from stingerml.quantize import QuantizedNetwork, quantize\n"
+        "from stingerml.learn.evaluation import classification_report, regression_metrics\n"
         "print(json.dumps(result))\n")
     result = __import__("json").loads(out)
     for path, home in OLD_PATHS.items():

@@ -56,6 +56,39 @@ def test_tabular_cli_defaults_are_the_run_settings_and_the_estimators():
             assert (list(default) if param == "hidden_layer_sizes" else default) == settings[field], (cls, param)
 
 
+def test_seq_cli_defaults_are_the_seq_settings_and_the_estimators():
+    from stingerml.sequence.estimator import LSTMClassifier, TCNClassifier
+    from stingerml.sequence.runs import SeqSettings, default_depth
+
+    args = vars(_parse(["seq", "train", "x.npz"]))
+    s = SeqSettings()
+    for name, value in dataclasses.asdict(s).items():
+        if name == "depth":  # None unless given: the architecture's own (TCN blocks, LSTM layers)
+            assert args[name] is None
+            continue
+        cli = args[name]
+        assert (tuple(cli) if name == "split" else cli) == value, name
+    shared = {"hidden": "hidden", "dropout": "dropout", "alpha": "alpha", "learning_rate": "learning_rate",
+              "batch_size": "batch_size", "max_epochs": "epochs", "patience": "patience", "monitor": "monitor",
+              "seed": "seed"}
+    for cls in (TCNClassifier, LSTMClassifier):
+        params = inspect.signature(cls.__init__).parameters
+        for param, field in shared.items():
+            assert params[param].default == getattr(s, field), (cls, param)
+    tcn = inspect.signature(TCNClassifier.__init__).parameters
+    assert (tcn["blocks"].default, tcn["kernel_size"].default, tcn["pooling"].default) == (
+        s.depth, s.kernel_size, s.pooling) == (default_depth("tcn"), s.kernel_size, s.pooling)
+    assert default_depth("lstm") == inspect.signature(LSTMClassifier.__init__).parameters["layers"].default
+
+
+def test_audio_cli_defaults_are_the_audio_settings():
+    from stingerml.audio import AudioSettings
+
+    args = vars(_parse(["audio", "features", "a.wav", "-o", "f.csv"]))
+    for name, value in dataclasses.asdict(AudioSettings()).items():
+        assert args[name] == value, name
+
+
 def test_benchmark_cli_defaults_are_the_benchmark_config():
     from stingerml.blaster.benchmark import BenchmarkConfig
 
@@ -79,6 +112,12 @@ def test_help_shows_each_default_value():
     for flag, value in (("--learning-rate", s.learning_rate), ("--epochs", s.epochs), ("--dropout", s.dropout),
                         ("--seed", s.seed), ("--hidden", ",".join(map(str, s.hidden)))):
         assert f"default {value}" in _help_of("tabular train", flag), flag
+    from stingerml.sequence.runs import SeqSettings
+
+    q = SeqSettings()
+    for flag, value in (("--learning-rate", q.learning_rate), ("--epochs", q.epochs), ("--hidden", q.hidden),
+                        ("--monitor", q.monitor), ("--checkpoint-every", q.checkpoint_every)):
+        assert f"default {value}" in _help_of("seq train", flag), flag
     assert f"default {BenchmarkConfig().mlp_iter}" in _help_of("benchmark", "--mlp-iterations")
     assert f"app {APP.mlp_iterations}" in _help_of("train", "--mlp-iterations")
 

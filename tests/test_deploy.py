@@ -67,7 +67,9 @@ def test_regression_check_has_no_classes():
     net = DenseNetwork((DenseLayer(array("f", [1.0, -2.0]), array("f", [0.5]), 2, 1),), "linear")
     X = Matrix(array("d", [0.0, 1.0, 2.0, -1.0, 0.25, 0.5]), 2)
     meta = export_network(net, X, check=X).meta
-    assert set(meta["check"]) == {"rows", "max_abs_diff"} and meta["check"]["rows"] == 3
+    assert set(meta["check"]) == {"rows", "max_abs_diff", "per_target"} and meta["check"]["rows"] == 3
+    (target,) = meta["check"]["per_target"]  # unnamed: y0
+    assert target["target"] == "y0" and target["max_abs_diff"] == meta["check"]["max_abs_diff"]
     assert meta["onnx"] == {"scaler_folded": False} and meta["network"]["shape"] == [2, 1]
 
 

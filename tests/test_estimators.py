@@ -13,7 +13,7 @@ from stingerml.blaster.mlp import MLP
 from stingerml.core.matrix import Matrix
 from stingerml.core.rng import XorShift32
 from stingerml.formats import mlmd
-from stingerml.learn.scaler import Scaler
+from stingerml.learn.scaler import ALGORITHMS, BROWSER, TWO_PASS, Scaler
 
 
 def problem(n_rows: int, n_cols: int, seed: int = 3):
@@ -130,3 +130,22 @@ def test_new_forms_do_not_warn():
 def test_flat_data_without_shape_is_refused():
     with pytest.raises(TypeError, match="must be a stingerml.core.matrix.Matrix"):
         Scaler().fit([1.0, 2.0, 3.0])
+
+
+def test_scaler_algorithms_against_exact_arithmetic():
+    """``Scaler(algorithm)``: both give f32 of the exact mean; "two-pass" gives f32 of the exact population
+    deviation (``statistics.pstdev``, exact rationals) where the browser's one pass cancels (values far from 0)."""
+    import statistics
+
+    rng = XorShift32(5)
+    cols = ([1e8 + rng() for _ in range(200)], [rng() * 3.0 - 1.0 for _ in range(200)], [7.25] * 200)
+    X = Matrix(array("d", [v for row in zip(*cols) for v in row]), 3)
+    two, browser = Scaler(TWO_PASS).fit(X), Scaler().fit(X)
+    assert browser.algorithm == BROWSER and ALGORITHMS == (BROWSER, TWO_PASS)
+    exact_mean = array("f", [statistics.fmean(c) for c in cols])
+    exact_sd = array("f", [statistics.pstdev(c) or 1.0 for c in cols])
+    assert two.mean_ == exact_mean == browser.mean_
+    assert two.scale_ == exact_sd
+    assert browser.scale_[0] != exact_sd[0] and browser.scale_[1:] == exact_sd[1:]  # one pass cancels at 1e8
+    with pytest.raises(ValueError, match="algorithm must be one of browser, two-pass"):
+        Scaler("exact")

@@ -82,17 +82,21 @@ def test_early_stopping_counts_like_keras_and_restores_best():
     """Stops after `patience` epochs in a row without a lower validation loss; the model is the best epoch's."""
     X, y = blobs(80, 3, seed=9)
     Xv, yv = blobs(30, 3, seed=11)
-    seen = {}
-    state = TrainState()  # fit fills it and updates it in place
+    seen, events = {}, []
 
-    def keep(event: Progress) -> None:
+    def keep(st: TrainState) -> None:  # the on_epoch_end hook: each finished epoch's state
+        seen[st.epoch] = array("f", st.P)
+
+    def watch(event: Progress) -> None:
         if event.stage == "epoch":
             assert event.metrics["epoch"] == event.done and event.total == 300
-            seen[event.done] = array("f", state.P)
+            assert event.done in seen  # the hook ran before the epoch's progress event
+            events.append(event.done)
 
     with use_backend("numba"):
         est = MLPClassifier((16,), dropout=0.0, learning_rate=0.05, max_epochs=300, patience=4).fit(
-            X, y, validation_data=(Xv, yv), progress=keep, state=state)
+            X, y, validation_data=(Xv, yv), progress=watch, on_epoch_end=keep)
+    assert events == sorted(seen) == list(range(1, est.n_epochs_ + 1))
     losses = [h["val_loss"] for h in est.history_]
     best = min(range(len(losses)), key=lambda k: (losses[k], k)) + 1
     assert est.stopped_early_ and est.best_epoch_ == best

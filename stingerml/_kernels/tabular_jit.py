@@ -27,6 +27,8 @@ from .tabular_pure import BETA1, BETA2, EPS, bias_corrections, layout, n_params
 
 SOFTMAX, SIGMOID, LINEAR = 0, 1, 2  # the output kinds inside the compiled loops
 _KINDS = {"softmax": SOFTMAX, "sigmoid": SIGMOID, "linear": LINEAR}
+ACT_LINEAR, ACT_SIGMOID, ACT_TANH = 0, 1, 2  # a regression output's activation inside the compiled loops
+_ACTS = {"linear": ACT_LINEAR, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH}
 
 
 def _offsets(sizes: Sequence[int]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,7 +64,31 @@ def _affine(P, WT, acts, a0, n_in, n_out, w0, b0, z):
 
 
 @_ieee
-def _output(z, n, T, t0, has_t, kind, p):
+def _sigmoid(v):
+    if v >= 0.0:
+        return 1.0 / (1.0 + _exp(-v))
+    ev = _exp(v)
+    return ev / (1.0 + ev)
+
+
+@_ieee
+def _tanh(v):
+    e = _exp(-2.0 * abs(v))
+    r = (1.0 - e) / (1.0 + e)
+    return r if v >= 0.0 else -r
+
+
+@_ieee
+def _error(p, t, act):
+    if act == ACT_SIGMOID:
+        return (p - t) * (p * (1.0 - p))
+    if act == ACT_TANH:
+        return (p - t) * (1.0 - p * p)
+    return p - t
+
+
+@_ieee
+def _output(z, n, T, t0, has_t, kind, p, out_acts):
     """Writes probabilities/values into ``p[:n]``; returns the row's loss (0 without targets)."""
     if kind == SOFTMAX:
         top = z[0]
@@ -84,19 +110,20 @@ def _output(z, n, T, t0, has_t, kind, p):
         return _log(s) - (z[c] - top)
     if kind == SIGMOID:
         v = z[0]
-        if v >= 0.0:
-            p[0] = 1.0 / (1.0 + _exp(-v))
-        else:
-            ev = _exp(v)
-            p[0] = ev / (1.0 + ev)
+        p[0] = _sigmoid(v)
         if not has_t:
             return 0.0
         return (v if v > 0.0 else 0.0) - v * T[t0] + _log(1.0 + _exp(-abs(v)))
     loss = 0.0
     for k in range(n):
-        p[k] = z[k]
+        if out_acts[k] == ACT_SIGMOID:
+            p[k] = _sigmoid(z[k])
+        elif out_acts[k] == ACT_TANH:
+            p[k] = _tanh(z[k])
+        else:
+            p[k] = z[k]
         if has_t:
-            loss += 0.5 * ((z[k] - T[t0 + k]) * (z[k] - T[t0 + k]))
+            loss += 0.5 * ((p[k] - T[t0 + k]) * (p[k] - T[t0 + k]))
     return loss
 
 
@@ -140,7 +167,7 @@ def _layout_buffers(P, sizes, woff):
 
 @_ieee
 def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, dropout, alpha, lr,
-                 bc1, bc2, state, c1, c2):
+                 bc1, bc2, state, c1, c2, out_acts):
     L = sizes.shape[0] - 1
     n0 = sizes[0]
     n_last = sizes[L]
@@ -173,10 +200,10 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
                         else:
                             acts[ao + o] = 0.0
             _affine(P, WT, acts, aoff[L - 1], sizes[L - 1], n_last, woff[L - 1], boff[L - 1], z)
-            total += _output(z, n_last, T, r * n_last, True, kind, d)
+            total += _output(z, n_last, T, r * n_last, True, kind, d, out_acts)
             correct += _correct(d, T, r * n_last, n_last, kind)
             for o in range(n_last):
-                d[o] = d[o] - T[r * n_last + o]
+                d[o] = _error(d[o], T[r * n_last + o], out_acts[o])
             for l in range(L - 1, -1, -1):
                 n_in = sizes[l]
                 n_out = sizes[l + 1]
@@ -217,7 +244,7 @@ def _train_epoch(P, M, V, sizes, woff, boff, X, T, order, batch_size, kind, drop
 
 
 @_ieee
-def _forward(P, sizes, woff, boff, X, n_rows, kind, T, has_t, out):
+def _forward(P, sizes, woff, boff, X, n_rows, kind, T, has_t, out, out_acts):
     L = sizes.shape[0] - 1
     n0 = sizes[0]
     n_last = sizes[L]
@@ -232,7 +259,7 @@ def _forward(P, sizes, woff, boff, X, n_rows, kind, T, has_t, out):
             for o in range(sizes[l + 1]):
                 acts[aoff[l + 1] + o] = z[o] if z[o] > 0.0 else 0.0
         _affine(P, WT, acts, aoff[L - 1], sizes[L - 1], n_last, woff[L - 1], boff[L - 1], z)
-        total += _output(z, n_last, T, r * n_last, has_t, kind, p)
+        total += _output(z, n_last, T, r * n_last, has_t, kind, p, out_acts)
         for o in range(n_last):
             out[r * n_last + o] = p[o]
     return total
@@ -249,23 +276,29 @@ def epoch_order(n: int, rng_state: int) -> Tuple[Sequence[int], int]:
 def train_epoch(
     P: array, M: array, V: array, sizes: Sequence[int], X: Sequence[float], T: Sequence[float],
     order: Sequence[int], batch_size: int, kind: str, dropout: float, alpha: float, lr: float,
-    bc1: Sequence[float], bc2: Sequence[float], rng_state: int,
+    bc1: Sequence[float], bc2: Sequence[float], rng_state: int, activations: Sequence[str] = (),
 ) -> Tuple[float, int, int]:
     """:func:`tabular_pure.train_epoch` under numba (same arguments, same results)."""
     s, woff, boff = _offsets(sizes)
     state = np.array([rng_state], dtype=np.int64)
     total, correct = _train_epoch(_view(P), _view(M), _view(V), s, woff, boff, _view(X), _view(T),
                          np.asarray(order, dtype=np.int64), int(batch_size), _KINDS[kind], float(dropout),
-                         float(alpha), float(lr), _view(bc1), _view(bc2), state, 1.0 - BETA1, 1.0 - BETA2)
+                         float(alpha), float(lr), _view(bc1), _view(bc2), state, 1.0 - BETA1, 1.0 - BETA2,
+                         _act_codes(activations, sizes[-1]))
     return float(total), int(correct), int(state[0])
 
 
+def _act_codes(activations: Sequence[str], n_out: int) -> np.ndarray:
+    """The activation codes of the outputs (all linear for ``()``)."""
+    return np.array([_ACTS[a] for a in activations] if len(activations) else [ACT_LINEAR] * n_out, dtype=np.int64)
+
+
 def forward(P: Sequence[float], sizes: Sequence[int], X: Sequence[float], n_rows: int, kind: str,
-            T: Sequence[float] = ()) -> Tuple[array, float]:
+            T: Sequence[float] = (), activations: Sequence[str] = ()) -> Tuple[array, float]:
     """:func:`tabular_pure.forward` under numba."""
     s, woff, boff = _offsets(sizes)
     out = np.empty(n_rows * sizes[-1])
     has_t = len(T) > 0
     total = _forward(_view(P), s, woff, boff, _view(X), int(n_rows), _KINDS[kind],
-                     _view(T) if has_t else np.zeros(1), has_t, out)
+                     _view(T) if has_t else np.zeros(1), has_t, out, _act_codes(activations, sizes[-1]))
     return array("d", out.tobytes()), float(total)

@@ -18,6 +18,11 @@ operations in the same order, so results are equal to the bit):
   cross-entropy ``max(z,0) - z·t + log(1 + exp(-|z|))``; ``linear`` with
   ``½ Σ (z - t)²``. The output error is ``p - t`` in all three cases.
   ``exp`` and ``log`` are :mod:`stingerml.core.jsmath`'s (fdlibm), as in the twin.
+- Bounded regression targets (``activations``: one word per output of a ``linear``
+  network, ``()`` = all linear): ``p = sigmoid(z)`` (the formula above) or
+  ``p = tanh(z) = ±(1 - e)/(1 + e)`` with ``e = exp(-2|z|)``; the loss stays
+  ``½ (p - t)²`` and the output error goes through the activation:
+  ``(p - t)·p·(1 - p)`` (sigmoid), ``(p - t)·(1 - p·p)`` (tanh).
 - Backward: per row, in batch order, ``G_W[o][i] += d[o]·a[i]``,
   ``G_b[o] += d[o]``; the error below is ``Σ_o W[o][i]·d[o]`` (outputs in
   order, from 0.0) times the dropout scale where the unit was active, else 0.
@@ -89,7 +94,39 @@ def _affine(a: Sequence[float], WT, bias: List[float]) -> List[float]:
     return list(z)
 
 
-def _output(z: List[float], t: Sequence[float], kind: str) -> Tuple[List[float], float]:
+def _sigmoid(v: float) -> float:
+    if v >= 0.0:
+        return 1.0 / (1.0 + _exp(-v))
+    ev = _exp(v)
+    return ev / (1.0 + ev)
+
+
+def _tanh(v: float) -> float:
+    e = _exp(-2.0 * abs(v))
+    r = (1.0 - e) / (1.0 + e)
+    return r if v >= 0.0 else -r
+
+
+def _activate(v: float, act: str) -> float:
+    """A regression output ``v`` through its activation word."""
+    if act == "sigmoid":
+        return _sigmoid(v)
+    if act == "tanh":
+        return _tanh(v)
+    return v
+
+
+def _error(p: float, t: float, act: str) -> float:
+    """``∂(½ (p - t)²)/∂z`` of an output ``p = act(z)``."""
+    if act == "sigmoid":
+        return (p - t) * (p * (1.0 - p))
+    if act == "tanh":
+        return (p - t) * (1.0 - p * p)
+    return p - t
+
+
+def _output(z: List[float], t: Sequence[float], kind: str,
+            activations: Sequence[str] = ()) -> Tuple[List[float], float]:
     """``(p, loss)`` of one row: probabilities/values and its loss against target ``t``."""
     if kind == "softmax":
         top = z[0]
@@ -108,20 +145,17 @@ def _output(z: List[float], t: Sequence[float], kind: str) -> Tuple[List[float],
         return p, _log(s) - (z[c] - top)
     if kind == "sigmoid":
         v = z[0]
-        if v >= 0.0:
-            p0 = 1.0 / (1.0 + _exp(-v))
-        else:
-            ev = _exp(v)
-            p0 = ev / (1.0 + ev)
+        p0 = _sigmoid(v)
         if not t:
             return [p0], 0.0
         return [p0], (v if v > 0.0 else 0.0) - v * t[0] + _log(1.0 + _exp(-abs(v)))
+    p = [_activate(v, a) for v, a in zip(z, activations)] if activations else list(z)
     if not t:
-        return list(z), 0.0
+        return p, 0.0
     loss = 0.0
-    for v, tk in zip(z, t):
+    for v, tk in zip(p, t):
         loss += 0.5 * ((v - tk) * (v - tk))
-    return list(z), loss
+    return p, loss
 
 
 def epoch_order(n: int, rng_state: int) -> Tuple[Sequence[int], int]:
@@ -135,7 +169,7 @@ def epoch_order(n: int, rng_state: int) -> Tuple[Sequence[int], int]:
 def train_epoch(
     P: array, M: array, V: array, sizes: Sequence[int], X: Sequence[float], T: Sequence[float],
     order: Sequence[int], batch_size: int, kind: str, dropout: float, alpha: float, lr: float,
-    bc1: Sequence[float], bc2: Sequence[float], rng_state: int,
+    bc1: Sequence[float], bc2: Sequence[float], rng_state: int, activations: Sequence[str] = (),
 ) -> Tuple[float, int, int]:
     """One epoch of mini-batch Adam over the rows in ``order``; updates ``P``, ``M``, ``V`` in place.
 
@@ -146,6 +180,7 @@ def train_epoch(
         kind: ``"softmax"``, ``"sigmoid"`` or ``"linear"``.
         bc1, bc2: ``1 - β1**t`` and ``1 - β2**t`` for each batch of the epoch (:func:`bias_corrections`).
         rng_state: xorshift32 state for the dropout draws.
+        activations: for ``linear``, one of ``linear``/``sigmoid``/``tanh`` per output, or ``()`` (all linear).
 
     Returns:
         ``(sum of the rows' training losses, rows classified right, new rng state)``, all
@@ -176,10 +211,13 @@ def train_epoch(
                 acts.append(a)
             z = _affine(acts[-1], WTs[L - 1], bs[L - 1])
             t = T[r * n_out:(r + 1) * n_out]
-            p, loss = _output(z, t, kind)
+            p, loss = _output(z, t, kind, activations)
             total += loss
             correct += _correct(p, t, kind)
-            d = [pv - tv for pv, tv in zip(p, t)]
+            if activations:
+                d = [_error(pv, tv, a) for pv, tv, a in zip(p, t, activations)]
+            else:
+                d = [pv - tv for pv, tv in zip(p, t)]
             for l in range(L - 1, -1, -1):
                 a_in = acts[l]
                 G = GW[l]
@@ -226,9 +264,9 @@ def _correct(p: Sequence[float], t: Sequence[float], kind: str) -> int:
 
 
 def forward(P: Sequence[float], sizes: Sequence[int], X: Sequence[float], n_rows: int, kind: str,
-            T: Sequence[float] = ()) -> Tuple[array, float]:
-    """Outputs (probabilities or values, flat ``n_rows × sizes[-1]``) and, when targets ``T``
-    are given, the sum of the rows' losses (no dropout)."""
+            T: Sequence[float] = (), activations: Sequence[str] = ()) -> Tuple[array, float]:
+    """Outputs (probabilities or values, flat ``n_rows × sizes[-1]``, ``activations`` as :func:`train_epoch`)
+    and, when targets ``T`` are given, the sum of the rows' losses (no dropout)."""
     n_in0, n_out = sizes[0], sizes[-1]
     L = len(sizes) - 1
     Ws, bs = _unpack(P, sizes)
@@ -239,7 +277,8 @@ def forward(P: Sequence[float], sizes: Sequence[int], X: Sequence[float], n_rows
         a = X[r * n_in0:(r + 1) * n_in0]
         for l in range(L - 1):
             a = [v if v > 0.0 else 0.0 for v in _affine(a, WTs[l], bs[l])]
-        p, loss = _output(_affine(a, WTs[L - 1], bs[L - 1]), T[r * n_out:(r + 1) * n_out] if len(T) else (), kind)
+        p, loss = _output(_affine(a, WTs[L - 1], bs[L - 1]), T[r * n_out:(r + 1) * n_out] if len(T) else (), kind,
+                          activations)
         out.extend(p)
         total += loss
     return out, total

@@ -13,7 +13,9 @@ import io
 import sys
 from typing import Optional
 
-from ._common import add_global_options, add_json, add_output, positive_int, print_json, progress, say
+from ._common import (
+    add_arguments_later, add_global_options, add_json, add_output, positive_int, print_json, progress, say,
+)
 
 
 def _rate(text: str) -> Optional[int]:
@@ -38,22 +40,31 @@ def register(sub: "argparse._SubParsersAction") -> None:
                         description="Spectral centroid, spectral flux, RMS, zero-crossing rate, onset strength and "
                                     "roll-off of each frame (librosa's definitions), in windows of --frames "
                                     "frames: one CSV row per window, for stingerml tabular train.")
+    f.set_defaults(func=run_features)
+    add_arguments_later(p, lambda _: _feature_arguments(f))  # defaults from the library's AudioSettings
+
+
+def _feature_arguments(f: argparse.ArgumentParser) -> None:
+    """``audio features``' options; every default is :class:`AudioSettings`' (the one definition)."""
+    from ..audio import FEATURES, NORMALISE, AudioSettings
+
+    d = AudioSettings()
     f.add_argument("wavs", nargs="+", metavar="IN.wav", help="WAV files (PCM 8/16/24/32-bit or float 32/64-bit)")
     add_output(f, "write the features CSV here (replaced atomically; - for standard output)", metavar="features.csv")
-    f.add_argument("--frames", type=positive_int, default=10, help="frames per row (default 10: 60 columns)")
-    f.add_argument("--hop", type=positive_int, default=1024, help="samples between frames (default 1024)")
-    f.add_argument("--n-fft", type=positive_int, default=4096,
-                   help="samples per frame, the FFT size (default 4096; a power of two is fastest)")
-    f.add_argument("--rate", type=_rate, default=48000, metavar="HZ",
-                   help="the sample rate every file must have (default 48000; 'file': each file's own); "
+    f.add_argument("--frames", type=positive_int, default=d.frames,
+                   help=f"frames per row (default %(default)s: {d.frames * len(FEATURES)} columns)")
+    f.add_argument("--hop", type=positive_int, default=d.hop, help="samples between frames (default %(default)s)")
+    f.add_argument("--n-fft", type=positive_int, default=d.n_fft,
+                   help="samples per frame, the FFT size (default %(default)s; a power of two is fastest)")
+    f.add_argument("--rate", type=_rate, default=d.rate, metavar="HZ",
+                   help="the sample rate every file must have (default %(default)s; 'file': each file's own); "
                         "files are not resampled")
-    f.add_argument("--deltas", type=_order, nargs="?", const=2, default=0, metavar="ORDER",
+    f.add_argument("--deltas", type=_order, nargs="?", const=2, default=d.deltas, metavar="ORDER",
                    help="add librosa deltas: --deltas adds deltas and delta-deltas, --deltas 1 only deltas")
-    f.add_argument("--normalise", choices=("none", "zscore", "minmax"), default="none",
-                   help="per file and column, after the deltas (default none: the trainer standardises)")
+    f.add_argument("--normalise", choices=NORMALISE, default=d.normalise,
+                   help="per file and column, after the deltas (default %(default)s: the trainer standardises)")
     add_json(f, "the output file, its columns and the rows of each input")
     add_global_options(f)
-    f.set_defaults(func=run_features)
 
 
 def run_features(args: argparse.Namespace) -> int:

@@ -8,8 +8,9 @@ prints its path; ``--resume RUN_DIR`` continues one. ``predict RUN_DIR DATA.csv
 library's integer emulator) beside the float one.
 The three follow the CLI conventions (docs/cli.md): the global options after the
 action's name, ``--json`` for ``train`` and ``evaluate``, ``-o/--out`` for ``predict``.
-Progress goes to stderr: a bar on a terminal, one line per epoch otherwise,
-only warnings with ``--quiet``. Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
+Progress goes to stderr: two bars (epochs, batches) on a terminal, one line per epoch otherwise,
+only warnings with ``--quiet``. ``--status-port PORT`` serves the run's status over HTTP
+(:mod:`stingerml.cli._training`). Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
 checkpoint of the last finished epoch and print the command that resumes it.
 """
 from __future__ import annotations
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 from ..core.errors import TabularDataError
-from ..core.progress import Progress
 from ..core.constants import TABULAR_MAX_PARAMETERS
+from ..core.progress import Progress
 from ._common import (
     add_arguments_later,
     add_global_options,
@@ -41,7 +42,11 @@ from ._common import (
     warn,
     warnings_as_lines,
 )
-from ._progress import StderrProgress
+from ._progress import EpochProgress, StderrProgress
+from ._training import (
+    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
+    status_endpoint,
+)
 
 
 def _ints(text: str) -> List[int]:
@@ -65,9 +70,21 @@ def _fractions(text: str) -> List[float]:
         raise argparse.ArgumentTypeError(f"expected train,val,test fractions like 0.7,0.15,0.15, not {text!r}") from None
 
 
+def _output_activation(text: str) -> dict:
+    """``NAME=WORD,...`` as ``{name: word}``, or one ``WORD`` for every target (key ``""``)."""
+    out = {}
+    for item in _names(text):
+        name, _, word = item.rpartition("=")
+        out[name.strip()] = word.strip()
+    if "" in out and len(out) > 1:
+        raise argparse.ArgumentTypeError(f"give one WORD for every target or NAME=WORD pairs, not {text!r}")
+    return out
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TOKEN_ENV = "STINGERML_API_TOKEN"
-CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows")
+CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows",
+                "output_activation")
 """RunSettings fields a --config file may set; an option given on the command line wins."""
 
 
@@ -107,6 +124,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
 def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
+    from ..learn.epochs import MONITORS
+    from ..learn.runfolder import RUNS_DIR
     from ..tabular.runs import RunSettings
 
     d = RunSettings()
@@ -118,7 +137,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--features", type=_names, default=[], metavar="A,B,...",
                    help="feature columns (default: the schema's, else every other numeric column)")
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
-    t.add_argument("--preprocess", default="", metavar="STEP",
+    t.add_argument("--preprocess", default=d.preprocess, metavar="STEP",
                    help="a preprocessing step that becomes part of the model (hands21: 63 hand-landmark "
                         "columns, wrist-centred and scale-normalised; docs/asl-landmarks.md)")
     t.add_argument("--ignore", type=_names, default=[], metavar="A,B",
@@ -143,11 +162,14 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--epochs", type=positive_int, default=None, help=f"maximum epochs (default {d.epochs})")
     t.add_argument("--patience", type=positive_int, default=None,
                    help=f"stop after this many epochs without a lower validation loss (default {d.patience})")
-    t.add_argument("--tflite", choices=("int8", "float", "both"), default="int8",
+    t.add_argument("--output-activation", type=_output_activation, default=None, metavar="NAME=WORD,...",
+                   help="regression: bound targets, WORD linear, sigmoid (values in [0, 1]) or tanh ([-1, 1]); "
+                        "one WORD alone applies to every target (default: linear)")
+    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
                    help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
                         "input) or both")
-    t.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_loss",
-                   help="what picks the best epoch (the model kept) and counts --patience (default val_loss)")
+    t.add_argument("--monitor", choices=MONITORS, default=d.monitor,
+                   help="what picks the best epoch (the model kept) and counts --patience (default %(default)s)")
     t.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
                    help="run every epoch (the model is still the best epoch's by --monitor)")
     t.add_argument("--calibration-rows", type=positive_int, default=None, metavar="N",
@@ -155,9 +177,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
                    help="checkpoint every N epochs (default %(default)s)")
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
-    t.add_argument("--runs-dir", default="runs", metavar="DIR",
+    t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/, never replaced "
-                        "(default ./runs; this command has no -o)")
+                        "(default ./%(default)s; this command has no -o)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
     t.add_argument("--max-parameters", type=positive_int, default=TABULAR_MAX_PARAMETERS, metavar="N",
                    help="refuse a network of more than N weights and biases before training "
@@ -176,19 +198,10 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO",
                    help="INFO (default): a line per epoch and the metrics; WARNING or ERROR: as --quiet; "
                         "DEBUG: also the settings used")
+    add_keep_checkpoints(t)
+    add_status_options(t)
     add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
     add_global_options(t)
-
-
-class EpochProgress(StderrProgress):
-    """Training progress on stderr: a bar on a terminal (:class:`StderrProgress`), else a line per epoch."""
-
-    def __call__(self, event: Progress) -> None:
-        if event.stage == "epoch" and not self.tty:
-            self.stream.write(event.message + "\n")
-            self.stream.flush()
-        else:
-            super().__call__(event)
 
 
 @contextlib.contextmanager
@@ -238,18 +251,23 @@ def run_train(args: argparse.Namespace) -> int:
             args.parser.error("--task regression needs --targets A,B")
         if not regression and args.targets:
             args.parser.error("--targets is for --task regression; use --label for classification")
+        if not regression and args.output_activation:
+            args.parser.error("--output-activation bounds regression targets; it needs --targets A,B")
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.learning_rate,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
             tflite=args.tflite, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
             **_configured(args))
+        if "" in settings.output_activation:  # one word for every target
+            settings.output_activation = {t: settings.output_activation[""] for t in settings.targets}
         if args.log_level == "DEBUG":
             say(args, f"settings: {asdict(settings)}", stream=sys.stderr)
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir,
                   "max_parameters": args.max_parameters}
     try:
-        with warnings_as_lines(), _sigterm_stops(), tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
+        with warnings_as_lines(), _sigterm_stops(), status_endpoint(args, report) as report, \
+                tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
             if api is not None and not args.resume:
                 from ..tabular.api import fetch_dataset
 
@@ -257,13 +275,13 @@ def run_train(args: argparse.Namespace) -> int:
                     (Path(tmp) / name).write_bytes(data)
                 say(args, f"downloaded dataset {args.dataset_id} and its schema from {api.base}", stream=sys.stderr)
                 kwargs.update(csv_path=Path(tmp) / "dataset.csv", schema=Path(tmp) / "schema.json")
-            result = train_run(progress=report, **kwargs)
+            result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        how = "terminated (SIGTERM)" if isinstance(stop.__cause__, Terminated) else "interrupted"
+        how, code = how_it_stopped(stop)
         print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
               f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
-        return 143 if isinstance(stop.__cause__, Terminated) else 130
+        return code
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
     if result.table.encoding is not None:
@@ -284,6 +302,7 @@ def run_train(args: argparse.Namespace) -> int:
         dataset_id = args.dataset_id or _dataset_id_of(result.run_dir)
         api.upload(dataset_id, files)
         say(args, f"uploaded {', '.join(files)} to {api.base}/datasets/{dataset_id}/models", stream=sys.stderr)
+    say_checkpoints(args, result.run_dir)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:
@@ -350,20 +369,27 @@ def run_predict(args: argparse.Namespace) -> int:
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
+    report = None if args.quiet else StderrProgress()
     with warnings_as_lines():
-        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing)
+        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing, progress=report)
     for message in notes:
         warn(message)
     out = network_outputs(net, table.X)
     k = net.n_outputs
     lines = []
+
+    def written(r: int) -> None:
+        if report is not None and r % 4096 == 0:
+            report(Progress("write", f"predictions: {r} of {table.n_rows} rows", r, table.n_rows))
     if net.output == "linear":
         lines.append(",".join(["line", *net.target_names]))
         for r, line in enumerate(table.lines):
+            written(r)
             lines.append(",".join([str(line), *(repr(v) for v in out[r * k:(r + 1) * k])]))
     else:
         lines.append(",".join(["line", "prediction", *(f"p_{c}" for c in net.classes)]))
         for r, (line, code) in enumerate(zip(table.lines, predicted_classes(out, k))):
+            written(r)
             probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
             lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
     try:

@@ -10,6 +10,9 @@ Conventions (the firmware's, see SPEC §9):
 - weights of a layer are a flat ``array('f')`` in row-major ``[n_out][n_in]``;
 - every layer but the last is followed by ReLU; the last by ``output``
   (``"softmax"`` over K units, ``"sigmoid"`` on one unit, or ``"linear"``);
+- a regression network (``"linear"``) may bound some targets: ``output_activation``
+  holds one of :data:`ACTIVATIONS` per output unit (``"sigmoid"``: values in (0, 1),
+  ``"tanh"``: in (-1, 1)); empty means every unit is linear;
 - the optional standard scaler is applied first: ``(x - mean) / scale``.
 """
 from __future__ import annotations
@@ -22,6 +25,10 @@ from typing import List, Optional, Sequence, Tuple
 from . import preprocess
 
 OUTPUTS = ("softmax", "sigmoid", "linear")
+ACTIVATIONS = ("linear", "sigmoid", "tanh")
+"""The output activations of a regression target (``output_activation``), one word each."""
+BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+"""The closed range a bounded target's values must lie in (the activation's range and its limits)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,8 @@ class DenseNetwork:
     (two for a one-unit sigmoid, index 1 being the positive class), empty for
     regression; ``target_names``: one per output for regression, else empty.
     ``preprocess``: a named step of :mod:`stingerml.core.preprocess` applied to raw rows before the
-    scaler (``""``: none).
+    scaler (``""``: none). ``output_activation``: for a regression network, one of :data:`ACTIVATIONS`
+    per output unit after the last layer, or ``()`` when all are linear (the only form of "all linear").
     """
 
     layers: Tuple[DenseLayer, ...]
@@ -64,6 +72,7 @@ class DenseNetwork:
     target_names: Tuple[str, ...] = ()
     metadata: Tuple[Tuple[str, str], ...] = field(default=())
     preprocess: str = ""
+    output_activation: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.layers:
@@ -80,6 +89,20 @@ class DenseNetwork:
         if self.output == "sigmoid" and self.n_outputs != 1:
             raise ValueError("a sigmoid output has exactly one unit")
         preprocess.check(self.preprocess, self.n_features)
+        acts = self.output_activation
+        if acts:
+            if self.output != "linear":
+                raise ValueError(f"output_activation is for regression (output linear), not {self.output}")
+            if len(acts) != self.n_outputs or any(a not in ACTIVATIONS for a in acts):
+                raise ValueError(f"output_activation needs one of {', '.join(ACTIVATIONS)} per output "
+                                 f"({self.n_outputs}), not {list(acts)}")
+            if all(a == "linear" for a in acts):
+                raise ValueError("output_activation of only linear outputs is written as ()")
+
+    @property
+    def activations(self) -> Tuple[str, ...]:
+        """The activation of each output unit of a regression network (``"linear"`` where unbounded)."""
+        return self.output_activation or ("linear",) * self.n_outputs
 
     @property
     def n_features(self) -> int:
@@ -125,9 +148,15 @@ class DenseNetwork:
             total = math.fsum(e)
             return [v / total for v in e]
         if self.output == "sigmoid":
-            z = x[0]
-            return [1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))]
+            return [_sigmoid(x[0])]
+        if self.output_activation:
+            return [_sigmoid(v) if a == "sigmoid" else math.tanh(v) if a == "tanh" else v
+                    for v, a in zip(x, self.output_activation)]
         return x
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
 def predicted_classes(outputs: Sequence[float], width: int) -> List[int]:

@@ -16,6 +16,16 @@ Quantization (TFLite's scheme, ``real = (q - zero_point) * scale``):
 - bias int32, zero point 0, scale = input scale × weight scale (float32);
 - a softmax or sigmoid output is int8 with scale 1/256, zero point -128.
 
+A regression network with more than one target or a bounded target
+(``output_activation``) ends in **one head per target** instead of one last
+layer: a ``FULLY_CONNECTED`` of one output unit with its own weight scale and its
+own output scale and zero point, calibrated on that target alone (a target of
+range 0..1 keeps its 255 steps beside one of range 0..1000), then ``LOGISTIC``
+(output scale 1/256, zero point -128) or ``TANH`` (scale 1/128, zero point 0) for
+a bounded target; each head's int8 value is dequantized, ``f32((q - zp) * scale)``,
+and the model's output is the float32 row of the targets (TFLite:
+``DEQUANTIZE`` then ``CONCATENATION``).
+
 Every float is rounded half away from zero (C ``std::round``); every scale is a float32.
 
 The emulator (:meth:`QuantizedNetwork.run`) computes like TFLite's reference
@@ -27,7 +37,8 @@ point). ``rounding="double"`` gives the older gemmlowp double rounding
 (``SaturatingRoundingDoublingHighMul`` then ``RoundingDivideByPOT``, both round
 half away from zero) used by tflite-runtime ≤ 2.14 and TFLite Micro builds
 without ``TFLITE_SINGLE_ROUNDING``. ``LOGISTIC`` is TFLite's 256-entry table
-(float32 ``1 / (1 + expf(-x))``); ``SOFTMAX`` its float32 table kernel.
+(float32 ``1 / (1 + expf(-x))``), ``TANH`` the same table of float32 ``tanh``;
+``SOFTMAX`` its float32 table kernel.
 """
 from __future__ import annotations
 
@@ -35,17 +46,19 @@ import math
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import preprocess
 from .dense import DenseNetwork
 from .float32 import expf, f32
 from .matrix import Matrix
+from .progress import Tick
 
 QMIN, QMAX = -128, 127
 WEIGHT_QMAX = 127
 PROB_SCALE = 1.0 / 256.0  # a float32 exactly
 PROB_ZERO_POINT = -128
+TANH_SCALE, TANH_ZERO_POINT = 1.0 / 128.0, 0  # TFLite's fixed int8 TANH output
 ROUNDINGS = ("single", "double")
 INT32_RANGE = (-(1 << 31), (1 << 31) - 1)
 MAX_INPUTS = INT32_RANGE[1] // (WEIGHT_QMAX * (QMAX - QMIN)) // 2
@@ -135,18 +148,49 @@ class QuantizedLayer:
             return [quantize_multiplier(real)] * self.n_out
         return [quantize_multiplier(self.input_scale * s / self.output_scale) for s in self.weight_scales]
 
+    def accumulators(self, x: Sequence[int]) -> List[int]:
+        """The int32 accumulators ``Σ w·(x - zp_in) + bias`` of one int8 input row, one per output."""
+        xs = [v - self.input_zero_point for v in x]
+        w, n = self.weights, self.n_in
+        return [sum(a * b for a, b in zip(w[o * n:(o + 1) * n], xs)) + self.bias[o] for o in range(self.n_out)]
+
     def run(self, x: Sequence[int], rounding: str = "single") -> List[int]:
         """int8 outputs of one int8 input row."""
-        zp_in, zp_out = self.input_zero_point, self.output_zero_point
+        zp_out = self.output_zero_point
         lo = zp_out if self.relu else QMIN
-        xs = [v - zp_in for v in x]
-        w, n = self.weights, self.n_in
-        out = []
-        for o, (m, s) in enumerate(self.multipliers()):
-            row = w[o * n:(o + 1) * n]
-            acc = sum(a * b for a, b in zip(row, xs)) + self.bias[o]
-            out.append(clamp_int8(multiply_by_quantized_multiplier(acc, m, s, rounding) + zp_out, lo))
-        return out
+        return [clamp_int8(multiply_by_quantized_multiplier(acc, m, s, rounding) + zp_out, lo)
+                for acc, (m, s) in zip(self.accumulators(x), self.multipliers())]
+
+
+def has_heads(net: DenseNetwork) -> bool:
+    """Whether the int8 form of ``net`` ends in one head per target: a regression network with more than
+    one target or a bounded one (module docstring)."""
+    return net.output == "linear" and (net.n_outputs > 1 or bool(net.output_activation))
+
+
+@dataclass(frozen=True)
+class QuantizedHead:
+    """One target's output of a network with heads: its one-unit int8 layer, then ``activation``
+    (``linear``, ``sigmoid``: LOGISTIC, ``tanh``: TANH); ``output_scale``/``output_zero_point``
+    are those of the activation's int8 output (the layer's own for ``linear``)."""
+
+    layer: QuantizedLayer
+    activation: str
+    output_scale: float
+    output_zero_point: int
+
+    def run(self, x: Sequence[int], rounding: str = "single") -> int:
+        """The head's int8 value for the int8 row ``x`` of the last hidden layer."""
+        (q,) = self.layer.run(x, rounding)
+        if self.activation == "sigmoid":
+            return _logistic_table(self.layer.output_scale, self.layer.output_zero_point)[q + 128]
+        if self.activation == "tanh":
+            return _tanh_table(self.layer.output_scale, self.layer.output_zero_point)[q + 128]
+        return q
+
+    def dequantize(self, q: int) -> float:
+        """TFLite's DEQUANTIZE: ``(q - zero_point) * scale`` rounded to float32."""
+        return f32((q - self.output_zero_point) * self.output_scale)
 
 
 @dataclass(frozen=True)
@@ -166,6 +210,9 @@ class QuantizedNetwork:
     output_zero_point: int
     per_channel: bool
     representative_rows: int
+    heads: Tuple[QuantizedHead, ...] = ()
+    """One per target when the network ends in heads (module docstring): ``layers`` are then the hidden
+    layers only, the output is float32 and ``output_scale``/``output_zero_point`` are unused (1.0, 0)."""
 
     @property
     def output(self) -> str:
@@ -189,7 +236,10 @@ class QuantizedNetwork:
         return [clamp_int8(round_half_away(v / s) + zp) for v in self.scale_features(row)]
 
     def dequantize_output(self, q: Sequence[int]) -> List[float]:
-        """Real outputs ``(q - zero_point) * scale`` (probabilities or values)."""
+        """Real outputs ``(q - zero_point) * scale`` (probabilities or values); with heads each target's
+        own, in float32 as the model's DEQUANTIZE."""
+        if self.heads:
+            return [h.dequantize(v) for h, v in zip(self.heads, q)]
         return [(v - self.output_zero_point) * self.output_scale for v in q]
 
     def run(self, q: Sequence[int], rounding: str = "single") -> List[int]:
@@ -198,6 +248,8 @@ class QuantizedNetwork:
             raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")
         for layer in self.layers:
             q = layer.run(q, rounding)
+        if self.heads:
+            return [h.run(q, rounding) for h in self.heads]
         if self.output == "softmax":
             return _softmax_int8(q, self.layers[-1].output_scale)
         if self.output == "sigmoid":
@@ -205,11 +257,14 @@ class QuantizedNetwork:
             return [_logistic_table(last.output_scale, last.output_zero_point)[v + 128] for v in q]
         return list(q)
 
-    def predict(self, X: Matrix, rounding: str = "single") -> Matrix:
-        """Dequantized int8 outputs of every raw feature row of ``X`` (``n_rows × n_outputs``)."""
+    def predict(self, X: Matrix, rounding: str = "single", tick: Optional[Tick] = None) -> Matrix:
+        """Dequantized int8 outputs of every raw feature row of ``X`` (``n_rows × n_outputs``);
+        ``tick(done, n_rows)`` every 1024 rows."""
         out = array("d")
-        for row in X.rows():
+        for r, row in enumerate(X.rows(), 1):
             out.extend(self.dequantize_output(self.run(self.quantize_input(row), rounding)))
+            if tick is not None and r % 1024 == 0:
+                tick(r, X.n_rows)
         return Matrix(out, self.network.n_outputs)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -221,7 +276,12 @@ class QuantizedNetwork:
                       "shape": [1, net.n_features], "applies_to": ("preprocessed " if net.preprocess else "")
                       + ("scaled features" if net.mean is not None else "features")},
             "output": {"dtype": "int8", "scale": self.output_scale, "zero_point": self.output_zero_point,
-                       "shape": [1, net.n_outputs], "kind": net.output},
+                       "shape": [1, net.n_outputs], "kind": net.output} if not self.heads else
+                      {"dtype": "float32", "shape": [1, net.n_outputs], "kind": net.output,
+                       "heads": [{"target": name, "activation": h.activation, "logit_scale": h.layer.output_scale,
+                                  "logit_zero_point": h.layer.output_zero_point, "scale": h.output_scale,
+                                  "zero_point": h.output_zero_point, "weight_scale": h.layer.weight_scales[0]}
+                                 for name, h in zip(net.target_names, self.heads)]},
             "scaler": None if net.mean is None else {"mean": [float(v) for v in net.mean],
                                                      "scale": [float(v) for v in net.scale]},
             "weights": "per-channel" if self.per_channel else "per-tensor",
@@ -231,11 +291,15 @@ class QuantizedNetwork:
                        for L in self.layers],
             "quantize_input": "x = f32(f32(feature - mean) / scale); q = clamp(round(x / input.scale) + "
                               "input.zero_point, -128, 127), round half away from zero",
-            "dequantize_output": "(q - output.zero_point) * output.scale",
+            "dequantize_output": "(q - output.zero_point) * output.scale" if not self.heads else
+                                 "done in the model: each target's head is dequantized with its own scale "
+                                 "(output.heads) and the float32 values concatenated",
             "feature_names": list(net.feature_names),
             "classes": list(net.classes),
             "target_names": list(net.target_names),
         }
+        if self.heads:
+            doc["output_type"] = "float32"
         if net.preprocess:  # the step before the scaler (stingerml.core.preprocess)
             doc["preprocess"] = net.preprocess
             doc["quantize_input"] = f"row = {net.preprocess}(raw row); " + doc["quantize_input"]
@@ -253,6 +317,16 @@ def _logistic_table(input_scale: float, input_zero_point: int) -> Tuple[int, ...
         x = f32(input_scale * f32(q - input_zero_point))
         y = f32(1.0 / f32(1.0 + expf(-x)))
         table.append(clamp_int8(round_half_away(y * 256.0) + PROB_ZERO_POINT))
+    return tuple(table)
+
+
+@lru_cache(maxsize=64)
+def _tanh_table(input_scale: float, input_zero_point: int) -> Tuple[int, ...]:
+    """TFLite's int8 TANH table: index ``q + 128`` → int8 output (scale 1/128, zero point 0)."""
+    table = []
+    for q in range(QMIN, QMAX + 1):
+        x = f32(input_scale * f32(q - input_zero_point))
+        table.append(clamp_int8(round_half_away(f32(math.tanh(x)) * 128.0) + TANH_ZERO_POINT))
     return tuple(table)
 
 

@@ -18,7 +18,7 @@ removes an older one, so ``meta.json`` always describes the files beside it.
 the scaler is folded in), ``quantization`` (:meth:`QuantizedNetwork.to_dict
 <stingerml.deploy.quantize.QuantizedNetwork.to_dict>`, what a device needs to
 quantize its inputs; ``null`` without a ``.tflite``) and, given check rows,
-``check``: float against int8 on those rows (see :func:`compare`).
+``check``: float against int8 on those rows (see :func:`compare`; per target for regression).
 """
 from __future__ import annotations
 
@@ -139,14 +139,24 @@ def compare(net: DenseNetwork, quantized: QuantizedNetwork, X: Matrix,
     emulator, :meth:`QuantizedNetwork.predict <stingerml.deploy.quantize.QuantizedNetwork.predict>`) on the
     raw feature rows ``X``.
 
-    Returns ``rows`` and ``max_abs_diff`` (largest ``|int8 - float|`` output); for a classifier also
-    ``same_class`` (share of rows where both pick the same class) and, given ``labels`` (class
-    indices, one per row), ``float_accuracy`` and ``int8_accuracy``.
+    Returns ``rows`` and ``max_abs_diff`` (largest ``|int8 - float|`` output); for a regression network
+    also ``per_target``: each target's ``max_abs_diff``, ``mean_abs_diff`` and ``step`` (its int8 output
+    scale: the error of rounding alone is up to half a step); for a classifier ``same_class`` (share of rows
+    where both pick the same class) and, given ``labels`` (class indices, one per row), ``float_accuracy``
+    and ``int8_accuracy``.
     """
     p_float = Matrix([v for row in X.rows() for v in net.forward(row)], net.n_outputs)
     p_int8 = quantized.predict(X)
     out: Dict[str, Any] = {"rows": X.n_rows,
                            "max_abs_diff": max((abs(a - b) for a, b in zip(p_float.data, p_int8.data)), default=0.0)}
+    if net.output == "linear":
+        k = net.n_outputs
+        steps = [h.output_scale for h in quantized.heads] or [quantized.output_scale] * k
+        diffs = [[abs(a - b) for a, b in zip(p_float.data[j::k], p_int8.data[j::k])] for j in range(k)]
+        out["per_target"] = [{"target": name, "activation": act, "max_abs_diff": max(d, default=0.0),
+                              "mean_abs_diff": sum(d) / len(d) if d else 0.0, "step": step}
+                             for name, act, d, step in zip(net.target_names or [f"y{j}" for j in range(k)],
+                                                           net.activations, diffs, steps)]
     if net.output == "linear" or X.n_rows == 0:
         return out
     c_float, c_int8 = (predicted_classes(p.data, net.n_outputs) for p in (p_float, p_int8))

@@ -12,7 +12,7 @@ import random
 from array import array
 from typing import List, Sequence, Tuple
 
-from ..core.dense import DenseNetwork
+from ..core.dense import DenseLayer, DenseNetwork
 from ..core.errors import ExportError
 from ..core.float32 import f32
 from ..core.matrix import Matrix, take_rows
@@ -24,10 +24,14 @@ from ..core.quantized import (
     QMAX,
     QMIN,
     ROUNDINGS,
+    TANH_SCALE,
+    TANH_ZERO_POINT,
     WEIGHT_QMAX,
+    QuantizedHead,
     QuantizedLayer,
     QuantizedNetwork,
     clamp_int8,
+    has_heads,
     multiply_by_quantized_multiplier,
     quantize_multiplier,
     round_half_away,
@@ -52,6 +56,14 @@ def activation_params(lo: float, hi: float) -> Tuple[float, int]:
         hi = 1.0
     scale = f32((hi - lo) / (QMAX - QMIN))
     return scale, clamp_int8(round_half_away(QMIN - lo / scale))
+
+
+def _finite_scale(scale: float, what: str) -> float:
+    """``scale`` if it is a usable float32 step (finite, > 0); else the export's one error."""
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise ExportError(f"int8 quantization: {what} has no float32 step ({scale:g}); the weights are too large "
+                          "or too small for int8; export the float models only (--onnx, --tflite-float)")
+    return scale
 
 
 def _weight_scales(w: Sequence[float], n_in: int, n_out: int, per_channel: bool) -> List[float]:
@@ -98,28 +110,76 @@ def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = F
     probe = QuantizedNetwork(net, (), 1.0, 0, 1.0, 0, per_channel, 0)
     rows = [probe.scale_features(r) for r in representative.rows()]
     ranges = _forward_ranges(net, rows)
+    names = [f"{name} (range [{lo:g}, {hi:g}] on the representative rows)" for name, (lo, hi) in
+             zip(["the scaled input"] + [f"layer {k}'s output" for k in range(len(net.layers))], ranges)]
+    for name, (lo, hi) in zip(names, ranges):
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            _finite_scale(hi - lo, name)
     in_scale, in_zp = activation_params(*ranges[0])
+    _finite_scale(in_scale, names[0])
+    heads = has_heads(net)
     layers = []
     last = len(net.layers) - 1
-    for k, layer in enumerate(net.layers):
-        out_scale, out_zp = activation_params(*ranges[k + 1])
-        w_scales = _weight_scales(layer.weights, layer.n_in, layer.n_out, per_channel)
-        per_row = w_scales if per_channel else w_scales * layer.n_out
-        qw = array("b", [clamp_int8(round_half_away(v / per_row[i // layer.n_in]), -WEIGHT_QMAX, WEIGHT_QMAX)
-                         for i, v in enumerate(layer.weights)])
-        b_scales = [f32(in_scale * s) for s in w_scales]
-        per_bias = b_scales if per_channel else b_scales * layer.n_out
-        qb = [round_half_away(b / s) for b, s in zip(layer.bias, per_bias)]
-        i = next((i for i, v in enumerate(qb) if not INT32_RANGE[0] <= v <= INT32_RANGE[1]), -1)
-        if i >= 0:
-            raise ExportError(f"int8 quantization: layer {k} bias[{i}] = {layer.bias[i]} is {qb[i]} steps of "
-                              f"{per_bias[i]:g}, beyond int32; the weights or the input range are degenerate")
-        layers.append(QuantizedLayer(qw, tuple(w_scales), array("i", qb), tuple(b_scales), in_scale, in_zp,
-                                     out_scale, out_zp, k < last, layer.n_in, layer.n_out))
-        in_scale, in_zp = out_scale, out_zp
+    for k, layer in enumerate(net.layers[:last] if heads else net.layers):
+        layers.append(_layer(k, layer, ranges[k + 1], in_scale, in_zp, per_channel, k < last))
+        in_scale, in_zp = layers[-1].output_scale, layers[-1].output_zero_point
+    first = (layers[0].input_scale, layers[0].input_zero_point) if layers else (in_scale, in_zp)
+    if heads:
+        return QuantizedNetwork(net, tuple(layers), *first, 1.0, 0, per_channel, representative.n_rows,
+                                _heads(net, rows, in_scale, in_zp))
     if net.output == "linear":
         out_scale, out_zp = in_scale, in_zp
     else:
         out_scale, out_zp = PROB_SCALE, PROB_ZERO_POINT
-    return QuantizedNetwork(net, tuple(layers), layers[0].input_scale, layers[0].input_zero_point,
-                            out_scale, out_zp, per_channel, representative.n_rows)
+    return QuantizedNetwork(net, tuple(layers), *first, out_scale, out_zp, per_channel, representative.n_rows)
+
+
+def _layer(k: int, layer, out_range: Tuple[float, float], in_scale: float, in_zp: int, per_channel: bool,
+           relu: bool) -> QuantizedLayer:
+    """Layer ``k`` of the network as int8, its output calibrated on ``out_range``."""
+    out = activation_params(*out_range)
+    _finite_scale(out[0], f"layer {k}'s output (range [{out_range[0]:g}, {out_range[1]:g}] on the "
+                          "representative rows)")
+    return quantize_layer(layer.weights, layer.bias, layer.n_in, layer.n_out, (in_scale, in_zp), out, relu,
+                          per_channel, f"layer {k}")
+
+
+def quantize_layer(weights: Sequence[float], bias: Sequence[float], n_in: int, n_out: int,
+                   inp: Tuple[float, int], out: Tuple[float, int], relu: bool, per_channel: bool,
+                   where: str) -> QuantizedLayer:
+    """One int8 layer of float ``weights`` ``[n_out][n_in]`` and ``bias``, between the input and output
+    quantizations ``(scale, zero_point)``; ``where`` names it in the error.
+
+    Raises:
+        ExportError: a bias scale that is not a float32 step, or a bias beyond int32 at its scale.
+    """
+    in_scale, in_zp = inp
+    w_scales = _weight_scales(weights, n_in, n_out, per_channel)
+    per_row = w_scales if per_channel else w_scales * n_out
+    qw = array("b", [clamp_int8(round_half_away(v / per_row[i // n_in]), -WEIGHT_QMAX, WEIGHT_QMAX)
+                     for i, v in enumerate(weights)])
+    b_scales = [_finite_scale(f32(in_scale * s), f"{where}'s bias") for s in w_scales]
+    per_bias = b_scales if per_channel else b_scales * n_out
+    qb = [round_half_away(b / s) for b, s in zip(bias, per_bias)]
+    i = next((i for i, v in enumerate(qb) if not INT32_RANGE[0] <= v <= INT32_RANGE[1]), -1)
+    if i >= 0:
+        raise ExportError(f"int8 quantization: {where} bias[{i}] = {bias[i]} is {qb[i]} steps of "
+                          f"{per_bias[i]:g}, beyond int32; the weights or the input range are degenerate")
+    return QuantizedLayer(qw, tuple(w_scales), array("i", qb), tuple(b_scales), in_scale, in_zp, out[0], out[1],
+                          relu, n_in, n_out)
+
+
+def _heads(net: DenseNetwork, rows: List[List[float]], in_scale: float, in_zp: int) -> Tuple[QuantizedHead, ...]:
+    """One int8 head per target of the last layer, each calibrated on its own pre-activation range."""
+    last = net.layers[-1]
+    logits = [net.layer_outputs(r)[-1] for r in rows]
+    heads = []
+    for j, act in enumerate(net.activations):
+        lo, hi = min(z[j] for z in logits), max(z[j] for z in logits)
+        row = DenseLayer(array("f", last.weights[j * last.n_in:(j + 1) * last.n_in]), array("f", [last.bias[j]]),
+                         last.n_in, 1)
+        layer = _layer(len(net.layers) - 1, row, (lo, hi), in_scale, in_zp, False, False)
+        scale, zp = {"sigmoid": (PROB_SCALE, PROB_ZERO_POINT), "tanh": (TANH_SCALE, TANH_ZERO_POINT)}.get(
+            act, (layer.output_scale, layer.output_zero_point))
+        heads.append(QuantizedHead(layer, act, scale, zp))
+    return tuple(heads)

@@ -48,6 +48,8 @@ def metadata(net: DenseNetwork, version: str, extra: Sequence[Tuple[str, str]] =
         ("classes", json.dumps(list(net.classes))),
         ("target_names", json.dumps(list(net.target_names))),
     ]
+    if net.output_activation:
+        pairs.append(("output_activation", json.dumps(list(net.output_activation))))
     if net.mean is not None:
         pairs += [("scaler_mean", json_floats(net.mean)), ("scaler_scale", json_floats(net.scale))]
     return pairs + list(extra) + list(net.metadata)

@@ -8,7 +8,9 @@ A UTF-8 JSON object (keys sorted, 1-space indent, trailing newline)::
      "scaler": {"mean": B64, "scale": B64} or null,
      "layers": [{"n_in": I, "n_out": O, "weights": B64, "bias": B64}, ...],
      "metadata": {"key": "value", ...},
-     "preprocess": "hands21"}          (only when the model has a step, see stingerml.core.preprocess)
+     "preprocess": "hands21",          (only when the model has a step, see stingerml.core.preprocess)
+     "output_activation": ["linear", "sigmoid", "tanh", ...]}
+                                       (only when a regression target is bounded: one word per target)
 
 ``B64`` is the base64 of little-endian IEEE float32 values; weights are
 row-major ``[n_out][n_in]``. Every layer but the last is followed by ReLU.
@@ -54,6 +56,8 @@ def dumps(net: DenseNetwork) -> bytes:
     }
     if net.preprocess:  # only when set: models without one keep their bytes
         doc["preprocess"] = net.preprocess
+    if net.output_activation:  # likewise: only a network with a bounded target has it
+        doc["output_activation"] = list(net.output_activation)
     return (json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -90,11 +94,17 @@ def loads(data: bytes, source: str = "network") -> DenseNetwork:
         return DenseNetwork(
             layers, doc["output"], mean, scale, tuple(doc["feature_names"]), tuple(doc["classes"]),
             tuple(doc["target_names"]), tuple(sorted((str(k), str(v)) for k, v in doc.get("metadata", {}).items())),
-            str(doc.get("preprocess", "")))
+            str(doc.get("preprocess", "")), _activations(doc.get("output_activation", [])))
     except ModelFormatError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFormatError(f"{source}: malformed {FORMAT} file ({type(exc).__name__}: {exc})") from exc
+
+
+def _activations(value: Any) -> tuple:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"output_activation must be a list of words, not {str(value)[:60]}")
+    return tuple(value)
 
 
 def save(net: DenseNetwork, path: Union[str, Path]) -> None:

@@ -9,6 +9,13 @@ The graph (IR version 7, opset 13, so onnxruntime 1.15 and newer load it)::
       -> Softmax (axis -1) | Sigmoid | nothing (linear)
     output [N, n_outputs] float32
 
+A regression network with bounded targets (``output_activation``) ends in
+``Sigmoid``/``Tanh`` of the last ``Gemm``'s output ``logits``, kept column by column
+with ``Where`` and a constant boolean mask per activation (the other columns as they
+are)::
+
+    Where(sigmoid_mask, Sigmoid(logits), logits) -> Where(tanh_mask, Tanh(logits), ...) -> output
+
 Weights are stored row-major ``[out][in]`` exactly as in the network (``transB=1``).
 ``metadata_props`` hold the feature names, classes, target names, output kind,
 the scaler (``scaler_mean``/``scaler_scale``, JSON lists) and the stingerml version.
@@ -51,7 +58,7 @@ INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 BATCH_DIM = "N"
 
-_FLOAT, _INT64 = 1, 7  # TensorProto.DataType
+_FLOAT, _INT64, _BOOL = 1, 7, 9  # TensorProto.DataType
 _ATTR_INT, _ATTR_INTS = 2, 7  # AttributeProto.AttributeType
 
 
@@ -65,6 +72,23 @@ def _int64_tensor(name: str, values: Sequence[int]) -> bytes:
     """TensorProto (int64, 1-D): dims=1, data_type=2, name=8, raw_data=9."""
     return b"".join([int_field(1, len(values)), int_field(2, _INT64), bytes_field(8, name),
                      bytes_field(9, struct.pack(f"<{len(values)}q", *values))])
+
+
+def _bool_tensor(name: str, values: Sequence[bool]) -> bytes:
+    """TensorProto (bool, 1-D): dims=1, data_type=2, name=8, raw_data=9 (one byte each)."""
+    return b"".join([int_field(1, len(values)), int_field(2, _BOOL), bytes_field(8, name),
+                     bytes_field(9, bytes(int(v) for v in values))])
+
+
+def _bounded(x: str, acts: Sequence[str], nodes: List[bytes], inits: List[bytes]) -> None:
+    """Append the bounded outputs' nodes (module docstring) reading ``x``; the last one writes the output."""
+    kinds = [(a, op) for a, op in (("sigmoid", "Sigmoid"), ("tanh", "Tanh")) if a in acts]
+    for k, (act, op) in enumerate(kinds):
+        inits.append(_bool_tensor(f"{act}_mask", [a == act for a in acts]))
+        nodes.append(_node(op, ["logits"], act))
+        y = OUTPUT_NAME if k == len(kinds) - 1 else f"after_{act}"
+        nodes.append(_node("Where", [f"{act}_mask", act, x], y))
+        x = y
 
 
 def _value_info(name: str, width: int) -> bytes:
@@ -121,13 +145,16 @@ def to_onnx(net: DenseNetwork, *, fold_scaler: bool = True, graph_name: str = "s
     for k, layer in enumerate(net.layers):
         w, b = f"W{k}", f"b{k}"
         inits += [_tensor(w, [layer.n_out, layer.n_in], layer.weights), _tensor(b, [layer.n_out], layer.bias)]
-        y = OUTPUT_NAME if k == last and net.output == "linear" else ("logits" if k == last else f"dense{k}")
+        y = OUTPUT_NAME if k == last and net.output == "linear" and not net.output_activation else (
+            "logits" if k == last else f"dense{k}")
         nodes.append(_node("Gemm", [x, w, b], y, transB=1))
         x = y
         if k < last:
             nodes.append(_node("Relu", [x], f"relu{k}"))
             x = f"relu{k}"
-    if net.output != "linear":
+    if net.output_activation:
+        _bounded(x, net.output_activation, nodes, inits)
+    elif net.output != "linear":
         nodes.append(_node("Softmax" if net.output == "softmax" else "Sigmoid", [x], OUTPUT_NAME))
     graph = b"".join([*(bytes_field(1, n) for n in nodes), bytes_field(2, graph_name),
                       *(bytes_field(5, t) for t in inits),

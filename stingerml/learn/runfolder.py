@@ -2,8 +2,10 @@
 
 A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffix) holds
 ``data/``, ``checkpoints/`` (``epoch_NNNN.json``: the whole training state, every N epochs and
-of the last finished epoch when training is interrupted;
-``best_model.json``: the best epoch's model so far), ``output/`` and ``logs/training.log``.
+of the last finished epoch when training is interrupted, the newest :data:`KEEP_CHECKPOINTS`
+kept unless told otherwise; ``best_model.json``: the best epoch's model so far), ``output/`` and ``logs/training.log``.
+:class:`CheckpointHook` writes the checkpoints: it is the ``on_epoch_end`` hook of the epoch
+loop (:func:`stingerml.learn.epochs.run_epochs`), not a progress callback.
 The trainers' ``runs`` modules (:mod:`stingerml.tabular.runs`, :mod:`stingerml.sequence.runs`)
 add what their data and outputs are.
 """
@@ -17,13 +19,12 @@ import math
 import secrets
 from array import array
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from ..core import jsonfile
 from ..core.atomic import write_bytes_atomic
 from ..core.binary import le_array, le_bytes
 from ..core.errors import OutputError, TrainingError
-from ..core.progress import Progress, ProgressCallback
 from .epochs import TrainState
 
 CHECKPOINT_FORMAT = "stingerml-tabular-checkpoint"  # the name of the first trainer that wrote them
@@ -41,6 +42,11 @@ class RunInterrupted(KeyboardInterrupt):
 def _b64(values: array) -> str:
     return base64.b64encode(le_bytes(array("d", values))).decode("ascii")
 
+
+CHECKPOINT_EVERY = 10
+"""Every trainer's default checkpoint interval in epochs (``--checkpoint-every``)."""
+RUNS_DIR = "runs"
+"""Where runs go unless told (``--runs-dir``): each run is a new folder in it."""
 
 MAX_COUNT = 10_000_000
 """Upper bound of epochs, patience, checkpoint interval, batch size and layer sizes: far above use."""
@@ -176,34 +182,66 @@ def checkpoint_path(run_dir: Path, epoch: int) -> Path:
     return run_dir / "checkpoints" / f"epoch_{epoch:04d}.json"
 
 
-class EpochCallback:
-    """A run's progress callback (every trainer's): after each epoch it logs the epoch's numbers,
-    saves the best model so far through ``save_best(path)`` (``checkpoints/best_model.json``) and,
-    every ``checkpoint_every`` epochs, the whole ``state`` (marked with the run id ``run``, see
-    :func:`run_id`); then passes the event on to ``progress``.
+KEEP_CHECKPOINTS = 3
+"""Epoch checkpoints a run keeps unless told otherwise: the newest three (``best_model.json``, the
+best epoch's network, is kept besides)."""
 
-    It also keeps the state after the last finished epoch in memory (the estimator changes
-    ``state`` in place during an epoch), so that :meth:`interrupted` can checkpoint it."""
 
-    def __init__(self, run_dir: Path, state: TrainState, checkpoint_every: int, save_best: Callable[[Path], None],
-                 progress: Optional[ProgressCallback], run: str = "") -> None:
-        self.run_dir, self.state, self.every, self.run = run_dir, state, checkpoint_every, run
-        self.save_best, self.progress = save_best, progress
+def prune_checkpoints(run_dir: Path, keep: Optional[int]) -> int:
+    """Delete all but the ``keep`` newest epoch checkpoints of ``run_dir`` (``None``: keep every
+    one); the number deleted. The newest, the one ``--resume`` reads, always stays."""
+    if keep is None:
+        return 0
+    old = sorted((run_dir / "checkpoints").glob("epoch_*.json"))[:-max(keep, 1)]
+    for path in old:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot delete an old checkpoint ({exc.strerror or exc}); "
+                              "check the folder's permissions, or keep every one (--keep-checkpoints all)") from exc
+    return len(old)
+
+
+def checkpoint_sizes(run_dir: Path) -> Dict[str, int]:
+    """The files of ``run_dir/checkpoints`` (epoch checkpoints by epoch, then ``best_model.json``)
+    and their sizes in bytes."""
+    found = sorted((run_dir / "checkpoints").glob("epoch_*.json")) + sorted(
+        (run_dir / "checkpoints").glob("best_model.json"))
+    return {p.name: p.stat().st_size for p in found}
+
+
+class CheckpointHook:
+    """A run folder's checkpoints: the ``on_epoch_end`` hook (:data:`~stingerml.learn.epochs.EpochHook`)
+    every trainer's run passes to its estimator's ``fit``.
+
+    After each finished epoch of the ``max_epochs`` it logs the epoch's numbers, saves the best
+    model so far through ``save_best(P, path)`` (the parameters ``P`` of the best epoch,
+    ``checkpoints/best_model.json``) and, every ``checkpoint_every`` epochs, the whole state
+    (:func:`state_to_bytes`, marked with the run id ``run``, see :func:`run_id`), keeping the
+    ``keep`` newest (:func:`prune_checkpoints`; ``None``: every one). It keeps the
+    bytes of the last finished epoch in memory (``finished``: ``(epoch, bytes)``), so that
+    :meth:`interrupted` can checkpoint it."""
+
+    def __init__(self, run_dir: Path, checkpoint_every: int, max_epochs: int,
+                 save_best: Callable[[Sequence[float], Path], None], run: str = "",
+                 keep: Optional[int] = KEEP_CHECKPOINTS) -> None:
+        self.run_dir, self.every, self.max_epochs, self.run = run_dir, checkpoint_every, max_epochs, run
+        self.save_best, self.keep = save_best, keep
         self.finished: Optional[Tuple[int, bytes]] = None  # (epoch, checkpoint bytes)
 
-    def __call__(self, event: Progress) -> None:
-        if event.stage == "epoch":
-            epoch = event.done
-            values = " ".join(f"{k} {v:.6g}" for k, v in (event.metrics or {}).items() if k != "epoch")
-            log_line(self.run_dir, f"epoch {epoch}/{event.total}: {values}")
-            if self.state.best_epoch == epoch:
-                self.save_best(self.run_dir / "checkpoints" / "best_model.json")
-            if not self.state.done:
-                self.finished = (epoch, state_to_bytes(self.state, self.run))
-                if epoch % self.every == 0:
-                    write_bytes_atomic(checkpoint_path(self.run_dir, epoch), self.finished[1])
-        if self.progress is not None:
-            self.progress(event)
+    def __call__(self, st: TrainState) -> None:
+        epoch = st.epoch
+        values = " ".join(f"{k} {v:.6g}" for k, v in st.history[-1].items() if k != "epoch")
+        log_line(self.run_dir, f"epoch {epoch}/{self.max_epochs}: {values}")
+        if st.best_epoch == epoch and st.best_P is not None:
+            self.save_best(st.best_P, self.run_dir / "checkpoints" / "best_model.json")
+        if not st.done:
+            self.finished = (epoch, state_to_bytes(st, self.run))
+            if epoch % self.every == 0:
+                write_bytes_atomic(checkpoint_path(self.run_dir, epoch), self.finished[1])
+                prune_checkpoints(self.run_dir, self.keep)
 
     def interrupted(self) -> RunInterrupted:
         """After Ctrl-C (or SIGTERM) inside the fit: writes the checkpoint of the last finished epoch
@@ -211,12 +249,10 @@ class EpochCallback:
         :class:`RunInterrupted` to raise."""
         if self.finished is not None and not checkpoint_path(self.run_dir, self.finished[0]).exists():
             write_bytes_atomic(checkpoint_path(self.run_dir, self.finished[0]), self.finished[1])
+            prune_checkpoints(self.run_dir, self.keep)
         ckpt = last_checkpoint(self.run_dir)
         log_line(self.run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         return RunInterrupted(self.run_dir, ckpt)
-
-
-epoch_callback = EpochCallback  # the name the trainers call
 
 
 def log_line(run_dir: Path, line: str) -> None:

@@ -1,22 +1,43 @@
-"""Standard scalers: the browser's, with its float32 rounding points (SPEC §6), and the float32
-``(mean, scale)`` of the tabular and sequence trainers (:func:`fit_scaler`)."""
+"""The standard scaler: per-feature ``(x - mean) / scale`` with float32 ``mean`` and ``scale``,
+fitted by one of two algorithms (:data:`ALGORITHMS`), chosen by :class:`Scaler`'s ``algorithm``."""
 from __future__ import annotations
 
 import math
 from array import array
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 from .._kernels import kernels
 from ..core.matrix import Matrix
 from .estimator import as_matrix, check_fitted
 
+BROWSER = "browser"
+TWO_PASS = "two-pass"
+ALGORITHMS = (BROWSER, TWO_PASS)
+"""How :meth:`Scaler.fit` computes ``(mean, scale)``; both add in row order (no compensation), so every
+platform gets the same bits, and both give ``mean = f32(Σx / n)``. They differ in the spread:
+
+- ``"browser"`` (the default): the browser trainer's one pass (SPEC §6, ``kernels().scaler_fit``):
+  ``var = Σx²/n - mean²`` clamped at 0, ``scale = f32(sqrt(var))``, 1 where that is 0 before
+  rounding (a spread that rounds to 0 in float32 stays 0, as in the browser). What the blaster's
+  models are fitted with; their bytes depend on it.
+- ``"two-pass"``: ``var = Σ(x - mean)²/n`` with the double mean, ``scale = f32(sqrt(var))``, 1 where
+  that is 0, not finite, or below float32's range. Exact for features far from 0 (the one-pass
+  formula cancels there); the tabular and sequence trainers' (their models' bytes depend on it).
+"""
+
 
 class Scaler:
     """Per-feature standardisation of a :class:`~stingerml.core.matrix.Matrix`.
 
-    Fitted attributes (set by :meth:`fit` only): ``mean_`` and ``scale_``
-    (``array('f')`` of ``n_features_``); a feature with zero (or NaN) spread gets scale 1.
+    ``algorithm``: one of :data:`ALGORITHMS` (how ``fit`` computes the spread). Fitted attributes
+    (set by :meth:`fit` only): ``mean_`` and ``scale_`` (``array('f')`` of ``n_features_``); a
+    feature with zero (or NaN) spread gets scale 1.
     """
+
+    def __init__(self, algorithm: str = BROWSER) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"Scaler: algorithm must be one of {', '.join(ALGORITHMS)}, not {algorithm!r}")
+        self.algorithm = algorithm
 
     def fit(self, X: Matrix, n_rows: Optional[int] = None, n_features: Optional[int] = None) -> "Scaler":
         """Fit on the rows of ``X`` in order; returns self.
@@ -26,7 +47,8 @@ class Scaler:
         X = as_matrix(X, "Scaler.fit", n_features, n_rows)
         if X.n_rows <= 0:
             raise ValueError("cannot fit a scaler on zero rows")
-        self.mean_, self.scale_ = kernels().scaler_fit(X.data, X.n_rows, X.n_cols)
+        fit = kernels().scaler_fit if self.algorithm == BROWSER else _fit_two_pass
+        self.mean_, self.scale_ = fit(X.data, X.n_rows, X.n_cols)
         self.n_features_ = X.n_cols
         return self
 
@@ -52,13 +74,8 @@ class Scaler:
         return out.data if legacy else out
 
 
-def fit_scaler(X: Matrix) -> Tuple[array, array]:
-    """Per-column float32 ``(mean, scale)``: ``mean = Σx/n``, ``scale = sqrt(Σ(x-mean)²/n)`` or 1 when 0.
-
-    Sums run in row order (no compensation), so every platform gets the same bits.
-    """
-    n, nf = X.n_rows, X.n_cols
-    data = X.data
+def _fit_two_pass(data: Sequence[float], n: int, nf: int) -> Tuple[array, array]:
+    """The ``"two-pass"`` algorithm (:data:`ALGORITHMS`): float32 ``(mean, scale)`` of ``n × nf`` rows."""
     ordered_sum = kernels().ordered_sum
     means, scales = array("f"), array("f")
     for j in range(nf):

@@ -23,6 +23,7 @@ corrections, early stopping with Keras's counting, progress events, a
 """
 from __future__ import annotations
 
+import inspect
 import math
 from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -34,15 +35,13 @@ from ..core.errors import SequenceDataError, TrainingError
 from ..core.matrix import Matrix
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
-from ..learn import evaluation
-from ..learn.epochs import TrainState, run_epochs
+from ..learn import metrics
+from ..learn.epochs import MONITORS, EpochHook, TrainState, run_epochs
 from ..learn.estimator import check_fitted
-from ..learn.scaler import fit_scaler
+from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import stratified_split
 from .data import Sequences
 from .model import SequenceNetwork, scale_steps
-
-MONITORS = ("val_loss", "val_accuracy")
 
 
 class _SequenceClassifier:
@@ -50,9 +49,12 @@ class _SequenceClassifier:
 
     architecture = ""
 
-    def __init__(self, hidden: int, depth: int, kernel_size: int, pooling: str, dropout: float, alpha: float,
-                 learning_rate: float, batch_size: int, max_epochs: int, early_stopping: bool, patience: int,
-                 validation_fraction: float, monitor: str, seed: int) -> None:
+    def __init__(self, depth: int, kernel_size: int, pooling: str, hidden: int = 32, dropout: float = 0.1,
+                 alpha: float = 1e-4, learning_rate: float = 3e-3, batch_size: int = 32, max_epochs: int = 100,
+                 early_stopping: bool = True, patience: int = 10, validation_fraction: float = 0.1,
+                 monitor: str = "val_loss", seed: int = 42) -> None:
+        """The parameters both classifiers have; their defaults here are the only definition
+        (:func:`shared_default`; :class:`TCNClassifier` and :class:`LSTMClassifier` read them)."""
         self.hidden = hidden
         self.depth = depth
         self.kernel_size = kernel_size
@@ -108,14 +110,14 @@ class _SequenceClassifier:
     def fit(self, X: Sequences, y: Sequence[Any], *, classes: Optional[Sequence[Any]] = None,
             validation_data: Optional[Tuple[Sequences, Sequence[Any]]] = None,
             feature_names: Sequence[str] = (), progress: Optional[ProgressCallback] = None,
-            state: Optional[TrainState] = None) -> "_SequenceClassifier":
+            state: Optional[TrainState] = None, on_epoch_end: Optional[EpochHook] = None) -> "_SequenceClassifier":
         """Train on sequences ``X`` and labels ``y``; returns self.
 
         ``classes``: the label order (default: the distinct labels sorted); ``validation_data``:
         ``(Sequences, labels)`` for early stopping (default: a stratified ``validation_fraction``
-        of ``X`` when ``early_stopping``); ``state``: a :class:`TrainState` to continue (resume)
-        or an empty one to watch, updated in place; ``progress``: Progress events as the tabular
-        trainer's.
+        of ``X`` when ``early_stopping``); ``state``: a :class:`TrainState` to continue (resume),
+        updated in place; ``progress``: Progress events and ``on_epoch_end(state)`` (checkpoints)
+        as the tabular trainer's.
         """
         self._check_params()
         if not isinstance(X, Sequences):
@@ -143,7 +145,8 @@ class _SequenceClassifier:
         self.n_steps_ = X.n_steps
         self.feature_names_ = tuple(feature_names) or tuple(f"x{k}" for k in range(F))
         Fm = Matrix(array("d", [v for row in X.steps() for v in row]), F)
-        self.mean_, self.scale_ = fit_scaler(Fm)
+        scaler = Scaler(TWO_PASS).fit(Fm)  # the trainers' algorithm: models' bytes depend on it
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         spec = self._spec(F, C)
         self.spec_ = spec
         st = state if state is not None else TrainState()
@@ -168,13 +171,13 @@ class _SequenceClassifier:
 
             def validation() -> Dict[str, float]:
                 probs, loss = K.forward(st.P, spec, Xvs, Xv.lengths, Xv.n_steps, Xv.n_samples, Yv)
-                acc = evaluation.accuracy(list(Yv), predicted_classes(probs, C))
+                acc = metrics.accuracy(list(Yv), predicted_classes(probs, C))
                 return {"val_loss": loss / Xv.n_samples, "val_accuracy": acc}
 
             validate = validation
 
         run_epochs(st, X.n_samples, self.batch_size, self.max_epochs, self.patience, train_part, validate, True,
-                   progress, self.monitor)
+                   progress, self.monitor, on_epoch_end)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st
@@ -222,7 +225,12 @@ class _SequenceClassifier:
 
     def score(self, X: Sequences, y: Sequence[Any]) -> float:
         """Accuracy on ``X``, ``y``."""
-        return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+        return metrics.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+
+
+def shared_default(name: str) -> Any:
+    """The default of a parameter both sequence classifiers have (``_SequenceClassifier.__init__``'s)."""
+    return inspect.signature(_SequenceClassifier.__init__).parameters[name].default
 
 
 class TCNClassifier(_SequenceClassifier):
@@ -237,11 +245,14 @@ class TCNClassifier(_SequenceClassifier):
 
     architecture = "tcn"
 
-    def __init__(self, hidden: int = 32, blocks: int = 3, kernel_size: int = 3, pooling: str = "avg",
-                 dropout: float = 0.1, alpha: float = 1e-4, learning_rate: float = 3e-3, batch_size: int = 32,
-                 max_epochs: int = 100, early_stopping: bool = True, patience: int = 10,
-                 validation_fraction: float = 0.1, monitor: str = "val_loss", seed: int = 42) -> None:
-        super().__init__(hidden, blocks, kernel_size, pooling, dropout, alpha, learning_rate, batch_size,
+    def __init__(self, hidden: int = shared_default("hidden"), blocks: int = 3, kernel_size: int = 3,
+                 pooling: str = "avg", dropout: float = shared_default("dropout"),
+                 alpha: float = shared_default("alpha"), learning_rate: float = shared_default("learning_rate"),
+                 batch_size: int = shared_default("batch_size"), max_epochs: int = shared_default("max_epochs"),
+                 early_stopping: bool = shared_default("early_stopping"), patience: int = shared_default("patience"),
+                 validation_fraction: float = shared_default("validation_fraction"),
+                 monitor: str = shared_default("monitor"), seed: int = shared_default("seed")) -> None:
+        super().__init__(blocks, kernel_size, pooling, hidden, dropout, alpha, learning_rate, batch_size,
                          max_epochs, early_stopping, patience, validation_fraction, monitor, seed)
 
     @property
@@ -255,11 +266,14 @@ class LSTMClassifier(_SequenceClassifier):
 
     architecture = "lstm"
 
-    def __init__(self, hidden: int = 32, layers: int = 1, dropout: float = 0.1, alpha: float = 1e-4,
-                 learning_rate: float = 3e-3, batch_size: int = 32, max_epochs: int = 100,
-                 early_stopping: bool = True, patience: int = 10, validation_fraction: float = 0.1,
-                 monitor: str = "val_loss", seed: int = 42) -> None:
-        super().__init__(hidden, layers, 1, "last", dropout, alpha, learning_rate, batch_size, max_epochs,
+    def __init__(self, hidden: int = shared_default("hidden"), layers: int = 1,
+                 dropout: float = shared_default("dropout"), alpha: float = shared_default("alpha"),
+                 learning_rate: float = shared_default("learning_rate"),
+                 batch_size: int = shared_default("batch_size"), max_epochs: int = shared_default("max_epochs"),
+                 early_stopping: bool = shared_default("early_stopping"), patience: int = shared_default("patience"),
+                 validation_fraction: float = shared_default("validation_fraction"),
+                 monitor: str = shared_default("monitor"), seed: int = shared_default("seed")) -> None:
+        super().__init__(layers, 1, "last", hidden, dropout, alpha, learning_rate, batch_size, max_epochs,
                          early_stopping, patience, validation_fraction, monitor, seed)
 
     @property

@@ -4,10 +4,10 @@
 - :mod:`stingerml.learn.split`: deterministic stratified / random / grouped splits (shared);
 - :mod:`.landmarks`: hand landmarks (21×3) → normalised features;
 - :mod:`.estimator`: :class:`MLPClassifier`, :class:`MLPRegressor`;
-- :mod:`stingerml.learn.evaluation`: accuracy, P/R/F1, confusion matrix, MSE/MAE/R² (shared);
+- :mod:`stingerml.learn.metrics`: accuracy, P/R/F1, confusion matrix, MSE/MAE/R² (shared);
 - :mod:`.runs`: run folders, checkpoints, resume (:func:`train_run`).
 """
-from ..learn.evaluation import classification_report, regression_metrics
+from ..learn.metrics import classification_report, regression_metrics
 from .csvdata import Schema, Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, network_outputs
 

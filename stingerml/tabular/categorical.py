@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from ..core import jsonfile
 from ..core.dense import DenseNetwork
-from ..core.errors import TabularDataError
+from ..core.errors import ModelFormatError, TabularDataError
 from ..core.matrix import Matrix
+from ..core.progress import ProgressCallback
 from .csvdata import Schema, Table, read_table
 
 MAX_CATEGORIES = 50
@@ -109,10 +111,26 @@ def apply_one_hot(table: Table, encoding: OneHot) -> Tuple[Table, List[str]]:
     return dataclasses.replace(table, X=X, feature_names=encoding.feature_names()), messages
 
 
-def network_encoding(net: DenseNetwork) -> Optional[OneHot]:
-    """The one-hot encoding stored in a network's metadata, or ``None``."""
-    doc = dict(net.metadata).get(METADATA_KEY)
-    return OneHot.from_json(json.loads(doc)) if doc else None
+def network_encoding(net: DenseNetwork, source: str = "the model") -> Optional[OneHot]:
+    """The one-hot encoding stored in a network's metadata, or ``None``.
+
+    Raises:
+        ModelFormatError: the stored encoding is not one (JSON limits and types of
+            :mod:`stingerml.core.jsonfile`), or its width is not the network's input width.
+    """
+    text = dict(net.metadata).get(METADATA_KEY)
+    if not text:
+        return None
+    where, fix = f"{source}: metadata {METADATA_KEY}", "train again to rewrite the model"
+    doc = jsonfile.loads(text, where, ModelFormatError, fix=fix)
+    jsonfile.check(doc, {"columns": [str], "categories": dict}, where, ModelFormatError, fix=fix)
+    for column, cats in doc["categories"].items():
+        jsonfile.check(cats, [str], where, ModelFormatError, fix=fix, where=f"categories.{column}")
+    encoding = OneHot.from_json(doc)
+    if len(encoding.feature_names()) != net.n_features:
+        raise ModelFormatError(f"{where}: {len(encoding.feature_names())} encoded features, the network takes "
+                               f"{net.n_features}; {fix}")
+    return encoding
 
 
 def with_encoding(net: DenseNetwork, encoding: Optional[OneHot]) -> DenseNetwork:
@@ -126,7 +144,8 @@ def with_encoding(net: DenseNetwork, encoding: Optional[OneHot]) -> DenseNetwork
 
 def read_for_network(path: Union[str, Path], net: DenseNetwork, label: Optional[str] = None, *,
                      targets: Sequence[str] = (), drop_missing: bool = False,
-                     need_labels: bool = False) -> Tuple[Table, List[str]]:
+                     need_labels: bool = False,
+                     progress: Optional[ProgressCallback] = None) -> Tuple[Table, List[str]]:
     """A CSV read as ``net``'s input (its feature columns, one-hot encoded when it has an encoding), and the
     warnings about categories it has not seen. ``label``/``targets``/``need_labels`` as :func:`read_table`."""
     from .arrays import is_array_file, read_array_table
@@ -138,7 +157,7 @@ def read_for_network(path: Union[str, Path], net: DenseNetwork, label: Optional[
             raise TabularDataError(f"{path}: {table.X.n_cols} features per sample; the model takes {net.n_features}")
         return table, []
     encoding = network_encoding(net)
-    kw: Dict[str, Any] = dict(drop_missing=drop_missing, need_labels=need_labels, min_classes=1)
+    kw: Dict[str, Any] = dict(drop_missing=drop_missing, need_labels=need_labels, min_classes=1, progress=progress)
     if targets:
         kw["targets"] = targets
     elif net.classes and label:

@@ -29,35 +29,33 @@ Training (docs/tabular.md):
 - Progress: ``fit(..., progress=)`` takes a
   :data:`~stingerml.core.progress.ProgressCallback`. Stage ``"epoch"`` after each
   epoch (``done`` = the epoch, ``total`` = ``max_epochs``, ``metrics`` = its
-  history entry), ``"batch"`` every 50 batches of a long epoch (``done`` and
-  ``total`` count batches over all epochs), ``"done"`` at the end.
+  history entry), ``"batch"`` every 50 batches and at the end of each epoch
+  (``done`` and ``total`` count batches over all epochs; ``metrics``: the
+  ``epoch``, the ``batch`` within it, its ``batches``), ``"done"`` at the end.
 - The fitted network is rounded to float32 (:meth:`to_model`); ``predict`` and
   ``predict_proba`` use those float32 weights, so a saved and reloaded model
   predicts exactly what the estimator did.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from array import array
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .._kernels import kernels
-from ..core.dense import DenseLayer, DenseNetwork, predicted_classes
+from ..core.dense import ACTIVATIONS, BOUNDS, DenseLayer, DenseNetwork, predicted_classes
 from ..core.errors import TabularDataError, TrainingError
 from ..core.matrix import Matrix, take_rows
 from ..core.preprocess import PREPROCESSORS, apply_rows
 from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
-from ..learn import evaluation
-from ..learn.epochs import TrainState, run_epochs
-from ..learn.scaler import fit_scaler
+from ..learn import metrics
+from ..learn.epochs import MONITORS, EpochHook, TrainState, run_epochs
+from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import random_split, stratified_split
 
-MONITORS = ("val_loss", "val_accuracy")
-"""What picks the best epoch and counts patience (:func:`~stingerml.learn.epochs.run_epochs`): the validation
-loss (lower is better, the default) or, for a classifier, the validation accuracy (higher is better; Keras's
-``mode="max"``, no ``min_delta``)."""
 
 def _check_X(X: Matrix, what: str) -> None:
     as_matrix(X, what)  # TypeError unless a Matrix
@@ -103,7 +101,7 @@ def network_outputs(net: DenseNetwork, X: Matrix) -> array:
     P, sizes = network_params(net)
     X = apply_rows(net.preprocess, X)
     Xs = scale_rows(X, net.mean, net.scale) if net.mean is not None else array("d", X.data)
-    out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, net.output)
+    out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, net.output, (), net.output_activation)
     return out
 
 
@@ -111,6 +109,7 @@ class _TabularMLP:
     """Shared fitting machinery of :class:`MLPClassifier` and :class:`MLPRegressor`."""
 
     _output: str = "linear"
+    _acts: Tuple[str, ...] = ()  # a regressor's bounded outputs (its output_activation per target), else ()
 
     def __init__(
         self,
@@ -175,7 +174,8 @@ class _TabularMLP:
     # -- fitting -----------------------------------------------------------------------------
 
     def _fit(self, X: Matrix, T: array, n_out: int, kind: str, val: Optional[Tuple[Matrix, array]],
-             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]]):
+             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]],
+             on_epoch_end: Optional[EpochHook]):
         self._check_params()
         _check_X(X, "fit")
         X = apply_rows(self.preprocess, X)
@@ -190,7 +190,8 @@ class _TabularMLP:
                 parts = random_split(n, (1.0 - self.validation_fraction, self.validation_fraction, 0.0), self.seed)
             val = (_rows(X, parts.val), _rows(Matrix(T, n_out), parts.val).data)
             X, T = _rows(X, parts.train), _rows(Matrix(T, n_out), parts.train).data
-        self.mean_, self.scale_ = fit_scaler(X)
+        scaler = Scaler(TWO_PASS).fit(X)  # the trainers' algorithm: models' bytes depend on it
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         self.n_features_in_ = X.n_cols
         sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]
         K = kernels("tabular")
@@ -212,14 +213,14 @@ class _TabularMLP:
 
         def train_part(part: Sequence[int], bc1: array, bc2: array, rng_state: int) -> Tuple[float, int, int]:
             return K.train_epoch(st.P, st.M, st.V, sizes, Xs, T, part, self.batch_size, kind, self.dropout,
-                                 self.alpha, self.learning_rate, bc1, bc2, rng_state)
+                                 self.alpha, self.learning_rate, bc1, bc2, rng_state, self._acts)
 
         def validate() -> Dict[str, float]:
-            out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv)
+            out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv, self._acts)
             return {"val_loss": vloss / val[0].n_rows, **self._val_metrics(out, Tv, n_out, cache)}
 
         run_epochs(st, n, self.batch_size, self.max_epochs, self.patience, train_part,
-                   validate if val is not None else None, kind != "linear", progress, self.monitor)
+                   validate if val is not None else None, kind != "linear", progress, self.monitor, on_epoch_end)
         st.done = True
         final = st.best_P if st.best_P is not None else st.P
         self.state_ = st
@@ -249,7 +250,8 @@ class _TabularMLP:
     def _network(self, layers: Tuple[DenseLayer, ...], classes: Sequence[str], targets: Sequence[str]) -> DenseNetwork:
         names = tuple(getattr(self, "feature_names_", ())) or tuple(f"x{k}" for k in range(self.n_features_in_))
         return DenseNetwork(layers, self._output, array("f", self.mean_), array("f", self.scale_),
-                            names, tuple(classes), tuple(targets), preprocess=self.preprocess)
+                            names, tuple(classes), tuple(targets), preprocess=self.preprocess,
+                            output_activation=self._acts)
 
     def to_model(self) -> DenseNetwork:
         """The fitted network (float32) with its scaler and names: what model formats read."""
@@ -297,12 +299,13 @@ class MLPClassifier(_TabularMLP):
     def fit(self, X: Matrix, y: Sequence[Any], *, classes: Optional[Sequence[Any]] = None,
             validation_data: Optional[Tuple[Matrix, Sequence[Any]]] = None,
             feature_names: Sequence[str] = (), progress: Optional[ProgressCallback] = None,
-            state: Optional[TrainState] = None) -> "MLPClassifier":
+            state: Optional[TrainState] = None, on_epoch_end: Optional[EpochHook] = None) -> "MLPClassifier":
         """Train on ``X`` (``n × n_features`` raw features) and labels ``y``; returns self.
 
         ``classes``: the label order (default: the distinct labels sorted); ``state``:
-        a :class:`TrainState` to continue from (resume; or an empty one to watch),
-        updated in place; ``progress`` gets :class:`~stingerml.core.progress.Progress` events.
+        a :class:`TrainState` to continue from (resume), updated in place; ``progress`` gets
+        :class:`~stingerml.core.progress.Progress` events; ``on_epoch_end(state)`` is called after
+        each finished epoch (:data:`~stingerml.learn.epochs.EpochHook`: checkpoints).
         """
         labels = [str(v) for v in y]
         if len(labels) != X.n_rows:
@@ -320,7 +323,8 @@ class MLPClassifier(_TabularMLP):
         if validation_data is not None:
             Xv, yv = validation_data
             val = (Xv, self._targets(self._encode([str(v) for v in yv], "validation y")))
-        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes)
+        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes,
+                         on_epoch_end)
 
     def _encode(self, labels: List[str], what: str) -> List[int]:
         index = {c: k for k, c in enumerate(self.classes_)}
@@ -342,7 +346,7 @@ class MLPClassifier(_TabularMLP):
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         if "true" not in cache:
             cache["true"] = [int(v > 0.5) for v in T] if n_out == 1 else predicted_classes(T, n_out)
-        return {"val_accuracy": evaluation.accuracy(cache["true"], predicted_classes(out, n_out))}
+        return {"val_accuracy": metrics.accuracy(cache["true"], predicted_classes(out, n_out))}
 
     def predict_proba(self, X: Matrix) -> Matrix:
         """``n × n_classes`` probabilities (float64 from the float32 weights)."""
@@ -362,22 +366,71 @@ class MLPClassifier(_TabularMLP):
 
     def score(self, X: Matrix, y: Sequence[Any]) -> float:
         """Accuracy on ``X``, ``y``."""
-        return evaluation.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
+        return metrics.accuracy(self._encode([str(v) for v in y], "y"), self.predict_codes(X))
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, self.classes_, ())
 
 
 class MLPRegressor(_TabularMLP):
-    """Linear-output MLP regressor for one or more targets (half squared error).
+    """MLP regressor for one or more targets (half squared error), each linear or bounded.
 
-    Targets are standardised for training like the features (``target_mean_``,
-    ``target_scale_``, float32, from the training rows); the fitted network
-    folds the inverse into its last layer, so it outputs targets in their own
-    units. The validation loss is on standardised targets.
+    ``output_activation``: one of :data:`~stingerml.core.dense.ACTIVATIONS` for every target, or one
+    per target (a sequence in target order, or a mapping ``{target name: word}``, unnamed targets
+    linear). A ``sigmoid`` target's values must lie in [0, 1], a ``tanh`` target's in [-1, 1]; the
+    network outputs ``sigmoid(z)`` / ``tanh(z)`` for them and the loss ``½ (p - t)²`` is taken
+    after the activation (its gradient goes through it).
+
+    Linear targets are standardised for training like the features (``target_mean_``,
+    ``target_scale_``, float32, from the training rows; a bounded target keeps its own values:
+    mean 0, scale 1); the fitted network folds the inverse into its last layer, so it outputs
+    targets in their own units. The validation loss is on these training-scale targets.
     """
 
     _output = "linear"
+
+    def __init__(self, *args: Any, output_activation: Union[str, Sequence[str], Dict[str, str]] = "linear",
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.output_activation = output_activation
+
+    # the shared parameters (their one definition is _TabularMLP.__init__), then output_activation
+    __init__.__signature__ = inspect.signature(_TabularMLP.__init__).replace(parameters=[
+        *inspect.signature(_TabularMLP.__init__).parameters.values(),
+        inspect.Parameter("output_activation", inspect.Parameter.KEYWORD_ONLY, default="linear",
+                          annotation="Union[str, Sequence[str], Dict[str, str]]")])
+
+    def _activations(self, names: Sequence[str]) -> Tuple[str, ...]:
+        """One activation word per target from ``output_activation``; ``()`` when all are linear."""
+        given = self.output_activation
+        if isinstance(given, str):
+            acts = [given] * len(names)
+        elif isinstance(given, dict):
+            unknown = [k for k in given if k not in names]
+            if unknown:
+                raise TabularDataError(f"output_activation names {unknown[0]!r}, not a target "
+                                       f"({', '.join(names)})")
+            acts = [given.get(n, "linear") for n in names]
+        else:
+            acts = list(given)
+            if len(acts) != len(names):
+                raise TabularDataError(f"output_activation has {len(acts)} words for {len(names)} targets")
+        bad = next((a for a in acts if a not in ACTIVATIONS), None)
+        if bad is not None:
+            raise TabularDataError(f"output_activation {bad!r} is not one of {', '.join(ACTIVATIONS)}")
+        return tuple(acts) if any(a != "linear" for a in acts) else ()
+
+    def _check_bounds(self, Y: Matrix, what: str) -> None:
+        """TabularDataError at the first value of a bounded target outside its activation's range."""
+        for j, act in enumerate(self._acts):
+            if act == "linear":
+                continue
+            lo, hi = BOUNDS[act]
+            for r, v in enumerate(Y.data[j::Y.n_cols]):
+                if not lo <= v <= hi:
+                    raise TabularDataError(
+                        f"{what}: target {self.target_names_[j]!r} is {v:g} at row {r}; a {act} output lies in "
+                        f"[{lo:g}, {hi:g}]: rescale the column or make it linear")
 
     def _out_affine(self) -> Optional[Tuple[Sequence[float], Sequence[float]]]:
         return self.target_mean_, self.target_scale_
@@ -385,9 +438,10 @@ class MLPRegressor(_TabularMLP):
     def fit(self, X: Matrix, y: Union[Matrix, Sequence[float]], *,
             validation_data: Optional[Tuple[Matrix, Union[Matrix, Sequence[float]]]] = None,
             feature_names: Sequence[str] = (), target_names: Sequence[str] = (),
-            progress: Optional[ProgressCallback] = None, state: Optional[TrainState] = None) -> "MLPRegressor":
+            progress: Optional[ProgressCallback] = None, state: Optional[TrainState] = None,
+            on_epoch_end: Optional[EpochHook] = None) -> "MLPRegressor":
         """Train on ``X`` and targets ``y`` (a Matrix ``n × n_targets``, or one value per row);
-        ``progress`` and ``state`` as :meth:`MLPClassifier.fit`."""
+        ``progress``, ``state`` and ``on_epoch_end`` as :meth:`MLPClassifier.fit`."""
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
         self._single = not isinstance(y, Matrix)
         if Y.n_rows != X.n_rows:
@@ -398,17 +452,24 @@ class MLPRegressor(_TabularMLP):
         self.n_targets_ = Y.n_cols
         self.feature_names_ = tuple(feature_names)
         self.target_names_ = tuple(target_names) or tuple(f"y{k}" for k in range(Y.n_cols))
-        self.target_mean_, self.target_scale_ = fit_scaler(Y)
+        self._acts = self.activations_ = self._activations(self.target_names_)
+        self._check_bounds(Y, "fit")
+        scaler = Scaler(TWO_PASS).fit(Y)  # the trainers' algorithm: models' bytes depend on it
+        self.target_mean_, self.target_scale_ = array("f", scaler.mean_), array("f", scaler.scale_)
+        for j, act in enumerate(self._acts):  # a bounded target is learnt in its own units
+            if act != "linear":
+                self.target_mean_[j], self.target_scale_[j] = 0.0, 1.0
         val = None
         if validation_data is not None:
             Xv, yv = validation_data
             Yv = yv if isinstance(yv, Matrix) else Matrix(array("d", yv), 1)
+            self._check_bounds(Yv, "validation")
             val = (Xv, scale_rows(Yv, self.target_mean_, self.target_scale_))
         T = scale_rows(Y, self.target_mean_, self.target_scale_)
-        return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None)
+        return self._fit(X, T, Y.n_cols, "linear", val, progress, state, None, on_epoch_end)
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
-        r2 = evaluation.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
+        r2 = metrics.regression_metrics(Matrix(T, n_out), Matrix(out, n_out))["r2_mean"]
         return {"val_r2": r2}
 
     def predict(self, X: Matrix) -> Union[Matrix, List[float]]:
@@ -419,7 +480,7 @@ class MLPRegressor(_TabularMLP):
     def score(self, X: Matrix, y: Union[Matrix, Sequence[float]]) -> float:
         """R² averaged over the targets (scikit-learn's ``uniform_average``)."""
         Y = y if isinstance(y, Matrix) else Matrix(array("d", y), 1)
-        return evaluation.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
+        return metrics.regression_metrics(Y, Matrix(self._outputs(X), self.n_targets_))["r2_mean"]
 
     def _model(self, layers: Tuple[DenseLayer, ...]) -> DenseNetwork:
         return self._network(layers, (), self.target_names_)

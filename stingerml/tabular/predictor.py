@@ -1,9 +1,11 @@
-"""A trained classifier as an object an app calls: class distribution, top-k, one prediction, the label map.
+"""A trained model as an object an app calls: class distribution, top-k, one prediction, the label map;
+for a regression model the target values.
 
     from stingerml.tabular.predictor import Predictor
     p = Predictor.load("runs/run_...")            # a run folder, its output/ folder or a model.json
     p.distribution(row)      # [{"label": "A", "confidence": 0.85}, ...] highest first
     p.top_k(row, 3); p.predict_one(row); p.label_map(); p.info()
+    p.values(row)            # regression: {"alpha": 0.42, ...}, bounded targets within their range
 
 A row is the model's raw input: its feature values in order (63 numbers for a
 hand, also as 21 ``[x, y, z]`` points), or, for a model with one-hot columns,
@@ -33,16 +35,13 @@ Row = Union[Sequence[Any], Mapping[str, Any]]
 
 
 class Predictor:
-    """A classifier network ready for one-row calls (see the module docstring)."""
+    """A network ready for one-row calls (see the module docstring)."""
 
     def __init__(self, net: DenseNetwork, meta: Optional[Dict[str, Any]] = None, source: str = "") -> None:
-        if net.output == "linear":
-            raise TabularDataError(f"{source or 'the model'}: a regression model has no class distribution; "
-                                   "use stingerml.tabular.estimator.network_outputs")
         self.network = net
         self.meta = meta or {}
         self.source = source
-        self._encoding = network_encoding(net)
+        self._encoding = network_encoding(net, source or "the model")
         self._params, self._sizes = network_params(net)
         self._mean = None if net.mean is None else [float(v) for v in net.mean]
         self._scale = None if net.scale is None else [float(v) for v in net.scale]
@@ -79,6 +78,8 @@ class Predictor:
         net = self.network
         return {"source": self.source, "classes": list(net.classes), "num_classes": len(net.classes),
                 "layers": [net.n_features] + [L.n_out for L in net.layers], "output": net.output,
+                "targets": list(net.target_names),
+                "output_activation": list(net.activations) if net.output == "linear" else None,
                 "columns": list(self._encoding.columns) if self._encoding else list(net.feature_names),
                 "features": list(net.feature_names), "preprocess": net.preprocess or None,
                 "one_hot": None if self._encoding is None else self._encoding.to_json()["categories"]}
@@ -106,13 +107,31 @@ class Predictor:
             raise TabularDataError(f"a row has {self.network.n_features} values, got {len(row)}")
         return row
 
-    def probabilities(self, x: Row) -> List[float]:
-        """One probability per class, in class order."""
+    def _outputs(self, x: Row) -> List[float]:
         row = apply_row(self.network.preprocess, self._features(x))
         if self._mean is not None:
             row = [(v - m) / s for v, m, s in zip(row, self._mean, self._scale)]
-        out, _ = self._forward(self._params, self._sizes, array("d", row), 1, self.network.output)
-        return [1.0 - out[0], out[0]] if self.network.output == "sigmoid" else list(out)
+        out, _ = self._forward(self._params, self._sizes, array("d", row), 1, self.network.output, (),
+                               self.network.output_activation)
+        return list(out)
+
+    def _regression(self) -> bool:
+        return self.network.output == "linear"
+
+    def values(self, x: Row) -> Dict[str, float]:
+        """A regression model's outputs ``{target: value}`` in target order (bounded targets in their range)."""
+        if not self._regression():
+            raise TabularDataError(f"{self.source or 'the model'}: a classifier has class probabilities, not "
+                                   "target values; use distribution()")
+        return dict(zip(self.network.target_names, self._outputs(x)))
+
+    def probabilities(self, x: Row) -> List[float]:
+        """One probability per class, in class order."""
+        if self._regression():
+            raise TabularDataError(f"{self.source or 'the model'}: a regression model has no class distribution; "
+                                   "use values()")
+        out = self._outputs(x)
+        return [1.0 - out[0], out[0]] if self.network.output == "sigmoid" else out
 
     def distribution(self, x: Row, sort: bool = True) -> List[Dict[str, Any]]:
         """``[{"label", "confidence"}, ...]`` for every class, highest first (class order with ``sort=False``)."""
@@ -124,7 +143,10 @@ class Predictor:
         return self.distribution(x)[:k]
 
     def predict_one(self, x: Row) -> Dict[str, Any]:
-        """The most likely class: ``{"label", "confidence"}`` (the first largest on a tie)."""
+        """The most likely class: ``{"label", "confidence"}`` (the first largest on a tie); for a
+        regression model :meth:`values`."""
+        if self._regression():
+            return self.values(x)
         probs = self.probabilities(x)
         if self.network.output == "sigmoid":  # as predicted_classes: class 1 from p = 0.5
             best = 1 if probs[1] >= 0.5 else 0

@@ -6,7 +6,7 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     data/dataset.csv            a byte copy of the CSV (and schema.json when given)
     data/split.json             seed, fractions and the row indices of train/val/test
     checkpoints/epoch_NNNN.json the full training state every N epochs, and of the last finished
-                                epoch when training is interrupted (resume)
+                                epoch when training is interrupted (resume); the newest 3 kept
     checkpoints/best_model.json the best epoch's network so far (stingerml-network)
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
@@ -47,7 +47,7 @@ from ..core import preprocess
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix
-from ..core.progress import ProgressCallback
+from ..core.progress import ProgressCallback, Reporter
 from ..core.quantized import QuantizedNetwork
 from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
 from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
@@ -55,14 +55,15 @@ from ..formats import network as network_format
 from ..formats.tflite import to_tflite
 from ..core import jsonfile
 from ..core.constants import TABULAR_MAX_PARAMETERS
+from ..core.dense import ACTIVATIONS, BOUNDS
 from .arrays import is_array_file, read_array_table
 from .categorical import apply_one_hot, fit_one_hot, with_encoding
 from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
-from ..learn.evaluation import classification_report, regression_metrics
+from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
-    _FIX_CHECKPOINT, MAX_COUNT, RunInterrupted, checkpoint_path, epoch_callback, json_text,
-    last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
+    checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -72,6 +73,7 @@ from ..learn.split import (
     random_split,
     stratified_split,
 )
+from ..learn.status import RunEvents
 
 PathLike = Union[str, Path]
 META_VERSION = "1.0.0"
@@ -105,14 +107,16 @@ class RunSettings:
     batch_size: int = estimator_default("batch_size")
     epochs: int = estimator_default("max_epochs")
     patience: int = estimator_default("patience")
-    checkpoint_every: int = 10
+    checkpoint_every: int = CHECKPOINT_EVERY
     dataset_id: str = ""
     calibration_rows: int = REPRESENTATIVE_ROWS
-    preprocess: str = ""
+    preprocess: str = estimator_default("preprocess")
     tflite: str = "int8"
     ignore: List[str] = field(default_factory=list)
-    monitor: str = "val_loss"
+    monitor: str = estimator_default("monitor")
     early_stopping: bool = True
+    output_activation: Dict[str, str] = field(default_factory=dict)
+    """A regression target's output activation by name (``linear``, ``sigmoid``, ``tanh``); unnamed: linear."""
 
     @property
     def regression(self) -> bool:
@@ -152,6 +156,14 @@ def check_settings(s: RunSettings, source: str = "settings", error: type = Tabul
                                for h in s.hidden):
         raise error(f"{source}: \"hidden\" must be one or more layer sizes, whole numbers from 1 to "
                     f"{_MAX_COUNT}, not {str(s.hidden)[:60]}; {fix}")
+    acts = f("output_activation", dict)
+    for name, word in acts.items():
+        if name not in s.targets:
+            raise error(f"{source}: \"output_activation\" names {str(name)[:40]!r}, not one of the targets "
+                        f"({', '.join(s.targets) or 'none: it is for regression'}); {fix}")
+        if word not in ACTIVATIONS:
+            raise error(f"{source}: \"output_activation\" of {name!r} is {str(word)[:40]!r}, not one of "
+                        f"{', '.join(ACTIVATIONS)}; {fix}")
     split = s.split
     if not isinstance(split, (list, tuple)) or not all(jsonfile._is(v, float) for v in split):
         raise error(f"{source}: \"split\" must be three fractions train,val,test; {fix}")
@@ -160,6 +172,21 @@ def check_settings(s: RunSettings, source: str = "settings", error: type = Tabul
     except TabularDataError as exc:
         raise error(f"{source}: {exc}") from None
     return s
+
+
+def check_bounds(table: Table, s: RunSettings, source: str) -> None:
+    """TabularDataError at the first value of a bounded target (``output_activation`` sigmoid or tanh)
+    outside its activation's range, naming the CSV line; before anything is written."""
+    for name, act in s.output_activation.items():
+        if act == "linear" or table.Y is None:
+            continue
+        lo, hi = BOUNDS[act]
+        j = table.target_names.index(name)
+        for r, v in enumerate(table.Y.data[j::table.Y.n_cols]):
+            if not lo <= v <= hi:
+                where = f"line {table.lines[r]}" if table.lines else f"row {r}"
+                raise TabularDataError(f"{source}: {where}, target {name!r} is {v:g}; a {act} output lies in "
+                                       f"[{lo:g}, {hi:g}]: rescale the column or make it linear (--output-activation)")
 
 
 def network_parameters(n_features: int, hidden: Sequence[int], n_outputs: int) -> int:
@@ -193,8 +220,10 @@ class RunResult:
 # -- data and split -------------------------------------------------------------------------------
 
 
-def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None) -> Tuple[Table, Split]:
-    """Read the CSV (and schema) and split it; raises TabularDataError before anything is written."""
+def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None,
+              progress: Optional[ProgressCallback] = None) -> Tuple[Table, Split]:
+    """Read the CSV (and schema; ``progress``: the reader's ``read`` events) and split it; raises
+    TabularDataError before anything is written."""
     fractions = check_fractions(settings.split)
     if is_array_file(csv_path):
         if settings.regression or settings.features or settings.group or settings.ignore:
@@ -204,7 +233,7 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
     else:
         table = read_table(csv_path, settings.label, features=settings.features or None,
                            targets=settings.targets or None, schema=schema, group=settings.group,
-                           drop_missing=settings.drop_missing, ignore=settings.ignore)
+                           drop_missing=settings.drop_missing, ignore=settings.ignore, progress=progress)
     src = Path(csv_path).name
     if table.groups is not None:
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
@@ -227,11 +256,13 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
 
 
 def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegressor]:
-    cls = MLPRegressor if s.regression else MLPClassifier
-    return cls(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
-               batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val,
-               patience=s.patience if s.early_stopping else s.epochs + 1,  # never reached: all epochs run
-               seed=s.seed, preprocess=s.preprocess, monitor=s.monitor)
+    params = dict(hidden_layer_sizes=tuple(s.hidden), dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
+                  batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val,
+                  patience=s.patience if s.early_stopping else s.epochs + 1,  # never reached: all epochs run
+                  seed=s.seed, preprocess=s.preprocess, monitor=s.monitor)
+    if s.regression:
+        return MLPRegressor(output_activation=dict(s.output_activation), **params)
+    return MLPClassifier(**params)
 
 
 # -- checkpoints ------------------------------------------------------------------------------------
@@ -263,20 +294,24 @@ def train_run(
     settings: Optional[RunSettings] = None,
     *,
     schema: Optional[PathLike] = None,
-    runs_dir: PathLike = "runs",
+    runs_dir: PathLike = RUNS_DIR,
     resume: Optional[PathLike] = None,
     progress: Optional[ProgressCallback] = None,
     max_parameters: int = MAX_PARAMETERS,
+    keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS,
 ) -> RunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
     The settings and the data are checked before the run folder is created (a network above
-    ``max_parameters`` weights and biases is refused). ``progress`` receives the estimator's
-    :class:`~stingerml.core.progress.Progress` events. A KeyboardInterrupt (Ctrl-C; the CLI turns
-    SIGTERM into one too) stops training and is raised again as :class:`RunInterrupted`, after a
+    ``max_parameters`` weights and biases is refused). ``progress`` receives
+    :class:`~stingerml.core.progress.Progress` events (:class:`stingerml.learn.status.RunEvents`):
+    ``"start"`` with the run folder, the estimator's, and ``"done"`` once ``output/`` is written;
+    a :class:`stingerml.learn.status.TrainStatus` there can cancel the run. A KeyboardInterrupt
+    (Ctrl-C; the CLI turns SIGTERM into one too; a cancel request is one) stops training and is raised again as :class:`RunInterrupted`, after a
     checkpoint of the last finished epoch is written (beside the every-``checkpoint_every`` ones):
     resuming from it gives the uninterrupted run's bytes. A new run that fails later is removed
-    again, unless it holds a checkpoint to resume from.
+    again, unless it holds a checkpoint to resume from. ``keep_checkpoints``: the newest epoch
+    checkpoints kept (default 3; ``None``: every one; ``checkpoints/best_model.json`` stays).
 
     Raises:
         TabularDataError: bad data or settings (nothing is written); OutputError, TrainingError.
@@ -290,13 +325,16 @@ def train_run(
     else:
         if csv_path is None or settings is None:
             raise TypeError("train_run needs csv_path and settings (or resume)")
+        if schema is not None and settings.regression:  # the schema's output activations; the settings' win
+            settings.output_activation = {**dict(read_schema(schema).output_activation), **settings.output_activation}
         check_settings(settings)
-        table, split = load_data(csv_path, settings, schema)
+        table, split = load_data(csv_path, settings, schema, progress)
+        check_bounds(table, settings, Path(csv_path).name)
         check_network_size(len(table.feature_names), settings, _n_outputs(table), max_parameters)
         started = now()
         source = Path(csv_path)
         run_dir = new_run_dir(Path(runs_dir), started)
-        state = TrainState()  # filled by fit, then checkpointed from on_event
+        state = None  # a fresh start
 
     try:
         if resume is None:
@@ -306,7 +344,7 @@ def train_run(
                 raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
             log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
                           f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
-        return _train(run_dir, settings, table, split, state, started, source, progress)
+        return _train(run_dir, settings, table, split, state, started, source, progress, keep_checkpoints)
     except (KeyboardInterrupt, RunInterrupted):
         raise
     except BaseException:
@@ -315,39 +353,50 @@ def train_run(
         raise
 
 
-def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: TrainState,
-           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback]) -> RunResult:
-    """Fit (from ``state``), checkpoint, evaluate and write ``output/`` of the run in ``run_dir``."""
+def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: Optional[TrainState],
+           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback],
+           keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS) -> RunResult:
+    """Fit (from ``state``, or a fresh start), checkpoint, evaluate and write ``output/`` of the run in
+    ``run_dir``."""
     est = _estimator(settings, bool(split.val))
     X = table.X
     run = run_id(run_dir)
 
-    on_event = epoch_callback(run_dir, state, settings.checkpoint_every,
-                              lambda path: network_format.save(with_encoding(est.snapshot(state.P), table.encoding),
-                                                               path), progress, run)
-    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": on_event, "state": state}
+    events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
+    checkpoints = CheckpointHook(
+        run_dir, settings.checkpoint_every, settings.epochs,
+        lambda P, path: network_format.save(with_encoding(est.snapshot(P), table.encoding), path), run,
+        keep_checkpoints)
+    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": events, "state": state,
+                              "on_epoch_end": checkpoints}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
     try:
+        events.start(0 if state is None else state.epoch, settings.epochs)
         if settings.regression:
             est.fit(_rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
         else:
             est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
-        raise on_event.interrupted() from exc
+        raise checkpoints.interrupted() from exc
     net = with_encoding(est.to_model(), table.encoding)
     rep = representative(table, split, settings)
     metrics = None
+    say = Reporter(progress).say
     if split.test:
         qnet = None if settings.tflite == "float" else quantize(net, rep)
-        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet))
+        say("evaluate", f"evaluating the model on the {len(split.test)} test rows"
+            + (" (float and int8)" if qnet is not None else ""))
+        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet, progress))
+    say("export", "writing output/ (model.json, model.onnx, model.tflite, meta.json)")
     try:
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
         with contextlib.suppress(OSError):  # the trained state, so that --resume only writes the outputs
-            write_bytes_atomic(checkpoint_path(run_dir, state.epoch), state_to_bytes(state, run))
+            write_bytes_atomic(checkpoint_path(run_dir, est.state_.epoch), state_to_bytes(est.state_, run))
         raise
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    events.finished()
     return RunResult(run_dir, est, metrics, table, split)
 
 
@@ -357,18 +406,21 @@ def _part(table: Table, idx: Sequence[int]):
     return [table.classes[table.y[i]] for i in idx]
 
 
-def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None) -> Dict[str, Any]:
+def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None,
+             progress: Optional[ProgressCallback] = None) -> Dict[str, Any]:
     """Metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix.
 
-    The float network's metrics (see :mod:`.evaluation`); given ``quantized`` (the
+    The float network's metrics (see :mod:`stingerml.learn.metrics`); given ``quantized`` (the
     network's full-int8 model), the same metrics of its int8 outputs, computed by the
-    library's integer emulator (:meth:`QuantizedNetwork.predict`), under the key ``"int8"``.
+    library's integer emulator (:meth:`QuantizedNetwork.predict`; ``progress``: its ``evaluate``
+    events, rows done), under the key ``"int8"``.
     """
     from .estimator import network_outputs
 
     metrics = _metrics(net, network_outputs(net, X), truth)
     if quantized is not None:
-        metrics["int8"] = _metrics(net, quantized.predict(X).data, truth)
+        tick = Reporter(progress).ticks("evaluate", "int8 model on the test rows", every=1024)
+        metrics["int8"] = _metrics(net, quantized.predict(X, tick=tick).data, truth)
     return metrics
 
 
@@ -525,17 +577,18 @@ def resume_point(run_dir: PathLike) -> Tuple[int, int]:
     The run folder is checked as a unit first, as :func:`train_run` does (TrainingError otherwise),
     so that nothing is announced for a run that cannot be resumed."""
     _, settings, _, _, _, state = _resumable(Path(run_dir))
-    return state.epoch, settings.epochs
+    return (0 if state is None else state.epoch), settings.epochs
 
 
-def _resumable(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path], TrainState]:
+def _resumable(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path],
+                                       Optional[TrainState]]:
     """A run folder to resume, checked as a unit: ``run.json``, data copy and split (:func:`_run_data`),
-    not finished, and its last checkpoint (``None`` and a fresh state without one)."""
+    not finished, and its last checkpoint and its state (``None`` and ``None``, a fresh start, without one)."""
     info, settings, table, split = _run_data(run_dir)
     if (run_dir / "output" / MODEL_FILE).exists():
         raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
     ckpt = last_checkpoint(run_dir)
-    state = TrainState() if ckpt is None else _checkpoint_state(ckpt, run_dir, settings, table)
+    state = None if ckpt is None else _checkpoint_state(ckpt, run_dir, settings, table)
     return info, settings, table, split, ckpt, state
 
 
@@ -560,6 +613,7 @@ def _read_run(run_dir: Path) -> Dict[str, Any]:
     except ValueError:
         raise TrainingError(f"{path}: \"started\" is not a time; {_FIX_RUN}") from None
     given = f("settings", dict)
+    given = {"output_activation": {}, **given}  # a run.json from before bounded outputs
     names = {k for k in RunSettings.__dataclass_fields__}
     if set(given) != names:
         raise TrainingError(f"{path}: \"settings\" must have exactly the keys {', '.join(sorted(names))}; {_FIX_RUN}")
@@ -601,6 +655,7 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "targets": list(table.target_names),
         "model": {"architecture": {"type": "mlp", "input": net.n_features, "hidden": list(s.hidden),
                                    "activation": "relu", "dropout": s.dropout, "output": net.output,
+                                   "output_activation": list(net.activations) if net.output == "linear" else None,
                                    "outputs": net.n_outputs,
                                    "parameters": sum(len(L.weights) + len(L.bias) for L in net.layers)},
                   "file": "model.json", "format": network_format.FORMAT,
@@ -616,7 +671,10 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
         "representative": {"split": "train", "rows_available": len(split.train), "rows_used": rep.n_rows,
                            "seed": s.seed},
     }
-    files = export_network(net, rep, info=meta, tflite=s.tflite).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    check = None
+    if s.regression:  # meta.json's check: each target's int8 error, on the test rows (else the calibration rows)
+        check = _rows(table.X, split.test) if split.test else rep
+    files = export_network(net, rep, info=meta, tflite=s.tflite, check=check).files()  # model.onnx, model.tflite, meta.json (+ quantization)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")
