@@ -65,3 +65,23 @@ def test_a_counted_stage_without_a_terminal_prints_at_least_every_10_s():
             gaps.append((k + 1 - last) * 3.0)
             last = k + 1
     assert gaps and max(gaps) <= SILENCE_S + 3.0 and len(gaps) >= 100 * 3.0 / (SILENCE_S + 3.0)
+
+
+def test_batch_events_count_every_batch_of_every_epoch():
+    # a survivor of tools/mutation.py (learn/epochs.py: the batch events' total `*` -> `/`)
+    from array import array
+
+    from stingerml.core.matrix import Matrix
+    from stingerml.tabular.estimator import MLPClassifier
+
+    rows, batch, epochs = 100, 16, 3
+    rng = random.Random(3)
+    X = Matrix(array("d", [rng.uniform(-1, 1) for _ in range(rows * 2)]), 2)
+    y = [int(X.data[2 * r] > 0) for r in range(rows)]
+    events = []
+    MLPClassifier(hidden_layer_sizes=(4,), batch_size=batch, max_epochs=epochs, early_stopping=False,
+                  seed=1).fit(X, y, progress=events.append)
+    batches = [e for e in events if e.stage == "batch"]
+    per_epoch = -(-rows // batch)  # 7 batches of at most 16 rows
+    assert batches and all(e.total == epochs * per_epoch for e in batches)
+    assert batches[-1].done == epochs * per_epoch and batches[-1].metrics["batches"] == per_epoch
