@@ -74,7 +74,9 @@ def test_batch_events_count_every_batch_of_every_epoch():
     from stingerml.core.matrix import Matrix
     from stingerml.tabular.estimator import MLPClassifier
 
-    rows, batch, epochs = 100, 16, 3
+    from stingerml.learn.epochs import BATCHES_PER_REPORT
+
+    rows, batch, epochs = 301, 2, 2  # 151 batches an epoch, the last of one row
     rng = random.Random(3)
     X = Matrix(array("d", [rng.uniform(-1, 1) for _ in range(rows * 2)]), 2)
     y = [int(X.data[2 * r] > 0) for r in range(rows)]
@@ -82,6 +84,12 @@ def test_batch_events_count_every_batch_of_every_epoch():
     MLPClassifier(hidden_layer_sizes=(4,), batch_size=batch, max_epochs=epochs, early_stopping=False,
                   seed=1).fit(X, y, progress=events.append)
     batches = [e for e in events if e.stage == "batch"]
-    per_epoch = -(-rows // batch)  # 7 batches of at most 16 rows
+    per_epoch = -(-rows // batch)
     assert batches and all(e.total == epochs * per_epoch for e in batches)
     assert batches[-1].done == epochs * per_epoch and batches[-1].metrics["batches"] == per_epoch
+    for epoch in range(1, epochs + 1):  # each batch of each epoch, in order (learn/epochs.py's count)
+        mine = [e for e in batches if e.metrics["epoch"] == epoch]
+        chunk = BATCHES_PER_REPORT * batch  # rows between two batch events
+        assert [e.metrics["batch"] for e in mine] == [-(-min(rows, start + chunk) // batch)
+                                                      for start in range(0, rows, chunk)]
+        assert [e.done for e in mine] == [(epoch - 1) * per_epoch + e.metrics["batch"] for e in mine]
