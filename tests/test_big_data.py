@@ -93,3 +93,17 @@ def test_batch_events_count_every_batch_of_every_epoch():
         assert [e.metrics["batch"] for e in mine] == [-(-min(rows, start + chunk) // batch)
                                                       for start in range(0, rows, chunk)]
         assert [e.done for e in mine] == [(epoch - 1) * per_epoch + e.metrics["batch"] for e in mine]
+
+
+def test_a_long_epoch_without_a_terminal_prints_a_batch_line_every_10_s():
+    from stingerml.cli._progress import EpochProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = EpochProgress(out)
+    progress.clock = lambda: now[0]
+    progress._line_at = 0.0
+    for b in range(1, 41):  # 40 batch events 1 s apart: lines at 10, 20, 30, 40 s
+        now[0] += 1.0
+        progress(Progress("batch", f"epoch 1/1 batch {b}/40", b, 40, {"epoch": 1, "batch": b, "batches": 40}))
+    assert out.getvalue().splitlines() == [f"  epoch 1/1 batch {b}/40" for b in (10, 20, 30, 40)]
