@@ -2,6 +2,7 @@
 with its shape), checking that they are fitted, and warning about renamed parameters."""
 from __future__ import annotations
 
+import inspect
 from array import array
 from typing import Any, Optional, Sequence, Tuple, Union
 
@@ -32,6 +33,12 @@ def training_matrix(X: Union[Matrix, Sequence[float]], y: Sequence[int], where: 
     if X.n_rows != len(y):
         raise ValueError(f"{where}: X has {X.n_rows} rows but y has {len(y)} labels")
     return X
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The default of ``cls.__init__``'s parameter ``name``: where a settings object or a CLI reads an
+    estimator's default (the estimator's ``__init__`` is its one definition)."""
+    return inspect.signature(cls.__init__).parameters[name].default
 
 
 def check_fitted(estimator: Any, attribute: str, method: str) -> None:

@@ -20,7 +20,6 @@ and continues; the outputs are the bytes an uninterrupted run writes.
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -33,6 +32,7 @@ from ..core.dense import predicted_classes
 from ..core.errors import OutputError, SequenceDataError, TrainingError
 from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
+from ..learn.estimator import default_of
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir,
@@ -55,7 +55,7 @@ ARCHITECTURES = {"tcn": TCNClassifier, "lstm": LSTMClassifier}
 
 def estimator_default(name: str, architecture: str = "tcn") -> Any:
     """The default of the ``architecture``'s classifier parameter ``name`` (its ``__init__``)."""
-    return inspect.signature(ARCHITECTURES[architecture].__init__).parameters[name].default
+    return default_of(ARCHITECTURES[architecture], name)
 
 
 def default_depth(architecture: str) -> int:
