@@ -35,10 +35,10 @@ def training_matrix(X: Union[Matrix, Sequence[float]], y: Sequence[int], where: 
     return X
 
 
-def default_of(cls: type, name: str) -> Any:
-    """The default of ``cls.__init__``'s parameter ``name``: where a settings object or a CLI reads an
-    estimator's default (the estimator's ``__init__`` is its one definition)."""
-    return inspect.signature(cls.__init__).parameters[name].default
+def default_of(obj: Any, name: str) -> Any:
+    """The default of parameter ``name`` of ``obj`` (a class: its ``__init__``; or a function): where a
+    settings object or a CLI reads a default whose one definition is that signature."""
+    return inspect.signature(obj).parameters[name].default
 
 
 def check_fitted(estimator: Any, attribute: str, method: str) -> None:
