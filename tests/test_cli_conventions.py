@@ -205,10 +205,10 @@ def test_quiet_never_hides_a_warning(tmp_path, capsys):
     short = tmp_path / "short.bin"
     assert main(["synth", "-o", str(short), "--seconds", "30", "-q"]) == 0
     assert capsys.readouterr() == ("", "")
-    # export's own warning
-    assert main(["export", str(TINY), "-o", str(tmp_path / "tf"), "--neg-mult", "0", "-q"]) == 0
+    # nor an error (export of a folder without negatives)
+    assert main(["export", str(TINY), "-o", str(tmp_path / "tf"), "--neg-mult", "0", "-q"]) == 1
     out, err = capsys.readouterr()
-    assert out == "" and "warning:" in err and "0 negatives" in err
+    assert out == "" and "error:" in err and "0 negatives" in err
     # a training run's warnings (here before it refuses a folder too small: no fit needed)
     assert main(["export", str(short), "-o", str(tmp_path / "tf2"), "-q"]) == 0
     assert main(["train", "--train-dir", str(tmp_path / "tf2"), "-o", str(tmp_path / "m"), "--quiet"]) == 1

@@ -122,11 +122,15 @@ def test_tiny_training_folder_says_what_to_do(tmp_path, capsys):
         train_folder(folder)
 
 
-def test_export_with_no_negatives_warns(tmp_path, capsys):
+def test_export_with_no_negatives_is_one_error_and_writes_nothing(tmp_path, capsys):
+    # issue 29 (group 6): it exited 0 with a folder no trainer takes
     for i, options in enumerate((["--neg-mult", "0"], ["--neg-strategy", "near", "--neg-near-min-ms", "1", "--neg-near-max-ms", "2"])):
-        assert main(["export", str(TINY), "--out", str(tmp_path / f"tf{i}"), *options]) == 0
-        err = capsys.readouterr().err
-        assert "warning:" in err and "0 negatives" in err and "--neg-mult" in err
+        out_dir = tmp_path / f"tf{i}"
+        assert main(["export", str(TINY), "--out", str(out_dir), *options]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and err.startswith("error: ")
+        assert "0 negatives" in err and "nothing written" in err and "--neg-mult" in err
+        assert not out_dir.exists()
 
 
 def test_train_result_repr_is_short():

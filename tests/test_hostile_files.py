@@ -127,3 +127,190 @@ def test_deeply_nested_json_in_the_newer_readers_is_one_error(tmp_path):
     (out / "meta.json").write_text(DEEP)
     with pytest.raises(ModelFormatError, match="meta.json.*nested"):
         Predictor.load(out)
+
+
+# --- group 6: report.json of the right JSON but wrong types (49 of 168 variants crashed `report`) ---
+
+WRONG = [None, True, 1e308, "", [], [1], {}]  # one of each JSON type (and an empty array)
+
+
+def _paths(doc, prefix=()):
+    """Every key path of a parsed report (objects all the way down, the first item of each array)."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield prefix + (key,)
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(doc, list) and doc:
+        yield prefix + (0,)
+        yield from _paths(doc[0], prefix + (0,))
+
+
+def _replaced(doc, path, value):
+    import copy
+
+    out = copy.deepcopy(doc)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "out"
+    assert main(["train", str(ROOT / "vectors" / "sessions" / "tiny.bin"), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_report_of_every_wrong_type_is_a_page_or_one_line(trained_report, tmp_path, capsys):
+    import json
+    import shutil
+
+    report = json.loads((trained_report / "report.json").read_text())
+    report["shot_traces"][0]["session"] = ""  # one trace with every optional key, so each is replaced too
+    sessions = [dict(report["summary"], name="a.bin")]  # and the parts of a --concat run and of several sessions
+    report["summary"]["sessions"] = [{k: v for k, v in s.items() if not isinstance(v, (list, dict))} for s in sessions]
+    report["import"] = {"files": ["a.bin", "b.bin"], "skipped": ["c.bin"], "samples": [10, 20], "spansMs": [100, 200]}
+    paths = [p for p in _paths(report)
+             if not (len(p) > 2 and p[:2] in (("metrics", "split"),))]  # the split's index lists: not read
+    folder = tmp_path / "run"
+    shutil.copytree(trained_report, folder)
+    log = str(ROOT / "vectors" / "sessions" / "tiny.bin")
+    capsys.readouterr()
+    outcomes = {0: 0, 1: 0}
+    no_traces = dict(report, shot_traces=[])  # drawing the IMU is the slow part: only for the traces' own paths
+    for path in paths:
+        for value in WRONG:
+            base = report if path[0] == "shot_traces" else no_traces
+            (folder / "report.json").write_text(json.dumps(_replaced(base, path, value)))
+            (folder / "report.html").unlink(missing_ok=True)
+            code = main(["report", str(folder), "--log", log, "-q"])
+            out, err = capsys.readouterr()
+            assert code in (0, 1), (path, value)
+            outcomes[code] += 1
+            if code == 1:
+                lines = err.strip().splitlines()
+                assert len(lines) == 1 and lines[0].startswith("error: ") and "report.json" in lines[0], (path, value, err)
+                assert not (folder / "report.html").exists()
+    assert outcomes[1] > 100 and outcomes[0] > 100, outcomes  # both kinds of outcome were exercised
+
+
+# --- group 6: export-model of finite weights near ±3e38 (ValueError: cannot convert float NaN to integer) ---
+
+@pytest.mark.parametrize("part", ["coef", "mean"])
+def test_export_model_of_weights_near_float32_max_is_one_error(tmp_path, capsys, part):
+    import struct
+
+    from stingerml.formats import mlmd
+
+    big = struct.unpack("<f", struct.pack("<f", 3.0e38))[0]  # finite float32
+    sign = [big] * 9 + [-big] * 9
+    model = (mlmd.LRModel(mean=[0.0] * 18, scale=[1.0] * 18, coef=sign, intercept=big) if part == "coef" else
+             mlmd.LRModel(mean=sign, scale=[1e-38] * 18, coef=[1.0] * 18, intercept=0.0))
+    path = tmp_path / "big.mlmd"
+    path.write_bytes(mlmd.build(model))
+    out = tmp_path / "out"
+    code = main(["export-model", str(path), "-o", str(out), "--log", str(ROOT / "vectors" / "sessions" / "tiny.bin")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("error: int8 quantization: "), err
+    assert "no float32 step" in err[0] and not out.exists()
+
+
+# --- group 4/6: the sequence trainer's long CSV goes through core.csvfile (it split rows on \v, \f, quoted newlines) ---
+
+def test_sequence_csv_reads_quoted_line_breaks_and_control_characters(tmp_path):
+    from stingerml.sequence.data import read_csv_long
+
+    path = tmp_path / "seq.csv"
+    path.write_bytes(b'\xef\xbb\xbfsample_id,step,a,b,label\r\n'
+                     b's1,0,1,2,"multi\nline"\r\ns1,1,3,4,"multi\nline"\r\n'
+                     b's2,0,5,6,"x\x0by\x0cz"\r\n')
+    data = read_csv_long(path)
+    assert data.labels == ["multi\nline", "x\x0by\x0cz"]  # one label per sample, kept whole
+    assert list(data.X.lengths) == [2, 1]
+    assert list(data.X.data) == [1, 2, 3, 4, 5, 6, 0, 0]
+
+
+@pytest.mark.parametrize("cell, message", [("1e39", "beyond float32"), ("-1e999", "beyond float32"),
+                                           ("nan", "not a finite number"), ("9" * 400, "beyond float32")])
+def test_sequence_csv_cell_beyond_float32_is_one_line(tmp_path, cell, message):
+    from stingerml.core.errors import SequenceDataError
+    from stingerml.sequence.data import read_csv_long
+
+    path = tmp_path / "seq.csv"
+    path.write_text(f"sample_id,step,a,label\ns1,0,1,x\ns1,1,{cell},x\n")
+    with pytest.raises(SequenceDataError) as info:
+        read_csv_long(path)
+    assert str(info.value).startswith(f"{path}: line 3, column a: ") and message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+# --- group 6: YAML/TOML configs get the JSON reader's limits (size, depth, no devices) and YAML no aliases ---
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))  # 9**9 values
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("deep.yaml", "[" * 100000 + "]" * 100000, "nested more than 32 levels"),
+    ("deep40.yaml", "a: " + "[" * 40 + "]" * 40, "nested more than 32 levels"),
+    ("deep.toml", "a = " + "[" * 100000 + "]" * 100000, "nested more than 32 levels"),
+    ("deep40.toml", "a = " + "[" * 40 + "]" * 40, "nested more than 32 levels"),
+    ("laughs.yaml", LAUGHS, "YAML aliases"),
+    ("big.yaml", "a: " + "x" * (2 << 20), "too large"),
+])
+def test_config_file_limits(tmp_path, capsys, name, text, message):
+    if name.endswith(".yaml"):
+        pytest.importorskip("yaml")
+    if name.endswith(".toml"):
+        pytest.importorskip("tomllib")
+    from stingerml.core.errors import TabularDataError
+    from stingerml.tabular.config import parse_document
+
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(TabularDataError) as info:
+        parse_document(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_config_that_is_a_device_is_not_read(tmp_path):
+    from stingerml.core.errors import TabularDataError
+    from stingerml.tabular.config import parse_document
+
+    link = tmp_path / "train.json"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(TabularDataError, match="not a regular file"):
+        parse_document(link)
+
+
+# --- group 6: the one-hot metadata of a model and the API's schema.json through core.jsonfile ---
+
+@pytest.mark.parametrize("doc, message", [
+    (DEEP, "nested more than 32 levels"),
+    ('{"columns": "island", "categories": {}}', '"columns" must be an array'),
+    ('{"columns": ["island"], "categories": {"island": [1, 2]}}', '"categories.island[0]" must be a string'),
+    ('{"columns": ["island"], "categories": {"island": ["a", "b", "c"]}}', "3 encoded features, the network takes 2"),
+])
+def test_a_models_one_hot_metadata_is_checked(doc, message):
+    from array import array
+
+    from stingerml.core.dense import DenseLayer, DenseNetwork
+    from stingerml.tabular.categorical import METADATA_KEY, network_encoding
+
+    net = DenseNetwork((DenseLayer(array("f", [0.5, 0.5]), array("f", [0.0]), 2, 1),), "sigmoid",
+                       metadata=((METADATA_KEY, doc),))
+    with pytest.raises(ModelFormatError) as info:
+        network_encoding(net, "m.json")
+    assert str(info.value).startswith("m.json: metadata one_hot") and message in str(info.value)
+
+
+def test_the_apis_schema_answer_is_read_with_the_json_limits(monkeypatch):
+    from stingerml.core.errors import ApiError
+    from stingerml.tabular.api import ApiClient
+
+    client = ApiClient("http://127.0.0.1:9", "token")
+    monkeypatch.setattr(client, "request", lambda method, url, *a, **k: (200, DEEP.encode()))
+    with pytest.raises(ApiError, match="nested more than 32 levels.*schema.json"):
+        client.schema("d1")

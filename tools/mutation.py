@@ -55,34 +55,67 @@ from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TARGETS = [
-    "stingerml/shots.py",
-    "stingerml/dataset.py",
-    "stingerml/features.py",
+# The blaster's exact core (issue 17) and the newer modules (issue 29): the tabular reader and
+# trainer, the shared epoch loop (the best-epoch rule), the tabular kernels, int8 quantization and
+# its emulator, the network/ONNX/TFLite writers, golden's window choice and the output-set writer.
+BLASTER = [
+    "stingerml/blaster/shots.py",
+    "stingerml/blaster/dataset.py",
+    "stingerml/blaster/features.py",
     "stingerml/_kernels/pure.py",
     "stingerml/_kernels/firmware_pure.py",
-    "stingerml/firmware.py",
+    "stingerml/blaster/firmware.py",
     "stingerml/formats/mlmd.py",
-    "stingerml/loader.py",
+    "stingerml/blaster/loader.py",
 ]
+NEWER = [
+    "stingerml/tabular/csvdata.py",
+    "stingerml/tabular/estimator.py",
+    "stingerml/learn/epochs.py",
+    "stingerml/_kernels/tabular_pure.py",
+    "stingerml/deploy/quantize.py",
+    "stingerml/core/quantized.py",
+    "stingerml/formats/network.py",
+    "stingerml/formats/onnx.py",
+    "stingerml/formats/tflite.py",
+    "stingerml/blaster/golden.py",
+    "stingerml/core/atomic.py",
+]
+TARGETS = BLASTER + NEWER
 
-# The fast tests that can see a change in each module, the older test files first and the
-# files added for issue 17 (NEW_TESTS) last: with ``pytest -x`` a mutant that only a new file
-# kills passed every older test, so one run gives the score with and without the new files.
-# Files that do not exist are ignored.
+# The fast tests that can see a change in each module. The files added for issues 17 and 29
+# (NEW_TESTS) run last: with ``pytest -x`` a mutant that only a new file kills passed every older
+# test, so one run gives the score with and without the new files. Files that do not exist are ignored.
 NEW_TESTS = ["tests/test_boundaries.py", "tests/test_exactness.py", "tests/test_golden_complete.py",
-             "tests/test_mutants.py"]
+             "tests/test_mutants.py", "tests/test_ties.py", "tests/test_journal.py",
+             "tests/test_tabular_hostile.py", "tests/test_output_paths.py"]
+_ISSUE17 = NEW_TESTS[:4]
 _FIRMWARE_TESTS = ["tests/test_firmware.py", "tests/test_firmware_kernels.py", "tests/test_online.py"]
 _DATASET_TESTS = ["tests/test_pipeline.py", "tests/test_export.py"]
+_TABULAR_TESTS = ["tests/test_tabular_model.py", "tests/test_estimators.py"]
+_QUANTIZE_TESTS = ["tests/test_quantize.py", "tests/test_tflite.py", "tests/test_tabular_deploy.py"]
+_WRITER_TESTS = ["tests/test_onnx.py", "tests/test_tflite.py", "tests/test_tflite_float.py",
+                 "tests/test_tabular_deploy.py"]
 SUBSETS: Dict[str, List[str]] = {
-    "stingerml/shots.py": _DATASET_TESTS,
-    "stingerml/dataset.py": _DATASET_TESTS,
-    "stingerml/features.py": ["tests/test_pipeline.py", "tests/test_kernels.py"],
-    "stingerml/_kernels/pure.py": ["tests/test_kernels.py", "tests/test_pipeline.py"],
-    "stingerml/_kernels/firmware_pure.py": _FIRMWARE_TESTS,
-    "stingerml/firmware.py": _FIRMWARE_TESTS,
-    "stingerml/formats/mlmd.py": ["tests/test_mlmd.py", "tests/test_loader.py", "tests/test_pipeline.py"],
-    "stingerml/loader.py": ["tests/test_loader.py", "tests/test_mlmd.py", "tests/test_device_emulator.py"],
+    "stingerml/blaster/shots.py": _DATASET_TESTS + _ISSUE17,
+    "stingerml/blaster/dataset.py": _DATASET_TESTS + _ISSUE17,
+    "stingerml/blaster/features.py": ["tests/test_pipeline.py", "tests/test_kernels.py"] + _ISSUE17,
+    "stingerml/_kernels/pure.py": ["tests/test_kernels.py", "tests/test_pipeline.py"] + _ISSUE17,
+    "stingerml/_kernels/firmware_pure.py": _FIRMWARE_TESTS + _ISSUE17,
+    "stingerml/blaster/firmware.py": _FIRMWARE_TESTS + _ISSUE17,
+    "stingerml/formats/mlmd.py": ["tests/test_mlmd.py", "tests/test_loader.py", "tests/test_pipeline.py"] + _ISSUE17,
+    "stingerml/blaster/loader.py": ["tests/test_loader.py", "tests/test_mlmd.py", "tests/test_device_emulator.py"] + _ISSUE17,
+    "stingerml/tabular/csvdata.py": ["tests/test_tabular_data.py", "tests/test_categorical.py", "tests/test_tabular_hostile.py"],
+    "stingerml/tabular/estimator.py": _TABULAR_TESTS,
+    "stingerml/learn/epochs.py": _TABULAR_TESTS + ["tests/test_sequence.py", "tests/test_ties.py"],
+    "stingerml/_kernels/tabular_pure.py": _TABULAR_TESTS,
+    "stingerml/deploy/quantize.py": _QUANTIZE_TESTS + ["tests/test_ties.py"],
+    "stingerml/core/quantized.py": _QUANTIZE_TESTS + ["tests/test_ties.py"],
+    "stingerml/formats/network.py": ["tests/test_tabular_deploy.py", "tests/test_tabular_runs.py"],
+    "stingerml/formats/onnx.py": _WRITER_TESTS,
+    "stingerml/formats/tflite.py": _WRITER_TESTS,
+    "stingerml/blaster/golden.py": ["tests/test_golden.py", "tests/test_golden_complete.py", "tests/test_ties.py"],
+    "stingerml/core/atomic.py": ["tests/test_output_sets.py", "tests/test_journal.py", "tests/test_output_paths.py"],
 }
 # Deselected everywhere: the python-backend runs of parametrized tests (pure Python training of
 # tens of seconds). The pure kernels stay under test: the numba runs compare numba with them bit
@@ -111,7 +144,7 @@ class Outcome:
     module: str
     line: int
     kind: str
-    status: str  # killed | survived | timeout
+    status: str  # killed | killed-by-suite (--suite: a test outside the subset) | survived | timeout
     seconds: float
     original: str
     mutated: str
@@ -208,19 +241,28 @@ def _replace(tree: ast.AST, old: ast.AST, new: ast.AST) -> None:
 
 
 def _copy_tree(dest: Path, without: List[str]) -> None:
-    for name in ("stingerml", "tests", "vectors"):
-        shutil.copytree(ROOT / name, dest / name, copy_function=shutil.copy2,
-                        ignore=shutil.ignore_patterns("*.pyc"))
-    shutil.copy2(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    """The repository without ``.git`` (the whole suite reads docs/, tools/, benchmarks/ too)."""
+    shutil.copytree(ROOT, dest, copy_function=shutil.copy2,
+                    ignore=shutil.ignore_patterns(".git", "*.pyc", "__pycache__", ".pytest_cache"))
     for test_file in without:
         (dest / test_file).unlink(missing_ok=True)
 
 
-def _run_tests(workdir: Path, module: str, python: str, timeout: float) -> Tuple[str, float, str]:
-    files = [f for f in SUBSETS[module] + NEW_TESTS if (workdir / f).exists()]
+def _subset(workdir: Path, module: str) -> List[str]:
+    """The module's test files that exist, NEW_TESTS last."""
+    files = [f for f in SUBSETS[module] if (workdir / f).exists()]
+    return [f for f in files if f not in NEW_TESTS] + [f for f in files if f in NEW_TESTS]
+
+
+def _run_tests(workdir: Path, files: List[str], python: str, timeout: float,
+               deselect: str = DESELECT) -> Tuple[str, float, str]:
+    """``survived`` (the files pass), ``killed`` (a test fails: its id) or ``timeout``, and the seconds.
+
+    ``files=[]`` runs the whole default suite (``deselect=""``: as CI's default step runs it)."""
     env = dict(os.environ, PYTHONPATH=str(workdir), STINGERML_BACKEND="numba", PYTHONDONTWRITEBYTECODE="1",
                STINGERML_PROCESSES="1", PYTHONHASHSEED="0")
-    cmd = [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-k", DESELECT, *files]
+    cmd = [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *(["-k", deselect] if deselect else []),
+           *files]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -246,6 +288,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--without", nargs="*", default=[], metavar="TEST_FILE",
                         help="leave these test files out (e.g. to measure the score before they were added)")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--suite", action="store_true",
+                        help="rerun each survivor of its subset with the whole default suite (minutes each): "
+                             "a survivor of the suite is one no test sees")
     args = parser.parse_args(argv)
 
     per_module: List[List[Tuple[Site, str, str]]] = []
@@ -267,9 +312,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     deadline = time.monotonic() + args.budget
     tmp = Path(tempfile.mkdtemp(prefix="stingerml-mutation-"))
 
+    baseline_failures: List[str] = []
+
     def worker(k: int) -> None:
         workdir = tmp / f"w{k}"
         _copy_tree(workdir, args.without)
+        # The unmutated subsets must pass, or every mutant would count as killed (shared among workers).
+        for files in subsets[k::args.workers]:
+            status, seconds, failed = _run_tests(workdir, list(files), args.python, args.timeout)
+            print(f"baseline {' '.join(files)}: {status} in {seconds:.0f} s {failed}", flush=True)
+            if status != "survived":
+                baseline_failures.append(f"{' '.join(files)}: {status} {failed}")
+        ready.wait()
+        if baseline_failures:
+            return
         while time.monotonic() < deadline:
             try:
                 site, source, module = jobs.get_nowait()
@@ -279,7 +335,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             target = workdir / module
             target.write_text(mutated)
             try:
-                status, seconds, failed = _run_tests(workdir, module, args.python, args.timeout)
+                status, seconds, failed = _run_tests(workdir, _subset(workdir, module), args.python, args.timeout)
+                if status == "survived" and args.suite:
+                    status, more, failed = _run_tests(workdir, [], args.python, args.timeout * 20, deselect="")
+                    status = {"killed": "killed-by-suite"}.get(status, status)
+                    seconds += more
             finally:
                 target.write_text(source)
             original_line = source.splitlines()[site.line - 1].strip() if site.line else ""
@@ -289,6 +349,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"[{len(outcomes)}/{len(plan)}] {status:8s} {module}:{site.line} {change}"
                       + (f"  ({failed})" if failed else ""), flush=True)
 
+    ready = threading.Barrier(args.workers)
+    subsets = sorted({tuple(_subset(ROOT, module)) for module in args.modules})
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.workers)]
     started = time.monotonic()
     for t in threads:
@@ -296,6 +358,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     for t in threads:
         t.join()
     shutil.rmtree(tmp, ignore_errors=True)
+    if baseline_failures:
+        print("the unmutated tests fail, no mutant was run:\n  " + "\n  ".join(baseline_failures))
+        return 1
 
     print(f"\nwall {time.monotonic() - started:.0f} s, {len(outcomes)} of {len(plan)} mutants run")
     print("killed: a test failed; timeout: undecided (not in the score); 'old tests' leaves out NEW_TESTS")
@@ -303,7 +368,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows = [(m, [o for o in outcomes if o.module == m]) for m in args.modules] + [("all", outcomes)]
     for module, mine in rows:
         decided = [o for o in mine if o.status != "timeout"]
-        killed = [o for o in decided if o.status == "killed"]
+        killed = [o for o in decided if o.status.startswith("killed")]
         by_old = [o for o in killed if o.failed.split("::")[0] not in NEW_TESTS]
         print(f"{module:40s} {len(mine):4d} {len(mine) - len(decided):8d} {len(killed):3d}/{len(decided):<3d} "
               f"{len(by_old):6d}/{len(decided):<3d}")

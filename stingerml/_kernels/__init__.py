@@ -11,8 +11,14 @@ Each *family* of kernels is a pair of modules with the same public names
   names, signatures and results to the bit.
 
 One selector picks the backend for every family: ``STINGERML_BACKEND``
-(``python``, ``numba`` or ``auto``, the default: numba when importable), or
-:func:`set_backend`. Callers write ``kernels().scaler_fit(...)`` or
+(``python``, ``numba`` or ``auto``, the default: numba when installed), or
+:func:`set_backend`. Selecting looks numba up without importing it (importing
+numba takes ~0.3 s and ~90 MB): numba and a family's twin are imported by the
+first :func:`kernels` call for that family, and numba loads each kernel's
+machine code from its cache on the kernel's first call, so a command loads only
+the kernels it runs (and one that runs none never imports numba). Under
+``auto``, a numba that is installed but fails to import falls back to pure
+Python there. Callers write ``kernels().scaler_fit(...)`` or
 ``kernels("firmware").lr_logits(...)``; a new family is one line in
 ``_FAMILIES``. (The pattern is ``heapq.py`` with its C twin ``_heapq``, except
 that the choice can change at run time, so it is made per call.)
@@ -24,6 +30,7 @@ The pure MLP may share its work with a second process (:mod:`.peer`,
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from types import ModuleType
 from typing import Callable, Dict, Optional, Tuple
@@ -37,6 +44,7 @@ _FAMILIES: Dict[str, Tuple[str, str]] = {  # family: (reference module, numba tw
 }
 
 _name: Optional[str] = None  # the active backend, "python" or "numba"; None until first use
+_auto = False  # numba was chosen by "auto": pure Python if it fails to import
 _first_use: Dict[str, Callable[[], None]] = {}  # family: called once, before its first kernels() call
 
 
@@ -48,24 +56,31 @@ def _module(family: str, numba: bool) -> ModuleType:
     return importlib.import_module(f"{__name__}.{names[numba]}")
 
 
+def numba_installed() -> bool:
+    """Whether numba can be found, without importing it."""
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):  # ValueError: blocked in sys.modules (None)
+        return False
+
+
+def _needs_numba(reason: object) -> ImportError:
+    return ImportError(f"the numba backend needs numba: pip install 'stingerml[fast]' ({reason})")
+
+
 def set_backend(name: str) -> str:
-    """Select ``"python"``, ``"numba"`` or ``"auto"``; returns the backend now active."""
-    global _name
+    """Select ``"python"``, ``"numba"`` or ``"auto"``; returns the backend now active.
+
+    ``"numba"`` without numba installed raises :class:`ImportError` (the install hint)."""
+    global _name, _auto
     if name not in ("python", "numba", "auto"):
         raise ValueError(f"unknown backend {name!r}; use python, numba or auto")
-    if name == "python":
-        _name = "python"
-        return _name
-    try:
-        _module("train", True)  # imports numba
-    except ImportError as exc:
-        if name == "numba":
-            raise ImportError(
-                f"the numba backend needs numba: pip install 'stingerml[fast]' ({exc})"
-            ) from exc
-        _name = "python"
-        return _name
-    _name = "numba"
+    if name != "python" and numba_installed():
+        _name, _auto = "numba", name == "auto"
+    elif name == "numba":
+        raise _needs_numba("No module named 'numba'")
+    else:
+        _name, _auto = "python", False
     return _name
 
 
@@ -79,11 +94,19 @@ def backend() -> str:
 def kernels(family: str = "train") -> ModuleType:
     """The active backend's module of a kernel family: ``"train"`` (default), ``"firmware"``, ``"tabular"``,
     ``"sequence"`` or ``"audio"``."""
+    global _name
     if _first_use:
         hook = _first_use.pop(family, None)
         if hook is not None:
             hook()
-    return _module(family, backend() == "numba")
+    if backend() == "numba":
+        try:
+            return _module(family, True)  # imports numba
+        except ImportError as exc:
+            if not _auto:
+                raise _needs_numba(exc) from exc
+            _name = "python"
+    return _module(family, False)
 
 
 def on_first_use(family: str, callback: Callable[[], None]) -> None:

@@ -26,6 +26,7 @@ See docs/backends.md for how the backend is chosen and how exactness is tested.
 """
 from __future__ import annotations
 
+import functools
 import math
 from array import array
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,6 +59,7 @@ from .rng_jit import gaussian, next_double, seed_state
 _ieee = njit(cache=True, error_model="numpy")
 
 _MLP_CHUNK = 20  # MLP iterations per njit call; progress is reported between calls
+_bias_corrections = functools.lru_cache(maxsize=None)(bias_corrections)  # the same t in every fit of a process
 
 
 # --- conversions -------------------------------------------------------------
@@ -471,7 +473,7 @@ def mlp_init(seed: int, n_in: int) -> Tuple[XorShift32, array, array, array]:
     """The rng after init and ``W1 (64×n_in), W2 (32×64), W3 (32)`` (see ``pure``)."""
     state = seed_state(seed)
     P = _mlp_init(state, int(n_in))
-    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets.py_func(n_in)
     rng = XorShift32(seed)
     rng.state = int(state[0])
     return rng, _to_f32(P[:o_b1]), _to_f32(P[o_W2:o_b2]), _to_f32(P[o_W3:o_b3])
@@ -728,7 +730,7 @@ def mlp_fit(
     P = _mlp_init(state, n_in)
     M = np.zeros_like(P)
     V = np.zeros_like(P)
-    bcs = [bias_corrections(t) for t in range(1, max_iter + 1)]  # V8's pow, in Python (as pure)
+    bcs = [_bias_corrections(t) for t in range(1, max_iter + 1)]  # V8's pow, in Python (as pure)
     bc1s = np.array([bc[0] for bc in bcs])
     bc2s = np.array([bc[1] for bc in bcs])
     hist_iter = np.empty(max_iter // int(loss_every) + 2, np.int64)
@@ -745,7 +747,7 @@ def mlp_fit(
             if progress is not None:
                 for t in range(begin + 1, end + 1):
                     progress(t, max_iter)
-    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets(n_in)
+    o_b1, o_W2, o_b2, o_W3, o_b3 = _offsets.py_func(n_in)  # in Python: no kernel to load
     return (
         _to_f32(P[:o_b1]), _to_f32(P[o_b1:o_W2]), _to_f32(P[o_W2:o_b2]), _to_f32(P[o_b2:o_W3]),
         _to_f32(P[o_W3:o_b3]), float(P[o_b3]), _history(hist_iter, hist_loss, int(hist_count[0])),

@@ -90,8 +90,11 @@ class _Version(argparse.Action):
             name = backend()
         except (StingerError, ValueError, ImportError) as exc:
             parser.exit(1, f"error: {exc}\n")
-        extra = f", MLP processes: {processes()}" if name == "python" else ""
-        print(f"stingerml {__version__} (backend: {name}{extra})")
+        if name == "python":
+            name += f", MLP processes: {processes()}"
+        elif "numba" not in sys.modules:  # found, not imported: printing this is no reason to load it
+            name += " (installed)"
+        print(f"stingerml {__version__} (backend: {name})")
         parser.exit()
 
 

@@ -1,5 +1,7 @@
 """Progress output on stderr: message lines always; inside a counted stage an iteration bar on a
-terminal, and without one (piped, logged) a line at each quarter, so a long stage still shows."""
+terminal, and without one (piped, logged) a line at each quarter, so a long stage still shows.
+Training (:class:`EpochProgress`): two bars, epochs and batches, on a terminal; a line per epoch
+without one."""
 from __future__ import annotations
 
 import sys
@@ -42,3 +44,54 @@ class StderrProgress:
             self._bar = False
         self.stream.write(event.message + "\n")
         self.stream.flush()
+
+
+class EpochProgress(StderrProgress):
+    """Training progress on stderr (``tabular train``, ``seq train``). On a terminal two bars redrawn
+    in place: the epochs (with the last epoch's numbers) and the batches of the current epoch.
+    Otherwise one line per epoch and nothing for the batches. Other messages are lines in both
+    cases, printed below the bars."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: Optional[TextIO] = None) -> None:
+        super().__init__(stream, quarters=False)
+        self._epochs = (0, 0)  # (epochs done, epochs at most)
+        self._batches = (0, 0)  # (batches done, batches per epoch) of the current epoch
+        self._last = ""  # the last epoch's line
+        self._drawn = False  # the two bars are on the screen, the cursor at the end of the second
+
+    def _meter(self, done: int, total: int, text: str, columns: int) -> str:
+        filled = self.WIDTH * min(done, total) // total if total else 0
+        return f"  [{'#' * filled}{'.' * (self.WIDTH - filled)}] {text}"[:columns - 1] + "\033[K"
+
+    def _draw(self) -> None:
+        import shutil
+
+        columns = shutil.get_terminal_size().columns
+        (e, epochs), (b, batches) = self._epochs, self._batches
+        epoch_text = self._last or f"epoch {e}/{epochs}"
+        up = "\r\033[1A" if self._drawn else "\r"
+        self.stream.write(up + self._meter(e, epochs, epoch_text, columns) + "\n"
+                          + self._meter(b, batches, f"batch {b}/{batches}", columns))
+        self.stream.flush()
+        self._drawn = True
+
+    def __call__(self, event: Progress) -> None:
+        if event.stage in ("start", "epoch", "batch"):
+            if event.stage == "start":
+                self._epochs = (event.done, event.total)
+            elif event.stage == "epoch":
+                self._epochs, self._last = (event.done, event.total), event.message
+                if not self.tty:
+                    self.stream.write(event.message + "\n")
+                    self.stream.flush()
+            elif event.metrics:
+                self._batches = (int(event.metrics["batch"]), int(event.metrics["batches"]))
+            if self.tty:
+                self._draw()
+            return
+        if self._drawn:
+            self.stream.write("\n")
+            self._drawn = False
+        super().__call__(event)

@@ -9,6 +9,7 @@ from ._common import add_arguments_later, add_json, add_output, print_json, read
 def _export(args: argparse.Namespace) -> int:
     from ..blaster.folder_dataset import ExportParams, export_dataset
     from ..blaster.trainfolder import write
+    from ..core.errors import DatasetError
 
     params = ExportParams(
         lead_ms=args.lead_ms,
@@ -31,11 +32,12 @@ def _export(args: argparse.Namespace) -> int:
     log = read_one_log(args.log)
     folder = export_dataset(log, params)
     for kind in ("positives", "negatives"):
-        if folder.meta[kind] == 0:
-            warn(f"{args.log}: 0 {kind}; 'stingerml train --train-dir' will refuse this folder. "
-                 + ("Record shots at least a window after the start of the log." if kind == "positives" else
-                    "Use --neg-mult 1 or more, loosen the negative sampling (--neg-min-sep-ms, "
-                    "--neg-avoid-post-ms, the near window), or record more time moving without firing."))
+        if folder.meta[kind] == 0:  # a folder no trainer takes: refused before anything is written
+            raise DatasetError(
+                f"{args.log}: 0 {kind}, nothing written ('stingerml train --train-dir' refuses such a folder). "
+                + ("Record shots at least a window after the start of the log." if kind == "positives" else
+                   "Use --neg-mult 1 or more, loosen the negative sampling (--neg-min-sep-ms, "
+                   "--neg-avoid-post-ms, the near window), or record more time moving without firing."))
     out = write(args.out, folder, overwrite=True)  # the rule of every command: outputs are replaced
     meta = folder.meta
     if args.json:

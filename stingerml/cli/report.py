@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from ..core.constants import REPORT_FILE, REPORT_HTML_FILE
-from ..core.errors import ReportError, StingerWarning
+from ..core.errors import PlotError, ReportError, StingerWarning
 from ._common import add_json, add_output, print_json, read_logs, say, warn
 from ._stdio import STDIO, write_output
 
@@ -57,7 +57,7 @@ def _logs(report: dict, given: List[str], folder: Path) -> Dict[str, object]:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..blaster.report_html import render
+    from ..blaster.report_html import REPORT_SCHEMA, render
 
     if args.json and args.out == STDIO:
         args.parser.error("--json and -o - would both print to standard output; give -o a file")
@@ -69,12 +69,17 @@ def run_report(args: argparse.Namespace) -> int:
                            kind=object)
     if not isinstance(report, dict) or "summary" not in report:
         raise ReportError(f"{src}: not a stingerml report (no 'summary'); train again to rewrite it")
+    jsonfile.check(report, REPORT_SCHEMA, str(src), ReportError, fix="train again to rewrite it")
     logs = _logs(report, args.log or [], folder)
     if report.get("shot_traces") and not logs:
         warn("the trained log(s) were not found; traces are drawn without the IMU (pass --log LOG)")
     out = args.out or str(folder / REPORT_HTML_FILE)
     try:
-        write_output(out, render(report, logs).encode("utf-8"))
+        page = render(report, logs)
+    except PlotError as exc:  # values of the right types that do not fit together (e.g. a trace's lengths)
+        raise ReportError(f"{src}: {exc}; train again to rewrite it") from None
+    try:
+        write_output(out, page.encode("utf-8"))
     except OSError as exc:
         raise ReportError(f"{out}: cannot write: {exc.strerror or exc}") from exc
     if args.json:

@@ -50,6 +50,13 @@ def loads(data: Union[bytes, str], source: str, error: Type[StingerError], *, fi
 def read(path: Union[str, "os.PathLike[str]"], error: Type[StingerError], *, fix: str, kind: type = dict,
          max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> Any:
     """Read and parse the JSON file ``path`` (a regular file of at most ``max_bytes``; see :func:`loads`)."""
+    data = read_bytes(path, error, fix=fix, max_bytes=max_bytes)
+    return loads(data, str(path), error, fix=fix, kind=kind, max_depth=max_depth)
+
+
+def read_bytes(path: Union[str, "os.PathLike[str]"], error: Type[StingerError], *, fix: str,
+               max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``max_bytes`` (a device or FIFO is never read)."""
     p = Path(path)
     try:
         with open(p, "rb") as fh:
@@ -59,8 +66,14 @@ def read(path: Union[str, "os.PathLike[str]"], error: Type[StingerError], *, fix
     except OSError as exc:
         raise error(f"{p}: cannot read: {exc.strerror or exc}; {fix}") from None
     if len(data) > max_bytes:
-        raise error(f"{p}: larger than {max_bytes} bytes, too large for this JSON file; {fix}")
-    return loads(data, str(p), error, fix=fix, kind=kind, max_depth=max_depth)
+        raise error(f"{p}: larger than {max_bytes} bytes, too large for this file; {fix}")
+    return data
+
+
+def check_depth(doc: Any, source: str, error: Type[StingerError], *, fix: str, max_depth: int = MAX_DEPTH) -> None:
+    """The nesting limit of :func:`loads` for a document another parser (YAML, TOML) returned."""
+    if _depth(doc) > max_depth:
+        raise error(f"{source}: nested more than {max_depth} levels deep; {fix}")
 
 
 _KIND_NAMES = {dict: "object", list: "array", str: "string"}
@@ -114,3 +127,44 @@ def _is(value: Any, kind: type) -> bool:
 def _show(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+class Nullable:
+    """A :func:`check` schema that also accepts ``null``."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+
+
+def check(value: Any, schema: Any, source: str, error: Type[StingerError], *, fix: str, where: str = "") -> None:
+    """Check parsed JSON ``value`` against ``schema``; the first mismatch is one ``error`` line naming its path.
+
+    A schema is a type or a tuple of types (as in :func:`field`; ``object`` accepts anything), a
+    :class:`Nullable`, a one-item list ``[item_schema]`` (an array of items) or a dict
+    ``{key: schema}`` (an object that has these keys; a key ending in ``?`` may be missing; other
+    keys are not looked at).
+    """
+    name = f'"{where}"' if where else "the top level"
+    if isinstance(schema, Nullable):
+        if value is not None:
+            check(value, schema.schema, source, error, fix=fix, where=where)
+    elif isinstance(schema, list):
+        if not isinstance(value, list):
+            raise error(f"{source}: {name} must be an array, not {_show(value)}; {fix}")
+        for i, item in enumerate(value):
+            check(item, schema[0], source, error, fix=fix, where=f"{where}[{i}]")
+    elif isinstance(schema, dict):
+        if not isinstance(value, dict):
+            raise error(f"{source}: {name} must be an object, not {_show(value)}; {fix}")
+        for key, sub in schema.items():
+            bare = key[:-1] if key.endswith("?") else key
+            path = f"{where}.{bare}" if where else bare
+            if bare in value:
+                check(value[bare], sub, source, error, fix=fix, where=path)
+            elif not key.endswith("?"):
+                raise error(f"{source}: \"{path}\" is missing; {fix}")
+    else:
+        kinds = schema if isinstance(schema, tuple) else (schema,)
+        if object not in kinds and not any(_is(value, k) for k in kinds):
+            want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            raise error(f"{source}: {name} must be {want}, not {_show(value)}; {fix}")

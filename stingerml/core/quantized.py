@@ -147,18 +147,18 @@ class QuantizedLayer:
             return [quantize_multiplier(real)] * self.n_out
         return [quantize_multiplier(self.input_scale * s / self.output_scale) for s in self.weight_scales]
 
+    def accumulators(self, x: Sequence[int]) -> List[int]:
+        """The int32 accumulators ``Σ w·(x - zp_in) + bias`` of one int8 input row, one per output."""
+        xs = [v - self.input_zero_point for v in x]
+        w, n = self.weights, self.n_in
+        return [sum(a * b for a, b in zip(w[o * n:(o + 1) * n], xs)) + self.bias[o] for o in range(self.n_out)]
+
     def run(self, x: Sequence[int], rounding: str = "single") -> List[int]:
         """int8 outputs of one int8 input row."""
-        zp_in, zp_out = self.input_zero_point, self.output_zero_point
+        zp_out = self.output_zero_point
         lo = zp_out if self.relu else QMIN
-        xs = [v - zp_in for v in x]
-        w, n = self.weights, self.n_in
-        out = []
-        for o, (m, s) in enumerate(self.multipliers()):
-            row = w[o * n:(o + 1) * n]
-            acc = sum(a * b for a, b in zip(row, xs)) + self.bias[o]
-            out.append(clamp_int8(multiply_by_quantized_multiplier(acc, m, s, rounding) + zp_out, lo))
-        return out
+        return [clamp_int8(multiply_by_quantized_multiplier(acc, m, s, rounding) + zp_out, lo)
+                for acc, (m, s) in zip(self.accumulators(x), self.multipliers())]
 
 
 def has_heads(net: DenseNetwork) -> bool:

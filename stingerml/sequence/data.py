@@ -16,7 +16,6 @@ at least one valid step. Padding is never read: its content cannot change a pred
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
 from array import array
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from ..core import csvfile
 from ..core.errors import SequenceDataError
 from ..formats.npy import NdArray, read_npz
 
@@ -205,24 +205,24 @@ def read_csv_long(path: PathLike, need_labels: bool = True) -> SequenceData:
     padded to the longest; SequenceDataError naming the file and line (``need_labels=False``: the
     ``label`` column may be missing)."""
     where = str(path)
-    blob = Path(path).read_bytes()
     try:
-        text = blob.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SequenceDataError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
+        blob = Path(path).read_bytes()
+    except OSError as exc:
+        raise SequenceDataError(f"{where}: cannot read: {exc.strerror or exc}; check the path") from None
+    rows = csvfile.rows(csvfile.decode(blob, where, SequenceDataError), where, SequenceDataError)
+    first = next(rows, None)
+    if first is None:
         raise SequenceDataError(f"{where}: empty file; expected a header sample_id,step,<features>,label")
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in first[1]]
     has_label = header[-1] == "label"
     if len(header) < 3 + has_label or header[0] != "sample_id" or header[1] != "step" or (
             need_labels and not has_label):
-        raise SequenceDataError(f"{where}: line 1: the header must be sample_id,step,<features...>,label")
+        raise SequenceDataError(f"{where}: line {first[0]}: the header must be sample_id,step,<features...>,label")
     F = len(header) - 2 - has_label
     samples: Dict[str, Dict[int, List[float]]] = {}
     label_of: Dict[str, str] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if not row or all(not c.strip() for c in row):
+    for line, row in rows:
+        if all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
             raise SequenceDataError(f"{where}: line {line}: {len(row)} cells, the header has {len(header)}")
@@ -230,17 +230,19 @@ def read_csv_long(path: PathLike, need_labels: bool = True) -> SequenceData:
         try:
             step = int(row[1])
         except ValueError:
-            raise SequenceDataError(f"{where}: line {line}: step {row[1]!r} is not an integer") from None
+            raise SequenceDataError(f"{where}: line {line}: step {row[1][:40]!r} is not an integer") from None
         values = []
         for j, cell in enumerate(row[2:2 + F]):
             try:
                 v = float(cell)
             except ValueError:
                 v = math.nan
-            if not math.isfinite(v):
-                raise SequenceDataError(f"{where}: line {line}, column {header[2 + j]}: {cell!r} is not a finite "
-                                        "number")
-            values.append(v)
+            try:
+                if math.isnan(v):
+                    raise ValueError(f"{cell[:40]!r} is not a finite number")
+                values.append(csvfile.float32_cell(cell))  # and within float32 (the models compute in float32)
+            except ValueError as exc:
+                raise SequenceDataError(f"{where}: line {line}, column {header[2 + j]}: {exc}") from None
         steps = samples.setdefault(sid, {})
         if step in steps:
             raise SequenceDataError(f"{where}: line {line}: sample {sid!r} has step {step} twice")

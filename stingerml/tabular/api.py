@@ -18,7 +18,6 @@ the URL and what to do.
 """
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 import time
@@ -27,6 +26,7 @@ import urllib.parse
 import urllib.request
 from typing import Dict, Mapping, Optional, Tuple
 
+from ..core import jsonfile
 from ..core.errors import ApiError
 
 DEFAULT_TIMEOUT = 30.0
@@ -94,10 +94,8 @@ class ApiClient:
         """``GET /datasets/{id}/schema``: the schema.json bytes (checked to be JSON)."""
         url = self._url("datasets", dataset_id, "schema")
         body = self.request("GET", url)[1]
-        try:
-            json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ApiError(f"GET {url}: the answer is not JSON; the API must return the dataset's schema.json") from None
+        jsonfile.loads(body, f"GET {url}", ApiError, fix="the API must return the dataset's schema.json",
+                       kind=object)
         return body
 
     def upload(self, dataset_id: str, files: Mapping[str, bytes]) -> bytes:

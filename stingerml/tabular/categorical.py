@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from ..core import jsonfile
 from ..core.dense import DenseNetwork
-from ..core.errors import TabularDataError
+from ..core.errors import ModelFormatError, TabularDataError
 from ..core.matrix import Matrix
 from .csvdata import Schema, Table, read_table
 
@@ -109,10 +110,26 @@ def apply_one_hot(table: Table, encoding: OneHot) -> Tuple[Table, List[str]]:
     return dataclasses.replace(table, X=X, feature_names=encoding.feature_names()), messages
 
 
-def network_encoding(net: DenseNetwork) -> Optional[OneHot]:
-    """The one-hot encoding stored in a network's metadata, or ``None``."""
-    doc = dict(net.metadata).get(METADATA_KEY)
-    return OneHot.from_json(json.loads(doc)) if doc else None
+def network_encoding(net: DenseNetwork, source: str = "the model") -> Optional[OneHot]:
+    """The one-hot encoding stored in a network's metadata, or ``None``.
+
+    Raises:
+        ModelFormatError: the stored encoding is not one (JSON limits and types of
+            :mod:`stingerml.core.jsonfile`), or its width is not the network's input width.
+    """
+    text = dict(net.metadata).get(METADATA_KEY)
+    if not text:
+        return None
+    where, fix = f"{source}: metadata {METADATA_KEY}", "train again to rewrite the model"
+    doc = jsonfile.loads(text, where, ModelFormatError, fix=fix)
+    jsonfile.check(doc, {"columns": [str], "categories": dict}, where, ModelFormatError, fix=fix)
+    for column, cats in doc["categories"].items():
+        jsonfile.check(cats, [str], where, ModelFormatError, fix=fix, where=f"categories.{column}")
+    encoding = OneHot.from_json(doc)
+    if len(encoding.feature_names()) != net.n_features:
+        raise ModelFormatError(f"{where}: {len(encoding.feature_names())} encoded features, the network takes "
+                               f"{net.n_features}; {fix}")
+    return encoding
 
 
 def with_encoding(net: DenseNetwork, encoding: Optional[OneHot]) -> DenseNetwork:

@@ -91,14 +91,33 @@ KEYS: Dict[str, Tuple[Any, Callable[[str, Any], Any]]] = {
 SECTIONS = ("data", "model", "training", "quantization")
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""Size limit of a config file (1 MiB); CrowdMind's train.yaml is under 1 KiB."""
+
+
+def _load_yaml(yaml: Any, text: str, source: str) -> Any:
+    """``yaml.safe_load`` after a scan of the events: no aliases (``*name``: a few lines can stand for
+    billions of values) and at most ``jsonfile.MAX_DEPTH`` levels (PyYAML builds nodes recursively)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise TabularDataError(f"{source}: YAML aliases (*{event.anchor}) are not read in a config; "
+                                   "write the values out")
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > jsonfile.MAX_DEPTH:
+                raise TabularDataError(f"{source}: nested more than {jsonfile.MAX_DEPTH} levels deep; fix the config")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return yaml.safe_load(text)
+
+
 def parse_document(path: PathLike) -> Dict[str, Any]:
     """The file's top-level mapping (YAML, JSON or TOML by the file's extension)."""
     p = Path(path)
     suffix = p.suffix.lower()
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise TabularDataError(f"{p}: cannot read the config ({exc.strerror or exc}); check the path") from exc
+    raw = jsonfile.read_bytes(p, TabularDataError, fix="give a config file (check the path)",
+                              max_bytes=MAX_CONFIG_BYTES)
     try:
         if suffix in (".yaml", ".yml"):
             try:
@@ -106,7 +125,7 @@ def parse_document(path: PathLike) -> Dict[str, Any]:
             except ImportError:
                 raise TabularDataError(f"{p}: reading YAML needs PyYAML: pip install 'stingerml[yaml]' "
                                        "(or give the same settings as .json or .toml)") from None
-            doc = yaml.safe_load(raw.decode("utf-8"))
+            doc = _load_yaml(yaml, raw.decode("utf-8"), str(p))
         elif suffix == ".json":
             doc = jsonfile.loads(raw, str(p), TabularDataError, fix="fix the config", kind=object)
         elif suffix == ".toml":
@@ -116,11 +135,14 @@ def parse_document(path: PathLike) -> Dict[str, Any]:
                 raise TabularDataError(f"{p}: reading TOML needs Python 3.11 or newer (tomllib); "
                                        "give the same settings as .json or .yaml") from None
             doc = tomllib.loads(raw.decode("utf-8"))
+            jsonfile.check_depth(doc, str(p), TabularDataError, fix="fix the config")
         else:
             raise TabularDataError(f"{p}: unknown config format '{suffix or 'no extension'}'; "
                                    "name the file .yaml, .yml, .json or .toml")
     except TabularDataError:
         raise
+    except RecursionError:  # tomllib recurses per nesting level
+        raise TabularDataError(f"{p}: nested more than {jsonfile.MAX_DEPTH} levels deep; fix the config") from None
     except Exception as exc:  # each parser has its own error type; all mean "not readable"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TabularDataError(f"{p}: not a valid {suffix[1:].upper()} file ({first}); fix the config") from exc

@@ -48,6 +48,8 @@ class Schema:
     label: str = ""
     classes: Tuple[str, ...] = ()
     path: str = ""
+    output_activation: Tuple[Tuple[str, str], ...] = ()
+    """Regression targets' output activations ``(target, word)`` (see :class:`~.runs.RunSettings`)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class Table:
         return self.X.n_rows
 
 
-SCHEMA_KEYS = ("features", "label", "label_column", "target", "classes", "labels", "label_classes")
+SCHEMA_KEYS = ("features", "label", "label_column", "target", "classes", "labels", "label_classes",
+               "output_activation")
 """The keys a ``schema.json`` may hold (any other is an error: a misspelt key would be silently ignored)."""
 
 
@@ -96,8 +99,9 @@ def read_schema(path: PathLike) -> Schema:
     """Read a CrowdMind-style ``schema.json``.
 
     Accepted keys: ``features`` (names, or objects with ``name``), ``label``
-    (also ``label_column`` or ``target``: a name) and ``classes`` (also
-    ``labels``/``label_classes``: names or values, kept as text).
+    (also ``label_column`` or ``target``: a name), ``classes`` (also
+    ``labels``/``label_classes``: names or values, kept as text) and, for regression,
+    ``output_activation`` (``{target: "linear" | "sigmoid" | "tanh"}``).
     """
     p = Path(path)
     doc = jsonfile.read(p, TabularDataError, fix="the schema must be a JSON object with features/label/classes")
@@ -128,7 +132,11 @@ def read_schema(path: PathLike) -> Schema:
     if not isinstance(label, str):
         raise TabularDataError(f"{p}: 'label' must be a column name, not {label!r}")
     classes = next((doc[k] for k in ("classes", "labels", "label_classes") if k in doc), None)
-    return Schema(names("features", doc.get("features")), label, names("classes", classes), str(p))
+    acts = doc.get("output_activation", {})
+    if not isinstance(acts, dict) or not all(isinstance(v, str) for v in acts.values()):
+        raise TabularDataError(f"{p}: 'output_activation' must map target names to linear, sigmoid or tanh")
+    return Schema(names("features", doc.get("features")), label, names("classes", classes), str(p),
+                  tuple(acts.items()))
 
 
 def _text(value) -> str:

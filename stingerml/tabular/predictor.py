@@ -41,7 +41,7 @@ class Predictor:
         self.network = net
         self.meta = meta or {}
         self.source = source
-        self._encoding = network_encoding(net)
+        self._encoding = network_encoding(net, source or "the model")
         self._params, self._sizes = network_params(net)
         self._mean = None if net.mean is None else [float(v) for v in net.mean]
         self._scale = None if net.scale is None else [float(v) for v in net.scale]
