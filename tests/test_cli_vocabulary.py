@@ -104,7 +104,7 @@ def test_other_cli_defaults_are_the_library_signatures():
     assert (online.max_false_per_min, online.max_on_away) == (budget["max_false_per_min"].default,
                                                               budget["max_on_away"].default)
     export = _parse(["export-model", "m.bin", "-o", "d"])
-    assert (export.rows, export.seed) == (REPRESENTATIVE_ROWS, inspect.signature(representative_rows).parameters["seed"].default)
+    assert (export.calibration_rows, export.seed) == (REPRESENTATIVE_ROWS, inspect.signature(representative_rows).parameters["seed"].default)
     assert _parse(["plot", "a.bin", "-o", "d"]).min_shot_gap_ms == DEFAULT_MIN_GAP_MS
     emulate = _parse(["emulate", "--pty"])
     blaster = inspect.signature(Blaster).parameters
@@ -167,6 +167,7 @@ def test_one_spelling_per_setting():
     (["tabular", "train", "x.csv", "--lr", "0.01"], "learning_rate", 0.01, "--learning-rate"),
     (["benchmark", "a.bin", "-o", "r.md", "--mlp-iter", "7"], "mlp_iterations", 7, "--mlp-iterations"),
     (["benchmark", "a.bin", "-o", "r.md", "--lr-iter", "9"], "lr_iterations", 9, "--lr-iterations"),
+    (["export-model", "m.bin", "-o", "d", "--rows", "5"], "calibration_rows", 5, "--calibration-rows"),
 ])
 def test_old_spellings_still_work_hidden_and_warn(argv, dest, value, new, capsys):
     assert getattr(_parse(argv), dest) == value
