@@ -85,8 +85,11 @@ def test_import_equals_the_app(vectors, backend, case):
     r = train(files(vectors, case), concat=True)
     ref = app_reference(vectors, case)
     assert r.warnings[len(r.warnings) - len(ref["warnings"]):] == ref["warnings"]
-    assert r.imported == {"files": [str(p) for p in files(vectors, case) if p.name not in ref["skipped"]],
-                          "skipped": [str(vectors / "sessions" / n) for n in ref["skipped"]]}
+    kept = [p for p in files(vectors, case) if p.name not in ref["skipped"]]
+    logs = [parse_log(p.read_bytes()) for p in kept]
+    assert r.imported == {"files": [str(p) for p in kept], "skipped": [str(vectors / "sessions" / n) for n in ref["skipped"]],
+                          "samples": [p.stat().st_size // 17 for p in kept],
+                          "spansMs": [log.timestamp_ms[-1] - log.timestamp_ms[0] for log in logs]}
     assert r.lr_blob == (vectors / "browser_app" / f"{case}.lr.mlmd").read_bytes()
     assert r.mlp_blob == (vectors / "browser_app" / f"{case}.mlp.mlmd").read_bytes()
     assert (r.summary, r.log_lines, r.metrics) == (ref["summary"], ref["log"], ref["metrics"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -88,3 +89,8 @@ def test_docs_page_blocks_run(tmp_path):
             assert done.stdout.startswith("(132, 60) ('spectral_centroid_0', 'spectral_flux_0', 'rms_0')")
     runs = list((work / "runs").iterdir())
     assert len(runs) == 1 and (runs[0] / "output" / "model.onnx").exists()
+    (orbit,) = (work / "orbit_runs").iterdir()  # section 4: the 9 controls, gates and alpha bounded
+    meta = json.loads((orbit / "output" / "meta.json").read_text())
+    assert meta["model"]["architecture"]["input"] == 60 and meta["model"]["architecture"]["hidden"] == [128, 256, 128]
+    assert meta["model"]["architecture"]["output_activation"] == ["linear", "sigmoid", "linear"] + ["sigmoid"] * 6
+    assert [t["step"] for t in meta["check"]["per_target"]][3:] == [1 / 256] * 6

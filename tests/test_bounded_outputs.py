@@ -213,7 +213,7 @@ def _csv(path):
     return path
 
 
-def test_cli_and_config_set_the_same_activations(tmp_path, capsys):
+def test_cli_config_and_schema_set_the_same_activations(tmp_path, capsys):
     data = _csv(tmp_path / "d.csv")
     common = ["tabular", "train", str(data), "--targets", "s,g,t", "--hidden", "4", "--epochs", "2",
               "--tflite", "float", "--quiet", "--backend", "python"]
@@ -221,9 +221,13 @@ def test_cli_and_config_set_the_same_activations(tmp_path, capsys):
     config = tmp_path / "train.json"
     config.write_text(json.dumps({"model": {"output_activation": {"g": "sigmoid", "t": "tanh"}}}))
     assert main(common + ["--runs-dir", str(tmp_path / "b"), "--config", str(config)]) == 0
-    (a,), (b,) = (list((tmp_path / d).iterdir()) for d in "ab")
-    model_a, model_b = ((r / "output" / "model.json").read_bytes() for r in (a, b))
-    assert model_a == model_b and network.loads(model_a).output_activation == ACTS
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"output_activation": {"g": "sigmoid", "t": "linear"}}))
+    assert main(common + ["--runs-dir", str(tmp_path / "c"), "--schema", str(schema),
+                          "--output-activation", "t=tanh"]) == 0  # the command line wins over the schema
+    (a,), (b,), (c,) = (list((tmp_path / d).iterdir()) for d in "abc")
+    model_a, model_b, model_c = ((r / "output" / "model.json").read_bytes() for r in (a, b, c))
+    assert model_a == model_b == model_c and network.loads(model_a).output_activation == ACTS
     meta = json.loads((a / "output" / "meta.json").read_text())
     assert meta["model"]["architecture"]["output_activation"] == list(ACTS)
     assert json.loads((a / "run.json").read_text())["settings"]["output_activation"] == {"g": "sigmoid", "t": "tanh"}

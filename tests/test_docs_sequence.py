@@ -32,6 +32,7 @@ def test_python_and_sh_blocks_run(tmp_path, monkeypatch, capsys):
         out = capsys.readouterr().out
         if argv[:2] == ["seq", "train"]:
             run_dir = out.strip()
+            tflite = "model.tflite" if "tcn" in argv else "model_float32.tflite"  # int8 (TCN) / float32 (LSTM)
             assert sorted(p.name for p in (Path(run_dir) / "output").iterdir()) == [
-                "meta.json", "model.json", "model.onnx", "model.tflite", "training_history.json"]
+                "meta.json", "model.json", "model.onnx", tflite, "training_history.json"]
     assert (tmp_path / "predictions.csv").read_text().startswith("sample,prediction,")

@@ -169,6 +169,9 @@ def test_report_of_every_wrong_type_is_a_page_or_one_line(trained_report, tmp_pa
 
     report = json.loads((trained_report / "report.json").read_text())
     report["shot_traces"][0]["session"] = ""  # one trace with every optional key, so each is replaced too
+    sessions = [dict(report["summary"], name="a.bin")]  # and the parts of a --concat run and of several sessions
+    report["summary"]["sessions"] = [{k: v for k, v in s.items() if not isinstance(v, (list, dict))} for s in sessions]
+    report["import"] = {"files": ["a.bin", "b.bin"], "skipped": ["c.bin"], "samples": [10, 20], "spansMs": [100, 200]}
     paths = [p for p in _paths(report)
              if not (len(p) > 2 and p[:2] in (("metrics", "split"),))]  # the split's index lists: not read
     folder = tmp_path / "run"

@@ -13,6 +13,7 @@ from stingerml.blaster.log import CHANNELS, from_columns, write_log
 from stingerml.blaster.plots import (
     PlotError,
     decimate_minmax,
+    nice_range,
     nice_ticks,
     plot_predictions,
     probability_histogram,
@@ -102,8 +103,14 @@ def test_overview_decimates_long_sessions_but_keeps_spikes():
     frame = [el for el in root.iter(SVG + "rect") if el.get("class") == "frame"][-1]
     ys = [y for _, y in pts]
     top, bottom = float(frame.get("y")), float(frame.get("y")) + float(frame.get("height"))
-    # the two spikes are the extremes of the channel and survive decimation near the frame's edges
-    assert min(ys) < top + 0.06 * (bottom - top) and max(ys) > bottom - 0.06 * (bottom - top)
+    # the frame's ends carry labelled ticks (the y tick labels sit 4 px below their value's line) ...
+    ticks = sorted((float(t.get("y")) - 4, float(t.text)) for t in root.iter(SVG + "text")
+                   if t.get("class") == "tick" and t.get("text-anchor") == "end" and top - 1 <= float(t.get("y")) - 4 <= bottom + 1)
+    (y_top, v_top), (y_bottom, v_bottom) = ticks[0], ticks[-1]
+    assert (y_top, y_bottom) == (pytest.approx(top), pytest.approx(bottom))
+    # ... and the two spikes, the channel's extremes, survive decimation where those labels put them
+    py = lambda v: y_top + (v - v_top) * (y_bottom - y_top) / (v_bottom - v_top)  # noqa: E731
+    assert min(ys) == pytest.approx(py(32767), abs=0.01) and max(ys) == pytest.approx(py(-32768), abs=0.01)
     assert len(svg) < 400_000
 
 
@@ -231,6 +238,19 @@ def test_nice_ticks_and_decimation():
     assert len(dx) == 20 and dx == sorted(dx)
     assert max(dy) == 998 and min(dy) == -999
     assert decimate_minmax([1, 2], [3, 4], 10, (0, 3)) == ([1, 2], [3, 4])
+
+
+def test_nice_range_ends_on_labelled_ticks():
+    """Issue 24: both ends of an axis carry a tick; the range only ever widens, to the next round step."""
+    assert nice_range(0.05, 0.95, 5) == ((0, 1), pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1]))
+    assert nice_range(-0.1, 9.9, 5) == ((-2, 10), [-2, 0, 2, 4, 6, 8, 10])  # one step for the widening and the ticks
+    assert nice_range(1, 5000, 6) == ((0, 5000), [0, 1000, 2000, 3000, 4000, 5000])
+    assert nice_range(-996, 198, 8)[0] == (-1000, 200)
+    for lo, hi in ((-36044.0, 36043.5), (0.5721, 0.7049), (3e-5, 7e-4), (-7.5, -7.25)):
+        (a, b), ticks = nice_range(lo, hi, 6)
+        assert a <= lo and b >= hi and (ticks[0], ticks[-1]) == (a, b) and 2 <= len(ticks) <= 8
+    for lo, hi in ((-1e308, 1e308), (0, 1.7e308), (2, 2)):  # no round ends within the floats: the range as given
+        assert nice_range(lo, hi, 6)[0] == (lo, hi)
 
 
 def test_write_svg(tmp_path):

@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import struct
 import xml.etree.ElementTree as ET
 from html import escape
 from pathlib import Path
+from typing import Tuple
 
 import pytest
 from conftest import use_backend
@@ -110,15 +112,34 @@ def test_render_handles_missing_parts():
         ET.fromstring(svg)
 
 
+def first_last_timestamp(path: Path) -> Tuple[int, int, int]:
+    """``(samples, first, last timestamp)`` of a binary log, read with struct (17-byte records, uint32 first)."""
+    data = path.read_bytes()
+    return len(data) // 17, struct.unpack_from("<I", data, 0)[0], struct.unpack_from("<I", data, len(data) - 17)[0]
+
+
 def test_import_page(vectors):
-    """A joined import: the files, the skipped one and the lost-shot warning are named."""
+    """A joined import: each joined file with its samples and seconds, the skipped one, why the joined
+    span is not the files' time, the lost-shot warning; the CLI does not claim shot plots."""
     pytest.importorskip("numba")
     paths = [vectors / "sessions" / n for n in ("tiny.bin", "session_a.bin", "tiny_junk.bin")]
+    events = []
     with use_backend("numba"):
-        joined = train(paths, concat=True)
+        joined = train(paths, concat=True, progress=events.append)
     html = render(joined.report(), joined.logs)
     check_page(html, len(joined.shot_traces))
-    assert "Joined as one log" in html and "skipped: " + str(paths[2]) in html and "7 of its 29 shots" in html
+    (n0, first0, last0), (n1, first1, last1) = first_last_timestamp(paths[0]), first_last_timestamp(paths[1])
+    assert (f"Joined as one log, in this order (<code>--concat</code>, the app's import): "
+            f"{paths[0]} ({n0} samples, {(last0 - first0) / 1000:.3f} s), {paths[1]} ({n1} samples, "
+            f"{(last1 - first1) / 1000:.3f} s). Skipped: {paths[2]} (a size that is not a whole number of 17-byte samples).") in html
+    assert (f"timestamp span above ({(last1 - first0) / 1000:.3f} s, its last minus first timestamp, which the data-quality "
+            f"score counts) is not the time recorded: the files span {(last0 - first0 + last1 - first1) / 1000:.3f} s together") in html
+    assert f"timestamp span (s, last minus first timestamp)</td><td>{(last1 - first0) / 1000:.3f}<" in html
+    assert "7 of its 29 shots" in html
+    n = len(joined.shot_traces)
+    assert f"Generated {n} shot plots" in joined.log_lines  # the browser's line, kept for the comparison with it ...
+    assert not any("shot plots" in e.message for e in events)  # ... but not said: no plot file is written
+    assert f"Kept {n} per-shot prediction traces (report.json, drawn in report.html)" in [e.message for e in events]
 
 
 def test_the_page_uses_the_cli_words_and_defines_its_numbers(tiny_dir):
@@ -138,3 +159,34 @@ def test_a_full_component_shows_no_tip():
     html = _quality({"overall": 100, "tier": "Good", "shots": part, "duration": dict(part, score=60),
                      "negatives": part})
     assert html.count("record more shots") == 1  # only the component below 100
+
+
+def test_sessions_table_and_an_older_import_block():
+    """Several sessions: each with its span in seconds, the total labelled as a sum; a report.json written
+    before the import kept per-file numbers still names the joined files."""
+    one = {"samples": 100, "durationMs": 12345, "shotsAll": 3, "shotsAccepted": 2, "posWindows": 10, "negWindows": 10}
+    two = dict(one, durationMs=1000)
+    summary = {**{k: one[k] + two[k] for k in one}, "sessions": [dict(one, name="a.bin"), dict(two, name="b.bin")]}
+    html = render({"summary": summary, "import": {"files": ["a.bin", "b.bin"], "skipped": []}, "quality": None,
+                   "metrics": None, "lr_loss_history": [], "mlp_loss_history": [], "shot_traces": []})
+    assert "<td>a.bin</td><td>100</td><td>12.345</td><td>2</td>" in html and "<td>b.bin</td><td>100</td><td>1.000</td>" in html
+    assert "timestamp span (s, each session&#x27;s last minus first timestamp, summed)</td><td>13.345<" in html
+    assert "Joined as one log, in this order (<code>--concat</code>, the app's import): a.bin, b.bin.</p>" in html
+
+
+def test_every_number_is_defined_on_the_page(tiny_dir):
+    """Issue 24: each metrics column, each quality part and the loss charts' points are explained on the page."""
+    html = (tiny_dir / "report.html").read_text(encoding="utf-8")
+    report = json.loads((tiny_dir / "report.json").read_text())
+    metrics = html[html.index('<section id="metrics">'):html.index('<section id="loss">')]
+    headers = re.findall(r"<th>([^<]+)</th>", metrics)[1:]
+    explained = re.search(r'<p class="explain">(.*?)</p>', metrics, re.S).group(1).lower()
+    assert len(headers) == 9 and all(h.lower() in explained for h in headers), headers
+    quality = html[html.index('<section id="quality">'):html.index('<section id="summary">')]
+    explained = re.search(r'<p class="explain">(.*?)</p>', quality, re.S).group(1).lower()
+    parts = re.findall(r'<tr data-component="\w+"><td>(\w+)</td>', quality)
+    assert parts == ["Shots", "Duration", "Negatives"] and all(p.lower() in explained for p in parts)
+    assert "100 shots score 100" in explained and "300 s scores 100" in explained and "good from 70, fair from 40" in explained
+    loss = html[html.index('<section id="loss">'):html.index('<section id="traces">')]
+    every = report["settings"]["mlpLossEvery"]
+    assert f"the LR&#x27;s every 100 iterations, the MLP&#x27;s every {every} (a point is one record)" in loss

@@ -185,10 +185,16 @@ def test_resume_equals_uninterrupted(tmp_path, architecture, backend):
         resumed = train_run(resume=run_b)
     got = outputs(resumed.run_dir)
     assert got == outputs(whole.run_dir)
-    assert sorted(got) == ["meta.json", "model.json", "model.onnx", "model.tflite", "training_history.json"]
+    tflite = "model.tflite" if architecture == "tcn" else "model_float32.tflite"  # int8 for the TCN (as tabular)
+    assert sorted(got) == ["meta.json", "model.json", "model.onnx", tflite, "training_history.json"]
     meta = got["meta.json"]
     assert meta["deployment"]["onnx"]["inputs"]["mask"]["shape"] == ["N", "T"]
     assert meta["model"]["architecture"]["type"] == architecture
+    if architecture == "tcn":
+        assert meta["deployment"]["tflite"]["type"] == "int8" and meta["quantization"]["mask"]["dtype"] == "int8"
+        assert set(meta["model"]["metrics"]["int8"]) == set(meta["model"]["metrics"]) - {"int8"}
+    else:
+        assert meta["quantization"] is None and meta["deployment"]["tflite_float"]["file"] == tflite
 
 
 def test_resume_validates_the_run_folder_and_its_checkpoint(tmp_path):

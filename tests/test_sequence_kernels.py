@@ -105,8 +105,28 @@ def test_numba_twin_same_bits(case):
         out = K.train_epoch(Pk, M, V, spec, X, lengths, Y, T, order, 4, 0.25, 1e-3, 1e-2, bc1, bc2, 424242,
                             pure.weight_flags(spec))
         results.append((out, Pk.tobytes(), M.tobytes(), V.tobytes(),
-                        K.forward(Pk, spec, X, lengths, T, len(lengths), Y)))
+                        K.forward(Pk, spec, X, lengths, T, len(lengths), Y),
+                        K.tcn_ranges(Pk, spec, X, lengths, T, len(lengths)).tobytes() if case[0] == "tcn" else b""))
     assert results[0] == results[1]
+
+
+def test_tcn_ranges_hold_every_forward_value():
+    """The int8 calibration ranges against the forward pass's own probabilities: the logits' range,
+    softmaxed, contains each sample's largest probability's logit gap (a check independent of the ranges' loop)."""
+    spec, P, X, lengths, Y, T = _problem(CASES[0], seed=5)
+    r = pure.tcn_ranges(P, spec, X, lengths, T, len(lengths))
+    depth = spec[pure.S_DEPTH]
+    assert len(r) == 4 * depth + 4
+    for l in range(depth):
+        assert 0.0 == r[4 * l] <= r[4 * l + 1]  # ReLU outputs: the smallest is 0 on these random weights
+        assert r[4 * l + 2] <= r[4 * l + 3]
+    assert r[4 * depth] < 0.0 < r[4 * depth + 1]  # block 0's skip (F != H) takes both signs
+    import math
+    probs, _ = pure.forward(P, spec, X, lengths, T, len(lengths))
+    C = spec[pure.S_C]
+    for n in range(len(lengths)):
+        row = probs[n * C:(n + 1) * C]
+        assert math.log(max(row) / min(row)) <= r[4 * depth + 3] - r[4 * depth + 2] + 1e-12
 
 
 def test_twin_defines_the_seam():

@@ -23,7 +23,8 @@ from .sequence_pure import S_C, layout, make_spec, n_params, weight_flags  # noq
 __all__ = list(_ref.__all__)
 
 _COMPILED = ("_sigmoid", "_tanh", "_block_off", "_head_off", "_load_input", "_tcn_forward", "_lstm_forward",
-             "_pool", "_head", "_head_backward", "_tcn_backward", "_lstm_backward", "_rows", "_adam", "_train")
+             "_pool", "_head", "_head_backward", "_tcn_backward", "_lstm_backward", "_rows", "_adam", "_train",
+             "_tcn_ranges")
 
 
 @njit(cache=True)
@@ -87,3 +88,12 @@ def forward(P: Sequence[float], spec: Sequence[int], X: Sequence[float], lengths
     loss, _ = _F["_rows"](_f64(P), np.zeros(0), _i64(spec), _f64(X), _i64(lengths), _i64(Y), int(T),
                           np.arange(n, dtype=np.int64), 0, n, 0.0, np.array([1], dtype=np.int64), probs, False)
     return array("d", probs.tobytes()), float(loss)
+
+
+def tcn_ranges(P: Sequence[float], spec: Sequence[int], X: Sequence[float], lengths: Sequence[int], T: int,
+               n: int) -> array:
+    """:func:`sequence_pure.tcn_ranges` under numba."""
+    out = np.zeros(4 * int(spec[4]) + 4)
+    _F["_tcn_ranges"](_f64(P), _i64(spec), _f64(X), _i64(lengths), int(T), int(n), out,
+                      np.array([1], dtype=np.int64))
+    return array("d", out.tobytes())

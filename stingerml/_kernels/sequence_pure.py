@@ -49,7 +49,7 @@ from ..core.rng import INV_2_32, MASK32
 from .pure import BETA1, BETA2, EPS
 
 __all__ = [  # the seam: sequence_jit defines every one of these names
-    "forward", "gradients", "layout", "make_spec", "n_params", "train_epoch", "weight_flags",
+    "forward", "gradients", "layout", "make_spec", "n_params", "tcn_ranges", "train_epoch", "weight_flags",
 ]
 
 ARCH_TCN, ARCH_LSTM = 0, 1
@@ -488,6 +488,44 @@ def _train(P, M, V, G, flags, spec, X, lengths, Y, T, order, batch_size, dropout
     return total, correct
 
 
+def _tcn_ranges(P, spec, X, lengths, T, n, out, state):
+    """min/max of every TCN tensor over the valid steps of ``n`` samples (no dropout), into ``out``:
+    at ``4·l`` block ``l``'s ReLU output (lo, hi) and its output after the residual (lo, hi); at
+    ``4·depth`` block 0's 1×1 skip (lo, hi; when ``F != H``); at ``4·depth + 2`` the logits (lo, hi)."""
+    F, H, C, depth = spec[1], spec[2], spec[3], spec[4]
+    inp = _zeros(T * F)
+    A = _zeros(depth * T * H)
+    Z = _zeros(depth * T * H)
+    D = _zeros(depth * T * H)
+    pooled = _zeros(H)
+    for i in range(0, 4 * depth + 4, 2):
+        out[i] = 1e308
+        out[i + 1] = -1e308
+    h0 = _head_off(spec)
+    for r in range(n):
+        L = lengths[r]
+        _load_input(X, r * T * F, L, F, inp)
+        _tcn_forward(P, spec, inp, L, T, A, Z, D, 0.0, 1.0, state)
+        for l in range(depth):
+            for i in range(l * T * H, (l * T + L) * H):
+                h = Z[i] if Z[i] > 0.0 else 0.0
+                out[4 * l] = min(out[4 * l], h)
+                out[4 * l + 1] = max(out[4 * l + 1], h)
+                out[4 * l + 2] = min(out[4 * l + 2], A[i])
+                out[4 * l + 3] = max(out[4 * l + 3], A[i])
+                if l == 0 and F != H:
+                    s = A[i] - h
+                    out[4 * depth] = min(out[4 * depth], s)
+                    out[4 * depth + 1] = max(out[4 * depth + 1], s)
+        _pool(spec, L, T, A, A, pooled)
+        for c in range(C):
+            z = P[h0 + C * H + c]
+            for o in range(H):
+                z += P[h0 + c * H + o] * pooled[o]
+            out[4 * depth + 2] = min(out[4 * depth + 2], z)
+            out[4 * depth + 3] = max(out[4 * depth + 3], z)
+
+
 # --- the public kernels -----------------------------------------------------------------------------
 
 def train_epoch(P: array, M: array, V: array, spec: Sequence[int], X: Sequence[float], lengths: Sequence[int],
@@ -526,3 +564,12 @@ def forward(P: Sequence[float], spec: Sequence[int], X: Sequence[float], lengths
     probs = _zeros(n * spec[S_C])
     loss, _ = _rows(P, _zeros(0), spec, X, lengths, Y, T, list(range(n)), 0, n, 0.0, [1], probs, False)
     return array("d", probs), loss
+
+
+def tcn_ranges(P: Sequence[float], spec: Sequence[int], X: Sequence[float], lengths: Sequence[int], T: int,
+               n: int) -> array:
+    """The int8 calibration ranges of a TCN on ``n`` samples of scaled inputs ``X`` (flat ``n × T × F``):
+    ``4·depth + 4`` floats, laid out as :func:`_tcn_ranges` says."""
+    out = _zeros(4 * spec[4] + 4)
+    _tcn_ranges(P, spec, X, lengths, T, n, out, [1])
+    return array("d", out)

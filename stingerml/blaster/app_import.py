@@ -38,12 +38,17 @@ class ImportedLogs:
         files: names of the kept files, in order.
         skipped: names of the files left out (size not a multiple of 17 bytes).
         warnings: one line per skipped file, then one per file that lost shots to the gap rule.
+        samples: per kept file, its samples.
+        spans_ms: per kept file, its last minus first timestamp (ms): the joined log's own span
+            (``log.duration_ms``) is not their sum, since each file's clock restarts.
     """
 
     log: Log
     files: List[str]
     skipped: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+    samples: List[int] = field(default_factory=list)
+    spans_ms: List[int] = field(default_factory=list)
 
 
 def _name(source: ImportSource, index: int) -> str:
@@ -151,5 +156,5 @@ def import_logs(sources: Sequence[ImportSource], *, min_gap_ms: float = DEFAULT_
             )
     for note in notes:
         warnings.warn(note, StingerWarning, stacklevel=2)
-    return ImportedLogs(joined, names, skipped, notes)
+    return ImportedLogs(joined, names, skipped, notes, [len(log) for log in kept], [log.duration_ms for log in kept])
 

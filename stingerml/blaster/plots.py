@@ -7,12 +7,12 @@ emits the frame, ticks, labels, polylines, vertical markers and shaded bands;
 element (or group) with ``class``, ``id`` where unique, and ``data-series``
 attributes, so tools and tests can find it: ``data-series="ax"`` .. ``"gz"`` for
 IMU channels, ``"lr"``/``"mlp"`` for probabilities, ``"accepted"``/``"rejected"``
-for trigger-pull markers, ``"pos"``/``"neg"`` for histogram bars.
+for the markers of accepted shots and other rising edges, ``"pos"``/``"neg"`` for histogram bars.
 
 Charts:
 
 - :func:`session_overview` — the six IMU channels stacked against time (s) with
-  accepted and rejected trigger pulls marked; long sessions are decimated to the
+  accepted shots and rejected rising edges marked; long sessions are decimated to the
   min and max of each pixel column so the file stays small and spikes survive;
 - :func:`shot_crops` — the IMU around each shot (x in ms from the trigger edge);
 - :func:`shot_trace` — LR/MLP probability around a shot over the IMU, like the
@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import os
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 from xml.sax.saxutils import escape, quoteattr
@@ -41,18 +41,21 @@ from .log import CHANNELS, Log
 PathLike = Union[str, "os.PathLike[str]"]
 
 COLORS: Dict[str, str] = {
-    "ax": "#1f77b4",
-    "ay": "#ff7f0e",
-    "az": "#2ca02c",
-    "gx": "#d62728",
-    "gy": "#9467bd",
-    "gz": "#8c564b",
-    "lr": "#17becf",
-    "mlp": "#e377c2",
-    "accepted": "#2ca02c",
-    "rejected": "#d62728",
-    "pos": "#d62728",
-    "neg": "#1f77b4",
+    # colour-blind safe: picked from Okabe & Ito's palette (2008) and Paul Tol's "muted" and
+    # "vibrant" schemes so that every two series drawn together stay apart under simulated
+    # protanopia, deuteranopia and tritanopia (tests/test_report_chromium.py measures it)
+    "ax": "#56B4E9",
+    "ay": "#009988",
+    "az": "#117733",
+    "gx": "#882255",
+    "gy": "#AA4499",
+    "gz": "#EE3377",
+    "lr": "#332288",
+    "mlp": "#E69F00",
+    "accepted": "#000000",
+    "rejected": "#888888",
+    "pos": "#EE7733",
+    "neg": "#0077BB",
     "band": "#ffd54f",
 }
 FONT = "font-family:sans-serif;font-size:11px"
@@ -67,16 +70,35 @@ def _num(v: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
+def _nice_step(lo: float, hi: float, max_ticks: int, min_step: float) -> float:
+    """The round tick step (1, 2, 2.5 or 5 × 10^k, at least ``min_step``) for at most about ``max_ticks`` steps."""
+    raw = max((hi - lo) / max(1, max_ticks), min_step)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+
 def nice_ticks(lo: float, hi: float, max_ticks: int = 6, min_step: float = 0.0) -> List[float]:
     """Round tick values (steps of 1, 2, 2.5 or 5 × 10^k, at least ``min_step``) within ``[lo, hi]``."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+    if not math.isfinite(hi - lo) or hi <= lo:
         return [lo] if math.isfinite(lo) else []
-    raw = max((hi - lo) / max(1, max_ticks), min_step)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    step = _nice_step(lo, hi, max_ticks, min_step)
     first = math.ceil(lo / step - 1e-9)
     last = math.floor(hi / step + 1e-9)
     return [k * step for k in range(first, last + 1)]
+
+
+def nice_range(lo: float, hi: float, max_ticks: int = 6, min_step: float = 0.0) -> Tuple[Tuple[float, float], List[float]]:
+    """``((lo', hi'), ticks)``: ``[lo, hi]`` widened to the nearest round ticks around it, so both ends
+    of the axis carry a labelled tick (``ticks`` runs from ``lo'`` to ``hi'``)."""
+    if not math.isfinite(hi - lo) or hi <= lo:
+        return (lo, hi), nice_ticks(lo, hi)
+    step = _nice_step(lo, hi, max_ticks, min_step)
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    ticks = [k * step for k in range(first, last + 1)]
+    if not math.isfinite(ticks[0] - ticks[-1]):  # within a step of the largest float: the range as it is
+        return (lo, hi), nice_ticks(lo, hi, max_ticks, min_step)
+    return (ticks[0], ticks[-1]), ticks
 
 
 def _tick_text(v: float) -> str:
@@ -147,7 +169,11 @@ def _text(x: float, y: float, text: str, **attrs: object) -> str:
 
 @dataclass
 class Axes:
-    """A plot area: the pixel rectangle ``(left, top, width, height)`` and the data ranges it shows."""
+    """A plot area: the pixel rectangle ``(left, top, width, height)`` and the data ranges it shows.
+
+    Both ranges are widened to round ticks (:func:`nice_range`), so each axis ends on a labelled
+    tick; ``x_ticks`` and ``y_ticks`` are those ticks.
+    """
 
     left: float
     top: float
@@ -156,6 +182,13 @@ class Axes:
     x_range: Tuple[float, float]
     y_range: Tuple[float, float]
     y_min_step: float = 0.0  # 1 for counts: no fractional ticks
+    x_ticks: List[float] = field(init=False)
+    y_ticks: List[float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.x_range, self.x_ticks = nice_range(*self.x_range, max_ticks=max(2, int(self.width // 80)))
+        self.y_range, self.y_ticks = nice_range(*self.y_range, max_ticks=max(2, int(self.height // 25)),
+                                                min_step=self.y_min_step)
 
     def px(self, x: float) -> float:
         """Pixel x of data x."""
@@ -172,23 +205,28 @@ class Axes:
         return self.top + self.height
 
     def frame(self, *, title: str = "", xlabel: str = "", ylabel: str = "", xticks: bool = True) -> List[str]:
-        """Border, grid lines with tick labels, axis labels and title."""
+        """Border, grid lines with tick labels, axis labels and title.
+
+        Text is placed so that no two labels overlap: x tick labels sit 17 px below the
+        frame (clear of the lowest y tick label), the axis label 32 px below, the y axis
+        label 50 px left of the frame (clear of tick labels up to 7 characters).
+        """
         parts = [f"<rect{_attrs(class_='frame', x=_num(self.left), y=_num(self.top), width=_num(self.width), height=_num(self.height), fill='none', stroke='#888')}/>"]
-        for v in nice_ticks(*self.y_range, max_ticks=max(2, int(self.height // 25)), min_step=self.y_min_step):
+        for v in self.y_ticks:
             y = self.py(v)
             parts.append(f"<line{_attrs(class_='grid', x1=_num(self.left), x2=_num(self.left + self.width), y1=_num(y), y2=_num(y), stroke='#eee')}/>")
             parts.append(_text(self.left - 4, y + 4, _tick_text(v), class_="tick", text_anchor="end"))
-        for v in nice_ticks(*self.x_range, max_ticks=max(2, int(self.width // 80))):
+        for v in self.x_ticks:
             x = self.px(v)
             parts.append(f"<line{_attrs(class_='grid', x1=_num(x), x2=_num(x), y1=_num(self.top), y2=_num(self.bottom), stroke='#eee')}/>")
             if xticks:
-                parts.append(_text(x, self.bottom + 13, _tick_text(v), class_="tick", text_anchor="middle"))
+                parts.append(_text(x, self.bottom + 17, _tick_text(v), class_="tick", text_anchor="middle"))
         if title:
             parts.append(_text(self.left, self.top - 6, title, class_="title", font_weight="bold"))
         if xlabel:
-            parts.append(_text(self.left + self.width / 2, self.bottom + 28, xlabel, class_="xlabel", text_anchor="middle"))
+            parts.append(_text(self.left + self.width / 2, self.bottom + 32, xlabel, class_="xlabel", text_anchor="middle"))
         if ylabel:
-            cx, cy = self.left - 42, self.top + self.height / 2
+            cx, cy = self.left - 50, self.top + self.height / 2
             parts.append(_text(cx, cy, ylabel, class_="ylabel", text_anchor="middle", transform=f"rotate(-90 {_num(cx)} {_num(cy)})"))
         return parts
 
@@ -219,14 +257,43 @@ class Axes:
         """A centred message inside the plot area (for empty input)."""
         return _text(self.left + self.width / 2, self.top + self.height / 2, text, class_="note", text_anchor="middle", fill="#888")
 
+    def legend(self, items: Sequence[Tuple[str, str]], series: Sequence[Tuple[Sequence[float], Sequence[float]]] = ()) -> str:
+        """A legend of ``(label, color)`` inside this plot area, on a white box in the corner
+        (top right, top left, bottom right, bottom left: the first covering fewest points of
+        ``series``, ``(xs, ys)`` in data units)."""
+        w = legend_width(items) + 2 * LEGEND_PAD
+        h = LEGEND_HEIGHT
+        right, bottom = self.left + self.width - LEGEND_INSET - w, self.bottom - LEGEND_INSET - h
+        top, left = self.top + LEGEND_INSET, self.left + LEGEND_INSET
+        corners = [(right, top), (left, top), (right, bottom), (left, bottom)]
+        pixels = [(self.px(x), self.py(y)) for xs, ys in series for x, y in zip(xs, ys)]
 
-def legend(items: Sequence[Tuple[str, str]], x: float, y: float) -> str:
-    """A one-row legend of ``(label, color)`` swatches starting at pixel ``(x, y)``."""
-    parts = []
+        def covered(corner: Tuple[float, float]) -> int:
+            x0, y0 = corner
+            return sum(1 for px, py in pixels if x0 <= px <= x0 + w and y0 <= py <= y0 + h)
+
+        x0, y0 = min(corners, key=covered)
+        box = f"<rect{_attrs(class_='legend-box', x=_num(x0), y=_num(y0), width=_num(w), height=h, fill='white', fill_opacity=0.85, stroke='#ccc')}/>"
+        return legend(items, x0 + LEGEND_PAD, y0 + h / 2 + 4, box=box)
+
+
+LEGEND_CHAR_W = 7  # px per character of an 11 px label (wide enough for sans-serif capitals)
+LEGEND_PAD, LEGEND_HEIGHT, LEGEND_INSET = 6, 20, 6  # px
+
+
+def legend_width(items: Sequence[Tuple[str, str]]) -> float:
+    """Pixel width of :func:`legend`'s row of ``items``."""
+    return sum(16 + LEGEND_CHAR_W * len(label) for label, _ in items) + 12 * (len(items) - 1)
+
+
+def legend(items: Sequence[Tuple[str, str]], x: float, y: float, box: str = "") -> str:
+    """A one-row legend of ``(label, color)`` swatches starting at pixel ``(x, y)`` (the text baseline),
+    drawn over ``box`` (an element behind it, e.g. :meth:`Axes.legend`'s white box)."""
+    parts = [box] if box else []
     for label, color in items:
         parts.append(f"<rect{_attrs(x=_num(x), y=_num(y - 8), width=12, height=8, fill=color)}/>")
         parts.append(_text(x + 16, y, label))
-        x += 28 + 7 * len(label)
+        x += 28 + LEGEND_CHAR_W * len(label)
     return f"<g class=\"legend\">{''.join(parts)}</g>"
 
 
@@ -299,13 +366,13 @@ def session_overview(
         top = top0 + k * (panel_height + gap)
         panels.append((name, col, Axes(MARGIN_LEFT, top, plot_w, panel_height, x_range, data_range([col]))))
     height = panels[-1][2].bottom + 45
-    parts = [legend([("accepted pull", COLORS["accepted"]), ("rejected pull", COLORS["rejected"])], MARGIN_LEFT, 18)]
+    parts = [legend([("accepted shot", COLORS["accepted"]), ("rejected rising edge", COLORS["rejected"])], MARGIN_LEFT, 18)]
     parts.append(_text(width - MARGIN_RIGHT, 18, f"{n} samples, {len(accepted)} accepted, {len(rejected)} rejected", text_anchor="end", class_="summary"))
     for k, (name, col, ax) in enumerate(panels):
         last = k == len(panels) - 1
         parts += ax.frame(ylabel=name, xlabel="time (s)" if last else "", xticks=last)
         if n:
-            px, py = decimate_minmax(xs, col, plot_w, x_range)
+            px, py = decimate_minmax(xs, col, plot_w, ax.x_range)
             parts.append(ax.polyline(px, py, series=name, color=COLORS[name], id=f"imu-{name}"))
         elif k == 0:
             parts.append(ax.note("no samples"))
@@ -340,7 +407,7 @@ def shot_crop(log: Log, shot: int, *, pre_ms: float = 1000, post_ms: float = 200
     parts += ax.frame(title=f"{label}sample {shot}, t0 = {t0} ms", xlabel="ms from trigger", ylabel="raw IMU")
     parts += _imu_series(ax, xs, log, i0, i1, int(ax.width))
     parts.append(ax.vline(0, cls="marker trigger", series="trigger", color="#000"))
-    parts.append(legend([(c, COLORS[c]) for c in CHANNELS], ax.left + 260, 18))
+    parts.append(ax.legend([(c, COLORS[c]) for c in CHANNELS], [(xs, col[i0:i1]) for col in log.channels]))
     return svg_document(width, height, parts, title=f"{label}sample {shot}")
 
 
@@ -366,7 +433,7 @@ def shot_trace(trace: Dict, log: Optional[Log] = None, *, width: int = 800, heig
     parts = [prob.band(*PRESHOT_MS, cls="band preshot", color=COLORS["band"])]
     parts += prob.frame(title=title, ylabel="probability", xticks=log is None, xlabel="" if log is not None else "ms from trigger")
     parts.append(prob.hline(0.5, cls="threshold", color="#888", dash="4 3"))
-    items = []
+    items, drawn = [], []
     for key in ("lr", "mlp"):
         probs = trace.get(f"p_{key}")
         if probs is None:
@@ -378,19 +445,22 @@ def shot_trace(trace: Dict, log: Optional[Log] = None, *, width: int = 800, heig
                 raise PlotError(f"shot_trace: {key.upper()} probability {p!r} is not within [0, 1]")
         parts.append(prob.polyline(x_ms, probs, series=key, color=COLORS[key], stroke_width=1.5, id=f"prob-{key}"))
         items.append((key.upper(), COLORS[key]))
+        drawn.append((x_ms, probs))
     parts.append(prob.vline(0, cls="marker trigger", series="trigger", color="#000"))
+    if items:
+        parts.append(prob.legend(items, drawn))
     if log is not None:
         t0 = trace["t0"]
         ts = log.timestamp_ms
-        i0 = bisect_left(ts, t0 + x_range[0])
-        i1 = bisect_right(ts, t0 + x_range[1])
-        imu = Axes(MARGIN_LEFT, prob.bottom + 25, plot_w, height - 120 - top_h, x_range, data_range(log.channels[c][i0:i1] for c in range(6)))
+        i0 = bisect_left(ts, t0 + prob.x_range[0])
+        i1 = bisect_right(ts, t0 + prob.x_range[1])
+        imu = Axes(MARGIN_LEFT, prob.bottom + 25, plot_w, height - 120 - top_h, prob.x_range, data_range(log.channels[c][i0:i1] for c in range(6)))
         parts.append(imu.band(*PRESHOT_MS, cls="band preshot", color=COLORS["band"]))
         parts += imu.frame(xlabel="ms from trigger", ylabel="raw IMU")
-        parts += _imu_series(imu, [t - t0 for t in ts[i0:i1]], log, i0, i1, int(plot_w))
+        xs = [t - t0 for t in ts[i0:i1]]
+        parts += _imu_series(imu, xs, log, i0, i1, int(plot_w))
         parts.append(imu.vline(0, cls="marker trigger", series="trigger", color="#000"))
-        items += [(c, COLORS[c]) for c in CHANNELS]
-    parts.append(legend(items, MARGIN_LEFT + 360, 18))
+        parts.append(imu.legend([(c, COLORS[c]) for c in CHANNELS], [(xs, col[i0:i1]) for col in log.channels]))
     return svg_document(width, height, parts, title=title)
 
 
@@ -422,7 +492,9 @@ def probability_histogram(p_pos: Sequence[float], p_neg: Sequence[float], bins: 
             y = ax.py(c)
             bars.append(f"<rect{_attrs(class_='bar', data_series=name, data_bin=k, data_count=c, x=_num(x), y=_num(y), width=_num(bar_w), height=_num(ax.bottom - y), fill=COLORS[name], fill_opacity=0.8)}/>")
         parts.append(f"<g{_attrs(id=f'hist-{name}', class_='series', data_series=name)}>{''.join(bars)}</g>")
-    parts.append(legend([(f"positive (n={len(p_pos)})", COLORS["pos"]), (f"negative (n={len(p_neg)})", COLORS["neg"])], ax.left + 200, 18))
+    bars = [((k + 0.5) / bins, c * f) for name in ("pos", "neg") for k, c in enumerate(counts[name]) for f in (0.25, 0.5, 0.75, 1)]
+    parts.append(ax.legend([(f"positive (n={len(p_pos)})", COLORS["pos"]), (f"negative (n={len(p_neg)})", COLORS["neg"])],
+                           [([x for x, _ in bars], [c for _, c in bars])]))
     return svg_document(width, height, parts, title=title or "probability histogram")
 
 

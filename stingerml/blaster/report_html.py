@@ -14,44 +14,73 @@ charts are ``<svg>`` elements inside ``<figure class="chart" data-chart=...>``.
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 from ..core.constants import REPORT_HTML_FILE
 from ..core.jsonfile import Nullable
 from .log import Log
-from .plots import COLORS, MARGIN_LEFT, MARGIN_RIGHT, Axes, data_range, legend, shot_trace, svg_document
+from .plots import COLORS, MARGIN_LEFT, MARGIN_RIGHT, Axes, data_range, shot_trace, svg_document
 
 REPORT_HTML = REPORT_HTML_FILE  # the page's file name (stingerml.core.constants)
 
-CSS = """
-body { font-family: sans-serif; color: #111; background: #fff; margin: 24px auto; max-width: 860px; line-height: 1.4; }
-h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; border-bottom: 1px solid #ccc; margin-top: 28px; }
-.meta { color: #555; font-size: 13px; }
-table { border-collapse: collapse; font-size: 14px; margin: 8px 0; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; } th:first-child, td:first-child { text-align: left; }
-.score { font-size: 30px; font-weight: bold; } .tier { font-size: 18px; margin-left: 8px; }
-.bar { display: inline-block; width: 160px; height: 10px; border: 1px solid #888; vertical-align: middle; margin-right: 8px; }
-.bar span { display: block; height: 100%; background: #4a7; }
-.tier-Fair .bar span { background: #da3; } .tier-Needs .bar span { background: #c44; }
-ul.warnings li { color: #8a4b00; } .explain { font-size: 13px; color: #333; }
-figure.chart { margin: 12px 0; page-break-inside: avoid; break-inside: avoid; }
-figure.chart svg { max-width: 100%; height: auto; }
-figure.chart[data-chart="loss"] { display: inline-block; width: 49%; margin: 6px 0; vertical-align: top; }
-h3 { font-size: 15px; }
-@media print { body { margin: 0; max-width: none; } h2 { page-break-after: avoid; break-after: avoid; } }
+CHART_MIN_WIDTH = 560  # px: no chart is drawn narrower when the window leaves room for it
+LOSS_WIDTH = CHART_MIN_WIDTH  # px, a loss chart's own size: two side by side from ~1180 px, else one per row
+TRACE_WIDTH = 1000  # px, a shot chart's own size (shown at the page width, up to 1200 px)
+
+CSS = f"""
+body {{ font-family: sans-serif; color: #111; background: #fff; margin: 24px auto; padding: 0 16px; max-width: 1200px; line-height: 1.4; }}
+h1 {{ font-size: 22px; margin-bottom: 4px; }} h2 {{ font-size: 17px; border-bottom: 1px solid #ccc; margin-top: 28px; }}
+.meta {{ color: #555; font-size: 13px; }}
+table {{ border-collapse: collapse; font-size: 14px; margin: 8px 0; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }} th:first-child, td:first-child {{ text-align: left; }}
+.score {{ font-size: 30px; font-weight: bold; }} .tier {{ font-size: 18px; margin-left: 8px; }}
+.bar {{ display: inline-block; width: 160px; height: 10px; border: 1px solid #888; vertical-align: middle; margin-right: 8px; }}
+.bar span {{ display: block; height: 100%; background: #4a7; }}
+.tier-Fair .bar span {{ background: #da3; }} .tier-Needs .bar span {{ background: #c44; }}
+ul.warnings li {{ color: #8a4b00; }} .explain {{ font-size: 13px; color: #333; }}
+.charts {{ display: flex; flex-wrap: wrap; gap: 16px; }}
+figure.chart {{ margin: 12px 0; page-break-inside: avoid; break-inside: avoid; }}
+figure.chart svg {{ display: block; width: 100%; height: auto; }}
+figure.chart[data-chart="loss"] {{ flex: 1 1 {CHART_MIN_WIDTH}px; margin: 0; }}
+h3 {{ font-size: 15px; }}
+@media print {{ body {{ margin: 0; padding: 0; max-width: none; }} h2 {{ page-break-after: avoid; break-after: avoid; }} }}
 """
 
+SESSIONS_SPAN = "timestamp span (s, each session's last minus first timestamp, summed)"
 SUMMARY_LABELS = (
     ("samples", "samples"), ("durationMs", "timestamp span (s, last minus first timestamp)"), ("shotsAll", "rising edges (trigger 0\u21921)"),
-    ("shotsAccepted", "accepted shots (1 s apart)"), ("rawPosCount", "positive windows before augmentation"),
-    ("posWindows", "positive windows (augmented)"), ("negWindows", "negative windows"), ("rows", "rows"),
+    ("shotsAccepted", "accepted shots (1 s apart)"), ("rawPosCount", "positive windows before augmentation (one per accepted shot that fits)"),
+    ("posWindows", "positive windows (augmented: each also shifted by a few samples)"),
+    ("negWindows", "negative windows (drawn away from every trigger edge)"), ("rows", "rows"),
     ("trainDir", "training folder"), ("windowSamples", "samples per window"),
 )
 
 EXPLAIN = (
     "Precision: of the moments a model calls \u201ca shot is about to happen\u201d, the share that really came "
     "just before a shot (low precision = false alarms). Recall: of the real pre-shot moments, the share the model "
-    "caught (low recall = missed shots). Both on held-out windows the model did not train on, at threshold 0.5."
+    "caught (low recall = missed shots). Both on held-out windows the model did not train on, at threshold 0.5. "
+    "F1: the harmonic mean of precision and recall; accuracy: the share of held-out windows called right; best "
+    "threshold and best F1: the threshold (0.00 to 1.00 in steps of 0.01, the lowest on a tie) with the highest F1, "
+    "and that F1; train loss and test loss: mean binary cross-entropy on the training and the held-out windows; "
+    "TP / FP / TN / FN: held-out windows called positive rightly / wrongly, negative rightly / wrongly. "
+    "The check models are fitted on the other windows (LR 1500, MLP 220 iterations, the app's check); the model "
+    "files are then trained on all windows."
+)
+QUALITY_EXPLAIN = (
+    "The app's score: the mean of three parts, each 0 to 100: shots (100 shots score 100, counted as the positive "
+    "windows before augmentation), duration (a timestamp span of 300 s scores 100) and negatives (as many negative windows as "
+    "positive score 100). Good from 70, Fair from 40, else Needs more data. A tip shows while a part is below 100."
+)
+LOSS_EXPLAIN = (
+    "The model files' mean training loss (binary cross-entropy; lower is better) against iteration: the LR's "
+    "every 100 iterations, the MLP's every {every} (a point is one record). A curve that flattens has finished "
+    "learning."
+)
+TRACES_EXPLAIN = (
+    "Up to two shots the models recognised best (the app's pick). Top: the probability of both models for every "
+    "sample from 1 s before to 0.2 s after the trigger edge (black line, 0 ms); the shaded band is the pre-shot "
+    "window the models learn ([-600, -100] ms), the dashed line the 0.5 threshold. Below: the raw IMU readings "
+    "(sensor counts) of the same samples."
 )
 
 
@@ -61,8 +90,10 @@ _MODEL_METRICS = {"cm": {"tp": object, "fp": object, "tn": object, "fn": object}
                   **{k: object for k in ("precision", "recall", "f1", "acc", "bestThreshold", "bestF1", "trainLoss",
                                          "valLoss")}}
 REPORT_SCHEMA = {
-    "summary": {"durationMs?": Nullable(_NUMBER), "sessions?": Nullable([{"name": str}])},
-    "import?": Nullable({"files": _STRINGS, "skipped": _STRINGS}),
+    "summary": {"durationMs?": Nullable(_NUMBER), "sessions?": Nullable([{
+        "name": str, "durationMs": _NUMBER, **{k: object for k in ("samples", "shotsAccepted", "posWindows", "negWindows")}}])},
+    "import?": Nullable({"files": _STRINGS, "skipped": _STRINGS, "samples?": Nullable([object]),
+                         "spansMs?": Nullable([_NUMBER])}),
     "warnings?": Nullable(_STRINGS),
     "settings?": Nullable(dict),
     "logs?": Nullable(_STRINGS),
@@ -83,8 +114,8 @@ def _fmt(v: Any) -> str:
     return escape(str(v))
 
 
-def loss_chart(history: Sequence[Mapping[str, float]], name: str, *, width: int = 400, height: int = 240) -> str:
-    """Mean training loss (BCE) against iteration, one polyline ``data-series=name``."""
+def loss_chart(history: Sequence[Mapping[str, float]], name: str, *, width: int = LOSS_WIDTH, height: int = 280) -> str:
+    """Mean training loss (BCE) against iteration, one polyline ``data-series=name`` (``width`` × ``height`` px)."""
     xs = [h["iter"] for h in history]
     ys = [h["loss"] for h in history]
     x_range = (min(xs), max(xs)) if len(xs) > 1 and max(xs) > min(xs) else (0.0, 1.0)
@@ -95,7 +126,7 @@ def loss_chart(history: Sequence[Mapping[str, float]], name: str, *, width: int 
         parts.append(ax.polyline(xs, ys, series=name, color=COLORS[name], stroke_width=1.5, id=f"loss-{name}"))
     else:
         parts.append(ax.note("no loss recorded"))
-    parts.append(legend([(f"{name.upper()}, {len(xs)} points", COLORS[name])], ax.left + 150, 14))
+    parts.append(ax.legend([(f"{name.upper()}, {len(xs)} points", COLORS[name])], [(xs, ys)]))
     return svg_document(width, height, parts, title=title)
 
 
@@ -115,25 +146,53 @@ def _quality(q: Optional[Mapping[str, Any]]) -> str:
     tier_cls = (q["tier"].split() or [""])[0]
     return (f'<div class="tier-{tier_cls}"><p><span class="score">{q["overall"]}/100</span>'
             f'<span class="tier">{escape(q["tier"])}</span></p>'
-            f'<table><tr><th>component</th><th>score</th><th>tip</th></tr>{"".join(rows)}</table></div>')
+            f'<table><tr><th>component</th><th>score</th><th>tip</th></tr>{"".join(rows)}</table></div>'
+            f'<p class="explain">{escape(QUALITY_EXPLAIN)}</p>')
+
+
+def _seconds(ms: float) -> str:
+    """Milliseconds as seconds with 3 decimals (the summary's unit)."""
+    return f"{ms / 1000:.3f}"
+
+
+def _imported(imported: Mapping[str, Any], span_ms: Optional[float]) -> str:
+    """What ``--concat`` joined and skipped, and why the joined span is not the files' time."""
+    files, samples, spans = imported["files"], imported.get("samples"), imported.get("spansMs")
+    if samples is not None and spans is not None:
+        joined = ", ".join(f"{escape(f)} ({n} samples, {_seconds(ms)} s)" for f, n, ms in zip(files, samples, spans))
+    else:  # a report.json written before the per-file numbers were kept
+        joined = escape(", ".join(files))
+    out = f"<p>Joined as one log, in this order (<code>--concat</code>, the app's import): {joined}."
+    if imported["skipped"]:
+        out += (f" Skipped: {escape(', '.join(imported['skipped']))} (a size that is not a whole number of "
+                "17-byte samples).")
+    if spans is not None and span_ms is not None and len(files) > 1:
+        out += (f" Each file's timestamps come from its own clock (they start again in the next file), so the "
+                f"joined log's timestamp span above "
+                f"({_seconds(span_ms)} s, its last minus first timestamp, which the data-quality score counts) is "
+                f"not the time recorded: the files span {_seconds(sum(spans))} s together (each its last minus "
+                "first timestamp).")
+    return out + "</p>"
 
 
 def _summary(report: Mapping[str, Any]) -> str:
     s = report.get("summary") or {}
     shown = {**s, "durationMs": s["durationMs"] / 1000 if s.get("durationMs") is not None else None}  # seconds
-    rows = [f"<tr><td>{escape(label)}</td><td>{_fmt(shown[key])}</td></tr>" for key, label in SUMMARY_LABELS
+    labels = dict(SUMMARY_LABELS, **({"durationMs": SESSIONS_SPAN} if s.get("sessions") else {}))
+    rows = [f"<tr><td>{escape(labels[key])}</td><td>{_fmt(shown[key])}</td></tr>" for key, _ in SUMMARY_LABELS
             if shown.get(key) is not None]
     out = f"<table>{''.join(rows)}</table>"
     sessions = s.get("sessions")
     if sessions:
-        head = "".join(f"<th>{h}</th>" for h in ("session", "samples", "accepted shots", "positive", "negative"))
-        body = "".join(f"<tr><td>{escape(x['name'])}</td><td>{x['samples']}</td><td>{x['shotsAccepted']}</td>"
-                       f"<td>{x['posWindows']}</td><td>{x['negWindows']}</td></tr>" for x in sessions)
+        head = "".join(f"<th>{h}</th>" for h in ("session", "samples", "timestamp span (s)", "accepted shots",
+                                                   "positive windows", "negative windows"))
+        body = "".join(f"<tr><td>{escape(x['name'])}</td><td>{x['samples']}</td><td>{_seconds(x['durationMs'])}</td>"
+                       f"<td>{x['shotsAccepted']}</td><td>{x['posWindows']}</td><td>{x['negWindows']}</td></tr>"
+                       for x in sessions)
         out += f"<table><tr>{head}</tr>{body}</table>"
     imported = report.get("import")
     if imported:
-        out += (f"<p>Joined as one log (the app's import): {escape(', '.join(imported['files']))}"
-                + (f"; skipped: {escape(', '.join(imported['skipped']))}" if imported["skipped"] else "") + "</p>")
+        out += _imported(imported, s.get("durationMs"))
     warnings = report.get("warnings") or []
     out += "<h3>Warnings</h3>"
     out += ("<ul class=\"warnings\">" + "".join(f"<li>{escape(w)}</li>" for w in warnings) + "</ul>") if warnings else "<p>None.</p>"
@@ -168,10 +227,9 @@ def _traces(traces: Sequence[Mapping[str, Any]], logs: Mapping[str, Log]) -> str
     for t in traces:
         log = logs.get(t.get("session", ""))
         missing = missing or log is None
-        out.append(_figure("trace", shot_trace(dict(t), log, width=800, height=480 if log is not None else 300)))
+        out.append(_figure("trace", shot_trace(dict(t), log, width=TRACE_WIDTH, height=480 if log is not None else 300)))
     note = "<p>The log was not found, so the IMU panels are left out.</p>" if missing else ""
-    return (note + "<p class=\"explain\">Probability of both models for every sample from 1 s before to 0.2 s after "
-            "the trigger; the shaded band is the pre-shot window the models learn ([-600, -100] ms).</p>" + "".join(out))
+    return note + f"<p class=\"explain\">{escape(TRACES_EXPLAIN)}</p>" + "".join(out)
 
 
 def render(report: Mapping[str, Any], logs: Optional[Mapping[str, Log]] = None, title: str = "stingerml training report") -> str:
@@ -191,7 +249,9 @@ def render(report: Mapping[str, Any], logs: Optional[Mapping[str, Log]] = None, 
     sources = report.get("logs") or []
     if sources:
         meta += f"<br>Log{'s' if len(sources) > 1 else ''}: {escape(', '.join(sources))}"
-    loss = "".join(_figure("loss", loss_chart(report.get(f"{k}_loss_history") or [], k)) for k in ("lr", "mlp"))
+    charts = "".join(_figure("loss", loss_chart(report.get(f"{k}_loss_history") or [], k)) for k in ("lr", "mlp"))
+    explain = LOSS_EXPLAIN.format(every=settings.get("mlpLossEvery", "few"))
+    loss = f'<p class="explain">{escape(explain)}</p><div class="charts">{charts}</div>'
     sections = [
         ("quality", "Data quality", _quality(report.get("quality"))),
         ("summary", "Summary and warnings", _summary(report)),

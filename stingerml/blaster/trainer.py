@@ -97,7 +97,8 @@ class TrainResult:
     ``settings`` are the ones trained with; ``logs`` the logs trained on by the
     ``session`` name of their traces (``""`` for one log; empty without a log),
     for ``report.html``; ``imported`` (only with ``concat``) the joined and
-    skipped files.
+    skipped files (``files``, ``skipped``) and per joined file its ``samples`` and
+    ``spansMs`` (last minus first timestamp).
     """
 
     lr_blob: bytes
@@ -114,7 +115,7 @@ class TrainResult:
     log_lines: List[str] = field(default_factory=list)
     settings: TrainSettings = APP
     logs: Dict[str, Log] = field(default_factory=dict)
-    imported: Optional[Dict[str, List[str]]] = None
+    imported: Optional[Dict[str, List[Any]]] = None
 
     @property
     def quality(self) -> Optional[Dict[str, Any]]:
@@ -320,7 +321,7 @@ class _Rows(NamedTuple):
     dataset: Union[Dataset, SessionsDataset, TrainFolder]
     traces: Optional[Callable[[mlmd.LRModel, mlmd.MLPModel], List[Dict[str, Any]]]]  # None: no log, no traces
     logs: Optional[Dict[str, Log]] = None  # the logs by trace session name, for report.html
-    imported: Optional[Dict[str, List[str]]] = None  # concat: the joined and skipped files
+    imported: Optional[Dict[str, List[Any]]] = None  # concat: the joined and skipped files, samples and spans
     input_warnings: Sequence[str] = ()  # concat: the import's (already reported; not the browser's log lines)
     features: Optional[Features] = None  # computed by the source (in tasks), else by the core
 
@@ -339,7 +340,8 @@ def _run(source: Callable[[Reporter], _Rows], progress: Optional[ProgressCallbac
     else:
         rep.say("traces", "Computing per-shot predictions...")
         traces = pick_traces(rows.traces(fitted.lr_model, fitted.mlp_model))
-        rep.say("done", f"Generated {len(traces)} shot plots")
+        rep.say("done", f"Generated {len(traces)} shot plots",  # the browser's line; no plot file is written here
+                shown=f"Kept {len(traces)} per-shot prediction traces (report.json, drawn in report.html)")
     return replace(fitted, summary=rows.summary, warnings=[*rows.input_warnings, *rows.warnings], shot_traces=traces,
                    dataset=rows.dataset, logs=rows.logs or {}, imported=rows.imported)
 
@@ -424,7 +426,7 @@ def train(
     is not a multiple of 17 bytes skipped) and trained as one log: the app's
     files, metrics and log lines. ``warnings`` then start with the import's
     (skipped files, shots lost to the gap rule at a file boundary) and
-    ``imported`` names the joined and skipped files.
+    ``imported`` names the joined and skipped files (with each joined file's samples and span).
 
     Raises:
         LogFormatError: the log cannot be read (with ``concat``: no file left).
@@ -449,7 +451,8 @@ def train(
         _check_rows(log.source, ds.pos_count, ds.neg_count, ds.window_samples, ds.lead_samples, params)
         rep.say("dataset", f"Dataset: {len(ds.accepted)} shots \u2192 {ds.pos_count} positive (augmented), "
                 f"{ds.neg_count} negative windows ({ds.window_samples} samples each)")
-        joined = None if imported is None else {"files": imported.files, "skipped": imported.skipped}
+        joined = None if imported is None else {"files": imported.files, "skipped": imported.skipped,
+                                                "samples": imported.samples, "spansMs": imported.spans_ms}
         return _Rows(ds.windows, ds.labels, _session_summary(log, ds), dataset_warnings(log, ds), ds,
                      _log_traces(log, ds), logs={"": log}, imported=joined,
                      input_warnings=imported.warnings if imported else (),

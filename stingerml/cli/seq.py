@@ -16,7 +16,12 @@ from pathlib import Path
 from ._common import (
     add_arguments_later, add_global_options, add_json, add_output, positive_int, print_json, progress, say,
 )
-from .tabular import EpochProgress, _cell, _fractions, _summary
+from ._progress import EpochProgress
+from ._training import (
+    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
+    status_endpoint,
+)
+from .tabular import _cell, _fractions, _summary
 
 
 def _fraction(text: str) -> float:
@@ -40,7 +45,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                                     "label_names; or a long CSV: sample_id,step,<features>,label); writes "
                                     "runs/run_<time>_<id>/ and prints its path.")
     add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's SeqSettings
-    t.set_defaults(func=run_train, parser=t)
+    t.set_defaults(func=run_train, parser=t, not_outputs=("tflite",))  # --tflite int8|float|both: no path
 
     pr = ssub.add_parser("predict", help="predict every sample of a data file with a run's model",
                          description="Apply RUN_DIR's model (output/model.json) to every sequence of DATA and write "
@@ -54,12 +59,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
     add_global_options(pr)
     pr.set_defaults(func=run_predict)
 
-    ev = ssub.add_parser("evaluate", help="metrics of a run's model on a labelled data file",
+    ev = ssub.add_parser("evaluate", help="metrics of a run's model (float and int8) on a labelled data file",
                          description="Metrics of RUN_DIR's model (output/model.json) on the labelled sequences "
-                                     "of DATA.")
+                                     "of DATA and, beside them, of its int8 model (output/model.tflite, run by "
+                                     "the library's integer emulator: no runtime needed).")
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of seq train (runs/run_...)")
     ev.add_argument("data", metavar="DATA", help="a .npz bundle or a long-format .csv")
-    add_json(ev, "the metrics")
+    add_json(ev, "the metrics (the int8 model's under \"int8\")")
     add_global_options(ev)
     ev.set_defaults(func=run_evaluate)
 
@@ -68,6 +74,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``seq train``'s options; every default is :class:`SeqSettings`' (the one definition)."""
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
+    from ..sequence.export import default_tflite
     from ..sequence.runs import ARCHITECTURES, SeqSettings, default_depth
 
     d = SeqSettings()
@@ -101,10 +108,16 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                    help="seed of the split, init, shuffles and dropout (default %(default)s)")
     t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
                    help="checkpoint every N epochs (default %(default)s)")
+    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
+                   help=f"TFLite files: int8 (model.tflite, full int8; the TCN only), float (model_float32.tflite: "
+                        f"float32, raw input) or both (default {default_tflite('tcn')} for the TCN, "
+                        f"{default_tflite('lstm')} for the LSTM)")
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    add_keep_checkpoints(t)
+    add_status_options(t)
     add_json(t, "the run folder and its test metrics")
     add_global_options(t)
 
@@ -124,25 +137,31 @@ def run_train(args: argparse.Namespace) -> int:
         depth = args.depth if args.depth is not None else default_depth(args.architecture)
         if args.architecture == "lstm" and depth > 2:
             args.parser.error("--depth for the LSTM is 1 or 2 layers")
+        if args.architecture == "lstm" and args.tflite not in ("", "float"):
+            args.parser.error(f"--tflite {args.tflite}: only the TCN has an int8 TFLite; give --tflite float "
+                              "(the LSTM's default)")
         settings = SeqSettings(
             architecture=args.architecture, hidden=args.hidden, depth=depth, kernel_size=args.kernel_size,
             pooling=args.pooling, dropout=args.dropout, alpha=args.alpha, learning_rate=args.learning_rate,
             batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, monitor=args.monitor,
             split=tuple(args.split), seed=args.seed, checkpoint_every=args.checkpoint_every,
-            dataset_id=args.dataset_id)
+            dataset_id=args.dataset_id, tflite=args.tflite)
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
     try:
-        result = train_run(progress=report, **kwargs)
+        with status_endpoint(args, report) as report:
+            result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        print(f"\ninterrupted; {kept} in {stop.run_dir}; continue with: "
+        how, code = how_it_stopped(stop)
+        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
               f"stingerml seq train --resume {stop.run_dir}", file=sys.stderr)
-        return 130
+        return code
     if result.metrics:
         test = len(result.split.test)
         total = len(result.split.train) + len(result.split.val) + test
         say(args, _summary(result.metrics, f"test split: {test} of {total} sequences (not trained on)"),
             stream=sys.stderr)
+    say_checkpoints(args, result.run_dir)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:
@@ -179,11 +198,11 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..sequence.data import read_data
-    from ..sequence.runs import evaluate
+    from ..sequence.runs import evaluate, load_quantized
 
     net = _model(args.run_dir)
     data = read_data(args.data)
-    metrics = evaluate(net, data.X, data.labels)
+    metrics = evaluate(net, data.X, data.labels, load_quantized(args.run_dir, net))
     if args.json:
         print_json(metrics)
     else:

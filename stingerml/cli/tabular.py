@@ -8,8 +8,9 @@ prints its path; ``--resume RUN_DIR`` continues one. ``predict RUN_DIR DATA.csv
 library's integer emulator) beside the float one.
 The three follow the CLI conventions (docs/cli.md): the global options after the
 action's name, ``--json`` for ``train`` and ``evaluate``, ``-o/--out`` for ``predict``.
-Progress goes to stderr: a bar on a terminal, one line per epoch otherwise,
-only warnings with ``--quiet``. Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
+Progress goes to stderr: two bars (epochs, batches) on a terminal, one line per epoch otherwise,
+only warnings with ``--quiet``. ``--status-port PORT`` serves the run's status over HTTP
+(:mod:`stingerml.cli._training`). Ctrl-C (exit 130) and SIGTERM (exit 143) stop training after a
 checkpoint of the last finished epoch and print the command that resumes it.
 """
 from __future__ import annotations
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 from ..core.errors import TabularDataError
-from ..core.progress import Progress
 from ..core.constants import TABULAR_MAX_PARAMETERS
+from ..core.progress import Progress
 from ._common import (
     add_arguments_later,
     add_global_options,
@@ -41,7 +42,11 @@ from ._common import (
     warn,
     warnings_as_lines,
 )
-from ._progress import StderrProgress
+from ._progress import EpochProgress, StderrProgress
+from ._training import (
+    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
+    status_endpoint,
+)
 
 
 def _ints(text: str) -> List[int]:
@@ -193,19 +198,10 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO",
                    help="INFO (default): a line per epoch and the metrics; WARNING or ERROR: as --quiet; "
                         "DEBUG: also the settings used")
+    add_keep_checkpoints(t)
+    add_status_options(t)
     add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
     add_global_options(t)
-
-
-class EpochProgress(StderrProgress):
-    """Training progress on stderr: a bar on a terminal (:class:`StderrProgress`), else a line per epoch."""
-
-    def __call__(self, event: Progress) -> None:
-        if event.stage == "epoch" and not self.tty:
-            self.stream.write(event.message + "\n")
-            self.stream.flush()
-        else:
-            super().__call__(event)
 
 
 @contextlib.contextmanager
@@ -270,7 +266,8 @@ def run_train(args: argparse.Namespace) -> int:
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir,
                   "max_parameters": args.max_parameters}
     try:
-        with warnings_as_lines(), _sigterm_stops(), tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
+        with warnings_as_lines(), _sigterm_stops(), status_endpoint(args, report) as report, \
+                tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
             if api is not None and not args.resume:
                 from ..tabular.api import fetch_dataset
 
@@ -278,13 +275,13 @@ def run_train(args: argparse.Namespace) -> int:
                     (Path(tmp) / name).write_bytes(data)
                 say(args, f"downloaded dataset {args.dataset_id} and its schema from {api.base}", stream=sys.stderr)
                 kwargs.update(csv_path=Path(tmp) / "dataset.csv", schema=Path(tmp) / "schema.json")
-            result = train_run(progress=report, **kwargs)
+            result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
         kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        how = "terminated (SIGTERM)" if isinstance(stop.__cause__, Terminated) else "interrupted"
+        how, code = how_it_stopped(stop)
         print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
               f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
-        return 143 if isinstance(stop.__cause__, Terminated) else 130
+        return code
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
     if result.table.encoding is not None:
@@ -305,6 +302,7 @@ def run_train(args: argparse.Namespace) -> int:
         dataset_id = args.dataset_id or _dataset_id_of(result.run_dir)
         api.upload(dataset_id, files)
         say(args, f"uploaded {', '.join(files)} to {api.base}/datasets/{dataset_id}/models", stream=sys.stderr)
+    say_checkpoints(args, result.run_dir)
     if args.json:
         print_json({"run_dir": str(result.run_dir), "metrics": result.metrics})
     else:
@@ -371,20 +369,27 @@ def run_predict(args: argparse.Namespace) -> int:
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
+    report = None if args.quiet else StderrProgress()
     with warnings_as_lines():
-        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing)
+        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing, progress=report)
     for message in notes:
         warn(message)
     out = network_outputs(net, table.X)
     k = net.n_outputs
     lines = []
+
+    def written(r: int) -> None:
+        if report is not None and r % 4096 == 0:
+            report(Progress("write", f"predictions: {r} of {table.n_rows} rows", r, table.n_rows))
     if net.output == "linear":
         lines.append(",".join(["line", *net.target_names]))
         for r, line in enumerate(table.lines):
+            written(r)
             lines.append(",".join([str(line), *(repr(v) for v in out[r * k:(r + 1) * k])]))
     else:
         lines.append(",".join(["line", "prediction", *(f"p_{c}" for c in net.classes)]))
         for r, (line, code) in enumerate(zip(table.lines, predicted_classes(out, k))):
+            written(r)
             probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
             lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
     try:

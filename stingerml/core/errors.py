@@ -142,6 +142,11 @@ class FingerprintMismatchError(DeviceError):
     """After loading, the device's weight fingerprint differs from the uploaded file."""
 
 
+class ServerError(StingerError, OSError):
+    """A local server (the training status endpoint) cannot listen on its address: the port is in
+    use, not allowed, or the host is not an address of this machine."""
+
+
 # --- warnings ----------------------------------------------------------------------------------
 
 

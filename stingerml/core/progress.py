@@ -19,9 +19,9 @@ class Progress:
     Attributes:
         stage: what is running (training: ``parse``, ``dataset``, ``features``,
             ``holdout``, ``lr``, ``mlp``, ``build``, ``traces``, ``done``; the
-            tabular trainer: ``batch``, ``epoch``, ``done``; elsewhere
+            tabular and sequence trainers: ``start``, ``batch``, ``epoch``, ``done``; elsewhere
             ``benchmark``, ``replay``, ``pull``...).
-        message: a line for a human (the browser's log line when it has one).
+        message: a line for a human (the browser's log line when it has one and it is true here).
         done, total: inside a counted stage, units done of ``total`` (both 0 otherwise).
         metrics: the numbers of a finished unit, when it has some, else None (the
             tabular trainer's ``epoch``: its history entry ``epoch``, ``loss``,
@@ -49,11 +49,12 @@ class Reporter:
         self.progress = progress
         self.lines: List[str] = []
 
-    def say(self, stage: str, message: str) -> None:
-        """Record ``message`` and report it as an event of ``stage``."""
+    def say(self, stage: str, message: str, shown: Optional[str] = None) -> None:
+        """Record ``message`` and report it as an event of ``stage`` (as ``shown`` instead when given:
+        a browser log line that would not be true here is recorded, not shown)."""
         self.lines.append(message)
         if self.progress is not None:
-            self.progress(Progress(stage, message))
+            self.progress(Progress(stage, message if shown is None else shown))
 
     def ticks(self, stage: str, label: str, every: int = 20) -> Optional[Tick]:
         """A :data:`Tick` reporting ``"{label} {done}/{total}"`` every ``every`` units and at the end

@@ -46,12 +46,13 @@ import math
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import preprocess
 from .dense import DenseNetwork
 from .float32 import expf, f32
 from .matrix import Matrix
+from .progress import Tick
 
 QMIN, QMAX = -128, 127
 WEIGHT_QMAX = 127
@@ -147,18 +148,18 @@ class QuantizedLayer:
             return [quantize_multiplier(real)] * self.n_out
         return [quantize_multiplier(self.input_scale * s / self.output_scale) for s in self.weight_scales]
 
+    def accumulators(self, x: Sequence[int]) -> List[int]:
+        """The int32 accumulators ``Σ w·(x - zp_in) + bias`` of one int8 input row, one per output."""
+        xs = [v - self.input_zero_point for v in x]
+        w, n = self.weights, self.n_in
+        return [sum(a * b for a, b in zip(w[o * n:(o + 1) * n], xs)) + self.bias[o] for o in range(self.n_out)]
+
     def run(self, x: Sequence[int], rounding: str = "single") -> List[int]:
         """int8 outputs of one int8 input row."""
-        zp_in, zp_out = self.input_zero_point, self.output_zero_point
+        zp_out = self.output_zero_point
         lo = zp_out if self.relu else QMIN
-        xs = [v - zp_in for v in x]
-        w, n = self.weights, self.n_in
-        out = []
-        for o, (m, s) in enumerate(self.multipliers()):
-            row = w[o * n:(o + 1) * n]
-            acc = sum(a * b for a, b in zip(row, xs)) + self.bias[o]
-            out.append(clamp_int8(multiply_by_quantized_multiplier(acc, m, s, rounding) + zp_out, lo))
-        return out
+        return [clamp_int8(multiply_by_quantized_multiplier(acc, m, s, rounding) + zp_out, lo)
+                for acc, (m, s) in zip(self.accumulators(x), self.multipliers())]
 
 
 def has_heads(net: DenseNetwork) -> bool:
@@ -256,11 +257,14 @@ class QuantizedNetwork:
             return [_logistic_table(last.output_scale, last.output_zero_point)[v + 128] for v in q]
         return list(q)
 
-    def predict(self, X: Matrix, rounding: str = "single") -> Matrix:
-        """Dequantized int8 outputs of every raw feature row of ``X`` (``n_rows × n_outputs``)."""
+    def predict(self, X: Matrix, rounding: str = "single", tick: Optional[Tick] = None) -> Matrix:
+        """Dequantized int8 outputs of every raw feature row of ``X`` (``n_rows × n_outputs``);
+        ``tick(done, n_rows)`` every 1024 rows."""
         out = array("d")
-        for row in X.rows():
+        for r, row in enumerate(X.rows(), 1):
             out.extend(self.dequantize_output(self.run(self.quantize_input(row), rounding)))
+            if tick is not None and r % 1024 == 0:
+                tick(r, X.n_rows)
         return Matrix(out, self.network.n_outputs)
 
     def to_dict(self) -> Dict[str, Any]:

@@ -137,22 +137,36 @@ def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = F
 def _layer(k: int, layer, out_range: Tuple[float, float], in_scale: float, in_zp: int, per_channel: bool,
            relu: bool) -> QuantizedLayer:
     """Layer ``k`` of the network as int8, its output calibrated on ``out_range``."""
-    out_scale, out_zp = activation_params(*out_range)
-    _finite_scale(out_scale, f"layer {k}'s output (range [{out_range[0]:g}, {out_range[1]:g}] on the "
-                             "representative rows)")
-    w_scales = _weight_scales(layer.weights, layer.n_in, layer.n_out, per_channel)
-    per_row = w_scales if per_channel else w_scales * layer.n_out
-    qw = array("b", [clamp_int8(round_half_away(v / per_row[i // layer.n_in]), -WEIGHT_QMAX, WEIGHT_QMAX)
-                     for i, v in enumerate(layer.weights)])
-    b_scales = [_finite_scale(f32(in_scale * s), f"layer {k}'s bias") for s in w_scales]
-    per_bias = b_scales if per_channel else b_scales * layer.n_out
-    qb = [round_half_away(b / s) for b, s in zip(layer.bias, per_bias)]
+    out = activation_params(*out_range)
+    _finite_scale(out[0], f"layer {k}'s output (range [{out_range[0]:g}, {out_range[1]:g}] on the "
+                          "representative rows)")
+    return quantize_layer(layer.weights, layer.bias, layer.n_in, layer.n_out, (in_scale, in_zp), out, relu,
+                          per_channel, f"layer {k}")
+
+
+def quantize_layer(weights: Sequence[float], bias: Sequence[float], n_in: int, n_out: int,
+                   inp: Tuple[float, int], out: Tuple[float, int], relu: bool, per_channel: bool,
+                   where: str) -> QuantizedLayer:
+    """One int8 layer of float ``weights`` ``[n_out][n_in]`` and ``bias``, between the input and output
+    quantizations ``(scale, zero_point)``; ``where`` names it in the error.
+
+    Raises:
+        ExportError: a bias scale that is not a float32 step, or a bias beyond int32 at its scale.
+    """
+    in_scale, in_zp = inp
+    w_scales = _weight_scales(weights, n_in, n_out, per_channel)
+    per_row = w_scales if per_channel else w_scales * n_out
+    qw = array("b", [clamp_int8(round_half_away(v / per_row[i // n_in]), -WEIGHT_QMAX, WEIGHT_QMAX)
+                     for i, v in enumerate(weights)])
+    b_scales = [_finite_scale(f32(in_scale * s), f"{where}'s bias") for s in w_scales]
+    per_bias = b_scales if per_channel else b_scales * n_out
+    qb = [round_half_away(b / s) for b, s in zip(bias, per_bias)]
     i = next((i for i, v in enumerate(qb) if not INT32_RANGE[0] <= v <= INT32_RANGE[1]), -1)
     if i >= 0:
-        raise ExportError(f"int8 quantization: layer {k} bias[{i}] = {layer.bias[i]} is {qb[i]} steps of "
+        raise ExportError(f"int8 quantization: {where} bias[{i}] = {bias[i]} is {qb[i]} steps of "
                           f"{per_bias[i]:g}, beyond int32; the weights or the input range are degenerate")
-    return QuantizedLayer(qw, tuple(w_scales), array("i", qb), tuple(b_scales), in_scale, in_zp,
-                          out_scale, out_zp, relu, layer.n_in, layer.n_out)
+    return QuantizedLayer(qw, tuple(w_scales), array("i", qb), tuple(b_scales), in_scale, in_zp, out[0], out[1],
+                          relu, n_in, n_out)
 
 
 def _heads(net: DenseNetwork, rows: List[List[float]], in_scale: float, in_zp: int) -> Tuple[QuantizedHead, ...]:

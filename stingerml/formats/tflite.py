@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from .._version import __version__
 from ..core.atomic import write_bytes_atomic
@@ -78,11 +78,14 @@ def _quant(scales: Sequence[float], zero_points: Sequence[int]) -> Table:
                   (6, "i32", 0)))
 
 
-def _tensor(name: str, shape: Sequence[int], ttype: int, buffer: int, quant: Optional[Table]) -> Table:
-    """Tensor: shape 0, type 1, buffer 2, name 3, quantization 4 (left out for a float tensor)."""
+def _tensor(name: str, shape: Sequence[int], ttype: int, buffer: int, quant: Optional[Table],
+            variable: bool = False) -> Table:
+    """Tensor: shape 0, type 1, buffer 2, name 3, quantization 4 (left out for a float tensor), is_variable 5."""
     fields = [(0, "obj", Vector("i32", list(shape))), (1, "i8", ttype), (2, "u32", buffer), (3, "obj", name)]
     if quant is not None:
         fields.append((4, "obj", quant))
+    if variable:
+        fields.append((5, "bool", 1))
     return Table(tuple(fields))
 
 
@@ -101,20 +104,23 @@ def _buffer(data: bytes) -> Table:
 class Graph:
     """One subgraph being written: add tensors and operators in order, then :meth:`model` gives the file."""
 
-    def __init__(self) -> None:
+    def __init__(self, versions: Optional[Dict[int, int]] = None) -> None:
+        """``versions``: operator versions other than 1 for this file (default :data:`OP_VERSIONS`)."""
         self.tensors: List[Table] = []
         self.buffers: List[Table] = [Table(())]
         self.operators: List[Table] = []
         self.codes: List[int] = []
+        self.versions = OP_VERSIONS if versions is None else versions
 
     def tensor(self, name: str, shape: Sequence[int], ttype: int = FLOAT32, quant: Optional[Table] = None,
-               data: Optional[bytes] = None) -> int:
-        """A tensor (with a constant buffer when ``data`` is given, little-endian); returns its index."""
+               data: Optional[bytes] = None, variable: bool = False) -> int:
+        """A tensor (with a constant buffer when ``data`` is given, little-endian; ``variable``: a state the
+        interpreter keeps between invocations, zero-initialised); returns its index."""
         buf = 0
         if data is not None:
             self.buffers.append(_buffer(data))
             buf = len(self.buffers) - 1
-        self.tensors.append(_tensor(name, shape, ttype, buf, quant))
+        self.tensors.append(_tensor(name, shape, ttype, buf, quant, variable))
         return len(self.tensors) - 1
 
     def constant(self, name: str, shape: Sequence[int], values: Sequence[float], ttype: int = FLOAT32) -> int:
@@ -127,19 +133,28 @@ class Graph:
             self.codes.append(code)
         self.operators.append(_operator(self.codes.index(code), inputs, outputs, options))
 
-    def model(self, inputs: Sequence[int], outputs: Sequence[int]) -> bytes:
-        """The ``.tflite`` bytes: this subgraph with ``inputs``/``outputs`` (signature names ``input``/``output``,
-        numbered from the second on)."""
+    def apply(self, code: int, inputs: List[int], name: str, shape: Sequence[int], options: Optional[tuple] = None,
+              ttype: int = FLOAT32, quant: Optional[Table] = None) -> int:
+        """An operator with one new output tensor ``name``; returns that tensor's index."""
+        out = self.tensor(name, shape, ttype, quant)
+        self.op(code, inputs, [out], options)
+        return out
+
+    def model(self, inputs: Sequence[int], outputs: Sequence[int], input_names: Sequence[str] = ()) -> bytes:
+        """The ``.tflite`` bytes: this subgraph with ``inputs``/``outputs`` (signature names ``input_names``, or
+        ``input``/``output`` numbered from the second on)."""
         subgraph = Table(((0, "obj", self.tensors), (1, "obj", Vector("i32", list(inputs))),
                           (2, "obj", Vector("i32", list(outputs))), (3, "obj", self.operators), (4, "obj", "main")))
-        opcodes = [Table(((0, "i8", min(c, 127)), (2, "i32", OP_VERSIONS.get(c, 1)), (3, "i32", c)))
+        opcodes = [Table(((0, "i8", min(c, 127)), (2, "i32", self.versions.get(c, 1)), (3, "i32", c)))
                    for c in self.codes]
 
         def names(base: str, indices: Sequence[int]) -> List[Table]:
             return [Table(((0, "obj", base if k == 0 else f"{base}_{k}"), (1, "u32", t)))
                     for k, t in enumerate(indices)]
 
-        signature = Table(((0, "obj", names(INPUT_NAME, inputs)), (1, "obj", names(OUTPUT_NAME, outputs)),
+        ins = ([Table(((0, "obj", n), (1, "u32", t))) for n, t in zip(input_names, inputs)] if input_names
+               else names(INPUT_NAME, inputs))
+        signature = Table(((0, "obj", ins), (1, "obj", names(OUTPUT_NAME, outputs)),
                            (2, "obj", SIGNATURE_KEY), (4, "u32", 0)))
         root = Table(((0, "u32", SCHEMA_VERSION), (1, "obj", opcodes), (2, "obj", [subgraph]),
                       (3, "obj", f"stingerml {__version__}"), (4, "obj", self.buffers), (7, "obj", [signature])))
@@ -154,11 +169,11 @@ def to_tflite(model: QuantizedNetwork) -> bytes:
     last = len(model.layers) - 1
     for k, layer in enumerate(model.layers):
         name = OUTPUT_NAME if k == last and model.output == "linear" and not model.heads else f"dense{k}"
-        x = _fc_int8(g, f"dense{k}", layer, x, name)
+        x = fc_int8(g, f"dense{k}", layer, x, name)
     if model.heads:
         values = []
         for k, head in enumerate(model.heads):
-            y = _fc_int8(g, f"head{k}", head.layer, x, f"head{k}/logit")
+            y = fc_int8(g, f"head{k}", head.layer, x, f"head{k}/logit")
             if head.activation != "linear":
                 a = g.tensor(f"head{k}/value", [1, 1], INT8, _quant([head.output_scale], [head.output_zero_point]))
                 g.op(LOGISTIC if head.activation == "sigmoid" else TANH, [y], [a])
@@ -177,7 +192,7 @@ def to_tflite(model: QuantizedNetwork) -> bytes:
     return g.model([0], [x])
 
 
-def _fc_int8(g: Graph, prefix: str, layer, x: int, name: str) -> int:
+def fc_int8(g: Graph, prefix: str, layer, x: int, name: str) -> int:
     """An int8 FULLY_CONNECTED of ``layer`` reading ``x``; returns its output tensor ``name``."""
     zeros = [0] * len(layer.weight_scales)
     w = g.tensor(f"{prefix}/weights", [layer.n_out, layer.n_in], INT8, _quant(layer.weight_scales, zeros),

@@ -83,8 +83,9 @@ def run_epochs(st: TrainState, n: int, batch_size: int, max_epochs: int, patienc
     those batches given); then ``validate()`` (``{"val_loss": ..., other metrics}``) decides
     early stopping on ``monitor`` (``"val_loss"``, lower is better, or ``"val_accuracy"``, higher
     is better; Keras's counting, see the module doc). Updates ``st`` in place, calls
-    ``on_epoch_end(st)`` (:data:`EpochHook`) after each epoch, then reports it to ``progress``
-    (``"batch"`` and ``"epoch"`` events); sets ``st.done``.
+    ``on_epoch_end(st)`` (:data:`EpochHook`) after each epoch, then reports it to ``progress``:
+    ``"batch"`` after each chunk (``done``/``total`` count batches over all epochs, ``metrics``
+    the ``epoch``, the ``batch`` within it and its ``batches``) and ``"epoch"``; sets ``st.done``.
     """
     K = kernels("tabular")
     n_batches = -(-n // batch_size)
@@ -99,10 +100,11 @@ def run_epochs(st: TrainState, n: int, batch_size: int, max_epochs: int, patienc
             ls, c, rng_state = train_part(part, bc1, bc2, rng_state)
             loss_sum += ls
             correct += c
-            if progress is not None and n_batches > BATCHES_PER_REPORT:
+            if progress is not None:
                 done = min(n_batches, (start + len(part) + batch_size - 1) // batch_size)
                 progress(Progress("batch", f"epoch {epoch}/{max_epochs} batch {done}/{n_batches}",
-                                  (epoch - 1) * n_batches + done, max_epochs * n_batches))
+                                  (epoch - 1) * n_batches + done, max_epochs * n_batches,
+                                  {"epoch": epoch, "batch": done, "batches": n_batches}))
         st.step += n_batches
         st.rng_state = rng_state
         logs: Dict[str, float] = {"epoch": epoch, "loss": loss_sum / n}

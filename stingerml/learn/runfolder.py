@@ -2,8 +2,8 @@
 
 A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffix) holds
 ``data/``, ``checkpoints/`` (``epoch_NNNN.json``: the whole training state, every N epochs and
-of the last finished epoch when training is interrupted;
-``best_model.json``: the best epoch's model so far), ``output/`` and ``logs/training.log``.
+of the last finished epoch when training is interrupted, the newest :data:`KEEP_CHECKPOINTS`
+kept unless told otherwise; ``best_model.json``: the best epoch's model so far), ``output/`` and ``logs/training.log``.
 :class:`CheckpointHook` writes the checkpoints: it is the ``on_epoch_end`` hook of the epoch
 loop (:func:`stingerml.learn.epochs.run_epochs`), not a progress callback.
 The trainers' ``runs`` modules (:mod:`stingerml.tabular.runs`, :mod:`stingerml.sequence.runs`)
@@ -182,6 +182,36 @@ def checkpoint_path(run_dir: Path, epoch: int) -> Path:
     return run_dir / "checkpoints" / f"epoch_{epoch:04d}.json"
 
 
+KEEP_CHECKPOINTS = 3
+"""Epoch checkpoints a run keeps unless told otherwise: the newest three (``best_model.json``, the
+best epoch's network, is kept besides)."""
+
+
+def prune_checkpoints(run_dir: Path, keep: Optional[int]) -> int:
+    """Delete all but the ``keep`` newest epoch checkpoints of ``run_dir`` (``None``: keep every
+    one); the number deleted. The newest, the one ``--resume`` reads, always stays."""
+    if keep is None:
+        return 0
+    old = sorted((run_dir / "checkpoints").glob("epoch_*.json"))[:-max(keep, 1)]
+    for path in old:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot delete an old checkpoint ({exc.strerror or exc}); "
+                              "check the folder's permissions, or keep every one (--keep-checkpoints all)") from exc
+    return len(old)
+
+
+def checkpoint_sizes(run_dir: Path) -> Dict[str, int]:
+    """The files of ``run_dir/checkpoints`` (epoch checkpoints by epoch, then ``best_model.json``)
+    and their sizes in bytes."""
+    found = sorted((run_dir / "checkpoints").glob("epoch_*.json")) + sorted(
+        (run_dir / "checkpoints").glob("best_model.json"))
+    return {p.name: p.stat().st_size for p in found}
+
+
 class CheckpointHook:
     """A run folder's checkpoints: the ``on_epoch_end`` hook (:data:`~stingerml.learn.epochs.EpochHook`)
     every trainer's run passes to its estimator's ``fit``.
@@ -189,14 +219,16 @@ class CheckpointHook:
     After each finished epoch of the ``max_epochs`` it logs the epoch's numbers, saves the best
     model so far through ``save_best(P, path)`` (the parameters ``P`` of the best epoch,
     ``checkpoints/best_model.json``) and, every ``checkpoint_every`` epochs, the whole state
-    (:func:`state_to_bytes`, marked with the run id ``run``, see :func:`run_id`). It keeps the
+    (:func:`state_to_bytes`, marked with the run id ``run``, see :func:`run_id`), keeping the
+    ``keep`` newest (:func:`prune_checkpoints`; ``None``: every one). It keeps the
     bytes of the last finished epoch in memory (``finished``: ``(epoch, bytes)``), so that
     :meth:`interrupted` can checkpoint it."""
 
     def __init__(self, run_dir: Path, checkpoint_every: int, max_epochs: int,
-                 save_best: Callable[[Sequence[float], Path], None], run: str = "") -> None:
+                 save_best: Callable[[Sequence[float], Path], None], run: str = "",
+                 keep: Optional[int] = KEEP_CHECKPOINTS) -> None:
         self.run_dir, self.every, self.max_epochs, self.run = run_dir, checkpoint_every, max_epochs, run
-        self.save_best = save_best
+        self.save_best, self.keep = save_best, keep
         self.finished: Optional[Tuple[int, bytes]] = None  # (epoch, checkpoint bytes)
 
     def __call__(self, st: TrainState) -> None:
@@ -209,6 +241,7 @@ class CheckpointHook:
             self.finished = (epoch, state_to_bytes(st, self.run))
             if epoch % self.every == 0:
                 write_bytes_atomic(checkpoint_path(self.run_dir, epoch), self.finished[1])
+                prune_checkpoints(self.run_dir, self.keep)
 
     def interrupted(self) -> RunInterrupted:
         """After Ctrl-C (or SIGTERM) inside the fit: writes the checkpoint of the last finished epoch
@@ -216,6 +249,7 @@ class CheckpointHook:
         :class:`RunInterrupted` to raise."""
         if self.finished is not None and not checkpoint_path(self.run_dir, self.finished[0]).exists():
             write_bytes_atomic(checkpoint_path(self.run_dir, self.finished[0]), self.finished[1])
+            prune_checkpoints(self.run_dir, self.keep)
         ckpt = last_checkpoint(self.run_dir)
         log_line(self.run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         return RunInterrupted(self.run_dir, ckpt)

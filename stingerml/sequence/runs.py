@@ -10,7 +10,10 @@ folder names, checkpoint files and log), holding::
     checkpoints/best_model.json  the best epoch's network so far (stingerml-sequence)
     output/model.json            the final network (stingerml-sequence, float32 exact)
     output/model.onnx            the same network as ONNX (float32; scaler and mask inside)
-    output/meta.json             input layout, mask handling, classes, metrics, settings
+    output/model.tflite          full int8 TFLite of the TCN, calibrated on 100 training samples (seeded)
+    output/model_float32.tflite  float32 TFLite (--tflite float|both; the LSTM's only TFLite)
+    output/meta.json             input layout, mask handling, quantization, classes, metrics (float and
+                                 int8), settings
     output/training_history.json per epoch: loss, accuracy, val_loss, val_accuracy
     logs/training.log            one line per epoch, plus start/resume/stop lines
 
@@ -30,20 +33,23 @@ from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_at
 from .._kernels import backend
 from .._version import __version__
 from ..core.dense import predicted_classes
-from ..core.errors import OutputError, SequenceDataError, TrainingError
+from ..core.errors import ExportError, OutputError, SequenceDataError, TrainingError
+from ..core.quantized_tcn import QuantizedTCN
 from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
-    _FIX_CHECKPOINT, CHECKPOINT_EVERY, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir,
-    now, read_checkpoint, run_id, state_from_bytes,
+    _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
+    json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
+from ..learn.status import RunEvents
 
 from . import model as model_file
 from .data import SequenceData, Sequences, read_data
 from .estimator import LSTMClassifier, TCNClassifier, _SequenceClassifier, shared_default
-from .export import export_sequence
+from .export import check_tflite, default_tflite, export_sequence
+from .quantize import REPRESENTATIVE_SAMPLES, quantize_tcn, representative_samples
 
 PathLike = Union[str, Path]
 META_VERSION = "1.0.0"
@@ -86,6 +92,15 @@ class SeqSettings:
     seed: int = shared_default("seed")
     checkpoint_every: int = CHECKPOINT_EVERY
     dataset_id: str = ""
+    tflite: str = ""
+    """``int8`` (``model.tflite``), ``float`` (``model_float32.tflite``) or ``both``; empty: the architecture's
+    default (:attr:`tflite_kind`)."""
+
+    @property
+    def tflite_kind(self) -> str:
+        """The TFLite kind the run writes: ``tflite``, or the architecture's default
+        (:func:`.export.default_tflite`: int8 for the TCN, float for the LSTM)."""
+        return self.tflite or default_tflite(self.architecture)
 
 
 @dataclass
@@ -119,8 +134,11 @@ def load_data(path: PathLike, s: SeqSettings) -> Tuple[SequenceData, Split]:
     return data, split
 
 
-def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str]) -> Dict[str, Any]:
-    """Accuracy, per-class precision/recall/F1 and the confusion matrix of ``net`` on ``X``."""
+def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str],
+             quantized: Optional[QuantizedTCN] = None) -> Dict[str, Any]:
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix of ``net`` on ``X``; given
+    ``quantized`` (the network's int8 model), the same metrics of its int8 outputs, computed by the
+    library's integer emulator, under the key ``"int8"``."""
     index = {c: k for k, c in enumerate(net.classes)}
     codes = []
     for k, v in enumerate(labels):
@@ -129,14 +147,47 @@ def evaluate(net: model_file.SequenceNetwork, X: Sequences, labels: Sequence[str
                                     f"({', '.join(net.classes)})")
         codes.append(index[v])
     pred = predicted_classes(net.predict_proba(X).data, net.n_classes)
-    return classification_report(codes, pred, net.classes)
+    metrics = classification_report(codes, pred, net.classes)
+    if quantized is not None:
+        pred = predicted_classes(quantized.predict_proba(X).data, net.n_classes)
+        metrics["int8"] = classification_report(codes, pred, net.classes)
+    return metrics
+
+
+def representative(data: SequenceData, split: Split, settings: SeqSettings) -> Sequences:
+    """The int8 calibration samples of a run: 100 training samples drawn with ``settings.seed`` (all
+    when fewer; :func:`.quantize.representative_samples`)."""
+    return representative_samples(data.X.take(split.train), REPRESENTATIVE_SAMPLES, settings.seed)
+
+
+def load_quantized(run_dir: PathLike, net: model_file.SequenceNetwork) -> Optional[QuantizedTCN]:
+    """The int8 model of a finished run, for the emulator; ``None`` when ``output/`` has no ``model.tflite``.
+
+    Recomputed from ``net`` (the run's ``output/model.json``) and the run's own data copy (the same
+    representative samples), then checked against ``output/model.tflite`` byte for byte.
+
+    Raises:
+        TrainingError: the run's data copy or ``model.tflite`` does not give that model.
+    """
+    from ..formats.tflite_sequence import to_tflite_int8
+
+    path = Path(run_dir) / "output" / "model.tflite"
+    if not path.exists():
+        return None
+    _, settings, data, split = _run_data(Path(run_dir))
+    qnet = quantize_tcn(net, representative(data, split, settings))
+    if to_tflite_int8(qnet) != path.read_bytes():
+        raise TrainingError(f"{path}: not the int8 model of this run's model.json and data copy; "
+                            "it was changed or comes from another run (retrain, or restore the run's files)")
+    return qnet
 
 
 def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettings] = None, *,
               runs_dir: PathLike = RUNS_DIR, resume: Optional[PathLike] = None,
-              progress: Optional[ProgressCallback] = None) -> SeqRunResult:
+              progress: Optional[ProgressCallback] = None,
+              keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS) -> SeqRunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
-    (as :func:`stingerml.tabular.runs.train_run`)."""
+    (as :func:`stingerml.tabular.runs.train_run`, also ``progress`` and ``keep_checkpoints``)."""
     if resume is not None:
         run_dir = Path(resume)
         info, settings, data, split = _run_data(run_dir)
@@ -151,6 +202,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         if data_path is None or settings is None:
             raise TypeError("train_run needs data_path and settings (or resume)")
         make_estimator(settings, True)._check_params()
+        check_tflite(settings.architecture, settings.tflite_kind)
         data, split = load_data(data_path, settings)
         started = now()
         source = Path(data_path)
@@ -167,20 +219,25 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     est = make_estimator(settings, bool(split.val))
     X = data.X
 
+    events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
     checkpoints = CheckpointHook(run_dir, settings.checkpoint_every, settings.epochs,
-                                 lambda P, path: model_file.save(est.snapshot(P), path), run_id(run_dir))
-    kw: Dict[str, Any] = {"classes": data.classes, "progress": progress, "state": state,
+                                 lambda P, path: model_file.save(est.snapshot(P), path), run_id(run_dir),
+                                 keep_checkpoints)
+    kw: Dict[str, Any] = {"classes": data.classes, "progress": events, "state": state,
                           "on_epoch_end": checkpoints}
     if split.val:
         kw["validation_data"] = (X.take(split.val), [data.labels[i] for i in split.val])
     try:
+        events.start(0 if state is None else state.epoch, settings.epochs)
         est.fit(X.take(split.train), [data.labels[i] for i in split.train], **kw)
     except KeyboardInterrupt as exc:
         raise checkpoints.interrupted() from exc
     net = est.to_model()
-    metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test]) if split.test else None
-    _finish(run_dir, est, data, split, settings, metrics, started, source)
+    qnet = None if settings.tflite_kind == "float" else quantize_tcn(net, representative(data, split, settings))
+    metrics = evaluate(net, X.take(split.test), [data.labels[i] for i in split.test], qnet) if split.test else None
+    _finish(run_dir, est, data, split, settings, metrics, started, source, qnet)
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    events.finished()
     return SeqRunResult(run_dir, est, metrics, data, split)
 
 
@@ -222,7 +279,8 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData,
     sha = f(info, "dataset_sha256", str)
     if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise TrainingError(f"{path}: \"dataset_sha256\" is not a SHA-256; {_FIX_RUN}")
-    given = f(info, "settings", dict)
+    given = dict(f(info, "settings", dict))
+    given.setdefault("tflite", "")  # a run from before the int8 export: the architecture's default
     default = SeqSettings()
     if set(given) != {x.name for x in fields(SeqSettings)}:
         raise TrainingError(f"{path}: \"settings\" must have exactly the keys of SeqSettings; {_FIX_RUN}")
@@ -237,10 +295,11 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData,
     settings = SeqSettings(**{**given, "split": tuple(given["split"])})
     try:
         make_estimator(settings, True)._check_params()
+        check_tflite(settings.architecture, settings.tflite_kind)
         if settings.checkpoint_every < 1:
             raise SequenceDataError("checkpoint_every must be a positive integer")
         data, split = load_data(run_dir / "data" / info["data_file"], settings)
-    except SequenceDataError as exc:
+    except (SequenceDataError, ExportError) as exc:
         raise TrainingError(f"{path}: {exc}; {_FIX_RUN}") from None
     if data.sha256 != sha:
         raise TrainingError(f"{run_dir / 'data' / info['data_file']}: not the data this run trained on (its SHA-256 "
@@ -266,7 +325,8 @@ def _checkpoint_state(ckpt: Path, run_dir: Path, settings: SeqSettings, data: Se
 
 
 def _finish(run_dir: Path, est: _SequenceClassifier, data: SequenceData, split: Split, s: SeqSettings,
-            metrics: Optional[Dict[str, Any]], started: _dt.datetime, source: Path) -> None:
+            metrics: Optional[Dict[str, Any]], started: _dt.datetime, source: Path,
+            qnet: Optional[QuantizedTCN]) -> None:
     net = est.to_model()
     arch: Dict[str, Any] = {"type": net.architecture, "hidden": net.hidden, "dropout": s.dropout,
                             "parameters": len(net.params), "output": "softmax"}
@@ -287,8 +347,11 @@ def _finish(run_dir: Path, est: _SequenceClassifier, data: SequenceData, split: 
                      "stopped_early": est.stopped_early_, "batch_size": s.batch_size, "optimizer": "adam",
                      "learning_rate": s.learning_rate, "l2_alpha": s.alpha, "patience": s.patience,
                      "early_stopping": f"{s.monitor}, Keras counting" if split.val else None, "seed": s.seed},
+        "representative": None if qnet is None else {
+            "split": "train", "samples_available": len(split.train), "samples_used": qnet.representative_samples,
+            "seed": s.seed},
     }
-    files = export_sequence(net, info=meta)
+    files = export_sequence(net, info=meta, tflite=s.tflite_kind, quantized=qnet)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = model_file.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=tuple(sorted(files)), option="--runs-dir")

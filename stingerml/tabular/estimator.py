@@ -29,8 +29,9 @@ Training (docs/tabular.md):
 - Progress: ``fit(..., progress=)`` takes a
   :data:`~stingerml.core.progress.ProgressCallback`. Stage ``"epoch"`` after each
   epoch (``done`` = the epoch, ``total`` = ``max_epochs``, ``metrics`` = its
-  history entry), ``"batch"`` every 50 batches of a long epoch (``done`` and
-  ``total`` count batches over all epochs), ``"done"`` at the end.
+  history entry), ``"batch"`` every 50 batches and at the end of each epoch
+  (``done`` and ``total`` count batches over all epochs; ``metrics``: the
+  ``epoch``, the ``batch`` within it, its ``batches``), ``"done"`` at the end.
 - The fitted network is rounded to float32 (:meth:`to_model`); ``predict`` and
   ``predict_proba`` use those float32 weights, so a saved and reloaded model
   predicts exactly what the estimator did.

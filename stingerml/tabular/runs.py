@@ -6,7 +6,7 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     data/dataset.csv            a byte copy of the CSV (and schema.json when given)
     data/split.json             seed, fractions and the row indices of train/val/test
     checkpoints/epoch_NNNN.json the full training state every N epochs, and of the last finished
-                                epoch when training is interrupted (resume)
+                                epoch when training is interrupted (resume); the newest 3 kept
     checkpoints/best_model.json the best epoch's network so far (stingerml-network)
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
@@ -47,7 +47,7 @@ from ..core import preprocess
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix
-from ..core.progress import ProgressCallback
+from ..core.progress import ProgressCallback, Reporter
 from ..core.quantized import QuantizedNetwork
 from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
 from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
@@ -62,8 +62,8 @@ from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
-    _FIX_CHECKPOINT, CHECKPOINT_EVERY, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted, checkpoint_path, json_text,
-    last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
+    checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -73,6 +73,7 @@ from ..learn.split import (
     random_split,
     stratified_split,
 )
+from ..learn.status import RunEvents
 
 PathLike = Union[str, Path]
 META_VERSION = "1.0.0"
@@ -219,8 +220,10 @@ class RunResult:
 # -- data and split -------------------------------------------------------------------------------
 
 
-def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None) -> Tuple[Table, Split]:
-    """Read the CSV (and schema) and split it; raises TabularDataError before anything is written."""
+def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None,
+              progress: Optional[ProgressCallback] = None) -> Tuple[Table, Split]:
+    """Read the CSV (and schema; ``progress``: the reader's ``read`` events) and split it; raises
+    TabularDataError before anything is written."""
     fractions = check_fractions(settings.split)
     if is_array_file(csv_path):
         if settings.regression or settings.features or settings.group or settings.ignore:
@@ -230,7 +233,7 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
     else:
         table = read_table(csv_path, settings.label, features=settings.features or None,
                            targets=settings.targets or None, schema=schema, group=settings.group,
-                           drop_missing=settings.drop_missing, ignore=settings.ignore)
+                           drop_missing=settings.drop_missing, ignore=settings.ignore, progress=progress)
     src = Path(csv_path).name
     if table.groups is not None:
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
@@ -295,16 +298,20 @@ def train_run(
     resume: Optional[PathLike] = None,
     progress: Optional[ProgressCallback] = None,
     max_parameters: int = MAX_PARAMETERS,
+    keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS,
 ) -> RunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``.
 
     The settings and the data are checked before the run folder is created (a network above
-    ``max_parameters`` weights and biases is refused). ``progress`` receives the estimator's
-    :class:`~stingerml.core.progress.Progress` events. A KeyboardInterrupt (Ctrl-C; the CLI turns
-    SIGTERM into one too) stops training and is raised again as :class:`RunInterrupted`, after a
+    ``max_parameters`` weights and biases is refused). ``progress`` receives
+    :class:`~stingerml.core.progress.Progress` events (:class:`stingerml.learn.status.RunEvents`):
+    ``"start"`` with the run folder, the estimator's, and ``"done"`` once ``output/`` is written;
+    a :class:`stingerml.learn.status.TrainStatus` there can cancel the run. A KeyboardInterrupt
+    (Ctrl-C; the CLI turns SIGTERM into one too; a cancel request is one) stops training and is raised again as :class:`RunInterrupted`, after a
     checkpoint of the last finished epoch is written (beside the every-``checkpoint_every`` ones):
     resuming from it gives the uninterrupted run's bytes. A new run that fails later is removed
-    again, unless it holds a checkpoint to resume from.
+    again, unless it holds a checkpoint to resume from. ``keep_checkpoints``: the newest epoch
+    checkpoints kept (default 3; ``None``: every one; ``checkpoints/best_model.json`` stays).
 
     Raises:
         TabularDataError: bad data or settings (nothing is written); OutputError, TrainingError.
@@ -318,8 +325,10 @@ def train_run(
     else:
         if csv_path is None or settings is None:
             raise TypeError("train_run needs csv_path and settings (or resume)")
+        if schema is not None and settings.regression:  # the schema's output activations; the settings' win
+            settings.output_activation = {**dict(read_schema(schema).output_activation), **settings.output_activation}
         check_settings(settings)
-        table, split = load_data(csv_path, settings, schema)
+        table, split = load_data(csv_path, settings, schema, progress)
         check_bounds(table, settings, Path(csv_path).name)
         check_network_size(len(table.feature_names), settings, _n_outputs(table), max_parameters)
         started = now()
@@ -335,7 +344,7 @@ def train_run(
                 raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
             log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
                           f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
-        return _train(run_dir, settings, table, split, state, started, source, progress)
+        return _train(run_dir, settings, table, split, state, started, source, progress, keep_checkpoints)
     except (KeyboardInterrupt, RunInterrupted):
         raise
     except BaseException:
@@ -345,21 +354,25 @@ def train_run(
 
 
 def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: Optional[TrainState],
-           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback]) -> RunResult:
+           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback],
+           keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS) -> RunResult:
     """Fit (from ``state``, or a fresh start), checkpoint, evaluate and write ``output/`` of the run in
     ``run_dir``."""
     est = _estimator(settings, bool(split.val))
     X = table.X
     run = run_id(run_dir)
 
+    events = RunEvents(progress, run_dir)  # "start" now, the fit's "done" once output/ is written
     checkpoints = CheckpointHook(
         run_dir, settings.checkpoint_every, settings.epochs,
-        lambda P, path: network_format.save(with_encoding(est.snapshot(P), table.encoding), path), run)
-    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": progress, "state": state,
+        lambda P, path: network_format.save(with_encoding(est.snapshot(P), table.encoding), path), run,
+        keep_checkpoints)
+    fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": events, "state": state,
                               "on_epoch_end": checkpoints}
     if split.val:
         fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
     try:
+        events.start(0 if state is None else state.epoch, settings.epochs)
         if settings.regression:
             est.fit(_rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
         else:
@@ -369,9 +382,13 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     net = with_encoding(est.to_model(), table.encoding)
     rep = representative(table, split, settings)
     metrics = None
+    say = Reporter(progress).say
     if split.test:
         qnet = None if settings.tflite == "float" else quantize(net, rep)
-        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet))
+        say("evaluate", f"evaluating the model on the {len(split.test)} test rows"
+            + (" (float and int8)" if qnet is not None else ""))
+        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet, progress))
+    say("export", "writing output/ (model.json, model.onnx, model.tflite, meta.json)")
     try:
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
@@ -379,6 +396,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
             write_bytes_atomic(checkpoint_path(run_dir, est.state_.epoch), state_to_bytes(est.state_, run))
         raise
     log_line(run_dir, f"finished after {est.n_epochs_} epochs (best {est.best_epoch_})")
+    events.finished()
     return RunResult(run_dir, est, metrics, table, split)
 
 
@@ -388,18 +406,21 @@ def _part(table: Table, idx: Sequence[int]):
     return [table.classes[table.y[i]] for i in idx]
 
 
-def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None) -> Dict[str, Any]:
+def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None,
+             progress: Optional[ProgressCallback] = None) -> Dict[str, Any]:
     """Metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix.
 
     The float network's metrics (see :mod:`stingerml.learn.metrics`); given ``quantized`` (the
     network's full-int8 model), the same metrics of its int8 outputs, computed by the
-    library's integer emulator (:meth:`QuantizedNetwork.predict`), under the key ``"int8"``.
+    library's integer emulator (:meth:`QuantizedNetwork.predict`; ``progress``: its ``evaluate``
+    events, rows done), under the key ``"int8"``.
     """
     from .estimator import network_outputs
 
     metrics = _metrics(net, network_outputs(net, X), truth)
     if quantized is not None:
-        metrics["int8"] = _metrics(net, quantized.predict(X).data, truth)
+        tick = Reporter(progress).ticks("evaluate", "int8 model on the test rows", every=1024)
+        metrics["int8"] = _metrics(net, quantized.predict(X, tick=tick).data, truth)
     return metrics
 
 
