@@ -22,7 +22,7 @@ import argparse
 from array import array
 from pathlib import Path
 
-from ._common import add_json, add_output, print_json, read_bytes, read_logs, say, warn
+from ._common import add_arguments_later, add_json, add_output, print_json, read_bytes, read_logs, say, warn
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -148,6 +148,17 @@ def _rows(text: str) -> int:
     return n
 
 
+def _calibration_arguments(p: argparse.ArgumentParser) -> None:
+    """``--rows`` and ``--seed`` with :func:`~stingerml.deploy.quantize.representative_rows`' defaults."""
+    from ..deploy.quantize import representative_rows
+    from ..learn.estimator import default_of
+
+    p.add_argument("--rows", type=_rows, default=default_of(representative_rows, "n"),
+                   help="representative rows drawn from the logs (default %(default)s)")
+    p.add_argument("--seed", type=int, default=default_of(representative_rows, "seed"),
+                   help="seed of the representative draw (default %(default)s)")
+
+
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``export-model`` sub-command."""
     p = subparsers.add_parser(
@@ -157,7 +168,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "to ONNX (float32, scaler folded in), full-int8 TFLite "
         "(scaler applied by the caller, see meta.json) and meta.json: the files named by --onnx, --tflite, "
         "--meta (in one folder), or all three into --out DIR, written as a set. The int8 ranges are "
-        "calibrated on dataset rows of --log (100 rows drawn with --seed); without --log there is no TFLite "
+        "calibrated on dataset rows of --log (--rows rows drawn with --seed); without --log there is no TFLite "
         "model. See docs/model-export.md.",
     )
     p.add_argument("model", help="MLMD model file (LR or MLP), a stingerml-network model.json, or a tabular "
@@ -172,9 +183,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                metavar="DIR", required=False)
     p.add_argument("--log", action="append", metavar="LOG", help="session log whose dataset rows calibrate "
                    "the int8 model and check it against the float model (repeat for several)")
-    p.add_argument("--rows", type=_rows, default=100,
-                   help="representative rows drawn from the logs (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the representative draw (default %(default)s)")
+    add_arguments_later(p, _calibration_arguments)
     p.add_argument("--per-channel", action="store_true", help="one weight scale per output unit (default: per "
                    "tensor, which TFLite Micro supports everywhere)")
     p.add_argument("--no-fold-scaler", action="store_true", help="leave the scaler out of the ONNX graph "
