@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
-import inspect
 import shutil
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -60,6 +59,7 @@ from .arrays import is_array_file, read_array_table
 from .categorical import apply_one_hot, fit_one_hot, with_encoding
 from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
+from ..learn.estimator import default_of
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
@@ -84,7 +84,7 @@ OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
 
 def estimator_default(name: str) -> Any:
     """The default of the tabular estimators' parameter ``name`` (their ``__init__``)."""
-    return inspect.signature(MLPClassifier.__init__).parameters[name].default
+    return default_of(MLPClassifier, name)
 
 
 @dataclass
