@@ -14,6 +14,7 @@ from stingerml.cli import main
 from stingerml.core.matrix import Matrix
 from stingerml.formats import network
 from stingerml.tabular.runs import load_quantized
+from test_train_status import free_port, watched
 
 pytest.importorskip("numba")
 np = pytest.importorskip("numpy")
@@ -54,7 +55,7 @@ def _controls(features, out):
     return len(rows)
 
 
-def test_seed_004_control_model_from_wav_files(tmp_path, capsys):
+def test_seed_004_control_model_from_wav_files(tmp_path, capsys, monkeypatch):
     wavs = _wavs(tmp_path)
     features = tmp_path / "features.csv"
     assert main(["audio", "features", *map(str, wavs), "-o", str(features), "--quiet", "--backend", "numba"]) == 0
@@ -64,9 +65,14 @@ def test_seed_004_control_model_from_wav_files(tmp_path, capsys):
     config = tmp_path / "orbit.json"
     config.write_text(json.dumps({"model": {"hidden_layers": [128, 256, 128], "output_activation": BOUNDED},
                                   "training": {"epochs": 4, "batch_size": 32}}))
-    assert main(["tabular", "train", str(data), "--targets", ",".join(TARGETS), "--config", str(config),
-                 "--group", "file", "--runs-dir", str(tmp_path / "runs"), "--quiet", "--backend", "numba"]) == 0
+    port = free_port()
+    with watched(port, monkeypatch) as status:  # the seed's status endpoint, read from start to finish
+        assert main(["tabular", "train", str(data), "--targets", ",".join(TARGETS), "--config", str(config),
+                     "--group", "file", "--runs-dir", str(tmp_path / "runs"), "--quiet", "--backend", "numba",
+                     "--status-port", str(port)]) == 0
     (run,) = (tmp_path / "runs").iterdir()
+    assert status[0]["status"] == "idle" and status[-1]["status"] == "done" and status[-1]["run_dir"] == str(run)
+    assert status[-1]["current_epoch"] == len(status[-1]["loss_history"]) == 4
     out = run / "output"
     net = network.load(out / "model.json")
     assert [net.n_features] + [layer.n_out for layer in net.layers] == [60, 128, 256, 128, 9]

@@ -4,6 +4,7 @@
 output/ is written."""
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -288,26 +290,19 @@ def test_two_bars_on_a_terminal_one_line_per_epoch_off_one(tmp_path):
     assert screen.endswith(f"\033[K\n{events[-1].message}\n") and events[-1].stage == "done"
 
 
-def test_seq_train_serves_its_status_too(tmp_path, capsys, monkeypatch):
-    """`seq train` shares the path: --status-port, the status read by a client polling from the start
-    (training waits at its first event until the client has read once), "done" with the losses."""
-    import time
-
-    from stingerml.cli import _progress
-    from stingerml.sequence.synth import word_task, write_csv_long
-
-    X, y = word_task(36, seed=7, min_steps=2, max_steps=6)
-    data = tmp_path / "w.csv"
-    write_csv_long(data, X, y)
-    port, seen, polled = free_port(), [], threading.Event()
-    original = _progress.EpochProgress.__call__
+@contextlib.contextmanager
+def watched(port: int, monkeypatch):
+    """A client polling ``GET /api/train/status`` on ``port`` from before training until it has ended
+    (training waits at its first event until the client has read once); yields the answers read."""
+    seen, polled = [], threading.Event()
+    original = TrainStatus.__call__
 
     def after_a_read(self, event):
         polled.wait(60)
         original(self, event)
 
     def poll():
-        end = time.monotonic() + 120
+        end = time.monotonic() + 300
         while time.monotonic() < end and (not seen or seen[-1]["status"] in ("idle", "training")):
             try:
                 seen.append(get(f"http://127.0.0.1:{port}"))
@@ -315,15 +310,27 @@ def test_seq_train_serves_its_status_too(tmp_path, capsys, monkeypatch):
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.01)
 
-    monkeypatch.setattr(_progress.EpochProgress, "__call__", after_a_read)
+    monkeypatch.setattr(TrainStatus, "__call__", after_a_read)
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    with use_backend("python"):
+    yield seen
+    poller.join(60)
+
+
+def test_seq_train_serves_its_status_too(tmp_path, capsys, monkeypatch):
+    """`seq train` shares the path: --status-port, read from start to end, "done" with the losses."""
+    from stingerml.sequence.synth import word_task, write_csv_long
+
+    X, y = word_task(36, seed=7, min_steps=2, max_steps=6)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    port = free_port()
+    with use_backend("python"), watched(port, monkeypatch) as seen:
         assert main(["seq", "train", str(data), "--architecture", "lstm", "--hidden", "5", "--epochs", "3",
                      "--batch-size", "8", "--runs-dir", str(tmp_path / "runs"), "--status-port", str(port)]) == 0
-    poller.join(60)
     run = capsys.readouterr().out.strip()
     history = json.loads((Path(run) / "output" / "training_history.json").read_text())
+    assert seen[0]["status"] == "idle"
     assert seen[-1] == {"status": "done", "progress": 1.0, "current_epoch": 3, "total_epochs": 3,
                         "loss_history": [h["loss"] for h in history], "error": None, "run_dir": run}
 

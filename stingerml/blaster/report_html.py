@@ -14,7 +14,7 @@ charts are ``<svg>`` elements inside ``<figure class="chart" data-chart=...>``.
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 from ..core.constants import REPORT_HTML_FILE
 from ..core.jsonfile import Nullable
