@@ -1,23 +1,31 @@
 """Progress output on stderr: message lines always; inside a counted stage an iteration bar on a
-terminal, and without one (piped, logged) a line at each quarter, so a long stage still shows.
-Training (:class:`EpochProgress`): two bars, epochs and batches, on a terminal; a line per epoch
+terminal, and without one (piped, logged) a line at each quarter and at least every
+:data:`SILENCE_S` seconds, so a long stage still shows. Training (:class:`EpochProgress`): two bars, epochs and batches, on a terminal; a line per epoch
 without one."""
 from __future__ import annotations
 
 import sys
-from typing import Optional, TextIO
+import time
+from typing import Callable, Optional, TextIO
 
 from ..core.progress import Progress
+
+SILENCE_S = 10.0
+"""Without a terminal, a counted stage prints a line at least this often (seconds)."""
 
 
 class StderrProgress:
     """A :data:`~stingerml.core.progress.ProgressCallback` printing to ``stream`` (stderr by default)."""
 
-    def __init__(self, stream: Optional[TextIO] = None, *, quarters: bool = True) -> None:
+    def __init__(self, stream: Optional[TextIO] = None, *, quarters: bool = True,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         """``quarters``: the lines at each quarter of a counted stage without a terminal (off for a
-        command whose only counted stage is short or whose stderr must stay one error line)."""
+        command whose only counted stage is short or whose stderr must stay one error line); a
+        counted stage still prints a line when nothing was printed for :data:`SILENCE_S` seconds."""
         self.stream = stream if stream is not None else sys.stderr
         self.quarters = quarters
+        self.clock = clock
+        self._line_at = clock()  # when a line was last written
         self.tty = self.stream.isatty()
         self._bar = False
         self._quarter = (None, 0)  # (stage, quarters reported) of a counted stage without a terminal
@@ -29,13 +37,14 @@ class StderrProgress:
                 filled = width * event.done // event.total
                 self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.message}\033[K")
                 self._bar = True
-            elif self.quarters:
+            else:
                 quarter = 4 * event.done // event.total
                 stage, reported = self._quarter
                 if stage != event.stage or quarter < reported:
                     reported = 0  # a new counted stage, or a stage counting a second loop
-                if quarter > reported:
+                if (self.quarters and quarter > reported) or self.clock() - self._line_at >= SILENCE_S:
                     self.stream.write(f"  {event.message}\n")
+                    self._line_at = self.clock()
                 self._quarter = (event.stage, max(quarter, reported))
             self.stream.flush()
             return
@@ -44,6 +53,7 @@ class StderrProgress:
             self._bar = False
         self.stream.write(event.message + "\n")
         self.stream.flush()
+        self._line_at = self.clock()
 
 
 class EpochProgress(StderrProgress):
@@ -86,6 +96,7 @@ class EpochProgress(StderrProgress):
                 if not self.tty:
                     self.stream.write(event.message + "\n")
                     self.stream.flush()
+                    self._line_at = self.clock()
             elif event.metrics:
                 self._batches = (int(event.metrics["batch"]), int(event.metrics["batches"]))
             if self.tty:

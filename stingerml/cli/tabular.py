@@ -27,6 +27,7 @@ from typing import Iterator, List, Optional
 
 from ..core.errors import TabularDataError
 from ..core.constants import TABULAR_MAX_PARAMETERS
+from ..core.progress import Progress
 from ._common import (
     add_arguments_later,
     add_global_options,
@@ -41,7 +42,7 @@ from ._common import (
     warn,
     warnings_as_lines,
 )
-from ._progress import EpochProgress
+from ._progress import EpochProgress, StderrProgress
 from ._training import (
     add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
     status_endpoint,
@@ -125,6 +126,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
+    from ..tabular.api import DEFAULT_RETRIES, DEFAULT_TIMEOUT
     from ..tabular.runs import RunSettings
 
     d = RunSettings()
@@ -190,10 +192,10 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                      "logged or written")
     api.add_argument("--upload", action="store_true",
                      help="after training, POST model.tflite, meta.json and model.onnx to /datasets/ID/models")
-    api.add_argument("--api-timeout", type=float, default=30.0, metavar="S",
-                     help="seconds per request (default 30)")
-    api.add_argument("--api-retries", type=int, default=3, metavar="N",
-                     help="retries of a request after a connection error, a timeout or a 5xx answer (default 3)")
+    api.add_argument("--api-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                     help="seconds per request (default %(default)g)")
+    api.add_argument("--api-retries", type=int, default=DEFAULT_RETRIES, metavar="N",
+                     help="retries of a request after a connection error, a timeout or a 5xx answer (default %(default)s)")
     t.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO",
                    help="INFO (default): a line per epoch and the metrics; WARNING or ERROR: as --quiet; "
                         "DEBUG: also the settings used")
@@ -368,20 +370,27 @@ def run_predict(args: argparse.Namespace) -> int:
     from ._stdio import messages, write_output
 
     net = _load(args.run_dir)
+    report = None if args.quiet else StderrProgress()
     with warnings_as_lines():
-        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing)
+        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing, progress=report)
     for message in notes:
         warn(message)
     out = network_outputs(net, table.X)
     k = net.n_outputs
     lines = []
+
+    def written(r: int) -> None:
+        if report is not None and r % 4096 == 0:
+            report(Progress("write", f"predictions: {r} of {table.n_rows} rows", r, table.n_rows))
     if net.output == "linear":
         lines.append(",".join(["line", *net.target_names]))
         for r, line in enumerate(table.lines):
+            written(r)
             lines.append(",".join([str(line), *(repr(v) for v in out[r * k:(r + 1) * k])]))
     else:
         lines.append(",".join(["line", "prediction", *(f"p_{c}" for c in net.classes)]))
         for r, (line, code) in enumerate(zip(table.lines, predicted_classes(out, k))):
+            written(r)
             probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
             lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
     try:

@@ -10,7 +10,8 @@ import csv
 import io
 import math
 import struct
-from typing import Iterator, List, Tuple, Type
+from pathlib import Path
+from typing import Callable, Iterator, List, Optional, Tuple, Type
 
 from .errors import StingerError
 
@@ -41,6 +42,33 @@ def rows(text: str, source: str, error: Type[StingerError], delimiter: str = ","
         start, line = line, reader.line_num + 1
         if cells:
             yield start, cells
+
+
+def file_rows(path: Path, source: str, error: Type[StingerError], delimiter: str = ",",
+              position: Optional[Callable[[int], None]] = None) -> Iterator[Tuple[int, List[str]]]:
+    """:func:`rows` of a UTF-8 file read as a stream (the file is never held whole in memory);
+    ``position(bytes_read)`` is called every 4096 rows (for progress)."""
+    try:
+        raw = open(path, "rb")
+    except OSError as exc:
+        raise error(f"{source}: cannot read the CSV ({exc.strerror or exc}); check the path") from None
+    with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        line, n = 1, 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise error(f"{source}, line {line}: {_reason(exc)}; fix the quoting") from None
+            except UnicodeDecodeError:
+                raise error(f"{source}, near line {line}: not UTF-8; save the CSV as UTF-8") from None
+            start, line, n = line, reader.line_num + 1, n + 1
+            if position is not None and n % 4096 == 0:
+                position(raw.tell())
+            if cells:
+                yield start, cells
 
 
 def _reason(exc: csv.Error) -> str:

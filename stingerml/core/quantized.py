@@ -46,12 +46,13 @@ import math
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import preprocess
 from .dense import DenseNetwork
 from .float32 import expf, f32
 from .matrix import Matrix
+from .progress import Tick
 
 QMIN, QMAX = -128, 127
 WEIGHT_QMAX = 127
@@ -256,11 +257,14 @@ class QuantizedNetwork:
             return [_logistic_table(last.output_scale, last.output_zero_point)[v + 128] for v in q]
         return list(q)
 
-    def predict(self, X: Matrix, rounding: str = "single") -> Matrix:
-        """Dequantized int8 outputs of every raw feature row of ``X`` (``n_rows × n_outputs``)."""
+    def predict(self, X: Matrix, rounding: str = "single", tick: Optional[Tick] = None) -> Matrix:
+        """Dequantized int8 outputs of every raw feature row of ``X`` (``n_rows × n_outputs``);
+        ``tick(done, n_rows)`` every 1024 rows."""
         out = array("d")
-        for row in X.rows():
+        for r, row in enumerate(X.rows(), 1):
             out.extend(self.dequantize_output(self.run(self.quantize_input(row), rounding)))
+            if tick is not None and r % 1024 == 0:
+                tick(r, X.n_rows)
         return Matrix(out, self.network.n_outputs)
 
     def to_dict(self) -> Dict[str, Any]:

@@ -27,6 +27,7 @@ from ..core import jsonfile
 from ..core.dense import DenseNetwork
 from ..core.errors import ModelFormatError, TabularDataError
 from ..core.matrix import Matrix
+from ..core.progress import ProgressCallback
 from .csvdata import Schema, Table, read_table
 
 MAX_CATEGORIES = 50
@@ -143,7 +144,8 @@ def with_encoding(net: DenseNetwork, encoding: Optional[OneHot]) -> DenseNetwork
 
 def read_for_network(path: Union[str, Path], net: DenseNetwork, label: Optional[str] = None, *,
                      targets: Sequence[str] = (), drop_missing: bool = False,
-                     need_labels: bool = False) -> Tuple[Table, List[str]]:
+                     need_labels: bool = False,
+                     progress: Optional[ProgressCallback] = None) -> Tuple[Table, List[str]]:
     """A CSV read as ``net``'s input (its feature columns, one-hot encoded when it has an encoding), and the
     warnings about categories it has not seen. ``label``/``targets``/``need_labels`` as :func:`read_table`."""
     from .arrays import is_array_file, read_array_table
@@ -155,7 +157,7 @@ def read_for_network(path: Union[str, Path], net: DenseNetwork, label: Optional[
             raise TabularDataError(f"{path}: {table.X.n_cols} features per sample; the model takes {net.n_features}")
         return table, []
     encoding = network_encoding(net)
-    kw: Dict[str, Any] = dict(drop_missing=drop_missing, need_labels=need_labels, min_classes=1)
+    kw: Dict[str, Any] = dict(drop_missing=drop_missing, need_labels=need_labels, min_classes=1, progress=progress)
     if targets:
         kw["targets"] = targets
     elif net.classes and label:

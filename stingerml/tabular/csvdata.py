@@ -28,10 +28,11 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ..core.errors import TabularDataError
 from ..core.matrix import Matrix
+from ..core.progress import Progress, ProgressCallback
 from ..core import csvfile, jsonfile
 
 PathLike = Union[str, Path]
@@ -167,38 +168,71 @@ def is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING
 
 
-def read_rows(path: PathLike) -> Tuple[List[str], List[Tuple[int, List[str]]], bytes]:
-    """The header, the data rows as ``(line, cells)`` and the raw bytes of a CSV file.
+class _Stream:
+    """A CSV data file read as a stream, twice (:func:`read_table`): :meth:`scan` learns the header,
+    the row count and which columns hold a number; :meth:`rows` then yields the data rows. Neither
+    holds the file or its rows in memory; both report progress (``read``: bytes of the file)."""
 
-    Blank lines are skipped. A row with a different number of cells than the
-    header is an error.
-    """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise TabularDataError(f"{p}: cannot read the CSV ({exc.strerror or exc}); check the path") from exc
-    text = csvfile.decode(raw, str(p), TabularDataError)
-    delimiter = _delimiter(text)
-    header: Optional[List[str]] = None
-    rows: List[Tuple[int, List[str]]] = []
-    for line, cells in csvfile.rows(text, str(p), TabularDataError, delimiter):
-        if all(not c.strip() for c in cells):
-            continue
-        if header is None:
-            header = [c.strip() for c in cells]
-            _check_header(p, header)
-            continue
-        if len(cells) != len(header):
-            raise TabularDataError(
-                f"{p}, line {line}: {len(cells)} cells but the header has {len(header)}; "
-                "fix the row (a stray delimiter or quote?)")
-        rows.append((line, cells))
-    if header is None:
-        raise TabularDataError(f"{p}: the file is empty; a CSV needs a header line and data rows")
-    if not rows:
-        raise TabularDataError(f"{p}: no data rows after the header")
-    return header, rows, raw
+    def __init__(self, path: Path, progress: Optional[ProgressCallback]) -> None:
+        self.path = path
+        self.progress = progress
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(65536)
+                digest = hashlib.sha256(head)
+                for block in iter(lambda: fh.read(1 << 16), b""):
+                    digest.update(block)
+            self.size = path.stat().st_size
+        except OSError as exc:
+            raise TabularDataError(f"{path}: cannot read the CSV ({exc.strerror or exc}); check the path") from exc
+        self.sha256 = digest.hexdigest()
+        self.delimiter = _delimiter(head.decode("utf-8-sig", errors="ignore"))
+        self.header: List[str] = []
+        self.n_rows = 0
+        self.numeric: List[bool] = []
+
+    def _lines(self, what: str) -> Iterator[Tuple[int, List[str]]]:
+        reported = [False]
+
+        def position(done: int) -> None:
+            if self.progress is not None:
+                self.progress(Progress("read", f"{what} {self.path.name}: {done >> 20} of {self.size >> 20} MiB",
+                                       done, self.size))
+                reported[0] = True
+        for line, cells in csvfile.file_rows(self.path, str(self.path), TabularDataError, self.delimiter, position):
+            if all(not c.strip() for c in cells):
+                continue
+            yield line, cells
+        if reported[0]:  # a file long enough to report on: its end too
+            position(self.size)
+
+    def scan(self) -> None:
+        lines = self._lines("scanning")
+        first = next(lines, None)
+        if first is None:
+            raise TabularDataError(f"{self.path}: the file is empty; a CSV needs a header line and data rows")
+        self.header = [c.strip() for c in first[1]]
+        _check_header(self.path, self.header)
+        self.numeric = [False] * len(self.header)
+        pending = list(range(len(self.header)))
+        for line, cells in lines:
+            if len(cells) != len(self.header):
+                raise TabularDataError(
+                    f"{self.path}, line {line}: {len(cells)} cells but the header has {len(self.header)}; "
+                    "fix the row (a stray delimiter or quote?)")
+            self.n_rows += 1
+            if pending:
+                found = [k for k in pending if not is_missing(cells[k]) and _is_number(cells[k])]
+                for k in found:
+                    self.numeric[k] = True
+                pending = [k for k in pending if not self.numeric[k]] if found else pending
+        if not self.n_rows:
+            raise TabularDataError(f"{self.path}: no data rows after the header")
+
+    def rows(self) -> Iterator[Tuple[int, List[str]]]:
+        lines = self._lines("reading")
+        next(lines)  # the header
+        return lines
 
 
 def _delimiter(text: str) -> str:
@@ -238,6 +272,7 @@ def read_table(
     min_classes: int = 2,
     categorical: Sequence[str] = (),
     ignore: Sequence[str] = (),
+    progress: Optional[ProgressCallback] = None,
 ) -> Table:
     """Read a CSV data set for classification (``label``) or regression (``targets``).
 
@@ -254,13 +289,18 @@ def read_table(
         categorical: feature columns read as text (into :attr:`Table.text`); when the
             features are not named, every column with no number at all is one too.
         ignore: columns left out of the features (named: an unknown one is an error).
+        progress: receives ``read`` events (bytes of the file) while the file is streamed, twice:
+            a scan (header, row count, numeric columns), then the values; the file and its rows
+            are never held whole, only the parsed values (float64) and the text cells.
 
     Raises:
         TabularDataError: naming the file, line and column of the first problem.
     """
     p = Path(path)
     sch = schema if isinstance(schema, Schema) or schema is None else read_schema(schema)
-    header, rows, raw = read_rows(p)
+    stream = _Stream(p, progress)
+    stream.scan()
+    header = stream.header
     col = {name: k for k, name in enumerate(header)}
     regression = bool(targets)
     label = label or (sch.label if sch else "") or None
@@ -293,15 +333,15 @@ def read_table(
             if n not in names:
                 raise TabularDataError(f"{p}: categorical column '{n}' is not one of the features")
         all_cols = [require(n, "feature") for n in names]
-        text_cols = [k for k in all_cols if header[k] in categorical or not _numeric_column(rows, k)]
+        text_cols = [k for k in all_cols if header[k] in categorical or not stream.numeric[k]]
     else:
         all_cols = [k for k, n in enumerate(header) if n not in reserved]
         for n in categorical:
             require(n, "categorical")
-        text_cols = [k for k in all_cols if header[k] in categorical or not _numeric_column(rows, k)]
+        text_cols = [k for k in all_cols if header[k] in categorical or not stream.numeric[k]]
         if len(text_cols) == len(all_cols):
             raise TabularDataError(f"{p}: no numeric feature column besides '{', '.join(outputs)}'; "
-                                   f"a feature column holds numbers{_decimal_comma_hint(rows)}")
+                                   f"a feature column holds numbers{_decimal_comma_hint(stream.rows())}")
     feat_cols = [k for k in all_cols if k not in text_cols]
     columns = tuple(header[k] for k in all_cols)
     names = tuple(header[k] for k in feat_cols)
@@ -314,7 +354,8 @@ def read_table(
     dropped = 0
     numeric_cols = feat_cols + (out_cols if regression else [])
     text: Dict[str, List[str]] = {header[k]: [] for k in text_cols}
-    for line, cells in rows:
+    interned: Dict[str, str] = {}  # one string object per distinct label or category, not one per row
+    for line, cells in stream.rows():
         missing = [k for k in numeric_cols + text_cols + ([] if regression else out_cols) if is_missing(cells[k])]
         if group_col is not None and is_missing(cells[group_col]):
             missing.append(group_col)
@@ -339,11 +380,11 @@ def read_table(
         X.extend(values[:len(feat_cols)])
         Yv.extend(values[len(feat_cols):])
         if not regression and out_cols:
-            raw_labels.append(cells[out_cols[0]].strip())
+            raw_labels.append(interned.setdefault(cells[out_cols[0]].strip(), cells[out_cols[0]].strip()))
         if group_col is not None:
             groups.append(cells[group_col].strip())
         for k in text_cols:
-            text[header[k]].append(cells[k].strip())
+            text[header[k]].append(interned.setdefault(cells[k].strip(), cells[k].strip()))
         lines.append(line)
     if not lines:
         raise TabularDataError(f"{p}: every row has a missing value ({dropped} dropped); nothing left to use")
@@ -356,7 +397,7 @@ def read_table(
         X=Matrix(X, len(feat_cols)), feature_names=tuple(names), y=y, classes=classes,
         label=label or "", Y=Matrix(Yv, len(out_cols)) if regression and out_cols else None,
         target_names=outputs if regression else (), groups=groups if group_col is not None else None,
-        lines=lines, dropped=dropped, path=str(p), sha256=hashlib.sha256(raw).hexdigest(),
+        lines=lines, dropped=dropped, path=str(p), sha256=stream.sha256,
         text=text, columns=columns,
     )
 
@@ -379,11 +420,6 @@ def _decimal_comma_hint(rows: Sequence[Tuple[int, Sequence[str]]]) -> str:
                 return (f" (cells like '{cell.strip()}', line {line}, use a decimal comma: save the CSV with "
                         "decimal points, e.g. 1.5)")
     return ""
-
-
-def _numeric_column(rows: List[Tuple[int, List[str]]], k: int) -> bool:
-    """A column is numeric when at least one of its non-missing cells is a number."""
-    return any(_is_number(cells[k]) for _, cells in rows if not is_missing(cells[k]))
 
 
 def class_order(values: Sequence[str]) -> Tuple[str, ...]:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
-import inspect
 import shutil
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -47,7 +46,7 @@ from ..core import preprocess
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix
-from ..core.progress import ProgressCallback
+from ..core.progress import ProgressCallback, Reporter
 from ..core.quantized import QuantizedNetwork
 from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
 from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
@@ -60,6 +59,7 @@ from .arrays import is_array_file, read_array_table
 from .categorical import apply_one_hot, fit_one_hot, with_encoding
 from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
+from ..learn.estimator import default_of
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
@@ -84,7 +84,7 @@ OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
 
 def estimator_default(name: str) -> Any:
     """The default of the tabular estimators' parameter ``name`` (their ``__init__``)."""
-    return inspect.signature(MLPClassifier.__init__).parameters[name].default
+    return default_of(MLPClassifier, name)
 
 
 @dataclass
@@ -220,8 +220,10 @@ class RunResult:
 # -- data and split -------------------------------------------------------------------------------
 
 
-def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None) -> Tuple[Table, Split]:
-    """Read the CSV (and schema) and split it; raises TabularDataError before anything is written."""
+def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLike] = None,
+              progress: Optional[ProgressCallback] = None) -> Tuple[Table, Split]:
+    """Read the CSV (and schema; ``progress``: the reader's ``read`` events) and split it; raises
+    TabularDataError before anything is written."""
     fractions = check_fractions(settings.split)
     if is_array_file(csv_path):
         if settings.regression or settings.features or settings.group or settings.ignore:
@@ -231,7 +233,7 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
     else:
         table = read_table(csv_path, settings.label, features=settings.features or None,
                            targets=settings.targets or None, schema=schema, group=settings.group,
-                           drop_missing=settings.drop_missing, ignore=settings.ignore)
+                           drop_missing=settings.drop_missing, ignore=settings.ignore, progress=progress)
     src = Path(csv_path).name
     if table.groups is not None:
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
@@ -326,7 +328,7 @@ def train_run(
         if schema is not None and settings.regression:  # the schema's output activations; the settings' win
             settings.output_activation = {**dict(read_schema(schema).output_activation), **settings.output_activation}
         check_settings(settings)
-        table, split = load_data(csv_path, settings, schema)
+        table, split = load_data(csv_path, settings, schema, progress)
         check_bounds(table, settings, Path(csv_path).name)
         check_network_size(len(table.feature_names), settings, _n_outputs(table), max_parameters)
         started = now()
@@ -380,9 +382,13 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     net = with_encoding(est.to_model(), table.encoding)
     rep = representative(table, split, settings)
     metrics = None
+    say = Reporter(progress).say
     if split.test:
         qnet = None if settings.tflite == "float" else quantize(net, rep)
-        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet))
+        say("evaluate", f"evaluating the model on the {len(split.test)} test rows"
+            + (" (float and int8)" if qnet is not None else ""))
+        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet, progress))
+    say("export", "writing output/ (model.json, model.onnx, model.tflite, meta.json)")
     try:
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
@@ -400,18 +406,21 @@ def _part(table: Table, idx: Sequence[int]):
     return [table.classes[table.y[i]] for i in idx]
 
 
-def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None) -> Dict[str, Any]:
+def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None,
+             progress: Optional[ProgressCallback] = None) -> Dict[str, Any]:
     """Metrics of a network on raw features ``X`` and labels (classifier) or a target Matrix.
 
     The float network's metrics (see :mod:`stingerml.learn.metrics`); given ``quantized`` (the
     network's full-int8 model), the same metrics of its int8 outputs, computed by the
-    library's integer emulator (:meth:`QuantizedNetwork.predict`), under the key ``"int8"``.
+    library's integer emulator (:meth:`QuantizedNetwork.predict`; ``progress``: its ``evaluate``
+    events, rows done), under the key ``"int8"``.
     """
     from .estimator import network_outputs
 
     metrics = _metrics(net, network_outputs(net, X), truth)
     if quantized is not None:
-        metrics["int8"] = _metrics(net, quantized.predict(X).data, truth)
+        tick = Reporter(progress).ticks("evaluate", "int8 model on the test rows", every=1024)
+        metrics["int8"] = _metrics(net, quantized.predict(X, tick=tick).data, truth)
     return metrics
 
 

@@ -1,0 +1,67 @@
+"""Issue 29, group 5 at small scale: the tabular reader's memory per value and the progress
+cadence of a long stage (the 200 MB figures are benchmarks/big_tabular.py's, not a unit test)."""
+from __future__ import annotations
+
+import io
+import random
+import tracemalloc
+
+from stingerml.cli._progress import SILENCE_S, StderrProgress
+from stingerml.core.progress import Progress
+from stingerml.tabular.csvdata import read_table
+
+ROWS, COLS = 20000, 10
+
+
+def _write(path, rows=ROWS):
+    rng = random.Random(1)
+    with open(path, "w") as fh:
+        fh.write(",".join(f"f{i}" for i in range(COLS)) + ",label\n")
+        for _ in range(rows):
+            fh.write(",".join(f"{rng.uniform(-100, 100):.6f}" for _ in range(COLS))
+                     + f",{rng.choice(['Adelie', 'Gentoo', 'Chinstrap'])}\n")
+    return path
+
+
+def test_reading_a_csv_peaks_under_four_times_its_float32_size(tmp_path):
+    path = _write(tmp_path / "big.csv")
+    tracemalloc.start()
+    try:
+        table = read_table(path, "label")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert table.X.n_rows == ROWS and table.X.n_cols == COLS
+    # float32 size of the data: 4 bytes a value. The rows as lists of strings took ~160 bytes a value.
+    assert peak <= 4 * 4 * ROWS * COLS, f"{peak / (ROWS * COLS):.1f} bytes a value"
+
+
+def test_reading_reports_the_bytes_read_in_both_passes(tmp_path):
+    path = _write(tmp_path / "big.csv")
+    events = []
+    read_table(path, "label", progress=events.append)
+    read = [e for e in events if e.stage == "read"]
+    size = path.stat().st_size
+    assert all(e.total == size and 0 < e.done <= size for e in read)
+    scans = [e for e in read if e.message.startswith("scanning")]
+    reads = [e for e in read if e.message.startswith("reading")]
+    assert len(scans) >= ROWS // 4096 and len(reads) >= ROWS // 4096  # an event every 4096 rows
+    assert [e.done for e in scans] == sorted(e.done for e in scans)
+
+
+def test_a_counted_stage_without_a_terminal_prints_at_least_every_10_s():
+    now = [0.0]
+    out = io.StringIO()
+    progress = StderrProgress(out, clock=lambda: now[0])
+    lines = []
+    for done in range(1, 101):  # 100 ticks of 3 s inside the first quarter of a long stage
+        now[0] += 3.0
+        progress(Progress("read", f"tick {done}", done, 10000))
+        lines.append(out.getvalue().count("\n"))
+    # a line at least every SILENCE_S seconds: at most ceil(10 / 3) = 4 ticks between lines
+    gaps, last = [], 0
+    for k, n in enumerate(lines):
+        if n > (lines[k - 1] if k else 0):
+            gaps.append((k + 1 - last) * 3.0)
+            last = k + 1
+    assert gaps and max(gaps) <= SILENCE_S + 3.0 and len(gaps) >= 100 * 3.0 / (SILENCE_S + 3.0)
