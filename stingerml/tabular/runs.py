@@ -382,13 +382,9 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     net = with_encoding(est.to_model(), table.encoding)
     rep = representative(table, split, settings)
     metrics = None
-    say = Reporter(progress).say
     if split.test:
         qnet = None if settings.tflite == "float" else quantize(net, rep)
-        say("evaluate", f"evaluating the model on the {len(split.test)} test rows"
-            + (" (float and int8)" if qnet is not None else ""))
         metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet, progress))
-    say("export", "writing output/ (model.json, model.onnx, model.tflite, meta.json)")
     try:
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
