@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from stingerml import _kernels  # noqa: E402
+from stingerml.core.dense import predicted_classes  # noqa: E402
+from stingerml.formats.tflite_sequence import to_tflite_int8  # noqa: E402
 from stingerml.sequence import LSTMClassifier, TCNClassifier  # noqa: E402
+from stingerml.sequence.quantize import quantize_tcn, representative_samples  # noqa: E402
 from stingerml.sequence.synth import word_task  # noqa: E402
 
 
@@ -125,6 +128,13 @@ def main(argv=None) -> int:
         acc = clf.score(Xte, yte)
         print(f"{arch:6} {'numba':8} {acc:9.4f} {clf.n_epochs_:7d} {clf.best_epoch_:5d} {seconds:12.2f} "
               f"{seconds / clf.n_epochs_:8.3f}")
+        if arch == "tcn":  # the full-int8 model, calibrated on 100 training samples, run by the emulator
+            net = clf.to_model()
+            qnet = quantize_tcn(net, representative_samples(Xtr, 100, seed=0))
+            q_pred = predicted_classes(qnet.predict_proba(Xte).data, net.n_classes)
+            q_acc = sum(net.classes[c] == t for c, t in zip(q_pred, yte)) / len(yte)
+            print(f"{arch:6} {'int8':8} {q_acc:9.4f} {'':7} {'':5} {'':12} {'':8}  "
+                  f"(emulator; model.tflite {len(to_tflite_int8(qnet))} bytes)")
         if args.pure_epochs:
             _kernels.set_backend("python")
             start = time.process_time()

@@ -90,3 +90,18 @@ def test_cli_tcn_column(tmp_path, vectors):
     text = out.read_text()
     assert "--tcn-epochs 1 --models tcn" in text
     assert sum(1 for line in text.splitlines() if ROW.match(line)) == 1
+
+
+def test_int8_size_is_that_of_a_trained_network():
+    """The setup line's int8 size (measured on an all-zero network) is the size of a trained network's file."""
+    from stingerml.formats.tflite_sequence import to_tflite_int8
+    from stingerml.sequence.data import Sequences
+    from stingerml.sequence.quantize import quantize_tcn
+
+    rnd = random.Random(1)
+    n = 12
+    X = Sequences(array("d", [rnd.gauss(0.0, 100.0) for _ in range(n * TINY.steps * TINY.channels)]), TINY.steps,
+                  TINY.channels, array("q", [TINY.steps] * n))
+    net = TINY.classifier(0).fit(X, [k % 2 for k in range(n)], classes=(0, 1)).to_model()
+    assert len(to_tflite_int8(quantize_tcn(net, X))) == TINY.int8_bytes
+    assert f"full-int8 model.tflite {TINY.int8_bytes} bytes" in TINY.describe()

@@ -65,3 +65,45 @@ def test_a_counted_stage_without_a_terminal_prints_at_least_every_10_s():
             gaps.append((k + 1 - last) * 3.0)
             last = k + 1
     assert gaps and max(gaps) <= SILENCE_S + 3.0 and len(gaps) >= 100 * 3.0 / (SILENCE_S + 3.0)
+
+
+def test_batch_events_count_every_batch_of_every_epoch():
+    # a survivor of tools/mutation.py (learn/epochs.py: the batch events' total `*` -> `/`)
+    from array import array
+
+    from stingerml.core.matrix import Matrix
+    from stingerml.tabular.estimator import MLPClassifier
+
+    from stingerml.learn.epochs import BATCHES_PER_REPORT
+
+    rows, batch, epochs = 301, 2, 2  # 151 batches an epoch, the last of one row
+    rng = random.Random(3)
+    X = Matrix(array("d", [rng.uniform(-1, 1) for _ in range(rows * 2)]), 2)
+    y = [int(X.data[2 * r] > 0) for r in range(rows)]
+    events = []
+    MLPClassifier(hidden_layer_sizes=(4,), batch_size=batch, max_epochs=epochs, early_stopping=False,
+                  seed=1).fit(X, y, progress=events.append)
+    batches = [e for e in events if e.stage == "batch"]
+    per_epoch = -(-rows // batch)
+    assert batches and all(e.total == epochs * per_epoch for e in batches)
+    assert batches[-1].done == epochs * per_epoch and batches[-1].metrics["batches"] == per_epoch
+    for epoch in range(1, epochs + 1):  # each batch of each epoch, in order (learn/epochs.py's count)
+        mine = [e for e in batches if e.metrics["epoch"] == epoch]
+        chunk = BATCHES_PER_REPORT * batch  # rows between two batch events
+        assert [e.metrics["batch"] for e in mine] == [-(-min(rows, start + chunk) // batch)
+                                                      for start in range(0, rows, chunk)]
+        assert [e.done for e in mine] == [(epoch - 1) * per_epoch + e.metrics["batch"] for e in mine]
+
+
+def test_a_long_epoch_without_a_terminal_prints_a_batch_line_every_10_s():
+    from stingerml.cli._progress import EpochProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = EpochProgress(out)
+    progress.clock = lambda: now[0]
+    progress._line_at = 0.0
+    for b in range(1, 41):  # 40 batch events 1 s apart: lines at 10, 20, 30, 40 s
+        now[0] += 1.0
+        progress(Progress("batch", f"epoch 1/1 batch {b}/40", b, 40, {"epoch": 1, "batch": b, "batches": 40}))
+    assert out.getvalue().splitlines() == [f"  epoch 1/1 batch {b}/40" for b in (10, 20, 30, 40)]

@@ -330,3 +330,26 @@ def test_small_range_target_keeps_its_steps():
     assert small["max_abs_diff"] <= 4 * small["step"] < 0.04
     assert export.meta["quantization"]["output_type"] == "float32"
     assert [h["target"] for h in export.meta["quantization"]["output"]["heads"]] == ["big", "small"]
+
+
+def test_resume_of_a_bounded_run_equals_the_uninterrupted_run(tmp_path):
+    """``output_activation`` travels in run.json: an interrupted run resumed gives the uninterrupted bytes."""
+    from test_tabular_runs import outputs
+
+    from stingerml.tabular.runs import RunInterrupted, RunSettings, train_run
+
+    set_backend("python")
+    data = _csv(tmp_path / "d.csv")
+    settings = dict(targets=["s", "g", "t"], hidden=[4], epochs=4, checkpoint_every=2, batch_size=16,
+                    output_activation={"g": "sigmoid", "t": "tanh"})
+    whole = train_run(data, RunSettings(**settings), runs_dir=tmp_path / "a")
+
+    def stop_at_3(event):
+        if event.stage == "epoch" and event.done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted) as info:
+        train_run(data, RunSettings(**settings), runs_dir=tmp_path / "b", progress=stop_at_3)
+    resumed = train_run(resume=info.value.run_dir)
+    assert outputs(resumed.run_dir) == outputs(whole.run_dir)
+    assert network.load(whole.run_dir / "output" / "model.json").output_activation == ACTS

@@ -86,8 +86,8 @@ def test_errors_write_nothing(vectors, tmp_path, capsys, case, message):
 
 def test_rows_must_be_positive(vectors, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
-        main(["export-model", str(vectors / "firmware" / "factory_lr.mlmd"), "-o", str(tmp_path), "--rows", "0"])
-    assert info.value.code == 2 and "at least 1 row" in capsys.readouterr().err
+        main(["export-model", str(vectors / "firmware" / "factory_lr.mlmd"), "-o", str(tmp_path), "--calibration-rows", "0"])
+    assert info.value.code == 2 and "expected a whole number >= 1, got '0'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

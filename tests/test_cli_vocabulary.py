@@ -89,6 +89,31 @@ def test_audio_cli_defaults_are_the_audio_settings():
         assert args[name] == value, name
 
 
+def test_other_cli_defaults_are_the_library_signatures():
+    """Options whose default a library function or class already defines read it from there."""
+    from stingerml.blaster.online import PostProcess, propose
+    from stingerml.blaster.shots import DEFAULT_MIN_GAP_MS
+    from stingerml.deploy.quantize import REPRESENTATIVE_ROWS, representative_rows
+    from stingerml.device.emulator import Blaster
+    from stingerml.tabular.api import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+
+    online = _parse(["online", "a.bin", "--lr", "l", "--mlp", "m"])
+    assert (online.ema_ms, online.on, online.min_on_ms) == (PostProcess().ema_ms, PostProcess().on,
+                                                           PostProcess().min_on_ms)
+    budget = inspect.signature(propose).parameters
+    assert (online.max_false_per_min, online.max_on_away) == (budget["max_false_per_min"].default,
+                                                              budget["max_on_away"].default)
+    export = _parse(["export-model", "m.bin", "-o", "d"])
+    assert (export.calibration_rows, export.seed) == (REPRESENTATIVE_ROWS, inspect.signature(representative_rows).parameters["seed"].default)
+    assert _parse(["plot", "a.bin", "-o", "d"]).min_shot_gap_ms == DEFAULT_MIN_GAP_MS
+    emulate = _parse(["emulate", "--pty"])
+    blaster = inspect.signature(Blaster).parameters
+    assert (emulate.debug_rate, emulate.seed, emulate.upload_timeout) == (
+        blaster["debug_rate"].default, blaster["seed"].default, blaster["upload_timeout_s"].default)
+    api = _parse(["tabular", "train", "x.csv"])
+    assert (api.api_timeout, api.api_retries) == (DEFAULT_TIMEOUT, DEFAULT_RETRIES)
+
+
 def test_benchmark_cli_defaults_are_the_benchmark_config():
     from stingerml.blaster.benchmark import BenchmarkConfig
 
@@ -142,6 +167,7 @@ def test_one_spelling_per_setting():
     (["tabular", "train", "x.csv", "--lr", "0.01"], "learning_rate", 0.01, "--learning-rate"),
     (["benchmark", "a.bin", "-o", "r.md", "--mlp-iter", "7"], "mlp_iterations", 7, "--mlp-iterations"),
     (["benchmark", "a.bin", "-o", "r.md", "--lr-iter", "9"], "lr_iterations", 9, "--lr-iterations"),
+    (["export-model", "m.bin", "-o", "d", "--rows", "5"], "calibration_rows", 5, "--calibration-rows"),
 ])
 def test_old_spellings_still_work_hidden_and_warn(argv, dest, value, new, capsys):
     assert getattr(_parse(argv), dest) == value

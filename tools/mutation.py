@@ -88,7 +88,7 @@ TARGETS = BLASTER + NEWER
 # test, so one run gives the score with and without the new files. Files that do not exist are ignored.
 NEW_TESTS = ["tests/test_boundaries.py", "tests/test_exactness.py", "tests/test_golden_complete.py",
              "tests/test_mutants.py", "tests/test_ties.py", "tests/test_journal.py",
-             "tests/test_tabular_hostile.py", "tests/test_output_paths.py"]
+             "tests/test_tabular_hostile.py", "tests/test_output_paths.py", "tests/test_big_data.py"]
 _ISSUE17 = NEW_TESTS[:4]
 _FIRMWARE_TESTS = ["tests/test_firmware.py", "tests/test_firmware_kernels.py", "tests/test_online.py"]
 _DATASET_TESTS = ["tests/test_pipeline.py", "tests/test_export.py"]
@@ -105,9 +105,11 @@ SUBSETS: Dict[str, List[str]] = {
     "stingerml/blaster/firmware.py": _FIRMWARE_TESTS + _ISSUE17,
     "stingerml/formats/mlmd.py": ["tests/test_mlmd.py", "tests/test_loader.py", "tests/test_pipeline.py"] + _ISSUE17,
     "stingerml/blaster/loader.py": ["tests/test_loader.py", "tests/test_mlmd.py", "tests/test_device_emulator.py"] + _ISSUE17,
-    "stingerml/tabular/csvdata.py": ["tests/test_tabular_data.py", "tests/test_categorical.py", "tests/test_tabular_hostile.py"],
+    "stingerml/tabular/csvdata.py": ["tests/test_tabular_data.py", "tests/test_categorical.py",
+                                     "tests/test_tabular_hostile.py", "tests/test_big_data.py"],
     "stingerml/tabular/estimator.py": _TABULAR_TESTS,
-    "stingerml/learn/epochs.py": _TABULAR_TESTS + ["tests/test_sequence.py", "tests/test_ties.py"],
+    "stingerml/learn/epochs.py": _TABULAR_TESTS + ["tests/test_sequence.py", "tests/test_ties.py",
+                                                   "tests/test_big_data.py"],
     "stingerml/_kernels/tabular_pure.py": _TABULAR_TESTS,
     "stingerml/deploy/quantize.py": _QUANTIZE_TESTS + ["tests/test_ties.py"],
     "stingerml/core/quantized.py": _QUANTIZE_TESTS + ["tests/test_ties.py"],

@@ -110,6 +110,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    from .._kernels import freeze_after_numba
+
+    freeze_after_numba()  # this process is ours
     try:
         if args.backend:
             from .._kernels import set_backend

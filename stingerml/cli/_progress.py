@@ -59,8 +59,8 @@ class StderrProgress:
 class EpochProgress(StderrProgress):
     """Training progress on stderr (``tabular train``, ``seq train``). On a terminal two bars redrawn
     in place: the epochs (with the last epoch's numbers) and the batches of the current epoch.
-    Otherwise one line per epoch and nothing for the batches. Other messages are lines in both
-    cases, printed below the bars."""
+    Otherwise one line per epoch, and a batch line only after :data:`SILENCE_S` s without one.
+    Other messages are lines in both cases, printed below the bars."""
 
     WIDTH = 30
 
@@ -99,6 +99,10 @@ class EpochProgress(StderrProgress):
                     self._line_at = self.clock()
             elif event.metrics:
                 self._batches = (int(event.metrics["batch"]), int(event.metrics["batches"]))
+                if not self.tty and self.clock() - self._line_at >= SILENCE_S:  # a long epoch still shows
+                    self.stream.write(f"  {event.message}\n")
+                    self.stream.flush()
+                    self._line_at = self.clock()
             if self.tty:
                 self._draw()
             return

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Tuple, Union
 
-from ._common import Terminated, say
+from ._common import Terminated, positive_int, say
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.progress import ProgressCallback
@@ -71,15 +71,13 @@ def how_it_stopped(stop: BaseException) -> Tuple[str, int]:
 
 
 def _keep(text: str) -> Union[int, str]:
+    """argparse ``type=`` of ``--keep-checkpoints``: a count >= 1 or ``all``."""
     if text == "all":
         return text
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a count of checkpoints >= 1 or 'all', not {text!r}")
-    return value
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a count of checkpoints >= 1 or 'all', not {text!r}") from None
 
 
 def add_keep_checkpoints(p: argparse.ArgumentParser) -> None:

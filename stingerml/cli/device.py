@@ -67,7 +67,8 @@ def _check_seconds(value: float, option: str) -> None:
 
 
 def _emulate_arguments(p: argparse.ArgumentParser) -> None:
-    from ..device.emulator import FAULTS
+    from ..device.emulator import FAULTS, Blaster
+    from ..learn.estimator import default_of
 
     p.add_argument("--log", metavar="FILE", help="log to serve (.bin as is, or .csv; - reads standard input); none: 'no log file'")
     where = p.add_mutually_exclusive_group(required=True)
@@ -77,11 +78,12 @@ def _emulate_arguments(p: argparse.ArgumentParser) -> None:
                    help="inject a one-shot fault (repeatable): " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
     p.add_argument("--firing", action="store_true", help="the blaster is busy firing (dump/upload refused)")
     p.add_argument("--no-fs", action="store_true", help="the filesystem failed to mount")
-    p.add_argument("--debug-rate", type=float, default=0.1, metavar="P",
-                   help="probability of an unrelated debug line before each reply line (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the debug lines (default 0)")
-    p.add_argument("--upload-timeout", type=float, default=10.0, metavar="S",
-                   help="upload inactivity timeout in seconds (firmware: 10)")
+    p.add_argument("--debug-rate", type=float, default=default_of(Blaster, "debug_rate"), metavar="P",
+                   help="probability of an unrelated debug line before each reply line (default %(default)s)")
+    p.add_argument("--seed", type=int, default=default_of(Blaster, "seed"),
+                   help="seed of the debug lines (default %(default)s)")
+    p.add_argument("--upload-timeout", type=float, default=default_of(Blaster, "upload_timeout_s"), metavar="S",
+                   help="upload inactivity timeout in seconds (firmware: %(default)g)")
 
 
 def _pull_arguments(p: argparse.ArgumentParser) -> None:

@@ -22,7 +22,10 @@ import argparse
 from array import array
 from pathlib import Path
 
-from ._common import add_json, add_output, print_json, read_bytes, read_logs, say, warn
+from ._common import (
+    add_arguments_later, add_json, add_old_spelling, add_output, positive_int, print_json, read_bytes, read_logs, say,
+    warn,
+)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -57,7 +60,7 @@ def _export(args: argparse.Namespace) -> int:
             data.extend(X_log.data)
             labels.extend(y_log)
         X = Matrix(data, net.n_features)
-        rep = representative_rows(X, args.rows, args.seed)
+        rep = representative_rows(X, args.calibration_rows, args.seed)
         info["representative"] = {"logs": [Path(p).name for p in args.log], "rows_available": X.n_rows,
                                   "rows_used": rep.n_rows, "seed": args.seed}
     floats = targets is not None and "model_float32.tflite" in targets
@@ -109,7 +112,7 @@ def _network_file(args: argparse.Namespace, blob: bytes):
         table, notes = read_for_network(args.data, net)
         for message in notes:
             warn(message)
-        return net, kind, representative_rows(table.X, args.rows, args.seed)
+        return net, kind, representative_rows(table.X, args.calibration_rows, args.seed)
     run_dir = run_folder_of(args.model)
     return net, kind, None if run_dir is None else run_representative(run_dir)
 
@@ -141,11 +144,18 @@ def _option(args: argparse.Namespace, targets) -> str:
     return "--out" if targets is None else "/".join(FILE_OPTIONS[name] for name in targets)
 
 
-def _rows(text: str) -> int:
-    n = int(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text}: give at least 1 row")
-    return n
+def _calibration_arguments(p: argparse.ArgumentParser) -> None:
+    """``--calibration-rows`` (``tabular train``'s word; ``--rows`` its old spelling here) and ``--seed`` with
+    :func:`~stingerml.deploy.quantize.representative_rows`' defaults."""
+    from ..deploy.quantize import representative_rows
+    from ..learn.estimator import default_of
+
+    p.add_argument("--calibration-rows", type=positive_int, default=default_of(representative_rows, "n"),
+                   metavar="N", help="rows that calibrate the int8 model, drawn from the logs' or --data's rows "
+                                     "(default %(default)s; all when fewer)")
+    add_old_spelling(p, "--rows", "--calibration-rows", type=positive_int)
+    p.add_argument("--seed", type=int, default=default_of(representative_rows, "seed"),
+                   help="seed of the representative draw (default %(default)s)")
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -157,7 +167,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "to ONNX (float32, scaler folded in), full-int8 TFLite "
         "(scaler applied by the caller, see meta.json) and meta.json: the files named by --onnx, --tflite, "
         "--meta (in one folder), or all three into --out DIR, written as a set. The int8 ranges are "
-        "calibrated on dataset rows of --log (100 rows drawn with --seed); without --log there is no TFLite "
+        "calibrated on dataset rows of --log (--calibration-rows rows drawn with --seed); without --log there is no TFLite "
         "model. See docs/model-export.md.",
     )
     p.add_argument("model", help="MLMD model file (LR or MLP), a stingerml-network model.json, or a tabular "
@@ -172,9 +182,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                metavar="DIR", required=False)
     p.add_argument("--log", action="append", metavar="LOG", help="session log whose dataset rows calibrate "
                    "the int8 model and check it against the float model (repeat for several)")
-    p.add_argument("--rows", type=_rows, default=100,
-                   help="representative rows drawn from the logs (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the representative draw (default %(default)s)")
+    add_arguments_later(p, _calibration_arguments)
     p.add_argument("--per-channel", action="store_true", help="one weight scale per output unit (default: per "
                    "tensor, which TFLite Micro supports everywhere)")
     p.add_argument("--no-fold-scaler", action="store_true", help="leave the scaler out of the ONNX graph "

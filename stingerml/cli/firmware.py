@@ -7,7 +7,9 @@ from typing import Tuple
 
 from ..core.constants import SLOT_LR, SLOT_MLP, SLOTS
 from ._announce import announce_backend
-from ._common import add_json, add_output, load_model, print_json, read_bytes, read_one_log, say
+from ._common import (
+    add_arguments_later, add_json, add_output, load_model, print_json, read_bytes, read_one_log, say,
+)
 from ._stdio import check_output, messages, write_output
 
 
@@ -125,6 +127,26 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mlp", metavar="FILE", help="MLP model (.mlmd); factory weights when omitted")
 
 
+def _online_arguments(p: argparse.ArgumentParser) -> None:
+    """``online``'s settings with :class:`~stingerml.blaster.online.PostProcess`' and ``propose``'s defaults."""
+    from ..blaster.online import PostProcess, propose
+    from ..learn.estimator import default_of
+
+    p.add_argument("--ema-ms", type=float, default=default_of(PostProcess, "ema_ms"),
+                   help="EMA time constant in ms (0: none)")
+    p.add_argument("--on", type=float, default=default_of(PostProcess, "on"),
+                   help="turn-on threshold (default %(default)s)")
+    p.add_argument("--off", type=float, default=None, help="turn-off threshold (default: --on)")
+    p.add_argument("--min-on-ms", type=float, default=default_of(PostProcess, "min_on_ms"),
+                   help="minimum on-time in ms")
+    p.add_argument("--sweep", action="store_true", help="sweep thresholds/hysteresis/EMA and propose settings")
+    p.add_argument("--max-false-per-min", type=float, default=default_of(propose, "max_false_per_min"),
+                   help="false-activation budget for the proposed setting (default %(default)g/min)")
+    p.add_argument("--max-on-away", type=float, default=default_of(propose, "max_on_away"),
+                   help="budget of the fraction of time on away from shots (default %(default)s)")
+    add_json(p, "the metrics (and the sweep) instead of tables")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("validate", help="the firmware loader's verdict on a model file",
                               description="Exit 0 and print 'accepted' (plus warnings) when the firmware would load "
@@ -149,16 +171,7 @@ def register(subparsers) -> None:
                                           "against the log's shots; --sweep proposes settings.")
     p.add_argument("log", metavar="LOG", help="device log (.bin or .csv)")
     _model_args(p)
-    p.add_argument("--ema-ms", type=float, default=0.0, help="EMA time constant in ms (0: none)")
-    p.add_argument("--on", type=float, default=0.5, help="turn-on threshold (default 0.5)")
-    p.add_argument("--off", type=float, default=None, help="turn-off threshold (default: --on)")
-    p.add_argument("--min-on-ms", type=float, default=0.0, help="minimum on-time in ms")
-    p.add_argument("--sweep", action="store_true", help="sweep thresholds/hysteresis/EMA and propose settings")
-    p.add_argument("--max-false-per-min", type=float, default=1.0,
-                   help="false-activation budget for the proposed setting (default 1/min)")
-    p.add_argument("--max-on-away", type=float, default=0.05,
-                   help="budget of the fraction of time on away from shots (default 0.05)")
-    add_json(p, "the metrics (and the sweep) instead of tables")
+    add_arguments_later(p, _online_arguments)
     p.set_defaults(func=cmd_online)
 
     p = subparsers.add_parser("export-header", help="write the firmware's mlWeights.h from model files",

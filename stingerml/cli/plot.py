@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..core.constants import SLOT_LR, SLOT_MLP
 from ..core.errors import StingerError
-from ._common import add_json, add_output, load_model, print_json, read_one_log, say
+from ._common import add_arguments_later, add_json, add_output, load_model, print_json, read_one_log, say
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -75,5 +75,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--mlp", metavar="FILE", help="MLP model file (MLMD)")
     add_output(p, "output folder (created if missing; its charts are replaced)", metavar="DIR", old=())
     add_json(p, "the counts and the files written")
-    p.add_argument("--min-shot-gap-ms", type=float, default=1000, help="gap rule for accepted shots (default 1000)")
     p.set_defaults(func=_plot)
+    add_arguments_later(p, _gap_argument)
+
+
+def _gap_argument(p: argparse.ArgumentParser) -> None:
+    from ..blaster.shots import DEFAULT_MIN_GAP_MS
+
+    p.add_argument("--min-shot-gap-ms", type=float, default=DEFAULT_MIN_GAP_MS,
+                   help="gap rule for accepted shots (default %(default)s)")

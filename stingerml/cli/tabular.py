@@ -126,6 +126,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``tabular train``'s options; every default is :class:`RunSettings`' (the one definition)."""
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
+    from ..tabular.api import DEFAULT_RETRIES, DEFAULT_TIMEOUT
     from ..tabular.runs import RunSettings
 
     d = RunSettings()
@@ -191,10 +192,10 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                      "logged or written")
     api.add_argument("--upload", action="store_true",
                      help="after training, POST model.tflite, meta.json and model.onnx to /datasets/ID/models")
-    api.add_argument("--api-timeout", type=float, default=30.0, metavar="S",
-                     help="seconds per request (default 30)")
-    api.add_argument("--api-retries", type=int, default=3, metavar="N",
-                     help="retries of a request after a connection error, a timeout or a 5xx answer (default 3)")
+    api.add_argument("--api-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                     help="seconds per request (default %(default)g)")
+    api.add_argument("--api-retries", type=int, default=DEFAULT_RETRIES, metavar="N",
+                     help="retries of a request after a connection error, a timeout or a 5xx answer (default %(default)s)")
     t.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO",
                    help="INFO (default): a line per epoch and the metrics; WARNING or ERROR: as --quiet; "
                         "DEBUG: also the settings used")

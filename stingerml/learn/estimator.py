@@ -2,6 +2,7 @@
 with its shape), checking that they are fitted, and warning about renamed parameters."""
 from __future__ import annotations
 
+import inspect
 from array import array
 from typing import Any, Optional, Sequence, Tuple, Union
 
@@ -32,6 +33,12 @@ def training_matrix(X: Union[Matrix, Sequence[float]], y: Sequence[int], where: 
     if X.n_rows != len(y):
         raise ValueError(f"{where}: X has {X.n_rows} rows but y has {len(y)} labels")
     return X
+
+
+def default_of(obj: Any, name: str) -> Any:
+    """The default of parameter ``name`` of ``obj`` (a class: its ``__init__``; or a function): where a
+    settings object or a CLI reads a default whose one definition is that signature."""
+    return inspect.signature(obj).parameters[name].default
 
 
 def check_fitted(estimator: Any, attribute: str, method: str) -> None:

@@ -23,7 +23,6 @@ corrections, early stopping with Keras's counting, progress events, a
 """
 from __future__ import annotations
 
-import inspect
 import math
 from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -37,7 +36,7 @@ from ..core.progress import Progress, ProgressCallback
 from ..core.rng import XorShift32
 from ..learn import metrics
 from ..learn.epochs import MONITORS, EpochHook, TrainState, run_epochs
-from ..learn.estimator import check_fitted
+from ..learn.estimator import check_fitted, default_of
 from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import stratified_split
 from .data import Sequences
@@ -230,7 +229,7 @@ class _SequenceClassifier:
 
 def shared_default(name: str) -> Any:
     """The default of a parameter both sequence classifiers have (``_SequenceClassifier.__init__``'s)."""
-    return inspect.signature(_SequenceClassifier.__init__).parameters[name].default
+    return default_of(_SequenceClassifier, name)
 
 
 class TCNClassifier(_SequenceClassifier):

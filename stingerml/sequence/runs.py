@@ -23,7 +23,6 @@ and continues; the outputs are the bytes an uninterrupted run writes.
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -37,6 +36,7 @@ from ..core.errors import ExportError, OutputError, SequenceDataError, TrainingE
 from ..core.quantized_tcn import QuantizedTCN
 from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
+from ..learn.estimator import default_of
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
@@ -61,7 +61,7 @@ ARCHITECTURES = {"tcn": TCNClassifier, "lstm": LSTMClassifier}
 
 def estimator_default(name: str, architecture: str = "tcn") -> Any:
     """The default of the ``architecture``'s classifier parameter ``name`` (its ``__init__``)."""
-    return inspect.signature(ARCHITECTURES[architecture].__init__).parameters[name].default
+    return default_of(ARCHITECTURES[architecture], name)
 
 
 def default_depth(architecture: str) -> int:

@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from typing import List, Sequence
 
 from .._kernels.sequence_pure import make_spec, n_params
+from ..formats.tflite_sequence import to_tflite_int8
 from .data import Sequences
 from .estimator import TCNClassifier
+from .model import SequenceNetwork
+from .quantize import quantize_tcn
 
 SEED = 42
 """The TCN's seed is ``SEED + seed`` (as the blaster MLP's init seed is ``42 + seed``)."""
@@ -51,6 +54,19 @@ class TCNWindows:
         """Parameters of the two-class network (its float32 size is 4 bytes each)."""
         return n_params(make_spec("tcn", self.channels, self.hidden, 2, self.blocks, self.kernel_size, "avg"))
 
+    @property
+    def int8_bytes(self) -> int:
+        """Size of the two-class network's full-int8 ``model.tflite`` (:mod:`.quantize`). It depends only on
+        the shapes (int8 weights, int32 biases, one scale per tensor or channel), so it is measured on
+        the file of an all-zero network."""
+        spec = make_spec("tcn", self.channels, self.hidden, 2, self.blocks, self.kernel_size, "avg")
+        net = SequenceNetwork("tcn", self.channels, self.hidden, self.blocks, self.kernel_size, "avg", self.steps,
+                              ("0", "1"), array("f", bytes(4 * n_params(spec))), array("f", bytes(4 * self.channels)),
+                              array("f", [1.0] * self.channels))
+        one = Sequences(array("d", bytes(8 * self.steps * self.channels)), self.steps, self.channels,
+                        array("q", [self.steps]))
+        return len(to_tflite_int8(quantize_tcn(net, one)))
+
     def describe(self) -> str:
         """One markdown line for the benchmark report's setup."""
         field = 1 + (self.kernel_size - 1) * (2 ** self.blocks - 1)
@@ -59,7 +75,7 @@ class TCNWindows:
                 f"{self.hidden} channels, average pooling, softmax over 2 classes; per-channel scaler, mini-batch "
                 f"Adam, at most {self.max_epochs} epochs with early stopping (patience {self.patience}) on a "
                 f"stratified 10 % of the train part, seed {SEED} + seed. {self.n_weights} weights: "
-                f"{4 * self.n_weights} bytes as float32 (no int8 TFLite for the TCN yet).")
+                f"{4 * self.n_weights} bytes as float32; full-int8 model.tflite {self.int8_bytes} bytes.")
 
     def fit_predict(self, windows: Sequence[float], train: Sequence[int], test: Sequence[int],
                     labels: Sequence[int], seed: int) -> List[float]:

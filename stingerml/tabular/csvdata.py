@@ -170,7 +170,7 @@ def is_missing(cell: str) -> bool:
 
 class _Stream:
     """A CSV data file read as a stream, twice (:func:`read_table`): :meth:`scan` learns the header,
-    the row count and which columns hold a number; :meth:`rows` then yields the data rows. Neither
+    checks every row's width and finds which columns hold a number; :meth:`rows` then yields the data rows. Neither
     holds the file or its rows in memory; both report progress (``read``: bytes of the file)."""
 
     def __init__(self, path: Path, progress: Optional[ProgressCallback]) -> None:
@@ -188,7 +188,6 @@ class _Stream:
         self.sha256 = digest.hexdigest()
         self.delimiter = _delimiter(head.decode("utf-8-sig", errors="ignore"))
         self.header: List[str] = []
-        self.n_rows = 0
         self.numeric: List[bool] = []
 
     def _lines(self, what: str) -> Iterator[Tuple[int, List[str]]]:
@@ -215,18 +214,19 @@ class _Stream:
         _check_header(self.path, self.header)
         self.numeric = [False] * len(self.header)
         pending = list(range(len(self.header)))
+        has_rows = False
         for line, cells in lines:
             if len(cells) != len(self.header):
                 raise TabularDataError(
                     f"{self.path}, line {line}: {len(cells)} cells but the header has {len(self.header)}; "
                     "fix the row (a stray delimiter or quote?)")
-            self.n_rows += 1
+            has_rows = True
             if pending:
                 found = [k for k in pending if not is_missing(cells[k]) and _is_number(cells[k])]
                 for k in found:
                     self.numeric[k] = True
                 pending = [k for k in pending if not self.numeric[k]] if found else pending
-        if not self.n_rows:
+        if not has_rows:
             raise TabularDataError(f"{self.path}: no data rows after the header")
 
     def rows(self) -> Iterator[Tuple[int, List[str]]]:
@@ -290,7 +290,7 @@ def read_table(
             features are not named, every column with no number at all is one too.
         ignore: columns left out of the features (named: an unknown one is an error).
         progress: receives ``read`` events (bytes of the file) while the file is streamed, twice:
-            a scan (header, row count, numeric columns), then the values; the file and its rows
+            a scan (header, row widths, numeric columns), then the values; the file and its rows
             are never held whole, only the parsed values (float64) and the text cells.
 
     Raises:

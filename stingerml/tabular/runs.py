@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
-import inspect
 import shutil
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -60,6 +59,7 @@ from .arrays import is_array_file, read_array_table
 from .categorical import apply_one_hot, fit_one_hot, with_encoding
 from .csvdata import Table, read_schema, read_table
 from .estimator import MLPClassifier, MLPRegressor, TrainState, _rows
+from ..learn.estimator import default_of
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
@@ -84,7 +84,7 @@ OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
 
 def estimator_default(name: str) -> Any:
     """The default of the tabular estimators' parameter ``name`` (their ``__init__``)."""
-    return inspect.signature(MLPClassifier.__init__).parameters[name].default
+    return default_of(MLPClassifier, name)
 
 
 @dataclass
@@ -382,13 +382,9 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     net = with_encoding(est.to_model(), table.encoding)
     rep = representative(table, split, settings)
     metrics = None
-    say = Reporter(progress).say
     if split.test:
         qnet = None if settings.tflite == "float" else quantize(net, rep)
-        say("evaluate", f"evaluating the model on the {len(split.test)} test rows"
-            + (" (float and int8)" if qnet is not None else ""))
         metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet, progress))
-    say("export", "writing output/ (model.json, model.onnx, model.tflite, meta.json)")
     try:
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
