@@ -94,6 +94,7 @@ def test_other_cli_defaults_are_the_library_signatures():
     from stingerml.blaster.online import PostProcess, propose
     from stingerml.blaster.shots import DEFAULT_MIN_GAP_MS
     from stingerml.deploy.quantize import REPRESENTATIVE_ROWS, representative_rows
+    from stingerml.device.client import DeviceClient
     from stingerml.device.emulator import Blaster
     from stingerml.tabular.api import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
@@ -110,6 +111,8 @@ def test_other_cli_defaults_are_the_library_signatures():
     blaster = inspect.signature(Blaster).parameters
     assert (emulate.debug_rate, emulate.seed, emulate.upload_timeout) == (
         blaster["debug_rate"].default, blaster["seed"].default, blaster["upload_timeout_s"].default)
+    client = inspect.signature(DeviceClient).parameters["timeout"].default
+    assert {_parse([c, "-o", "x.bin"] if c == "pull" else [c]).timeout for c in ("pull", "push", "info", "delete")} == {client}
     api = _parse(["tabular", "train", "x.csv"])
     assert (api.api_timeout, api.api_retries) == (DEFAULT_TIMEOUT, DEFAULT_RETRIES)
 

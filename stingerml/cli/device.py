@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Dict
+from typing import Callable, Dict, Optional
 
 from ..core.constants import MODEL_FILES as _SLOT_FILES
 from ..core.errors import StingerError
@@ -19,12 +19,18 @@ def register(subparsers) -> None:
     """Add the device sub-commands (options whose choices or defaults come from the device package
     when their command runs)."""
 
-    def with_port(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    def with_port(parser: argparse.ArgumentParser,
+                  more: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> argparse.ArgumentParser:
         parser.add_argument("--port", metavar="PORT_OR_URL",
                             help="serial port, pty path or pyserial URL such as socket://127.0.0.1:7777 "
                                  "(default: discover the blaster)")
-        parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                            help="seconds to wait for each reply (default 5)")
+
+        def later(p: argparse.ArgumentParser) -> None:
+            _timeout_argument(p)
+            if more is not None:
+                more(p)
+
+        add_arguments_later(parser, later)
         return parser
 
     p = subparsers.add_parser("emulate", help="run a virtual blaster on a pty or a local TCP port",
@@ -34,10 +40,10 @@ def register(subparsers) -> None:
     add_arguments_later(p, _emulate_arguments)
     p = with_port(subparsers.add_parser("pull", help="download the log from the blaster (MLDUMP)",
                                         description="Download the blaster's log (MLDUMP) into a file; it is "
-                                                    "written only when the announced size arrived whole."))
+                                                    "written only when the announced size arrived whole."),
+                  _pull_arguments)
     add_output(p, "where to write the raw log (.bin; replaced atomically); - for standard output")
     p.set_defaults(func=_pull)
-    add_arguments_later(p, _pull_arguments)
 
     p = with_port(subparsers.add_parser(
         "push", help="upload models to the blaster, load them and verify the fingerprint",
@@ -59,6 +65,14 @@ def register(subparsers) -> None:
                                         description="Delete both user model files on the blaster; it then runs "
                                                     "its factory weights."))
     p.set_defaults(func=_delete)
+
+
+def _timeout_argument(p: argparse.ArgumentParser) -> None:
+    from ..device.client import DeviceClient
+    from ..learn.estimator import default_of
+
+    p.add_argument("--timeout", type=float, default=default_of(DeviceClient, "timeout"), metavar="S",
+                   help="seconds to wait for each reply (default %(default)g)")
 
 
 def _check_seconds(value: float, option: str) -> None:

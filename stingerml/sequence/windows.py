@@ -18,6 +18,7 @@ from typing import List, Sequence
 
 from .._kernels.sequence_pure import make_spec, n_params
 from ..formats.tflite_sequence import to_tflite_int8
+from ..learn.estimator import default_of
 from .data import Sequences
 from .estimator import TCNClassifier
 from .model import SequenceNetwork
@@ -29,15 +30,16 @@ SEED = 42
 
 @dataclass(frozen=True)
 class TCNWindows:
-    """The settings of the TCN fitted on every benchmark run (:class:`TCNClassifier` parameters)."""
+    """The settings of the TCN fitted on every benchmark run (:class:`TCNClassifier` parameters): the
+    benchmark's own width and epochs for the blaster's 50 x 6 windows, the classifier's defaults otherwise."""
 
     steps: int = 50
     channels: int = 6
     hidden: int = 16
-    blocks: int = 3
-    kernel_size: int = 3
+    blocks: int = default_of(TCNClassifier, "blocks")
+    kernel_size: int = default_of(TCNClassifier, "kernel_size")
     max_epochs: int = 60
-    patience: int = 10
+    patience: int = default_of(TCNClassifier, "patience")
 
     name = "tcn"
     title = "TCN"
