@@ -11,7 +11,7 @@ import io
 import math
 import struct
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Tuple, Type
+from typing import Callable, Iterator, List, Optional, TextIO, Tuple, Type
 
 from .errors import StingerError
 
@@ -30,18 +30,7 @@ def rows(text: str, source: str, error: Type[StingerError], delimiter: str = ","
     (a quoted line break makes a row span lines). Empty rows are skipped."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    line = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise error(f"{source}, line {line}: {_reason(exc)}; fix the quoting") from None
-        start, line = line, reader.line_num + 1
-        if cells:
-            yield start, cells
+    return _rows(io.StringIO(text, newline=""), source, error, delimiter)
 
 
 def file_rows(path: Path, source: str, error: Type[StingerError], delimiter: str = ",",
@@ -53,22 +42,29 @@ def file_rows(path: Path, source: str, error: Type[StingerError], delimiter: str
     except OSError as exc:
         raise error(f"{source}: cannot read the CSV ({exc.strerror or exc}); check the path") from None
     with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-        reader = csv.reader(text, delimiter=delimiter)
-        line, n = 1, 0
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise error(f"{source}, line {line}: {_reason(exc)}; fix the quoting") from None
-            except UnicodeDecodeError:
-                raise error(f"{source}, near line {line}: not UTF-8; save the CSV as UTF-8") from None
-            start, line, n = line, reader.line_num + 1, n + 1
-            if position is not None and n % 4096 == 0:
-                position(raw.tell())
-            if cells:
-                yield start, cells
+        yield from _rows(text, source, error, delimiter, None if position is None else lambda: position(raw.tell()))
+
+
+def _rows(text: TextIO, source: str, error: Type[StingerError], delimiter: str,
+          every_4096: Optional[Callable[[], None]] = None) -> Iterator[Tuple[int, List[str]]]:
+    """The one row loop of :func:`rows` and :func:`file_rows`: ``csv.reader`` over ``text``, its errors
+    as one ``error`` line naming the line; ``every_4096()`` after every 4096 rows read."""
+    reader = csv.reader(text, delimiter=delimiter)
+    line, n = 1, 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise error(f"{source}, line {line}: {_reason(exc)}; fix the quoting") from None
+        except UnicodeDecodeError:  # a file read as a stream: decoded as it is read
+            raise error(f"{source}, near line {line}: not UTF-8; save the CSV as UTF-8") from None
+        start, line, n = line, reader.line_num + 1, n + 1
+        if every_4096 is not None and n % 4096 == 0:
+            every_4096()
+        if cells:
+            yield start, cells
 
 
 def _reason(exc: csv.Error) -> str:
