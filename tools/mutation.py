@@ -304,6 +304,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="rerun each survivor of its subset with the whole default suite (minutes each): "
                              "a survivor of the suite is one no test sees")
     args = parser.parse_args(argv)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # Started in the background (``cmd &``): SIGINT is ignored and the children would inherit that,
+        # so the tests that press Ctrl-C on a child process would fail on every mutant.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     per_module: List[List[Tuple[Site, str, str]]] = []
     for module in args.modules:
