@@ -167,6 +167,17 @@ def test_shapes_int8_cannot_hold():
         quantize(wide, Matrix(array("d", [1.0]) * n, n))
 
 
+@pytest.mark.parametrize("rows, weight, what", [([0.0, 1e-44], 1.0, "the scaled input"),
+                                                ([-1.0, 1.0], 1e-44, "layer 0's output")])
+def test_a_range_whose_float32_step_underflows_is_one_error(rows, weight, what):
+    """A range of width ~1e-44 (finite float32 values, subnormal) has a step (width / 255) that rounds
+    to 0 in float32: no int8 scale exists; one ExportError naming the tensor (it was a ZeroDivisionError)."""
+    assert _f32(_f32(1e-44) / 255) == 0.0  # the oracle: float32 rounding of the step
+    net = DenseNetwork((DenseLayer(array("f", [weight]), array("f", [0.0]), 1, 1),
+                        DenseLayer(array("f", [1.0]), array("f", [0.0]), 1, 1)), "linear", target_names=("y",))
+    with pytest.raises(ExportError, match=rf"int8 quantization: {what} \(range .*\) has no float32 step \(0\)"):
+        quantize(net, Matrix(array("d", rows), 1))
+
 def _emulated(net, X_rep, X):
     """Quantize on ``X_rep`` and run the emulator on every row of ``X`` on the active backend."""
     from stingerml.core import quantized as module
