@@ -303,6 +303,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--without", nargs="*", default=[], metavar="TEST_FILE",
                         help="leave these test files out (e.g. to measure the score before they were added)")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--rerun", type=Path, metavar="JSON",
+                        help="run only the sampled mutants that a --json of an earlier run on the same source "
+                             "left alive (survived or timeout); its killed mutants stay killed when tests are "
+                             "only added. A module absent from the file, or whose sample changed (its source "
+                             "did), runs its whole sample")
     parser.add_argument("--suite", action="store_true",
                         help="rerun each survivor of its subset with the whole default suite (minutes each): "
                              "a survivor of the suite is one no test sees")
@@ -312,13 +317,27 @@ def main(argv: Optional[List[str]] = None) -> int:
         # so the tests that press Ctrl-C on a child process would fail on every mutant.
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    earlier: Dict[str, Tuple[set, set]] = {}  # module -> (every mutant of the earlier run, those left alive)
+    if args.rerun:
+        for o in json.loads(args.rerun.read_text()):
+            ran, alive = earlier.setdefault(o["module"], (set(), set()))
+            ran.add((o["line"], o["mutated"]))
+            if not o["status"].startswith("killed"):
+                alive.add((o["line"], o["mutated"]))
     per_module: List[List[Tuple[Site, str, str]]] = []
     for module in args.modules:
         source = (ROOT / module).read_text()
         found = sites(module, source)
         picked = random.Random(f"{args.seed}:{module}").sample(found, min(args.per_module, len(found)))
+        sampled = len(picked)
+        keys = [(site.line, mutate(source, site)[1]) for site in picked]
+        same = module in earlier and set(keys) == earlier[module][0]  # else its source (or sample) changed
+        if same:  # --rerun: only the mutants the earlier run left alive
+            picked = [site for site, key in zip(picked, keys) if key in earlier[module][1]]
         per_module.append([(site, source, module) for site in picked])
-        print(f"{module}: {len(found)} sites, {len(picked)} sampled", flush=True)
+        print(f"{module}: {len(found)} sites, {sampled} sampled" +
+              (f", {len(picked)} of them left alive by {args.rerun}" if same else
+               ", not in --rerun's file (or its sample changed): all run" if args.rerun else ""), flush=True)
     # Round robin over the modules, so that a budget cut leaves every module with a share.
     plan = [item for rank in range(args.per_module) for picks in per_module if rank < len(picks)
             for item in [picks[rank]]]
