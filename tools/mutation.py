@@ -262,6 +262,14 @@ def _subset(workdir: Path, module: str) -> List[str]:
     return [f for f in files if f not in NEW_TESTS] + [f for f in files if f in NEW_TESTS]
 
 
+_RUNNING: set = set()  # process groups of the test runs under way (killed when the runner is stopped)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def _run_tests(workdir: Path, files: List[str], python: str, timeout: float,
                deselect: str = DESELECT) -> Tuple[str, float, str]:
     """``survived`` (the files pass), ``killed`` (a test fails: its id) or ``timeout``, and the seconds.
@@ -275,15 +283,16 @@ def _run_tests(workdir: Path, files: List[str], python: str, timeout: float,
     # Its own process group: on a timeout the processes the tests started die with pytest.
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
+    _RUNNING.add(proc.pid)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - start, ""
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc.pid)
         proc.wait()
         proc.stdout.close()
+        _RUNNING.discard(proc.pid)
     seconds = time.monotonic() - start
     if proc.returncode == 0:
         return "survived", seconds, ""
@@ -390,14 +399,20 @@ def main(argv: Optional[List[str]] = None) -> int:
                       + (f"  ({failed})" if failed else ""), flush=True)
 
     ready = threading.Barrier(args.workers)
-    subsets = sorted({tuple(_subset(ROOT, module)) for module in args.modules})
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.workers)]
+    subsets = sorted({tuple(_subset(ROOT, module)) for module, picks in zip(args.modules, per_module) if picks})
+    # Daemon threads: a stopped runner (Ctrl-C, SIGTERM) kills its test runs and its copies, and exits.
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(args.workers)]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for pid in list(_RUNNING):
+            _kill_group(pid)
+        shutil.rmtree(tmp, ignore_errors=True)
     if baseline_failures:
         skipped = [m for m in args.modules if tuple(_subset(ROOT, m)) in {f for f, _ in baseline_failures}]
         print("the unmutated tests fail, so no mutant of " + ", ".join(skipped) + " was run:\n  "
