@@ -167,6 +167,15 @@ def test_shapes_int8_cannot_hold():
         quantize(wide, Matrix(array("d", [1.0]) * n, n))
 
 
+def test_a_constant_zero_input_is_quantized_on_the_range_0_to_1():
+    """One representative row at the scaler's mean: the scaled input is exactly 0 (a zero-width range).
+    Any scale holds a constant 0; the documented choice (activation_params) is the range [0, 1]:
+    scale float32(1/255), zero point -128. Quantization goes on (no "no float32 step" error)."""
+    net, _, _ = _small_net()
+    q = quantize(net, Matrix(array("d", [1.0, -1.0]), 2))  # mean (1, -1)
+    assert (q.input_scale, q.input_zero_point) == (_f32(1 / 255), -128)
+    assert q.quantize_input([1.0, -1.0]) == [-128, -128]
+
 @pytest.mark.parametrize("rows, weight, what", [([0.0, 1e-44], 1.0, "the scaled input"),
                                                 ([-1.0, 1.0], 1e-44, "layer 0's output")])
 def test_a_range_whose_float32_step_underflows_is_one_error(rows, weight, what):
