@@ -75,7 +75,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
     from ..sequence.export import default_tflite
-    from ..sequence.runs import ARCHITECTURES, SeqSettings, default_depth
+    from ..sequence.runs import ARCHITECTURES, MAX_PARAMETERS, SeqSettings, default_depth
 
     d = SeqSettings()
     t.add_argument("data", nargs="?", metavar="DATA", help="a .npz bundle or a long-format .csv")
@@ -116,6 +116,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    t.add_argument("--max-parameters", type=positive_int, default=MAX_PARAMETERS, metavar="N",
+                   help="refuse a network of more than N weights and biases before training (default %(default)s)")
     add_keep_checkpoints(t)
     add_status_options(t)
     add_json(t, "the run folder and its test metrics")
@@ -146,7 +148,8 @@ def run_train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, monitor=args.monitor,
             split=tuple(args.split), seed=args.seed, checkpoint_every=args.checkpoint_every,
             dataset_id=args.dataset_id, tflite=args.tflite)
-        kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
+        kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir,
+                  "max_parameters": args.max_parameters}
     try:
         with status_endpoint(args, report) as report:
             result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
