@@ -216,7 +216,7 @@ def _csv(path):
 def test_cli_config_and_schema_set_the_same_activations(tmp_path, capsys):
     data = _csv(tmp_path / "d.csv")
     common = ["tabular", "train", str(data), "--targets", "s,g,t", "--hidden", "4", "--epochs", "2",
-              "--tflite", "float", "--quiet", "--backend", "python"]
+              "--tflite-kind", "float", "--quiet", "--backend", "python"]
     assert main(common + ["--runs-dir", str(tmp_path / "a"), "--output-activation", "g=sigmoid,t=tanh"]) == 0
     config = tmp_path / "train.json"
     config.write_text(json.dumps({"model": {"output_activation": {"g": "sigmoid", "t": "tanh"}}}))
@@ -293,7 +293,7 @@ def test_litert_int8_equals_emulator(reference):
 @pytest.mark.parametrize("reference", [True, False], ids=["reference", "default"])
 def test_int8_logistic_and_tanh_tables_equal_litert_on_every_input(reference):
     """A 1 → 2 network (identity logits, sigmoid and tanh): every int8 input value through both tables."""
-    np = pytest.importorskip("numpy")
+    pytest.importorskip("numpy")
     from stingerml.core.dense import DenseLayer
     from stingerml.deploy.quantize import quantize
     from stingerml.formats.tflite import to_tflite

@@ -16,14 +16,12 @@ checkpoint of the last finished epoch and print the command that resumes it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
 import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 from ..core.errors import TabularDataError
 from ..core.constants import TABULAR_MAX_PARAMETERS
@@ -35,7 +33,6 @@ from ._common import (
     add_old_spelling,
     add_output,
     positive_int,
-    Terminated,
     print_json,
     progress,
     say,
@@ -44,8 +41,8 @@ from ._common import (
 )
 from ._progress import EpochProgress, StderrProgress
 from ._training import (
-    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
-    status_endpoint,
+    add_keep_checkpoints, add_status_options, keep_checkpoints, report_stopped, say_checkpoints,
+    sigterm_stops, status_endpoint,
 )
 
 
@@ -96,7 +93,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
     t = tsub.add_parser("train", help="train a model in a new run folder (or --resume one)",
                         description="Train an MLP on a CSV file; writes runs/run_<time>_<id>/ and prints its path.")
-    t.set_defaults(func=run_train, parser=t, not_outputs=("tflite",))  # --tflite int8|float|both: no path
+    t.set_defaults(func=run_train, parser=t)
     add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's RunSettings
 
     pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model",
@@ -127,6 +124,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
     from ..tabular.api import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from ..deploy.export import TFLITE_KINDS
     from ..tabular.runs import RunSettings
 
     d = RunSettings()
@@ -166,9 +164,10 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--output-activation", type=_output_activation, default=None, metavar="NAME=WORD,...",
                    help="regression: bound targets, WORD linear, sigmoid (values in [0, 1]) or tanh ([-1, 1]); "
                         "one WORD alone applies to every target (default: linear)")
-    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
+    t.add_argument("--tflite-kind", choices=TFLITE_KINDS, default=d.tflite,
                    help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
                         "input) or both")
+    add_old_spelling(t, "--tflite", "--tflite-kind", choices=TFLITE_KINDS)  # --tflite FILE in export-model
     t.add_argument("--monitor", choices=MONITORS, default=d.monitor,
                    help="what picks the best epoch (the model kept) and counts --patience (default %(default)s)")
     t.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
@@ -203,23 +202,6 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     add_status_options(t)
     add_json(t, "the run folder and its test metrics (float, and the int8 model's under \"int8\")")
     add_global_options(t)
-
-
-@contextlib.contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """Within: SIGTERM raises :class:`Terminated` (in the main thread; elsewhere nothing changes)."""
-    def stop(signum, frame):
-        raise Terminated()
-
-    try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -258,7 +240,7 @@ def run_train(args: argparse.Namespace) -> int:
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.learning_rate,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
-            tflite=args.tflite, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
+            tflite=args.tflite_kind, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
             **_configured(args))
         if "" in settings.output_activation:  # one word for every target
             settings.output_activation = {t: settings.output_activation[""] for t in settings.targets}
@@ -267,7 +249,7 @@ def run_train(args: argparse.Namespace) -> int:
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir,
                   "max_parameters": args.max_parameters}
     try:
-        with warnings_as_lines(), _sigterm_stops(), status_endpoint(args, report) as report, \
+        with warnings_as_lines(), sigterm_stops(), status_endpoint(args, report) as report, \
                 tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
             if api is not None and not args.resume:
                 from ..tabular.api import fetch_dataset
@@ -278,11 +260,7 @@ def run_train(args: argparse.Namespace) -> int:
                 kwargs.update(csv_path=Path(tmp) / "dataset.csv", schema=Path(tmp) / "schema.json")
             result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
-        kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        how, code = how_it_stopped(stop)
-        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
-              f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
-        return code
+        return report_stopped(stop, "tabular train")
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
     if result.table.encoding is not None:
@@ -414,7 +392,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
     if qnet is None:
-        warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite float, or before int8 export); float metrics only")
+        warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite-kind float, or before int8 export); float metrics only")
     if net.output == "linear":
         table, notes = read_for_network(args.data, net, targets=net.target_names, drop_missing=args.drop_missing,
                                         need_labels=True)
