@@ -48,6 +48,24 @@ CHECKPOINT_EVERY = 10
 RUNS_DIR = "runs"
 """Where runs go unless told (``--runs-dir``): each run is a new folder in it."""
 
+RUN_FILE = "run.json"
+"""The file that makes a folder a run folder (its settings and source)."""
+
+
+def owns(run_dir: Path, path: Path) -> bool:
+    """Whether the existing file ``path`` is one of the run folder ``run_dir``'s own files: its
+    ``run.json`` or anything in its subfolders (``data/``, ``checkpoints/``, ``output/``, ``logs/``).
+    False when ``run_dir`` is not a run folder (no ``run.json``); other files beside ``run.json``
+    (a user's predictions, say) are not the run's."""
+    if not (run_dir / RUN_FILE).is_file():
+        return False
+    try:
+        rel = path.resolve().relative_to(run_dir.resolve())
+    except ValueError:
+        return False
+    return len(rel.parts) > 1 or rel.parts == (RUN_FILE,)
+
+
 MAX_COUNT = 10_000_000
 """Upper bound of epochs, patience, checkpoint interval, batch size and layer sizes: far above use."""
 
