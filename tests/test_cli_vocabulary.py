@@ -298,3 +298,11 @@ def test_results_on_stdout_and_diagnostics_on_stderr(tmp_path, monkeypatch, caps
     finally:
         server.stop()
     assert not wrong, "\n".join(wrong)
+
+
+def test_patience_counts_the_monitored_value_in_both_trainers():
+    """--patience counts epochs without a better --monitor value (val_loss or val_accuracy); tabular train's
+    help said "without a lower validation loss", wrong under --monitor val_accuracy (audit)."""
+    texts = {command: re.sub(r"\s*\(default [^)]*\)", "", _help_of(command, "--patience"))
+             for command in ("tabular train", "seq train")}
+    assert set(texts.values()) == {"stop after this many epochs without a better --monitor value"}, texts
