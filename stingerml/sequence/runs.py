@@ -11,7 +11,7 @@ folder names, checkpoint files and log), holding::
     output/model.json            the final network (stingerml-sequence, float32 exact)
     output/model.onnx            the same network as ONNX (float32; scaler and mask inside)
     output/model.tflite          full int8 TFLite of the TCN, calibrated on 100 training samples (seeded)
-    output/model_float32.tflite  float32 TFLite (--tflite float|both; the LSTM's only TFLite)
+    output/model_float32.tflite  float32 TFLite (--tflite-kind float|both; the LSTM's only TFLite)
     output/meta.json             input layout, mask handling, quantization, classes, metrics (float and
                                  int8), settings
     output/training_history.json per epoch: loss, accuracy, val_loss, val_accuracy

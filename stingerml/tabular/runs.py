@@ -11,7 +11,7 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
     output/model.tflite         full int8 TFLite, calibrated on 100 training rows (seeded)
-    output/model_float32.tflite float32 TFLite, raw input (with --tflite float|both)
+    output/model_float32.tflite float32 TFLite, raw input (with --tflite-kind float|both)
     output/meta.json            version, timestamp, dataset id + sha256, features, scaler,
                                 classes, architecture, test metrics (float and int8),
                                 training settings, and the int8 quantization parameters
