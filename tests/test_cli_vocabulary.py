@@ -301,6 +301,14 @@ def test_results_on_stdout_and_diagnostics_on_stderr(tmp_path, monkeypatch, caps
     assert not wrong, "\n".join(wrong)
 
 
+def test_patience_counts_the_monitored_value_in_both_trainers():
+    """--patience counts epochs without a better --monitor value (val_loss or val_accuracy); tabular train's
+    help said "without a lower validation loss", wrong under --monitor val_accuracy (audit)."""
+    texts = {command: re.sub(r"\s*\(default [^)]*\)", "", _help_of(command, "--patience"))
+             for command in ("tabular train", "seq train")}
+    assert set(texts.values()) == {"stop after this many epochs without a better --monitor value"}, texts
+
+
 def test_an_option_means_one_thing_in_every_command():
     """The same spelling shown in two commands takes the same kind of value: the same choices (a
     kind such as ``--tflite-kind``) or none (a path such as export-model's ``--tflite FILE``), and

@@ -160,7 +160,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--batch-size", type=positive_int, default=None, help=f"mini-batch size (default {d.batch_size})")
     t.add_argument("--epochs", type=positive_int, default=None, help=f"maximum epochs (default {d.epochs})")
     t.add_argument("--patience", type=positive_int, default=None,
-                   help=f"stop after this many epochs without a lower validation loss (default {d.patience})")
+                   help=f"stop after this many epochs without a better --monitor value (default {d.patience})")
     t.add_argument("--output-activation", type=_output_activation, default=None, metavar="NAME=WORD,...",
                    help="regression: bound targets, WORD linear, sigmoid (values in [0, 1]) or tanh ([-1, 1]); "
                         "one WORD alone applies to every target (default: linear)")
