@@ -42,6 +42,17 @@ def test_int8_input_rounds_exact_halves_away_from_zero():
     assert dataclasses.replace(q, input_zero_point=10).quantize_input([3.5, -1.625]) == [13, 7]
 
 
+def test_int8_tcn_steps_round_exact_halves_away_from_zero():
+    """The same rule for the TCN's int8 steps (QuantizedTCN.quantize_steps): 2.5 -> 3, -2.5 -> -3."""
+    from types import SimpleNamespace
+
+    from stingerml.core.quantized_tcn import QuantizedTCN
+
+    scaler = SimpleNamespace(n_features=2, mean=array("f", [1.0, -1.0]), scale=array("f", [2.0, 0.5]))
+    q = QuantizedTCN(scaler, (), (), None, None, 0.5, 0, 0)
+    assert q.quantize_steps([3.5, -1.625, 3.5, -1.625]) == [3, -3, 3, -3]
+    assert dataclasses.replace(q, input_zero_point=10).quantize_steps([3.5, -1.625]) == [13, 7]
+
 @pytest.mark.parametrize("allowed, first", [([0, 1], 0), ([1, 0], 1), ([2, 0, 1], 0)])
 def test_golden_closest_window_on_a_tie_is_the_first_in_order(allowed, first):
     """0.25 and 0.75 are exactly as far from 0.5 (binary fractions): the first candidate in the
