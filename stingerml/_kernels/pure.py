@@ -6,15 +6,18 @@ same name and signature in ``jit.py``. Conventions:
 - Matrices are flat, row-major: ``X[r * nf + j]``; windows are
   ``[row][sample][channel]`` with 50 samples × 6 channels (``ax ay az gx gy gz``).
 - ``f32(x)`` (SPEC) is done by storing into an ``array('f')``: building one
-  from a list rounds every element to the nearest float32, exactly like a
-  JavaScript ``Float32Array`` store.
+  from a list, or assigning one element, rounds to the nearest float32, exactly
+  like a JavaScript ``Float32Array`` store.
 - Sums that SPEC orders are done in that order without compensation: with an
   explicit running accumulator, never ``sum()`` of floats (compensated since
-  Python 3.12). The MLP's forward and backward sums are one running sum per
-  unit (:func:`_dot`), the shape both CPython and PyPy's JIT run fastest; where
-  several outputs each accumulate over the same inputs elsewhere (the LR, the
-  gradient sums), the loop runs over the inputs outside and the outputs inside,
-  as a list comprehension: each output still adds its terms in SPEC order.
+  Python 3.12).
+- The MLP and LR fits are plain indexed loops that update their ``array('f')``
+  sums and Adam state in place, one row at a time as SPEC writes them: the one
+  shape both runtimes run fast (PyPy's JIT compiles such loops to machine code;
+  on CPython they cost no more than list comprehensions, and allocate no array
+  per row). The input layer's loops over its columns are written out as
+  straight-line code (:func:`_input_layer`), the one place where CPython's loop
+  overhead was worth removing.
 - Adding a zero product never changes an accumulator here (no accumulator can
   be -0.0: they start at +0.0 or at a weight that is never -0.0), so terms
   whose factor is exactly zero (dead ReLU units) are skipped, and kept where
@@ -24,9 +27,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from functools import reduce
-from operator import add, itemgetter, mul
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from functools import lru_cache, reduce
+from operator import add, mul
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..core import jsmath
 from ..core.constants import CHANNELS, RICH_FEATURES, SUMMARY_FEATURES  # noqa: F401  (re-exported for the twin)
@@ -304,6 +307,54 @@ def _net(W1b: List[array], W2b: List[array], W3: array, b3: float, n_in: int) ->
     return _Net([r.tolist() for r in W1b], W2rows, list(zip(*W2rows))[:H1], W3.tolist(), b3)
 
 
+class _InputLayer(NamedTuple):
+    """The input layer's two loops over its columns, as straight-line code.
+
+    ``sums(W1b, x)``: every unit's ``w[n_in] + w[0]*x[0] + w[1]*x[1] + ...``, a
+    double added left to right from the bias. ``accumulate(G, dh1, x1)``:
+    ``G[j][k] = f32(G[j][k] + dh1[j] * x1[k])`` in place for every unit with
+    ``dh1[j] != 0`` (``x1`` is the input with 1.0 appended: the bias column).
+    Written out term by term with the input unpacked into local names, these are
+    the operations of a loop over ``k`` in the same order, without the loop's
+    overhead: CPython runs the fit ~15 % faster (PyPy's JIT a little faster too).
+    The other layers' loops run over the active units only, so they stay loops.
+    """
+
+    sums: Callable[[Sequence[Sequence[float]], Sequence[float]], List[float]]
+    accumulate: Callable[[List[array], Sequence[float], Sequence[float]], None]
+
+
+_CHUNK = 50  # terms per statement: one long expression nests too deep for CPython's compiler
+
+
+@lru_cache(maxsize=None)
+def _input_layer(n_in: int) -> _InputLayer:
+    """:class:`_InputLayer` for ``n_in`` inputs, compiled once per width."""
+    w = [f"w{k}" for k in range(n_in + 1)]
+    x = [f"x{k}" for k in range(n_in + 1)]
+    terms = [f"w{k} * x{k}" for k in range(n_in)]
+    chunks = [" + ".join(["s"] + terms[i : i + _CHUNK]) for i in range(0, n_in, _CHUNK)]
+    src = "\n".join([
+        "def sums(W, x):",
+        f"    {', '.join(x[:n_in])}, = x",
+        "    out = []",
+        f"    for {', '.join(w)} in W:",
+        f"        s = w{n_in}",
+        *(f"        s = {c}" for c in chunks),
+        "        out.append(s)",
+        "    return out",
+        "def accumulate(G, D, x):",
+        f"    {', '.join(x)}, = x",
+        "    for j, d in enumerate(D):",
+        "        if d:",
+        "            g = G[j]",
+        *(f"            g[{k}] = g[{k}] + d * x{k}" for k in range(n_in + 1)),
+    ])
+    scope: Dict[str, Callable] = {}
+    exec(compile(src, f"<stingerml input layer of {n_in}>", "exec"), scope)
+    return _InputLayer(scope["sums"], scope["accumulate"])
+
+
 def _forward(x: Sequence[float], net: _Net) -> Tuple[array, array, float]:
     """``(h1, h2, z)`` for one input: f32 ReLU layers, double output logit.
 
@@ -312,14 +363,7 @@ def _forward(x: Sequence[float], net: _Net) -> Tuple[array, array, float]:
     In the second layer only the inputs with ``h1[k] > 0`` are added (the
     others' products are zeros).
     """
-    n_in = len(x)
-    h1 = array("f", bytes(4 * H1))
-    for j, w in enumerate(net.W1b):
-        acc = w[n_in]
-        for k in range(n_in):
-            acc += w[k] * x[k]
-        if acc > 0.0:
-            h1[j] = acc
+    h1 = array("f", [a if a > 0.0 else 0.0 for a in _input_layer(len(x)).sums(net.W1b, x)])
     hs = h1.tolist()
     active = [k for k in range(H1) if hs[k]]
     h2 = array("f", bytes(4 * H2))
@@ -401,14 +445,9 @@ def _output_gradients(passes: Sequence[_RowPass], sums=None) -> Tuple[List[array
 def _input_gradients(passes: Sequence[_RowPass], n_in: int) -> List[array]:
     """``gW1b`` summed over the rows in order, f32 after every row."""
     gW1b = [array("f", bytes(4 * (n_in + 1))) for _ in range(H1)]
-    cols = range(n_in + 1)
+    accumulate = _input_layer(n_in).accumulate
     for p in passes:
-        x1 = p.x1.tolist()
-        for j, d in enumerate(p.dh1):
-            if d:
-                g = gW1b[j]
-                for k in cols:
-                    g[k] = g[k] + d * x1[k]
+        accumulate(gW1b, p.dh1, p.x1)
     return gW1b
 
 
