@@ -4,21 +4,32 @@
 """
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import TextIO
+from typing import BinaryIO, Iterator, TextIO
 
 STDIO = "-"
 
 
 def write_output(path: str, data: bytes) -> None:
     """Write ``data`` to the file ``path`` atomically, or to standard output when ``path`` is ``-``."""
+    with output_stream(path) as fh:
+        fh.write(data)
+
+
+@contextlib.contextmanager
+def output_stream(path: str) -> Iterator[BinaryIO]:
+    """:func:`write_output` in pieces: a binary file that replaces ``path`` atomically when the block
+    ends (:func:`stingerml.core.atomic.open_atomic`; nothing changes after an error), or standard output
+    for ``-``."""
     if str(path) == STDIO:
-        sys.stdout.buffer.write(data)
+        yield sys.stdout.buffer
         sys.stdout.buffer.flush()
     else:
-        from ..core.atomic import write_bytes_atomic
+        from ..core.atomic import open_atomic
 
-        write_bytes_atomic(path, data)
+        with open_atomic(path) as fh:
+            yield fh
 
 
 def check_output(path: str) -> None:

@@ -43,9 +43,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from .._kernels import backend
 from .._version import __version__
 from ..core import preprocess
-from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
+from ..core.atomic import open_atomic, write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
-from ..core.matrix import Matrix
+from ..core.matrix import Matrix, Rows
 from ..core.progress import ProgressCallback, Reporter
 from ..core.quantized import QuantizedNetwork
 from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
@@ -370,13 +370,13 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": events, "state": state,
                               "on_epoch_end": checkpoints}
     if split.val:
-        fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
+        fit_kw["validation_data"] = (Rows(X, split.val), _part(table, split.val))
     try:
         events.start(0 if state is None else state.epoch, settings.epochs)
         if settings.regression:
-            est.fit(_rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
+            est.fit(Rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
         else:
-            est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
+            est.fit(Rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
         raise checkpoints.interrupted() from exc
     net = with_encoding(est.to_model(), table.encoding)
@@ -384,7 +384,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     metrics = None
     if split.test:
         qnet = None if settings.tflite == "float" else quantize(net, rep)
-        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet, progress))
+        metrics = _meta_metrics(evaluate(net, Rows(X, split.test), _part(table, split.test), qnet, progress))
     try:
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
@@ -454,7 +454,7 @@ def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
 def representative(table: Table, split: Split, settings: RunSettings) -> Matrix:
     """The int8 calibration rows of a run: ``settings.calibration_rows`` (default 100) training rows drawn
     with ``settings.seed`` (all of them when there are fewer; see :func:`stingerml.deploy.quantize.representative_rows`)."""
-    return representative_rows(_rows(table.X, split.train), settings.calibration_rows, settings.seed)
+    return representative_rows(Rows(table.X, split.train), settings.calibration_rows, settings.seed)
 
 
 def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
@@ -513,18 +513,19 @@ def checkpoint_network(path: PathLike):
     est = _estimator(settings, bool(split.val))
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "state": state}
     if split.val:
-        fit_kw["validation_data"] = (_rows(table.X, split.val), _part(table, split.val))
+        fit_kw["validation_data"] = (Rows(table.X, split.val), _part(table, split.val))
     state.done = True  # no epoch runs: fit only sets up the scaler, names and sizes around these weights
     if settings.regression:
-        est.fit(_rows(table.X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
+        est.fit(Rows(table.X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
     else:
-        est.fit(_rows(table.X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
+        est.fit(Rows(table.X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     return with_encoding(est.snapshot(state.P), table.encoding)
 
 
 def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settings: RunSettings, split: Split,
                started: _dt.datetime, table: Table) -> None:
-    write_bytes_atomic(run_dir / "data" / _data_copy(csv_path), csv_path.read_bytes())
+    with open(csv_path, "rb") as src, open_atomic(run_dir / "data" / _data_copy(csv_path)) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)  # in pieces: a big CSV is never held whole
     if schema is not None:
         write_bytes_atomic(run_dir / "data" / "schema.json", Path(schema).read_bytes())
     write_text_atomic(run_dir / "data" / "split.json", json_text({
