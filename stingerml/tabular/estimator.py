@@ -48,7 +48,7 @@ from ..core.dense import ACTIVATIONS, BOUNDS, DenseLayer, DenseNetwork, predicte
 from ..core.errors import TabularDataError, TrainingError
 from ..core.matrix import Matrix, Rows
 from ..core.preprocess import PREPROCESSORS, apply_rows
-from ..core.progress import Progress, ProgressCallback
+from ..core.progress import Progress, ProgressCallback, Reporter
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
 from ..learn import metrics
@@ -218,7 +218,8 @@ class _TabularMLP:
             view = X if isinstance(X, Rows) else Rows(X, range(n))
             val = (Rows(view.matrix, [view.index[p] for p in parts.val]), _rows(Matrix(T, n_out), parts.val).data)
             X, T = Rows(view.matrix, [view.index[p] for p in parts.train]), _rows(Matrix(T, n_out), parts.train).data
-        scaler = Scaler(TWO_PASS).fit(X)  # the trainers' algorithm: models' bytes depend on it
+        # the trainers' algorithm (models' bytes depend on it); a column at a time, each a counted step
+        scaler = Scaler(TWO_PASS).fit(X, tick=Reporter(progress).ticks("scale", "fitting the scaler: feature", every=1))
         self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         self.n_features_in_ = X.n_cols
         sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]

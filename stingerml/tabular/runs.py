@@ -46,7 +46,7 @@ from ..core import preprocess
 from ..core.atomic import open_atomic, write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix, Rows
-from ..core.progress import ProgressCallback, Reporter
+from ..core.progress import Progress, ProgressCallback, Reporter
 from ..core.quantized import QuantizedNetwork
 from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
 from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
@@ -235,6 +235,7 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
                            targets=settings.targets or None, schema=schema, group=settings.group,
                            drop_missing=settings.drop_missing, ignore=settings.ignore, progress=progress)
     src = Path(csv_path).name
+    _prepare(progress, 1, f"splitting {table.n_rows} rows")
     if table.groups is not None:
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
     elif table.y is not None:
@@ -253,6 +254,17 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
                 else "give a known step or none"
             raise TabularDataError(f"{csv_path}: {exc}; {hint}") from None
     return table, split
+
+
+PREPARE_STEPS = 3
+"""The counted ``prepare`` events between reading and the first batch (:func:`_prepare`)."""
+
+
+def _prepare(progress: Optional[ProgressCallback], step: int, message: str) -> None:
+    """Report step ``step`` of :data:`PREPARE_STEPS` (stage ``prepare``): on a big data set each takes
+    seconds, and a line without a terminal comes only from events (at least every 10 s)."""
+    if progress is not None:
+        progress(Progress("prepare", message, step, PREPARE_STEPS))
 
 
 def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegressor]:
@@ -338,6 +350,7 @@ def train_run(
 
     try:
         if resume is None:
+            _prepare(progress, 2, "writing the run folder (its data copy and split)")
             try:
                 _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
             except OSError as exc:
@@ -371,6 +384,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
                               "on_epoch_end": checkpoints}
     if split.val:
         fit_kw["validation_data"] = (Rows(X, split.val), _part(table, split.val))
+    _prepare(progress, 3, f"gathering the {len(split.train)} training rows' targets")
     try:
         events.start(0 if state is None else state.epoch, settings.epochs)
         if settings.regression:
