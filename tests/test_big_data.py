@@ -158,3 +158,38 @@ def test_every_phase_of_a_run_shows_a_line_without_a_terminal(tmp_path):
                   "training rows' targets", "fitting the scaler: feature 0/10", "fitting the scaler: feature 10/10",
                   "epoch 1/1 batch", "int8 model on the test rows"):
         assert phase in text, f"no line of '{phase}' in:\n{text}"
+
+
+def test_predict_streams_the_rows_through(tmp_path):
+    """``tabular predict`` holds a chunk of rows, not the file's: its peak does not grow with the file
+    (X as float64 alone was 2 x the float32 size, the output lines ~10 x), and the output holds the
+    model's outputs for every row, in order, across the chunks' edges."""
+    from stingerml.cli import main
+    from stingerml.formats import network
+    from stingerml.tabular.estimator import network_outputs
+    from stingerml.tabular.runs import RunSettings, train_run
+
+    run = train_run(_write(tmp_path / "train.csv", 2000), RunSettings(label="label", hidden=[4], epochs=1),
+                    runs_dir=tmp_path / "runs").run_dir
+    out = tmp_path / "pred.csv"
+    assert main(["tabular", "predict", str(run), str(tmp_path / "train.csv"), "-o", str(out), "--quiet"]) == 0
+    peaks = {}
+    for rows in (8000, 32000):
+        path = _write(tmp_path / f"big{rows}.csv", rows)
+        tracemalloc.start()
+        try:
+            assert main(["tabular", "predict", str(run), str(path), "-o", str(out), "--quiet"]) == 0
+            peaks[rows] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    growth = (peaks[32000] - peaks[8000]) / (24000 * COLS * 4)
+    assert growth <= 0.25, f"{growth:.2f} x the float32 size of the extra rows; peaks {peaks}"
+    table = read_table(path, "label")
+    net = network.load(run / "output" / "model.json")
+    probs = network_outputs(net, table.X)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 32000 + 1 and lines[0].startswith("line,prediction,p_")
+    k = len(net.classes)
+    for r in (0, 4095, 4096, 31999):
+        cells = lines[r + 1].split(",")
+        assert int(cells[0]) == table.lines[r] and [float(c) for c in cells[2:]] == list(probs[r * k:(r + 1) * k])
