@@ -92,7 +92,7 @@ def _fit_two_pass(X: Union[Matrix, Rows], tick: Optional[Tick] = None) -> Tuple[
     for j in range(nf):
         col = X.column(j)
         m = ordered_sum(col) / n
-        sd = math.sqrt(ordered_sum([(v - m) * (v - m) for v in col]) / n)
+        sd = math.sqrt(ordered_sum((v - m) * (v - m) for v in col) / n)
         means.append(m)
         scales.append(sd if sd > 0.0 else 1.0)
         if tick is not None:

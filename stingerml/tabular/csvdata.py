@@ -60,7 +60,7 @@ class Table:
     ``X``: ``n_rows × n_features`` float64 features in file order (rows with a
     missing cell left out when ``drop_missing``). ``y``: class index per row
     (classification) or ``None``; ``Y``: ``n_rows × n_targets`` float64 targets
-    (regression) or ``None``. ``lines``: the CSV line of each row (1 = header).
+    (regression) or ``None``. ``lines``: the CSV line of each row (1 = header; an ``array("q")``).
     ``groups``: the group column's text per row, or ``None``. ``sha256``: of the
     CSV file's bytes. ``text``: the cells (stripped) of every text (categorical)
     feature column, per row; ``X`` does not hold them (see :mod:`.categorical`).
@@ -77,7 +77,7 @@ class Table:
     Y: Optional[Matrix]
     target_names: Tuple[str, ...]
     groups: Optional[List[str]]
-    lines: List[int]
+    lines: Sequence[int]
     dropped: int
     path: str
     sha256: str
@@ -396,8 +396,8 @@ def _tables(
             text=text, columns=columns,
         )
 
-    def empty() -> Tuple[array, array, List[str], List[str], List[int], int, Dict[str, List[str]]]:
-        return array("d"), array("d"), [], [], [], 0, {header[k]: [] for k in text_cols}
+    def empty() -> Tuple[array, array, List[str], List[str], array, int, Dict[str, List[str]]]:
+        return array("d"), array("d"), [], [], array("q"), 0, {header[k]: [] for k in text_cols}
 
     X, Yv, raw_labels, groups, lines, dropped, text = empty()
     for line, cells in stream.rows():
@@ -469,7 +469,7 @@ def class_order(values: Sequence[str]) -> Tuple[str, ...]:
     return tuple(sorted(distinct))
 
 
-def _encode(p: Path, labels: List[str], lines: List[int], label: str, sch: Optional[Schema],
+def _encode(p: Path, labels: List[str], lines: Sequence[int], label: str, sch: Optional[Schema],
             min_classes: int) -> Tuple[Tuple[str, ...], List[int]]:
     """Class list and the index of each row's label (errors name the first bad line)."""
     if sch is not None and sch.classes:

@@ -370,7 +370,7 @@ class MLPClassifier(_TabularMLP):
         K = len(self.classes_)
         if K == 2:
             return array("d", [float(c) for c in codes])
-        T = array("d", bytes(8 * K * len(codes)))
+        T = array("d", [0.0]) * (K * len(codes))
         for r, c in enumerate(codes):
             T[r * K + c] = 1.0
         return T
