@@ -684,7 +684,7 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
     }
     check = None
     if s.regression:  # meta.json's check: each target's int8 error, on the test rows (else the calibration rows)
-        check = _rows(table.X, split.test) if split.test else rep
+        check = Rows(table.X, split.test) if split.test else rep
     files = export_network(net, rep, info=meta, tflite=s.tflite, check=check).files()  # model.onnx, model.tflite, meta.json (+ quantization)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
