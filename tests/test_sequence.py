@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
 from array import array
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -292,3 +297,75 @@ def test_cli_bad_data_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "w.csv: sample '0' has no step 1" in err
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("option", [["--learning-rate", "inf"], ["--learning-rate", "nan"], ["--alpha", "inf"],
+                                    ["--alpha", "-1"], ["--batch-size", str(10 ** 21)], ["--epochs", str(10 ** 11)],
+                                    ["--seed", str(10 ** 23)], ["--hidden", "100000", "--depth", "50"]])
+def test_cli_bad_settings_are_one_line_and_create_no_run_folder(tmp_path, capsys, option):
+    """Issue 29's settings rule for `seq train` too (audit): `--learning-rate inf` was a ValueError
+    traceback, `--batch-size 10**21` a numba TypingError, `--hidden 100000 --depth 50` a MemoryError,
+    each leaving a half run folder; `--seed 10**23` trained a run that --resume then refused."""
+    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    runs = tmp_path / "runs"
+    assert main(["seq", "train", str(data), "--epochs", "1", "--runs-dir", str(runs), *option]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
+def test_the_network_size_limit_can_be_raised(tmp_path, capsys):
+    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    argv = ["seq", "train", str(data), "--epochs", "1", "--hidden", "8", "--runs-dir", str(tmp_path / "r"), "-q"]
+    assert main([*argv, "--max-parameters", "100"]) == 1
+    assert "--max-parameters" in capsys.readouterr().err
+    assert main([*argv, "--max-parameters", "100000"]) == 0
+
+
+def test_a_late_failure_without_a_checkpoint_removes_the_run_folder(tmp_path, monkeypatch):
+    from stingerml.sequence import runs as runs_module
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    monkeypatch.setattr(runs_module, "export_sequence", broken)  # after training, before any output
+    with pytest.raises(OSError):
+        runs_module.train_run(data, runs_module.SeqSettings(hidden=4, epochs=2, checkpoint_every=100),
+                              runs_dir=tmp_path / "r")
+    assert list((tmp_path / "r").iterdir()) == []
+
+
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGINT, 130, "interrupted"),
+                                           (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_a_signal_stops_seq_train_at_a_checkpoint(tmp_path, sig, code, word):
+    """Ctrl-C and SIGTERM of a real `seq train` process: the last finished epoch's checkpoint, the
+    resume command, exit 130 / 143 (as `tabular train`)."""
+    X, y = word_task(120, seed=5, min_steps=2, max_steps=6)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "STINGERML_BACKEND": "python"}
+    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "seq", "train", str(data), "--hidden", "6",
+                             "--epochs", "500", "--patience", "500", "--checkpoint-every", "100",
+                             "--runs-dir", str(tmp_path / "runs")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:
+            if line.startswith("epoch 2/"):
+                break
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.communicate()
+    (run,) = (tmp_path / "runs").iterdir()
+    (ckpt,) = (run / "checkpoints").glob("epoch_*.json")
+    assert proc.returncode == code, err
+    assert 2 <= int(ckpt.stem.split("_")[1]) < 100
+    assert f"{word}; last checkpoint {ckpt.name} in {run}; continue with: stingerml seq train --resume {run}" in err

@@ -110,9 +110,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    from .._kernels import freeze_after_numba
+    from .._kernels import freeze_after_numba, release_llvm_pages
 
     freeze_after_numba()  # this process is ours
+    release_llvm_pages()
     try:
         if args.backend:
             from .._kernels import set_backend

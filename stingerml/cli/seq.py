@@ -18,8 +18,8 @@ from ._common import (
 )
 from ._progress import EpochProgress
 from ._training import (
-    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
-    status_endpoint,
+    add_keep_checkpoints, add_status_options, keep_checkpoints, report_stopped, say_checkpoints,
+    sigterm_stops, status_endpoint,
 )
 from .tabular import _cell, _fractions, _summary
 
@@ -75,7 +75,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
     from ..sequence.export import default_tflite
-    from ..sequence.runs import ARCHITECTURES, SeqSettings, default_depth
+    from ..sequence.runs import ARCHITECTURES, MAX_PARAMETERS, SeqSettings, default_depth
 
     d = SeqSettings()
     t.add_argument("data", nargs="?", metavar="DATA", help="a .npz bundle or a long-format .csv")
@@ -116,6 +116,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    t.add_argument("--max-parameters", type=positive_int, default=MAX_PARAMETERS, metavar="N",
+                   help="refuse a network of more than N weights and biases before training (default %(default)s)")
     add_keep_checkpoints(t)
     add_status_options(t)
     add_json(t, "the run folder and its test metrics")
@@ -146,16 +148,13 @@ def run_train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, monitor=args.monitor,
             split=tuple(args.split), seed=args.seed, checkpoint_every=args.checkpoint_every,
             dataset_id=args.dataset_id, tflite=args.tflite)
-        kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
+        kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir,
+                  "max_parameters": args.max_parameters}
     try:
-        with status_endpoint(args, report) as report:
+        with sigterm_stops(), status_endpoint(args, report) as report:
             result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
-        kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        how, code = how_it_stopped(stop)
-        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
-              f"stingerml seq train --resume {stop.run_dir}", file=sys.stderr)
-        return code
+        return report_stopped(stop, "seq train")
     if result.metrics:
         test = len(result.split.test)
         total = len(result.split.train) + len(result.split.val) + test
