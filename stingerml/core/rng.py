@@ -5,8 +5,9 @@ rounding of the browser pipeline uses.
 """
 from __future__ import annotations
 
+import functools
 import math
-from typing import List, MutableSequence, TypeVar
+from typing import List, MutableSequence, Tuple, TypeVar
 
 from . import jsmath
 from .jsmath import (  # the constants of the in-line log and cos of XorShift32.gaussians
@@ -176,13 +177,53 @@ class XorShift32:
         return out
 
     def skip(self, count: int) -> None:
-        """Advance past ``count`` draws without computing them."""
+        """Advance past ``count`` draws without computing them: a jump (:func:`_jump`) when
+        ``count`` is large, so skipping costs the same for any ``count`` (the MLP's second process skips
+        the other process's rows every iteration)."""
         s = self.state
+        if count >= _JUMP_FROM:
+            self.state = _apply(_jump(count), s)
+            return
         for _ in range(count):
             s ^= (s << 13) & MASK32
             s ^= s >> 17
             s ^= (s << 5) & MASK32
         self.state = s
+
+
+_JUMP_FROM = 64  # below this many steps, stepping is cheaper than a jump
+
+
+def _apply(columns: Tuple[int, ...], state: int) -> int:
+    """A 32×32 matrix over GF(2), given by the images of the 32 state bits, applied to ``state``."""
+    out, bit = 0, 0
+    while state:
+        if state & 1:
+            out ^= columns[bit]
+        state >>= 1
+        bit += 1
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _jump(count: int) -> Tuple[int, ...]:
+    """xorshift32 ``count`` steps at once. The step is linear over GF(2) (shifts and xors), so
+    ``count`` steps are the step's matrix to the power ``count`` (by squaring), as the images of the
+    32 state bits."""
+    one = []
+    for bit in range(32):
+        s = 1 << bit
+        s ^= (s << 13) & MASK32
+        s ^= s >> 17
+        s ^= (s << 5) & MASK32
+        one.append(s)
+    power, result = tuple(one), tuple(1 << bit for bit in range(32))
+    while count:
+        if count & 1:
+            result = tuple(_apply(power, v) for v in result)
+        power = tuple(_apply(power, v) for v in power)
+        count >>= 1
+    return result
 
 
 def js_round(x: float) -> int:
