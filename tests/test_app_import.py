@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import use_backend
-from test_app_settings import app_reference, assert_equals_app, browser_traces, reference_traces
+from test_app_settings import app_reference, browser_traces, reference_traces
 
 from stingerml.blaster.app_import import import_logs, lost_shots
 from stingerml.blaster.log import parse_log

@@ -293,7 +293,7 @@ def test_litert_int8_equals_emulator(reference):
 @pytest.mark.parametrize("reference", [True, False], ids=["reference", "default"])
 def test_int8_logistic_and_tanh_tables_equal_litert_on_every_input(reference):
     """A 1 → 2 network (identity logits, sigmoid and tanh): every int8 input value through both tables."""
-    np = pytest.importorskip("numpy")
+    pytest.importorskip("numpy")
     from stingerml.core.dense import DenseLayer
     from stingerml.deploy.quantize import quantize
     from stingerml.formats.tflite import to_tflite

@@ -10,7 +10,6 @@ import json
 import math
 import struct
 from array import array
-from pathlib import Path
 
 import pytest
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
 from array import array
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -292,3 +297,32 @@ def test_cli_bad_data_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "w.csv: sample '0' has no step 1" in err
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGINT, 130, "interrupted"),
+                                           (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_a_signal_stops_seq_train_at_a_checkpoint(tmp_path, sig, code, word):
+    """Ctrl-C and SIGTERM of a real `seq train` process: the last finished epoch's checkpoint, the
+    resume command, exit 130 / 143 (as `tabular train`)."""
+    X, y = word_task(120, seed=5, min_steps=2, max_steps=6)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "STINGERML_BACKEND": "python"}
+    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "seq", "train", str(data), "--hidden", "6",
+                             "--epochs", "500", "--patience", "500", "--checkpoint-every", "100",
+                             "--runs-dir", str(tmp_path / "runs")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:
+            if line.startswith("epoch 2/"):
+                break
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.communicate()
+    (run,) = (tmp_path / "runs").iterdir()
+    (ckpt,) = (run / "checkpoints").glob("epoch_*.json")
+    assert proc.returncode == code, err
+    assert 2 <= int(ckpt.stem.split("_")[1]) < 100
+    assert f"{word}; last checkpoint {ckpt.name} in {run}; continue with: stingerml seq train --resume {run}" in err

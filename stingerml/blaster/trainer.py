@@ -40,7 +40,7 @@ import warnings as _warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 
 from .._kernels import prestart_helper
 from ..core.atomic import write_set_to_folder

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Tuple, Union
@@ -55,6 +56,34 @@ def status_endpoint(args: argparse.Namespace, report: "ProgressCallback") -> Ite
         say(args, f"training status: {server.url}{STATUS_PATH} (cancel: POST {server.url}{CANCEL_PATH})",
             stream=sys.stderr)
         yield status
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Within: SIGTERM raises :class:`Terminated` (in the main thread; elsewhere nothing changes), so a
+    training run stops as on Ctrl-C: after writing the checkpoint of the last finished epoch."""
+    def stop(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def report_stopped(stop: BaseException, command: str) -> int:
+    """One line on stderr for a run ``stop`` ped (a RunInterrupted) before its end: how, the checkpoint
+    kept and the command that continues it (``command``: e.g. ``"seq train"``); returns the exit code."""
+    kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
+    how, code = how_it_stopped(stop)
+    print(f"\n{how}; {kept} in {stop.run_dir}; continue with: stingerml {command} --resume {stop.run_dir}",
+          file=sys.stderr)
+    return code
 
 
 def how_it_stopped(stop: BaseException) -> Tuple[str, int]:

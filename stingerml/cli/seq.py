@@ -18,8 +18,8 @@ from ._common import (
 )
 from ._progress import EpochProgress
 from ._training import (
-    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
-    status_endpoint,
+    add_keep_checkpoints, add_status_options, keep_checkpoints, report_stopped, say_checkpoints,
+    sigterm_stops, status_endpoint,
 )
 from .tabular import _cell, _fractions, _summary
 
@@ -148,14 +148,10 @@ def run_train(args: argparse.Namespace) -> int:
             dataset_id=args.dataset_id, tflite=args.tflite)
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir}
     try:
-        with status_endpoint(args, report) as report:
+        with sigterm_stops(), status_endpoint(args, report) as report:
             result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
-        kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        how, code = how_it_stopped(stop)
-        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
-              f"stingerml seq train --resume {stop.run_dir}", file=sys.stderr)
-        return code
+        return report_stopped(stop, "seq train")
     if result.metrics:
         test = len(result.split.test)
         total = len(result.split.train) + len(result.split.val) + test

@@ -16,14 +16,12 @@ checkpoint of the last finished epoch and print the command that resumes it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
 import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 from ..core.errors import TabularDataError
 from ..core.constants import TABULAR_MAX_PARAMETERS
@@ -35,7 +33,6 @@ from ._common import (
     add_old_spelling,
     add_output,
     positive_int,
-    Terminated,
     print_json,
     progress,
     say,
@@ -44,8 +41,8 @@ from ._common import (
 )
 from ._progress import EpochProgress, StderrProgress
 from ._training import (
-    add_keep_checkpoints, add_status_options, how_it_stopped, keep_checkpoints, say_checkpoints,
-    status_endpoint,
+    add_keep_checkpoints, add_status_options, keep_checkpoints, report_stopped, say_checkpoints,
+    sigterm_stops, status_endpoint,
 )
 
 
@@ -205,23 +202,6 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     add_global_options(t)
 
 
-@contextlib.contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """Within: SIGTERM raises :class:`Terminated` (in the main thread; elsewhere nothing changes)."""
-    def stop(signum, frame):
-        raise Terminated()
-
-    try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_train(args: argparse.Namespace) -> int:
     from ..tabular.runs import RunInterrupted, RunSettings, resume_point, train_run
 
@@ -267,7 +247,7 @@ def run_train(args: argparse.Namespace) -> int:
         kwargs = {"csv_path": args.data, "settings": settings, "schema": args.schema, "runs_dir": args.runs_dir,
                   "max_parameters": args.max_parameters}
     try:
-        with warnings_as_lines(), _sigterm_stops(), status_endpoint(args, report) as report, \
+        with warnings_as_lines(), sigterm_stops(), status_endpoint(args, report) as report, \
                 tempfile.TemporaryDirectory(prefix="stingerml-api-") as tmp:
             if api is not None and not args.resume:
                 from ..tabular.api import fetch_dataset
@@ -278,11 +258,7 @@ def run_train(args: argparse.Namespace) -> int:
                 kwargs.update(csv_path=Path(tmp) / "dataset.csv", schema=Path(tmp) / "schema.json")
             result = train_run(progress=report, **kwargs, **keep_checkpoints(args))
     except RunInterrupted as stop:
-        kept = f"last checkpoint {stop.checkpoint.name}" if stop.checkpoint else "no checkpoint yet"
-        how, code = how_it_stopped(stop)
-        print(f"\n{how}; {kept} in {stop.run_dir}; continue with: "
-              f"stingerml tabular train --resume {stop.run_dir}", file=sys.stderr)
-        return code
+        return report_stopped(stop, "tabular train")
     if result.table.dropped:
         say(args, f"dropped {result.table.dropped} row(s) with missing values", stream=sys.stderr)
     if result.table.encoding is not None:
