@@ -190,3 +190,28 @@ def test_every_number_is_defined_on_the_page(tiny_dir):
     loss = html[html.index('<section id="loss">'):html.index('<section id="traces">')]
     every = report["settings"]["mlpLossEvery"]
     assert f"the LR&#x27;s every 100 iterations, the MLP&#x27;s every {every} (a point is one record)" in loss
+
+
+def test_a_check_model_that_gives_nan_writes_json_and_the_page_says_so(tmp_path, capsys):
+    """A 30 s synthetic session (2 shots) makes the held-out LR's probabilities NaN (issue 29 audit):
+    report.json held a bare NaN, which is not JSON (other readers fail) and which `stingerml report`
+    itself refused, and the page showed 'nan' without a word. Now: null in the file (as the
+    browser's JSON.stringify writes), 'n/a' on the page with its definition, and `report` rebuilds
+    the same page."""
+    log, out = tmp_path / "s.bin", tmp_path / "out"
+    assert main(["synth", "-o", str(log), "--seconds", "30", "--seed", "0", "--quiet"]) == 0
+    with use_backend(fast_backend()):
+        assert main(["train", str(log), "--out", str(out), "--quiet"]) == 0
+    text = (out / "report.json").read_text(encoding="utf-8")
+
+    def no_constant(name):
+        raise AssertionError(f"report.json holds {name}, which JSON does not have")
+
+    lr = json.loads(text, parse_constant=no_constant)["metrics"]["lr"]
+    assert lr["trainLoss"] is None and lr["valLoss"] is None, "the case this test needs no longer gives NaN"
+    page = (out / REPORT_HTML).read_text(encoding="utf-8")
+    assert "<td>nan</td>" not in page and "<td>n/a</td>" in page
+    assert "n/a: not a number" in page
+    capsys.readouterr()
+    assert main(["report", str(out), "-o", str(tmp_path / "again.html")]) == 0, capsys.readouterr().err
+    assert (tmp_path / "again.html").read_text(encoding="utf-8") == page

@@ -279,7 +279,6 @@ def test_cli_train_evaluate_predict(tmp_path, capsys):
 
 @pytest.mark.parametrize("args,expect", [
     (["--depth", "3", "--architecture", "lstm"], "--depth for the LSTM is 1 or 2"),
-    (["--dropout", "1.5"], "expected a number in [0, 1)"),
 ])
 def test_cli_bad_arguments(tmp_path, capsys, args, expect):
     data = tmp_path / "w.csv"
@@ -290,6 +289,17 @@ def test_cli_bad_arguments(tmp_path, capsys, args, expect):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("option", [["--dropout", "1.5"], ["--dropout", "nan"], ["--learning-rate", "inf"]])
+def test_cli_bad_settings_are_one_line_and_create_no_run_folder(tmp_path, capsys, option):
+    """As ``tabular train``: a setting out of range is one ``error:`` line, exit 1, before any folder."""
+    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
+    write_csv_long(tmp_path / "w.csv", X, y)
+    assert main(["seq", "train", str(tmp_path / "w.csv"), *option, "--runs-dir", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_cli_bad_data_writes_nothing(tmp_path, capsys):
     data = tmp_path / "w.csv"
     data.write_text("sample_id,step,a,label\n0,0,1.0,x\n0,2,1.0,x\n")
@@ -297,6 +307,49 @@ def test_cli_bad_data_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "w.csv: sample '0' has no step 1" in err
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("option", [["--learning-rate", "inf"], ["--learning-rate", "nan"], ["--alpha", "inf"],
+                                    ["--alpha", "-1"], ["--batch-size", str(10 ** 21)], ["--epochs", str(10 ** 11)],
+                                    ["--seed", str(10 ** 23)], ["--hidden", "100000", "--depth", "50"]])
+def test_cli_bad_settings_are_one_line_and_create_no_run_folder(tmp_path, capsys, option):
+    """Issue 29's settings rule for `seq train` too (audit): `--learning-rate inf` was a ValueError
+    traceback, `--batch-size 10**21` a numba TypingError, `--hidden 100000 --depth 50` a MemoryError,
+    each leaving a half run folder; `--seed 10**23` trained a run that --resume then refused."""
+    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    runs = tmp_path / "runs"
+    assert main(["seq", "train", str(data), "--epochs", "1", "--runs-dir", str(runs), *option]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
+def test_the_network_size_limit_can_be_raised(tmp_path, capsys):
+    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    argv = ["seq", "train", str(data), "--epochs", "1", "--hidden", "8", "--runs-dir", str(tmp_path / "r"), "-q"]
+    assert main([*argv, "--max-parameters", "100"]) == 1
+    assert "--max-parameters" in capsys.readouterr().err
+    assert main([*argv, "--max-parameters", "100000"]) == 0
+
+
+def test_a_late_failure_without_a_checkpoint_removes_the_run_folder(tmp_path, monkeypatch):
+    from stingerml.sequence import runs as runs_module
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
+    data = tmp_path / "w.csv"
+    write_csv_long(data, X, y)
+    monkeypatch.setattr(runs_module, "export_sequence", broken)  # after training, before any output
+    with pytest.raises(OSError):
+        runs_module.train_run(data, runs_module.SeqSettings(hidden=4, epochs=2, checkpoint_every=100),
+                              runs_dir=tmp_path / "r")
+    assert list((tmp_path / "r").iterdir()) == []
 
 
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGINT, 130, "interrupted"),

@@ -13,6 +13,7 @@ charts are ``<svg>`` elements inside ``<figure class="chart" data-chart=...>``.
 """
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any, List, Mapping, Optional, Sequence
 
@@ -108,7 +109,18 @@ REPORT_SCHEMA = {
 """What :func:`render` and ``stingerml report`` read of a ``report.json`` (:func:`stingerml.core.jsonfile.check`)."""
 
 
+NOT_A_NUMBER = "n/a"
+NOT_A_NUMBER_EXPLAIN = (" n/a: not a number (report.json holds null): the check model's probabilities were not finite, "
+                        "which a few windows with constant features can cause; record more shots.")
+
+
+def _is_number(v: Any) -> bool:
+    return not (v is None or (isinstance(v, float) and not math.isfinite(v)))
+
+
 def _fmt(v: Any) -> str:
+    if not _is_number(v):  # NaN in memory, null in report.json
+        return NOT_A_NUMBER
     if isinstance(v, float):
         return f"{v:.3f}"
     return escape(str(v))
@@ -216,6 +228,8 @@ def _metrics(metrics: Optional[Mapping[str, Any]]) -> str:
     if all(k in split for k in ("testN", "posTest", "negTest", "trainN")):
         where = (f" Held out: {split['testN']} windows ({split['posTest']} positive, {split['negTest']} negative); "
                  f"trained on {split['trainN']}.")
+    if not all(_is_number(metrics[key][k]) for key in ("lr", "mlp") for k, _ in cols):
+        where += NOT_A_NUMBER_EXPLAIN
     return f"<table>{head}{''.join(rows)}</table><p class=\"explain\">{escape(EXPLAIN + where)}</p>"
 
 

@@ -53,6 +53,7 @@ from ..core.constants import (
     SUMMARY_FEATURES,
     WINDOW_SAMPLES,
 )
+from ..core.jsonfile import finite
 from ..core.errors import DatasetError, OutputError, StingerWarning, TrainingError  # noqa: F401 (OutputError: raised by save)
 from ..core.matrix import Matrix
 from ..core.progress import Progress, ProgressCallback, Reporter
@@ -152,7 +153,7 @@ class TrainResult:
         return {
             LR_FILE: self.lr_blob,
             MLP_FILE: self.mlp_blob,
-            REPORT_FILE: (json.dumps(report, indent=1) + "\n").encode("utf-8"),
+            REPORT_FILE: (json.dumps(finite(report), indent=1, allow_nan=False) + "\n").encode("utf-8"),
             REPORT_HTML_FILE: render(report, self.logs).encode("utf-8"),
         }
 

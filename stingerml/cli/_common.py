@@ -213,19 +213,9 @@ def print_json(obj: object) -> None:
     a non-finite number is ``null``, as JSON has none)."""
     import json
 
-    print(json.dumps(_finite(obj), indent=1, ensure_ascii=False, allow_nan=False), flush=True)
+    from ..core.jsonfile import finite
 
-
-def _finite(obj: object) -> object:
-    import math
-
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+    print(json.dumps(finite(obj), indent=1, ensure_ascii=False, allow_nan=False), flush=True)
 
 
 def say(args: argparse.Namespace, message: str, *, stream: Optional[TextIO] = None) -> None:

@@ -93,7 +93,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
     t = tsub.add_parser("train", help="train a model in a new run folder (or --resume one)",
                         description="Train an MLP on a CSV file; writes runs/run_<time>_<id>/ and prints its path.")
-    t.set_defaults(func=run_train, parser=t, not_outputs=("tflite",))  # --tflite int8|float|both: no path
+    t.set_defaults(func=run_train, parser=t)
     add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's RunSettings
 
     pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model",
@@ -124,6 +124,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
     from ..tabular.api import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from ..deploy.export import TFLITE_KINDS
     from ..tabular.runs import RunSettings
 
     d = RunSettings()
@@ -159,13 +160,14 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--batch-size", type=positive_int, default=None, help=f"mini-batch size (default {d.batch_size})")
     t.add_argument("--epochs", type=positive_int, default=None, help=f"maximum epochs (default {d.epochs})")
     t.add_argument("--patience", type=positive_int, default=None,
-                   help=f"stop after this many epochs without a lower validation loss (default {d.patience})")
+                   help=f"stop after this many epochs without a better --monitor value (default {d.patience})")
     t.add_argument("--output-activation", type=_output_activation, default=None, metavar="NAME=WORD,...",
                    help="regression: bound targets, WORD linear, sigmoid (values in [0, 1]) or tanh ([-1, 1]); "
                         "one WORD alone applies to every target (default: linear)")
-    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
+    t.add_argument("--tflite-kind", choices=TFLITE_KINDS, default=d.tflite,
                    help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
                         "input) or both")
+    add_old_spelling(t, "--tflite", "--tflite-kind", choices=TFLITE_KINDS)  # --tflite FILE in export-model
     t.add_argument("--monitor", choices=MONITORS, default=d.monitor,
                    help="what picks the best epoch (the model kept) and counts --patience (default %(default)s)")
     t.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
@@ -238,7 +240,7 @@ def run_train(args: argparse.Namespace) -> int:
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.learning_rate,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
-            tflite=args.tflite, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
+            tflite=args.tflite_kind, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
             **_configured(args))
         if "" in settings.output_activation:  # one word for every target
             settings.output_activation = {t: settings.output_activation[""] for t in settings.targets}
@@ -390,7 +392,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
     if qnet is None:
-        warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite float, or before int8 export); float metrics only")
+        warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite-kind float, or before int8 export); float metrics only")
     if net.output == "linear":
         table, notes = read_for_network(args.data, net, targets=net.target_names, drop_missing=args.drop_missing,
                                         need_labels=True)

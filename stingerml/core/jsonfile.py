@@ -21,6 +21,19 @@ MAX_DEPTH = 32
 """Nesting limit (objects and arrays); stingerml's own files nest at most 5 deep."""
 
 
+def finite(obj: Any) -> Any:
+    """``obj`` (dicts, lists, tuples, numbers, ...) with every non-finite float replaced by ``None``:
+    JSON has no NaN or infinity (JavaScript's ``JSON.stringify`` writes ``null`` too), and the
+    reader here refuses them. Use it with ``json.dumps(..., allow_nan=False)`` for every JSON written."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 

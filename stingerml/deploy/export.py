@@ -32,6 +32,7 @@ from .._version import __version__
 from ..core.atomic import write_set_to_folder
 from ..core.dense import DenseNetwork, predicted_classes
 from ..core.errors import ExportError
+from ..core.jsonfile import finite
 from ..core.matrix import Matrix
 from ..core.quantized import QuantizedNetwork
 from ..formats.onnx import to_onnx
@@ -65,7 +66,7 @@ class Export:
             files[TFLITE_FILE] = self.tflite
         if self.tflite_float is not None:
             files[TFLITE_FLOAT_FILE] = self.tflite_float
-        files[META_FILE] = (json.dumps(self.meta, indent=2) + "\n").encode("utf-8")
+        files[META_FILE] = (json.dumps(finite(self.meta), indent=2, allow_nan=False) + "\n").encode("utf-8")
         return files
 
     def save(self, out_dir: Union[str, "os.PathLike[str]"], option: str = "--out") -> Dict[str, Path]:

@@ -11,7 +11,7 @@ folder names, checkpoint files and log), holding::
     output/model.json            the final network (stingerml-sequence, float32 exact)
     output/model.onnx            the same network as ONNX (float32; scaler and mask inside)
     output/model.tflite          full int8 TFLite of the TCN, calibrated on 100 training samples (seeded)
-    output/model_float32.tflite  float32 TFLite (--tflite float|both; the LSTM's only TFLite)
+    output/model_float32.tflite  float32 TFLite (--tflite-kind float|both; the LSTM's only TFLite)
     output/meta.json             input layout, mask handling, quantization, classes, metrics (float and
                                  int8), settings
     output/training_history.json per epoch: loss, accuracy, val_loss, val_accuracy
@@ -23,6 +23,7 @@ and continues; the outputs are the bytes an uninterrupted run writes.
 from __future__ import annotations
 
 import datetime as _dt
+import shutil
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -31,6 +32,7 @@ from ..core import jsonfile
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from .._kernels import backend
 from .._version import __version__
+from ..core.constants import TABULAR_MAX_PARAMETERS
 from ..core.dense import predicted_classes
 from ..core.errors import ExportError, OutputError, SequenceDataError, TrainingError
 from ..core.quantized_tcn import QuantizedTCN
@@ -40,7 +42,8 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
-    json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes,
+    RunInterrupted, exclusive, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id,
+    state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 from ..learn.status import RunEvents
@@ -57,6 +60,8 @@ MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
 
 
 ARCHITECTURES = {"tcn": TCNClassifier, "lstm": LSTMClassifier}
+MAX_PARAMETERS = TABULAR_MAX_PARAMETERS
+"""Largest network a run trains unless ``max_parameters`` says more (the tabular trainer's limit)."""
 
 
 def estimator_default(name: str, architecture: str = "tcn") -> Any:
@@ -185,9 +190,12 @@ def load_quantized(run_dir: PathLike, net: model_file.SequenceNetwork) -> Option
 def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettings] = None, *,
               runs_dir: PathLike = RUNS_DIR, resume: Optional[PathLike] = None,
               progress: Optional[ProgressCallback] = None,
-              keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS) -> SeqRunResult:
+              keep_checkpoints: Optional[int] = KEEP_CHECKPOINTS,
+              max_parameters: int = MAX_PARAMETERS) -> SeqRunResult:
     """Train in a new run folder under ``runs_dir``, or continue the run folder ``resume``
-    (as :func:`stingerml.tabular.runs.train_run`, also ``progress`` and ``keep_checkpoints``)."""
+    (as :func:`stingerml.tabular.runs.train_run`, also ``progress``, ``keep_checkpoints`` and
+    ``max_parameters``): the settings, the data and the network's size are checked before the run
+    folder is created, and a new run that fails later is removed again unless it holds a checkpoint."""
     if resume is not None:
         run_dir = Path(resume)
         info, settings, data, split = _run_data(run_dir)
@@ -197,25 +205,42 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
         state: Optional[TrainState] = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else None
-        log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if data_path is None or settings is None:
             raise TypeError("train_run needs data_path and settings (or resume)")
-        make_estimator(settings, True)._check_params()
-        check_tflite(settings.architecture, settings.tflite_kind)
+        check_settings(settings)
         data, split = load_data(data_path, settings)
+        check_network_size(settings, data, max_parameters)
         started = now()
         source = Path(data_path)
         run_dir = new_run_dir(Path(runs_dir), started)
-        try:
-            _start_run(run_dir, Path(data_path), settings, split, started, data)
-        except OSError as exc:
-            raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
         state = None  # a fresh start
-        X = data.X
-        log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} features, "
-                      f"split {len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
 
+    try:
+        with exclusive(run_dir):  # one process per run: a --resume of a running run is refused
+            if resume is None:
+                try:
+                    _start_run(run_dir, Path(data_path), settings, split, started, data)
+                except OSError as exc:
+                    raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
+                X = data.X
+                log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} "
+                                  f"features, split {len(split.train)}/{len(split.val)}/{len(split.test)}, "
+                                  f"backend {backend()}")
+            if resume is not None:
+                log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+            return _train(run_dir, settings, data, split, state, started, source, progress, keep_checkpoints)
+    except (KeyboardInterrupt, RunInterrupted):
+        raise
+    except BaseException:
+        if resume is None and last_checkpoint(run_dir) is None:
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume: no half run folder stays
+        raise
+
+
+def _train(run_dir: Path, settings: SeqSettings, data: SequenceData, split: Split, state: Optional[TrainState],
+           started: _dt.datetime, source: Path, progress: Optional[ProgressCallback],
+           keep_checkpoints: Optional[int]) -> SeqRunResult:
     est = make_estimator(settings, bool(split.val))
     X = data.X
 
@@ -253,6 +278,51 @@ def _start_run(run_dir: Path, path: Path, s: SeqSettings, split: Split, started:
 
 
 _FIX_RUN = "give a run folder 'seq train' created, unchanged, or start a new run"
+_FIX_SETTINGS = "fix the setting"
+
+
+def _check_fields(given: Dict[str, Any], source: str, error: type, fix: str) -> None:
+    """The fields of a settings dict: types, finite numbers, counts in ``[0, MAX_COUNT]``, the seed
+    a signed 64-bit integer, the architecture and the three split fractions."""
+    default = SeqSettings()
+    f = lambda key, kinds, **kw: jsonfile.field(given, key, kinds, source, error, fix=fix, **kw)  # noqa: E731
+    for x in fields(SeqSettings):
+        kind = {tuple: list}.get(type(getattr(default, x.name)), type(getattr(default, x.name)))
+        bounds = {"low": -(2 ** 63), "high": 2 ** 63 - 1} if x.name == "seed" else \
+            {"low": 0, "high": MAX_COUNT} if kind is int else \
+            {"low": 0.0, "high": 1e6} if kind is float else {}
+        f(x.name, (list, tuple) if kind is list else kind, **bounds)
+    if given["architecture"] not in ARCHITECTURES or len(given["split"]) != 3 or \
+            not all(jsonfile._is(v, float) for v in given["split"]):
+        raise error(f"{source}: settings \"architecture\" or \"split\" is not one a run has; {fix}")
+
+
+def check_settings(s: SeqSettings, source: str = "settings", error: type = SequenceDataError,
+                   fix: str = _FIX_SETTINGS) -> None:
+    """``s`` checked as a whole before anything is created (a new run) or resumed: every field
+    (:func:`_check_fields`), the classifier's own rules, the TFLite kind and the checkpoint interval;
+    ``error("{source}: ...; {fix}")`` names the first bad one."""
+    _check_fields(asdict(s), source, error, fix)
+    try:
+        make_estimator(s, True)._check_params()
+        check_tflite(s.architecture, s.tflite_kind)
+        if s.checkpoint_every < 1:
+            raise SequenceDataError("checkpoint_every must be a positive integer")
+    except (SequenceDataError, ExportError) as exc:
+        raise error(f"{source}: {exc}; {fix}") from None
+
+
+def check_network_size(s: SeqSettings, data: SequenceData, max_parameters: int) -> int:
+    """The network's parameter count, or SequenceDataError above ``max_parameters`` (before training)."""
+    from .._kernels.sequence_pure import n_params
+
+    n = n_params(make_estimator(s, True)._spec(data.X.n_features, len(data.classes)))
+    if n > max_parameters:
+        raise SequenceDataError(
+            f"--hidden {s.hidden} --depth {s.depth} makes a {s.architecture.upper()} of {n:,} parameters "
+            f"({data.X.n_features} features, {len(data.classes)} classes), above the limit of {max_parameters:,}; "
+            "use a smaller network, or raise the limit with --max-parameters")
+    return n
 _RUN_KEYS = {"kind", "settings", "source", "data_file", "started", "dataset_sha256", "stingerml"}
 
 
@@ -281,23 +351,12 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData,
         raise TrainingError(f"{path}: \"dataset_sha256\" is not a SHA-256; {_FIX_RUN}")
     given = dict(f(info, "settings", dict))
     given.setdefault("tflite", "")  # a run from before the int8 export: the architecture's default
-    default = SeqSettings()
     if set(given) != {x.name for x in fields(SeqSettings)}:
         raise TrainingError(f"{path}: \"settings\" must have exactly the keys of SeqSettings; {_FIX_RUN}")
-    for x in fields(SeqSettings):
-        kind = {tuple: list}.get(type(getattr(default, x.name)), type(getattr(default, x.name)))
-        bounds = {"low": -(2 ** 63), "high": 2 ** 63 - 1} if x.name == "seed" else \
-            {"low": 0, "high": MAX_COUNT} if kind is int else {}
-        f(given, x.name, kind, **bounds)
-    if given["architecture"] not in ("tcn", "lstm") or len(given["split"]) != 3 or \
-            not all(jsonfile._is(v, float) for v in given["split"]):
-        raise TrainingError(f"{path}: settings \"architecture\" or \"split\" is not one a run has; {_FIX_RUN}")
+    _check_fields(given, str(path), TrainingError, _FIX_RUN)
     settings = SeqSettings(**{**given, "split": tuple(given["split"])})
+    check_settings(settings, str(path), TrainingError, _FIX_RUN)
     try:
-        make_estimator(settings, True)._check_params()
-        check_tflite(settings.architecture, settings.tflite_kind)
-        if settings.checkpoint_every < 1:
-            raise SequenceDataError("checkpoint_every must be a positive integer")
         data, split = load_data(run_dir / "data" / info["data_file"], settings)
     except (SequenceDataError, ExportError) as exc:
         raise TrainingError(f"{path}: {exc}; {_FIX_RUN}") from None

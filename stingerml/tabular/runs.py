@@ -11,7 +11,7 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
     output/model.tflite         full int8 TFLite, calibrated on 100 training rows (seeded)
-    output/model_float32.tflite float32 TFLite, raw input (with --tflite float|both)
+    output/model_float32.tflite float32 TFLite, raw input (with --tflite-kind float|both)
     output/meta.json            version, timestamp, dataset id + sha256, features, scaler,
                                 classes, architecture, test metrics (float and int8),
                                 training settings, and the int8 quantization parameters
@@ -63,7 +63,7 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
-    checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    checkpoint_path, exclusive, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -321,7 +321,6 @@ def train_run(
         info, settings, table, split, ckpt, state = _resumable(run_dir)
         started = _dt.datetime.fromisoformat(info["started"])
         source = Path(info["source"])
-        log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if csv_path is None or settings is None:
             raise TypeError("train_run needs csv_path and settings (or resume)")
@@ -337,14 +336,17 @@ def train_run(
         state = None  # a fresh start
 
     try:
-        if resume is None:
-            try:
-                _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
-            except OSError as exc:
-                raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-            log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
-                          f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
-        return _train(run_dir, settings, table, split, state, started, source, progress, keep_checkpoints)
+        with exclusive(run_dir):  # one process per run: a --resume of a running run is refused
+            if resume is None:
+                try:
+                    _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
+                except OSError as exc:
+                    raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
+                log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
+                              f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
+            if resume is not None:
+                log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+            return _train(run_dir, settings, table, split, state, started, source, progress, keep_checkpoints)
     except (KeyboardInterrupt, RunInterrupted):
         raise
     except BaseException:
