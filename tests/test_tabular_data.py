@@ -113,6 +113,23 @@ def test_duplicate_header_and_no_file(tmp_path):
     assert "cannot read" in error_of(read_table, tmp_path / "absent.csv", "c")
 
 
+def test_rows_to_predict_need_no_label_column(tmp_path):
+    """need_labels=False (prediction): a file without the label column gives the features, no classes
+    and ``y`` None (Table's docstring); with the column, its labels are read as usual."""
+    t = read_table(write(tmp_path, "a,b\n1,2\n3,4\n"), "species", need_labels=False)
+    assert list(t.X.data) == [1, 2, 3, 4] and t.y is None and t.classes == () and t.Y is None
+    t = read_table(write(tmp_path, GOOD), "species", need_labels=False)
+    assert t.classes == ("x", "y") and t.y == [0, 1, 0, 1]
+
+def test_header_errors_name_the_columns_counted_from_1(tmp_path):
+    """Columns are counted as a spreadsheet counts them: the empty name is the file's third column,
+    the second 'b' its fourth."""
+    assert "data.csv, line 1, column 3: empty column name" in error_of(
+        read_table, write(tmp_path, "a,b, ,c\n1,2,3,x\n"), "c")
+    assert "line 1: column 'b' appears twice (columns 2 and 4)" in error_of(
+        read_table, write(tmp_path, "a,b,c,b\n1,2,3,4\n"), "c")
+
+
 def test_regression_targets(tmp_path):
     t = read_table(write(tmp_path, "x,t1,t2\n1,2,3\n4,5,6\n"), targets=["t1", "t2"])
     assert t.feature_names == ("x",) and list(t.Y.data) == [2, 3, 5, 6] and t.y is None
