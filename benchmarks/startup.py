@@ -11,9 +11,11 @@ and its children) and peak MB (largest resident set), as ``benchmarks/runtimes.p
 byte-code is cached in a temporary ``PYTHONPYCACHEPREFIX``, as an installed package has it
 (``PYTHONDONTWRITEBYTECODE`` is dropped for these runs).
 
-Table 2 is one ``train`` process observed from inside (``--breakdown``, run in a child): cpu s and
-resident MB after each import, after numba's runtime starts, and after the first call of each kernel
-(loading its machine code from numba's cache), then at the end.
+Table 2 is one ``train`` process observed from inside (``--breakdown``, run in a child): cpu s,
+resident MB and peak resident MB so far after each import, and after the first call of each kernel
+(loading its machine code from numba's cache; the first also starts numba's runtime), then at the end.
+numba is imported as the CLI imports it (through ``stingerml._kernels.numba_cache``, with LLVM's pages
+released as the CLI has them released).
 """
 from __future__ import annotations
 
@@ -25,15 +27,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from runtimes import ROOT, TRAIN_JS, command, measure  # noqa: E402  (the same runs and measurements)
 
 
-def _rss_mb() -> float:
+def _rss_mb() -> Tuple[float, float]:
+    """(resident MB now, peak resident MB so far) of this process."""
     with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+        kb = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith(("VmRSS", "VmHWM"))}
+    return kb["VmRSS"] / 1024, kb["VmHWM"] / 1024
 
 
 def breakdown(argv: List[str]) -> int:
@@ -42,12 +46,17 @@ def breakdown(argv: List[str]) -> int:
     rows = []
 
     def mark(stage: str) -> None:
-        rows.append(f"| {stage} | {time.process_time() - started:.3f} | {_rss_mb():.1f} |")
+        rows.append(f"| {stage} | {time.process_time() - started:.3f} | {'{:.1f} | {:.1f}'.format(*_rss_mb())} |")
 
     mark("python started")
     import numpy  # noqa: F401
 
     mark("import numpy")
+    from stingerml._kernels import release_llvm_pages
+
+    release_llvm_pages()  # as the CLI does, before numba's import
+    import stingerml._kernels.numba_cache  # noqa: F401  (imports numba as the CLI's first kernel does)
+
     import numba
     from numba.core import dispatcher
 
@@ -66,7 +75,7 @@ def breakdown(argv: List[str]) -> int:
     code = main(argv)
     mark(f"done (exit {code})")
     print(f"numba {numba.__version__}\n")
-    print("| stage | cpu s | RSS MB |\n|---|---|---|")
+    print("| stage | cpu s | RSS MB | peak MB |\n|---|---|---|---|")
     print("\n".join(rows))
     return code
 

@@ -6,8 +6,11 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from array import array
+from xml.sax import saxutils
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stingerml.blaster.log import CHANNELS, from_columns, write_log
 from stingerml.blaster.plots import (
@@ -16,7 +19,9 @@ from stingerml.blaster.plots import (
     nice_range,
     nice_ticks,
     plot_predictions,
+    escape,
     probability_histogram,
+    quoteattr,
     session_overview,
     shot_crops,
     shot_trace,
@@ -131,6 +136,12 @@ def test_overview_escapes_text_and_rejects_bad_indices():
     assert root.find(SVG + "title").text == 'session overview: a<b>&"c".bin'
     with pytest.raises(PlotError, match="outside the log"):
         session_overview(log, [100], [])
+
+
+@given(st.text(alphabet=st.sampled_from("ab &<>\"'\n\r\t;#é\u2028"), max_size=12))
+def test_escape_and_quoteattr_are_the_standard_librarys(text):
+    assert escape(text) == saxutils.escape(text)
+    assert quoteattr(text) == saxutils.quoteattr(text)
 
 
 # -- shot crops and traces ----------------------------------------------------------------------

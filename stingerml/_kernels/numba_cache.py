@@ -41,12 +41,17 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import llvmlite
-import numba
 from llvmlite import binding as ll
-from numba.core import config
-from numba.core.caching import FunctionCache
-from numba.core.compiler_lock import global_compiler_lock
-from numba.core.runtime import _nrt_python, nrtdynmod, rtsys
+
+from . import llvm_pages
+
+llvm_pages.release()  # loading LLVM ran its static constructors: their pages go before numba adds its own
+
+import numba  # noqa: E402  (numba's import and LLVM's pages would add up to the peak resident set)
+from numba.core import config  # noqa: E402
+from numba.core.caching import FunctionCache  # noqa: E402
+from numba.core.compiler_lock import global_compiler_lock  # noqa: E402
+from numba.core.runtime import _nrt_python, nrtdynmod, rtsys  # noqa: E402
 
 __all__ = ["cache_dir", "njit", "writable_cache_dir"]
 
@@ -114,6 +119,8 @@ class _KernelCache(FunctionCache):
                 return self._load_overload(sig, target_context)
         except Exception:  # numba's own loader (refresh first) decides, and raises what it raises
             return super().load_overload(sig, target_context)
+        finally:
+            llvm_pages.release()  # LLVM is done with this kernel (when enabled)
 
 
 @global_compiler_lock
@@ -147,6 +154,7 @@ def _start_runtime(context) -> None:
             _write_atomically(path, pickle.dumps(fresh.serialize_using_object_code()))
     rtsys._library = library
     rtsys._init = True
+    llvm_pages.release()  # before the first kernel's load pages LLVM in again (when enabled)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
