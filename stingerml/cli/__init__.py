@@ -126,13 +126,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         _check_outputs(args)
         return int(args.func(args) or 0)
     except (StingerError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from ._common import one_line
+
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return _broken_pipe()
     except OSError as exc:  # an I/O failure no command foresaw: still one line, no traceback
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space",
+        from ._common import one_line
+
+        print(f"error: {one_line(where)}{exc.strerror or exc}; check the path, its permissions and the free space",
               file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:

@@ -343,40 +343,47 @@ def _label_of(run_dir: str) -> Optional[str]:
 def run_predict(args: argparse.Namespace) -> int:
     from ..core.dense import predicted_classes
     from ..core.errors import OutputError
-    from ..tabular.categorical import read_for_network
-    from ..tabular.estimator import network_outputs
-    from ._stdio import messages, write_output
+    from ..core.matrix import Rows
+    from ..tabular.categorical import chunks_for_network
+    from ..tabular.estimator import CHUNK_ROWS, network_outputs
+    from ._stdio import messages, output_stream
 
     net = _load(args.run_dir)
     report = None if args.quiet else StderrProgress()
-    with warnings_as_lines():
-        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing, progress=report)
-    for message in notes:
-        warn(message)
-    out = network_outputs(net, table.X)
     k = net.n_outputs
-    lines = []
-
-    def written(r: int) -> None:
-        if report is not None and r % 4096 == 0:
-            report(Progress("write", f"predictions: {r} of {table.n_rows} rows", r, table.n_rows))
     if net.output == "linear":
-        lines.append(",".join(["line", *net.target_names]))
-        for r, line in enumerate(table.lines):
-            written(r)
-            lines.append(",".join([str(line), *(repr(v) for v in out[r * k:(r + 1) * k])]))
+        header = ["line", *net.target_names]
     else:
-        lines.append(",".join(["line", "prediction", *(f"p_{c}" for c in net.classes)]))
-        for r, (line, code) in enumerate(zip(table.lines, predicted_classes(out, k))):
-            written(r)
-            probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
-            lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
+        header = ["line", "prediction", *(f"p_{c}" for c in net.classes)]
+    dropped = 0
     try:
-        write_output(args.out, ("\n".join(lines) + "\n").encode("utf-8"))
+        # the CSV a chunk of rows at a time: read, predicted, written, let go (the output replaced at the end)
+        with warnings_as_lines(), output_stream(args.out) as fh:
+            tables, notes = chunks_for_network(args.data, net, drop_missing=args.drop_missing, progress=report,
+                                               chunk_rows=CHUNK_ROWS)
+            for message in notes:
+                warn(message)
+            fh.write((",".join(header) + "\n").encode("utf-8"))
+            for table in tables:
+                dropped += table.dropped
+                for start in range(0, table.n_rows, CHUNK_ROWS):
+                    stop = min(table.n_rows, start + CHUNK_ROWS)
+                    out = network_outputs(net, Rows(table.X, range(start, stop)))
+                    lines = []
+                    if net.output == "linear":
+                        for r, line in enumerate(table.lines[start:stop]):
+                            lines.append(",".join([str(line), *(repr(v) for v in out[r * k:(r + 1) * k])]))
+                    else:
+                        for r, (line, code) in enumerate(zip(table.lines[start:stop], predicted_classes(out, k))):
+                            probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
+                            lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
+                    fh.write(("\n".join(lines) + "\n").encode("utf-8"))
+                    if report is not None and table.n_rows > CHUNK_ROWS:  # a table read whole (else: reading's events)
+                        report(Progress("write", f"predictions: {stop} of {table.n_rows} rows", stop, table.n_rows))
     except OSError as exc:
         raise OutputError(f"{args.out}: cannot write the predictions ({exc.strerror or exc})") from exc
-    if table.dropped:
-        say(args, f"skipped {table.dropped} row(s) with missing values", stream=sys.stderr)
+    if dropped:
+        say(args, f"skipped {dropped} row(s) with missing values", stream=sys.stderr)
     say(args, args.out, stream=messages(args.out))
     return 0
 

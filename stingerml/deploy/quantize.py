@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from typing import List, Sequence, Tuple
+from typing import List, Sequence, Tuple, Union
 
 from ..core.dense import DenseLayer, DenseNetwork
 from ..core.errors import ExportError
 from ..core.float32 import f32
-from ..core.matrix import Matrix, take_rows
+from ..core.matrix import Matrix, Rows, take_rows
 from ..core.quantized import (
     INT32_RANGE,
     MAX_INPUTS,
@@ -40,11 +40,14 @@ from ..formats._writers import check_network
 
 REPRESENTATIVE_ROWS = 100
 
-def representative_rows(X: Matrix, n: int = REPRESENTATIVE_ROWS, seed: int = 0) -> Matrix:
-    """``n`` rows of ``X`` drawn without replacement with ``random.Random(seed)`` (all rows when fewer), in order."""
+def representative_rows(X: Union[Matrix, Rows], n: int = REPRESENTATIVE_ROWS, seed: int = 0) -> Matrix:
+    """``n`` rows of ``X`` drawn without replacement with ``random.Random(seed)`` (all rows when fewer), in order;
+    of a view (a split's part), a float64 copy of just those rows."""
     if X.n_rows <= n:
-        return X
+        return X.take() if isinstance(X, Rows) else X
     picks = sorted(random.Random(seed).sample(range(X.n_rows), n))
+    if isinstance(X, Rows):
+        return X.take(picks)
     typecode = X.data.typecode if isinstance(X.data, array) else "d"
     return Matrix(array(typecode, take_rows(X.data, X.n_cols, picks)), X.n_cols)
 

@@ -121,11 +121,13 @@ def state_from_bytes(data: bytes, source: str, n_params: Optional[int] = None,
         raise err(f"{source}: \"V\" (Adam's second moments) holds a negative value; {_FIX_CHECKPOINT}")
     if (st.best_P is None) != (doc["best_loss"] is None) or (st.best_P is None) != (st.best_epoch == 0):
         raise err(f"{source}: \"best_P\", \"best_loss\" and \"best_epoch\" disagree; {_FIX_CHECKPOINT}")
-    if len(st.history) != epoch or not all(
-            isinstance(h, dict) and all(isinstance(k, str) and jsonfile._is(v, float) for k, v in h.items())
-            for h in st.history):
-        raise err(f"{source}: \"history\" must hold one object of numbers per epoch done ({epoch}); "
-                  f"{_FIX_CHECKPOINT}")
+    keys = set(st.history[0]) if st.history and isinstance(st.history[0], dict) else set()
+    if len(st.history) != epoch or not {"epoch", "loss"} <= keys or not all(
+            isinstance(h, dict) and set(h) == keys and h["epoch"] == i + 1
+            and all(isinstance(k, str) and jsonfile._is(v, float) for k, v in h.items())
+            for i, h in enumerate(st.history)):
+        raise err(f"{source}: \"history\" must hold one object of numbers per epoch done ({epoch}), each with "
+                  f"the same keys, its \"epoch\" (1, 2, ...) and \"loss\"; {_FIX_CHECKPOINT}")
     return st
 
 
