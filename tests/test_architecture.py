@@ -156,3 +156,61 @@ def test_a_command_gets_its_put_off_options_when_named():
     assert _command_in(["--help"]) is None
     export = build_parser(["--backend", "numba", "export"])._subparsers._group_actions[0].choices["export"]
     assert "--neg-mult" in export.format_help()
+
+
+def _current_modules() -> set:
+    names = set()
+    for path in (ROOT / "stingerml").rglob("*.py"):
+        parts = path.relative_to(ROOT / "stingerml").with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        if parts:
+            names.add(".".join(parts))
+    return names
+
+
+def old_names_in_docs(pages) -> list:
+    """``(page, name)`` of every backticked dotted name in ``pages`` whose module part is an old path
+    (``_compat.MOVED``) that names no module of today's layout, not even as a short form
+    (``log.parse_log`` is ``blaster/log``; ``trainers.blaster`` and ``_atomic.x`` are gone)."""
+    import re
+
+    from stingerml import _compat
+
+    current = _current_modules()
+    old = {name[len("stingerml."):] for name in _compat.MOVED}
+
+    def stale(token: str) -> bool:
+        parts = token.split(".")
+        for n in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:n])
+            if prefix in current or any(name.endswith("." + prefix) for name in current):
+                return False
+            if prefix in old:
+                return True
+        return False
+
+    found = []
+    for page in pages:
+        for m in re.finditer(r"`(?:stingerml\.)?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)", page.read_text(encoding="utf-8")):
+            if stale(m.group(1)):
+                found.append((page.name, m.group(1)))
+    return found
+
+
+def test_the_docs_name_modules_by_their_homes():
+    """Issue 23's "a reader can find each concept in the file named after it" (audit): architecture.md
+    still said `trainers.blaster`, `formats.deploy.export_network`, `_atomic.write_set_to_folder`,
+    `_jsmath_jit.py`, backends.md `stingerml/_rng_jit.py` — modules that no longer exist."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    assert old_names_in_docs(pages) == []
+    missing = sorted({m for page in pages for m in __import__("re").findall(r"stingerml/[\w/]+\.py", page.read_text())
+                      if not (ROOT / m).exists()})
+    assert missing == []
+
+
+def test_the_old_name_check_finds_old_names(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text("`trainers.blaster` `formats.deploy.export_network` `_atomic.write_set_to_folder` `_rng_jit.py`"
+                    " and fine: `log.parse_log` `blaster.trainer` `core.atomic.write_set` `learn.executors.run_tasks`")
+    assert [name for _, name in old_names_in_docs([page])] == [
+        "trainers.blaster", "formats.deploy.export_network", "_atomic.write_set_to_folder", "_rng_jit.py"]

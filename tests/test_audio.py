@@ -82,6 +82,18 @@ def test_compressed_wav_and_damage(tmp_path):
         read_wav(tmp_path / "nodata.wav")
 
 
+@pytest.mark.parametrize("size", [0xFFFFFFF0, 0x7FFFFFFF, 17])
+def test_a_fmt_chunk_size_past_the_end_is_one_clear_error(tmp_path, size):
+    """A fmt chunk whose size points past the file: the standard library's `wave` raised a bare
+    RuntimeError (a traceback from `stingerml audio features`; audit of issue 26)."""
+    path = write_wav(tmp_path / "a.wav", to_ints(signal("sine", RATE, 100), 16), RATE, 16)
+    raw = bytearray(path.read_bytes())
+    raw[16:20] = size.to_bytes(4, "little")
+    (tmp_path / "bad.wav").write_bytes(bytes(raw))
+    with pytest.raises(AudioError, match="no WAV data chunk"):
+        read_wav(tmp_path / "bad.wav")
+
+
 def test_other_rate_is_refused(tmp_path):
     path, _ = _write16(tmp_path, signal("sine", 22050, 2000), rate=22050)
     with pytest.raises(AudioError, match="22050 Hz, not 48000 Hz.*does not resample"):

@@ -107,3 +107,89 @@ def test_a_long_epoch_without_a_terminal_prints_a_batch_line_every_10_s():
         now[0] += 1.0
         progress(Progress("batch", f"epoch 1/1 batch {b}/40", b, 40, {"epoch": 1, "batch": b, "batches": 40}))
     assert out.getvalue().splitlines() == [f"  epoch 1/1 batch {b}/40" for b in (10, 20, 30, 40)]
+
+
+def _train_peak(tmp_path, csv, settings):
+    """tracemalloc's peak (bytes) of ``train_run`` after a warm-up run (imports, kernels: not the data's)."""
+    from stingerml.tabular.runs import train_run
+
+    train_run(_write(tmp_path / "warm.csv", 300), settings, runs_dir=tmp_path / "warm")
+    tracemalloc.start()
+    try:
+        result = train_run(csv, settings, runs_dir=tmp_path / "runs")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_training_keeps_one_matrix_of_the_rows_and_views_of_its_split(tmp_path):
+    from stingerml.tabular.runs import RunSettings
+
+    path = _write(tmp_path / "big.csv")
+    result, peak = _train_peak(tmp_path, path, RunSettings(label="label", hidden=[4], epochs=1, batch_size=64))
+    assert result.table.n_rows == ROWS
+    # The table holds X as float64 (2 x the float32 size), the line numbers, labels and split indices
+    # (about 1.2 x); training adds the validation rows' scaled copy and a chunk of batches. A copy of
+    # the training rows as float64 lists (the old _rows: ~40 bytes a value) or as a scaled matrix,
+    # or the CSV's bytes held to copy it into the run, each pass 7 x.
+    assert peak <= 7 * 4 * ROWS * COLS, f"{peak / (4 * ROWS * COLS):.1f} x the float32 size"
+
+
+def test_every_phase_of_a_run_shows_a_line_without_a_terminal(tmp_path):
+    """With a clock that moves 11 s at each progress event, every counted step prints: a phase with
+    no counted steps would be silent however long it took."""
+    from stingerml.cli._progress import EpochProgress
+    from stingerml.tabular.runs import RunSettings, train_run
+
+    now = [0.0]
+
+    def clock():
+        now[0] += 11.0
+        return now[0]
+    out = io.StringIO()
+    printer = EpochProgress(out)
+    printer.clock, printer._line_at = clock, 0.0
+    path = _write(tmp_path / "big.csv")
+    train_run(path, RunSettings(label="label", hidden=[4], epochs=1, batch_size=64), runs_dir=tmp_path / "runs",
+              progress=printer)
+    text = out.getvalue()
+    for phase in ("scanning big.csv", "reading big.csv", "splitting 20000 rows", "writing the run folder",
+                  "training rows' targets", "fitting the scaler: feature 0/10", "fitting the scaler: feature 10/10",
+                  "epoch 1/1 batch", "int8 model on the test rows"):
+        assert phase in text, f"no line of '{phase}' in:\n{text}"
+
+
+def test_predict_streams_the_rows_through(tmp_path):
+    """``tabular predict`` holds a chunk of rows, not the file's: its peak does not grow with the file
+    (X as float64 alone was 2 x the float32 size, the output lines ~10 x), and the output holds the
+    model's outputs for every row, in order, across the chunks' edges."""
+    from stingerml.cli import main
+    from stingerml.formats import network
+    from stingerml.tabular.estimator import network_outputs
+    from stingerml.tabular.runs import RunSettings, train_run
+
+    run = train_run(_write(tmp_path / "train.csv", 2000), RunSettings(label="label", hidden=[4], epochs=1),
+                    runs_dir=tmp_path / "runs").run_dir
+    out = tmp_path / "pred.csv"
+    assert main(["tabular", "predict", str(run), str(tmp_path / "train.csv"), "-o", str(out), "--quiet"]) == 0
+    peaks = {}
+    for rows in (8000, 32000):
+        path = _write(tmp_path / f"big{rows}.csv", rows)
+        tracemalloc.start()
+        try:
+            assert main(["tabular", "predict", str(run), str(path), "-o", str(out), "--quiet"]) == 0
+            peaks[rows] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    growth = (peaks[32000] - peaks[8000]) / (24000 * COLS * 4)
+    assert growth <= 0.25, f"{growth:.2f} x the float32 size of the extra rows; peaks {peaks}"
+    table = read_table(path, "label")
+    net = network.load(run / "output" / "model.json")
+    probs = network_outputs(net, table.X)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 32000 + 1 and lines[0].startswith("line,prediction,p_")
+    k = len(net.classes)
+    for r in (0, 4095, 4096, 31999):
+        cells = lines[r + 1].split(",")
+        assert int(cells[0]) == table.lines[r] and [float(c) for c in cells[2:]] == list(probs[r * k:(r + 1) * k])

@@ -216,7 +216,7 @@ def _csv(path):
 def test_cli_config_and_schema_set_the_same_activations(tmp_path, capsys):
     data = _csv(tmp_path / "d.csv")
     common = ["tabular", "train", str(data), "--targets", "s,g,t", "--hidden", "4", "--epochs", "2",
-              "--tflite", "float", "--quiet", "--backend", "python"]
+              "--tflite-kind", "float", "--quiet", "--backend", "python"]
     assert main(common + ["--runs-dir", str(tmp_path / "a"), "--output-activation", "g=sigmoid,t=tanh"]) == 0
     config = tmp_path / "train.json"
     config.write_text(json.dumps({"model": {"output_activation": {"g": "sigmoid", "t": "tanh"}}}))

@@ -124,7 +124,7 @@ def test_json_where_a_command_prints_a_result(tmp_path, capsys):
     assert page.read_bytes() == (tmp_path / "new" / "m" / "report.html").read_bytes()
 
     assert main(["benchmark", "--train-dir", str(tmp_path / "tf"), "-o", str(tmp_path / "b.md"), "--seeds", "1",
-                 "--models", "lr", "--features", "summary", "--splits", "random", "--lr-iterations", "20", "--json"]) == 0
+                 "--models", "lr", "--feature-sets", "summary", "--splits", "random", "--lr-iterations", "20", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["report"] == str(tmp_path / "b.md") and len(out["cells"]) == 1 and out["cells"][0]["runs"] == 1
 

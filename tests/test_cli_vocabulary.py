@@ -19,6 +19,7 @@ from stingerml.cli import build_parser, main
 from test_cli_conventions import commands, options
 
 ROOT = Path(__file__).resolve().parent.parent
+DEST = {"tflite": "tflite_kind"}  # a run setting whose option has another name (--tflite is a FILE elsewhere)
 VECTORS = ROOT / "vectors"
 TINY = VECTORS / "sessions" / "tiny.bin"
 LR = VECTORS / "browser_app" / "tiny.lr.mlmd"
@@ -45,7 +46,7 @@ def test_tabular_cli_defaults_are_the_run_settings_and_the_estimators():
         if name in CONFIGURABLE:  # None unless given: --config's value, else RunSettings' own default, applies
             assert args[name] is None and name not in _configured(ns), name
             continue
-        cli = args[name]
+        cli = args[DEST.get(name, name)]
         assert (tuple(cli) if name == "split" else cli) == value, name
     estimator = {"hidden_layer_sizes": "hidden", "max_epochs": "epochs", "dropout": "dropout", "alpha": "alpha",
                  "learning_rate": "learning_rate", "batch_size": "batch_size", "patience": "patience", "seed": "seed"}
@@ -66,7 +67,7 @@ def test_seq_cli_defaults_are_the_seq_settings_and_the_estimators():
         if name == "depth":  # None unless given: the architecture's own (TCN blocks, LSTM layers)
             assert args[name] is None
             continue
-        cli = args[name]
+        cli = args[DEST.get(name, name)]
         assert (tuple(cli) if name == "split" else cli) == value, name
     shared = {"hidden": "hidden", "dropout": "dropout", "alpha": "alpha", "learning_rate": "learning_rate",
               "batch_size": "batch_size", "max_epochs": "epochs", "patience": "patience", "monitor": "monitor",
@@ -176,7 +177,7 @@ def test_old_spellings_still_work_hidden_and_warn(argv, dest, value, new, capsys
     assert getattr(_parse(argv), dest) == value
     err = capsys.readouterr().err
     assert f"{argv[-2]} is deprecated, use {new}" in err
-    command = "tabular train" if argv[0] == "tabular" else argv[0]
+    command = " ".join(argv[:2]) if argv[0] in ("tabular", "seq") else argv[0]
     assert options(commands()[command])[argv[-2]].help == argparse.SUPPRESS
 
 
@@ -298,3 +299,39 @@ def test_results_on_stdout_and_diagnostics_on_stderr(tmp_path, monkeypatch, caps
     finally:
         server.stop()
     assert not wrong, "\n".join(wrong)
+
+
+def test_patience_counts_the_monitored_value_in_both_trainers():
+    """--patience counts epochs without a better --monitor value (val_loss or val_accuracy); tabular train's
+    help said "without a lower validation loss", wrong under --monitor val_accuracy (audit)."""
+    texts = {command: re.sub(r"\s*\(default [^)]*\)", "", _help_of(command, "--patience"))
+             for command in ("tabular train", "seq train")}
+    assert set(texts.values()) == {"stop after this many epochs without a better --monitor value"}, texts
+
+
+def test_an_option_means_one_thing_in_every_command():
+    """The same spelling shown in two commands takes the same kind of value: the same choices (a
+    kind such as ``--tflite-kind``) or none (a path such as export-model's ``--tflite FILE``), and
+    the same number type."""
+    seen = {}
+    for name, p in commands().items():
+        for a in p._actions:
+            if a.help == argparse.SUPPRESS:
+                continue
+            kind = (tuple(a.choices) if a.choices else None,
+                    a.type if a.type in (int, float) else None)
+            for spelling in a.option_strings:
+                seen.setdefault(spelling, {}).setdefault(kind, []).append(name)
+    mixed = {s: kinds for s, kinds in seen.items() if len(kinds) > 1}
+    assert not mixed, mixed
+
+
+@pytest.mark.parametrize("argv,dest,value,new", [
+    (["tabular", "train", "x.csv", "--tflite", "both"], "tflite_kind", "both", "--tflite-kind"),
+    (["seq", "train", "x.csv", "--tflite", "float"], "tflite_kind", "float", "--tflite-kind"),
+    (["benchmark", "a.bin", "-o", "r.md", "--features", "rich"], "feature_sets", ["rich"], "--feature-sets"),
+])
+def test_renamed_kinds_keep_their_old_spelling(argv, dest, value, new, capsys):
+    """``--tflite`` is a FILE in export-model and ``--features`` columns in tabular train: the kind and
+    the feature-set options got their own names; the old spellings still work, hidden, with a warning."""
+    test_old_spellings_still_work_hidden_and_warn(argv, dest, value, new, capsys)

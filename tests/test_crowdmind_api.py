@@ -151,3 +151,34 @@ def test_unreachable_api(tmp_path, capsys):
                  DATASET, "--runs-dir", str(tmp_path / "runs"), "--api-retries", "1", "--api-timeout", "2"]) == 1
     out, err = capsys.readouterr()
     assert "no answer" in err and "after 2 attempts" in err and TOKEN not in err + out
+
+
+@pytest.mark.parametrize("option", [["--api-timeout", "nan"], ["--api-timeout", "-1"], ["--api-timeout", "inf"],
+                                    ["--api-timeout", "0"], ["--api-retries", "-5"], ["--api-retries", str(10 ** 11)],
+                                    ["--api-base", "http://[::1"], ["--api-base", "http://h:abc"],
+                                    ["--api-base", "http://h:99999"]])
+def test_bad_api_options_are_one_line_before_any_request(tmp_path, capsys, option):
+    """Audit of issue 25: `--api-timeout nan` / `-1` / `inf` and `--api-base http://[::1` were tracebacks
+    (ValueError, OverflowError), `--api-retries -5` said "after -4 attempts", and `--api-retries 10**11`
+    waited 0.5·2^n s between attempts without end."""
+    argv = ["tabular", "train", "--api-base", "http://127.0.0.1:9", "--token", TOKEN, "--dataset-id", DATASET,
+            "--runs-dir", str(tmp_path / "runs"), *option]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("error: --api-") and err.count("\n") == 1, err
+    assert "no answer" not in err and TOKEN not in err + out
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_wait_between_attempts_is_bounded(monkeypatch):
+    from stingerml.core.errors import ApiError
+    from stingerml.tabular import api as api_module
+
+    waits = []
+    monkeypatch.setattr(api_module.time, "sleep", waits.append)
+    monkeypatch.setattr(api_module.urllib.request, "urlopen",
+                        lambda *a, **k: (_ for _ in ()).throw(ConnectionRefusedError(111, "refused")))
+    client = api_module.ApiClient("http://127.0.0.1:9", TOKEN, retries=api_module.MAX_RETRIES)
+    with pytest.raises(ApiError, match=f"after {api_module.MAX_RETRIES + 1} attempts"):
+        client.health()
+    assert waits[:3] == [0.5, 1.0, 2.0] and max(waits) == api_module.MAX_WAIT == 30.0

@@ -130,6 +130,16 @@ def test_stream_starts_empty_and_matches_the_window():
     assert gs.stream_p_lr[49] == gs.outputs["p_lr"][first] and gs.stream_p_mlp[49] == gs.outputs["p_mlp"][first]
 
 
+
+def test_json_stream_samples_are_the_log_records():
+    """golden.json's stream.samples: 100 rows of (ax, ay, az, gx, gy, gz) from the log, read here with
+    struct from the 17-byte records of SPEC section 1 (<IhhhhhhB)."""
+    doc = json.loads(golden.render_json(golden_for("tiny")))
+    records = list(struct.iter_unpack("<IhhhhhhB", (VECTORS / "sessions" / "tiny.bin").read_bytes()))
+    start = doc["stream"]["start"]
+    assert doc["stream"]["samples"] == [list(r[1:7]) for r in records[start:start + 100]]
+
+
 # --------------------------------------------------------------------------- the real firmware's answers
 
 

@@ -179,6 +179,24 @@ def test_a_foreign_journal_is_refused_and_nothing_is_touched(place, case):
     assert tree(place.parent) == before
 
 
+@pytest.mark.parametrize("size, refused", [(65536, False), (65537, True)])
+def test_a_journal_larger_than_64_KiB_is_refused(place, size, refused):
+    """docs/training.md: a journal larger than 64 KiB is refused. One of exactly 65,536 bytes (a valid
+    journal padded with JSON whitespace) is applied; one byte more and nothing is touched."""
+    raw = json.dumps({"staging": STAGING, "new": [], "drop": ["b.bin"]}).encode()
+    raw = raw[:-1] + b" " * (size - len(raw)) + b"}"
+    assert len(raw) == size and json.loads(raw)["drop"] == ["b.bin"]
+    out = place(raw)
+    before = tree(place.parent)
+    if refused:
+        with pytest.raises(JournalError, match="larger than 65536 bytes"):
+            _atomic.recover(out, MEMBERS)
+        assert tree(place.parent) == before
+    else:
+        _atomic.recover(out, MEMBERS)
+        assert snapshot(out) == {"a.bin": b"old a", "c.json": b"old c", "notes.txt": b"mine"}
+
+
 def test_a_staging_folder_that_is_a_link_is_refused(place, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -111,3 +111,36 @@ def test_a_set_member_that_is_a_link_is_refused(tmp_path):
     with pytest.raises(OutputError, match="is a symbolic link"):
         _atomic.write_set_to_folder(out, {"report.json": b"{}"})
     assert (out / "report.json").is_symlink() and victim.read_bytes() == b"v"
+
+
+def test_a_file_of_an_input_run_folder_is_refused(tmp_path, capsys):
+    """Audit of issue 29: `tabular predict RUN data.csv -o RUN/output/model.json` replaced the run's model
+    by the predictions (exit 0): the run folder is an input, and its own files are too."""
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 5},{'xyz'[i % 3]}\n" for i in range(60)))
+    assert main(["tabular", "train", str(data), "--label", "y", "--epochs", "1", "--hidden", "3",
+                 "--runs-dir", str(tmp_path / "runs"), "-q"]) == 0
+    run = Path(capsys.readouterr().out.strip())
+    kept = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    for target in (run / "output" / "model.json", run / "run.json", run / "data" / "dataset.csv",
+                   run / "output" / ".." / "checkpoints" / "best_model.json"):
+        assert main(["tabular", "predict", str(run), str(data), "-o", str(target)]) == 1, target
+        err = capsys.readouterr().err
+        assert f"is a file of the run folder {run}" in err and err.count("\n") == 1, err
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == kept
+    assert main(["tabular", "predict", str(run), str(data), "-o", str(run / "predictions.csv")]) == 0  # beside: fine
+    assert main(["tabular", "predict", str(run), str(data), "-o", str(run / "predictions.csv")]) == 0
+
+
+def test_report_does_not_replace_the_files_of_its_folder(tmp_path, capsys):
+    """`report DIR -o DIR/report.json` replaced the report.json it reads by the page."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    files = {name: f"{name} bytes".encode() for name in ("report.json", "ml_model_lr.bin", "ml_model_mlp.bin")}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    for name in files:
+        assert main(["report", str(folder), "-o", str(folder / name)]) == 1
+        err = capsys.readouterr().err
+        assert "is also an input of this command" in err and err.count("\n") == 1, err
+    assert {name: (folder / name).read_bytes() for name in files} == files

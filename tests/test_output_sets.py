@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -259,3 +261,49 @@ def test_a_member_that_is_a_folder_is_refused_before_anything_changes(tmp_path):
         with pytest.raises(OutputError, match=r"/b: cannot write the results: Is a directory; nothing was changed"):
             _atomic.write_set_to_folder(out, files, members)
         assert sorted(p.name for p in out.iterdir()) == ["a", "b"] and (out / "a").read_bytes() == b"old"
+
+
+def _refused_for_lack_of_permission(folder: Path) -> bool:
+    """check_output_folder(folder) raises OutputError 'no permission' (run as a user who is not the
+    folder's owner: as root, in a child process that has become ``nobody``, since root may write
+    anywhere)."""
+    def check() -> bool:
+        try:
+            _atomic.check_output_folder(folder)
+        except OutputError as exc:
+            return "no permission to write there" in str(exc)
+        return False
+    if os.geteuid() != 0:
+        return check()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 2
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            code = 0 if check() else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) in (0, 1), status
+    return os.WEXITSTATUS(status) == 0
+
+
+
+@pytest.mark.parametrize("mode, refused", [(0o555, True), (0o666, True), (0o777, False)],
+                         ids=["read-only", "not-enterable", "open"])
+def test_an_out_folder_without_permission_is_refused_before_anything(mode, refused):
+    """The operating system's permission bits are the oracle (the same for owner and others here): a
+    folder one may not write (0o555), or write but not enter (0o666), is refused; 0o777 is not."""
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    top = Path(tempfile.mkdtemp(prefix="stingerml-perm-"))  # pytest's folders are root's own (0o700)
+    try:
+        top.chmod(0o755)
+        folder = top / "theirs"
+        folder.mkdir()
+        folder.chmod(mode)
+        assert _refused_for_lack_of_permission(folder) is refused
+    finally:
+        (top / "theirs").chmod(0o755)
+        shutil.rmtree(top)

@@ -167,6 +167,26 @@ def test_shapes_int8_cannot_hold():
         quantize(wide, Matrix(array("d", [1.0]) * n, n))
 
 
+def test_a_constant_zero_input_is_quantized_on_the_range_0_to_1():
+    """One representative row at the scaler's mean: the scaled input is exactly 0 (a zero-width range).
+    Any scale holds a constant 0; the documented choice (activation_params) is the range [0, 1]:
+    scale float32(1/255), zero point -128. Quantization goes on (no "no float32 step" error)."""
+    net, _, _ = _small_net()
+    q = quantize(net, Matrix(array("d", [1.0, -1.0]), 2))  # mean (1, -1)
+    assert (q.input_scale, q.input_zero_point) == (_f32(1 / 255), -128)
+    assert q.quantize_input([1.0, -1.0]) == [-128, -128]
+
+@pytest.mark.parametrize("rows, weight, what", [([0.0, 1e-44], 1.0, "the scaled input"),
+                                                ([-1.0, 1.0], 1e-44, "layer 0's output")])
+def test_a_range_whose_float32_step_underflows_is_one_error(rows, weight, what):
+    """A range of width ~1e-44 (finite float32 values, subnormal) has a step (width / 255) that rounds
+    to 0 in float32: no int8 scale exists; one ExportError naming the tensor (it was a ZeroDivisionError)."""
+    assert _f32(_f32(1e-44) / 255) == 0.0  # the oracle: float32 rounding of the step
+    net = DenseNetwork((DenseLayer(array("f", [weight]), array("f", [0.0]), 1, 1),
+                        DenseLayer(array("f", [1.0]), array("f", [0.0]), 1, 1)), "linear", target_names=("y",))
+    with pytest.raises(ExportError, match=rf"int8 quantization: {what} \(range .*\) has no float32 step \(0\)"):
+        quantize(net, Matrix(array("d", rows), 1))
+
 def _emulated(net, X_rep, X):
     """Quantize on ``X_rep`` and run the emulator on every row of ``X`` on the active backend."""
     from stingerml.core import quantized as module

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import List
 
 import pytest
 from hypothesis import given, settings
@@ -150,3 +151,64 @@ def test_batched_gaussians_and_skip_equal_one_at_a_time(seed):
     one.next_u32(), one.next_u32(), one.next_u32()
     batch.skip(3)
     assert batch.state == one.state
+
+
+@pytest.mark.parametrize("count", [63, 64, 65, 1000, 123457])
+def test_skip_jumps_to_the_state_stepping_reaches(count):
+    """Large skips jump (the step's GF(2) matrix to a power); stepping one draw at a time is the oracle."""
+    for seed in (1, 42, 2**32 - 1):
+        jumped, stepped = XorShift32(seed), XorShift32(seed)
+        jumped.skip(count)
+        for _ in range(count):
+            stepped.next_u32()
+        assert jumped.state == stepped.state
+
+
+def _state_before(s: int) -> int:
+    """The xorshift32 state whose next state is ``s`` (each of the three steps undone)."""
+    for shift, left in ((5, True), (17, False), (13, True)):
+        x = s
+        for _ in range(32 // shift + 1):
+            x = s ^ (((x << shift) & 0xFFFFFFFF) if left else (x >> shift))
+        s = x
+    return s
+
+
+def _edge_states() -> List[int]:
+    """States whose next gaussian takes each branch of the in-line log and cos and their edges:
+    u1 near every power of two and near log's hx thresholds, 2 pi u2 near pi/4, 3pi/4, the
+    multiples of pi/2, and where the reduced argument crosses cos's kernel thresholds."""
+    u1_states = [(1 << k) + d for k in range(32) for d in range(-40, 41)]
+    u1_states += [int(((1 << 20) + hx) * 2.0 ** (k - 20)) + d
+                  for k in range(1, 32) for hx in (0x6A09C, 0x6147A, 0x6B852) for d in range(-8, 9)]
+    xs = [math.pi / 4, 3 * math.pi / 4, 2 * math.pi] + [k * math.pi / 2 + y for k in range(5)
+                                                         for y in (0.0, 0.3, -0.3, 0.78125, -0.78125, 2.0**-27)]
+    u2_states = [int(x / (2 * math.pi) * 2.0**32) + d for x in xs for d in range(-60, 61)]
+    states = [_state_before(t) for t in u1_states if 0 < t < 2**32]
+    states += [_state_before(_state_before(t)) for t in u2_states if 0 < t < 2**32]
+    return states
+
+
+def test_state_before_undoes_a_step():
+    rng = XorShift32(99)
+    for _ in range(100):
+        s = rng.state
+        assert _state_before(rng.next_u32()) == s
+
+
+@pytest.mark.parametrize("which", ["edges", "random"])
+def test_in_line_gaussians_equal_jsmath_ones_bit_for_bit(which):
+    """gaussians() evaluates log and cos in line; gaussian() calls jsmath (checked against V8)."""
+    if which == "edges":
+        states = _edge_states()
+    else:
+        rng = XorShift32(2026)
+        states = [rng.next_u32() for _ in range(20000)]
+    fast, ref = XorShift32(1), XorShift32(1)
+    differ = []
+    for state in states:
+        fast.state = ref.state = state
+        got, want = fast.gaussians(1)[0], ref.gaussian()
+        if got.hex() != want.hex():
+            differ.append((state, got, want))
+    assert not differ, f"{len(differ)} of {len(states)} differ, first {differ[:3]}"

@@ -279,7 +279,6 @@ def test_cli_train_evaluate_predict(tmp_path, capsys):
 
 @pytest.mark.parametrize("args,expect", [
     (["--depth", "3", "--architecture", "lstm"], "--depth for the LSTM is 1 or 2"),
-    (["--dropout", "1.5"], "expected a number in [0, 1)"),
 ])
 def test_cli_bad_arguments(tmp_path, capsys, args, expect):
     data = tmp_path / "w.csv"
@@ -287,6 +286,17 @@ def test_cli_bad_arguments(tmp_path, capsys, args, expect):
     with pytest.raises(SystemExit) as info:
         main(["seq", "train", str(data), *args, "--runs-dir", str(tmp_path / "runs")])
     assert info.value.code == 2 and expect in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("option", [["--dropout", "1.5"], ["--dropout", "nan"], ["--learning-rate", "inf"]])
+def test_cli_bad_settings_are_one_line_and_create_no_run_folder(tmp_path, capsys, option):
+    """As ``tabular train``: a setting out of range is one ``error:`` line, exit 1, before any folder."""
+    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
+    write_csv_long(tmp_path / "w.csv", X, y)
+    assert main(["seq", "train", str(tmp_path / "w.csv"), *option, "--runs-dir", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "runs").exists()
 
 

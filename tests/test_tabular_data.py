@@ -37,7 +37,7 @@ def test_reads_comma_and_semicolon(tmp_path):
         assert t.feature_names == ("a", "b")
         assert list(t.X.data) == [1, 2, 3, 4, 5, 6, 7, 8]
         assert t.classes == ("x", "y") and t.y == [0, 1, 0, 1]
-        assert t.lines == [2, 3, 4, 5]
+        assert list(t.lines) == [2, 3, 4, 5]
 
 
 def test_text_columns_are_kept_apart_and_numeric_classes_sort_as_numbers(tmp_path):
@@ -64,7 +64,7 @@ def test_missing_cells_fail_or_drop(tmp_path, cell):
     msg = error_of(read_table, write(tmp_path, text), "species")
     assert "line 3, column 'b'" in msg and "--drop-missing" in msg
     t = read_table(write(tmp_path, text), "species", drop_missing=True)
-    assert t.dropped == 1 and t.lines == [2, 4, 5]
+    assert t.dropped == 1 and list(t.lines) == [2, 4, 5]
 
 
 def test_missing_label_cell(tmp_path):
@@ -111,6 +111,23 @@ def test_ragged_row_and_empty_file(tmp_path):
 def test_duplicate_header_and_no_file(tmp_path):
     assert "appears twice" in error_of(read_table, write(tmp_path, "a,a,c\n1,2,x\n"), "c")
     assert "cannot read" in error_of(read_table, tmp_path / "absent.csv", "c")
+
+
+def test_rows_to_predict_need_no_label_column(tmp_path):
+    """need_labels=False (prediction): a file without the label column gives the features, no classes
+    and ``y`` None (Table's docstring); with the column, its labels are read as usual."""
+    t = read_table(write(tmp_path, "a,b\n1,2\n3,4\n"), "species", need_labels=False)
+    assert list(t.X.data) == [1, 2, 3, 4] and t.y is None and t.classes == () and t.Y is None
+    t = read_table(write(tmp_path, GOOD), "species", need_labels=False)
+    assert t.classes == ("x", "y") and t.y == [0, 1, 0, 1]
+
+def test_header_errors_name_the_columns_counted_from_1(tmp_path):
+    """Columns are counted as a spreadsheet counts them: the empty name is the file's third column,
+    the second 'b' its fourth."""
+    assert "data.csv, line 1, column 3: empty column name" in error_of(
+        read_table, write(tmp_path, "a,b, ,c\n1,2,3,x\n"), "c")
+    assert "line 1: column 'b' appears twice (columns 2 and 4)" in error_of(
+        read_table, write(tmp_path, "a,b,c,b\n1,2,3,4\n"), "c")
 
 
 def test_regression_targets(tmp_path):

@@ -250,3 +250,16 @@ def test_benchmark_prints_int8_beside_float(monkeypatch, capsys):
     for dropout in ("0", "0.2"):
         float_acc, int8_acc = float(cells[f"stingerml (dropout {dropout})"]), float(cells[f"int8 (dropout {dropout})"])
         assert 0.0 < int8_acc <= 1.0 and float_acc - int8_acc <= 0.01  # the issue's target: at most 1 point
+
+
+def test_a_model_file_that_cannot_be_read_is_one_line_with_the_systems_reason(tmp_path):
+    """The reason is the operating system's own words (os.strerror), not Python's '[Errno N] ...' text."""
+    import errno
+    import os
+
+    from stingerml.core.errors import ModelFormatError
+
+    for path, code in ((tmp_path / "absent.json", errno.ENOENT), (tmp_path, errno.EISDIR)):
+        with pytest.raises(ModelFormatError) as info:
+            network.load(path)
+        assert str(info.value) == f"{path}: cannot read the model ({os.strerror(code)})"

@@ -76,6 +76,9 @@ CHECKPOINT_DAMAGE = {
     "done a string": lambda d: d.update(done="false"),
     "epoch a float": lambda d: d.update(epoch=2.0),
     "history too short": lambda d: d.update(history=[]),
+    "history entries without their numbers": lambda d: d.update(history=[{"epoch": 1}] * 3),  # audit: trained on
+    "history epochs out of order": lambda d: d.update(history=d["history"][::-1]),
+    "history entries with other keys": lambda d: d["history"][1].pop("loss"),
     "missing key": lambda d: d.pop("V"),
     "extra key": lambda d: d.update(extra=1),
     "best_epoch after epoch": lambda d: d.update(best_epoch=9),

@@ -77,3 +77,15 @@ def test_metrics_say_which_rows_and_evaluate_warns_about_trained_rows(tmp_path, 
                    [r + [["red", "green", "blue"][k % 3]] for k, r in enumerate(_numeric_rows(30, 3, seed=99))])
     assert main(["tabular", "evaluate", run, str(fresh)]) == 0
     assert "training split" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cell, shown", [('"1\n2"', r"'1\n2'"), ("1\v2", r"'1\x0b2'"), ("1\f2", r"'1\x0c2'")])
+def test_a_cell_with_a_control_character_is_quoted_on_one_line(tmp_path, capsys, cell, shown):
+    """The error quoting a cell that holds a line break (quoted) or \\v/\\f printed it raw: two lines, or
+    an invisible character ('12' for '1\\v2'); control characters are escaped (audit of issue 29)."""
+    data = tmp_path / "d.csv"
+    data.write_bytes(("a,b,y\n" + "".join(f"{i},{i % 4},{'pq'[i % 2]}\n" for i in range(20))
+                      + f"1,{cell},p\n").encode())
+    assert main(["tabular", "train", str(data), "--label", "y", "--runs-dir", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"line 22, column 'b': {shown} is not a number" in err, err

@@ -121,6 +121,40 @@ def test_fit_errors():
         MLPClassifier().predict(X)
 
 
+
+def test_the_initial_weights_are_glorot_uniform():
+    """Keras's GlorotUniform: W ~ U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)); biases 0.
+    No epoch is trained (max_epochs=0), so the layers are the initial weights; each layer's draws
+    fill its interval (the extremes within 25 % of the limit) and stay inside it."""
+    import math
+
+    X, y = blobs(20, 3)
+    est = MLPClassifier(hidden_layer_sizes=(16, 8), max_epochs=0, seed=3).fit(X, y)
+    assert est.n_epochs_ == 0 and [(L.n_in, L.n_out) for L in est.layers_] == [(4, 16), (16, 8), (8, 3)]
+    for layer in est.layers_:
+        limit = math.sqrt(6.0 / (layer.n_in + layer.n_out))
+        w = list(layer.weights)
+        assert -limit <= min(w) < -0.75 * limit and 0.75 * limit < max(w) <= limit, (limit, min(w), max(w))
+        assert list(layer.bias) == [0.0] * layer.n_out
+
+@pytest.mark.parametrize("setting, words", [
+    ({"batch_size": 0}, "batch size"), ({"patience": 0}, "patience must be >= 1"), ({"max_epochs": -1}, "epochs >= 0"),
+    ({"learning_rate": 0.0}, "learning rate must be > 0"), ({"alpha": -1e-300}, "alpha >= 0"),
+    ({"dropout": -1e-300}, "dropout"), ({"dropout": 1.0}, "dropout")])
+def test_settings_just_outside_their_range_are_refused(setting, words):
+    """docs/tabular.md: counts are 1 or more, dropout lies in [0, 1), the learning rate is > 0, alpha >= 0."""
+    X, y = blobs(10, 2)
+    with pytest.raises(ValueError, match=words):
+        MLPClassifier(**setting).fit(X, y)
+
+
+def test_settings_at_the_edge_of_their_range_train():
+    """Batches of one row, patience 1, no dropout, no L2: accepted and trained (10 rows: 10 steps)."""
+    X, y = blobs(10, 2)
+    est = MLPClassifier(hidden_layer_sizes=(2,), batch_size=1, patience=1, max_epochs=2, dropout=0.0, alpha=0.0,
+                        learning_rate=1e-3, seed=1).fit(X, y)
+    assert 1 <= est.n_epochs_ <= 2 and len(est.history_) == est.n_epochs_
+
 # -- metrics against scikit-learn ---------------------------------------------------------------
 
 

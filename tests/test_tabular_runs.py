@@ -222,3 +222,46 @@ def test_a_signal_keeps_the_last_finished_epoch_and_says_how_to_resume(tmp_path,
         resumed.kill()
         resumed.communicate(timeout=60)
     assert first.strip() == f"resuming from epoch {epoch} of 500"
+
+
+def test_one_process_trains_a_run_at_a_time(tmp_path, capsys):
+    """--resume of a run another process is training is refused before anything is written; once
+    that process is gone (killed: the system drops its lock), the run resumes."""
+    data = make_csv(tmp_path / "d.csv", n=600)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "STINGERML_BACKEND": "python"}
+    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "tabular", "train", str(data), "--label", "colour",
+                             "--epochs", "500", "--patience", "500", "--checkpoint-every", "1",
+                             "--runs-dir", str(tmp_path / "runs")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:
+            if line.startswith("epoch 2/"):
+                break
+        (run,) = (tmp_path / "runs").iterdir()
+        log = (run / "logs" / "training.log").read_text()
+        assert main(["tabular", "train", "--resume", str(run), "--quiet"]) == 1
+        assert "another process is training this run" in capsys.readouterr().err
+        assert (run / "logs" / "training.log").read_text().startswith(log)
+        assert "resumed" not in (run / "logs" / "training.log").read_text()
+    finally:
+        proc.kill()
+        proc.communicate()
+    def stop_at_once(event):
+        if event.stage == "epoch":
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted):  # the lock died with the process: the run resumes
+        train_run(resume=run, progress=stop_at_once)
+    assert "resumed from epoch_" in (run / "logs" / "training.log").read_text()
+
+
+def test_exclusive_refuses_a_second_holder(tmp_path):
+    from stingerml.core.errors import TrainingError
+    from stingerml.learn.runfolder import exclusive
+
+    with exclusive(tmp_path):
+        with pytest.raises(TrainingError, match="another process is training this run"):
+            with exclusive(tmp_path):
+                pass
+    with exclusive(tmp_path):  # released
+        pass

@@ -102,3 +102,45 @@ def test_empty_representative_set_writes_nothing(tmp_path, vectors):
     with pytest.raises(ExportError, match="representative set is empty"):
         write_tflite(quantize(net, Matrix([], 18)), tmp_path / "m.tflite")
     assert list(tmp_path.iterdir()) == []
+
+
+def _nets():
+    """Small hand-made networks (a hidden layer of 3): each kind of output and the preprocessing step the
+    writers have."""
+    from array import array
+
+    from stingerml.core.dense import DenseLayer, DenseNetwork
+
+    def layer(n_in, n_out, k):
+        return DenseLayer(array("f", [((i * 7 + k) % 5 - 2) / 4 for i in range(n_in * n_out)]),
+                          array("f", [(j - 1) / 8 for j in range(n_out)]), n_in, n_out)
+    hidden = layer(2, 3, 1)
+    return {
+        "softmax": DenseNetwork((hidden, layer(3, 3, 2)), "softmax", classes=("a", "b", "c")),
+        "sigmoid": DenseNetwork((hidden, layer(3, 1, 3)), "sigmoid", classes=("no", "yes")),
+        "linear": DenseNetwork((hidden, layer(3, 2, 4)), "linear", target_names=("u", "v")),
+        "heads": DenseNetwork((hidden, layer(3, 3, 5)), "linear", target_names=("l", "s", "t"),
+                              output_activation=("linear", "sigmoid", "tanh")),
+        "hands21": DenseNetwork((layer(63, 3, 6), layer(3, 2, 7)), "softmax", classes=("a", "b"), preprocess="hands21"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["int8", "float32"])
+@pytest.mark.parametrize("name", ["softmax", "sigmoid", "linear", "heads", "hands21"])
+def test_every_tensor_is_declared_with_the_shape_litert_computes(name, kind):
+    """TFLite Micro plans its memory from the shapes written in the file and resizes nothing, so each
+    tensor's declared shape must be the one LiteRT's reference kernels compute when they prepare the
+    model (batch 1): read before and after ``allocate_tensors``."""
+    from stingerml.formats.tflite import to_tflite_float
+
+    net = _nets()[name]
+    n = net.layers[0].n_in
+    rows = Matrix([((i * 5) % 11 - 5) / 3 for i in range(3 * n)], n)
+    blob = to_tflite(quantize(net, rows)) if kind == "int8" else to_tflite_float(net)
+    it = _interpreter(blob, reference=True)
+    declared = {t["index"]: (t["name"], t["shape"].tolist()) for t in it.get_tensor_details()}
+    it.allocate_tensors()
+    prepared = {t["index"]: (t["name"], t["shape"].tolist()) for t in it.get_tensor_details()}
+    assert declared == {i: prepared[i] for i in declared}  # (prepare may add scratch tensors of its own)
+    n_out = len(net.classes) if net.output == "softmax" else max(1, len(net.target_names))
+    assert it.get_output_details()[0]["shape"].tolist() == [1, n_out]

@@ -78,7 +78,7 @@ def test_cli_tflite_kinds(tmp_path, capsys, kind, files):
 
     data = write_csv(tmp_path / "hands.csv", n=120)
     assert main(["tabular", "train", str(data), "--label", "letter", "--preprocess", "hands21", "--hidden", "8",
-                 "--epochs", "5", "--tflite", kind, "--runs-dir", str(tmp_path / "runs"), "--quiet"]) == 0
+                 "--epochs", "5", "--tflite-kind", kind, "--runs-dir", str(tmp_path / "runs"), "--quiet"]) == 0
     out = Path(capsys.readouterr().out.strip()) / "output"
     assert {p.name for p in out.glob("*.tflite")} == files
     meta = json.loads((out / "meta.json").read_text())

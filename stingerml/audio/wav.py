@@ -119,7 +119,7 @@ class WavReader:
         self._file.seek(0)
         try:
             w = wave.open(self._file, "rb")
-        except (wave.Error, EOFError):
+        except (wave.Error, EOFError, RuntimeError):  # RuntimeError: a chunk size past the end (wave.Chunk.seek)
             w = None
         if w is not None:
             self._wave = w

@@ -126,13 +126,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         _check_outputs(args)
         return int(args.func(args) or 0)
     except (StingerError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from ._common import one_line
+
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return _broken_pipe()
     except OSError as exc:  # an I/O failure no command foresaw: still one line, no traceback
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space",
+        from ._common import one_line
+
+        print(f"error: {one_line(where)}{exc.strerror or exc}; check the path, its permissions and the free space",
               file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
@@ -151,7 +155,9 @@ _OUTPUT_OPTIONS = {"out": "-o/--out", "onnx": "--onnx", "tflite": "--tflite", "t
 def _check_outputs(args: argparse.Namespace) -> None:
     """Before anything is read or written: an output file that is not a regular file (a link, a
     device, a FIFO, a socket; :func:`stingerml.core.atomic.check_output_file`) or that is also one of the
-    command's input files (any other path argument) is refused: writing it would destroy the input."""
+    command's input files (any other path argument, a file of a run folder given as an argument:
+    :func:`stingerml.learn.runfolder.owns`, or one of ``args.input_files(args)``, the files a
+    command's folder argument stands for) is refused: writing it would destroy the input."""
     import os
     from pathlib import Path
 
@@ -167,14 +173,24 @@ def _check_outputs(args: argparse.Namespace) -> None:
     outputs = {key: path for key, path in outputs.items() if os.path.isfile(path)}
     if not outputs:
         return
+    from ..learn.runfolder import owns
+
+    for path in getattr(args, "input_files", lambda _: ())(args):  # files a folder argument stands for
+        for out_key, out in outputs.items():
+            if os.path.isfile(path) and os.path.samefile(path, out):
+                raise OutputError(f"{out}: is also an input of this command ({path}); writing it would "
+                                  f"destroy the input. Choose another {_OUTPUT_OPTIONS[out_key]}")
     for key, value in vars(args).items():
         if key in outputs:
             continue
         for given in (value if isinstance(value, list) else [value]):
-            if not isinstance(given, str) or given == "-" or not os.path.isfile(given):
+            if not isinstance(given, str) or given == "-":
                 continue
             for out_key, out in outputs.items():
-                if os.path.samefile(given, out):
+                if os.path.isdir(given) and owns(Path(given), Path(out)):
+                    raise OutputError(f"{out}: is a file of the run folder {given}, an input of this command; "
+                                      f"writing it would damage the run. Choose another {_OUTPUT_OPTIONS[out_key]}")
+                if os.path.isfile(given) and os.path.samefile(given, out):
                     raise OutputError(f"{out}: is also an input of this command ({given}); writing it would "
                                       f"destroy the input. Choose another {_OUTPUT_OPTIONS[out_key]}")
 

@@ -25,9 +25,15 @@ if TYPE_CHECKING:  # pragma: no cover
 PathArg = Union[str, Path]
 
 
+def one_line(text: object) -> str:
+    """``text`` with its control characters escaped (a line break in a CSV cell, ``\\v``, ``\\f``):
+    a message quoting a file's content stays one line."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+
+
 def warn(message: str) -> None:
     """One ``warning: ...`` line on stderr."""
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {one_line(message)}", file=sys.stderr)
 
 
 class Terminated(KeyboardInterrupt):

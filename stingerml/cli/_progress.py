@@ -56,10 +56,17 @@ class StderrProgress:
         self._line_at = self.clock()
 
 
+PREPARE = ("prepare", "scale")
+"""The stages of a training run's steps before its first batch: the run's (splitting, writing its
+folder, gathering the targets) and the fit's scaler (a feature at a time)."""
+
+
 class EpochProgress(StderrProgress):
     """Training progress on stderr (``tabular train``, ``seq train``). On a terminal two bars redrawn
     in place: the epochs (with the last epoch's numbers) and the batches of the current epoch.
-    Otherwise one line per epoch, and a batch line only after :data:`SILENCE_S` s without one.
+    Otherwise one line per epoch, and a batch line only after :data:`SILENCE_S` s without one. The
+    counted steps before the first batch (:data:`PREPARE`) take the batch bar, and off a terminal the
+    same 10 s rule.
     Other messages are lines in both cases, printed below the bars."""
 
     WIDTH = 30
@@ -67,7 +74,7 @@ class EpochProgress(StderrProgress):
     def __init__(self, stream: Optional[TextIO] = None) -> None:
         super().__init__(stream, quarters=False)
         self._epochs = (0, 0)  # (epochs done, epochs at most)
-        self._batches = (0, 0)  # (batches done, batches per epoch) of the current epoch
+        self._step = (0, 0, "batch 0/0")  # the second bar: (done, total, text) of the batches or the scaler
         self._last = ""  # the last epoch's line
         self._drawn = False  # the two bars are on the screen, the cursor at the end of the second
 
@@ -79,16 +86,16 @@ class EpochProgress(StderrProgress):
         import shutil
 
         columns = shutil.get_terminal_size().columns
-        (e, epochs), (b, batches) = self._epochs, self._batches
+        (e, epochs), (b, batches, text) = self._epochs, self._step
         epoch_text = self._last or f"epoch {e}/{epochs}"
         up = "\r\033[1A" if self._drawn else "\r"
         self.stream.write(up + self._meter(e, epochs, epoch_text, columns) + "\n"
-                          + self._meter(b, batches, f"batch {b}/{batches}", columns))
+                          + self._meter(b, batches, text, columns))
         self.stream.flush()
         self._drawn = True
 
     def __call__(self, event: Progress) -> None:
-        if event.stage in ("start", "epoch", "batch"):
+        if event.stage in ("start", "epoch", "batch") + PREPARE:
             if event.stage == "start":
                 self._epochs = (event.done, event.total)
             elif event.stage == "epoch":
@@ -97,8 +104,10 @@ class EpochProgress(StderrProgress):
                     self.stream.write(event.message + "\n")
                     self.stream.flush()
                     self._line_at = self.clock()
-            elif event.metrics:
-                self._batches = (int(event.metrics["batch"]), int(event.metrics["batches"]))
+            else:  # a batch (its number in the epoch), or a step before the first (PREPARE)
+                self._step = (int(event.metrics["batch"]), int(event.metrics["batches"]),
+                              f"batch {event.metrics['batch']}/{event.metrics['batches']}") if event.metrics else \
+                    (event.done, event.total, event.message)
                 if not self.tty and self.clock() - self._line_at >= SILENCE_S:  # a long epoch still shows
                     self.stream.write(f"  {event.message}\n")
                     self.stream.flush()

@@ -36,7 +36,7 @@ def command_line(args: argparse.Namespace) -> str:
         words += ["--train-dir", args.train_dir]
     words += ["--seeds", str(args.seeds), "--test-frac", f"{args.test_frac:g}", "--lr-iterations",
               str(args.lr_iterations), "--mlp-iterations", str(args.mlp_iterations), "--tcn-epochs",
-              str(args.tcn_epochs), "--models", *args.models, "--features", *args.features,
+              str(args.tcn_epochs), "--models", *args.models, "--feature-sets", *args.feature_sets,
               "--splits", *args.splits, "-o", args.out]
     return " ".join(shlex.quote(w) for w in words)
 
@@ -56,7 +56,7 @@ def _benchmark(args: argparse.Namespace) -> int:
 
     check_sources(args)
     config = BenchmarkConfig(seeds=args.seeds, test_frac=args.test_frac, lr_iter=args.lr_iterations,
-                             mlp_iter=args.mlp_iterations, models=tuple(args.models), features=tuple(args.features),
+                             mlp_iter=args.mlp_iterations, models=tuple(args.models), features=tuple(args.feature_sets),
                              splits=tuple(args.splits))
     plugins = learners(args)
     config.check(plugins)
@@ -139,6 +139,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the TCN's most epochs (early stopping; default %(default)s)")
     p.add_argument("--models", nargs="+", choices=MODELS + (TCNWindows.name,), default=list(MODELS),
                    help="lr, mlp (default: both) and tcn (a TCN on the raw 50×6 windows)")
-    p.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES), help="default: all")
+    p.add_argument("--feature-sets", nargs="+", choices=FEATURES, default=list(FEATURES),
+                   help="the blaster's window feature sets: summary (18 per window), rich (30) (default: all)")
+    add_old_spelling(p, "--features", "--feature-sets", nargs="+", choices=FEATURES)  # columns in tabular train
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: all")
     add_task_options(p)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import add_json, print_json
+from ._common import add_json, one_line, print_json
 from ._stdio import STDIO
 
 EXIT_SAME, EXIT_DIFFER, EXIT_TROUBLE = 0, 1, 2
@@ -47,7 +47,7 @@ def cmd_diff(args) -> int:
             raise DiffError("standard input (-) can be only one of A and B; give the other as a file")
         d = diff_bytes(_read(args.a), _read(args.b), args.a, args.b)
     except StingerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_TROUBLE
     if args.json:
         print_json(d.to_dict())

@@ -82,5 +82,5 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 def _gap_argument(p: argparse.ArgumentParser) -> None:
     from ..blaster.shots import DEFAULT_MIN_GAP_MS
 
-    p.add_argument("--min-shot-gap-ms", type=float, default=DEFAULT_MIN_GAP_MS,
+    p.add_argument("--min-shot-gap-ms", type=int, default=DEFAULT_MIN_GAP_MS,
                    help="gap rule for accepted shots (default %(default)s)")

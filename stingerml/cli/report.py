@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 from typing import Dict, List
 
-from ..core.constants import REPORT_FILE, REPORT_HTML_FILE
+from ..core.constants import LR_FILE, MLP_FILE, REPORT_FILE, REPORT_HTML_FILE
 from ..core.errors import PlotError, ReportError, StingerWarning
 from ._common import add_json, add_output, print_json, read_logs, say, warn
 from ._stdio import STDIO, write_output
@@ -24,7 +24,12 @@ def register(sub: "argparse._SubParsersAction") -> None:
     add_output(p, f"the page to write (default DIR/{REPORT_HTML_FILE}; - writes it to standard output)",
                required=False)
     add_json(p, "the page written and whether its traces show the IMU")
-    p.set_defaults(func=run_report, parser=p)
+    p.set_defaults(func=run_report, parser=p, input_files=_inputs)
+
+
+def _inputs(args: argparse.Namespace) -> List[Path]:
+    """The files of DIR that -o must not replace: report.json (read) and the models beside it."""
+    return [Path(args.dir) / name for name in (REPORT_FILE, LR_FILE, MLP_FILE)]
 
 
 def _find(path: str, folder: Path) -> Path:

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from ._common import (
-    add_arguments_later, add_global_options, add_json, add_output, positive_int, print_json, progress, say,
+    add_arguments_later, add_global_options, add_json, add_old_spelling, add_output, positive_int, print_json,
+    progress, say,
 )
 from ._progress import EpochProgress
 from ._training import (
@@ -22,16 +23,6 @@ from ._training import (
     sigterm_stops, status_endpoint,
 )
 from .tabular import _cell, _fractions, _summary
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
@@ -45,7 +36,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                                     "label_names; or a long CSV: sample_id,step,<features>,label); writes "
                                     "runs/run_<time>_<id>/ and prints its path.")
     add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's SeqSettings
-    t.set_defaults(func=run_train, parser=t, not_outputs=("tflite",))  # --tflite int8|float|both: no path
+    t.set_defaults(func=run_train, parser=t)
 
     pr = ssub.add_parser("predict", help="predict every sample of a data file with a run's model",
                          description="Apply RUN_DIR's model (output/model.json) to every sequence of DATA and write "
@@ -74,6 +65,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     """``seq train``'s options; every default is :class:`SeqSettings`' (the one definition)."""
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
+    from ..deploy.export import TFLITE_KINDS
     from ..sequence.export import default_tflite
     from ..sequence.runs import ARCHITECTURES, MAX_PARAMETERS, SeqSettings, default_depth
 
@@ -91,7 +83,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--pooling", choices=("avg", "last"), default=d.pooling,
                    help="TCN pooling over the valid steps: their mean or the last one (default %(default)s; "
                         "the LSTM always reads its last valid step)")
-    t.add_argument("--dropout", type=_fraction, default=d.dropout, help="dropout rate (default %(default)s)")
+    t.add_argument("--dropout", type=float, default=d.dropout, help="dropout rate (default %(default)s)")
     t.add_argument("--alpha", type=float, default=d.alpha, help="L2 penalty on the weights (default %(default)s)")
     t.add_argument("--learning-rate", type=float, default=d.learning_rate,
                    help="Adam learning rate (default %(default)s)")
@@ -108,10 +100,11 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                    help="seed of the split, init, shuffles and dropout (default %(default)s)")
     t.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every, metavar="N",
                    help="checkpoint every N epochs (default %(default)s)")
-    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
+    t.add_argument("--tflite-kind", choices=TFLITE_KINDS, default=d.tflite,
                    help=f"TFLite files: int8 (model.tflite, full int8; the TCN only), float (model_float32.tflite: "
                         f"float32, raw input) or both (default {default_tflite('tcn')} for the TCN, "
                         f"{default_tflite('lstm')} for the LSTM)")
+    add_old_spelling(t, "--tflite", "--tflite-kind", choices=TFLITE_KINDS)  # --tflite FILE in export-model
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")
@@ -139,15 +132,15 @@ def run_train(args: argparse.Namespace) -> int:
         depth = args.depth if args.depth is not None else default_depth(args.architecture)
         if args.architecture == "lstm" and depth > 2:
             args.parser.error("--depth for the LSTM is 1 or 2 layers")
-        if args.architecture == "lstm" and args.tflite not in ("", "float"):
-            args.parser.error(f"--tflite {args.tflite}: only the TCN has an int8 TFLite; give --tflite float "
-                              "(the LSTM's default)")
+        if args.architecture == "lstm" and args.tflite_kind not in ("", "float"):
+            args.parser.error(f"--tflite-kind {args.tflite_kind}: only the TCN has an int8 TFLite; "
+                              "give --tflite-kind float (the LSTM's default)")
         settings = SeqSettings(
             architecture=args.architecture, hidden=args.hidden, depth=depth, kernel_size=args.kernel_size,
             pooling=args.pooling, dropout=args.dropout, alpha=args.alpha, learning_rate=args.learning_rate,
             batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, monitor=args.monitor,
             split=tuple(args.split), seed=args.seed, checkpoint_every=args.checkpoint_every,
-            dataset_id=args.dataset_id, tflite=args.tflite)
+            dataset_id=args.dataset_id, tflite=args.tflite_kind)
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir,
                   "max_parameters": args.max_parameters}
     try:

@@ -93,7 +93,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
 
     t = tsub.add_parser("train", help="train a model in a new run folder (or --resume one)",
                         description="Train an MLP on a CSV file; writes runs/run_<time>_<id>/ and prints its path.")
-    t.set_defaults(func=run_train, parser=t, not_outputs=("tflite",))  # --tflite int8|float|both: no path
+    t.set_defaults(func=run_train, parser=t)
     add_arguments_later(p, lambda _: _train_arguments(t))  # defaults from the library's RunSettings
 
     pr = tsub.add_parser("predict", help="predict every row of a CSV with a run's model",
@@ -124,6 +124,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     from ..learn.epochs import MONITORS
     from ..learn.runfolder import RUNS_DIR
     from ..tabular.api import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from ..deploy.export import TFLITE_KINDS
     from ..tabular.runs import RunSettings
 
     d = RunSettings()
@@ -159,13 +160,14 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--batch-size", type=positive_int, default=None, help=f"mini-batch size (default {d.batch_size})")
     t.add_argument("--epochs", type=positive_int, default=None, help=f"maximum epochs (default {d.epochs})")
     t.add_argument("--patience", type=positive_int, default=None,
-                   help=f"stop after this many epochs without a lower validation loss (default {d.patience})")
+                   help=f"stop after this many epochs without a better --monitor value (default {d.patience})")
     t.add_argument("--output-activation", type=_output_activation, default=None, metavar="NAME=WORD,...",
                    help="regression: bound targets, WORD linear, sigmoid (values in [0, 1]) or tanh ([-1, 1]); "
                         "one WORD alone applies to every target (default: linear)")
-    t.add_argument("--tflite", choices=("int8", "float", "both"), default=d.tflite,
+    t.add_argument("--tflite-kind", choices=TFLITE_KINDS, default=d.tflite,
                    help="TFLite files: int8 (model.tflite, default), float (model_float32.tflite: float32, raw "
                         "input) or both")
+    add_old_spelling(t, "--tflite", "--tflite-kind", choices=TFLITE_KINDS)  # --tflite FILE in export-model
     t.add_argument("--monitor", choices=MONITORS, default=d.monitor,
                    help="what picks the best epoch (the model kept) and counts --patience (default %(default)s)")
     t.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
@@ -238,7 +240,7 @@ def run_train(args: argparse.Namespace) -> int:
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.learning_rate,
             checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
-            tflite=args.tflite, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
+            tflite=args.tflite_kind, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
             **_configured(args))
         if "" in settings.output_activation:  # one word for every target
             settings.output_activation = {t: settings.output_activation[""] for t in settings.targets}
@@ -341,40 +343,47 @@ def _label_of(run_dir: str) -> Optional[str]:
 def run_predict(args: argparse.Namespace) -> int:
     from ..core.dense import predicted_classes
     from ..core.errors import OutputError
-    from ..tabular.categorical import read_for_network
-    from ..tabular.estimator import network_outputs
-    from ._stdio import messages, write_output
+    from ..core.matrix import Rows
+    from ..tabular.categorical import chunks_for_network
+    from ..tabular.estimator import CHUNK_ROWS, network_outputs
+    from ._stdio import messages, output_stream
 
     net = _load(args.run_dir)
     report = None if args.quiet else StderrProgress()
-    with warnings_as_lines():
-        table, notes = read_for_network(args.data, net, drop_missing=args.drop_missing, progress=report)
-    for message in notes:
-        warn(message)
-    out = network_outputs(net, table.X)
     k = net.n_outputs
-    lines = []
-
-    def written(r: int) -> None:
-        if report is not None and r % 4096 == 0:
-            report(Progress("write", f"predictions: {r} of {table.n_rows} rows", r, table.n_rows))
     if net.output == "linear":
-        lines.append(",".join(["line", *net.target_names]))
-        for r, line in enumerate(table.lines):
-            written(r)
-            lines.append(",".join([str(line), *(repr(v) for v in out[r * k:(r + 1) * k])]))
+        header = ["line", *net.target_names]
     else:
-        lines.append(",".join(["line", "prediction", *(f"p_{c}" for c in net.classes)]))
-        for r, (line, code) in enumerate(zip(table.lines, predicted_classes(out, k))):
-            written(r)
-            probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
-            lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
+        header = ["line", "prediction", *(f"p_{c}" for c in net.classes)]
+    dropped = 0
     try:
-        write_output(args.out, ("\n".join(lines) + "\n").encode("utf-8"))
+        # the CSV a chunk of rows at a time: read, predicted, written, let go (the output replaced at the end)
+        with warnings_as_lines(), output_stream(args.out) as fh:
+            tables, notes = chunks_for_network(args.data, net, drop_missing=args.drop_missing, progress=report,
+                                               chunk_rows=CHUNK_ROWS)
+            for message in notes:
+                warn(message)
+            fh.write((",".join(header) + "\n").encode("utf-8"))
+            for table in tables:
+                dropped += table.dropped
+                for start in range(0, table.n_rows, CHUNK_ROWS):
+                    stop = min(table.n_rows, start + CHUNK_ROWS)
+                    out = network_outputs(net, Rows(table.X, range(start, stop)))
+                    lines = []
+                    if net.output == "linear":
+                        for r, line in enumerate(table.lines[start:stop]):
+                            lines.append(",".join([str(line), *(repr(v) for v in out[r * k:(r + 1) * k])]))
+                    else:
+                        for r, (line, code) in enumerate(zip(table.lines[start:stop], predicted_classes(out, k))):
+                            probs = [1.0 - out[r], out[r]] if k == 1 else out[r * k:(r + 1) * k]
+                            lines.append(",".join([str(line), _cell(net.classes[code]), *(repr(v) for v in probs)]))
+                    fh.write(("\n".join(lines) + "\n").encode("utf-8"))
+                    if report is not None and table.n_rows > CHUNK_ROWS:  # a table read whole (else: reading's events)
+                        report(Progress("write", f"predictions: {stop} of {table.n_rows} rows", stop, table.n_rows))
     except OSError as exc:
         raise OutputError(f"{args.out}: cannot write the predictions ({exc.strerror or exc})") from exc
-    if table.dropped:
-        say(args, f"skipped {table.dropped} row(s) with missing values", stream=sys.stderr)
+    if dropped:
+        say(args, f"skipped {dropped} row(s) with missing values", stream=sys.stderr)
     say(args, args.out, stream=messages(args.out))
     return 0
 
@@ -390,7 +399,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     net = _load(args.run_dir)
     qnet = load_quantized(args.run_dir, net)
     if qnet is None:
-        warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite float, or before int8 export); float metrics only")
+        warn(f"{args.run_dir}: no output/model.tflite (trained with --tflite-kind float, or before int8 export); float metrics only")
     if net.output == "linear":
         table, notes = read_for_network(args.data, net, targets=net.target_names, drop_missing=args.drop_missing,
                                         need_labels=True)

@@ -11,7 +11,7 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Union
+from typing import Any, BinaryIO, Dict, Iterable, Iterator, Optional, Union
 
 from .errors import StingerError
 
@@ -106,15 +106,33 @@ def check_output_path(path: PathLike) -> None:
         raise output_error(target, FileNotFoundError(2, "No such file or directory", str(target)))
 
 
+@contextlib.contextmanager
+def open_atomic(path: PathLike) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``path`` when the ``with`` block ends: write it in pieces (a big
+    output is never held whole); readers see the old file until then, and still the old one after an
+    error or an interrupt inside the block (the temporary file is removed). Checks as
+    :func:`write_bytes_atomic`; an OSError writing is its :class:`~stingerml.core.errors.OutputError`."""
+    check_output_path(path)
+    with _replacing(Path(path)) as fh:
+        yield fh
+
+
 def _replace_file(target: Path, data: bytes) -> None:
     """:func:`write_bytes_atomic` without the checks of the target (the set writer's own journal)."""
+    with _replacing(target) as fh:
+        fh.write(data)
+
+
+@contextlib.contextmanager
+def _replacing(target: Path) -> Iterator[BinaryIO]:
+    """The temporary file beside ``target`` (:func:`temp_beside`), put in place when the block ends."""
     try:
         fd, tmp = temp_beside(target)
     except OSError as exc:
         raise output_error(target, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
             os.replace(tmp, target)  # before closing: the lock keeps sweepers away until it is in place

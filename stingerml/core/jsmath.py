@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import List, Sequence
 
 _D = struct.Struct("<d")
 _Q = struct.Struct("<Q")
@@ -92,6 +93,49 @@ def log_tail(f: float, k: int, hx: int) -> float:
     if k == 0:
         return f - s * (f - R)
     return dk * LN2_HI - ((s * (f - R) - dk * LN2_LO) - f)
+
+
+_G_HX_1 = 1 / 1048576.0  # log's tests of hx on g = 1.f - 1, exactly: hx >= N iff g >= N / 2**20
+_G_HX_FFFFE = 0xFFFFE / 1048576.0
+_G_HX_SQRT2 = 0x6A09C / 1048576.0
+_G_HX_HFSQ_LO, _G_HX_HFSQ_HI = 0x6147A / 1048576.0, 0x6B852 / 1048576.0
+
+
+def logs(values: Sequence[float]) -> List[float]:
+    """``[log(v) for v in values]``, the same doubles, in one loop without calls (Box–Muller's
+    ``log(u1)``, :meth:`.rng.XorShift32.gaussians`).
+
+    The operations of :func:`log` and :func:`log_tail` in the same order, with ``hx``'s
+    tests as comparisons of ``g = 1.f - 1`` (``hx >= N`` iff ``g >= N / 2**20``). Two
+    rewrites, exact: ``log_tail``'s ``k == 0`` branches are its general formulas with
+    ``dk = 0.0`` (``0.0 - (p - f)`` is ``f - p``: rounding is symmetric, and the result
+    is never zero here); ``|f| < 2**-20`` and values that are not positive and finite
+    go to :func:`log` itself.
+    """
+    frexp = math.frexp
+    out = [0.0] * len(values)
+    for i, x in enumerate(values):
+        m, e = frexp(x)
+        g = 2.0 * m - 1.0  # exact for positive finite x; < 0, inf or nan otherwise
+        if not _G_HX_1 <= g < _G_HX_FFFFE:  # fdlibm: (0x000fffff & (2 + hx)) < 3, or x not positive finite
+            out[i] = log(x)
+            continue
+        if g >= _G_HX_SQRT2:  # 1.f > sqrt(2): use f/2 and one more in the exponent
+            f = m - 1.0
+            dk = float(e)
+        else:
+            f = g
+            dk = float(e - 1)
+        s = f / (2.0 + f)
+        z = s * s
+        w = z * z
+        R = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7))) + w * (LG2 + w * (LG4 + w * LG6))
+        if _G_HX_HFSQ_LO <= g < _G_HX_HFSQ_HI:  # fdlibm: i > 0
+            hfsq = 0.5 * f * f
+            out[i] = dk * LN2_HI - ((hfsq - (s * (hfsq + R) + dk * LN2_LO)) - f)
+        else:
+            out[i] = dk * LN2_HI - ((s * (f - R) - dk * LN2_LO) - f)
+    return out
 
 
 def _high_word_bound(hi: int) -> float:
@@ -300,6 +344,74 @@ def cos(x: float) -> float:
     if q == 2:
         return -kernel_cos(y0, y1)
     return kernel_sin(y0, y1)
+
+
+_SIGNS = (1.0, -1.0, -1.0, 1.0)  # cos's sign in quadrant n & 3 (its kernel: cos, -sin, -cos, sin)
+_COSINES_MAX = 48.0  # below this, _rem_pio2's n <= 31
+
+
+def cosines(values: Sequence[float]) -> List[float]:
+    """``[cos(x) for x in values]``, the same doubles, in one loop without calls for
+    ``0 <= x < 48`` (Box–Muller's ``cos(2 pi u2)``, :meth:`.rng.XorShift32.gaussians`).
+
+    The operations of :func:`cos`, ``_rem_pio2`` (:func:`rem_pio2_small` and the medium
+    reduction), :func:`kernel_cos` and :func:`kernel_sin` in the same order; the sign of a
+    quadrant is a multiplication by ``-1.0`` (exact). Arguments whose high word is that of a
+    multiple of ``pi/2`` (the reduction's extra rounds) and any other ``x`` go to :func:`cos`.
+    """
+    frexp, ldexp, floor = math.frexp, math.ldexp, math.floor
+    out = [0.0] * len(values)
+    for i, x in enumerate(values):
+        if not 0.0 <= x < _COSINES_MAX:
+            out[i] = cos(x)
+            continue
+        if x < _PIO4_HW_HI:
+            y0, y1, q = x, 0.0, 0
+        elif x < _3PIO4:
+            if _PIO2_HW_LO <= x < _PIO2_HW_HI:
+                out[i] = cos(x)
+                continue
+            z = x - PIO2_1
+            y0 = z - PIO2_1T
+            y1 = (z - y0) - PIO2_1T
+            q = 1
+        else:
+            n = int(x * INVPIO2 + 0.5)
+            if _NPIO2_LO[n - 1] <= x < _NPIO2_HI[n - 1]:
+                out[i] = cos(x)
+                continue
+            fn = float(n)
+            r = x - fn * PIO2_1
+            w = fn * PIO2_1T
+            y0 = r - w
+            y1 = (r - y0) - w
+            q = n & 3
+        if q & 1:  # kernel_sin(y0, y1)
+            if abs(y0) < _TWO_M27:
+                c = y0
+            else:
+                z = y0 * y0
+                v = z * y0
+                r = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)))
+                c = y0 - ((z * (0.5 * y1 - v * r) - y1) - v * S1)
+        else:  # kernel_cos(y0, y1)
+            ax = abs(y0)
+            if ax < _TWO_M27:
+                c = 1.0
+            else:
+                z = y0 * y0
+                r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))))
+                if ax < _COS_0_3:
+                    c = 1.0 - (0.5 * z - (z * r - y0 * y1))
+                else:
+                    if ax >= _COS_0_78125:
+                        qx = 0.28125
+                    else:
+                        m, e = frexp(ax)
+                        qx = ldexp(floor(ldexp(m, 21)), e - 23)
+                    c = (1.0 - qx) - ((0.5 * z - qx) - (z * r - y0 * y1))
+        out[i] = c * _SIGNS[q]
+    return out
 
 
 # --- pow (fdlibm e_pow.c) ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
-from typing import Iterable, List, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,10 @@ class Matrix:
         """Every row in order."""
         return (self.row(i) for i in range(self.n_rows))
 
+    def column(self, j: int) -> Sequence[float]:
+        """Column ``j``: ``n_rows`` values (a strided slice of the flat data)."""
+        return self.data[j::self.n_cols]
+
     @classmethod
     def from_columns(cls, columns: Sequence[Sequence[float]], typecode: str = "d") -> "Matrix":
         """Build from equal-length columns (``columns[j][r]``), interleaved row-major into an ``array(typecode)``."""
@@ -75,6 +79,50 @@ class Matrix:
         if width is None:
             raise ValueError("cannot build a matrix from zero rows")
         return cls(data, width)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows ``index`` of ``matrix`` (in that order) as a view: a split's part without a copy of its rows.
+
+    Trainers read it a chunk at a time (:meth:`take`); ``n_rows`` is ``len(index)``.
+    """
+
+    matrix: Matrix
+    index: Sequence[int]
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows of the view."""
+        return len(self.index)
+
+    @property
+    def n_cols(self) -> int:
+        """Row width (the matrix's)."""
+        return self.matrix.n_cols
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def rows(self) -> Iterable[Sequence[float]]:
+        """Every row of the view in order (slices of the matrix's data)."""
+        data, nf = self.matrix.data, self.matrix.n_cols
+        return (data[r * nf:(r + 1) * nf] for r in self.index)
+
+    def take(self, positions: Optional[Sequence[int]] = None) -> Matrix:
+        """A float64 copy of the view's rows at ``positions`` (default: all), in that order."""
+        index = self.index if positions is None else [self.index[p] for p in positions]
+        data, nf = self.matrix.data, self.matrix.n_cols
+        out = array("d")
+        for r in index:
+            out.extend(array("d", data[r * nf:(r + 1) * nf]) if not isinstance(data, array) or
+                       data.typecode != "d" else data[r * nf:(r + 1) * nf])
+        return Matrix(out, nf)
+
+    def column(self, j: int) -> array:
+        """Column ``j`` of the view's rows, float64."""
+        data, nf = self.matrix.data, self.matrix.n_cols
+        return array("d", (data[r * nf + j] for r in self.index))
 
 
 def take_rows(X: Sequence[float], nf: int, rows: List[int]) -> List[float]:

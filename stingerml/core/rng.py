@@ -5,8 +5,9 @@ rounding of the browser pipeline uses.
 """
 from __future__ import annotations
 
+import functools
 import math
-from typing import List, MutableSequence, TypeVar
+from typing import List, MutableSequence, Tuple, TypeVar
 
 from . import jsmath
 
@@ -55,30 +56,74 @@ class XorShift32:
         return math.sqrt(-2.0 * jsmath.log(u1)) * jsmath.cos(2.0 * math.pi * u2)
 
     def gaussians(self, count: int) -> List[float]:
-        """``[self.gaussian() for _ in range(count)]``, the same draws without the per-call overhead."""
-        s, log, cos, sqrt = self.state, jsmath.log, jsmath.cos, math.sqrt
+        """``[self.gaussian() for _ in range(count)]``, the same doubles, faster: the draws first,
+        then every ``log`` (:func:`.jsmath.logs`), then every ``cos`` (:func:`.jsmath.cosines`),
+        each a loop without calls (CPython's cost) and with few branches (PyPy traces each loop
+        on its own rather than every combination of their branches)."""
+        s = self.state
+        u1s, xs = [0.0] * count, [0.0] * count
         two_pi = 2.0 * math.pi
-        out = []
-        for _ in range(count):
+        for i in range(count):
             s ^= (s << 13) & MASK32
             s ^= s >> 17
             s ^= (s << 5) & MASK32
-            u1 = s * INV_2_32 or 1e-10
+            u1s[i] = s * INV_2_32 or 1e-10
             s ^= (s << 13) & MASK32
             s ^= s >> 17
             s ^= (s << 5) & MASK32
-            out.append(sqrt(-2.0 * log(u1)) * cos(two_pi * (s * INV_2_32)))
+            xs[i] = two_pi * (s * INV_2_32)
         self.state = s
-        return out
+        sqrt = math.sqrt
+        return [sqrt(-2.0 * lg) * c for lg, c in zip(jsmath.logs(u1s), jsmath.cosines(xs))]
 
     def skip(self, count: int) -> None:
-        """Advance past ``count`` draws without computing them."""
+        """Advance past ``count`` draws without computing them: a jump (:func:`_jump`) when
+        ``count`` is large, so skipping costs the same for any ``count`` (the MLP's second process skips
+        the other process's rows every iteration)."""
         s = self.state
+        if count >= _JUMP_FROM:
+            self.state = _apply(_jump(count), s)
+            return
         for _ in range(count):
             s ^= (s << 13) & MASK32
             s ^= s >> 17
             s ^= (s << 5) & MASK32
         self.state = s
+
+
+_JUMP_FROM = 64  # below this many steps, stepping is cheaper than a jump
+
+
+def _apply(columns: Tuple[int, ...], state: int) -> int:
+    """A 32×32 matrix over GF(2), given by the images of the 32 state bits, applied to ``state``."""
+    out, bit = 0, 0
+    while state:
+        if state & 1:
+            out ^= columns[bit]
+        state >>= 1
+        bit += 1
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _jump(count: int) -> Tuple[int, ...]:
+    """xorshift32 ``count`` steps at once. The step is linear over GF(2) (shifts and xors), so
+    ``count`` steps are the step's matrix to the power ``count`` (by squaring), as the images of the
+    32 state bits."""
+    one = []
+    for bit in range(32):
+        s = 1 << bit
+        s ^= (s << 13) & MASK32
+        s ^= s >> 17
+        s ^= (s << 5) & MASK32
+        one.append(s)
+    power, result = tuple(one), tuple(1 << bit for bit in range(32))
+    while count:
+        if count & 1:
+            result = tuple(_apply(power, v) for v in result)
+        power = tuple(_apply(power, v) for v in power)
+        count >>= 1
+    return result
 
 
 def js_round(x: float) -> int:

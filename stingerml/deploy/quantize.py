@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from typing import List, Sequence, Tuple
+from typing import List, Sequence, Tuple, Union
 
 from ..core.dense import DenseLayer, DenseNetwork
 from ..core.errors import ExportError
 from ..core.float32 import f32
-from ..core.matrix import Matrix, take_rows
+from ..core.matrix import Matrix, Rows, take_rows
 from ..core.quantized import (
     INT32_RANGE,
     MAX_INPUTS,
@@ -40,21 +40,29 @@ from ..formats._writers import check_network
 
 REPRESENTATIVE_ROWS = 100
 
-def representative_rows(X: Matrix, n: int = REPRESENTATIVE_ROWS, seed: int = 0) -> Matrix:
-    """``n`` rows of ``X`` drawn without replacement with ``random.Random(seed)`` (all rows when fewer), in order."""
+def representative_rows(X: Union[Matrix, Rows], n: int = REPRESENTATIVE_ROWS, seed: int = 0) -> Matrix:
+    """``n`` rows of ``X`` drawn without replacement with ``random.Random(seed)`` (all rows when fewer), in order;
+    of a view (a split's part), a float64 copy of just those rows."""
     if X.n_rows <= n:
-        return X
+        return X.take() if isinstance(X, Rows) else X
     picks = sorted(random.Random(seed).sample(range(X.n_rows), n))
+    if isinstance(X, Rows):
+        return X.take(picks)
     typecode = X.data.typecode if isinstance(X.data, array) else "d"
     return Matrix(array(typecode, take_rows(X.data, X.n_cols, picks)), X.n_cols)
 
 
-def activation_params(lo: float, hi: float) -> Tuple[float, int]:
-    """Asymmetric int8 ``(scale, zero_point)`` of a real range (widened to hold 0; float32 scale)."""
+def activation_params(lo: float, hi: float, what: str = "a tensor") -> Tuple[float, int]:
+    """Asymmetric int8 ``(scale, zero_point)`` of a real range (widened to hold 0; float32 scale).
+
+    Raises:
+        ExportError: naming ``what``, when the range has no float32 step (not finite, or so narrow,
+            below about 1.8e-43, that the step rounds to 0 in float32).
+    """
     lo, hi = min(lo, 0.0), max(hi, 0.0)
     if hi == lo:  # a constant-zero tensor: any scale represents it; take the range [0, 1]
         hi = 1.0
-    scale = f32((hi - lo) / (QMAX - QMIN))
+    scale = _finite_scale(f32((hi - lo) / (QMAX - QMIN)), what)
     return scale, clamp_int8(round_half_away(QMIN - lo / scale))
 
 
@@ -115,8 +123,7 @@ def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = F
     for name, (lo, hi) in zip(names, ranges):
         if not (math.isfinite(lo) and math.isfinite(hi)):
             _finite_scale(hi - lo, name)
-    in_scale, in_zp = activation_params(*ranges[0])
-    _finite_scale(in_scale, names[0])
+    in_scale, in_zp = activation_params(*ranges[0], names[0])
     heads = has_heads(net)
     layers = []
     last = len(net.layers) - 1
@@ -137,9 +144,8 @@ def quantize(net: DenseNetwork, representative: Matrix, *, per_channel: bool = F
 def _layer(k: int, layer, out_range: Tuple[float, float], in_scale: float, in_zp: int, per_channel: bool,
            relu: bool) -> QuantizedLayer:
     """Layer ``k`` of the network as int8, its output calibrated on ``out_range``."""
-    out = activation_params(*out_range)
-    _finite_scale(out[0], f"layer {k}'s output (range [{out_range[0]:g}, {out_range[1]:g}] on the "
-                          "representative rows)")
+    out = activation_params(*out_range, f"layer {k}'s output (range [{out_range[0]:g}, {out_range[1]:g}] on the "
+                                        "representative rows)")
     return quantize_layer(layer.weights, layer.bias, layer.n_in, layer.n_out, (in_scale, in_zp), out, relu,
                           per_channel, f"layer {k}")
 

@@ -4,6 +4,7 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
 ``data/``, ``checkpoints/`` (``epoch_NNNN.json``: the whole training state, every N epochs and
 of the last finished epoch when training is interrupted, the newest :data:`KEEP_CHECKPOINTS`
 kept unless told otherwise; ``best_model.json``: the best epoch's model so far), ``output/`` and ``logs/training.log``.
+One process at a time trains a run folder (:func:`exclusive`).
 :class:`CheckpointHook` writes the checkpoints: it is the ``on_epoch_end`` hook of the epoch
 loop (:func:`stingerml.learn.epochs.run_epochs`), not a progress callback.
 The trainers' ``runs`` modules (:mod:`stingerml.tabular.runs`, :mod:`stingerml.sequence.runs`)
@@ -12,14 +13,16 @@ add what their data and outputs are.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import hashlib
 import json
 import math
+import os
 import secrets
 from array import array
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 from ..core import jsonfile
 from ..core.atomic import write_bytes_atomic
@@ -47,6 +50,24 @@ CHECKPOINT_EVERY = 10
 """Every trainer's default checkpoint interval in epochs (``--checkpoint-every``)."""
 RUNS_DIR = "runs"
 """Where runs go unless told (``--runs-dir``): each run is a new folder in it."""
+
+RUN_FILE = "run.json"
+"""The file that makes a folder a run folder (its settings and source)."""
+
+
+def owns(run_dir: Path, path: Path) -> bool:
+    """Whether the existing file ``path`` is one of the run folder ``run_dir``'s own files: its
+    ``run.json`` or anything in its subfolders (``data/``, ``checkpoints/``, ``output/``, ``logs/``).
+    False when ``run_dir`` is not a run folder (no ``run.json``); other files beside ``run.json``
+    (a user's predictions, say) are not the run's."""
+    if not (run_dir / RUN_FILE).is_file():
+        return False
+    try:
+        rel = path.resolve().relative_to(run_dir.resolve())
+    except ValueError:
+        return False
+    return len(rel.parts) > 1 or rel.parts == (RUN_FILE,)
+
 
 MAX_COUNT = 10_000_000
 """Upper bound of epochs, patience, checkpoint interval, batch size and layer sizes: far above use."""
@@ -100,11 +121,13 @@ def state_from_bytes(data: bytes, source: str, n_params: Optional[int] = None,
         raise err(f"{source}: \"V\" (Adam's second moments) holds a negative value; {_FIX_CHECKPOINT}")
     if (st.best_P is None) != (doc["best_loss"] is None) or (st.best_P is None) != (st.best_epoch == 0):
         raise err(f"{source}: \"best_P\", \"best_loss\" and \"best_epoch\" disagree; {_FIX_CHECKPOINT}")
-    if len(st.history) != epoch or not all(
-            isinstance(h, dict) and all(isinstance(k, str) and jsonfile._is(v, float) for k, v in h.items())
-            for h in st.history):
-        raise err(f"{source}: \"history\" must hold one object of numbers per epoch done ({epoch}); "
-                  f"{_FIX_CHECKPOINT}")
+    keys = set(st.history[0]) if st.history and isinstance(st.history[0], dict) else set()
+    if len(st.history) != epoch or not {"epoch", "loss"} <= keys or not all(
+            isinstance(h, dict) and set(h) == keys and h["epoch"] == i + 1
+            and all(isinstance(k, str) and jsonfile._is(v, float) for k, v in h.items())
+            for i, h in enumerate(st.history)):
+        raise err(f"{source}: \"history\" must hold one object of numbers per epoch done ({epoch}), each with "
+                  f"the same keys, its \"epoch\" (1, 2, ...) and \"loss\"; {_FIX_CHECKPOINT}")
     return st
 
 
@@ -253,6 +276,32 @@ class CheckpointHook:
         ckpt = last_checkpoint(self.run_dir)
         log_line(self.run_dir, f"interrupted; last checkpoint: {ckpt.name if ckpt else 'none'}")
         return RunInterrupted(self.run_dir, ckpt)
+
+
+@contextlib.contextmanager
+def exclusive(run_dir: Path) -> Iterator[None]:
+    """Within: this process is the only one training ``run_dir``: an advisory lock (``flock``) on the
+    folder itself, released on exit and by the system when the process dies (a killed run can be
+    resumed at once). A second process training the same run (``--resume`` of a run still running)
+    is TrainingError, before it writes anything. Where there is no ``flock`` (Windows,
+    WebAssembly) or the file system has no locks, nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # no flock here
+        yield
+        return
+    fd = os.open(run_dir, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise TrainingError(f"{run_dir}: another process is training this run right now; wait for it "
+                                "to end (or stop it) before --resume") from None
+        except OSError:
+            pass  # a file system without locks
+        yield
+    finally:
+        os.close(fd)
 
 
 def log_line(run_dir: Path, line: str) -> None:

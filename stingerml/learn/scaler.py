@@ -7,7 +7,8 @@ from array import array
 from typing import Optional, Sequence, Tuple, Union
 
 from .._kernels import kernels
-from ..core.matrix import Matrix
+from ..core.matrix import Matrix, Rows
+from ..core.progress import Tick
 from .estimator import as_matrix, check_fitted
 
 BROWSER = "browser"
@@ -39,16 +40,22 @@ class Scaler:
             raise ValueError(f"Scaler: algorithm must be one of {', '.join(ALGORITHMS)}, not {algorithm!r}")
         self.algorithm = algorithm
 
-    def fit(self, X: Matrix, n_rows: Optional[int] = None, n_features: Optional[int] = None) -> "Scaler":
-        """Fit on the rows of ``X`` in order; returns self.
+    def fit(self, X: Union[Matrix, Rows], n_rows: Optional[int] = None, n_features: Optional[int] = None, *,
+            tick: Optional[Tick] = None) -> "Scaler":
+        """Fit on the rows of ``X`` in order (a :class:`~stingerml.core.matrix.Rows` view too); returns self.
+        ``tick(done, n_features)`` before the first feature and after each of the ``"two-pass"`` algorithm.
 
         ``fit(flat, n_rows, n_features)`` is the deprecated old form.
         """
-        X = as_matrix(X, "Scaler.fit", n_features, n_rows)
+        if not isinstance(X, Rows):
+            X = as_matrix(X, "Scaler.fit", n_features, n_rows)
         if X.n_rows <= 0:
             raise ValueError("cannot fit a scaler on zero rows")
-        fit = kernels().scaler_fit if self.algorithm == BROWSER else _fit_two_pass
-        self.mean_, self.scale_ = fit(X.data, X.n_rows, X.n_cols)
+        if self.algorithm == BROWSER:
+            data = X.take().data if isinstance(X, Rows) else X.data
+            self.mean_, self.scale_ = kernels().scaler_fit(data, X.n_rows, X.n_cols)
+        else:
+            self.mean_, self.scale_ = _fit_two_pass(X, tick)
         self.n_features_ = X.n_cols
         return self
 
@@ -74,16 +81,22 @@ class Scaler:
         return out.data if legacy else out
 
 
-def _fit_two_pass(data: Sequence[float], n: int, nf: int) -> Tuple[array, array]:
-    """The ``"two-pass"`` algorithm (:data:`ALGORITHMS`): float32 ``(mean, scale)`` of ``n × nf`` rows."""
+def _fit_two_pass(X: Union[Matrix, Rows], tick: Optional[Tick] = None) -> Tuple[array, array]:
+    """The ``"two-pass"`` algorithm (:data:`ALGORITHMS`): float32 ``(mean, scale)`` of the rows of ``X``
+    (a view's rows are read a column at a time, not copied)."""
     ordered_sum = kernels().ordered_sum
     means, scales = array("f"), array("f")
+    n, nf = X.n_rows, X.n_cols
+    if tick is not None:
+        tick(0, nf)
     for j in range(nf):
-        col = data[j:n * nf:nf]
+        col = X.column(j)
         m = ordered_sum(col) / n
-        sd = math.sqrt(ordered_sum([(v - m) * (v - m) for v in col]) / n)
+        sd = math.sqrt(ordered_sum((v - m) * (v - m) for v in col) / n)
         means.append(m)
         scales.append(sd if sd > 0.0 else 1.0)
+        if tick is not None:
+            tick(j + 1, nf)
     for j in range(nf):
         if scales[j] == 0.0 or not math.isfinite(scales[j]):  # a spread below float32's range
             scales[j] = 1.0

@@ -1,6 +1,6 @@
 """The export of a sequence run: ``model.onnx``, the TFLite files and ``meta.json`` as one set.
 
-The TFLite files follow ``stingerml tabular``'s names and ``--tflite`` kinds: ``int8`` writes
+The TFLite files follow ``stingerml tabular``'s names and ``--tflite-kind`` kinds: ``int8`` writes
 the full-int8 ``model.tflite`` (the TCN only; calibrated on representative training samples,
 :mod:`.quantize`), ``float`` the float32 ``model_float32.tflite``, ``both`` both. ``meta.json``
 states what a device needs: the input layout, how the mask is given and used, the steps
@@ -22,7 +22,7 @@ ONNX_FILE, TFLITE_FILE, TFLITE_FLOAT_FILE, META_FILE = "model.onnx", "model.tfli
 
 
 def default_tflite(architecture: str) -> str:
-    """The ``--tflite`` kind a run writes when none is given: ``int8`` for the TCN (as ``tabular``),
+    """The ``--tflite-kind`` kind a run writes when none is given: ``int8`` for the TCN (as ``tabular``),
     ``float`` for the LSTM (it has no int8 form)."""
     return "int8" if architecture == "tcn" else "float"
 
@@ -32,7 +32,7 @@ def check_tflite(architecture: str, kind: str) -> None:
     if kind not in TFLITE_KINDS:
         raise ExportError(f"unknown TFLite kind {kind!r}; choose one of {', '.join(TFLITE_KINDS)}")
     if architecture != "tcn" and kind != "float":
-        raise ExportError(f"--tflite {kind}: only the TCN has an int8 TFLite; give --tflite float for the LSTM")
+        raise ExportError(f"--tflite-kind {kind}: only the TCN has an int8 TFLite; give --tflite-kind float for the LSTM")
 
 
 def device_contract(net: SequenceNetwork, quantized: Optional[QuantizedTCN] = None,

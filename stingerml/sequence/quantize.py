@@ -56,7 +56,7 @@ def quantize_tcn(net: SequenceNetwork, representative: Sequences) -> QuantizedTC
     """
     if net.architecture != "tcn":
         raise ExportError("int8 TFLite: only the TCN has an int8 form; export the LSTM as float32 "
-                          "(--tflite float)")
+                          "(--tflite-kind float)")
     check_sequence_network(net, "int8 quantization")
     if representative.n_samples == 0:
         raise ExportError("int8 quantization: the representative set is empty; give at least one sample")

@@ -11,7 +11,7 @@ folder names, checkpoint files and log), holding::
     output/model.json            the final network (stingerml-sequence, float32 exact)
     output/model.onnx            the same network as ONNX (float32; scaler and mask inside)
     output/model.tflite          full int8 TFLite of the TCN, calibrated on 100 training samples (seeded)
-    output/model_float32.tflite  float32 TFLite (--tflite float|both; the LSTM's only TFLite)
+    output/model_float32.tflite  float32 TFLite (--tflite-kind float|both; the LSTM's only TFLite)
     output/meta.json             input layout, mask handling, quantization, classes, metrics (float and
                                  int8), settings
     output/training_history.json per epoch: loss, accuracy, val_loss, val_accuracy
@@ -42,7 +42,7 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
-    RunInterrupted, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id,
+    RunInterrupted, exclusive, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id,
     state_from_bytes,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
@@ -205,7 +205,6 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
         state: Optional[TrainState] = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else None
-        log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if data_path is None or settings is None:
             raise TypeError("train_run needs data_path and settings (or resume)")
@@ -218,16 +217,19 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         state = None  # a fresh start
 
     try:
-        if resume is None:
-            try:
-                _start_run(run_dir, Path(data_path), settings, split, started, data)
-            except OSError as exc:
-                raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-            X = data.X
-            log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} "
-                              f"features, split {len(split.train)}/{len(split.val)}/{len(split.test)}, "
-                              f"backend {backend()}")
-        return _train(run_dir, settings, data, split, state, started, source, progress, keep_checkpoints)
+        with exclusive(run_dir):  # one process per run: a --resume of a running run is refused
+            if resume is None:
+                try:
+                    _start_run(run_dir, Path(data_path), settings, split, started, data)
+                except OSError as exc:
+                    raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
+                X = data.X
+                log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} "
+                                  f"features, split {len(split.train)}/{len(split.val)}/{len(split.test)}, "
+                                  f"backend {backend()}")
+            if resume is not None:
+                log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+            return _train(run_dir, settings, data, split, state, started, source, progress, keep_checkpoints)
     except (KeyboardInterrupt, RunInterrupted):
         raise
     except BaseException:

@@ -12,7 +12,9 @@ Every request carries ``Authorization: Bearer <token>``. The token is kept in
 the client only: it is never part of a message, a log line or a file
 (``repr`` of the client hides it). Each request has a timeout (seconds) and is
 retried on a connection error, a timeout or a 5xx answer (``retries`` more
-times, waiting 0.5 s, 1 s, 2 s, ...); a 4xx answer is an error at once.
+times, at most :data:`MAX_RETRIES`, waiting 0.5 s, 1 s, 2 s, ... but never more than
+:data:`MAX_WAIT`); a 4xx answer is an error at once. The timeout is above 0 and at most
+:data:`MAX_TIMEOUT`.
 Errors are :class:`~stingerml.core.errors.ApiError`, one line naming the method,
 the URL and what to do.
 """
@@ -31,6 +33,12 @@ from ..core.errors import ApiError
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
+MAX_TIMEOUT = 3600.0
+"""Longest ``timeout`` of one request (seconds)."""
+MAX_RETRIES = 10
+"""Most retries of one request: with the waits capped at :data:`MAX_WAIT`, a request gives up within minutes."""
+MAX_WAIT = 30.0
+"""Longest wait between two attempts (seconds)."""
 UPLOAD_FIELDS = {"model.tflite": "model", "meta.json": "meta", "model.onnx": "onnx"}
 """Which output file goes in which form field of the upload."""
 
@@ -40,11 +48,20 @@ class ApiClient:
 
     def __init__(self, base: str, token: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
                  backoff: float = 0.5) -> None:
-        parts = urllib.parse.urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urllib.parse.urlsplit(base)
+            parts.port  # noqa: B018 (raises ValueError on a port that is not a number from 0 to 65535)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ApiError(f"--api-base {base!r} is not an http(s) URL; give one like https://api.example.com")
         if not token:
             raise ApiError("no API token: give --token T (or set STINGERML_API_TOKEN)")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT:
+            raise ApiError(f"--api-timeout {timeout}: give the seconds a request may take, a number above 0 and "
+                           f"at most {MAX_TIMEOUT:g}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
+            raise ApiError(f"--api-retries {retries}: give a whole number from 0 to {MAX_RETRIES}")
         self.base = base.rstrip("/")
         self._token = token
         self.timeout = timeout
@@ -66,7 +83,7 @@ class ApiClient:
         problem = ""
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                time.sleep(min(self.backoff * 2 ** (attempt - 1), MAX_WAIT))
             req = urllib.request.Request(url, data=body, headers=headers, method=method)
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:

@@ -21,14 +21,14 @@ import json
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ..core import jsonfile
 from ..core.dense import DenseNetwork
 from ..core.errors import ModelFormatError, TabularDataError
 from ..core.matrix import Matrix
 from ..core.progress import ProgressCallback
-from .csvdata import Schema, Table, read_table
+from .csvdata import Schema, Table, read_table, read_table_chunks
 
 MAX_CATEGORIES = 50
 METADATA_KEY = "one_hot"
@@ -166,3 +166,19 @@ def read_for_network(path: Union[str, Path], net: DenseNetwork, label: Optional[
         return read_table(path, label, features=net.feature_names, **kw), []
     table = read_table(path, label, features=encoding.columns, categorical=list(encoding.categories), **kw)
     return apply_one_hot(table, encoding)
+
+
+def chunks_for_network(path: Union[str, Path], net: DenseNetwork, *, drop_missing: bool = False,
+                       progress: Optional[ProgressCallback] = None,
+                       chunk_rows: int = 4096) -> Tuple[Iterator[Table], List[str]]:
+    """:func:`read_for_network` for prediction (no labels), as Tables of ``chunk_rows`` rows streamed from
+    the CSV (:func:`~.csvdata.read_table_chunks`: only a chunk is held), and the warnings. A model with
+    one-hot columns, and a ``.npy``/``.npz`` file, are read whole (one Table): the warnings about
+    unseen categories count the whole file."""
+    from .arrays import is_array_file
+
+    if is_array_file(path) or network_encoding(net) is not None:
+        table, notes = read_for_network(path, net, drop_missing=drop_missing, progress=progress)
+        return iter([table]), notes
+    return read_table_chunks(path, net.feature_names, drop_missing=drop_missing, progress=progress,
+                             chunk_rows=chunk_rows), []

@@ -60,7 +60,7 @@ class Table:
     ``X``: ``n_rows × n_features`` float64 features in file order (rows with a
     missing cell left out when ``drop_missing``). ``y``: class index per row
     (classification) or ``None``; ``Y``: ``n_rows × n_targets`` float64 targets
-    (regression) or ``None``. ``lines``: the CSV line of each row (1 = header).
+    (regression) or ``None``. ``lines``: the CSV line of each row (1 = header; an ``array("q")``).
     ``groups``: the group column's text per row, or ``None``. ``sha256``: of the
     CSV file's bytes. ``text``: the cells (stripped) of every text (categorical)
     feature column, per row; ``X`` does not hold them (see :mod:`.categorical`).
@@ -77,7 +77,7 @@ class Table:
     Y: Optional[Matrix]
     target_names: Tuple[str, ...]
     groups: Optional[List[str]]
-    lines: List[int]
+    lines: Sequence[int]
     dropped: int
     path: str
     sha256: str
@@ -296,6 +296,39 @@ def read_table(
     Raises:
         TabularDataError: naming the file, line and column of the first problem.
     """
+    return next(_tables(path, label, features=features, targets=targets, schema=schema, group=group,
+                        drop_missing=drop_missing, need_labels=need_labels, min_classes=min_classes,
+                        categorical=categorical, ignore=ignore, progress=progress))
+
+
+def read_table_chunks(path: PathLike, features: Sequence[str], *, drop_missing: bool = False,
+                      progress: Optional[ProgressCallback] = None, chunk_rows: int = 4096) -> Iterator[Table]:
+    """The numeric ``features`` of a CSV (no labels: prediction) as :class:`Table` s of ``chunk_rows``
+    rows each (the last fewer), in file order, while the file is streamed: only a chunk is held.
+    Each chunk's ``dropped`` counts the rows with a missing cell left out since the previous chunk.
+    A problem is found when its row is reached (rows before it were yielded already); the scan
+    before the first chunk checks the header and every row's width, as :func:`read_table`."""
+    return _tables(path, None, features=features, drop_missing=drop_missing, need_labels=False,
+                   min_classes=0, progress=progress, chunk_rows=chunk_rows)
+
+
+def _tables(
+    path: PathLike,
+    label: Optional[str] = None,
+    *,
+    features: Optional[Sequence[str]] = None,
+    targets: Optional[Sequence[str]] = None,
+    schema: Optional[Union[PathLike, Schema]] = None,
+    group: Optional[str] = None,
+    drop_missing: bool = False,
+    need_labels: bool = True,
+    min_classes: int = 2,
+    categorical: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    progress: Optional[ProgressCallback] = None,
+    chunk_rows: Optional[int] = None,
+) -> Iterator[Table]:
+    """:func:`read_table` (``chunk_rows`` None: one Table of every row) or its rows ``chunk_rows`` at a time."""
     p = Path(path)
     sch = schema if isinstance(schema, Schema) or schema is None else read_schema(schema)
     stream = _Stream(p, progress)
@@ -346,16 +379,32 @@ def read_table(
     columns = tuple(header[k] for k in all_cols)
     names = tuple(header[k] for k in feat_cols)
 
-    X = array("d")
-    Yv = array("d")
-    raw_labels: List[str] = []
-    groups: List[str] = []
-    lines: List[int] = []
-    dropped = 0
     numeric_cols = feat_cols + (out_cols if regression else [])
-    text: Dict[str, List[str]] = {header[k]: [] for k in text_cols}
     interned: Dict[str, str] = {}  # one string object per distinct label or category, not one per row
+    any_rows = False
+
+    def table() -> Table:
+        classes: Tuple[str, ...] = ()
+        y: Optional[List[int]] = None
+        if not regression and raw_labels:
+            classes, y = _encode(p, raw_labels, lines, label or "", sch, min_classes if need_labels else 0)
+        return Table(
+            X=Matrix(X, len(feat_cols)), feature_names=tuple(names), y=y, classes=classes,
+            label=label or "", Y=Matrix(Yv, len(out_cols)) if regression and out_cols else None,
+            target_names=outputs if regression else (), groups=groups if group_col is not None else None,
+            lines=lines, dropped=dropped, path=str(p), sha256=stream.sha256,
+            text=text, columns=columns,
+        )
+
+    def empty() -> Tuple[array, array, List[str], List[str], array, int, Dict[str, List[str]]]:
+        return array("d"), array("d"), [], [], array("q"), 0, {header[k]: [] for k in text_cols}
+
+    X, Yv, raw_labels, groups, lines, dropped, text = empty()
     for line, cells in stream.rows():
+        if chunk_rows is not None and len(lines) == chunk_rows:
+            yield table()
+            any_rows = True
+            X, Yv, raw_labels, groups, lines, dropped, text = empty()
         missing = [k for k in numeric_cols + text_cols + ([] if regression else out_cols) if is_missing(cells[k])]
         if group_col is not None and is_missing(cells[group_col]):
             missing.append(group_col)
@@ -386,20 +435,10 @@ def read_table(
         for k in text_cols:
             text[header[k]].append(interned.setdefault(cells[k].strip(), cells[k].strip()))
         lines.append(line)
-    if not lines:
+    if not lines and not any_rows:
         raise TabularDataError(f"{p}: every row has a missing value ({dropped} dropped); nothing left to use")
-
-    classes: Tuple[str, ...] = ()
-    y: Optional[List[int]] = None
-    if not regression and raw_labels:
-        classes, y = _encode(p, raw_labels, lines, label or "", sch, min_classes if need_labels else 0)
-    return Table(
-        X=Matrix(X, len(feat_cols)), feature_names=tuple(names), y=y, classes=classes,
-        label=label or "", Y=Matrix(Yv, len(out_cols)) if regression and out_cols else None,
-        target_names=outputs if regression else (), groups=groups if group_col is not None else None,
-        lines=lines, dropped=dropped, path=str(p), sha256=stream.sha256,
-        text=text, columns=columns,
-    )
+    if lines or dropped:
+        yield table()
 
 
 def _did_you_mean(name: str, header: Sequence[str]) -> str:
@@ -430,7 +469,7 @@ def class_order(values: Sequence[str]) -> Tuple[str, ...]:
     return tuple(sorted(distinct))
 
 
-def _encode(p: Path, labels: List[str], lines: List[int], label: str, sch: Optional[Schema],
+def _encode(p: Path, labels: List[str], lines: Sequence[int], label: str, sch: Optional[Schema],
             min_classes: int) -> Tuple[Tuple[str, ...], List[int]]:
     """Class list and the index of each row's label (errors name the first bad line)."""
     if sch is not None and sch.classes:

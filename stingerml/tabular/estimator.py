@@ -46,9 +46,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from .._kernels import kernels
 from ..core.dense import ACTIVATIONS, BOUNDS, DenseLayer, DenseNetwork, predicted_classes
 from ..core.errors import TabularDataError, TrainingError
-from ..core.matrix import Matrix, take_rows
+from ..core.matrix import Matrix, Rows
 from ..core.preprocess import PREPROCESSORS, apply_rows
-from ..core.progress import Progress, ProgressCallback
+from ..core.progress import Progress, ProgressCallback, Reporter
 from ..core.rng import XorShift32
 from ..learn.estimator import as_matrix, check_fitted
 from ..learn import metrics
@@ -57,10 +57,13 @@ from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import random_split, stratified_split
 
 
-def _check_X(X: Matrix, what: str) -> None:
-    as_matrix(X, what)  # TypeError unless a Matrix
+def _check_X(X: Union[Matrix, Rows], what: str) -> None:
+    if not isinstance(X, Rows):
+        as_matrix(X, what)  # TypeError unless a Matrix (or a view of one)
     if X.n_rows == 0:
         raise TabularDataError(f"{what}: X has no rows")
+    if isinstance(X, Rows):  # a view: its matrix's values are checked (one pass, no copy)
+        X = X.matrix
     if all(map(math.isfinite, X.data)):
         return
     for k, v in enumerate(X.data):
@@ -69,10 +72,25 @@ def _check_X(X: Matrix, what: str) -> None:
                                    "every feature must be a finite number")
 
 
-def scale_rows(X: Matrix, mean: Sequence[float], scale: Sequence[float]) -> array:
-    """``(x - mean[j]) / scale[j]`` in float64, flat like ``X``."""
+def copy_rows(X: Union[Matrix, Rows], positions: Optional[Sequence[int]] = None) -> array:
+    """A float64 copy of the rows of ``X`` (``positions``: only those, in that order), flat."""
+    if isinstance(X, Rows):
+        return X.take(positions).data
+    if positions is None:
+        return array("d", X.data if isinstance(X.data, array) and X.data.typecode == "d" else array("d", X.data))
+    return Rows(X, positions).take().data
+
+
+CHUNK_ROWS = 4096
+"""Rows a prediction scales and runs at a time (:func:`network_outputs`): its copy of the rows stays small."""
+
+
+def scale_rows(X: Union[Matrix, Rows], mean: Sequence[float], scale: Sequence[float],
+               positions: Optional[Sequence[int]] = None) -> array:
+    """``(x - mean[j]) / scale[j]`` in float64 of the rows of ``X`` (``positions``: only those rows,
+    in that order), flat: the one copy of those rows (a view's rows are gathered into it)."""
     nf = X.n_cols
-    out = array("d", X.data if isinstance(X.data, array) and X.data.typecode == "d" else array("d", X.data))
+    out = copy_rows(X, positions)
     for j in range(nf):
         m, s = float(mean[j]), float(scale[j])
         out[j::nf] = array("d", [(v - m) / s for v in out[j::nf]])
@@ -89,19 +107,25 @@ def network_params(net: DenseNetwork) -> Tuple[array, List[int]]:
     return P, sizes
 
 
-def network_outputs(net: DenseNetwork, X: Matrix) -> array:
-    """Outputs of ``net`` for every row of raw features ``X`` (its preprocessing and scaler applied), flat
-    ``n × n_outputs``.
+def network_outputs(net: DenseNetwork, X: Union[Matrix, Rows]) -> array:
+    """Outputs of ``net`` for every row of raw features ``X`` (a Matrix or a view; its preprocessing and
+    scaler applied), flat ``n × n_outputs``.
 
     Probabilities for softmax/sigmoid networks, values for linear ones; computed
-    by the active backend's kernel (the same bits on both).
+    by the active backend's kernel (the same bits on both), :data:`CHUNK_ROWS` rows at a time (a
+    row's outputs do not depend on the others: only a chunk's scaled copy is held).
     """
     if X.n_cols != net.n_features:
         raise TabularDataError(f"the model takes {net.n_features} features, the data has {X.n_cols}")
     P, sizes = network_params(net)
-    X = apply_rows(net.preprocess, X)
-    Xs = scale_rows(X, net.mean, net.scale) if net.mean is not None else array("d", X.data)
-    out, _ = kernels("tabular").forward(P, sizes, Xs, X.n_rows, net.output, (), net.output_activation)
+    if net.preprocess:
+        X = apply_rows(net.preprocess, X.take() if isinstance(X, Rows) else X)
+    forward = kernels("tabular").forward
+    out = array("d")
+    for start in range(0, X.n_rows, CHUNK_ROWS):
+        part = range(start, min(X.n_rows, start + CHUNK_ROWS))
+        Xs = scale_rows(X, net.mean, net.scale, part) if net.mean is not None else copy_rows(X, part)
+        out.extend(forward(P, sizes, Xs, len(part), net.output, (), net.output_activation)[0])
     return out
 
 
@@ -173,14 +197,17 @@ class _TabularMLP:
 
     # -- fitting -----------------------------------------------------------------------------
 
-    def _fit(self, X: Matrix, T: array, n_out: int, kind: str, val: Optional[Tuple[Matrix, array]],
-             progress: Optional[ProgressCallback], state: Optional[TrainState], stratify: Optional[List[int]],
-             on_epoch_end: Optional[EpochHook]):
+    def _fit(self, X: Union[Matrix, Rows], T: array, n_out: int, kind: str,
+             val: Optional[Tuple[Union[Matrix, Rows], array]], progress: Optional[ProgressCallback],
+             state: Optional[TrainState], stratify: Optional[List[int]], on_epoch_end: Optional[EpochHook]):
+        """Train on the rows of ``X`` (a view is never copied whole: each chunk of
+        ``BATCHES_PER_REPORT`` batches is gathered and scaled on its own) and targets ``T``."""
         self._check_params()
         _check_X(X, "fit")
-        X = apply_rows(self.preprocess, X)
-        if val is not None:
-            val = (apply_rows(self.preprocess, val[0]), val[1])
+        if self.preprocess:  # a step makes new features: the rows are copied once
+            X = apply_rows(self.preprocess, X.take() if isinstance(X, Rows) else X)
+        if val is not None and self.preprocess:
+            val = (apply_rows(self.preprocess, val[0].take() if isinstance(val[0], Rows) else val[0]), val[1])
         if val is None and self.early_stopping:
             n = X.n_rows
             if stratify is not None:
@@ -188,14 +215,15 @@ class _TabularMLP:
                                          (1.0 - self.validation_fraction, self.validation_fraction, 0.0), self.seed)
             else:
                 parts = random_split(n, (1.0 - self.validation_fraction, self.validation_fraction, 0.0), self.seed)
-            val = (_rows(X, parts.val), _rows(Matrix(T, n_out), parts.val).data)
-            X, T = _rows(X, parts.train), _rows(Matrix(T, n_out), parts.train).data
-        scaler = Scaler(TWO_PASS).fit(X)  # the trainers' algorithm: models' bytes depend on it
+            view = X if isinstance(X, Rows) else Rows(X, range(n))
+            val = (Rows(view.matrix, [view.index[p] for p in parts.val]), _rows(Matrix(T, n_out), parts.val).data)
+            X, T = Rows(view.matrix, [view.index[p] for p in parts.train]), _rows(Matrix(T, n_out), parts.train).data
+        # the trainers' algorithm (models' bytes depend on it); a column at a time, each a counted step
+        scaler = Scaler(TWO_PASS).fit(X, tick=Reporter(progress).ticks("scale", "fitting the scaler: feature", every=1))
         self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         self.n_features_in_ = X.n_cols
         sizes = [X.n_cols, *self.hidden_layer_sizes, n_out]
         K = kernels("tabular")
-        Xs = scale_rows(X, self.mean_, self.scale_)
         self.sizes_ = sizes
         n = X.n_rows
         if val is not None:
@@ -212,8 +240,12 @@ class _TabularMLP:
         cache: Dict[str, Any] = {}  # per-fit values the validation metrics reuse every epoch
 
         def train_part(part: Sequence[int], bc1: array, bc2: array, rng_state: int) -> Tuple[float, int, int]:
-            return K.train_epoch(st.P, st.M, st.V, sizes, Xs, T, part, self.batch_size, kind, self.dropout,
-                                 self.alpha, self.learning_rate, bc1, bc2, rng_state, self._acts)
+            Xs = scale_rows(X, self.mean_, self.scale_, part)  # this chunk's rows: row k is row part[k]
+            Ts = array("d")
+            for r in part:
+                Ts.extend(T[r * n_out:(r + 1) * n_out])
+            return K.train_epoch(st.P, st.M, st.V, sizes, Xs, Ts, range(len(part)), self.batch_size, kind,
+                                 self.dropout, self.alpha, self.learning_rate, bc1, bc2, rng_state, self._acts)
 
         def validate() -> Dict[str, float]:
             out, vloss = K.forward(st.P, sizes, Xv, val[0].n_rows, kind, Tv, self._acts)
@@ -284,8 +316,8 @@ def layers_from_params(P: Sequence[float], sizes: Sequence[int],
 
 
 def _rows(X: Matrix, idx: Sequence[int]) -> Matrix:
-    """Rows ``idx`` of ``X`` (in that order) as a float64 Matrix."""
-    return Matrix(array("d", take_rows(X.data, X.n_cols, idx)), X.n_cols)
+    """Rows ``idx`` of ``X`` (in that order) as a float64 Matrix (a copy; :class:`Rows` is the view)."""
+    return Rows(X, idx).take()
 
 
 class MLPClassifier(_TabularMLP):
@@ -338,7 +370,7 @@ class MLPClassifier(_TabularMLP):
         K = len(self.classes_)
         if K == 2:
             return array("d", [float(c) for c in codes])
-        T = array("d", bytes(8 * K * len(codes)))
+        T = array("d", [0.0]) * (K * len(codes))
         for r, c in enumerate(codes):
             T[r * K + c] = 1.0
         return T

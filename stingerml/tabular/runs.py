@@ -11,7 +11,7 @@ A run folder ``runs/run_YYYYmmdd_HHMMSS_<8 hex>/`` (UTC start time, random suffi
     output/model.json           the final network (stingerml-network, float32 exact)
     output/model.onnx           the same network as ONNX (float32, scaler folded in)
     output/model.tflite         full int8 TFLite, calibrated on 100 training rows (seeded)
-    output/model_float32.tflite float32 TFLite, raw input (with --tflite float|both)
+    output/model_float32.tflite float32 TFLite, raw input (with --tflite-kind float|both)
     output/meta.json            version, timestamp, dataset id + sha256, features, scaler,
                                 classes, architecture, test metrics (float and int8),
                                 training settings, and the int8 quantization parameters
@@ -43,10 +43,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from .._kernels import backend
 from .._version import __version__
 from ..core import preprocess
-from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
+from ..core.atomic import open_atomic, write_bytes_atomic, write_set_to_folder, write_text_atomic
 from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
-from ..core.matrix import Matrix
-from ..core.progress import ProgressCallback, Reporter
+from ..core.matrix import Matrix, Rows
+from ..core.progress import Progress, ProgressCallback, Reporter
 from ..core.quantized import QuantizedNetwork
 from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
 from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
@@ -63,7 +63,7 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
-    checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    checkpoint_path, exclusive, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -235,6 +235,7 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
                            targets=settings.targets or None, schema=schema, group=settings.group,
                            drop_missing=settings.drop_missing, ignore=settings.ignore, progress=progress)
     src = Path(csv_path).name
+    _prepare(progress, 1, f"splitting {table.n_rows} rows")
     if table.groups is not None:
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
     elif table.y is not None:
@@ -253,6 +254,17 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
                 else "give a known step or none"
             raise TabularDataError(f"{csv_path}: {exc}; {hint}") from None
     return table, split
+
+
+PREPARE_STEPS = 3
+"""The counted ``prepare`` events between reading and the first batch (:func:`_prepare`)."""
+
+
+def _prepare(progress: Optional[ProgressCallback], step: int, message: str) -> None:
+    """Report step ``step`` of :data:`PREPARE_STEPS` (stage ``prepare``): on a big data set each takes
+    seconds, and a line without a terminal comes only from events (at least every 10 s)."""
+    if progress is not None:
+        progress(Progress("prepare", message, step, PREPARE_STEPS))
 
 
 def _estimator(s: RunSettings, has_val: bool) -> Union[MLPClassifier, MLPRegressor]:
@@ -321,7 +333,6 @@ def train_run(
         info, settings, table, split, ckpt, state = _resumable(run_dir)
         started = _dt.datetime.fromisoformat(info["started"])
         source = Path(info["source"])
-        log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
     else:
         if csv_path is None or settings is None:
             raise TypeError("train_run needs csv_path and settings (or resume)")
@@ -337,14 +348,18 @@ def train_run(
         state = None  # a fresh start
 
     try:
-        if resume is None:
-            try:
-                _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
-            except OSError as exc:
-                raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-            log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
-                          f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
-        return _train(run_dir, settings, table, split, state, started, source, progress, keep_checkpoints)
+        with exclusive(run_dir):  # one process per run: a --resume of a running run is refused
+            if resume is None:
+                _prepare(progress, 2, "writing the run folder (its data copy and split)")
+                try:
+                    _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
+                except OSError as exc:
+                    raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
+                log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
+                              f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
+            if resume is not None:
+                log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
+            return _train(run_dir, settings, table, split, state, started, source, progress, keep_checkpoints)
     except (KeyboardInterrupt, RunInterrupted):
         raise
     except BaseException:
@@ -370,13 +385,14 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "progress": events, "state": state,
                               "on_epoch_end": checkpoints}
     if split.val:
-        fit_kw["validation_data"] = (_rows(X, split.val), _part(table, split.val))
+        fit_kw["validation_data"] = (Rows(X, split.val), _part(table, split.val))
+    _prepare(progress, 3, f"gathering the {len(split.train)} training rows' targets")
     try:
         events.start(0 if state is None else state.epoch, settings.epochs)
         if settings.regression:
-            est.fit(_rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
+            est.fit(Rows(X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
         else:
-            est.fit(_rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
+            est.fit(Rows(X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     except KeyboardInterrupt as exc:
         raise checkpoints.interrupted() from exc
     net = with_encoding(est.to_model(), table.encoding)
@@ -384,7 +400,7 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
     metrics = None
     if split.test:
         qnet = None if settings.tflite == "float" else quantize(net, rep)
-        metrics = _meta_metrics(evaluate(net, _rows(X, split.test), _part(table, split.test), qnet, progress))
+        metrics = _meta_metrics(evaluate(net, Rows(X, split.test), _part(table, split.test), qnet, progress))
     try:
         _finish(run_dir, est, table, split, settings, metrics, started, rep, source)
     except BaseException:
@@ -454,7 +470,7 @@ def _metrics(net, out: Sequence[float], truth) -> Dict[str, Any]:
 def representative(table: Table, split: Split, settings: RunSettings) -> Matrix:
     """The int8 calibration rows of a run: ``settings.calibration_rows`` (default 100) training rows drawn
     with ``settings.seed`` (all of them when there are fewer; see :func:`stingerml.deploy.quantize.representative_rows`)."""
-    return representative_rows(_rows(table.X, split.train), settings.calibration_rows, settings.seed)
+    return representative_rows(Rows(table.X, split.train), settings.calibration_rows, settings.seed)
 
 
 def load_quantized(run_dir: PathLike, net) -> Optional[QuantizedNetwork]:
@@ -513,18 +529,19 @@ def checkpoint_network(path: PathLike):
     est = _estimator(settings, bool(split.val))
     fit_kw: Dict[str, Any] = {"feature_names": table.feature_names, "state": state}
     if split.val:
-        fit_kw["validation_data"] = (_rows(table.X, split.val), _part(table, split.val))
+        fit_kw["validation_data"] = (Rows(table.X, split.val), _part(table, split.val))
     state.done = True  # no epoch runs: fit only sets up the scaler, names and sizes around these weights
     if settings.regression:
-        est.fit(_rows(table.X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
+        est.fit(Rows(table.X, split.train), _part(table, split.train), target_names=table.target_names, **fit_kw)
     else:
-        est.fit(_rows(table.X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
+        est.fit(Rows(table.X, split.train), _part(table, split.train), classes=table.classes, **fit_kw)
     return with_encoding(est.snapshot(state.P), table.encoding)
 
 
 def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settings: RunSettings, split: Split,
                started: _dt.datetime, table: Table) -> None:
-    write_bytes_atomic(run_dir / "data" / _data_copy(csv_path), csv_path.read_bytes())
+    with open(csv_path, "rb") as src, open_atomic(run_dir / "data" / _data_copy(csv_path)) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)  # in pieces: a big CSV is never held whole
     if schema is not None:
         write_bytes_atomic(run_dir / "data" / "schema.json", Path(schema).read_bytes())
     write_text_atomic(run_dir / "data" / "split.json", json_text({
@@ -669,7 +686,7 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
     }
     check = None
     if s.regression:  # meta.json's check: each target's int8 error, on the test rows (else the calibration rows)
-        check = _rows(table.X, split.test) if split.test else rep
+        check = Rows(table.X, split.test) if split.test else rep
     files = export_network(net, rep, info=meta, tflite=s.tflite, check=check).files()  # model.onnx, model.tflite, meta.json (+ quantization)
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
     files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
