@@ -14,14 +14,15 @@ memory pressure anyway). The writable data and the relocated read-only pages (RE
 private copies) are never touched; their mappings are left out by that test.
 
 What it is: a lower resident set (what ``ps``, ``top``, ``/usr/bin/time`` and the OOM killer count),
-about 30 MB at a ``train``'s peak; the pages stay in the page cache (shared with every other
-process using LLVM, and the first the kernel reclaims now that no process maps them), so the
+124 -> 86 MB at a numba ``train``'s peak; the pages stay in the page cache (shared with any other
+process using LLVM, and easier for the kernel to reclaim once no process maps them), so the
 machine's free memory barely changes. Each later kernel load faults back the ~10 MB of LLVM it runs
 (released again after the load).
 
 Off by default: a program that owns its process (the CLI) calls :func:`enable`; numba's cache of our
-kernels (:mod:`.numba_cache`) calls :func:`release` after importing numba and after each load. Off
-Linux, and after any error (the error is dropped and nothing is released again), it does nothing.
+kernels (:mod:`.numba_cache`) calls :func:`release` once LLVM is loaded (before numba's import),
+once numba's runtime has started and after each kernel's load. Off Linux, and after any error (the
+error is dropped and nothing is released again), it does nothing.
 """
 from __future__ import annotations
 
