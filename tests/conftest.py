@@ -198,6 +198,32 @@ def kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+@contextlib.contextmanager
+def training_process(argv, until: str):
+    """Within: a ``python -m stingerml ARGV`` process on the pure path (its own process group),
+    once its stderr has printed a line starting with ``until`` (that line: ``proc.matched``, empty
+    if it ended first); its group killed on exit."""
+    env = {**os.environ, "PYTHONPATH": str(VECTORS.parent), "STINGERML_BACKEND": "python"}
+    proc = subprocess.Popen([sys.executable, "-m", "stingerml", *map(str, argv)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        proc.matched = ""
+        for line in proc.stderr:
+            if line.startswith(until):
+                proc.matched = line.rstrip("\n")
+                break
+        yield proc
+    finally:
+        kill_group(proc)
+        proc.communicate()
+
+
+def stopped_by(proc: subprocess.Popen, sig: int) -> str:
+    """Send ``sig`` to ``proc`` and wait for it to end: its remaining stderr."""
+    proc.send_signal(sig)
+    return proc.communicate(timeout=120)[1]
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     """A pool or helper process a test left running would make the interpreter's exit hooks wait
     forever after the summary: end them (and say so, as a test should have)."""

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
-import subprocess
-import sys
 from array import array
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import use_backend
+from conftest import stopped_by, training_process, use_backend
 from stingerml.cli import main
 from stingerml.core.errors import ModelFormatError, SequenceDataError
 from stingerml.sequence import LSTMClassifier, Sequences, TCNClassifier, model, read_csv_long
@@ -289,17 +285,6 @@ def test_cli_bad_arguments(tmp_path, capsys, args, expect):
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("option", [["--dropout", "1.5"], ["--dropout", "nan"], ["--learning-rate", "inf"]])
-def test_cli_bad_settings_are_one_line_and_create_no_run_folder(tmp_path, capsys, option):
-    """As ``tabular train``: a setting out of range is one ``error:`` line, exit 1, before any folder."""
-    X, y = word_task(24, seed=3, min_steps=2, max_steps=4)
-    write_csv_long(tmp_path / "w.csv", X, y)
-    assert main(["seq", "train", str(tmp_path / "w.csv"), *option, "--runs-dir", str(tmp_path / "runs")]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert not (tmp_path / "runs").exists()
-
-
 def test_cli_bad_data_writes_nothing(tmp_path, capsys):
     data = tmp_path / "w.csv"
     data.write_text("sample_id,step,a,label\n0,0,1.0,x\n0,2,1.0,x\n")
@@ -311,7 +296,8 @@ def test_cli_bad_data_writes_nothing(tmp_path, capsys):
 
 @pytest.mark.parametrize("option", [["--learning-rate", "inf"], ["--learning-rate", "nan"], ["--alpha", "inf"],
                                     ["--alpha", "-1"], ["--batch-size", str(10 ** 21)], ["--epochs", str(10 ** 11)],
-                                    ["--seed", str(10 ** 23)], ["--hidden", "100000", "--depth", "50"]])
+                                    ["--seed", str(10 ** 23)], ["--hidden", "100000", "--depth", "50"],
+                                    ["--dropout", "1.5"], ["--dropout", "nan"]])
 def test_cli_bad_settings_are_one_line_and_create_no_run_folder(tmp_path, capsys, option):
     """Issue 29's settings rule for `seq train` too (audit): `--learning-rate inf` was a ValueError
     traceback, `--batch-size 10**21` a numba TypingError, `--hidden 100000 --depth 50` a MemoryError,
@@ -360,20 +346,9 @@ def test_a_signal_stops_seq_train_at_a_checkpoint(tmp_path, sig, code, word):
     X, y = word_task(120, seed=5, min_steps=2, max_steps=6)
     data = tmp_path / "w.csv"
     write_csv_long(data, X, y)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "STINGERML_BACKEND": "python"}
-    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "seq", "train", str(data), "--hidden", "6",
-                             "--epochs", "500", "--patience", "500", "--checkpoint-every", "100",
-                             "--runs-dir", str(tmp_path / "runs")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        for line in proc.stderr:
-            if line.startswith("epoch 2/"):
-                break
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-        proc.communicate()
+    with training_process(["seq", "train", data, "--hidden", "6", "--epochs", "500", "--patience", "500",
+                           "--checkpoint-every", "100", "--runs-dir", tmp_path / "runs"], until="epoch 2/") as proc:
+        err = stopped_by(proc, sig)
     (run,) = (tmp_path / "runs").iterdir()
     (ckpt,) = (run / "checkpoints").glob("epoch_*.json")
     assert proc.returncode == code, err

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from array import array
-from pathlib import Path
 
 import pytest
-from conftest import use_backend
+from conftest import stopped_by, training_process, use_backend
 
 from stingerml.cli import main
 from stingerml.core.dense import DenseLayer, DenseNetwork
@@ -195,57 +191,32 @@ def test_a_signal_keeps_the_last_finished_epoch_and_says_how_to_resume(tmp_path,
     """Ctrl-C (SIGINT) and SIGTERM of a real process: a checkpoint of the last finished epoch (not only
     the every-N ones), the resume command, exit 130 / 143; --resume says where it continues."""
     data = make_csv(tmp_path / "d.csv", n=600)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "STINGERML_BACKEND": "python"}
-    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "tabular", "train", str(data), "--label", "colour",
-                             "--epochs", "500", "--patience", "500", "--checkpoint-every", "100",
-                             "--runs-dir", str(tmp_path / "runs")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        for line in proc.stderr:
-            if line.startswith("epoch 3/"):
-                break
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    with training_process(["tabular", "train", data, "--label", "colour", "--epochs", "500", "--patience", "500",
+                           "--checkpoint-every", "100", "--runs-dir", tmp_path / "runs"], until="epoch 3/") as proc:
+        err = stopped_by(proc, sig)
     (run,) = (tmp_path / "runs").iterdir()
     (ckpt,) = (run / "checkpoints").glob("epoch_*.json")
     epoch = int(ckpt.stem.split("_")[1])
     assert proc.returncode == code, err
     assert 3 <= epoch < 100
     assert f"{word}; last checkpoint {ckpt.name} in {run}; continue with: stingerml tabular train --resume {run}" in err
-    resumed = subprocess.Popen([sys.executable, "-m", "stingerml", "tabular", "train", "--resume", str(run)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        first = resumed.stderr.readline()
-    finally:
-        resumed.kill()
-        resumed.communicate(timeout=60)
-    assert first.strip() == f"resuming from epoch {epoch} of 500"
+    with training_process(["tabular", "train", "--resume", run], until="resuming from") as resumed:
+        assert resumed.matched == f"resuming from epoch {epoch} of 500"
 
 
 def test_one_process_trains_a_run_at_a_time(tmp_path, capsys):
     """--resume of a run another process is training is refused before anything is written; once
     that process is gone (killed: the system drops its lock), the run resumes."""
     data = make_csv(tmp_path / "d.csv", n=600)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "STINGERML_BACKEND": "python"}
-    proc = subprocess.Popen([sys.executable, "-m", "stingerml", "tabular", "train", str(data), "--label", "colour",
-                             "--epochs", "500", "--patience", "500", "--checkpoint-every", "1",
-                             "--runs-dir", str(tmp_path / "runs")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        for line in proc.stderr:
-            if line.startswith("epoch 2/"):
-                break
+    with training_process(["tabular", "train", data, "--label", "colour", "--epochs", "500", "--patience", "500",
+                           "--checkpoint-every", "1", "--runs-dir", tmp_path / "runs"], until="epoch 2/"):
         (run,) = (tmp_path / "runs").iterdir()
         log = (run / "logs" / "training.log").read_text()
         assert main(["tabular", "train", "--resume", str(run), "--quiet"]) == 1
         assert "another process is training this run" in capsys.readouterr().err
         assert (run / "logs" / "training.log").read_text().startswith(log)
         assert "resumed" not in (run / "logs" / "training.log").read_text()
-    finally:
-        proc.kill()
-        proc.communicate()
+
     def stop_at_once(event):
         if event.stage == "epoch":
             raise KeyboardInterrupt
