@@ -131,7 +131,7 @@ def test_training_keeps_one_matrix_of_the_rows_and_views_of_its_split(tmp_path):
     assert result.table.n_rows == ROWS
     # The table holds X as float64 (2 x the float32 size), the line numbers, class codes and split
     # indices (array("q")); training adds the validation rows' scaled copy and a chunk of batches
-    # (measured 5.4 x at 10 columns). A copy of the training rows as float64 lists (the old _rows:
+    # (measured 5.2 x at 10 columns). A copy of the training rows as float64 lists (the old _rows:
     # ~40 bytes a value) or as a scaled matrix, or the CSV's bytes held to copy it into the run, each
     # pass 7 x; the split as lists of ints, its split.json as one text and the classifier's one-hot
     # targets for every row made it 6.1 x.

@@ -322,9 +322,9 @@ def _rows(X: Matrix, idx: Sequence[int]) -> Matrix:
 
 
 class _CodeTargets:
-    """The training targets of class codes, flat ``n × n_out`` float64 as :meth:`MLPClassifier._targets`
-    makes them (a 0/1 per row for 2 classes, one-hot for more), built a slice at a time: not the
-    ``8 × n_out`` bytes a row of the whole array."""
+    """The targets of class codes, flat ``n × n_out`` float64 (a 0/1 per row for 2 classes, one-hot
+    for more), built a slice of whole rows at a time: training never holds the ``8 × n_out`` bytes a
+    row of the whole array."""
 
     def __init__(self, codes: Sequence[int], n_classes: int) -> None:
         self.codes, self.width = codes, 1 if n_classes == 2 else n_classes
@@ -393,13 +393,8 @@ class MLPClassifier(_TabularMLP):
         return array("i", [index[v] for v in labels])  # 4 bytes a row
 
     def _targets(self, codes: Sequence[int]) -> array:
-        K = len(self.classes_)
-        if K == 2:
-            return array("d", [float(c) for c in codes])
-        T = array("d", [0.0]) * (K * len(codes))
-        for r, c in enumerate(codes):
-            T[r * K + c] = 1.0
-        return T
+        """The whole targets array of ``codes`` (the validation rows': one forward pass reads them)."""
+        return _CodeTargets(codes, len(self.classes_))[:]
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         if "true" not in cache:
