@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 from ..core import jsonfile
-from ..core.atomic import write_bytes_atomic
+from ..core.atomic import open_atomic, write_bytes_atomic
 from ..core.binary import le_array, le_bytes
 from ..core.errors import OutputError, TrainingError
 from .epochs import TrainState
@@ -198,6 +198,20 @@ def new_run_dir(runs_dir: Path, started: _dt.datetime) -> Path:
 def json_text(obj: Any) -> str:
     """Indented JSON with sorted keys and a final newline (no NaN)."""
     return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """:func:`json_text` of ``obj`` written atomically in pieces: a split's million row numbers are never
+    held as one text (nor as the list of pieces ``json.dumps`` joins)."""
+    encoder = json.JSONEncoder(indent=2, sort_keys=True, allow_nan=False)
+    with open_atomic(path) as fh:
+        piece: list = []
+        for chunk in encoder.iterencode(obj):
+            piece.append(chunk)
+            if len(piece) == 4096:
+                fh.write("".join(piece).encode("utf-8"))
+                piece.clear()
+        fh.write(("".join(piece) + "\n").encode("utf-8"))
 
 
 def checkpoint_path(run_dir: Path, epoch: int) -> Path:

@@ -59,8 +59,8 @@ class Table:
 
     ``X``: ``n_rows × n_features`` float64 features in file order (rows with a
     missing cell left out when ``drop_missing``). ``y``: class index per row
-    (classification) or ``None``; ``Y``: ``n_rows × n_targets`` float64 targets
-    (regression) or ``None``. ``lines``: the CSV line of each row (1 = header; an ``array("q")``).
+    (classification, an ``array("i")``) or ``None``; ``Y``: ``n_rows × n_targets`` float64 targets
+    (regression) or ``None``. ``lines``: the CSV line of each row (1 = header; an ``array("I")``, ``"q"`` past 2**32 lines).
     ``groups``: the group column's text per row, or ``None``. ``sha256``: of the
     CSV file's bytes. ``text``: the cells (stripped) of every text (categorical)
     feature column, per row; ``X`` does not hold them (see :mod:`.categorical`).
@@ -71,7 +71,7 @@ class Table:
 
     X: Matrix
     feature_names: Tuple[str, ...]
-    y: Optional[List[int]]
+    y: Optional[Sequence[int]]
     classes: Tuple[str, ...]
     label: str
     Y: Optional[Matrix]
@@ -385,14 +385,14 @@ def _tables(
 
     def table() -> Table:
         classes: Tuple[str, ...] = ()
-        y: Optional[List[int]] = None
+        y: Optional[Sequence[int]] = None
         if not regression and raw_labels:
             classes, y = _encode(p, raw_labels, lines, label or "", sch, min_classes if need_labels else 0)
         return Table(
             X=Matrix(X, len(feat_cols)), feature_names=tuple(names), y=y, classes=classes,
             label=label or "", Y=Matrix(Yv, len(out_cols)) if regression and out_cols else None,
             target_names=outputs if regression else (), groups=groups if group_col is not None else None,
-            lines=lines, dropped=dropped, path=str(p), sha256=stream.sha256,
+            lines=_compact(lines), dropped=dropped, path=str(p), sha256=stream.sha256,
             text=text, columns=columns,
         )
 
@@ -441,6 +441,11 @@ def _tables(
         yield table()
 
 
+def _compact(lines: array) -> array:
+    """The line numbers (ascending) as 4 bytes each when they fit (a CSV under 2**32 lines)."""
+    return array("I", lines) if not lines or lines[-1] <= 0xFFFFFFFF else lines
+
+
 def _did_you_mean(name: str, header: Sequence[str]) -> str:
     """`` (did you mean 'x'?)`` for the header name closest to ``name`` (case ignored), or ``""``."""
     folded = {h.lower(): h for h in header}
@@ -470,7 +475,7 @@ def class_order(values: Sequence[str]) -> Tuple[str, ...]:
 
 
 def _encode(p: Path, labels: List[str], lines: Sequence[int], label: str, sch: Optional[Schema],
-            min_classes: int) -> Tuple[Tuple[str, ...], List[int]]:
+            min_classes: int) -> Tuple[Tuple[str, ...], array]:
     """Class list and the index of each row's label (errors name the first bad line)."""
     if sch is not None and sch.classes:
         classes = sch.classes
@@ -486,4 +491,4 @@ def _encode(p: Path, labels: List[str], lines: Sequence[int], label: str, sch: O
     if len(set(labels)) < min_classes:
         raise TabularDataError(f"{p}, column '{label}': every row has the class '{labels[0]}'; "
                                "a classifier needs at least 2 classes")
-    return classes, [index[v] for v in labels]
+    return classes, array("i", [index[v] for v in labels])  # 4 bytes a row

@@ -228,7 +228,8 @@ class _TabularMLP:
         n = X.n_rows
         if val is not None:
             _check_X(val[0], "validation")
-            Xv, Tv = scale_rows(val[0], self.mean_, self.scale_), array("d", val[1])
+            Tv = val[1] if isinstance(val[1], array) and val[1].typecode == "d" else array("d", val[1])
+            Xv = scale_rows(val[0], self.mean_, self.scale_)
         st = state if state is not None else TrainState()
         if not len(st.P):
             self._start(st, sizes)
@@ -320,6 +321,30 @@ def _rows(X: Matrix, idx: Sequence[int]) -> Matrix:
     return Rows(X, idx).take()
 
 
+class _CodeTargets:
+    """The targets of class codes, flat ``n × n_out`` float64 (a 0/1 per row for 2 classes, one-hot
+    for more), built a slice of whole rows at a time: training never holds the ``8 × n_out`` bytes a
+    row of the whole array."""
+
+    def __init__(self, codes: Sequence[int], n_classes: int) -> None:
+        self.codes, self.width = codes, 1 if n_classes == 2 else n_classes
+
+    def __len__(self) -> int:
+        return len(self.codes) * self.width
+
+    def __getitem__(self, k: slice) -> array:
+        start, stop, step = k.indices(len(self))
+        if step != 1 or start % self.width or stop % self.width:
+            raise IndexError("targets are read whole rows at a time")
+        rows = self.codes[start // self.width:stop // self.width]
+        if self.width == 1:
+            return array("d", [float(c) for c in rows])
+        T = array("d", [0.0]) * len(rows) * self.width
+        for r, c in enumerate(rows):
+            T[r * self.width + c] = 1.0
+        return T
+
+
 class MLPClassifier(_TabularMLP):
     """Softmax (3+ classes) or one-sigmoid (2 classes) MLP classifier.
 
@@ -348,6 +373,7 @@ class MLPClassifier(_TabularMLP):
         if len(self.classes_) < 2:
             raise TabularDataError("fit: a classifier needs at least 2 classes")
         codes = self._encode(labels, "y")
+        del labels  # the codes replace them (a list of a label per row)
         self.feature_names_ = tuple(feature_names)
         K = len(self.classes_)
         self._output = "sigmoid" if K == 2 else "softmax"
@@ -355,25 +381,20 @@ class MLPClassifier(_TabularMLP):
         if validation_data is not None:
             Xv, yv = validation_data
             val = (Xv, self._targets(self._encode([str(v) for v in yv], "validation y")))
-        return self._fit(X, self._targets(codes), 1 if K == 2 else K, self._output, val, progress, state, codes,
+        return self._fit(X, _CodeTargets(codes, K), 1 if K == 2 else K, self._output, val, progress, state, codes,
                          on_epoch_end)
 
-    def _encode(self, labels: List[str], what: str) -> List[int]:
+    def _encode(self, labels: List[str], what: str) -> array:
         index = {c: k for k, c in enumerate(self.classes_)}
         for k, v in enumerate(labels):
             if v not in index:
                 raise TabularDataError(f"{what}: label {v!r} at row {k} is not one of the classes "
                                        f"({', '.join(self.classes_)})")
-        return [index[v] for v in labels]
+        return array("i", [index[v] for v in labels])  # 4 bytes a row
 
     def _targets(self, codes: Sequence[int]) -> array:
-        K = len(self.classes_)
-        if K == 2:
-            return array("d", [float(c) for c in codes])
-        T = array("d", [0.0]) * (K * len(codes))
-        for r, c in enumerate(codes):
-            T[r * K + c] = 1.0
-        return T
+        """The whole targets array of ``codes`` (the validation rows': one forward pass reads them)."""
+        return _CodeTargets(codes, len(self.classes_))[:]
 
     def _val_metrics(self, out: array, T: array, n_out: int, cache: Dict[str, Any]) -> Dict[str, float]:
         if "true" not in cache:

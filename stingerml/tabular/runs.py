@@ -31,14 +31,16 @@ uninterrupted run writes (``meta.json``'s timestamp is the run's start time).
 """
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import dataclasses
 import datetime as _dt
 import shutil
 import warnings
+from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .._kernels import backend
 from .._version import __version__
@@ -64,6 +66,7 @@ from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
     checkpoint_path, exclusive, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    write_json_atomic,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -242,6 +245,8 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
         split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src)
     else:
         split = random_split(table.n_rows, fractions, settings.seed, source=src)
+    # each part as 8 bytes a row (a list of ints takes ~36); split.json gets them back as lists
+    split = Split(*(array("q", part) for part in split))
     encoding = fit_one_hot(table, split.train)  # categories from the training rows only
     if encoding is not None:
         table, notes = apply_one_hot(table, encoding)
@@ -413,9 +418,29 @@ def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, sta
 
 
 def _part(table: Table, idx: Sequence[int]):
+    """The targets (a Matrix) or labels (a view: no list of a label per row) of rows ``idx``."""
     if table.Y is not None:
         return _rows(table.Y, idx)
-    return [table.classes[table.y[i]] for i in idx]
+    return _Labels(table.classes, table.y, idx)
+
+
+class _Labels(collections.abc.Sequence):
+    """The label of each of rows ``index`` (``classes[codes[row]]``), read on demand."""
+
+    def __init__(self, classes: Sequence[str], codes: Sequence[int], index: Sequence[int]) -> None:
+        self.classes, self.codes, self.index = classes, codes, index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        return self.classes[self.codes[self.index[k]]]
+
+    def __iter__(self) -> Iterator[str]:
+        classes, codes = self.classes, self.codes
+        return (classes[codes[i]] for i in self.index)
 
 
 def evaluate(net, X: Matrix, truth, quantized: Optional[QuantizedNetwork] = None,
@@ -544,10 +569,10 @@ def _start_run(run_dir: Path, csv_path: Path, schema: Optional[PathLike], settin
         shutil.copyfileobj(src, dst, 1 << 20)  # in pieces: a big CSV is never held whole
     if schema is not None:
         write_bytes_atomic(run_dir / "data" / "schema.json", Path(schema).read_bytes())
-    write_text_atomic(run_dir / "data" / "split.json", json_text({
+    write_json_atomic(run_dir / "data" / "split.json", {
         "seed": settings.seed, "fractions": list(settings.split), "group": settings.group,
         "rows": "indices of the data rows kept (0 = first data row after the header and any dropped rows)",
-        "train": split.train, "val": split.val, "test": split.test}))
+        "train": split.train.tolist(), "val": split.val.tolist(), "test": split.test.tolist()})
     write_text_atomic(run_dir / "run.json", json_text({
         "settings": asdict(settings), "source": str(csv_path), "schema": schema is not None,
         "started": started.isoformat(), "dataset_sha256": table.sha256, "stingerml": __version__}))
@@ -580,7 +605,7 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]
     where = run_dir / "data" / "split.json"
     saved = jsonfile.read(where, TrainingError, fix=_FIX_RUN)
     parts = [saved.get(key) for key in ("train", "val", "test")]
-    if [split.train, split.val, split.test] != parts:
+    if [part.tolist() for part in split] != parts:
         raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); start a new run")
     return info, settings, table, split
 
