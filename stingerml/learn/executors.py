@@ -98,19 +98,21 @@ def _end_pool(pool: cf.Executor) -> None:
     if they do not stop within seconds) and wait for its manager thread, so that nothing of the
     pool outlives the call (the interpreter's exit hook would otherwise wait for it forever)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())  # running tasks cannot be cancelled
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         with contextlib.suppress(Exception):
             p.terminate()
+    # The manager thread joins the workers too: it goes first, so that no two threads wait for one
+    # worker (the loser's waitpid fails, and the worker would look alive until the winner records it).
+    if manager is not None:
+        manager.join(_END_TIMEOUT_S)
     for p in procs:
         with contextlib.suppress(Exception):
             p.join(_END_TIMEOUT_S)
             if p.is_alive():
                 p.kill()
                 p.join(_END_TIMEOUT_S)
-    manager = getattr(pool, "_executor_manager_thread", None)
-    if manager is not None:
-        manager.join(_END_TIMEOUT_S)
 
 
 _END_TIMEOUT_S = 5.0
