@@ -20,9 +20,10 @@ import json
 import math
 import os
 import secrets
+import shutil
 from array import array
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, TypeVar
 
 from ..core import jsonfile
 from ..core.atomic import open_atomic, write_bytes_atomic
@@ -316,6 +317,33 @@ def exclusive(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+_T = TypeVar("_T")
+
+
+def train_in(run_dir: Path, resumed_from: Optional[str], start: Callable[[], None], train: Callable[[], _T]) -> _T:
+    """One training of ``run_dir``, as every trainer runs it: the folder held by this process
+    (:func:`exclusive`); a new run (``resumed_from`` None) first ``start()`` s (its data copy and
+    first log line; an OSError there is OutputError), a resumed one logs where it continues
+    (``resumed_from``: the checkpoint's name); then ``train()``. A new run that fails (not by an
+    interrupt) before it holds a checkpoint is removed: no half run folder stays."""
+    try:
+        with exclusive(run_dir):  # one process per run: a --resume of a running run is refused
+            if resumed_from is None:
+                try:
+                    start()
+                except OSError as exc:
+                    raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
+            else:
+                log_line(run_dir, f"resumed from {resumed_from}")
+            return train()
+    except (KeyboardInterrupt, RunInterrupted):
+        raise
+    except BaseException:
+        if resumed_from is None and last_checkpoint(run_dir) is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def log_line(run_dir: Path, line: str) -> None:

@@ -23,7 +23,6 @@ and continues; the outputs are the bytes an uninterrupted run writes.
 from __future__ import annotations
 
 import datetime as _dt
-import shutil
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -34,7 +33,7 @@ from .._kernels import backend
 from .._version import __version__
 from ..core.constants import TABULAR_MAX_PARAMETERS
 from ..core.dense import predicted_classes
-from ..core.errors import ExportError, OutputError, SequenceDataError, TrainingError
+from ..core.errors import ExportError, SequenceDataError, TrainingError
 from ..core.quantized_tcn import QuantizedTCN
 from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
@@ -42,8 +41,8 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
-    RunInterrupted, exclusive, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id,
-    state_from_bytes,
+    json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id,
+    state_from_bytes, train_in,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 from ..learn.status import RunEvents
@@ -216,26 +215,16 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
         run_dir = new_run_dir(Path(runs_dir), started)
         state = None  # a fresh start
 
-    try:
-        with exclusive(run_dir):  # one process per run: a --resume of a running run is refused
-            if resume is None:
-                try:
-                    _start_run(run_dir, Path(data_path), settings, split, started, data)
-                except OSError as exc:
-                    raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-                X = data.X
-                log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} "
-                                  f"features, split {len(split.train)}/{len(split.val)}/{len(split.test)}, "
-                                  f"backend {backend()}")
-            if resume is not None:
-                log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
-            return _train(run_dir, settings, data, split, state, started, source, progress, keep_checkpoints)
-    except (KeyboardInterrupt, RunInterrupted):
-        raise
-    except BaseException:
-        if resume is None and last_checkpoint(run_dir) is None:
-            shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume: no half run folder stays
-        raise
+    def start() -> None:
+        _start_run(run_dir, Path(data_path), settings, split, started, data)
+        X = data.X
+        log_line(run_dir, f"started: {X.n_samples} samples of up to {X.n_steps} steps × {X.n_features} "
+                          f"features, split {len(split.train)}/{len(split.val)}/{len(split.test)}, "
+                          f"backend {backend()}")
+
+    resumed_from = None if resume is None else (ckpt.name if ckpt else "the start")
+    return train_in(run_dir, resumed_from, start, lambda: _train(
+        run_dir, settings, data, split, state, started, source, progress, keep_checkpoints))
 
 
 def _train(run_dir: Path, settings: SeqSettings, data: SequenceData, split: Split, state: Optional[TrainState],

@@ -46,7 +46,7 @@ from .._kernels import backend
 from .._version import __version__
 from ..core import preprocess
 from ..core.atomic import open_atomic, write_bytes_atomic, write_set_to_folder, write_text_atomic
-from ..core.errors import OutputError, StingerWarning, TabularDataError, TrainingError
+from ..core.errors import StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix, Rows
 from ..core.progress import Progress, ProgressCallback, Reporter
 from ..core.quantized import QuantizedNetwork
@@ -65,8 +65,8 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
-    checkpoint_path, exclusive, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
-    write_json_atomic,
+    checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    train_in, write_json_atomic,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -352,25 +352,15 @@ def train_run(
         run_dir = new_run_dir(Path(runs_dir), started)
         state = None  # a fresh start
 
-    try:
-        with exclusive(run_dir):  # one process per run: a --resume of a running run is refused
-            if resume is None:
-                _prepare(progress, 2, "writing the run folder (its data copy and split)")
-                try:
-                    _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
-                except OSError as exc:
-                    raise OutputError(f"{run_dir}: cannot write the run's data ({exc.strerror or exc})") from exc
-                log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
-                              f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
-            if resume is not None:
-                log_line(run_dir, f"resumed from {ckpt.name if ckpt else 'the start'}")
-            return _train(run_dir, settings, table, split, state, started, source, progress, keep_checkpoints)
-    except (KeyboardInterrupt, RunInterrupted):
-        raise
-    except BaseException:
-        if resume is None and last_checkpoint(run_dir) is None:
-            shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume: no half run folder stays
-        raise
+    def start() -> None:
+        _prepare(progress, 2, "writing the run folder (its data copy and split)")
+        _start_run(run_dir, Path(csv_path), schema, settings, split, started, table)
+        log_line(run_dir, f"started: {table.n_rows} rows, {len(table.feature_names)} features, split "
+                          f"{len(split.train)}/{len(split.val)}/{len(split.test)}, backend {backend()}")
+
+    resumed_from = None if resume is None else (ckpt.name if ckpt else "the start")
+    return train_in(run_dir, resumed_from, start, lambda: _train(
+        run_dir, settings, table, split, state, started, source, progress, keep_checkpoints))
 
 
 def _train(run_dir: Path, settings: RunSettings, table: Table, split: Split, state: Optional[TrainState],
