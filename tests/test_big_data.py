@@ -49,22 +49,52 @@ def test_reading_reports_the_bytes_read_in_both_passes(tmp_path):
     assert [e.done for e in scans] == sorted(e.done for e in scans)
 
 
+def _line_times(progress, out, now, intervals):
+    """Feed counted events at the given intervals (s); the times at which a line was written."""
+    times = []
+    for k, dt in enumerate(intervals, 1):
+        now[0] += dt
+        before = out.getvalue().count("\n")
+        progress(Progress("read", f"tick {k}", k, 10 ** 6))
+        if out.getvalue().count("\n") > before:
+            times.append(now[0])
+    return times
+
+
 def test_a_counted_stage_without_a_terminal_prints_at_least_every_10_s():
     now = [0.0]
     out = io.StringIO()
-    progress = StderrProgress(out, clock=lambda: now[0])
-    lines = []
-    for done in range(1, 101):  # 100 ticks of 3 s inside the first quarter of a long stage
-        now[0] += 3.0
-        progress(Progress("read", f"tick {done}", done, 10000))
-        lines.append(out.getvalue().count("\n"))
-    # a line at least every SILENCE_S seconds: at most ceil(10 / 3) = 4 ticks between lines
-    gaps, last = [], 0
-    for k, n in enumerate(lines):
-        if n > (lines[k - 1] if k else 0):
-            gaps.append((k + 1 - last) * 3.0)
-            last = k + 1
-    assert gaps and max(gaps) <= SILENCE_S + 3.0 and len(gaps) >= 100 * 3.0 / (SILENCE_S + 3.0)
+    times = _line_times(StderrProgress(out, clock=lambda: now[0]), out, now, [3.0] * 100)
+    # a line before the silence would pass SILENCE_S at the next tick (at the first tick after it: 12 s)
+    gaps = [b - a for a, b in zip([0.0] + times, times)]
+    assert gaps and max(gaps) <= SILENCE_S and len(gaps) >= 300 / SILENCE_S
+    assert min(gaps) >= SILENCE_S - 3.0  # and not more often than that needs
+
+
+def test_a_long_step_is_allowed_for_but_does_not_make_every_event_a_line():
+    now = [0.0]
+    out = io.StringIO()
+    # fast ticks, one step of 4 s (a line before the next silence that long could pass 10 s), then a
+    # step of 60 s (counted as SILENCE_S / 2 at most) and fast ticks again
+    times = _line_times(StderrProgress(out, clock=lambda: now[0]), out, now,
+                        [0.25] * 40 + [4.0] + [0.25] * 80 + [60.0] + [0.25] * 200)
+    after_4 = [t for t in times if 14.0 < t < 70.0]
+    assert after_4 and all(b - a <= 10.0 - 4.0 + 0.25 for a, b in zip([14.0] + after_4, after_4))
+    after_60 = [t for t in times if t >= 94.0]  # a line at the end of the long step, then
+    assert len(after_60) == 10  # 50 s of ticks: a line every 5.25 s, not one per tick
+    assert all(b - a <= SILENCE_S - SILENCE_S / 2 + 0.25 for a, b in zip(after_60, after_60[1:]))
+
+
+def test_splitting_a_big_table_reports_the_rows_shuffled(tmp_path):
+    from stingerml.tabular.runs import RunSettings, load_data
+
+    events = []
+    table, split = load_data(_write(tmp_path / "big.csv", 140000), RunSettings(label="label"), progress=events.append)
+    ticks = [e for e in events if e.message.startswith("splitting: rows shuffled")]
+    assert len(ticks) >= 140000 // 65536 and ticks[-1].done == ticks[-1].total == 140000
+    assert [e.done for e in ticks] == sorted(e.done for e in ticks)
+    _, quiet = load_data(tmp_path / "big.csv", RunSettings(label="label"))
+    assert quiet == split  # the same split with and without the ticks
 
 
 def test_batch_events_count_every_batch_of_every_epoch():

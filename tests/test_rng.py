@@ -102,6 +102,21 @@ def test_shuffle_is_fisher_yates_permutation(items, seed):
     assert shuffled == expect
 
 
+def test_a_shuffle_across_its_tick_chunks_is_the_same_fisher_yates():
+    from stingerml.core.rng import SHUFFLE_TICK
+
+    n = 2 * SHUFFLE_TICK + 3  # three chunks, the last short
+    shuffled, ticks = list(range(n)), []
+    XorShift32(7).shuffle(shuffled, lambda done, total: ticks.append((done, total)))
+    draws = [u / 2**32 for u in _oracle_u32(7, n - 1)]
+    expect = list(range(n))
+    for k, i in enumerate(range(n - 1, 0, -1)):
+        j = math.floor(draws[k] * (i + 1))
+        expect[i], expect[j] = expect[j], expect[i]
+    assert shuffled == expect
+    assert ticks == [(SHUFFLE_TICK + 1, n), (2 * SHUFFLE_TICK + 1, n), (n, n)]  # positions final
+
+
 def test_shuffle_uses_exactly_len_minus_one_draws():
     a = list(range(10))
     rng = XorShift32(42)

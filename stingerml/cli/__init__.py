@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from typing import List, Optional
 
 from .._version import __version__
@@ -100,6 +101,7 @@ class _Version(argparse.Action):
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the CLI; returns the exit code (0 success, 1 error or rejection, 2 usage)."""
+    started = time.monotonic()  # a long command's silence off a terminal counts from here (._progress)
     if argv is None:
         argv = sys.argv[1:]
     parser = build_parser(argv)
@@ -110,6 +112,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    args.started = started
     from .._kernels import freeze_after_numba, release_llvm_pages
 
     freeze_after_numba()  # this process is ours

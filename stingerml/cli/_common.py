@@ -241,7 +241,7 @@ def progress(args: argparse.Namespace, *, quarters: bool = True) -> "ProgressCal
         return _warnings_only
     from ._progress import StderrProgress
 
-    return StderrProgress(quarters=quarters)
+    return StderrProgress(quarters=quarters, since=getattr(args, "started", None))
 
 
 def _warnings_only(event: "Progress") -> None:

@@ -1,7 +1,13 @@
 """Progress output on stderr: message lines always; inside a counted stage an iteration bar on a
 terminal, and without one (piped, logged) a line at each quarter and at least every
 :data:`SILENCE_S` seconds, so a long stage still shows. Training (:class:`EpochProgress`): two bars, epochs and batches, on a terminal; a line per epoch
-without one."""
+without one.
+
+Lines come only at events (no timer thread: a pool forks from this process). So that the
+silence stays within :data:`SILENCE_S`, a line is due at an event when waiting for the next one
+could pass it: when the silence so far plus the longest interval between two events seen so far
+(counted as at most half of :data:`SILENCE_S`, so one long step cannot make every later event a
+line) exceeds :data:`SILENCE_S`."""
 from __future__ import annotations
 
 import sys
@@ -18,19 +24,30 @@ class StderrProgress:
     """A :data:`~stingerml.core.progress.ProgressCallback` printing to ``stream`` (stderr by default)."""
 
     def __init__(self, stream: Optional[TextIO] = None, *, quarters: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, since: Optional[float] = None) -> None:
         """``quarters``: the lines at each quarter of a counted stage without a terminal (off for a
         command whose only counted stage is short or whose stderr must stay one error line); a
-        counted stage still prints a line when nothing was printed for :data:`SILENCE_S` seconds."""
+        counted stage still prints the lines that keep the silence within :data:`SILENCE_S` seconds,
+        counted from ``since`` (a ``clock()`` time: a command's start; default now)."""
         self.stream = stream if stream is not None else sys.stderr
         self.quarters = quarters
         self.clock = clock
-        self._line_at = clock()  # when a line was last written
+        self._line_at = clock() if since is None else since  # when a line was last written
+        self._event_at = self._line_at  # when the previous event came
+        self._longest = 0.0  # the longest interval between two events so far (s)
         self.tty = self.stream.isatty()
         self._bar = False
         self._quarter = (None, 0)  # (stage, quarters reported) of a counted stage without a terminal
 
+    def _due(self) -> bool:
+        """Note an event's time; whether a line is due without a terminal (see the module docstring)."""
+        now = self.clock()
+        self._longest = max(self._longest, now - self._event_at)
+        self._event_at = now
+        return now - self._line_at + min(self._longest, SILENCE_S / 2) > SILENCE_S
+
     def __call__(self, event: Progress) -> None:
+        due = self._due()
         if event.total:
             if self.tty:
                 width = 30
@@ -42,7 +59,7 @@ class StderrProgress:
                 stage, reported = self._quarter
                 if stage != event.stage or quarter < reported:
                     reported = 0  # a new counted stage, or a stage counting a second loop
-                if (self.quarters and quarter > reported) or self.clock() - self._line_at >= SILENCE_S:
+                if (self.quarters and quarter > reported) or due:
                     self.stream.write(f"  {event.message}\n")
                     self._line_at = self.clock()
                 self._quarter = (event.stage, max(quarter, reported))
@@ -64,15 +81,15 @@ folder, gathering the targets) and the fit's scaler (a feature at a time)."""
 class EpochProgress(StderrProgress):
     """Training progress on stderr (``tabular train``, ``seq train``). On a terminal two bars redrawn
     in place: the epochs (with the last epoch's numbers) and the batches of the current epoch.
-    Otherwise one line per epoch, and a batch line only after :data:`SILENCE_S` s without one. The
-    counted steps before the first batch (:data:`PREPARE`) take the batch bar, and off a terminal the
-    same 10 s rule.
+    Otherwise one line per epoch, and a batch line only when one is due to keep the silence within
+    :data:`SILENCE_S` s. The counted steps before the first batch (:data:`PREPARE`) take the batch
+    bar, and off a terminal the same rule.
     Other messages are lines in both cases, printed below the bars."""
 
     WIDTH = 30
 
-    def __init__(self, stream: Optional[TextIO] = None) -> None:
-        super().__init__(stream, quarters=False)
+    def __init__(self, stream: Optional[TextIO] = None, since: Optional[float] = None) -> None:
+        super().__init__(stream, quarters=False, since=since)
         self._epochs = (0, 0)  # (epochs done, epochs at most)
         self._step = (0, 0, "batch 0/0")  # the second bar: (done, total, text) of the batches or the scaler
         self._last = ""  # the last epoch's line
@@ -96,6 +113,7 @@ class EpochProgress(StderrProgress):
 
     def __call__(self, event: Progress) -> None:
         if event.stage in ("start", "epoch", "batch") + PREPARE:
+            due = self._due()
             if event.stage == "start":
                 self._epochs = (event.done, event.total)
             elif event.stage == "epoch":
@@ -108,7 +126,7 @@ class EpochProgress(StderrProgress):
                 self._step = (int(event.metrics["batch"]), int(event.metrics["batches"]),
                               f"batch {event.metrics['batch']}/{event.metrics['batches']}") if event.metrics else \
                     (event.done, event.total, event.message)
-                if not self.tty and self.clock() - self._line_at >= SILENCE_S:  # a long epoch still shows
+                if not self.tty and due:  # a long epoch still shows
                     self.stream.write(f"  {event.message}\n")
                     self.stream.flush()
                     self._line_at = self.clock()

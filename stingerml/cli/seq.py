@@ -121,7 +121,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..sequence.runs import SeqSettings, default_depth, train_run
     from ..learn.runfolder import RunInterrupted
 
-    report = progress(args) if args.quiet else EpochProgress()
+    report = progress(args) if args.quiet else EpochProgress(since=getattr(args, "started", None))
     if args.resume:
         if args.data:
             args.parser.error("--resume RUN_DIR takes no DATA: the run has its own copy")

@@ -209,7 +209,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.log_level in ("WARNING", "ERROR"):
         args.quiet = True
-    report = progress(args) if args.quiet else EpochProgress()  # --quiet: only the warnings
+    report = progress(args) if args.quiet else EpochProgress(since=getattr(args, "started", None))  # --quiet: only the warnings
     api = _api_client(args)
     if args.resume:
         if api is not None and not args.upload:
@@ -349,7 +349,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from ._stdio import messages, output_stream
 
     net = _load(args.run_dir)
-    report = None if args.quiet else StderrProgress()
+    report = None if args.quiet else StderrProgress(since=getattr(args, "started", None))
     k = net.n_outputs
     if net.output == "linear":
         header = ["line", *net.target_names]

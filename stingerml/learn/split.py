@@ -13,7 +13,8 @@
   splits. Not stratified; every split must still hold a row, and training at
   least two classes for a classifier.
 
-Each split's indices are returned in ascending row order.
+Each split's indices are returned in ascending row order. ``tick`` (optional) counts the rows
+(or groups) shuffled, ``tick(done, total)``: a million rows take about a second.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import math
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..core.errors import TabularDataError
+from ..core.progress import Tick
 from ..core.rng import XorShift32
 
 DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
@@ -60,7 +62,7 @@ def _cut(rows: List[int], f_val: float, f_test: float, at_least: bool) -> Tuple[
 
 
 def stratified_split(y: Sequence[int], classes: Sequence[str], fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                     seed: int = 42, source: str = "data") -> Split:
+                     seed: int = 42, source: str = "data", tick: Optional[Tick] = None) -> Split:
     """Stratified split of class indices ``y`` (see the module docstring).
 
     Raises:
@@ -73,6 +75,7 @@ def stratified_split(y: Sequence[int], classes: Sequence[str], fractions: Sequen
         by_class[k].append(i)
     rng = XorShift32(seed)
     parts: Tuple[List[int], List[int], List[int]] = ([], [], [])
+    shuffled = 0
     for k in range(len(classes)):
         rows = by_class[k]
         if not rows:
@@ -82,10 +85,16 @@ def stratified_split(y: Sequence[int], classes: Sequence[str], fractions: Sequen
                 f"{source}: class '{classes[k]}' has {len(rows)} row(s); the {','.join(str(v) for v in fractions)} "
                 f"split needs at least {need} per class (one in each part); add rows or drop the class"
                 + _continuous_hint(classes))
-        rng.shuffle(rows)
+        rng.shuffle(rows, None if tick is None else _offset(tick, shuffled, len(y)))
+        shuffled += len(rows)
         for part, chosen in zip(parts, _cut(rows, f_val, f_test, True)):
             part.extend(chosen)
     return Split(*(sorted(p) for p in parts))
+
+
+def _offset(tick: Tick, before: int, total: int) -> Tick:
+    """``tick`` counting one shuffle of several: ``before`` units were done before it, ``total`` in all."""
+    return lambda done, _: tick(before + done, total)
 
 
 def _continuous_hint(classes: Sequence[str]) -> str:
@@ -102,19 +111,19 @@ def _continuous_hint(classes: Sequence[str]) -> str:
 
 
 def random_split(n_rows: int, fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 42,
-                 source: str = "data") -> Split:
+                 source: str = "data", tick: Optional[Tick] = None) -> Split:
     """Unstratified split of ``n_rows`` rows (regression)."""
     _, f_val, f_test = check_fractions(fractions)
     need = 1 + (f_val > 0) + (f_test > 0)
     if n_rows < need:
         raise TabularDataError(f"{source}: {n_rows} row(s) cannot fill {need} splits; add rows")
     rows = list(range(n_rows))
-    XorShift32(seed).shuffle(rows)
+    XorShift32(seed).shuffle(rows, tick)
     return Split(*(sorted(p) for p in _cut(rows, f_val, f_test, True)))
 
 
 def group_split(groups: Sequence[str], fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 42,
-                y: Optional[Sequence[int]] = None, source: str = "data") -> Split:
+                y: Optional[Sequence[int]] = None, source: str = "data", tick: Optional[Tick] = None) -> Split:
     """Split whole groups (see the module docstring); ``y`` (class indices) checks training has 2 classes."""
     _, f_val, f_test = check_fractions(fractions)
     members: Dict[str, List[int]] = {}
@@ -125,7 +134,7 @@ def group_split(groups: Sequence[str], fractions: Sequence[float] = DEFAULT_FRAC
     if len(order) < need:
         raise TabularDataError(f"{source}: {len(order)} group(s) cannot fill {need} splits; "
                                "a grouped split needs at least one group per part")
-    XorShift32(seed).shuffle(order)
+    XorShift32(seed).shuffle(order, tick)
     n = len(groups)
     parts: Tuple[List[int], List[int], List[int]] = ([], [], [])
     pos = 0

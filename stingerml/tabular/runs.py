@@ -240,11 +240,14 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
     src = Path(csv_path).name
     _prepare(progress, 1, f"splitting {table.n_rows} rows")
     if table.groups is not None:
-        split = group_split(table.groups, fractions, settings.seed, table.y, source=src)
-    elif table.y is not None:
-        split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src)
+        tick = Reporter(progress).ticks("prepare", "splitting: groups shuffled", every=1)
+        split = group_split(table.groups, fractions, settings.seed, table.y, source=src, tick=tick)
     else:
-        split = random_split(table.n_rows, fractions, settings.seed, source=src)
+        tick = Reporter(progress).ticks("prepare", "splitting: rows shuffled", every=1)
+        if table.y is not None:
+            split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src, tick=tick)
+        else:
+            split = random_split(table.n_rows, fractions, settings.seed, source=src, tick=tick)
     # each part as 8 bytes a row (a list of ints takes ~36); split.json gets them back as lists
     split = Split(*(array("q", part) for part in split))
     encoding = fit_one_hot(table, split.train)  # categories from the training rows only
