@@ -4,8 +4,9 @@
 
 Writes a CSV of about ``--mb`` MB (``--cols`` numeric columns of 9-10 characters and a
 3-class ``label``; seeded), then runs ``python -m stingerml tabular train`` on it and
-``tabular predict`` with the run's model, each in a child process with stderr piped (so the
-progress is the one without a terminal). For each step it prints the wall time, the peak
+``tabular predict`` with the run's model, and a second training stopped (SIGTERM) after its
+first epoch and resumed (``--resume`` reads and splits the data again), each in a child process
+with stderr piped (so the progress is the one without a terminal). For each step it prints the wall time, the peak
 resident memory of the child (``ru_maxrss``), that peak over the data's float32 size
 (rows × feature columns × 4 bytes; issue 29's target is ≤ 4), and the longest gap between two
 stderr lines (issue 29's target: ≤ 10 s). The target sizes are issue 29's: a 200 MB CSV.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,8 +46,9 @@ def write_csv(path: Path, mb: float, cols: int, seed: int = 1) -> int:
     return rows
 
 
-def run(cmd: List[str], verbose: bool = False) -> Tuple[float, int, float, str]:
-    """Wall seconds, peak RSS (bytes), longest stderr silence (s) and the last stderr line of ``cmd``."""
+def run(cmd: List[str], verbose: bool = False, stop_at: str = "") -> Tuple[float, int, float, str]:
+    """Wall seconds, peak RSS (bytes), longest stderr silence (s) and the last stderr line of ``cmd``;
+    with ``stop_at``, SIGTERM once a stderr line starts with it (the command must then exit 143)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -56,6 +59,8 @@ def run(cmd: List[str], verbose: bool = False) -> Tuple[float, int, float, str]:
             stamps.append(time.monotonic())
             last[0] = line.rstrip()
             lines.append((stamps[-1], last[0]))
+            if stop_at and last[0].startswith(stop_at):
+                proc.terminate()
 
     reader = threading.Thread(target=read)
     reader.start()
@@ -64,7 +69,7 @@ def run(cmd: List[str], verbose: bool = False) -> Tuple[float, int, float, str]:
     end = time.monotonic()
     stamps.append(end)
     code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+    if code != (143 if stop_at else 0):
         raise SystemExit(f"{' '.join(cmd)}: exit {code}: {last[0]}")
     if verbose:
         for t, line in lines:
@@ -92,16 +97,23 @@ def main() -> int:
     print(f"{csv_path}: {csv_path.stat().st_size / 1e6:.1f} MB, {rows} rows x {args.cols} columns; "
           f"float32 size {f32 / 2**20:.0f} MiB")
     py = [sys.executable, "-m", "stingerml"]
-    steps = [("train", py + ["tabular", "train", str(csv_path), "--label", "label", "--epochs", str(args.epochs),
-                             "--hidden", "16,8", "--runs-dir", str(work / "runs")])]
+    for folder in ("runs", "stopped"):
+        shutil.rmtree(work / folder, ignore_errors=True)
+    train = py + ["tabular", "train", str(csv_path), "--label", "label", "--hidden", "16,8"]
+    steps = [("train", train + ["--epochs", str(args.epochs), "--runs-dir", str(work / "runs")], ""),
+             # a run stopped (SIGTERM) after its first epoch, then resumed: it reads and splits the data again
+             ("stopped", train + ["--epochs", str(args.epochs + 1), "--runs-dir", str(work / "stopped")], "epoch 1/"),
+             ("resume", None, ""),
+             ("predict", None, "")]
     print(f"{'step':8s} {'wall s':>8s} {'peak MiB':>9s} {'peak/f32':>9s} {'longest silence s':>18s}")
-    for name, cmd in steps:
-        wall, peak, silence, _ = run(cmd, args.verbose)
+    for name, cmd, stop_at in steps:
+        if name == "resume":
+            cmd = py + ["tabular", "train", "--resume", str(next((work / "stopped").iterdir()))]
+        elif name == "predict":
+            cmd = py + ["tabular", "predict", str(next((work / "runs").iterdir())), str(csv_path), "-o",
+                        str(work / "predictions.csv")]
+        wall, peak, silence, _ = run(cmd, args.verbose, stop_at)
         print(f"{name:8s} {wall:8.1f} {peak / 2**20:9.0f} {peak / f32:9.2f} {silence:18.1f}", flush=True)
-    run_dir = next((work / "runs").iterdir())
-    wall, peak, silence, _ = run(py + ["tabular", "predict", str(run_dir), str(csv_path), "-o",
-                                       str(work / "predictions.csv")], args.verbose)
-    print(f"{'predict':8s} {wall:8.1f} {peak / 2**20:9.0f} {peak / f32:9.2f} {silence:18.1f}")
     return 0
 
 

@@ -68,7 +68,7 @@ def test_a_counted_stage_without_a_terminal_prints_at_least_every_10_s():
     # a line before the silence would pass SILENCE_S at the next tick (at the first tick after it: 12 s)
     gaps = [b - a for a, b in zip([0.0] + times, times)]
     assert gaps and max(gaps) <= SILENCE_S and len(gaps) >= 300 / SILENCE_S
-    assert min(gaps) >= SILENCE_S - 3.0  # and not more often than that needs
+    assert min(gaps) >= SILENCE_S / 2  # and not more often than that needs (twice 3 s ahead)
 
 
 def test_a_long_step_is_allowed_for_but_does_not_make_every_event_a_line():
@@ -133,10 +133,10 @@ def test_a_long_epoch_without_a_terminal_prints_a_batch_line_every_10_s():
     progress = EpochProgress(out)
     progress.clock = lambda: now[0]
     progress._line_at = 0.0
-    for b in range(1, 41):  # 40 batch events 1 s apart: lines at 10, 20, 30, 40 s
+    for b in range(1, 41):  # 40 batch events 1 s apart: a line before 10 s pass (twice 1 s ahead)
         now[0] += 1.0
         progress(Progress("batch", f"epoch 1/1 batch {b}/40", b, 40, {"epoch": 1, "batch": b, "batches": 40}))
-    assert out.getvalue().splitlines() == [f"  epoch 1/1 batch {b}/40" for b in (10, 20, 30, 40)]
+    assert out.getvalue().splitlines() == [f"  epoch 1/1 batch {b}/40" for b in (9, 18, 27, 36)]
 
 
 def _train_peak(tmp_path, csv, settings):

@@ -10,7 +10,7 @@ from conftest import stopped_by, training_process, use_backend
 
 from stingerml.cli import main
 from stingerml.core.dense import DenseLayer, DenseNetwork
-from stingerml.core.errors import ModelFormatError
+from stingerml.core.errors import ModelFormatError, TrainingError
 from stingerml.core.rng import XorShift32
 from stingerml.formats import network
 from stingerml.tabular.landmarks import normalize_hand
@@ -58,6 +58,33 @@ def test_resume_equals_uninterrupted(tmp_path, name):
         resumed = train_run(resume=run_b)
     assert outputs(resumed.run_dir) == outputs(whole.run_dir)
     assert "interrupted" in (run_b / "logs" / "training.log").read_text()
+
+
+def test_a_resume_reads_its_data_once_and_says_where_it_continues_after_checking(tmp_path):
+    data = make_csv(tmp_path / "d.csv", n=4200)  # the reader reports every 4096 rows
+
+    def stop_at_2(event):
+        if event.stage == "epoch" and event.done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted):
+        train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "runs", progress=stop_at_2)
+    (run,) = (tmp_path / "runs").iterdir()
+    events = []
+    train_run(resume=run, progress=events.append)
+    stages = [e.stage for e in events]
+    # one scan and one read of the data copy (a big CSV took a minute a pass), each reported
+    reads = [e.message.split()[0] for e in events if e.stage == "read"]
+    assert reads and sorted(set(reads)) == ["reading", "scanning"] and reads == sorted(reads, reverse=True)
+    resume = [e for e in events if e.stage == "resume"]
+    assert [e.message for e in resume] == ["resuming from epoch 2 of 7"]
+    assert max(i for i, s in enumerate(stages) if s == "read") < stages.index("resume") \
+        < stages.index("start")  # announced once the run is checked, before training
+    (run / "data" / "split.json").write_text('{"train": [], "val": [], "test": []}')  # an edited split
+    events.clear()
+    with pytest.raises(TrainingError, match="saved split"):
+        train_run(resume=run, progress=events.append)
+    assert "resume" not in [e.stage for e in events]
 
 
 def test_run_folder_contents(tmp_path):

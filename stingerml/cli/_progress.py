@@ -5,9 +5,9 @@ without one.
 
 Lines come only at events (no timer thread: a pool forks from this process). So that the
 silence stays within :data:`SILENCE_S`, a line is due at an event when waiting for the next one
-could pass it: when the silence so far plus the longest interval between two events seen so far
-(counted as at most half of :data:`SILENCE_S`, so one long step cannot make every later event a
-line) exceeds :data:`SILENCE_S`."""
+could pass it: when the silence so far plus twice the longest interval between two events seen so
+far (an interval can be longer than any before it; counted as at most half of :data:`SILENCE_S`,
+so one long step cannot make every later event a line) exceeds :data:`SILENCE_S`."""
 from __future__ import annotations
 
 import sys
@@ -44,7 +44,7 @@ class StderrProgress:
         now = self.clock()
         self._longest = max(self._longest, now - self._event_at)
         self._event_at = now
-        return now - self._line_at + min(self._longest, SILENCE_S / 2) > SILENCE_S
+        return now - self._line_at + min(2.0 * self._longest, SILENCE_S / 2) > SILENCE_S
 
     def __call__(self, event: Progress) -> None:
         due = self._due()

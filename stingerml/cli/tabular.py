@@ -205,7 +205,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..tabular.runs import RunInterrupted, RunSettings, resume_point, train_run
+    from ..tabular.runs import RunInterrupted, RunSettings, train_run
 
     if args.log_level in ("WARNING", "ERROR"):
         args.quiet = True
@@ -218,9 +218,7 @@ def run_train(args: argparse.Namespace) -> int:
             args.parser.error("--resume RUN_DIR takes no --config: the run keeps its own settings")
         if args.data:
             args.parser.error("--resume RUN_DIR takes no DATA.csv: the run has its own copy")
-        kwargs = {"resume": args.resume}
-        done, total = resume_point(args.resume)
-        say(args, f"resuming from epoch {done} of {total}", stream=sys.stderr)
+        kwargs = {"resume": args.resume}  # the run says "resuming from epoch N of M" once it is checked
     else:
         if api is not None:
             if args.data or args.schema:

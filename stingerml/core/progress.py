@@ -19,7 +19,8 @@ class Progress:
     Attributes:
         stage: what is running (training: ``parse``, ``dataset``, ``features``,
             ``holdout``, ``lr``, ``mlp``, ``build``, ``traces``, ``done``; the
-            tabular and sequence trainers: ``start``, ``batch``, ``epoch``, ``done``; elsewhere
+            tabular and sequence trainers: ``read``, ``prepare``, ``resume``, ``start``, ``scale``, ``batch``,
+            ``epoch``, ``evaluate``, ``done``; elsewhere
             ``benchmark``, ``replay``, ``pull``...).
         message: a line for a human (the browser's log line when it has one and it is true here).
         done, total: inside a counted stage, units done of ``total`` (both 0 otherwise).

@@ -35,6 +35,7 @@ import collections.abc
 import contextlib
 import dataclasses
 import datetime as _dt
+import operator
 import shutil
 import warnings
 from array import array
@@ -338,7 +339,9 @@ def train_run(
     """
     if resume is not None:
         run_dir = Path(resume)
-        info, settings, table, split, ckpt, state = _resumable(run_dir)
+        info, settings, table, split, ckpt, state = _resumable(run_dir, progress)
+        if progress is not None:  # the run is checked as a unit first: nothing is announced for a bad one
+            progress(Progress("resume", f"resuming from epoch {0 if state is None else state.epoch} of {settings.epochs}"))
         started = _dt.datetime.fromisoformat(info["started"])
         source = Path(info["source"])
     else:
@@ -580,16 +583,18 @@ _FIX_RUN = "give a run folder 'tabular train' created, unchanged, or start a new
 _RUN_KEYS = {"settings", "source", "schema", "started", "dataset_sha256", "stingerml"}
 
 
-def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]:
+def _run_data(run_dir: Path, progress: Optional[ProgressCallback] = None
+              ) -> Tuple[Dict[str, Any], RunSettings, Table, Split]:
     """A run folder checked as a unit: ``run.json`` (keys, types, settings in range), its data copy
-    (the SHA-256 ``run.json`` holds), read and split again and checked against ``data/split.json``.
-    TrainingError (one line naming the file) on anything else."""
+    (the SHA-256 ``run.json`` holds), read (``progress``: the reader's and the split's events) and
+    split again and checked against ``data/split.json``. TrainingError (one line naming the file) on
+    anything else."""
     info = _read_run(run_dir)
     settings = info["settings"]
     schema_copy = run_dir / "data" / "schema.json"
     data_copy = run_dir / "data" / _data_copy(info["source"])
     try:
-        table, split = load_data(data_copy, settings, schema_copy if info["schema"] else None)
+        table, split = load_data(data_copy, settings, schema_copy if info["schema"] else None, progress)
     except TabularDataError as exc:
         raise TrainingError(f"{run_dir}: its data copy cannot be read any more: {exc}") from None
     if table.sha256 != info["dataset_sha256"]:
@@ -597,25 +602,19 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split]
                             f"differs from run.json's dataset_sha256); {_FIX_RUN}")
     where = run_dir / "data" / "split.json"
     saved = jsonfile.read(where, TrainingError, fix=_FIX_RUN)
-    parts = [saved.get(key) for key in ("train", "val", "test")]
-    if [part.tolist() for part in split] != parts:
-        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); start a new run")
+    for key, part in zip(("train", "val", "test"), split):  # row by row: no list of a million ints
+        rows = saved.get(key)
+        if not isinstance(rows, list) or len(rows) != len(part) or not all(map(operator.eq, part, rows)):
+                raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); "
+                                    "start a new run")
     return info, settings, table, split
 
 
-def resume_point(run_dir: PathLike) -> Tuple[int, int]:
-    """``(epochs finished, maximum epochs)`` of the run ``run_dir``: where ``--resume`` continues.
-    The run folder is checked as a unit first, as :func:`train_run` does (TrainingError otherwise),
-    so that nothing is announced for a run that cannot be resumed."""
-    _, settings, _, _, _, state = _resumable(Path(run_dir))
-    return (0 if state is None else state.epoch), settings.epochs
-
-
-def _resumable(run_dir: Path) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path],
-                                       Optional[TrainState]]:
+def _resumable(run_dir: Path, progress: Optional[ProgressCallback] = None
+               ) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path], Optional[TrainState]]:
     """A run folder to resume, checked as a unit: ``run.json``, data copy and split (:func:`_run_data`),
     not finished, and its last checkpoint and its state (``None`` and ``None``, a fresh start, without one)."""
-    info, settings, table, split = _run_data(run_dir)
+    info, settings, table, split = _run_data(run_dir, progress)
     if (run_dir / "output" / MODEL_FILE).exists():
         raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
     ckpt = last_checkpoint(run_dir)
