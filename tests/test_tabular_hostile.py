@@ -136,6 +136,10 @@ RUN_DAMAGE = {
     "split.json empty": ("data/split.json", lambda d: d.clear()),
     "split.json indices out of range": ("data/split.json", lambda d: d.update(train=[10 ** 9])),
     "split.json a list": ("data/split.json", None),
+    "split.json rows as strings": ("data/split.json", lambda d: d.update(val=["1", "2"])),
+    "split.json rows as floats": ("data/split.json", lambda d: d.update(test=[0.5])),
+    "split.json a row of 2**70": ("data/split.json", lambda d: d.update(train=[2 ** 70])),
+    "split.json rows an object": ("data/split.json", lambda d: d.update(train={"1": 2})),
 }
 
 

@@ -20,6 +20,7 @@ from typing import List, Optional
 from .._version import __version__
 from ..core.errors import StingerError
 from ._common import Terminated, add_global_options, complete
+from ._malloc import fix_mmap_threshold
 
 COMMANDS = (  # modules of stingerml.cli, in the order --help lists their sub-commands
     "audio",  # audio features
@@ -117,6 +118,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     freeze_after_numba()  # this process is ours
     release_llvm_pages()
+    fix_mmap_threshold()
     try:
         if args.backend:
             from .._kernels import set_backend

@@ -35,7 +35,6 @@ import collections.abc
 import contextlib
 import dataclasses
 import datetime as _dt
-import operator
 import shutil
 import warnings
 from array import array
@@ -591,6 +590,8 @@ def _run_data(run_dir: Path, progress: Optional[ProgressCallback] = None
     anything else."""
     info = _read_run(run_dir)
     settings = info["settings"]
+    where = run_dir / "data" / "split.json"
+    saved = _saved_split(where)  # before the data: its lists take ~36 bytes a row while they are read
     schema_copy = run_dir / "data" / "schema.json"
     data_copy = run_dir / "data" / _data_copy(info["source"])
     try:
@@ -600,14 +601,25 @@ def _run_data(run_dir: Path, progress: Optional[ProgressCallback] = None
     if table.sha256 != info["dataset_sha256"]:
         raise TrainingError(f"{data_copy}: not the data this run trained on (its SHA-256 "
                             f"differs from run.json's dataset_sha256); {_FIX_RUN}")
-    where = run_dir / "data" / "split.json"
-    saved = jsonfile.read(where, TrainingError, fix=_FIX_RUN)
-    for key, part in zip(("train", "val", "test"), split):  # row by row: no list of a million ints
-        rows = saved.get(key)
-        if not isinstance(rows, list) or len(rows) != len(part) or not all(map(operator.eq, part, rows)):
-                raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); "
-                                    "start a new run")
+    if saved != split:
+        raise TrainingError(f"{run_dir}: the data copy no longer gives the saved split ({where}); start a new run")
     return info, settings, table, split
+
+
+def _saved_split(where: Path) -> Split:
+    """The row numbers ``data/split.json`` holds, each part as 8 bytes a row; TrainingError if a part is
+    not a list of integers."""
+    saved = jsonfile.read(where, TrainingError, fix=_FIX_RUN)
+    parts = []
+    for key in ("train", "val", "test"):
+        rows = saved.get(key)
+        try:
+            if not isinstance(rows, list):
+                raise TypeError
+            parts.append(array("q", rows))
+        except (TypeError, OverflowError):
+            raise TrainingError(f"{where}: \"{key}\" is not a list of row numbers; {_FIX_RUN}") from None
+    return Split(*parts)
 
 
 def _resumable(run_dir: Path, progress: Optional[ProgressCallback] = None
