@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import zlib
 from array import array
 from pathlib import Path
 
@@ -87,3 +88,38 @@ def test_the_feature_counts_are_the_reference_widths():
     assert features.RICH_FEATURES == len(row["features_rich"]) == len(features.RICH_NAMES)
     assert len(features.featurize_summary(window, 1)) == features.SUMMARY_FEATURES
     assert len(features.featurize_rich(window, 1)) == features.RICH_FEATURES
+
+
+def _with_scale0(value: float) -> bytes:
+    """``lr_valid.mlmd`` with ``scale[0]`` (payload float 18) set to ``value`` and the CRC recomputed (SPEC §9)."""
+    blob = bytearray((VECTORS / "mlmd_cases" / "lr_valid.mlmd").read_bytes())
+    struct.pack_into("<f", blob, 24 + 4 * 18, value)
+    struct.pack_into("<I", blob, 20, zlib.crc32(bytes(blob[24 : 24 + 220])))
+    return bytes(blob)
+
+
+@pytest.mark.parametrize("value,warned", [(2e-10, False), (0.5, False), (5e-11, True)])
+def test_only_a_scale_below_the_firmware_floor_warns(value, warned):
+    """SPEC §10: the firmware uses ``1e-10`` for a scale ``s < 1e-10``; a larger one is used as it is."""
+    verdict = loader.validate(_with_scale0(value), "lr")
+    assert verdict.accepted, verdict.reason
+    assert ["scale[0]" in w for w in verdict.warnings] == ([True] if warned else [])
+
+
+@pytest.mark.parametrize("case", sorted(json.loads((VECTORS / "mlmd_cases" / "cases.json").read_text())))
+def test_the_slot_of_a_file_is_its_header_model_type(case):
+    blob = (VECTORS / "mlmd_cases" / f"{case}.mlmd").read_bytes()
+    header = struct.unpack_from("<4sHHBBHHHII", blob) if len(blob) >= 24 else None
+    expected = {0: "lr", 1: "mlp"}.get(header[3]) if header and header[0] == b"MLMD" else None
+    assert loader.slot_of(blob) == expected
+
+
+@pytest.mark.parametrize("n_windows,step", [(1, 1), (2, 1), (4, 3)])
+def test_a_batch_longer_than_its_samples_is_refused(n_windows, step):
+    """Window ``r`` is samples ``[r*step, r*step + 50)`` (SPEC §10): one sample fewer is a ValueError."""
+    lr, mlp = (mlmd.parse((VECTORS / "firmware" / f"factory_{m}.mlmd").read_bytes()) for m in ("lr", "mlp"))
+    need = step * (n_windows - 1) + 50
+    samples = array("h", range(6 * need))
+    assert len(firmware.predict_batch(samples, n_windows, step, lr, mlp)["p_lr"]) == n_windows
+    with pytest.raises(ValueError, match="samples"):
+        firmware.predict_batch(samples[: 6 * (need - 1)], n_windows, step, lr, mlp)
