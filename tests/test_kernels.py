@@ -237,12 +237,18 @@ def test_scaler_oracle(k):
 # --- dataset scan ---------------------------------------------------------------------
 
 
+# A few blocked samples in up to 400: most windows are free (a list of coin flips has no free window of 50).
+_BLOCKED = st.tuples(st.integers(0, 400), st.sets(st.integers(0, 399), max_size=8)).map(
+    lambda t: [(i % 3 + 1) * (i in t[1]) for i in range(t[0])])
+
+
 @SETTINGS
-@given(blocked=st.lists(st.integers(0, 1), max_size=400).map(lambda v: [b * (i % 3 + 1) for i, b in enumerate(v)]))
+@given(blocked=_BLOCKED)
 def test_negative_candidates(k, blocked):
     brute = [end for end in range(50, len(blocked)) if not any(blocked[end - 50 : end])]
     assert k.negative_candidates(bytearray(min(b, 1) for b in blocked), len(blocked)) == brute
     assert k.negative_candidates(blocked, len(blocked)) == brute
+    assert pure.negative_candidates(blocked, len(blocked)) == brute
 
 
 def _brute_separated(order, times, target, min_sep):
