@@ -13,9 +13,8 @@ from array import array
 from typing import Sequence
 
 from .._kernels import kernels
+from ..core.constants import RICH_FEATURES, SUMMARY_FEATURES  # noqa: F401  (the widths, defined once there)
 
-SUMMARY_FEATURES = 18
-RICH_FEATURES = 30
 SUMMARY_NAMES = [f"{stat}_{ch}" for stat in ("mean", "std", "absmax") for ch in ("ax", "ay", "az", "gx", "gy", "gz")]
 RICH_NAMES = SUMMARY_NAMES + [f"absmean_{ch}" for ch in ("ax", "ay", "az", "gx", "gy", "gz")] + [
     "acc_mag_mean", "acc_mag_std", "acc_mag_max", "gyro_mag_mean", "gyro_mag_std", "gyro_mag_max",
