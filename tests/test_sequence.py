@@ -183,7 +183,9 @@ def test_resume_equals_uninterrupted(tmp_path, architecture, backend):
         run_b = info.value.run_dir
         assert info.value.checkpoint.name == "epoch_0005.json"  # the last finished epoch (issue 24)
         assert not (run_b / "output" / "model.json").exists()
-        resumed = train_run(resume=run_b)
+        events = []
+        resumed = train_run(resume=run_b, progress=events.append)
+    assert [e.message for e in events if e.stage == "resume"] == [f"resuming from epoch 5 of {s['epochs']}"]
     got = outputs(resumed.run_dir)
     assert got == outputs(whole.run_dir)
     tflite = "model.tflite" if architecture == "tcn" else "model_float32.tflite"  # int8 for the TCN (as tabular)

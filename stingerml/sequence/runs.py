@@ -35,7 +35,7 @@ from ..core.constants import TABULAR_MAX_PARAMETERS
 from ..core.dense import predicted_classes
 from ..core.errors import ExportError, SequenceDataError, TrainingError
 from ..core.quantized_tcn import QuantizedTCN
-from ..core.progress import ProgressCallback
+from ..core.progress import Progress, ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.estimator import default_of
 from ..learn.metrics import classification_report
@@ -204,6 +204,8 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
             raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
         state: Optional[TrainState] = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else None
+        if progress is not None:  # checked as a unit first, as the tabular trainer's
+            progress(Progress("resume", f"resuming from epoch {0 if state is None else state.epoch} of {settings.epochs}"))
     else:
         if data_path is None or settings is None:
             raise TypeError("train_run needs data_path and settings (or resume)")
