@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 from array import array
 
@@ -70,6 +71,7 @@ def test_a_resume_reads_its_data_once_and_says_where_it_continues_after_checking
     with pytest.raises(RunInterrupted):
         train_run(data, RunSettings(**SETTINGS), runs_dir=tmp_path / "runs", progress=stop_at_2)
     (run,) = (tmp_path / "runs").iterdir()
+    edited = shutil.copytree(run, tmp_path / "edited")  # still unfinished when its split is edited below
     events = []
     train_run(resume=run, progress=events.append)
     stages = [e.stage for e in events]
@@ -80,11 +82,15 @@ def test_a_resume_reads_its_data_once_and_says_where_it_continues_after_checking
     assert [e.message for e in resume] == ["resuming from epoch 2 of 7"]
     assert max(i for i, s in enumerate(stages) if s == "read") < stages.index("resume") \
         < stages.index("start")  # announced once the run is checked, before training
-    (run / "data" / "split.json").write_text('{"train": [], "val": [], "test": []}')  # an edited split
+    (edited / "data" / "split.json").write_text('{"train": [], "val": [], "test": []}')  # an edited split
     events.clear()
     with pytest.raises(TrainingError, match="saved split"):
-        train_run(resume=run, progress=events.append)
+        train_run(resume=edited, progress=events.append)
     assert "resume" not in [e.stage for e in events]
+    events.clear()
+    with pytest.raises(TrainingError, match="has finished"):
+        train_run(resume=run, progress=events.append)
+    assert events == []  # a finished run is refused before its data is read
 
 
 def test_run_folder_contents(tmp_path):

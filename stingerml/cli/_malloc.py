@@ -6,8 +6,8 @@ its size (up to 32 MiB), so later blocks that size come from the heap instead, w
 stay resident between live neighbours. Training on a big CSV allocates and frees blocks of a few
 hundred KiB for every chunk of batches: measured on benchmarks/big_tabular.py's 200 MB CSV, a resumed
 run peaked at 318 MiB with the moving threshold and 304 MiB with a fixed one, as a new run does (a
-``stingerml train`` of session_a: the same peak and CPU time either way). Setting the threshold explicitly (``mallopt``)
-keeps it fixed.
+``stingerml train`` of session_a: the same peak and CPU time either way). Setting the threshold
+explicitly (``mallopt``) keeps it fixed.
 """
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from ..core import jsonfile
 from ..core.atomic import open_atomic, write_bytes_atomic
 from ..core.binary import le_array, le_bytes
 from ..core.errors import OutputError, TrainingError
+from ..core.progress import Progress, ProgressCallback
 from .epochs import TrainState
 
 CHECKPOINT_FORMAT = "stingerml-tabular-checkpoint"  # the name of the first trainer that wrote them
@@ -344,6 +345,20 @@ def train_in(run_dir: Path, resumed_from: Optional[str], start: Callable[[], Non
         if resumed_from is None and last_checkpoint(run_dir) is None:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+
+
+def check_unfinished(run_dir: Path, model_file: str) -> None:
+    """TrainingError if ``run_dir`` has finished (its ``output/model_file`` exists): nothing to resume.
+    Checked before the run's data is read (a big data copy takes a minute to read)."""
+    if (run_dir / "output" / model_file).exists():
+        raise TrainingError(f"{run_dir}: this run has finished (output/{model_file} exists); nothing to resume")
+
+
+def report_resume(progress: Optional[ProgressCallback], state: Optional[TrainState], epochs: int) -> None:
+    """The ``resume`` event, ``resuming from epoch N of M``, once a run folder is checked as a unit
+    (nothing is announced for a run that cannot be resumed); ``state`` None: from the start."""
+    if progress is not None:
+        progress(Progress("resume", f"resuming from epoch {0 if state is None else state.epoch} of {epochs}"))
 
 
 def log_line(run_dir: Path, line: str) -> None:

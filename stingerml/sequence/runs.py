@@ -35,14 +35,14 @@ from ..core.constants import TABULAR_MAX_PARAMETERS
 from ..core.dense import predicted_classes
 from ..core.errors import ExportError, SequenceDataError, TrainingError
 from ..core.quantized_tcn import QuantizedTCN
-from ..core.progress import Progress, ProgressCallback
+from ..core.progress import ProgressCallback
 from ..learn.epochs import TrainState
 from ..learn.estimator import default_of
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
-    json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id,
-    state_from_bytes, train_in,
+    check_unfinished, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, report_resume,
+    run_id, state_from_bytes, train_in,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 from ..learn.status import RunEvents
@@ -197,15 +197,13 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     folder is created, and a new run that fails later is removed again unless it holds a checkpoint."""
     if resume is not None:
         run_dir = Path(resume)
+        check_unfinished(run_dir, MODEL_FILE)
         info, settings, data, split = _run_data(run_dir)
         started = _dt.datetime.fromisoformat(info["started"])
         source = Path(info["source"])
-        if (run_dir / "output" / MODEL_FILE).exists():
-            raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
         ckpt = last_checkpoint(run_dir)
         state: Optional[TrainState] = _checkpoint_state(ckpt, run_dir, settings, data) if ckpt else None
-        if progress is not None:  # checked as a unit first, as the tabular trainer's
-            progress(Progress("resume", f"resuming from epoch {0 if state is None else state.epoch} of {settings.epochs}"))
+        report_resume(progress, state, settings.epochs)
     else:
         if data_path is None or settings is None:
             raise TypeError("train_run needs data_path and settings (or resume)")

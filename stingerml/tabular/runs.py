@@ -65,8 +65,8 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
-    checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
-    train_in, write_json_atomic,
+    check_unfinished, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    report_resume, train_in, write_json_atomic,
 )
 from ..learn.split import (
     DEFAULT_FRACTIONS,
@@ -239,15 +239,14 @@ def load_data(csv_path: PathLike, settings: RunSettings, schema: Optional[PathLi
                            drop_missing=settings.drop_missing, ignore=settings.ignore, progress=progress)
     src = Path(csv_path).name
     _prepare(progress, 1, f"splitting {table.n_rows} rows")
+    tick = Reporter(progress).ticks("prepare", f"splitting: {'rows' if table.groups is None else 'groups'} shuffled",
+                                    every=1)
     if table.groups is not None:
-        tick = Reporter(progress).ticks("prepare", "splitting: groups shuffled", every=1)
         split = group_split(table.groups, fractions, settings.seed, table.y, source=src, tick=tick)
+    elif table.y is not None:
+        split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src, tick=tick)
     else:
-        tick = Reporter(progress).ticks("prepare", "splitting: rows shuffled", every=1)
-        if table.y is not None:
-            split = stratified_split(table.y, table.classes, fractions, settings.seed, source=src, tick=tick)
-        else:
-            split = random_split(table.n_rows, fractions, settings.seed, source=src, tick=tick)
+        split = random_split(table.n_rows, fractions, settings.seed, source=src, tick=tick)
     # each part as 8 bytes a row (a list of ints takes ~36); split.json gets them back as lists
     split = Split(*(array("q", part) for part in split))
     encoding = fit_one_hot(table, split.train)  # categories from the training rows only
@@ -339,8 +338,7 @@ def train_run(
     if resume is not None:
         run_dir = Path(resume)
         info, settings, table, split, ckpt, state = _resumable(run_dir, progress)
-        if progress is not None:  # the run is checked as a unit first: nothing is announced for a bad one
-            progress(Progress("resume", f"resuming from epoch {0 if state is None else state.epoch} of {settings.epochs}"))
+        report_resume(progress, state, settings.epochs)
         started = _dt.datetime.fromisoformat(info["started"])
         source = Path(info["source"])
     else:
@@ -624,11 +622,10 @@ def _saved_split(where: Path) -> Split:
 
 def _resumable(run_dir: Path, progress: Optional[ProgressCallback] = None
                ) -> Tuple[Dict[str, Any], RunSettings, Table, Split, Optional[Path], Optional[TrainState]]:
-    """A run folder to resume, checked as a unit: ``run.json``, data copy and split (:func:`_run_data`),
-    not finished, and its last checkpoint and its state (``None`` and ``None``, a fresh start, without one)."""
+    """A run folder to resume, checked as a unit: not finished, ``run.json``, data copy and split
+    (:func:`_run_data`), and its last checkpoint and its state (``None`` and ``None``, a fresh start, without one)."""
+    check_unfinished(run_dir, MODEL_FILE)
     info, settings, table, split = _run_data(run_dir, progress)
-    if (run_dir / "output" / MODEL_FILE).exists():
-        raise TrainingError(f"{run_dir}: this run has finished (output/model.json exists); nothing to resume")
     ckpt = last_checkpoint(run_dir)
     state = None if ckpt is None else _checkpoint_state(ckpt, run_dir, settings, table)
     return info, settings, table, split, ckpt, state
