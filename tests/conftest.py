@@ -35,6 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="fail a test that runs longer than this many seconds (0: no limit; default "
                           "$STINGERML_TEST_TIMEOUT); a minute later the whole run is ended with every "
                           "thread's traceback, so a stuck test cannot hang it")
+    parser.addoption("--exit-limit", type=float, default=60.0,
+                     help="seconds the process may take to exit after the summary (thread joins and exit "
+                          "hooks of the libraries the tests used); then every thread's traceback is printed "
+                          "and it ends with the run's exit status (default 60; twice this: SIGALRM ends it)")
 
 
 # The fidelity subset that CI runs on the oldest and newest CPython of the machine (.ci/pythons):
@@ -198,13 +202,20 @@ def kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+# The CLI (`python -m stingerml ARGV` as `python -c CLI_WITH_CTRL_C ARGV`) with Python's own SIGINT
+# handler, so that Ctrl-C has its default effect even when the suite runs in a background job (which
+# ignores SIGINT, and a child inherits that; the CLI leaves an ignored SIGINT ignored)
+CLI_WITH_CTRL_C = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "from stingerml.cli import main; sys.exit(main())")
+
+
 @contextlib.contextmanager
 def training_process(argv, until: str):
-    """Within: a ``python -m stingerml ARGV`` process on the pure path (its own process group),
-    once its stderr has printed a line starting with ``until`` (that line: ``proc.matched``, empty
-    if it ended first); its group killed on exit."""
+    """Within: a ``python -m stingerml ARGV`` process (:data:`CLI_WITH_CTRL_C`) on the pure path (its
+    own process group), once its stderr has printed a line starting with ``until`` (that line:
+    ``proc.matched``, empty if it ended first); its group killed on exit."""
     env = {**os.environ, "PYTHONPATH": str(VECTORS.parent), "STINGERML_BACKEND": "python"}
-    proc = subprocess.Popen([sys.executable, "-m", "stingerml", *map(str, argv)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", CLI_WITH_CTRL_C, *map(str, argv)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         proc.matched = ""
@@ -227,6 +238,7 @@ def stopped_by(proc: subprocess.Popen, sig: int) -> str:
 def pytest_sessionfinish(session, exitstatus) -> None:
     """A pool or helper process a test left running would make the interpreter's exit hooks wait
     forever after the summary: end them (and say so, as a test should have)."""
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
     import gc
     from concurrent.futures import ProcessPoolExecutor
 
@@ -247,3 +259,34 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     if left or children:
         print(f"\nconftest: ended {len(left)} process pool(s) and {len(children)} process(es) that tests left running",
               file=sys.stderr)
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config) -> None:
+    """The exit after the summary is bounded too. What a library the tests used does at exit (joins of
+    its threads, its exit hooks, the destructors of a native thread pool) once kept CI waiting after
+    "N passed" until CI's own time ran out. If the process still runs ``--exit-limit`` seconds after
+    this hook, a daemon thread prints every thread's traceback and ends it with the run's exit status;
+    a hang past the interpreter's finalization (no Python thread runs there) is ended by SIGALRM
+    at twice the limit, a failure."""
+    limit = config.getoption("--exit-limit")
+    if not limit or not hasattr(signal, "alarm"):
+        return
+    status = config.stash.get(_EXIT_STATUS, 1)
+
+    def end() -> None:
+        import time
+
+        time.sleep(limit)
+        err = sys.__stderr__
+        faulthandler.dump_traceback(err, all_threads=True)
+        print(f"conftest: the process was still exiting {limit:g} s after the summary (--exit-limit; its "
+              f"threads' tracebacks above); ended with the run's exit status {status}", file=err, flush=True)
+        os._exit(status)
+
+    threading.Thread(target=end, name="conftest-exit-limit", daemon=True).start()
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(max(1, round(2 * limit)))

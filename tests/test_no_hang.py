@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -68,3 +69,33 @@ def test_a_pool_left_running_does_not_keep_pytest_from_exiting(tmp_path):
                                     "    time.sleep(0.5)\n", limit_s=90)
     assert code == 0, out
     assert "1 passed" in out and "ended 1 process pool(s)" in out, out
+
+
+def test_a_thread_that_never_ends_does_not_keep_pytest_from_exiting(tmp_path):
+    """A non-daemon thread (as a library's worker may be) is joined by the interpreter's exit for ever:
+    --exit-limit prints its traceback and ends the process with the run's exit status."""
+    code, out, seconds = run_pytest(tmp_path, "import threading, time\n\n"
+                                    "def waits_for_ever():\n    time.sleep(3600)\n\n"
+                                    "def test_leaves_a_thread():\n"
+                                    "    threading.Thread(target=waits_for_ever).start()\n",
+                                    "--exit-limit", "2", limit_s=90)
+    assert code == 0, out
+    assert "1 passed" in out and "still exiting 2 s after the summary" in out, out
+    assert "waits_for_ever" in out, out  # the stuck thread's traceback
+    assert seconds < 60
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libc's atexit and pause by ctypes")
+def test_a_hang_after_the_interpreters_finalization_ends_by_sigalrm(tmp_path):
+    """A native exit handler that never returns (here libc's pause() registered as C++ destructors are,
+    as a native thread pool's destructor that waits for its threads) runs after Python's last thread:
+    the alarm at twice --exit-limit ends the process, a failure."""
+    code, out, seconds = run_pytest(tmp_path, "import ctypes\n\n"
+                                    "def test_registers_a_native_hang():\n"
+                                    "    libc = ctypes.CDLL(None)\n"
+                                    "    pause = ctypes.cast(libc.pause, ctypes.c_void_p)\n"
+                                    "    assert libc.__cxa_atexit(pause, None, None) == 0\n",
+                                    "--exit-limit", "2", limit_s=90)
+    assert code == -signal.SIGALRM, out
+    assert "1 passed" in out, out
+    assert seconds < 60

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import kill_group, use_backend
+from conftest import CLI_WITH_CTRL_C, kill_group, use_backend
 
 from stingerml import _kernels
 from stingerml.blaster import tasks as trainer_tasks
@@ -266,13 +266,9 @@ def _processes_naming(marker: str):
 def test_ctrl_c_ends_the_pool_and_writes_nothing(tmp_path, log_files):
     report = tmp_path / "interrupted.md"
     env = dict(os.environ, PYTHONPATH=str(ROOT), STINGERML_BACKEND="python")
-    # Ctrl-C's default action even when this test runs in a background job (which ignores SIGINT, and
-    # a child inherits that): the CLI as `python -m stingerml` with Python's own SIGINT handler
-    cli = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-           "from stingerml.cli import main; sys.exit(main())")
     # its own process group (the pool's workers join it), killed as a whole whatever happens: no
     # orphaned worker keeps the stderr pipe, and so pytest, waiting
-    proc = subprocess.Popen([sys.executable, "-c", cli, "benchmark", *log_files, "--seeds", "20",
+    proc = subprocess.Popen([sys.executable, "-c", CLI_WITH_CTRL_C, "benchmark", *log_files, "--seeds", "20",
                              "--models", "mlp", "--mlp-iterations", "400", "-o", str(report), "-j", "2"],
                             env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
     watchdog = threading.Timer(300, kill_group, (proc,))  # never hang the suite: a kill ends the reads below
