@@ -47,6 +47,8 @@ def test_reading_reports_the_bytes_read_in_both_passes(tmp_path):
     reads = [e for e in read if e.message.startswith("reading")]
     assert len(scans) >= ROWS // 4096 and len(reads) >= ROWS // 4096  # an event every 4096 rows
     assert [e.done for e in scans] == sorted(e.done for e in scans)
+    mib = f"{size / 1048576:.1f}"  # to a tenth: a file under 1 MiB read "0 of 0 MiB"
+    assert scans[-1].message == f"scanning big.csv: {mib} of {mib} MiB", scans[-1].message
 
 
 def _line_times(progress, out, now, intervals):

@@ -195,7 +195,7 @@ class _Stream:
 
         def position(done: int) -> None:
             if self.progress is not None:
-                self.progress(Progress("read", f"{what} {self.path.name}: {done >> 20} of {self.size >> 20} MiB",
+                self.progress(Progress("read", f"{what} {self.path.name}: {done / 2**20:.1f} of {self.size / 2**20:.1f} MiB",
                                        done, self.size))
                 reported[0] = True
         for line, cells in csvfile.file_rows(self.path, str(self.path), TabularDataError, self.delimiter, position):
