@@ -25,9 +25,9 @@ def _installed_copy(tmp_path: Path) -> Path:
     return site
 
 
-def _run(site: Path, **env: str) -> subprocess.CompletedProcess:
+def _run(site: Path, snippet: str = SNIPPET, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "PYTHONPATH")}
-    return subprocess.run([sys.executable, "-B", "-c", SNIPPET], cwd=site, env={**base, **env},
+    return subprocess.run([sys.executable, "-B", "-c", snippet], cwd=site, env={**base, **env},
                           capture_output=True, text=True, timeout=300)
 
 
@@ -61,3 +61,31 @@ def test_unwritable_cache_is_one_line_and_not_the_package(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("warning: numba cannot cache") and "NUMBA_CACHE_DIR" in lines[0]
     assert str(blocker / "stingerml" / "numba") in lines[0]
     assert _numba_files(site) == []
+
+
+def test_every_kernel_is_compiled_through_numba_cache():
+    """No module but numba_cache hands a function to numba's own njit/jit (which would cache beside
+    the module, in the installed package): sequence_jit once did."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "stingerml").rglob("*.py")):
+        if path.name == "numba_cache.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "numba":
+                found += [f"{path.relative_to(ROOT)}:{node.lineno} from {node.module} import {a.name}"
+                          for a in node.names if a.name in ("njit", "jit", "generated_jit", "vectorize")]
+            if isinstance(node, ast.Attribute) and node.attr in ("njit", "jit") and \
+                    isinstance(node.value, ast.Name) and node.value.id == "numba":
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} numba.{node.attr}")
+    assert found == []
+
+
+def test_the_sequence_kernels_cache_outside_the_package(tmp_path):
+    site = _installed_copy(tmp_path)
+    snippet = "from stingerml._kernels.sequence_jit import _zeros; assert list(_zeros(2)) == [0.0, 0.0]; print('ok')"
+    done = _run(site, snippet, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert _numba_files(site) == []
+    assert any("sequence_jit" in p.name for p in _numba_files(tmp_path / "cache"))

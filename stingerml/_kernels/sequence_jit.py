@@ -14,10 +14,10 @@ from array import array
 from typing import Sequence, Tuple
 
 import numpy as np
-from numba import njit
 
 from . import jsmath_jit as _jsmath_jit, rng_jit as _rng_jit
 from . import sequence_pure as _ref
+from .numba_cache import njit
 from .sequence_pure import S_C, layout, make_spec, n_params, weight_flags  # noqa: F401  (not hot: the reference's)
 
 __all__ = list(_ref.__all__)
