@@ -171,7 +171,8 @@ def _current_modules() -> set:
 def old_names_in_docs(pages) -> list:
     """``(page, name)`` of every backticked dotted name in ``pages`` whose module part is an old path
     (``_compat.MOVED``) that names no module of today's layout, not even as a short form
-    (``log.parse_log`` is ``blaster/log``; ``trainers.blaster`` and ``_atomic.x`` are gone)."""
+    (``log.parse_log`` is ``blaster/log``; ``trainers.blaster`` and ``_atomic.x`` are gone). A name
+    written in full (``stingerml.settings.X``) must be today's full path: no short form for it."""
     import re
 
     from stingerml import _compat
@@ -179,11 +180,11 @@ def old_names_in_docs(pages) -> list:
     current = _current_modules()
     old = {name[len("stingerml."):] for name in _compat.MOVED}
 
-    def stale(token: str) -> bool:
+    def stale(token: str, full: bool) -> bool:
         parts = token.split(".")
         for n in range(len(parts), 0, -1):
             prefix = ".".join(parts[:n])
-            if prefix in current or any(name.endswith("." + prefix) for name in current):
+            if prefix in current or (not full and any(name.endswith("." + prefix) for name in current)):
                 return False
             if prefix in old:
                 return True
@@ -191,9 +192,9 @@ def old_names_in_docs(pages) -> list:
 
     found = []
     for page in pages:
-        for m in re.finditer(r"`(?:stingerml\.)?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)", page.read_text(encoding="utf-8")):
-            if stale(m.group(1)):
-                found.append((page.name, m.group(1)))
+        for m in re.finditer(r"`(stingerml\.)?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)", page.read_text(encoding="utf-8")):
+            if stale(m.group(2), full=bool(m.group(1))):
+                found.append((page.name, m.group(0)[1:]))
     return found
 
 
