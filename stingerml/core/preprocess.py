@@ -32,6 +32,12 @@ WIDTH = {HANDS21: 3 * N_POINTS}
 """The row width each step takes (and gives)."""
 
 
+def check_name(name: str) -> None:
+    """ValueError unless ``name`` is ``""`` or a known step (the name alone: a config or schema value)."""
+    if name and name not in PREPROCESSORS:
+        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)}")
+
+
 def check(name: str, n_features: int) -> None:
     """ValueError unless ``name`` is ``""`` or a known step that takes ``n_features`` values."""
     if not name:
