@@ -48,8 +48,10 @@ def train(tmp_path, capsys, *args) -> Path:
     return Path(capsys.readouterr().out.strip())
 
 
-def test_meta_json_has_every_documented_key(tmp_path, capsys):
-    run = train(tmp_path, capsys, "--hidden", "5", "--epochs", "3", "--quiet")
+@pytest.mark.parametrize("kind, dtype", [("int8", "int8"), ("float", "float32")])
+def test_meta_json_has_every_documented_key(tmp_path, capsys, kind, dtype):
+    """With --tflite-kind float too: the seed's quantization keys name the float model's types."""
+    run = train(tmp_path, capsys, "--hidden", "5", "--epochs", "3", "--quiet", "--tflite-kind", kind)
     meta = json.loads((run / "output" / "meta.json").read_text())
     paths = list(leaf_paths(example_meta()))
     assert len(paths) == 19  # the example's leaves (mapping.0 included): the test reads all of them
@@ -59,14 +61,21 @@ def test_meta_json_has_every_documented_key(tmp_path, capsys):
             assert isinstance(node, dict) and key in node, f"meta.json lacks {'.'.join(path)}"
             node = node[key]
         assert json_kind(node) == json_kind(value), f"{'.'.join(path)} is {node!r}, documented as {value!r}"
-    assert meta["quantization"]["type"] == meta["quantization"]["input_type"] == "int8"
-    assert meta["quantization"]["output_type"] == "int8"
+    assert meta["quantization"]["type"] == meta["quantization"]["input_type"] == dtype
+    assert meta["quantization"]["output_type"] == dtype
+    tflite = {"int8": "model.tflite", "float": "model_float32.tflite"}[kind]
+    assert sorted(p.name for p in (run / "output").glob("*.tflite")) == [tflite]
     m = meta["model"]["metrics"]
     assert m["test_accuracy"] == m["accuracy"] and len(m["confusion_matrix"]) == 3
+    assert ("int8" in m) == (kind == "int8")
     assert meta["labels"]["mapping"] == {"0": "blue", "1": "green", "2": "red"}
     assert meta["features"]["preprocessing"]["label_classes"] == ["blue", "green", "red"]
     # stingerml's own keys stay beside CrowdMind's
-    assert "scale" in meta["quantization"]["input"] and "names" in meta["features"]
+    assert "names" in meta["features"]
+    if kind == "int8":
+        assert "scale" in meta["quantization"]["input"]
+    else:  # which file the float32 types describe
+        assert meta["quantization"]["file"] == tflite == meta["tflite_float"]["file"]
 
 
 SEED_SETTINGS = {"seed": 42, "split": [0.70, 0.15, 0.15], "hidden": [64, 32], "dropout": 0.2,

@@ -190,7 +190,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     api.add_argument("--token", metavar="T", help=f"the API's bearer token (or set {TOKEN_ENV}); never printed, "
                      "logged or written")
     api.add_argument("--upload", action="store_true",
-                     help="after training, POST model.tflite, meta.json and model.onnx to /datasets/ID/models")
+                     help="after training, POST the TFLite file(s) of --tflite-kind, meta.json and model.onnx to "
+                          "/datasets/ID/models")
     api.add_argument("--api-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                      help="seconds per request (default %(default)g)")
     api.add_argument("--api-retries", type=int, default=DEFAULT_RETRIES, metavar="N",
