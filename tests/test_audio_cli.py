@@ -88,6 +88,8 @@ def test_docs_page_blocks_run(tmp_path):
             assert done.stdout.startswith("(132, 60) ('spectral_centroid_0', 'spectral_flux_0', 'rms_0')")
     runs = list((work / "runs").iterdir())
     assert len(runs) == 1 and (runs[0] / "output" / "model.onnx").exists()
+    controls = json.loads((runs[0] / "output" / "meta.json").read_text())
+    assert controls["model"]["architecture"]["input"] == 60  # the 60 features, not the file name's categories
     (orbit,) = (work / "orbit_runs").iterdir()  # section 4: the 9 controls, gates and alpha bounded
     meta = json.loads((orbit / "output" / "meta.json").read_text())
     assert meta["model"]["architecture"]["input"] == 60 and meta["model"]["architecture"]["hidden"] == [128, 256, 128]
