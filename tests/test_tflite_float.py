@@ -95,7 +95,7 @@ def test_cli_tflite_kinds(tmp_path, capsys, kind, files):
     assert {p.name for p in out.glob("*.tflite")} == files
     meta = json.loads((out / "meta.json").read_text())
     assert meta["tflite_float"]["file"] == "model_float32.tflite" and meta["tflite_float"]["preprocess"] == "hands21"
-    assert (meta["quantization"] is None) == (kind == "float")
+    assert meta["quantization"]["type"] == ("float32" if kind == "float" else "int8")
     assert ("int8" in meta["model"]["metrics"]) == (kind == "both")
     net = network.load(out / "model.json")
     rows, _ = samples(40, seed=92)

@@ -35,13 +35,16 @@ FRAME = 3 * N_POINTS
 """The values of one hand (one frame): a ``hands21`` row is a whole number of frames."""
 
 
+def check_name(name: str) -> None:
+    """ValueError unless ``name`` is ``""`` or a known step (the name alone: a config or schema value)."""
+    if name and name not in PREPROCESSORS:
+        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)}")
+
+
 def check(name: str, n_features: int) -> None:
     """ValueError unless ``name`` is ``""`` or a known step that takes ``n_features`` values."""
-    if not name:
-        return
-    if name not in PREPROCESSORS:
-        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)}")
-    if n_features < FRAME or n_features % FRAME:
+    check_name(name)
+    if name and (n_features < FRAME or n_features % FRAME):
         raise ValueError(f"preprocessing {name} takes 63 values (21 points × x, y, z) per frame, a multiple "
                          f"of 63, not {n_features}")
 
