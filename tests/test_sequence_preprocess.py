@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hands import samples
+from hands import sequence_bundle
 from stingerml.cli import main
 from stingerml.sequence import model as model_file
 from stingerml.sequence.data import read_data
@@ -20,22 +20,6 @@ np = pytest.importorskip("numpy")
 
 STEPS = 4
 TOL = 1e-5
-
-
-def _bundle(path, n, seed, normalise=False):
-    """``[n, 4, 21, 3]`` raw hands (each step its own position and size, the class the sample's), every third
-    sample's last step padding (mask 0, zeros); ``normalise``: each step by seed 001's rule, in numpy."""
-    X = np.stack([np.asarray(samples(n, seed + 100 * t)[0], dtype=np.float32).reshape(n, 21, 3)
-                  for t in range(STEPS)], axis=1)
-    mask = np.ones((n, STEPS), dtype=np.float32)
-    mask[::3, -1] = 0
-    X = X * mask[:, :, None, None]
-    if normalise:
-        rel = X - X[:, :, :1, :]
-        scale = np.linalg.norm(rel[:, :, 9, :], axis=-1)[..., None, None]
-        X = (rel / np.where(scale == 0, 1, scale)).astype(np.float32)
-    np.savez(path, X=X, mask=mask, y=np.array(samples(n, seed)[1]))
-    return path
 
 
 def _train(tmp, data, name, *args):
@@ -50,13 +34,13 @@ def _train(tmp, data, name, *args):
 def runs(tmp_path_factory):
     """TCN and LSTM with the step on raw bundles, a TCN without it on the numpy-normalised bundle, test bundles."""
     tmp = tmp_path_factory.mktemp("seqhands")
-    raw, norm = _bundle(tmp / "raw.npz", 240, 5), _bundle(tmp / "norm.npz", 240, 5, normalise=True)
+    raw, norm = sequence_bundle(tmp / "raw.npz", 240, 5), sequence_bundle(tmp / "norm.npz", 240, 5, normalise=True)
     step = ["--preprocess", "hands21"]
     return {"tcn": _train(tmp, raw, "tcn", *step, "--tflite-kind", "both"),
             "lstm": _train(tmp, raw, "lstm", *step, "--architecture", "lstm"),
             "norm": _train(tmp, norm, "norm"),
-            "test_raw": _bundle(tmp / "test_raw.npz", 120, 61),
-            "test_norm": _bundle(tmp / "test_norm.npz", 120, 61, normalise=True)}
+            "test_raw": sequence_bundle(tmp / "test_raw.npz", 120, 61),
+            "test_norm": sequence_bundle(tmp / "test_norm.npz", 120, 61, normalise=True)}
 
 
 def _accuracy(capsys, run, data):
