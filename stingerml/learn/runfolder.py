@@ -352,8 +352,9 @@ def check_unfinished(run_dir: Path, model_file: str) -> None:
     Checked before the run's data is read (a big data copy takes a minute to read). A writing of
     ``output/`` that was killed is completed (past its commit point) or undone first
     (:func:`~stingerml.core.atomic.recover`): a run whose outputs were committed has finished, and
-    no journal or staging folder stays in ``output/``."""
-    recover(run_dir / "output")
+    no journal or staging folder stays in ``output/`` (only in a run folder: one with a ``run.json``)."""
+    if (run_dir / RUN_FILE).is_file():
+        recover(run_dir / "output")
     if (run_dir / "output" / model_file).exists():
         raise TrainingError(f"{run_dir}: this run has finished (output/{model_file} exists); nothing to resume")
 
