@@ -3,6 +3,7 @@ a test from hanging the run (a per-test time limit, process groups killed as a w
 helper process left behind at the end)."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import faulthandler
 import hashlib
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import List, Optional
 
 import pytest
 
@@ -235,10 +237,13 @@ def stopped_by(proc: subprocess.Popen, sig: int) -> str:
     return proc.communicate(timeout=120)[1]
 
 
+_SESSION = pytest.StashKey[pytest.Session]()
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     """A pool or helper process a test left running would make the interpreter's exit hooks wait
     forever after the summary: end them (and say so, as a test should have)."""
-    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+    session.config.stash[_SESSION] = session
     import gc
     from concurrent.futures import ProcessPoolExecutor
 
@@ -261,21 +266,37 @@ def pytest_sessionfinish(session, exitstatus) -> None:
               file=sys.stderr)
 
 
-_EXIT_STATUS = pytest.StashKey[int]()
+_EXIT_STATUS: List[Optional[int]] = [None]  # the run's exit status, once pytest_unconfigure has it
+
+
+def _exit_at_last() -> None:
+    """Registered when this conftest is imported, before the libraries that tests import register
+    theirs, so Python runs it after their exit hooks: it ends the process with the run's exit status
+    without the interpreter's finalization and the native exit handlers (where the destructor of a
+    native thread pool that waits for its threads would hang, no Python thread running)."""
+    if _EXIT_STATUS[0] is not None:
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(_EXIT_STATUS[0])
+
+
+atexit.register(_exit_at_last)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config) -> None:
-    """The exit after the summary is bounded too. What a library the tests used does at exit (joins of
-    its threads, its exit hooks, the destructors of a native thread pool) once kept CI waiting after
-    "N passed" until CI's own time ran out. If the process still runs ``--exit-limit`` seconds after
-    this hook, a daemon thread prints every thread's traceback and ends it with the run's exit status;
-    a hang past the interpreter's finalization (no Python thread runs there) is ended by SIGALRM
-    at twice the limit, a failure."""
+    """The exit after the summary is bounded too: what a library the tests used does at exit (joins of
+    its threads, its exit hooks) once kept CI waiting after "N passed" until CI's own time ran out.
+    If the process still runs ``--exit-limit`` seconds after this hook, a daemon thread prints every
+    thread's traceback and ends it with the run's exit status; :func:`_exit_at_last` skips what comes
+    after the exit hooks; an exit hook that blocks holding the GIL (no Python thread runs then) is
+    ended by SIGALRM at twice the limit, a failure."""
+    session = config.stash.get(_SESSION, None)
     limit = config.getoption("--exit-limit")
-    if not limit or not hasattr(signal, "alarm"):
+    if session is None or not limit or not hasattr(signal, "alarm"):
         return
-    status = config.stash.get(_EXIT_STATUS, 1)
+    status = _EXIT_STATUS[0] = int(session.exitstatus)
 
     def end() -> None:
         import time

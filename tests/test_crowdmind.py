@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import hands
 from stingerml.cli import main
+from stingerml.formats import network
 from stingerml.tabular.config import read_config
 from test_tabular_runs import make_csv
 
@@ -46,8 +48,10 @@ def train(tmp_path, capsys, *args) -> Path:
     return Path(capsys.readouterr().out.strip())
 
 
-def test_meta_json_has_every_documented_key(tmp_path, capsys):
-    run = train(tmp_path, capsys, "--hidden", "5", "--epochs", "3", "--quiet")
+@pytest.mark.parametrize("kind, dtype", [("int8", "int8"), ("float", "float32")])
+def test_meta_json_has_every_documented_key(tmp_path, capsys, kind, dtype):
+    """With --tflite-kind float too: the seed's quantization keys name the float model's types."""
+    run = train(tmp_path, capsys, "--hidden", "5", "--epochs", "3", "--quiet", "--tflite-kind", kind)
     meta = json.loads((run / "output" / "meta.json").read_text())
     paths = list(leaf_paths(example_meta()))
     assert len(paths) == 19  # the example's leaves (mapping.0 included): the test reads all of them
@@ -57,14 +61,21 @@ def test_meta_json_has_every_documented_key(tmp_path, capsys):
             assert isinstance(node, dict) and key in node, f"meta.json lacks {'.'.join(path)}"
             node = node[key]
         assert json_kind(node) == json_kind(value), f"{'.'.join(path)} is {node!r}, documented as {value!r}"
-    assert meta["quantization"]["type"] == meta["quantization"]["input_type"] == "int8"
-    assert meta["quantization"]["output_type"] == "int8"
+    assert meta["quantization"]["type"] == meta["quantization"]["input_type"] == dtype
+    assert meta["quantization"]["output_type"] == dtype
+    tflite = {"int8": "model.tflite", "float": "model_float32.tflite"}[kind]
+    assert sorted(p.name for p in (run / "output").glob("*.tflite")) == [tflite]
     m = meta["model"]["metrics"]
     assert m["test_accuracy"] == m["accuracy"] and len(m["confusion_matrix"]) == 3
+    assert ("int8" in m) == (kind == "int8")
     assert meta["labels"]["mapping"] == {"0": "blue", "1": "green", "2": "red"}
     assert meta["features"]["preprocessing"]["label_classes"] == ["blue", "green", "red"]
     # stingerml's own keys stay beside CrowdMind's
-    assert "scale" in meta["quantization"]["input"] and "names" in meta["features"]
+    assert "names" in meta["features"]
+    if kind == "int8":
+        assert "scale" in meta["quantization"]["input"]
+    else:  # which file the float32 types describe
+        assert meta["quantization"]["file"] == tflite == meta["tflite_float"]["file"]
 
 
 SEED_SETTINGS = {"seed": 42, "split": [0.70, 0.15, 0.15], "hidden": [64, 32], "dropout": 0.2,
@@ -121,6 +132,8 @@ def test_cli_yaml_without_pyyaml_is_one_clear_error(tmp_path, capsys, monkeypatc
     ({"data": {"train_ratio": 0.8}}, "give all three of data.train_ratio"),
     ({"training": {"epochs": 0}}, "'training.epochs' must be a whole number"),
     ({"training": 5}, "'training' must be a section"),
+    ({"data": {"preprocess": "hands22"}}, "'data.preprocess': unknown preprocessing 'hands22'; the steps are hands21"),
+    ({"data": {"preprocess": 21}}, "'data.preprocess' must be the name of a preprocessing step"),
 ])
 def test_cli_bad_config_is_one_clear_error(tmp_path, capsys, doc, expect):
     (tmp_path / "c.json").write_text(json.dumps(doc))
@@ -150,3 +163,70 @@ def test_cli_log_level(tmp_path, capsys, level, lines):
     err = capsys.readouterr().err
     assert ("epoch 2/2" in err) == lines
     assert ("settings: " in err) == (level == "DEBUG")
+
+
+# -- the preprocessing step from the config or the schema (issue 25: "--preprocess hands21, schema or config") --
+
+
+def _hand_run(tmp_path, capsys, *args) -> Path:
+    data = hands.write_csv(tmp_path / "hands.csv", n=80)
+    assert main(["tabular", "train", str(data), "--label", "letter", "--hidden", "4", "--epochs", "2", "--quiet",
+                 "--runs-dir", str(tmp_path / "runs"), *args]) == 0
+    return Path(capsys.readouterr().out.strip())
+
+
+def _step(run: Path) -> str:
+    """The step as the run records it: run.json's settings, model.json and meta.json must agree."""
+    settings = json.loads((run / "run.json").read_text())["settings"]["preprocess"]
+    model = network.load(run / "output" / "model.json").preprocess
+    steps = json.loads((run / "output" / "meta.json").read_text())["features"]["preprocessing"]["steps"]
+    assert settings == model and steps == ([model] if model else []) + ["standard_scaler"]
+    return model
+
+
+def test_config_sets_the_preprocessing_step(tmp_path, capsys):
+    assert read_config(_json(tmp_path / "c.json", {"data": {"preprocess": "hands21"}})) == {"preprocess": "hands21"}
+    assert _step(_hand_run(tmp_path, capsys, "--config", str(tmp_path / "c.json"))) == "hands21"
+    # the command line wins over the file, either way ("" names no step)
+    assert _step(_hand_run(tmp_path, capsys, "--config", str(tmp_path / "c.json"), "--preprocess", "")) == ""
+    _json(tmp_path / "none.json", {"data": {"preprocess": ""}})
+    assert _step(_hand_run(tmp_path, capsys, "--config", str(tmp_path / "none.json"), "--preprocess",
+                           "hands21")) == "hands21"
+
+
+def test_schema_sets_the_preprocessing_step(tmp_path, capsys):
+    schema = _json(tmp_path / "schema.json", {"label": "letter", "preprocess": "hands21"})
+    run = _hand_run(tmp_path, capsys, "--schema", str(schema))
+    assert _step(run) == "hands21" and json.loads((run / "data" / "schema.json").read_text())["preprocess"]
+
+
+@pytest.mark.parametrize("step, expect", [
+    ("hands22", "'preprocess': unknown preprocessing 'hands22'; the steps are hands21"),
+    (["hands21"], "'preprocess': not ['hands21']"),
+])
+def test_bad_schema_step_is_one_clear_error(tmp_path, capsys, step, expect):
+    schema = _json(tmp_path / "schema.json", {"label": "letter", "preprocess": step})
+    data = hands.write_csv(tmp_path / "hands.csv", n=40)
+    assert main(["tabular", "train", str(data), "--schema", str(schema), "--runs-dir", str(tmp_path / "runs")]) == 1
+    err = _error(capsys)
+    assert expect in err and "schema.json" in err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("where", ["schema", "config"])
+def test_a_step_from_a_file_is_checked_against_the_data(tmp_path, capsys, where):
+    """The row-width check of --preprocess applies to a step named in a file: 3 columns are no hand."""
+    data = make_csv(tmp_path / "d.csv")
+    if where == "schema":
+        args = ["--schema", str(_json(tmp_path / "schema.json", {"label": "colour", "preprocess": "hands21"}))]
+    else:
+        args = ["--label", "colour", "--config", str(_json(tmp_path / "c.json", {"data": {"preprocess": "hands21"}}))]
+    assert main(["tabular", "train", str(data), *args, "--runs-dir", str(tmp_path / "runs")]) == 1
+    err = _error(capsys)
+    assert "preprocessing hands21 takes 63 values" in err and "d.csv" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def _json(path: Path, doc) -> Path:
+    path.write_text(json.dumps(doc))
+    return path

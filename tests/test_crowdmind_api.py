@@ -55,6 +55,8 @@ class FakeCrowdMind(BaseHTTPRequestHandler):
                 f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + body)
             st["uploaded"] = {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
                               for part in msg.iter_parts()}
+            st["filenames"] = {part.get_param("name", header="content-disposition"): part.get_filename()
+                               for part in msg.iter_parts()}
             return self._send(201, b'{"id": "model-1"}')
         return self._send(404, b'{"error": "not found"}')
 
@@ -115,6 +117,28 @@ def test_download_train_upload(api, tmp_path, capsys):
     assert meta["dataset"]["id"] == DATASET and meta["quantization"]["type"] == "int8"
     assert meta["features"]["categorical"] == {"island": ["Biscoe", "Dream", "Torgersen"], "sex": ["female", "male"]}
     assert "uploaded model.tflite, meta.json, model.onnx" in err and "settings: " in err
+    _no_token_anywhere(tmp_path, out, err)
+
+
+@pytest.mark.parametrize("kind", ["float", "both"])
+def test_upload_of_the_float_tflite(api, tmp_path, capsys, kind):
+    """--tflite-kind float: the float32 file is the seed's ``model`` (meta.json says float32); both: the int8
+    file is the ``model``, the float32 one goes beside it as ``model_float32``."""
+    server, base = api
+    assert main(["tabular", "train", "--api-base", base, "--token", TOKEN, "--dataset-id", DATASET, "--upload",
+                 "--runs-dir", str(tmp_path / "runs"), "--tflite-kind", kind, *ARGS]) == 0
+    out, err = capsys.readouterr()
+    output = Path(out.strip()) / "output"
+    sent = {"model": "model_float32.tflite", "meta": "meta.json", "onnx": "model.onnx"} if kind == "float" else \
+        {"model": "model.tflite", "model_float32": "model_float32.tflite", "meta": "meta.json", "onnx": "model.onnx"}
+    assert server.state["filenames"] == sent
+    for field, name in sent.items():
+        assert server.state["uploaded"][field] == (output / name).read_bytes()
+    meta = json.loads(server.state["uploaded"]["meta"])
+    q = meta["quantization"]
+    assert [q["type"], q["input_type"], q["output_type"]] == 3 * ["float32" if kind == "float" else "int8"]
+    assert server.state["uploaded"]["model"][4:8] == b"TFL3"  # a TFLite flatbuffer's file identifier
+    assert f"uploaded {', '.join(sent.values())} to" in err
     _no_token_anywhere(tmp_path, out, err)
 
 

@@ -85,16 +85,29 @@ def test_a_thread_that_never_ends_does_not_keep_pytest_from_exiting(tmp_path):
     assert seconds < 60
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libc's atexit and pause by ctypes")
-def test_a_hang_after_the_interpreters_finalization_ends_by_sigalrm(tmp_path):
-    """A native exit handler that never returns (here libc's pause() registered as C++ destructors are,
-    as a native thread pool's destructor that waits for its threads) runs after Python's last thread:
-    the alarm at twice --exit-limit ends the process, a failure."""
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libc's __cxa_atexit and pause by ctypes")
+def test_a_native_exit_handler_that_never_returns_is_not_waited_for(tmp_path):
+    """A native exit handler that never returns (libc's pause() registered as C++ destructors are, as
+    a native thread pool's destructor that waits for its threads) runs after the interpreter's
+    finalization: the run ends before it, with its exit status."""
     code, out, seconds = run_pytest(tmp_path, "import ctypes\n\n"
                                     "def test_registers_a_native_hang():\n"
                                     "    libc = ctypes.CDLL(None)\n"
                                     "    pause = ctypes.cast(libc.pause, ctypes.c_void_p)\n"
                                     "    assert libc.__cxa_atexit(pause, None, None) == 0\n",
+                                    "--exit-limit", "2", limit_s=90)
+    assert code == 0 and "1 passed" in out, out
+    assert "still exiting" not in out, out  # not the watchdog: it ended at once
+    assert seconds < 60
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pause by ctypes")
+def test_an_exit_hook_that_blocks_holding_the_gil_ends_by_sigalrm(tmp_path):
+    """An exit hook that blocks without releasing the GIL (pause() through ctypes.PyDLL) stops every
+    Python thread, the watchdog too: the alarm at twice --exit-limit ends the process, a failure."""
+    code, out, seconds = run_pytest(tmp_path, "import atexit, ctypes\n\n"
+                                    "def test_registers_a_blocking_exit_hook():\n"
+                                    "    atexit.register(ctypes.PyDLL(None).pause)\n",
                                     "--exit-limit", "2", limit_s=90)
     assert code == -signal.SIGALRM, out
     assert "1 passed" in out, out

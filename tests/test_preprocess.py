@@ -128,3 +128,17 @@ def test_cli_preprocess_needs_63_columns(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "takes 63 values" in err and "d.csv" in err
     assert not Path(tmp_path / "runs").exists()
+
+
+def test_every_frame_is_normalised_on_its_own():
+    """A row of T × 63 values is T hands (seed 001's [N, T, 21, 3] flattened): each one by the rule."""
+    from stingerml.core.preprocess import check, normalize_frames
+
+    frames = [row for seed in (3, 4, 5) for row in samples(2, seed)[0]][:5] + [[0.0] * 63, [1.5] * 63]
+    row = [v for f in frames for v in f]  # T = 7, a masked (zero) frame and point 9 on the wrist among them
+    want = np.concatenate([seed001_normalize(f) for f in frames])
+    assert np.abs(np.array(normalize_frames(row)) - want).max() < 1e-12
+    check("hands21", 7 * 63)
+    for width in (0, 62, 64, 2 * 63 + 1):
+        with pytest.raises(ValueError, match="takes 63 values"):
+            check("hands21", width)

@@ -45,6 +45,22 @@ def test_onnxruntime_agrees(data, make):
     unmasked = np.array(net.predict_proba(full).data).reshape(X.n_samples, -1)
     assert np.abs(_run(blob, full) - unmasked).max() <= TOL  # every step valid
     assert np.abs(unmasked - want).max() > 1e-3  # the mask matters: the test can fail
+    _assert_sequence_ops(model, net)
+
+
+def _assert_sequence_ops(model, net) -> None:
+    """The issue's operators: causal dilated Conv (left padding only) per TCN block; ONNX's LSTM op with
+    sequence_lens per LSTM layer."""
+    nodes = list(model.graph.node)
+    if net.architecture == "lstm":
+        lstms = [n for n in nodes if n.op_type == "LSTM"]
+        assert len(lstms) == net.depth and all(len(n.input) >= 5 and n.input[4] for n in lstms)  # sequence_lens
+        assert not any(n.op_type == "Conv" for n in nodes)
+        return
+    attrs = [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in nodes if n.op_type == "Conv"]
+    dilated = [a for a in attrs if a["kernel_shape"] != [1]]
+    assert [a["dilations"] for a in dilated] == [[2 ** l] for l in range(net.depth)]
+    assert all(a["pads"] == [(net.kernel_size - 1) * a["dilations"][0], 0] for a in dilated)  # causal: left only
 
 
 def test_refuses_non_finite(data):

@@ -50,6 +50,11 @@ def test_litert_agrees(data, make):
     want = np.array(net.predict_proba(X).data).reshape(X.n_samples, -1)
     for padding in (0.0, 1e4, -3.0):  # masked samples: the padding cannot change the output
         assert np.abs(_litert(blob, X, padding) - want).max() <= TOL
+    ops = {op["op_name"] for op in litert.Interpreter(model_content=blob)._get_ops_details()}
+    if net.architecture == "lstm":  # the operators, as LiteRT reads them
+        assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops and "CONV_2D" not in ops, ops
+    else:
+        assert "CONV_2D" in ops and "UNIDIRECTIONAL_SEQUENCE_LSTM" not in ops, ops
 
 
 def test_lstm_state_carries_over_without_reset(data):

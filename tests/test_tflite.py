@@ -122,11 +122,13 @@ def _nets():
         "heads": DenseNetwork((hidden, layer(3, 3, 5)), "linear", target_names=("l", "s", "t"),
                               output_activation=("linear", "sigmoid", "tanh")),
         "hands21": DenseNetwork((layer(63, 3, 6), layer(3, 2, 7)), "softmax", classes=("a", "b"), preprocess="hands21"),
+        "hands21x4": DenseNetwork((layer(252, 3, 6), layer(3, 2, 7)), "softmax", classes=("a", "b"),
+                                  preprocess="hands21"),  # T = 4 frames of 63
     }
 
 
 @pytest.mark.parametrize("kind", ["int8", "float32"])
-@pytest.mark.parametrize("name", ["softmax", "sigmoid", "linear", "heads", "hands21"])
+@pytest.mark.parametrize("name", ["softmax", "sigmoid", "linear", "heads", "hands21", "hands21x4"])
 def test_every_tensor_is_declared_with_the_shape_litert_computes(name, kind):
     """TFLite Micro plans its memory from the shapes written in the file and resizes nothing, so each
     tensor's declared shape must be the one LiteRT's reference kernels compute when they prepare the

@@ -60,6 +60,18 @@ def test_hands21_model_takes_raw_landmarks(hands_net, reference):
     assert _max_diff(hands_net, rows, reference) <= TOL
 
 
+@pytest.mark.parametrize("reference", [True, False], ids=["reference", "default"])
+def test_hands21_model_takes_raw_frames(reference):
+    """A row of T = 4 hands (seed 001's [N, T, 21, 3] flattened): the graph normalises each frame."""
+    frames = [samples(120, seed)[0] for seed in (5, 6, 7, 8)]  # frame t of sample i: frames[t][i], class i % 4
+    rows = [[v for f in frames for v in f[i]] for i in range(120)]
+    net = MLPClassifier((8,), max_epochs=10, preprocess="hands21").fit(
+        Matrix([v for r in rows for v in r], 4 * 63), samples(120)[1]).to_model()
+    test = [r[:3 * 63] + [0.0] * 63 for r in rows[:30]]  # a masked (zero) last frame
+    test.append([3.0] * (4 * 63))  # point 9 on the wrist in every frame: divide by 1
+    assert _max_diff(net, rows[:30] + test, reference) <= TOL
+
+
 def test_byte_stable():
     pytest.importorskip("sklearn")
     net = fitted("iris").net
@@ -83,7 +95,7 @@ def test_cli_tflite_kinds(tmp_path, capsys, kind, files):
     assert {p.name for p in out.glob("*.tflite")} == files
     meta = json.loads((out / "meta.json").read_text())
     assert meta["tflite_float"]["file"] == "model_float32.tflite" and meta["tflite_float"]["preprocess"] == "hands21"
-    assert (meta["quantization"] is None) == (kind == "float")
+    assert meta["quantization"]["type"] == ("float32" if kind == "float" else "int8")
     assert ("int8" in meta["model"]["metrics"]) == (kind == "both")
     net = network.load(out / "model.json")
     rows, _ = samples(40, seed=92)

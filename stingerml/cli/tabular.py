@@ -81,7 +81,7 @@ def _output_activation(text: str) -> dict:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TOKEN_ENV = "STINGERML_API_TOKEN"
 CONFIGURABLE = ("split", "seed", "hidden", "dropout", "batch_size", "epochs", "patience", "calibration_rows",
-                "output_activation")
+                "output_activation", "preprocess")
 """RunSettings fields a --config file may set; an option given on the command line wins."""
 
 
@@ -136,9 +136,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--features", type=_names, default=[], metavar="A,B,...",
                    help="feature columns (default: the schema's, else every other numeric column)")
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
-    t.add_argument("--preprocess", default=d.preprocess, metavar="STEP",
+    t.add_argument("--preprocess", default=None, metavar="STEP",  # None unless given: --config's, the schema's
                    help="a preprocessing step that becomes part of the model (hands21: 63 hand-landmark "
-                        "columns, wrist-centred and scale-normalised; docs/asl-landmarks.md)")
+                        "columns per frame, each frame wrist-centred and scale-normalised; docs/asl-landmarks.md)")
     t.add_argument("--ignore", type=_names, default=[], metavar="A,B",
                    help="columns to leave out (a text column is otherwise one-hot encoded: docs/tabular.md#data)")
     t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")
@@ -190,7 +190,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     api.add_argument("--token", metavar="T", help=f"the API's bearer token (or set {TOKEN_ENV}); never printed, "
                      "logged or written")
     api.add_argument("--upload", action="store_true",
-                     help="after training, POST model.tflite, meta.json and model.onnx to /datasets/ID/models")
+                     help="after training, POST the TFLite file(s) of --tflite-kind, meta.json and model.onnx to "
+                          "/datasets/ID/models")
     api.add_argument("--api-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                      help="seconds per request (default %(default)g)")
     api.add_argument("--api-retries", type=int, default=DEFAULT_RETRIES, metavar="N",
@@ -237,7 +238,7 @@ def run_train(args: argparse.Namespace) -> int:
         settings = RunSettings(
             label=args.label, targets=args.targets if regression else [], features=args.features, group=args.group,
             drop_missing=args.drop_missing, alpha=args.alpha, learning_rate=args.learning_rate,
-            checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id, preprocess=args.preprocess,
+            checkpoint_every=args.checkpoint_every, dataset_id=args.dataset_id,
             tflite=args.tflite_kind, ignore=args.ignore, monitor=args.monitor, early_stopping=args.early_stopping,
             **_configured(args))
         if "" in settings.output_activation:  # one word for every target

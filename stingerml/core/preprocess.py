@@ -7,12 +7,15 @@ apply it to raw rows first; ``model.json`` and ``meta.json`` record it; the ONNX
 writer folds it into the graph (:mod:`stingerml.formats.onnx`), so raw input
 gives the right answer everywhere.
 
-``hands21`` (seed 001's ASL pipeline): a row is 21 hand landmarks × (x, y, z),
-``x0, y0, z0, x1, ...``. Subtract the wrist (point 0) from every point, then
+``hands21`` (seed 001's ASL pipeline): a hand (one frame) is 21 landmarks × (x, y, z),
+``x0, y0, z0, x1, ...``: 63 values. Subtract the wrist (point 0) from every point, then
 divide by the distance from the wrist to the middle-finger knuckle (point 9,
 MCP), or by 1 when that distance is 0: ``d = sqrt(dx² + dy² + dz²)``,
 ``f = (p - wrist) / d``. Point 0 becomes ``(0, 0, 0)``, point 9 lies on the unit
-sphere. Computed in float64 here (the ONNX graph computes it in float32).
+sphere. A row of ``T × 63`` values (``T`` frames flattened frame by frame, as
+:mod:`stingerml.tabular.arrays` reads ``[N, T, 21, 3]``) is ``T`` hands, each
+normalised on its own; an all-zero frame (a masked one) stays zero. Computed in
+float64 here (the ONNX and float TFLite graphs compute it in float32).
 """
 from __future__ import annotations
 
@@ -28,18 +31,27 @@ PREPROCESSORS = (HANDS21,)
 """The named steps; ``""`` means none."""
 N_POINTS = 21
 WRIST, MIDDLE_MCP = 0, 9
-WIDTH = {HANDS21: 3 * N_POINTS}
-"""The row width each step takes (and gives)."""
+FRAME = 3 * N_POINTS
+"""The values of one hand (one frame): a ``hands21`` row is a whole number of frames."""
+
+
+def check_name(name: str) -> None:
+    """ValueError unless ``name`` is ``""`` or a known step (the name alone: a config or schema value)."""
+    if name and name not in PREPROCESSORS:
+        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)}")
 
 
 def check(name: str, n_features: int) -> None:
     """ValueError unless ``name`` is ``""`` or a known step that takes ``n_features`` values."""
-    if not name:
-        return
-    if name not in PREPROCESSORS:
-        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)}")
-    if n_features != WIDTH[name]:
-        raise ValueError(f"preprocessing {name} takes {WIDTH[name]} values (21 points × x, y, z), not {n_features}")
+    check_name(name)
+    if name and (n_features < FRAME or n_features % FRAME):
+        raise ValueError(f"preprocessing {name} takes 63 values (21 points × x, y, z) per frame, a multiple "
+                         f"of 63, not {n_features}")
+
+
+def frames(n_features: int) -> int:
+    """The hands (frames) in a ``hands21`` row of ``n_features`` values (:func:`check` it first)."""
+    return n_features // FRAME
 
 
 def normalize_hand(points: Sequence[float]) -> List[float]:
@@ -55,19 +67,30 @@ def normalize_hand(points: Sequence[float]) -> List[float]:
     return out
 
 
+def normalize_frames(row: Sequence[float]) -> List[float]:
+    """:func:`normalize_hand` on each 63-value frame of a ``T × 63`` row (the ``hands21`` step)."""
+    if len(row) < FRAME or len(row) % FRAME:
+        raise TabularDataError(f"hand landmarks are 63 values (21 points × x, y, z) per frame, got {len(row)}")
+    out: List[float] = []
+    for start in range(0, len(row), FRAME):
+        out.extend(normalize_hand(row[start:start + FRAME]))
+    return out
+
+
 def normalize_hands(X: Matrix) -> Matrix:
-    """:func:`normalize_hand` on every row of an ``n × 63`` matrix."""
-    if X.n_cols != 3 * N_POINTS:
-        raise TabularDataError(f"hand landmarks need 63 columns (21 points × x, y, z), the data has {X.n_cols}")
+    """:func:`normalize_frames` on every row of an ``n × (T · 63)`` matrix."""
+    if X.n_cols < FRAME or X.n_cols % FRAME:
+        raise TabularDataError(f"hand landmarks need 63 columns (21 points × x, y, z) per frame, a multiple of 63; "
+                               f"the data has {X.n_cols}")
     out = array("d")
     for row in X.rows():
-        out.extend(normalize_hand(row))
+        out.extend(normalize_frames(row))
     return Matrix(out, X.n_cols)
 
 
 def apply_row(name: str, row: Sequence[float]) -> Sequence[float]:
     """One raw row after the step ``name`` (the row itself for ``""``)."""
-    return normalize_hand(row) if name == HANDS21 else row
+    return normalize_frames(row) if name == HANDS21 else row
 
 
 def apply_rows(name: str, X: Matrix) -> Matrix:

@@ -17,7 +17,8 @@ removes an older one, so ``meta.json`` always describes the files beside it.
 ``info`` keys, ``network`` (shape, output kind, names), ``onnx`` (whether
 the scaler is folded in), ``quantization`` (:meth:`QuantizedNetwork.to_dict
 <stingerml.deploy.quantize.QuantizedNetwork.to_dict>`, what a device needs to
-quantize its inputs; ``null`` without a ``.tflite``) and, given check rows,
+quantize its inputs; with only the float32 ``.tflite``, :data:`FLOAT_QUANTIZATION`; ``null`` without a
+``.tflite``) and, given check rows,
 ``check``: float against int8 on those rows (see :func:`compare`; per target for regression).
 """
 from __future__ import annotations
@@ -45,6 +46,9 @@ EXPORT_FILES = (ONNX_FILE, TFLITE_FILE, TFLITE_FLOAT_FILE, META_FILE)
 TFLITE_KINDS = ("int8", "float", "both")
 """Which TFLite files an export writes: full int8 ``model.tflite``, float32 ``model_float32.tflite``, or both."""
 """Every file of the set (an older one the new set lacks is removed by :meth:`Export.save`)."""
+FLOAT_QUANTIZATION = {"type": "float32", "input_type": "float32", "output_type": "float32", "file": TFLITE_FLOAT_FILE}
+"""``meta.json``'s ``quantization`` when the only TFLite file is the float32 one: CrowdMind's three keys (seed 002)
+with the float model's values, and which file they describe."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,10 @@ def export_network(net: DenseNetwork, representative: Optional[Matrix] = None, *
                        "feature_names": list(net.feature_names), "classes": list(net.classes),
                        "target_names": list(net.target_names)}
     meta["onnx"] = {"scaler_folded": fold_scaler and net.mean is not None}
-    meta["quantization"] = None if qnet is None else qnet.to_dict()
+    if qnet is not None:
+        meta["quantization"] = qnet.to_dict()
+    else:  # the float32 TFLite as the only one: CrowdMind's keys still there
+        meta["quantization"] = None if flt is None else dict(FLOAT_QUANTIZATION)
     if flt is not None:
         meta["tflite_float"] = {"file": TFLITE_FLOAT_FILE, "type": "float32", "input": "raw features",
                                 "preprocess": net.preprocess or None, "scaler_folded": net.mean is not None}

@@ -21,11 +21,12 @@ Weights are stored row-major ``[out][in]`` exactly as in the network (``transB=1
 the scaler (``scaler_mean``/``scaler_scale``, JSON lists) and the stingerml version.
 
 A network's preprocessing (:mod:`stingerml.core.preprocess`) is always in the graph,
-so the file takes raw rows. ``hands21`` (float32)::
+so the file takes raw rows. ``hands21`` (float32; a row of ``F = T × 63`` values is
+``T`` hands, so ``points`` holds ``N × T`` hands, each normalised on its own)::
 
     Reshape([-1, 21, 3]) -> points; Gather(points, [0], axis 1) -> wrist; Sub -> relative
     Gather(relative, [9], axis 1) -> ReduceL2(axes [2], keepdims) -> span
-    Where(Equal(span, 0), 1, span) -> divisor; Div(relative, divisor) -> Reshape([-1, 63])
+    Where(Equal(span, 0), 1, span) -> divisor; Div(relative, divisor) -> Reshape([-1, F])
 
 The scaler is folded in by default: the ONNX file then takes the same raw
 feature rows as the MLMD model and the firmware (``Sub`` then ``Div`` in
@@ -106,10 +107,11 @@ def _node(op: str, inputs: Sequence[str], output: str, **ints: Union[int, Sequen
                      bytes_field(4, op), *attrs])
 
 
-def _hands21(x: str, nodes: List[bytes], inits: List[bytes]) -> str:
-    """Append the ``hands21`` nodes (module docstring) reading ``x`` ``[N, 63]``; returns the output's name."""
+def _hands21(x: str, n_features: int, nodes: List[bytes], inits: List[bytes]) -> str:
+    """Append the ``hands21`` nodes (module docstring) reading ``x`` ``[N, n_features]`` (``T × 63``);
+    returns the output's name."""
     inits += [_int64_tensor("hands_shape", [-1, N_POINTS, 3]), _int64_tensor("wrist_index", [WRIST]),
-              _int64_tensor("mcp_index", [MIDDLE_MCP]), _int64_tensor("row_shape", [-1, 3 * N_POINTS]),
+              _int64_tensor("mcp_index", [MIDDLE_MCP]), _int64_tensor("row_shape", [-1, n_features]),
               _tensor("zero", [], [0.0]), _tensor("one", [], [1.0])]
     nodes += [_node("Reshape", [x, "hands_shape"], "points"),
               _node("Gather", ["points", "wrist_index"], "wrist", axis=1),
@@ -134,7 +136,7 @@ def to_onnx(net: DenseNetwork, *, fold_scaler: bool = True, graph_name: str = "s
     inits: List[bytes] = []
     x = INPUT_NAME
     if net.preprocess == HANDS21:
-        x = _hands21(x, nodes, inits)
+        x = _hands21(x, net.n_features, nodes, inits)
     folded = fold_scaler and net.mean is not None
     if folded:
         inits += [_tensor("scaler_mean", [net.n_features], net.mean),

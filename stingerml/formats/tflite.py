@@ -24,9 +24,10 @@ input cannot hold raw features of very different ranges); apply them first, see
 
 Float32, from a :class:`~stingerml.core.dense.DenseNetwork`: the same layers with
 float32 weights and biases, and, like the ONNX file, **raw** input: the
-network's preprocessing (``hands21``: RESHAPE ``[-1, 21, 3]``, GATHER the wrist,
-SUB, GATHER point 9, MUL, SUM over xyz, SQRT, SELECT_V2(EQUAL(d, 0), 1, d), DIV,
-RESHAPE ``[-1, 63]``) and the scaler (SUB mean, DIV scale) come first::
+network's preprocessing (``hands21``: RESHAPE ``[-1, 21, 3]`` (``T`` hands for a row of
+``T × 63`` values), GATHER the wrist, SUB, GATHER point 9, MUL, SUM over xyz, SQRT,
+SELECT_V2(EQUAL(d, 0), 1, d), DIV, RESHAPE ``[-1, n_features]``) and the scaler
+(SUB mean, DIV scale) come first::
 
     input  float32 [1, n_features] -> [preprocessing] -> SUB -> DIV -> FULLY_CONNECTED (fused ReLU) ...
       -> SOFTMAX | LOGISTIC | nothing        output float32 [1, n_outputs]
@@ -50,7 +51,7 @@ from .._version import __version__
 from ..core.atomic import write_bytes_atomic
 from ..core.binary import le_bytes
 from ..core.dense import DenseNetwork
-from ..core.preprocess import HANDS21, MIDDLE_MCP, N_POINTS, WRIST
+from ..core.preprocess import HANDS21, MIDDLE_MCP, N_POINTS, WRIST, frames
 from ..core.quantized import QuantizedNetwork
 from ._flatbuffers import Table, Vector, serialize
 from ._writers import check_network
@@ -225,30 +226,31 @@ def _bounded_float(g: Graph, logits: int, acts: Sequence[str]) -> int:
     return x
 
 
-def _hands21(g: Graph, x: int) -> int:
-    """The ``hands21`` operators (module docstring) reading float ``x`` ``[1, 63]``; returns the output tensor."""
-    n = 3 * N_POINTS
-    points = g.tensor("hands/points", [1, N_POINTS, 3])
+def _hands21(g: Graph, x: int, n: int) -> int:
+    """The ``hands21`` operators (module docstring) reading float ``x`` ``[1, n]`` (``T × 63`` values:
+    ``T`` hands); returns the output tensor."""
+    t = frames(n)
+    points = g.tensor("hands/points", [t, N_POINTS, 3])
     g.op(RESHAPE, [x, g.constant("hands/shape", [3], [-1, N_POINTS, 3], INT32)], [points])
     axis1 = (GATHER_OPTIONS, Table(((0, "i32", 1),)))
-    wrist = g.tensor("hands/wrist", [1, 1, 3])
+    wrist = g.tensor("hands/wrist", [t, 1, 3])
     g.op(GATHER, [points, g.constant("hands/wrist_index", [1], [WRIST], INT32)], [wrist], axis1)
-    relative = g.tensor("hands/relative", [1, N_POINTS, 3])
+    relative = g.tensor("hands/relative", [t, N_POINTS, 3])
     g.op(SUB, [points, wrist], [relative])
-    mcp = g.tensor("hands/mcp", [1, 1, 3])
+    mcp = g.tensor("hands/mcp", [t, 1, 3])
     g.op(GATHER, [relative, g.constant("hands/mcp_index", [1], [MIDDLE_MCP], INT32)], [mcp], axis1)
-    squares = g.tensor("hands/squares", [1, 1, 3])
+    squares = g.tensor("hands/squares", [t, 1, 3])
     g.op(MUL, [mcp, mcp], [squares])
-    total = g.tensor("hands/sum", [1, 1, 1])
+    total = g.tensor("hands/sum", [t, 1, 1])
     g.op(SUM, [squares, g.constant("hands/axis", [1], [2], INT32)], [total],
          (REDUCER_OPTIONS, Table(((0, "bool", 1),))))
-    span = g.tensor("hands/span", [1, 1, 1])
+    span = g.tensor("hands/span", [t, 1, 1])
     g.op(SQRT, [total], [span])
-    is_zero = g.tensor("hands/span_is_zero", [1, 1, 1], BOOL)
+    is_zero = g.tensor("hands/span_is_zero", [t, 1, 1], BOOL)
     g.op(EQUAL, [span, g.constant("hands/zero", [1], [0.0])], [is_zero])
-    divisor = g.tensor("hands/divisor", [1, 1, 1])
+    divisor = g.tensor("hands/divisor", [t, 1, 1])
     g.op(SELECT_V2, [is_zero, g.constant("hands/one", [1], [1.0]), span], [divisor])
-    normalized = g.tensor("hands/normalized_points", [1, N_POINTS, 3])
+    normalized = g.tensor("hands/normalized_points", [t, N_POINTS, 3])
     g.op(DIV, [relative, divisor], [normalized])
     out = g.tensor("hands/normalized", [1, n])
     g.op(RESHAPE, [normalized, g.constant("hands/row_shape", [2], [-1, n], INT32)], [out])
@@ -265,7 +267,7 @@ def to_tflite_float(net: DenseNetwork) -> bytes:
     g = Graph()
     x = g.tensor(INPUT_NAME, [1, net.n_features])
     if net.preprocess == HANDS21:
-        x = _hands21(g, x)
+        x = _hands21(g, x, net.n_features)
     if net.mean is not None:
         centered = g.tensor("centered", [1, net.n_features])
         g.op(SUB, [x, g.constant("scaler_mean", [net.n_features], net.mean)], [centered])

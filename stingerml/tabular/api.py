@@ -5,8 +5,9 @@ The four endpoints (``BASE`` is ``--api-base``)::
     GET  BASE/health                       2xx: the API is up
     GET  BASE/datasets/{id}/download       the dataset CSV (bytes)
     GET  BASE/datasets/{id}/schema         its schema.json
-    POST BASE/datasets/{id}/models         multipart/form-data: model (model.tflite), meta (meta.json),
-                                           onnx (model.onnx); the response body is returned
+    POST BASE/datasets/{id}/models         multipart/form-data: model (model.tflite, or model_float32.tflite
+                                           when it is the only TFLite file), meta (meta.json), onnx (model.onnx)
+                                           [, model_float32]; the response body is returned (UPLOAD_FIELDS)
 
 Every request carries ``Authorization: Bearer <token>``. The token is kept in
 the client only: it is never part of a message, a log line or a file
@@ -39,8 +40,11 @@ MAX_RETRIES = 10
 """Most retries of one request: with the waits capped at :data:`MAX_WAIT`, a request gives up within minutes."""
 MAX_WAIT = 30.0
 """Longest wait between two attempts (seconds)."""
-UPLOAD_FIELDS = {"model.tflite": "model", "meta.json": "meta", "model.onnx": "onnx"}
-"""Which output file goes in which form field of the upload."""
+UPLOAD_FIELDS = {"model.tflite": "model", "model_float32.tflite": "model_float32", "meta.json": "meta",
+                 "model.onnx": "onnx"}
+"""Which output file goes in which form field of the upload. The seed's ``model`` is the int8 ``model.tflite``;
+without one (``--tflite-kind float``) the float32 ``model_float32.tflite`` is the ``model`` (``meta.json``'s
+``quantization.type`` says ``float32``); with both kinds the float32 file is sent as ``model_float32`` too."""
 
 
 class ApiClient:
@@ -119,9 +123,12 @@ class ApiClient:
         """``POST /datasets/{id}/models`` with ``files`` (``{file name: bytes}``) as multipart form fields
         (:data:`UPLOAD_FIELDS`); returns the answer's body."""
         boundary = "stingerml-" + secrets.token_hex(12)
+        fields = dict(UPLOAD_FIELDS)
+        if "model.tflite" not in files:  # the float32 model is the only one: it is the model
+            fields["model_float32.tflite"] = "model"
         parts = []
         for name, data in files.items():
-            field = UPLOAD_FIELDS.get(name, name)
+            field = fields.get(name, name)
             kind = "application/json" if name.endswith(".json") else "application/octet-stream"
             parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n"
                          f"Content-Type: {kind}\r\n\r\n".encode("utf-8") + data + b"\r\n")

@@ -8,10 +8,11 @@
 - ``.npy``: ``X`` alone (prediction only: no labels).
 
 A landmark array becomes one row per sample: ``[N, 21, 3]`` and ``[N, 1, 21, 3]``
-give the 63 columns ``lm0_x, ..., lm20_z`` (what ``--preprocess hands21``
-takes); ``[N, T, 21, 3]`` with ``T > 1`` is flattened frame by frame into
-``T × 63`` columns ``t0_lm0_x, ...`` (seed 001's MLP flattens its frames), a
-frame the mask marks invalid (0) as zeros. The class list is ``label_names``
+give the 63 columns ``lm0_x, ..., lm20_z``; ``[N, T, 21, 3]`` with ``T > 1`` is
+flattened frame by frame into ``T × 63`` columns ``t0_lm0_x, ...`` (seed 001's
+MLP flattens its frames), a frame the mask marks invalid (0) as zeros.
+``--preprocess hands21`` takes either: it normalises each 63-value frame on its
+own (a zero frame stays zero). The class list is ``label_names``
 when given, else the distinct labels sorted as :func:`.csvdata.class_order` does.
 A sample's ``line`` (in predictions) is its index + 1.
 """

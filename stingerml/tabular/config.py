@@ -7,6 +7,7 @@ The layout (every key optional; an unknown key is an error naming its path)::
       train_ratio: 0.70             -> split (the three together; default 0.70/0.15/0.15)
       val_ratio: 0.15
       test_ratio: 0.15
+      preprocess: hands21           -> preprocess (a step that becomes part of the model; none when left out)
     model:
       hidden_layers: [64, 32]       -> hidden
       dropout_rate: 0.2             -> dropout
@@ -32,7 +33,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Dict, Tuple, Union
 
-from ..core import jsonfile
+from ..core import jsonfile, preprocess
 from ..core.errors import TabularDataError
 
 PathLike = Union[str, Path]
@@ -67,6 +68,16 @@ def _output_activation(path: str, v: Any) -> Dict[str, str]:
     return dict(v)
 
 
+def _preprocess(path: str, v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"'{path}' must be the name of a preprocessing step, not {v!r}")
+    try:
+        preprocess.check_name(v)  # the check of --preprocess
+    except ValueError as exc:
+        raise ValueError(f"'{path}': {exc}") from None
+    return v
+
+
 def _seed(path: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ValueError(f"'{path}' must be a whole number of 0 or more, not {v!r}")
@@ -79,6 +90,7 @@ KEYS: Dict[str, Tuple[Any, Callable[[str, Any], Any]]] = {
     "data.train_ratio": ("split.0", _ratio),
     "data.val_ratio": ("split.1", _ratio),
     "data.test_ratio": ("split.2", _ratio),
+    "data.preprocess": ("preprocess", _preprocess),
     "model.hidden_layers": ("hidden", _layers),
     "model.dropout_rate": ("dropout", _ratio),
     "model.activation": (None, _activation),

@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from ..core.errors import TabularDataError
 from ..core.matrix import Matrix
 from ..core.progress import Progress, ProgressCallback
-from ..core import csvfile, jsonfile
+from ..core import csvfile, jsonfile, preprocess
 
 PathLike = Union[str, Path]
 
@@ -51,6 +51,8 @@ class Schema:
     path: str = ""
     output_activation: Tuple[Tuple[str, str], ...] = ()
     """Regression targets' output activations ``(target, word)`` (see :class:`~.runs.RunSettings`)."""
+    preprocess: str = ""
+    """A preprocessing step of the model (:mod:`stingerml.core.preprocess`; ``""``: none)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Table:
 
 
 SCHEMA_KEYS = ("features", "label", "label_column", "target", "classes", "labels", "label_classes",
-               "output_activation")
+               "output_activation", "preprocess")
 """The keys a ``schema.json`` may hold (any other is an error: a misspelt key would be silently ignored)."""
 
 
@@ -101,7 +103,8 @@ def read_schema(path: PathLike) -> Schema:
 
     Accepted keys: ``features`` (names, or objects with ``name``), ``label``
     (also ``label_column`` or ``target``: a name), ``classes`` (also
-    ``labels``/``label_classes``: names or values, kept as text) and, for regression,
+    ``labels``/``label_classes``: names or values, kept as text), ``preprocess`` (a step
+    of :mod:`stingerml.core.preprocess`, e.g. ``"hands21"``) and, for regression,
     ``output_activation`` (``{target: "linear" | "sigmoid" | "tanh"}``).
     """
     p = Path(path)
@@ -136,8 +139,15 @@ def read_schema(path: PathLike) -> Schema:
     acts = doc.get("output_activation", {})
     if not isinstance(acts, dict) or not all(isinstance(v, str) for v in acts.values()):
         raise TabularDataError(f"{p}: 'output_activation' must map target names to linear, sigmoid or tanh")
+    step = doc.get("preprocess", "")
+    try:
+        if not isinstance(step, str):
+            raise ValueError(f"not {step!r}: give the name of a step")
+        preprocess.check_name(step)  # the check of --preprocess
+    except ValueError as exc:
+        raise TabularDataError(f"{p}: 'preprocess': {exc}; fix the schema") from None
     return Schema(names("features", doc.get("features")), label, names("classes", classes), str(p),
-                  tuple(acts.items()))
+                  tuple(acts.items()), step)
 
 
 def _text(value) -> str:

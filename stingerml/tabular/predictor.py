@@ -8,7 +8,8 @@ for a regression model the target values.
     p.values(row)            # regression: {"alpha": 0.42, ...}, bounded targets within their range
 
 A row is the model's raw input: its feature values in order (63 numbers for a
-hand, also as 21 ``[x, y, z]`` points), or, for a model with one-hot columns,
+hand, ``T × 63`` for ``T`` frames, also nested: 21 ``[x, y, z]`` points, or ``T``
+frames of them), or, for a model with one-hot columns,
 the raw column values in ``info()["columns"]`` order (text for a text column)
 or a mapping ``{column: value}``. The model's own steps (one-hot, ``hands21``,
 the scaler) are applied here, as in ``tabular predict``. Probabilities come
@@ -32,6 +33,11 @@ from .estimator import network_params
 
 PathLike = Union[str, Path]
 Row = Union[Sequence[Any], Mapping[str, Any]]
+
+
+def _flat(x: Sequence[Any]) -> List[float]:
+    """The numbers of a row, nested lists/tuples (points, frames of points) flattened in order."""
+    return [v for item in x for v in (_flat(item) if isinstance(item, (list, tuple)) else (float(item),))]
 
 
 class Predictor:
@@ -102,7 +108,7 @@ class Predictor:
             return row
         if isinstance(x, Mapping):
             return [float(x[c]) for c in self.network.feature_names]
-        row = [float(v) for item in x for v in (item if isinstance(item, (list, tuple)) else (item,))]
+        row = _flat(x)
         if len(row) != self.network.n_features:
             raise TabularDataError(f"a row has {self.network.n_features} values, got {len(row)}")
         return row

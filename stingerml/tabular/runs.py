@@ -344,8 +344,11 @@ def train_run(
     else:
         if csv_path is None or settings is None:
             raise TypeError("train_run needs csv_path and settings (or resume)")
-        if schema is not None and settings.regression:  # the schema's output activations; the settings' win
-            settings.output_activation = {**dict(read_schema(schema).output_activation), **settings.output_activation}
+        if schema is not None:  # the schema's output activations and step; the settings' win
+            sch = read_schema(schema)
+            if settings.regression:
+                settings.output_activation = {**dict(sch.output_activation), **settings.output_activation}
+            settings.preprocess = settings.preprocess or sch.preprocess
         check_settings(settings)
         table, split = load_data(csv_path, settings, schema, progress)
         check_bounds(table, settings, Path(csv_path).name)
