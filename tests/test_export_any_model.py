@@ -44,7 +44,8 @@ def test_best_model_and_a_checkpoint(run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["export-model", str(ckpt), "-o", str(tmp_path / "c"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["kind"] == "tabular checkpoint" and set(out["files"]) == {"model.onnx", "model.tflite", "meta.json"}
+    assert out["kind"] == "tabular checkpoint" and set(out["files"]) == {"model.onnx", "model.tflite", "model.json",
+                                                                     "meta.json"}
     meta = json.loads((tmp_path / "c" / "meta.json").read_text())
     final = network.load(run_dir / "output" / "model.json")
     assert meta["network"]["classes"] == list(final.classes)

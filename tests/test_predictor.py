@@ -85,3 +85,70 @@ def test_monitor_val_accuracy_and_no_early_stopping(tmp_path, capsys):
     losses = [h["val_loss"] for h in history]
     assert meta["epochs_run"] == 30 and meta["early_stopping"] is None
     assert meta["best_epoch"] == losses.index(min(losses)) + 1
+
+
+# -- exported files (issue 25: "loadable from a run folder or exported files") ------------------------------
+
+
+def _export(model: Path, out: Path, capsys) -> Path:
+    assert main(["export-model", str(model), "-o", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    return out
+
+
+def test_predictor_loads_an_exported_folder(hand_run, tmp_path, capsys):
+    """`export-model RUN/output/model.json -o DIR`: DIR holds the network it exported (hands21 inside), and
+    Predictor.load(DIR), or any file of DIR, gives the run's own distribution on raw landmarks."""
+    _, _, run = hand_run
+    out = _export(run / "output" / "model.json", tmp_path / "deploy", capsys)
+    assert sorted(p.name for p in out.iterdir()) == ["meta.json", "model.json", "model.onnx", "model.tflite"]
+    assert (out / "model.json").read_bytes() == (run / "output" / "model.json").read_bytes()
+    rows, _ = hands.samples(30, seed=41)  # raw: moved and resized hands
+    want = Predictor.load(run)
+    for source in (out, out / "model.json", out / "model.onnx", out / "model.tflite", out / "meta.json"):
+        p = Predictor.load(source)
+        assert p.info()["preprocess"] == "hands21" and p.meta["network"]["shape"][0] == 63
+        assert [p.distribution(r) for r in rows] == [want.distribution(r) for r in rows]
+
+
+def test_an_exported_checkpoint_predicts_as_its_onnx(hand_run, tmp_path, capsys):
+    """A checkpoint has no model.json of its own: the export writes the network it made, and the predictor on
+    that folder gives what onnxruntime gives on the folder's model.onnx (raw landmarks in)."""
+    np = pytest.importorskip("numpy")
+    ort = pytest.importorskip("onnxruntime")
+    from stingerml.tabular.runs import checkpoint_network
+
+    _, _, run = hand_run
+    ckpt = sorted((run / "checkpoints").glob("epoch_*.json"))[0]
+    out = _export(ckpt, tmp_path / "deploy", capsys)
+    assert (out / "model.json").read_bytes() == network.dumps(checkpoint_network(ckpt))
+    p = Predictor.load(out)
+    rows, _ = hands.samples(40, seed=43)
+    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input": np.asarray(rows, dtype=np.float32)})[0]
+    want = np.array([p.probabilities(r) for r in rows])
+    assert got.shape == want.shape and float(np.abs(got - want).max()) <= 1e-5
+
+
+def test_an_exported_one_hot_model_takes_raw_text(tmp_path, capsys):
+    data = penguins.write_csv(tmp_path / "penguins.csv", n=120)
+    run = _train(tmp_path, capsys, data, "--label", "species", "--ignore", "id", "--hidden", "5", "--epochs", "4")
+    out = _export(run / "output" / "model.json", tmp_path / "deploy", capsys)
+    with open(data, newline="") as fh:
+        records = list(csv.DictReader(fh))[:20]
+    mine, theirs = Predictor.load(out), Predictor.load(run)
+    assert mine.info()["one_hot"] == theirs.info()["one_hot"] == {"island": ["Biscoe", "Dream", "Torgersen"],
+                                                                  "sex": ["female", "male"]}
+    assert [mine.distribution(r) for r in records] == [theirs.distribution(r) for r in records]
+
+
+def test_an_export_without_a_network_is_one_clear_error(vectors, tmp_path, capsys):
+    """An MLMD model's export has no model.json (the MLMD file is its source), and leaves one it finds alone."""
+    (tmp_path / "model.json").write_bytes(b"mine")
+    assert main(["export-model", str(vectors / "firmware" / "factory_lr.mlmd"), "-o", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "model.json").read_bytes() == b"mine"
+    (tmp_path / "model.json").unlink()
+    from stingerml.core.errors import ModelFormatError
+
+    with pytest.raises(ModelFormatError, match="no model here; give a run folder"):
+        Predictor.load(tmp_path / "model.onnx")

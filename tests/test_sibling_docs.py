@@ -34,7 +34,7 @@ def test_page_runs(page, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__docs__"}
     found = python_blocks(DOCS / page)
-    assert len(found) == {"asl-landmarks.md": 5, "crowdmind.md": 3}[page]  # a block lost to a typo fails
+    assert len(found) == {"asl-landmarks.md": 6, "crowdmind.md": 3}[page]  # a block lost to a typo fails
     for line, code in found:
         exec(compile(code, f"{page}:{line}", "exec"), namespace)  # noqa: S102 (the docs' own code)
     assert os.listdir(tmp_path)

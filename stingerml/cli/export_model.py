@@ -11,7 +11,10 @@ representative rows (what ``tabular train`` used).
 ``--onnx``, ``--tflite`` and ``--meta`` name the files to write (in one folder);
 ``-o DIR`` is the short form for all three as ``DIR/model.onnx``,
 ``DIR/model.tflite`` (with ``--log``: the int8 ranges are calibrated on that
-log's dataset rows) and ``DIR/meta.json``. Either way the files are written as
+log's dataset rows) and ``DIR/meta.json``, and for a network file or checkpoint
+``DIR/model.json``: the network exported, with its steps and encoding, which
+:meth:`Predictor.load(DIR) <stingerml.tabular.predictor.Predictor.load>` and
+``export-model DIR/model.json`` read back. Either way the files are written as
 a set (:mod:`stingerml.deploy.export`). The targets are checked before the
 work; everything is computed before anything is written. ``--json`` prints the
 files written (with their sizes) and the int8 check as one JSON object.
@@ -64,8 +67,10 @@ def _export(args: argparse.Namespace) -> int:
         info["representative"] = {"logs": [Path(p).name for p in args.log], "rows_available": X.n_rows,
                                   "rows_used": rep.n_rows, "seed": args.seed}
     floats = targets is not None and "model_float32.tflite" in targets
+    # -o DIR of a network file or checkpoint: its model.json too (what Predictor.load(DIR) reads)
     result = export_network(net, rep, per_channel=args.per_channel, fold_scaler=not args.no_fold_scaler,
-                            check=X, labels=labels, info=info, tflite="both" if floats else "int8")
+                            check=X, labels=labels, info=info, tflite="both" if floats else "int8",
+                            network_file=targets is None and blob[:4] != mlmd.MAGIC)
     paths = result.save(args.out) if targets is None else result.save_as(targets)
     files = result.files()
     say(args, f"{args.model} ({kind} {shape}) -> " + ", ".join(f"{p} ({len(files[name])} bytes)"
@@ -178,7 +183,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--data", metavar="CSV", help="a CSV whose rows calibrate the int8 model of a model.json "
                    "(default for a file in a run folder: the run's own rows)")
     p.add_argument("--meta", metavar="FILE", help="write meta.json (scaler, int8 parameters, check) to FILE")
-    add_output(p, "short form: model.onnx, model.tflite, meta.json in folder DIR (created if missing)",
+    add_output(p, "short form: model.onnx, model.tflite, meta.json (and for a model.json or checkpoint, the "
+               "model.json exported) in folder DIR (created if missing)",
                metavar="DIR", required=False)
     p.add_argument("--log", action="append", metavar="LOG", help="session log whose dataset rows calibrate "
                    "the int8 model and check it against the float model (repeat for several)")

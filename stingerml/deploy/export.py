@@ -36,12 +36,16 @@ from ..core.errors import ExportError
 from ..core.jsonfile import finite
 from ..core.matrix import Matrix
 from ..core.quantized import QuantizedNetwork
+from ..formats import network as network_format
 from ..formats.onnx import to_onnx
 from ..formats.tflite import to_tflite, to_tflite_float
 from .quantize import quantize
 
 ONNX_FILE, TFLITE_FILE, META_FILE = "model.onnx", "model.tflite", "meta.json"
 TFLITE_FLOAT_FILE = "model_float32.tflite"
+NETWORK_FILE = "model.json"
+"""The network the files were made from (``stingerml-network``), with ``network_file``: what
+:meth:`Predictor.load <stingerml.tabular.predictor.Predictor.load>` and ``export-model`` read back."""
 EXPORT_FILES = (ONNX_FILE, TFLITE_FILE, TFLITE_FLOAT_FILE, META_FILE)
 TFLITE_KINDS = ("int8", "float", "both")
 """Which TFLite files an export writes: full int8 ``model.tflite``, float32 ``model_float32.tflite``, or both."""
@@ -61,15 +65,18 @@ class Export:
     tflite: Optional[bytes]
     meta: Dict[str, Any]
     tflite_float: Optional[bytes] = None
+    network_file: bool = False
 
     def files(self) -> Dict[str, bytes]:
         """``{file name: content}``: ``model.onnx``, ``model.tflite`` (when quantized), ``model_float32.tflite``
-        (when asked for), ``meta.json``."""
+        (when asked for), ``model.json`` (with ``network_file``), ``meta.json``."""
         files = {ONNX_FILE: self.onnx}
         if self.tflite is not None:
             files[TFLITE_FILE] = self.tflite
         if self.tflite_float is not None:
             files[TFLITE_FLOAT_FILE] = self.tflite_float
+        if self.network_file:
+            files[NETWORK_FILE] = network_format.dumps(self.network)
         files[META_FILE] = (json.dumps(finite(self.meta), indent=2, allow_nan=False) + "\n").encode("utf-8")
         return files
 
@@ -81,7 +88,8 @@ class Export:
                 previous files are kept.
         """
         files = self.files()
-        out = write_set_to_folder(out_dir, files, members=EXPORT_FILES, option=option)
+        members = EXPORT_FILES + ((NETWORK_FILE,) if self.network_file else ())  # else a model.json there stays
+        out = write_set_to_folder(out_dir, files, members=members, option=option)
         return {name: out / name for name in files}
 
     def save_as(self, paths: Mapping[str, Union[str, "os.PathLike[str]"]]) -> Dict[str, Path]:
@@ -177,7 +185,7 @@ def compare(net: DenseNetwork, quantized: QuantizedNetwork, X: Matrix,
 def export_network(net: DenseNetwork, representative: Optional[Matrix] = None, *, per_channel: bool = False,
                    fold_scaler: bool = True, check: Optional[Matrix] = None,
                    labels: Optional[Sequence[int]] = None, info: Mapping[str, Any] = (),
-                   tflite: str = "int8") -> Export:
+                   tflite: str = "int8", network_file: bool = False) -> Export:
     """ONNX of ``net`` and, given ``representative`` raw feature rows, its full-int8 TFLite, with ``meta.json``.
 
     ``per_channel``: one weight scale per output unit (default per tensor); ``fold_scaler``: the
@@ -185,7 +193,9 @@ def export_network(net: DenseNetwork, representative: Optional[Matrix] = None, *
     ``labels``): rows on which :func:`compare` measures float against int8 for ``meta.json``;
     ``info``: more top-level ``meta.json`` keys (JSON values) describing the source; ``tflite``: one of
     :data:`TFLITE_KINDS` (``"float"``: no int8 model even with ``representative``; ``"float"``/``"both"``:
-    also the float32 ``model_float32.tflite``, which takes raw rows like the ONNX file).
+    also the float32 ``model_float32.tflite``, which takes raw rows like the ONNX file); ``network_file``:
+    also ``model.json``, ``net`` itself (:mod:`stingerml.formats.network`: its steps, encoding and names), so
+    that the folder can be loaded as a model again.
 
     Raises:
         ExportError: non-finite weights, a shape the format cannot hold, or an empty or unusable
@@ -211,4 +221,4 @@ def export_network(net: DenseNetwork, representative: Optional[Matrix] = None, *
                                 "preprocess": net.preprocess or None, "scaler_folded": net.mean is not None}
     if qnet is not None and check is not None:
         meta["check"] = compare(net, qnet, check, labels)
-    return Export(net, qnet, onnx, None if qnet is None else to_tflite(qnet), meta, flt)
+    return Export(net, qnet, onnx, None if qnet is None else to_tflite(qnet), meta, flt, network_file)

@@ -2,7 +2,7 @@
 for a regression model the target values.
 
     from stingerml.tabular.predictor import Predictor
-    p = Predictor.load("runs/run_...")            # a run folder, its output/ folder or a model.json
+    p = Predictor.load("runs/run_...")            # a run folder, its output/, a model.json, an export-model -o folder
     p.distribution(row)      # [{"label": "A", "confidence": 0.85}, ...] highest first
     p.top_k(row, 3); p.predict_one(row); p.label_map(); p.info()
     p.values(row)            # regression: {"alpha": 0.42, ...}, bounded targets within their range
@@ -28,6 +28,7 @@ from ..core.dense import DenseNetwork
 from ..core.errors import ModelFormatError, TabularDataError
 from ..formats import network as network_format
 from ..core.preprocess import apply_row
+from ..deploy.export import EXPORT_FILES, NETWORK_FILE
 from .categorical import network_encoding
 from .estimator import network_params
 
@@ -55,13 +56,18 @@ class Predictor:
 
     @classmethod
     def load(cls, path: PathLike) -> "Predictor":
-        """From a run folder (``output/model.json``), an ``output/`` folder, or a ``stingerml-network`` file
-        (``model.json``, ``checkpoints/best_model.json``); ``meta.json`` beside it is read when present."""
+        """From a run folder (``output/model.json``), an ``output/`` folder, a folder ``export-model -o``
+        wrote (its ``model.json``; also given as one of its files: ``model.onnx``, ``meta.json``, ...), or a
+        ``stingerml-network`` file (``model.json``, ``checkpoints/best_model.json``); ``meta.json`` beside it
+        is read when present."""
         p = Path(path)
         if p.is_dir():
-            p = p / "output" / "model.json" if (p / "output" / "model.json").exists() else p / "model.json"
+            p = p / "output" / NETWORK_FILE if (p / "output" / NETWORK_FILE).exists() else p / NETWORK_FILE
+        elif p.name in EXPORT_FILES:  # a file of an exported set: the network it was made from is beside it
+            p = p.parent / NETWORK_FILE
         if not p.exists():
-            raise ModelFormatError(f"{path}: no model here; give a run folder, its output/ folder or a model.json")
+            raise ModelFormatError(f"{path}: no model here; give a run folder, its output/ folder, a folder "
+                                   "export-model -o wrote from a model.json or checkpoint, or a model.json")
         net = network_format.load(p)
         meta_path = p.parent / "meta.json"
         meta = jsonfile.read(meta_path, ModelFormatError, fix="give the meta.json its run wrote, or none") \

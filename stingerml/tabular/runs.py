@@ -50,7 +50,7 @@ from ..core.errors import StingerWarning, TabularDataError, TrainingError
 from ..core.matrix import Matrix, Rows
 from ..core.progress import Progress, ProgressCallback, Reporter
 from ..core.quantized import QuantizedNetwork
-from ..deploy.export import EXPORT_FILES, TFLITE_FILE, export_network
+from ..deploy.export import EXPORT_FILES, NETWORK_FILE, TFLITE_FILE, export_network
 from ..deploy.quantize import REPRESENTATIVE_ROWS, quantize, representative_rows
 from ..formats import network as network_format
 from ..formats.tflite import to_tflite
@@ -80,7 +80,7 @@ from ..learn.status import RunEvents
 
 PathLike = Union[str, Path]
 META_VERSION = "1.0.0"
-MODEL_FILE, HISTORY_FILE = "model.json", "training_history.json"
+MODEL_FILE, HISTORY_FILE = NETWORK_FILE, "training_history.json"
 OUTPUT_FILES = (MODEL_FILE, HISTORY_FILE) + EXPORT_FILES
 """The files of ``output/``, replaced as one set."""
 
@@ -700,7 +700,7 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
                                    "output_activation": list(net.activations) if net.output == "linear" else None,
                                    "outputs": net.n_outputs,
                                    "parameters": sum(len(L.weights) + len(L.bias) for L in net.layers)},
-                  "file": "model.json", "format": network_format.FORMAT,
+                  "file": MODEL_FILE, "format": network_format.FORMAT,
                   "metrics": metrics},
         "split": {"seed": s.seed, "fractions": list(s.split), "train": len(split.train), "val": len(split.val),
                   "test": len(split.test), "group": s.group},
@@ -716,7 +716,7 @@ def _finish(run_dir: Path, est, table: Table, split: Split, s: RunSettings, metr
     check = None
     if s.regression:  # meta.json's check: each target's int8 error, on the test rows (else the calibration rows)
         check = Rows(table.X, split.test) if split.test else rep
-    files = export_network(net, rep, info=meta, tflite=s.tflite, check=check).files()  # model.onnx, model.tflite, meta.json (+ quantization)
+    # model.onnx, model.tflite, meta.json (+ quantization) and model.json (its presence marks a finished run)
+    files = export_network(net, rep, info=meta, tflite=s.tflite, check=check, network_file=True).files()
     files[HISTORY_FILE] = json_text(est.history_).encode("utf-8")
-    files[MODEL_FILE] = network_format.dumps(net)  # its presence marks a finished run
     write_set_to_folder(run_dir / "output", files, members=OUTPUT_FILES, option="--runs-dir")
