@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional
 
 import pytest
+from conftest import kill_group
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "vectors"
@@ -238,12 +239,13 @@ def _run_lines(lines: List[str], work: Path, emulator: str, capsys) -> List[str]
         if command == "emulate":  # serves until killed: it must print its device path first
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             proc = subprocess.Popen([sys.executable, "-m", "stingerml", *words], cwd=work, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
             try:
                 first = proc.stdout.readline().strip()
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                kill_group(proc)  # its whole process group: no child outlives the test holding a pipe
+                proc.communicate()
             if not first.startswith("/dev/"):
                 failed.append(f"{line}: first line {first!r}")
             continue

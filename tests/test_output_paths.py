@@ -26,6 +26,8 @@ def commands(out: str):
         "export-header": ["export-header", "-o", out],
         "convert": ["convert", str(TINY), "-o", out],
         "export-model --onnx": ["export-model", str(LR), "--onnx", out],
+        "benchmark -o": ["benchmark", str(TINY), "--seeds", "1", "--models", "lr", "--lr-iterations", "5", "-o", out],
+        "report -o": ["report", str(ROOT / "vectors" / "sessions"), "-o", out],  # refused before DIR is read
     }
 
 

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import use_backend
+from conftest import kill_group, use_backend
 
 from stingerml.cli import main
 from stingerml.cli._progress import EpochProgress
@@ -212,7 +212,7 @@ def test_cli_cancel_over_http_then_resume_gives_the_uninterrupted_bytes(tmp_path
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "STINGERML_BACKEND": "python"}
     proc = subprocess.Popen([sys.executable, "-m", "stingerml", "tabular", "train", str(data), *args,
                              "--runs-dir", str(tmp_path / "runs"), "--status-port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         line = proc.stderr.readline()
         assert line.startswith("training status: http://127.0.0.1:"), line
@@ -226,7 +226,7 @@ def test_cli_cancel_over_http_then_resume_gives_the_uninterrupted_bytes(tmp_path
             seen.append(get(url))
         _, err = proc.communicate(timeout=120)
     finally:
-        proc.kill()
+        kill_group(proc)  # its whole process group: no child outlives the test holding a pipe
     assert seen[-1]["status"] == "cancelled" and seen[-1]["error"] is None
     assert {s["status"] for s in seen} <= {"idle", "training", "cancelled"}
     (run,) = (tmp_path / "runs").iterdir()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, TypeVar
 
 from ..core import jsonfile
-from ..core.atomic import open_atomic, write_bytes_atomic
+from ..core.atomic import open_atomic, recover, write_bytes_atomic
 from ..core.binary import le_array, le_bytes
 from ..core.errors import OutputError, TrainingError
 from ..core.progress import Progress, ProgressCallback
@@ -349,7 +349,12 @@ def train_in(run_dir: Path, resumed_from: Optional[str], start: Callable[[], Non
 
 def check_unfinished(run_dir: Path, model_file: str) -> None:
     """TrainingError if ``run_dir`` has finished (its ``output/model_file`` exists): nothing to resume.
-    Checked before the run's data is read (a big data copy takes a minute to read)."""
+    Checked before the run's data is read (a big data copy takes a minute to read). A writing of
+    ``output/`` that was killed is completed (past its commit point) or undone first
+    (:func:`~stingerml.core.atomic.recover`): a run whose outputs were committed has finished, and
+    no journal or staging folder stays in ``output/`` (only in a run folder: one with a ``run.json``)."""
+    if (run_dir / RUN_FILE).is_file():
+        recover(run_dir / "output")
     if (run_dir / "output" / model_file).exists():
         raise TrainingError(f"{run_dir}: this run has finished (output/{model_file} exists); nothing to resume")
 
