@@ -46,3 +46,22 @@ def write_csv(path: Path, n: int = 240, seed: int = 5, rows=None, labels=None) -
     lines += [",".join(repr(v) for v in row) + f",{lab}" for row, lab in zip(rows, labels)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def sequence_bundle(path: Path, n: int, seed: int, steps: int = 4, normalise: bool = False) -> Path:
+    """A ``.npz`` of ``[n, steps, 21, 3]`` raw hands (each frame its own position and size, the class the
+    sample's: :func:`samples` with seeds ``seed + 100·t``), a mask with every third sample's last frame
+    invalid (0, its values zeros) and the labels; ``normalise``: each frame by seed 001's rule, in numpy."""
+    import numpy as np
+
+    X = np.stack([np.asarray(samples(n, seed + 100 * t)[0], dtype=np.float32).reshape(n, 21, 3)
+                  for t in range(steps)], axis=1)
+    mask = np.ones((n, steps), dtype=np.float32)
+    mask[::3, -1] = 0
+    X = X * mask[:, :, None, None]
+    if normalise:
+        rel = X - X[:, :, :1, :]
+        scale = np.linalg.norm(rel[:, :, 9, :], axis=-1)[..., None, None]
+        X = (rel / np.where(scale == 0, 1, scale)).astype(np.float32)
+    np.savez(path, X=X, mask=mask, y=np.array(samples(n, seed)[1]))
+    return path

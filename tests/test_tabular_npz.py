@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hands import LETTERS, samples
+from hands import LETTERS, samples, sequence_bundle
 from stingerml.cli import main
 from stingerml.tabular.arrays import read_array_table
 
@@ -81,24 +81,6 @@ def test_bad_bundle_is_one_clear_error(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
-FRAMES = 4
-
-
-def _sequences(path, n, seed, normalise=False):
-    """``[n, 4, 21, 3]`` hands (each frame its own position and size, the class the sample's) with a mask
-    (every third sample's last frame invalid); ``normalise``: each frame by seed 001's rule, in numpy."""
-    X = np.stack([np.asarray(samples(n, seed + 100 * t)[0], dtype=np.float32).reshape(n, 21, 3)
-                  for t in range(FRAMES)], axis=1)
-    mask = np.ones((n, FRAMES), dtype=np.float32)
-    mask[::3, -1] = 0
-    X = X * mask[:, :, None, None]  # what a recorder leaves in an invalid frame varies: zeros here
-    if normalise:
-        rel = X - X[:, :, :1, :]
-        scale = np.linalg.norm(rel[:, :, 9, :], axis=-1)[..., None, None]
-        X = (rel / np.where(scale == 0, 1, scale)).astype(np.float32)
-    np.savez(path, X=X, mask=mask, y=np.array(samples(n, seed)[1]))
-    return path
-
 
 def _rows(path):
     """The bundle's rows as the documented flattening gives them: ``X × mask`` reshaped ``[N, T · 63]``."""
@@ -113,12 +95,12 @@ def sequence_runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("frames")
     runs = []
     for name, normalise, step in (("raw", False, ["--preprocess", "hands21"]), ("norm", True, [])):
-        data = _sequences(tmp / f"{name}.npz", 240, 5, normalise)
+        data = sequence_bundle(tmp / f"{name}.npz", 240, 5, normalise=normalise)
         assert main(["tabular", "train", str(data), "--hidden", "16", "--epochs", "30", "--patience", "30",
                      "--quiet", "--runs-dir", str(tmp / f"runs_{name}"), *step]) == 0
         (run,) = (tmp / f"runs_{name}").glob("run_*")
         runs.append(run)
-    tests = [_sequences(tmp / f"test_{name}.npz", 120, 61, normalise) for name, normalise in
+    tests = [sequence_bundle(tmp / f"test_{name}.npz", 120, 61, normalise=normalise) for name, normalise in
              (("raw", False), ("norm", True))]
     return tmp, runs, tests
 

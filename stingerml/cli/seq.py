@@ -105,6 +105,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                         f"float32, raw input) or both (default {default_tflite('tcn')} for the TCN, "
                         f"{default_tflite('lstm')} for the LSTM)")
     add_old_spelling(t, "--tflite", "--tflite-kind", choices=TFLITE_KINDS)  # --tflite FILE in export-model
+    t.add_argument("--preprocess", default=d.preprocess, metavar="STEP",
+                   help="a preprocessing step on each step that becomes part of the model (hands21: a step's 63 "
+                        "hand-landmark values wrist-centred and scale-normalised; docs/sequence.md)")
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")
@@ -140,7 +143,7 @@ def run_train(args: argparse.Namespace) -> int:
             pooling=args.pooling, dropout=args.dropout, alpha=args.alpha, learning_rate=args.learning_rate,
             batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, monitor=args.monitor,
             split=tuple(args.split), seed=args.seed, checkpoint_every=args.checkpoint_every,
-            dataset_id=args.dataset_id, tflite=args.tflite_kind)
+            dataset_id=args.dataset_id, tflite=args.tflite_kind, preprocess=args.preprocess)
         kwargs = {"data_path": args.data, "settings": settings, "runs_dir": args.runs_dir,
                   "max_parameters": args.max_parameters}
     try:

@@ -46,6 +46,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from . import preprocess
 from .float32 import f32
 from .matrix import Matrix
 from .quantized import (
@@ -207,10 +208,14 @@ class QuantizedTCN:
         return last.output_scale, last.output_zero_point
 
     def quantize_steps(self, steps: Sequence[float]) -> List[int]:
-        """int8 input of raw steps (flat ``[L][F]``): ``x = f32(f32(v - mean) / scale)``, then
+        """int8 input of raw steps (flat ``[L][F]``): the network's preprocessing on each step
+        (:mod:`stingerml.core.preprocess`), ``x = f32(f32(v - mean) / scale)``, then
         ``clamp(round(x / input_scale) + input_zero_point, -128, 127)``, rounded half away from zero."""
         net = self.network
         F = net.n_features
+        if net.preprocess:
+            steps = [v for k in range(0, len(steps), F)
+                     for v in preprocess.apply_row(net.preprocess, steps[k:k + F])]
         s, zp = self.input_scale, self.input_zero_point
         return [clamp_int8(round_half_away(f32(f32(v - net.mean[i % F]) / net.scale[i % F]) / s) + zp)
                 for i, v in enumerate(steps)]
@@ -256,10 +261,11 @@ class QuantizedTCN:
         """Quantization parameters for ``meta.json``: what a device needs to feed and read the model."""
         net = self.network
         fs, fz = self.features_quantization
-        return {
+        doc: Dict[str, Any] = {
             "type": "int8", "input_type": "int8", "output_type": "int8",
             "input": {"dtype": "int8", "scale": self.input_scale, "zero_point": self.input_zero_point,
-                      "shape": [1, net.n_steps, net.n_features], "applies_to": "scaled features of each step"},
+                      "shape": [1, net.n_steps, net.n_features],
+                      "applies_to": ("preprocessed " if net.preprocess else "") + "scaled features of each step"},
             "mask": {"dtype": "int8", "scale": MASK_SCALE, "zero_point": MASK_ZERO_POINT, "shape": [1, net.n_steps],
                      "values": "1 for each valid step, 0 for padding; valid steps first; at least one valid step"},
             "output": {"dtype": "int8", "scale": self.output_scale, "zero_point": self.output_zero_point,
@@ -281,3 +287,7 @@ class QuantizedTCN:
             "feature_names": list(net.feature_names),
             "classes": list(net.classes),
         }
+        if net.preprocess:  # the step before the scaler, on each step (stingerml.core.preprocess)
+            doc["preprocess"] = net.preprocess
+            doc["quantize_input"] = f"step = {net.preprocess}(raw step); " + doc["quantize_input"]
+        return doc

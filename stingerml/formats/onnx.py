@@ -107,21 +107,25 @@ def _node(op: str, inputs: Sequence[str], output: str, **ints: Union[int, Sequen
                      bytes_field(4, op), *attrs])
 
 
-def _hands21(x: str, n_features: int, nodes: List[bytes], inits: List[bytes]) -> str:
-    """Append the ``hands21`` nodes (module docstring) reading ``x`` ``[N, n_features]`` (``T × 63``);
-    returns the output's name."""
+def hands21_nodes(x: str, nodes: List[bytes], inits: List[bytes], out_shape: str,
+                  shape_init: Sequence[int] = ()) -> str:
+    """Append the ``hands21`` nodes (module docstring) reading float ``x`` (any shape holding whole
+    hands of 63 values: ``[N, T × 63]``, a sequence model's ``[N, T, F]``); the result is reshaped to
+    ``out_shape``, an initializer made of ``shape_init`` when given, else a tensor the caller computes.
+    Returns the output's name."""
     inits += [_int64_tensor("hands_shape", [-1, N_POINTS, 3]), _int64_tensor("wrist_index", [WRIST]),
-              _int64_tensor("mcp_index", [MIDDLE_MCP]), _int64_tensor("row_shape", [-1, n_features]),
-              _tensor("zero", [], [0.0]), _tensor("one", [], [1.0])]
+              _int64_tensor("mcp_index", [MIDDLE_MCP])]
+    inits += [_int64_tensor(out_shape, shape_init)] if shape_init else []
+    inits += [_tensor("hands_zero", [], [0.0]), _tensor("hands_one", [], [1.0])]
     nodes += [_node("Reshape", [x, "hands_shape"], "points"),
               _node("Gather", ["points", "wrist_index"], "wrist", axis=1),
               _node("Sub", ["points", "wrist"], "relative"),
               _node("Gather", ["relative", "mcp_index"], "mcp", axis=1),
               _node("ReduceL2", ["mcp"], "span", axes=[2], keepdims=1),
-              _node("Equal", ["span", "zero"], "span_is_zero"),
-              _node("Where", ["span_is_zero", "one", "span"], "divisor"),
+              _node("Equal", ["span", "hands_zero"], "span_is_zero"),
+              _node("Where", ["span_is_zero", "hands_one", "span"], "divisor"),
               _node("Div", ["relative", "divisor"], "normalized_points"),
-              _node("Reshape", ["normalized_points", "row_shape"], "normalized")]
+              _node("Reshape", ["normalized_points", out_shape], "normalized")]
     return "normalized"
 
 
@@ -136,7 +140,7 @@ def to_onnx(net: DenseNetwork, *, fold_scaler: bool = True, graph_name: str = "s
     inits: List[bytes] = []
     x = INPUT_NAME
     if net.preprocess == HANDS21:
-        x = _hands21(x, net.n_features, nodes, inits)
+        x = hands21_nodes(x, nodes, inits, "row_shape", [-1, net.n_features])
     folded = fold_scaler and net.mean is not None
     if folded:
         inits += [_tensor("scaler_mean", [net.n_features], net.mean),

@@ -5,7 +5,7 @@ length works) and ``mask`` ``[N, T]`` float32 (1 for valid steps, first; 0 for
 padding after them). Output ``output`` ``[N, C]``: softmax probabilities. IR 7, opset 13
 (onnxruntime 1.15 and newer). The graph::
 
-    input -> Sub(mean) -> Div(scale) -> Where(mask, ., 0)    (padding zeroed: never NaN)
+    input -> [preprocessing] -> Sub(mean) -> Div(scale) -> Where(mask, ., 0)    (padding zeroed: never NaN)
     TCN:  -> Transpose [N, F, T] -> per block l: Conv(W_l, b_l, dilations=[2**l],
              pads=[(k-1)·2**l, 0]) -> Relu -> Add(residual: the block input, or block 0's
              1×1 Conv(Ws, bs) when F != H)
@@ -14,6 +14,10 @@ padding after them). Output ``output`` ``[N, C]``: softmax probabilities. IR 7, 
     LSTM: -> Transpose [T, N, F] -> LSTM(W, R, B, sequence_lens = Σmask as int32) per layer
              (gates reordered to ONNX's i, o, f, c) -> Y_h of the top layer [N, H]
     -> Gemm(Wh, bh, transB=1) -> Softmax
+
+A network's preprocessing step on each step (``hands21``) comes first, as in the
+MLP's file (:mod:`stingerml.formats.onnx`): Reshape ``[-1, 21, 3]`` (``N × T`` hands, or more
+when a step holds several), the same nodes, then Reshape back to ``Shape(input)``.
 
 Fields in ascending order, as ``onnx`` serializes them: the same network gives the
 same bytes, equal to ``onnx.load(...).SerializeToString()``.
@@ -28,7 +32,9 @@ from typing import List, Sequence, Tuple
 from ..core.binary import le_bytes
 from .._version import __version__
 from ..core.errors import ExportError
+from ..core.preprocess import HANDS21
 from ._protobuf import bytes_field, int_field, message
+from .onnx import hands21_nodes
 
 IR_VERSION = 7
 OPSET = 13
@@ -91,7 +97,11 @@ def to_onnx(net, graph_name: str = "stingerml-sequence") -> bytes:
     nodes: List[bytes] = []
     inits: List[bytes] = [_tensor("scaler_mean", [F], net.mean), _tensor("scaler_scale", [F], net.scale),
                           _tensor("zero", [], [0.0]), _tensor("shape_n_t_1", [3], [0, -1, 1], _INT64)]
-    nodes += [_node("Sub", [INPUT_NAME, "scaler_mean"], ["centered"]),
+    x = INPUT_NAME
+    if net.preprocess == HANDS21:
+        nodes.append(_node("Shape", [INPUT_NAME], ["input_shape"]))
+        x = hands21_nodes(INPUT_NAME, nodes, inits, "input_shape")
+    nodes += [_node("Sub", [x, "scaler_mean"], ["centered"]),
               _node("Div", ["centered", "scaler_scale"], ["scaled_all"]),
               _node("Cast", [MASK_NAME], ["mask_bool"], to=_BOOL),
               _node("Reshape", ["mask_bool", "shape_n_t_1"], ["mask_bool3"]),

@@ -226,9 +226,12 @@ def _bounded_float(g: Graph, logits: int, acts: Sequence[str]) -> int:
     return x
 
 
-def _hands21(g: Graph, x: int, n: int) -> int:
-    """The ``hands21`` operators (module docstring) reading float ``x`` ``[1, n]`` (``T × 63`` values:
-    ``T`` hands); returns the output tensor."""
+def hands21_ops(g: Graph, x: int, shape: Sequence[int]) -> int:
+    """The ``hands21`` operators (module docstring) reading float ``x`` of ``shape`` (``[1, T × 63]``, a
+    sequence model's ``[1, T, F]``: whole hands of 63 values); returns the output tensor (the same shape)."""
+    n = 1
+    for d in shape:
+        n *= d
     t = frames(n)
     points = g.tensor("hands/points", [t, N_POINTS, 3])
     g.op(RESHAPE, [x, g.constant("hands/shape", [3], [-1, N_POINTS, 3], INT32)], [points])
@@ -252,8 +255,8 @@ def _hands21(g: Graph, x: int, n: int) -> int:
     g.op(SELECT_V2, [is_zero, g.constant("hands/one", [1], [1.0]), span], [divisor])
     normalized = g.tensor("hands/normalized_points", [t, N_POINTS, 3])
     g.op(DIV, [relative, divisor], [normalized])
-    out = g.tensor("hands/normalized", [1, n])
-    g.op(RESHAPE, [normalized, g.constant("hands/row_shape", [2], [-1, n], INT32)], [out])
+    out = g.tensor("hands/normalized", shape)
+    g.op(RESHAPE, [normalized, g.constant("hands/row_shape", [len(shape)], [-1, *shape[1:]], INT32)], [out])
     return out
 
 
@@ -267,7 +270,7 @@ def to_tflite_float(net: DenseNetwork) -> bytes:
     g = Graph()
     x = g.tensor(INPUT_NAME, [1, net.n_features])
     if net.preprocess == HANDS21:
-        x = _hands21(g, x, net.n_features)
+        x = hands21_ops(g, x, [1, net.n_features])
     if net.mean is not None:
         centered = g.tensor("centered", [1, net.n_features])
         g.op(SUB, [x, g.constant("scaler_mean", [net.n_features], net.mean)], [centered])

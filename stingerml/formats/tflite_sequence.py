@@ -5,7 +5,7 @@ One subgraph, signature ``serving_default``; inputs ``input`` ``[1, T, F]`` and 
 ``[1, T]`` float32 (``T``: the steps the model was trained on; 1 valid, valid steps
 first), output ``output`` ``[1, C]`` softmax probabilities::
 
-    input -> SUB(mean) -> DIV(scale)
+    input -> [preprocessing] -> SUB(mean) -> DIV(scale)
     TCN:  -> RESHAPE [1, 1, T, F] -> per block l: PAD (left (k-1)·2**l steps) -> CONV_2D
              (filter [H, 1, k, C_in], VALID, dilation_w 2**l, fused RELU) -> ADD(residual: the
              block input, or block 0's 1×1 CONV_2D when F != H) -> RESHAPE [1, T, H]
@@ -14,6 +14,10 @@ first), output ``output`` ``[1, C]`` softmax probabilities::
     pooling weights from the mask: mask / SUM(mask) (TCN avg) or mask - mask shifted one
     step left (the last valid step: TCN last, LSTM) -> BATCH_MATMUL [1, 1, T]·[1, T, H]
     -> RESHAPE [1, H] -> FULLY_CONNECTED(Wh, bh) -> SOFTMAX
+
+The preprocessing step (``hands21``, on each step) is the MLP's operators
+(:func:`stingerml.formats.tflite.hands21_ops`) on the ``T`` steps' hands, reshaped back to
+``[1, T, F]``; the int8 file, like the scaler, leaves it outside.
 
 Causal layers never read a step after the one they compute, so steps past a sample's
 length cannot change the pooled value; they must hold finite numbers (zeros: a
@@ -43,10 +47,11 @@ import struct
 from typing import Sequence
 
 from ..core.binary import le_bytes
+from ..core.preprocess import HANDS21
 from ..core.quantized_tcn import MASK_SCALE, MASK_ZERO_POINT, QuantizedConv, QuantizedTCN
 from ._flatbuffers import Table, Vector
 from .onnx_sequence import check_sequence_network
-from .tflite import FLOAT32, INT8, INT32, OP_VERSIONS, Graph, _quant, fc_int8
+from .tflite import FLOAT32, INT8, INT32, OP_VERSIONS, Graph, _quant, fc_int8, hands21_ops
 
 INPUT_NAME, MASK_NAME, OUTPUT_NAME = "input", "mask", "output"
 
@@ -106,7 +111,8 @@ def to_tflite_float(net) -> bytes:
     g = Graph(FLOAT_VERSIONS)
     x_in = g.tensor(INPUT_NAME, [1, T, F])
     mask = g.tensor(MASK_NAME, [1, T])
-    x = _apply(g, SUB, [x_in, g.constant("scaler_mean", [F], net.mean)], "centered", [1, T, F])
+    x = hands21_ops(g, x_in, [1, T, F]) if net.preprocess == HANDS21 else x_in
+    x = _apply(g, SUB, [x, g.constant("scaler_mean", [F], net.mean)], "centered", [1, T, F])
     x = _apply(g, DIV, [x, g.constant("scaler_scale", [F], net.scale)], "scaled", [1, T, F])
     if net.architecture == "tcn":
         k = net.kernel_size

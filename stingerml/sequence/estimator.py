@@ -11,6 +11,8 @@ Training follows the tabular :class:`~stingerml.tabular.MLPClassifier`
 corrections, early stopping with Keras's counting, progress events, a
 :class:`~stingerml.learn.epochs.TrainState` to checkpoint and resume):
 
+- ``preprocess``: a named step of :mod:`stingerml.core.preprocess` (``hands21``) applied to
+  every raw step first, then part of the model;
 - a per-feature scaler fitted on the training samples' valid steps (float32);
 - Glorot-uniform weights drawn in layout order from :class:`~stingerml.core.rng.XorShift32`
   seeded with ``seed`` (fan-in/out count the taps of a convolution; an LSTM's
@@ -29,6 +31,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .._kernels import kernels
 from .._kernels.sequence_pure import layout, make_spec, n_params, weight_flags
+from ..core import preprocess as steps
 from ..core.dense import predicted_classes
 from ..core.errors import SequenceDataError, TrainingError
 from ..core.matrix import Matrix
@@ -40,7 +43,7 @@ from ..learn.estimator import check_fitted, default_of
 from ..learn.scaler import TWO_PASS, Scaler
 from ..learn.split import stratified_split
 from .data import Sequences
-from .model import SequenceNetwork, scale_steps
+from .model import SequenceNetwork, preprocess_steps, scale_steps
 
 
 class _SequenceClassifier:
@@ -51,7 +54,7 @@ class _SequenceClassifier:
     def __init__(self, depth: int, kernel_size: int, pooling: str, hidden: int = 32, dropout: float = 0.1,
                  alpha: float = 1e-4, learning_rate: float = 3e-3, batch_size: int = 32, max_epochs: int = 100,
                  early_stopping: bool = True, patience: int = 10, validation_fraction: float = 0.1,
-                 monitor: str = "val_loss", seed: int = 42) -> None:
+                 monitor: str = "val_loss", seed: int = 42, preprocess: str = "") -> None:
         """The parameters both classifiers have; their defaults here are the only definition
         (:func:`shared_default`; :class:`TCNClassifier` and :class:`LSTMClassifier` read them)."""
         self.hidden = hidden
@@ -68,6 +71,7 @@ class _SequenceClassifier:
         self.validation_fraction = validation_fraction
         self.monitor = monitor
         self.seed = seed
+        self.preprocess = preprocess
 
     def _check_params(self) -> None:
         for name in ("hidden", "depth", "kernel_size", "batch_size", "patience"):
@@ -80,6 +84,10 @@ class _SequenceClassifier:
             raise SequenceDataError("learning rate must be > 0, alpha >= 0 and epochs >= 0")
         if self.monitor not in MONITORS:
             raise SequenceDataError(f"monitor must be one of {', '.join(MONITORS)}, not {self.monitor!r}")
+        try:
+            steps.check_name(self.preprocess)
+        except ValueError as exc:
+            raise SequenceDataError(str(exc)) from None
         if self.pooling not in ("avg", "last"):
             raise SequenceDataError(f"pooling must be avg or last, not {self.pooling!r}")
 
@@ -140,6 +148,11 @@ class _SequenceClassifier:
         else:
             Xv, yv = None, None
         F, C = X.n_features, len(self.classes_)
+        try:
+            steps.check(self.preprocess, F)
+        except ValueError as exc:
+            raise SequenceDataError(f"fit: {exc} (features per step)") from None
+        X = preprocess_steps(X, self.preprocess)
         self.n_features_in_ = F
         self.n_steps_ = X.n_steps
         self.feature_names_ = tuple(feature_names) or tuple(f"x{k}" for k in range(F))
@@ -166,7 +179,8 @@ class _SequenceClassifier:
         if Xv is not None and Xv.n_samples:
             if Xv.n_features != F:
                 raise SequenceDataError(f"validation: {Xv.n_features} features per step, training {F}")
-            Xvs, Yv = scale_steps(Xv, self.mean_, self.scale_), array("q", yv)
+            Xvs = scale_steps(preprocess_steps(Xv, self.preprocess), self.mean_, self.scale_)
+            Yv = array("q", yv)
 
             def validation() -> Dict[str, float]:
                 probs, loss = K.forward(st.P, spec, Xvs, Xv.lengths, Xv.n_steps, Xv.n_samples, Yv)
@@ -202,7 +216,7 @@ class _SequenceClassifier:
         """The network (float32) that parameters ``P`` of this fit make, e.g. the live ``TrainState.P``."""
         return SequenceNetwork(self.architecture, self.n_features_in_, self.hidden, self.depth, self.kernel_size,
                                self.pooling, self.n_steps_, self.classes_, array("f", P), array("f", self.mean_),
-                               array("f", self.scale_), self.feature_names_)
+                               array("f", self.scale_), self.feature_names_, self.preprocess)
 
     def to_model(self) -> SequenceNetwork:
         """The fitted network (float32) with its scaler and class names: what the model writers read."""
@@ -250,9 +264,10 @@ class TCNClassifier(_SequenceClassifier):
                  batch_size: int = shared_default("batch_size"), max_epochs: int = shared_default("max_epochs"),
                  early_stopping: bool = shared_default("early_stopping"), patience: int = shared_default("patience"),
                  validation_fraction: float = shared_default("validation_fraction"),
-                 monitor: str = shared_default("monitor"), seed: int = shared_default("seed")) -> None:
+                 monitor: str = shared_default("monitor"), seed: int = shared_default("seed"),
+                 preprocess: str = shared_default("preprocess")) -> None:
         super().__init__(blocks, kernel_size, pooling, hidden, dropout, alpha, learning_rate, batch_size,
-                         max_epochs, early_stopping, patience, validation_fraction, monitor, seed)
+                         max_epochs, early_stopping, patience, validation_fraction, monitor, seed, preprocess)
 
     @property
     def blocks(self) -> int:
@@ -271,9 +286,10 @@ class LSTMClassifier(_SequenceClassifier):
                  batch_size: int = shared_default("batch_size"), max_epochs: int = shared_default("max_epochs"),
                  early_stopping: bool = shared_default("early_stopping"), patience: int = shared_default("patience"),
                  validation_fraction: float = shared_default("validation_fraction"),
-                 monitor: str = shared_default("monitor"), seed: int = shared_default("seed")) -> None:
+                 monitor: str = shared_default("monitor"), seed: int = shared_default("seed"),
+                 preprocess: str = shared_default("preprocess")) -> None:
         super().__init__(layers, 1, "last", hidden, dropout, alpha, learning_rate, batch_size, max_epochs,
-                         early_stopping, patience, validation_fraction, monitor, seed)
+                         early_stopping, patience, validation_fraction, monitor, seed, preprocess)
 
     @property
     def layers(self) -> int:

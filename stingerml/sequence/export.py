@@ -45,7 +45,9 @@ def device_contract(net: SequenceNetwork, quantized: Optional[QuantizedTCN] = No
                 INPUT_NAME: {"shape": ["N", "T", net.n_features], "dtype": "float32",
                              "layout": "batch, step, feature (features of a step flattened in C order, e.g. "
                                        "21 landmarks x (x, y, z) -> 63)",
-                             "preprocessing": "none: the scaler (x - mean) / scale is inside the model"},
+                             "preprocessing": (f"none: {net.preprocess} on each step, then the scaler "
+                                               "(x - mean) / scale, are inside the model" if net.preprocess else
+                                               "none: the scaler (x - mean) / scale is inside the model")},
                 MASK_NAME: {"shape": ["N", "T"], "dtype": "float32",
                             "meaning": "1 for each valid step, 0 for padding; valid steps first, then padding "
                                        "(pad at the end); at least one valid step",

@@ -8,6 +8,7 @@ the feature scaler and the class names. The file::
     {"format": "stingerml-sequence", "version": 1, "architecture": "tcn" | "lstm",
      "n_features": F, "hidden": H, "depth": D, "kernel_size": k, "pooling": "avg" | "last",
      "n_steps": T, "classes": [...], "feature_names": [...],
+     "preprocess": "hands21",          (only when the model has a step: stingerml.core.preprocess)
      "scaler": {"mean": B64, "scale": B64}, "params": B64}
 
 ``B64``: base64 of little-endian float32 values. Keys sorted; writing and reading give
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
-from ..core import jsonfile
+from ..core import jsonfile, preprocess as steps
 from ..core.atomic import write_bytes_atomic
 from ..core.binary import le_array, le_bytes
 from .._kernels import kernels
@@ -44,7 +45,9 @@ class SequenceNetwork:
 
     ``params``: flat float32 in the kernels' layout; ``mean``/``scale``: the per-feature
     scaler, ``(x - mean) / scale``, applied to valid steps; ``n_steps``: the padded length
-    it was trained on (a default for exports; any length works).
+    it was trained on (a default for exports; any length works); ``preprocess``: a named step of
+    :mod:`stingerml.core.preprocess` applied to each raw step before the scaler (``""``: none;
+    ``hands21``: each step's 63 values, or each 63-value hand of a step, wrist-centred and scaled).
     """
 
     architecture: str
@@ -59,6 +62,7 @@ class SequenceNetwork:
     mean: array
     scale: array
     feature_names: Tuple[str, ...] = ()
+    preprocess: str = ""
 
     @property
     def n_classes(self) -> int:
@@ -84,7 +88,7 @@ class SequenceNetwork:
         if X.n_features != self.n_features:
             raise SequenceDataError(f"the model takes {self.n_features} features per step, the data has "
                                     f"{X.n_features}")
-        return scale_steps(X, self.mean, self.scale)
+        return scale_steps(preprocess_steps(X, self.preprocess), self.mean, self.scale)
 
     def predict_proba(self, X: Sequences) -> Matrix:
         """``N × C`` class probabilities (float64 from the float32 parameters; the active backend)."""
@@ -92,6 +96,18 @@ class SequenceNetwork:
         probs, _ = kernels("sequence").forward(array("d", self.params), self.spec, self.scaled(X), X.lengths,
                                                X.n_steps, X.n_samples)
         return Matrix(probs, self.n_classes)
+
+
+def preprocess_steps(X: Sequences, name: str) -> Sequences:
+    """``X`` with the step ``name`` (:mod:`stingerml.core.preprocess`) applied to every step's features,
+    padding included (the scaler zeroes it); ``X`` itself for ``""``."""
+    if not name:
+        return X
+    F = X.n_features
+    data = array("d")
+    for k in range(0, len(X.data), F):
+        data.extend(steps.apply_row(name, X.data[k:k + F]))
+    return Sequences(data, X.n_steps, F, X.lengths)
 
 
 def scale_steps(X: Sequences, mean: Sequence[float], scale: Sequence[float]) -> array:
@@ -120,6 +136,8 @@ def dumps(net: SequenceNetwork) -> bytes:
         "n_steps": net.n_steps, "classes": list(net.classes), "feature_names": list(net.feature_names),
         "scaler": {"mean": _b64(net.mean), "scale": _b64(net.scale)}, "params": _b64(net.params),
     }
+    if net.preprocess:  # only when set: models without one keep their bytes
+        doc["preprocess"] = net.preprocess
     return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
@@ -139,7 +157,8 @@ def loads(data: bytes, source: str = "<bytes>") -> SequenceNetwork:
             str(doc["architecture"]), int(doc["n_features"]), int(doc["hidden"]), int(doc["depth"]),
             int(doc["kernel_size"]), str(doc["pooling"]), int(doc["n_steps"]), tuple(map(str, doc["classes"])),
             floats(doc["params"]), floats(doc["scaler"]["mean"]), floats(doc["scaler"]["scale"]),
-            tuple(map(str, doc["feature_names"])))
+            tuple(map(str, doc["feature_names"])), str(doc.get("preprocess", "")))
+        steps.check(net.preprocess, net.n_features)
         if net.architecture not in ARCHITECTURES or net.pooling not in POOLINGS:
             raise ValueError(f"architecture {net.architecture!r} / pooling {net.pooling!r} unknown")
         if min(net.n_features, net.hidden, net.depth, net.kernel_size, net.n_classes - 1) < 1:

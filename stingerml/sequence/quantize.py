@@ -21,7 +21,7 @@ from ..core.quantized_tcn import QuantizedAdd, QuantizedConv, QuantizedTCN
 from ..deploy.quantize import REPRESENTATIVE_ROWS, activation_params, quantize_layer
 from ..formats.onnx_sequence import check_sequence_network
 from .data import Sequences
-from .model import SequenceNetwork
+from .model import SequenceNetwork, preprocess_steps
 
 REPRESENTATIVE_SAMPLES = REPRESENTATIVE_ROWS
 """Training samples that calibrate a run's int8 model by default (all when fewer)."""
@@ -35,7 +35,9 @@ def representative_samples(X: Sequences, n: int = REPRESENTATIVE_SAMPLES, seed: 
 
 
 def _scaled(net: SequenceNetwork, X: Sequences) -> array:
-    """The valid steps as the device scales them, ``f32(f32(x - mean) / scale)``; padding 0 (flat like ``X.data``)."""
+    """The valid steps after the network's preprocessing, as the device scales them,
+    ``f32(f32(x - mean) / scale)``; padding 0 (flat like ``X.data``)."""
+    X = preprocess_steps(X, net.preprocess)
     F, T = X.n_features, X.n_steps
     out = array("d", bytes(8 * len(X.data)))
     for n, L in enumerate(X.lengths):

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
-from ..core import jsonfile
+from ..core import jsonfile, preprocess
 from ..core.atomic import write_bytes_atomic, write_set_to_folder, write_text_atomic
 from .._kernels import backend
 from .._version import __version__
@@ -99,6 +99,9 @@ class SeqSettings:
     tflite: str = ""
     """``int8`` (``model.tflite``), ``float`` (``model_float32.tflite``) or ``both``; empty: the architecture's
     default (:attr:`tflite_kind`)."""
+    preprocess: str = shared_default("preprocess")
+    """A named step of :mod:`stingerml.core.preprocess` applied to each raw step and kept in the model
+    (``hands21``: a step's 63 landmark values, or each 63-value hand of it); empty: none."""
 
     @property
     def tflite_kind(self) -> str:
@@ -122,7 +125,7 @@ def make_estimator(s: SeqSettings, has_val: bool) -> _SequenceClassifier:
     """The estimator a run's settings describe."""
     common = dict(hidden=s.hidden, dropout=s.dropout, alpha=s.alpha, learning_rate=s.learning_rate,
                   batch_size=s.batch_size, max_epochs=s.epochs, early_stopping=has_val, patience=s.patience,
-                  monitor=s.monitor, seed=s.seed)
+                  monitor=s.monitor, seed=s.seed, preprocess=s.preprocess)
     if s.architecture == "lstm":
         return LSTMClassifier(layers=s.depth, **common)
     return TCNClassifier(blocks=s.depth, kernel_size=s.kernel_size, pooling=s.pooling, **common)
@@ -132,6 +135,11 @@ def load_data(path: PathLike, s: SeqSettings) -> Tuple[SequenceData, Split]:
     """Read the data file and split it (stratified by class); raises before anything is written."""
     fractions = check_fractions(s.split)
     data = read_data(path)
+    try:
+        preprocess.check(s.preprocess, data.X.n_features)
+    except ValueError as exc:
+        raise SequenceDataError(f"{path}: {exc} (features per step); give steps of 21 landmarks × x, y, z, or no "
+                                "--preprocess") from None
     index = {c: k for k, c in enumerate(data.classes)}
     split = stratified_split([index[v] for v in data.labels], data.classes, fractions, s.seed,
                              source=Path(path).name)
@@ -340,6 +348,7 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData,
         raise TrainingError(f"{path}: \"dataset_sha256\" is not a SHA-256; {_FIX_RUN}")
     given = dict(f(info, "settings", dict))
     given.setdefault("tflite", "")  # a run from before the int8 export: the architecture's default
+    given.setdefault("preprocess", "")  # a run from before --preprocess: none
     if set(given) != {x.name for x in fields(SeqSettings)}:
         raise TrainingError(f"{path}: \"settings\" must have exactly the keys of SeqSettings; {_FIX_RUN}")
     _check_fields(given, str(path), TrainingError, _FIX_RUN)
