@@ -21,8 +21,13 @@ PROBE = ("import sys; from stingerml.cli import main\n"
 @pytest.mark.parametrize("backend", [None, "numba"], ids=["default-backend", "STINGERML_BACKEND=numba"])
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["synth", "--help"],
                                   ["synth", "-o", "{tmp}/s.bin", "--seconds", "3", "--seed", "4"],
-                                  ["synth", "-o", "{tmp}/s.csv", "--seconds", "3", "--json"]],
-                         ids=["version", "help", "synth-help", "synth-bin", "synth-csv-json"])
+                                  ["synth", "-o", "{tmp}/s.csv", "--seconds", "3", "--json"],
+                                  ["convert", str(ROOT / "vectors" / "sessions" / "tiny.bin"), "-o", "{tmp}/t.csv"],
+                                  ["export-header", "-o", "{tmp}/h.h"],
+                                  ["validate", str(ROOT / "stingerml" / "data" / "factory_lr.mlmd")],
+                                  ["tabular", "train", "--help"]],
+                         ids=["version", "help", "synth-help", "synth-bin", "synth-csv-json", "convert", "export-header",
+                              "validate", "tabular-train-help"])
 def test_kernel_free_commands_do_not_import_numba(tmp_path, argv, backend):
     pytest.importorskip("numba")
     env = {k: v for k, v in os.environ.items() if k != "STINGERML_BACKEND"}

@@ -199,7 +199,7 @@ def attack(tmp_path: Path, case: str, n_random: int, seed: int) -> dict:
         code, _, err = run([command, "train", "--resume", run_dir, "--quiet"], tmp_path)
         no_half_file(run_dir)
         if not (run_dir / "run.json").exists():
-            assert "no run.json" in one_line_error(code, err), where
+            assert "stopped before it started (no run.json yet); nothing to resume" in one_line_error(code, err), where
             landed["no run.json"] += 1
             continue
         if code == 0:
@@ -283,3 +283,22 @@ def test_disk_full_while_checkpointing_keeps_the_checkpoints_and_resumes(tmp_pat
     assert code == 0, err
     no_half_file(run_dir)
     outputs(run_dir, ref)
+
+
+@pytest.mark.parametrize("command", ["tabular", "seq"])
+def test_resume_of_a_folder_without_run_json_says_which_it_is(tmp_path, capsys, command):
+    """A run folder killed before its run.json (named as the trainers name them) has nothing to resume;
+    any other folder is not a run folder. One line each, exit 1, nothing written."""
+    from stingerml.cli import main
+
+    killed_early = tmp_path / "run_20261207_010203_0a1b2c3d"
+    mine = tmp_path / "mine"
+    for folder in (killed_early, mine):
+        (folder / "data").mkdir(parents=True)
+    assert main([command, "train", "--resume", str(killed_early)]) == 1
+    assert "this run was stopped before it started (no run.json yet); nothing to resume: delete the folder" in \
+        one_line_error(1, capsys.readouterr().err)
+    assert main([command, "train", "--resume", str(mine)]) == 1
+    assert "run folder (no run.json); give the folder" in one_line_error(1, capsys.readouterr().err)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "mine", "mine/data", killed_early.name, f"{killed_early.name}/data"]

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 from array import array
@@ -55,6 +56,17 @@ RUNS_DIR = "runs"
 
 RUN_FILE = "run.json"
 """The file that makes a folder a run folder (its settings and source)."""
+_RUN_NAME = re.compile(r"run_\d{8}_\d{6}_[0-9a-f]{8}")  # new_run_dir's names
+
+
+def no_run_file(run_dir: Path, kind: str, command: str) -> TrainingError:
+    """The error for ``--resume`` of a folder without ``run.json``: a run stopped (killed) before it
+    wrote its ``run.json`` (a folder named as :func:`new_run_dir` names them: nothing to resume), or
+    not a ``kind`` run folder at all (``command``: the one that creates them)."""
+    if _RUN_NAME.fullmatch(run_dir.name) and run_dir.is_dir():
+        return TrainingError(f"{run_dir}: this run was stopped before it started (no {RUN_FILE} yet); nothing to "
+                             "resume: delete the folder and start a new run")
+    return TrainingError(f"{run_dir}: not a {kind} run folder (no {RUN_FILE}); give the folder '{command}' created")
 
 
 def owns(run_dir: Path, path: Path) -> bool:

@@ -41,8 +41,8 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report
 from ..learn.runfolder import (
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, checkpoint_path,
-    check_unfinished, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, report_resume,
-    run_id, state_from_bytes, train_in,
+    check_unfinished, json_text, last_checkpoint, log_line, new_run_dir, no_run_file, now, read_checkpoint,
+    report_resume, run_id, state_from_bytes, train_in,
 )
 from ..learn.split import DEFAULT_FRACTIONS, Split, check_fractions, stratified_split
 from ..learn.status import RunEvents
@@ -329,7 +329,7 @@ def _run_data(run_dir: Path) -> Tuple[Dict[str, Any], SeqSettings, SequenceData,
     holds, read and split again and checked against ``data/split.json``. TrainingError otherwise."""
     path = run_dir / "run.json"
     if not path.exists() and not path.is_symlink():
-        raise TrainingError(f"{run_dir}: not a sequence run folder (no run.json); give the folder 'seq train' created")
+        raise no_run_file(run_dir, "sequence", "seq train")
     info = jsonfile.read(path, TrainingError, fix=_FIX_RUN, max_bytes=1 << 20)
     if info.get("kind") != "sequence" or set(info) != _RUN_KEYS:
         raise TrainingError(f"{path}: not a run.json of a sequence run (its kind or keys differ); {_FIX_RUN}")

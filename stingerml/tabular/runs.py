@@ -65,7 +65,7 @@ from ..learn.estimator import default_of
 from ..learn.metrics import classification_report, regression_metrics
 from ..learn.runfolder import (  # noqa: F401  (RunInterrupted, state_*: public here too)
     _FIX_CHECKPOINT, CHECKPOINT_EVERY, KEEP_CHECKPOINTS, MAX_COUNT, RUNS_DIR, CheckpointHook, RunInterrupted,
-    check_unfinished, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
+    check_unfinished, checkpoint_path, json_text, last_checkpoint, log_line, new_run_dir, no_run_file, now, read_checkpoint, run_id, state_from_bytes, state_to_bytes,
     report_resume, train_in, write_json_atomic,
 )
 from ..learn.split import (
@@ -638,8 +638,7 @@ def _read_run(run_dir: Path) -> Dict[str, Any]:
     """``run.json`` with its keys and types checked; ``"settings"`` as checked :class:`RunSettings`."""
     path = run_dir / "run.json"
     if not path.exists() and not path.is_symlink():
-        raise TrainingError(f"{run_dir}: not a tabular run folder (no run.json); give the folder 'tabular train' "
-                            "created")
+        raise no_run_file(run_dir, "tabular", "tabular train")
     info = jsonfile.read(path, TrainingError, fix=_FIX_RUN, max_bytes=1 << 20)
     if set(info) != _RUN_KEYS:
         raise TrainingError(f"{path}: not a run.json of stingerml (its keys differ); {_FIX_RUN}")
