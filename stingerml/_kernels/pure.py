@@ -12,12 +12,13 @@ same name and signature in ``jit.py``. Conventions:
   explicit running accumulator, never ``sum()`` of floats (compensated since
   Python 3.12).
 - The MLP and LR fits are plain indexed loops that update their ``array('f')``
-  sums and Adam state in place, one row at a time as SPEC writes them: the one
-  shape both runtimes run fast (PyPy's JIT compiles such loops to machine code;
-  on CPython they cost no more than list comprehensions, and allocate no array
-  per row). The MLP's sums over a layer's inputs are written out as
-  straight-line code (:func:`_layer`): the one place where CPython's loop
-  overhead was worth removing.
+  sums and Adam state in place, one row at a time as SPEC writes them: the
+  shape PyPy's JIT compiles to machine code. The MLP's sums over a layer's
+  inputs are written out as straight-line code (:func:`_layer`), where
+  CPython's loop overhead was worth removing. One choice differs by runtime,
+  :data:`_BUILD_ROWS`: on CPython the MLP's gradient sums and Adam compute a
+  row's new values and store them as f32 at once (:func:`_f32`), the same
+  values as storing each element.
 - Adding a zero product never changes an accumulator here (no accumulator can
   be -0.0: they start at +0.0 or at a weight that is never -0.0), so terms
   whose factor is exactly zero (dead ReLU units) are skipped, and kept where
@@ -26,9 +27,11 @@ same name and signature in ``jit.py``. Conventions:
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from functools import lru_cache, reduce
 from operator import add, mul
+from struct import Struct
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..core import jsmath
@@ -314,8 +317,8 @@ class _Layer(NamedTuple):
     ``sums(Wb, x)``: for every row ``w`` of ``Wb`` (``n`` weights and a start
     value last, the bias), ``w[n] + w[0]*x[0] + w[1]*x[1] + ...``: a double
     added left to right. ``accumulate(G, d, x1)``: ``G[j][k] = f32(G[j][k] +
-    d[j] * x1[k])`` in place for every row with ``d[j] != 0`` (``x1``: the input
-    with 1.0 appended, the bias column).
+    d[j] * x1[k])`` for every row with ``d[j] != 0`` (``x1``: the input with 1.0
+    appended, the bias column), in place or as a new row ``G[j]`` (:data:`_BUILD_ROWS`).
 
     Written out term by term with the input unpacked into local names, these
     are a loop over ``k``'s operations in the same order, without the loop's
@@ -328,6 +331,27 @@ class _Layer(NamedTuple):
     accumulate: Callable[[List[array], Sequence[float], Sequence[float]], None]
 
 
+_BUILD_ROWS = sys.implementation.name != "pypy"
+"""How the MLP's gradient sums store a row's new values ``f32(g[k] + d * x[k])``. Each element of a
+row is updated once per training row, so rounding the row's doubles to f32 all at once gives the same
+values as storing each element. True (CPython): the row is read into doubles, updated, and built as one
+new ``array('f')`` from ``struct``'s float32 bytes (:func:`_f32`), and Adam updates a row in
+straight-line code (:func:`_adam_row`): together ~15 % less CPU for tiny's fit. False (PyPy): each
+element is stored into the ``array('f')`` in place, as the loops write it, which PyPy's JIT compiles
+(building rows made PyPy's fit about twice as slow)."""
+
+
+@lru_cache(maxsize=None)
+def _f32(n: int) -> Callable[..., bytes]:
+    """``pack(v0, ..., v{n-1})``: ``n`` doubles as native float32 bytes, for ``array('f', pack(...))``.
+
+    ``struct``'s native ``f`` rounds each value by the C cast ``(float)``, exactly as a store into an
+    ``array('f')`` does (nearest even, ±inf past the float32 range, NaN kept); CPython's ``array``
+    store also parses each value with ``PyArg_Parse``, most of its cost.
+    """
+    return Struct(f"{n}f").pack
+
+
 _CHUNK = 50  # terms per statement: one long expression nests too deep for CPython's compiler
 
 
@@ -336,6 +360,7 @@ def _layer(n: int) -> _Layer:
     """:class:`_Layer` for ``n`` inputs, compiled once per width."""
     w = [f"w{k}" for k in range(n + 1)]
     x = [f"x{k}" for k in range(n + 1)]
+    g = [f"g{k}" for k in range(n + 1)]
     terms = [f"w{k} * x{k}" for k in range(n)]
     chunks = [" + ".join(["s"] + terms[i : i + _CHUNK]) for i in range(0, n, _CHUNK)]
     src = "\n".join([
@@ -351,10 +376,12 @@ def _layer(n: int) -> _Layer:
         f"    {', '.join(x)}, = x",
         "    for j, d in enumerate(D):",
         "        if d:",
-        "            g = G[j]",
-        *(f"            g[{k}] = g[{k}] + d * x{k}" for k in range(n + 1)),
+        *([f"            {', '.join(g)}, = G[j]",
+           f"            G[j] = array('f', f32({', '.join(f'g{k} + d * x{k}' for k in range(n + 1))}))"] if _BUILD_ROWS else
+          ["            g = G[j]",
+           *(f"            g[{k}] = g[{k}] + d * x{k}" for k in range(n + 1))]),
     ])
-    scope: Dict[str, Callable] = {}
+    scope: Dict[str, Callable] = {"array": array, "f32": _f32(n + 1)}
     exec(compile(src, f"<stingerml layer of {n} inputs>", "exec"), scope)
     return _Layer(scope["sums"], scope["accumulate"])
 
@@ -409,25 +436,31 @@ def _row_pass(x: array, x1: array, target: float, net: _Net) -> _RowPass:
 def _output_gradients(passes: Sequence[_RowPass], sums=None) -> Tuple[List[array], array, float]:
     """``(gW2b, gW3, gb3)`` summed over the rows in order, f32 after every row (``gb3`` double).
 
-    ``sums`` continues earlier sums (the rows before these, updated in place);
-    None starts from zeros.
+    ``sums`` continues earlier sums (the rows before these; ``gW2b``'s rows are replaced in its list,
+    :data:`_BUILD_ROWS`); None starts from zeros.
     """
     if sums is None:
         sums = [array("f", bytes(4 * (H1 + 1))) for _ in range(H2)], array("f", bytes(4 * H2)), 0.0
     gW2b, gW3, gb3 = sums
     every = range(H1 + 1)
+    f32_h1b, f32_h2 = _f32(H1 + 1), _f32(H2)
     for p in passes:
         dz = p.dz
+        g3 = gW3.tolist() if _BUILD_ROWS else gW3
         for k, h in enumerate(p.h2):
-            gW3[k] = gW3[k] + dz * h
+            g3[k] = g3[k] + dz * h
+        if _BUILD_ROWS:
+            gW3 = array("f", f32_h2(*g3))
         gb3 += dz
         h1b = p.h1.tolist() + [1.0]
         active = [k for k in every if h1b[k]]  # and the bias column
         for j, d in enumerate(p.dh2):
             if d:
-                g = gW2b[j]
+                g = gW2b[j].tolist() if _BUILD_ROWS else gW2b[j]
                 for k in active if d - d == 0.0 else every:  # an infinite d times 0 is no zero
                     g[k] = g[k] + d * h1b[k]
+                if _BUILD_ROWS:
+                    gW2b[j] = array("f", f32_h1b(*g))
     return gW2b, gW3, gb3
 
 
@@ -440,6 +473,37 @@ def _input_gradients(passes: Sequence[_RowPass], n_in: int) -> List[array]:
     return gW1b
 
 
+@lru_cache(maxsize=None)
+def _adam_row(n: int, n_w: int) -> Callable[..., Tuple[array, array, array]]:
+    """:meth:`_Adam.step`'s loops over one row of ``n`` parameters (the first ``n_w`` weights) as
+    straight-line code, for CPython (:data:`_BUILD_ROWS`): ``adam_row(w, G, m, v, ...)`` returns the
+    new ``(w, m, v)``, each built as one ``array('f')`` after the whole row's values are computed, in
+    the loops' order: every ``g``, then every ``m`` and ``v``, then every ``w`` (each stage reads the
+    previous one's f32 values, as the loops read them back from their arrays)."""
+    def names(prefix: str) -> str:
+        return ", ".join(f"{prefix}{k}" for k in range(n)) + ","
+
+    def f32(terms) -> str:
+        return f"array('f', f32({', '.join(terms)}))"
+
+    src = "\n".join([
+        "def adam_row(w, G, m, v, inv, alpha, b1, c1, b2, c2, lr, bc1, bc2, eps, sqrt):",
+        f"    {names('W')} = w",
+        f"    {names('G')} = G",
+        f"    {names('M')} = m",
+        f"    {names('V')} = v",
+        f"    {names('g')} = " + f32(f"G{k} * inv + alpha * W{k}" if k < n_w else f"G{k} * inv" for k in range(n)),
+        "    m = " + f32(f"b1 * M{k} + c1 * g{k}" for k in range(n)),
+        "    v = " + f32(f"b2 * V{k} + c2 * g{k} * g{k}" for k in range(n)),
+        f"    {names('m')} = m",
+        f"    {names('v')} = v",
+        "    return " + f32(f"W{k} - lr * (m{k} / bc1) / (sqrt(v{k} / bc2) + eps)" for k in range(n)) + ", m, v",
+    ])
+    scope: Dict[str, Callable] = {"array": array, "f32": _f32(n)}
+    exec(compile(src, f"<stingerml Adam of {n} parameters>", "exec"), scope)
+    return scope["adam_row"]
+
+
 class _Adam:
     """Adam state (f32 ``m``, ``v``) for a list of parameter rows; SPEC §8's element-wise update."""
 
@@ -450,13 +514,20 @@ class _Adam:
 
     def step(self, rows: List[array], grads: List[array], n_w: int, inv: float, alpha: float,
              bc1: float, bc2: float) -> None:
-        """Update ``rows`` in place from the gradient sums ``grads`` (overwritten by the mean gradients).
+        """Update ``rows`` in place from the gradient sums ``grads`` (which may be overwritten by the mean
+        gradients); on CPython one row at a time by :func:`_adam_row`.
 
         Each row's first ``n_w`` columns are weights, ``g = f32(G*inv + alpha*w)``; the
         rest biases, ``g = f32(G*inv)``. ``bc1 = 1 - β1**t``, ``bc2 = 1 - β2**t``.
         """
         b1, b2, eps, sqrt = BETA1, BETA2, EPS, _sqrt  # local names: CPython's loop reads them faster
         c1, c2, lr = 1 - b1, 1 - b2, self.lr
+        if _BUILD_ROWS:
+            ms, vs = self.m, self.v
+            for i, (w, G) in enumerate(zip(rows, grads)):
+                w[:], ms[i], vs[i] = _adam_row(len(w), n_w)(w, G, ms[i], vs[i], inv, alpha, b1, c1, b2, c2, lr,
+                                                             bc1, bc2, eps, sqrt)
+            return
         for w, G, m, v in zip(rows, grads, self.m, self.v):
             n = len(w)
             for k in range(n_w):
