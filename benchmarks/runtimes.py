@@ -18,7 +18,9 @@ Runtimes (each one skipped, with a line saying why, when it is not there):
 
 Every run is a fresh process measured with ``getrusage(RUSAGE_CHILDREN)`` of a small wrapper:
 "cpu s" is user + system time of the process and its helper, "peak MB" the largest resident set
-of any of them. "ratio" is cpu s over node's on the same session; "bytes" says whether the two
+of any of them. With ``--repeat N`` the runtimes take turns, N rounds of one run each, and each row
+shows its median run: the load of a shared machine changes by the minute, and this way it falls on
+every runtime alike. "ratio" is cpu s over node's on the same session; "bytes" says whether the two
 model files equal the published app's (``vectors/browser_app/``). Prints a markdown table.
 """
 from __future__ import annotations
@@ -103,24 +105,31 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--processes", default="auto", choices=("1", "2", "auto"),
                         help="processes for the pure-Python MLP")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per row; the one with the median cpu s is shown (a shared machine's load varies)")
+                        help="runs per row, in rounds of one run per runtime; the one with the median cpu s is shown "
+                             "(a shared machine's load varies)")
     args = parser.parse_args(argv)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for session in args.sessions.split(","):
             log = ROOT / "vectors" / "sessions" / f"{session}.bin"
-            base = None
+            commands = {}
             for runtime in args.runtimes.split(","):
                 out = Path(tmp) / runtime / session
                 out.mkdir(parents=True)
                 argv_ = command(runtime, log, out, args)
-                if argv_ is None:
-                    continue
-                if runtime == "numba":
-                    measure(argv_, env)  # fill numba's cache: the rows time a new process loading it
-                runs = sorted((measure(argv_, env) for _ in range(args.repeat)), key=lambda m: m["cpu"])
-                best = runs[(len(runs) - 1) // 2]
+                if argv_ is not None:
+                    commands[runtime] = (argv_, out)
+                    if runtime == "numba":
+                        measure(argv_, env)  # fill numba's cache: the rows time a new process loading it
+            # Rounds of one run per runtime, so that a shared machine's changing load falls on every runtime alike.
+            runs: Dict[str, List[Dict[str, float]]] = {runtime: [] for runtime in commands}
+            for _ in range(args.repeat):
+                for runtime, (argv_, _out) in commands.items():
+                    runs[runtime].append(measure(argv_, env))
+            base = None
+            for runtime, (_argv, out) in commands.items():
+                best = sorted(runs[runtime], key=lambda m: m["cpu"])[(args.repeat - 1) // 2]
                 if runtime == "node":
                     base = best["cpu"]
                 ratio = f"{best['cpu'] / base:.2f}" if base else "-"

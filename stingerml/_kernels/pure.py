@@ -230,8 +230,10 @@ def logreg_fit(
 ) -> Tuple[array, float, List[Dict[str, float]]]:
     """Batch gradient descent with L2; returns ``(coef f32[nf], intercept, loss history)``.
 
-    One pass over the rows per iteration, as SPEC §7 writes it: each row's logit,
-    then its terms of the gradient sums (``g`` is an ``array('f')``: storing is f32).
+    One pass over the rows per iteration, as SPEC §7 writes it: each row's logit
+    ``intercept + x[0]*c[0] + x[1]*c[1] + ...`` (all rows' at once, by :func:`_layer`'s
+    straight-line sums: the coefficients do not change within an iteration), then its terms of
+    the gradient sums (``g`` is an ``array('f')``: storing is f32; :data:`_BUILD_ROWS`).
     """
     rows = [list(X[r * nf : (r + 1) * nf]) for r in range(n_rows)]
     yf = [float(v) for v in y]
@@ -239,20 +241,21 @@ def logreg_fit(
     coef = array("f", bytes(4 * nf))
     intercept = 0.0
     history: List[Dict[str, float]] = []
+    logits, f32 = _layer(nf).sums, _f32(nf)
     for it in range(max_iter):
         record = it % record_every == 0 or it == max_iter - 1
         c = coef.tolist()
         g = array("f", bytes(4 * nf))
         gi = 0.0
         ps = []
-        for x, t in zip(rows, yf):
-            z = intercept
-            for j in cols:
-                z += x[j] * c[j]
+        for x, t, z in zip(rows, yf, logits([x + [intercept] for x in rows], c)):
             p = sigmoid(z)
             e = p - t
-            for j in cols:
-                g[j] = g[j] + e * x[j]
+            if _BUILD_ROWS:
+                g = array("f", f32(*[a + e * b for a, b in zip(g, x)]))
+            else:
+                for j in cols:
+                    g[j] = g[j] + e * x[j]
             gi += e
             if record:
                 ps.append(p)
