@@ -48,7 +48,7 @@ def test_int8_tcn_steps_round_exact_halves_away_from_zero():
 
     from stingerml.core.quantized_tcn import QuantizedTCN
 
-    scaler = SimpleNamespace(n_features=2, mean=array("f", [1.0, -1.0]), scale=array("f", [2.0, 0.5]))
+    scaler = SimpleNamespace(n_features=2, mean=array("f", [1.0, -1.0]), scale=array("f", [2.0, 0.5]), preprocess="")
     q = QuantizedTCN(scaler, (), (), None, None, 0.5, 0, 0)
     assert q.quantize_steps([3.5, -1.625, 3.5, -1.625]) == [3, -3, 3, -3]
     assert dataclasses.replace(q, input_zero_point=10).quantize_steps([3.5, -1.625]) == [13, 7]
