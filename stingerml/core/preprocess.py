@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import List, Sequence
+from typing import Callable, List, Sequence
 
 from .errors import TabularDataError
 from .matrix import Matrix
@@ -44,9 +44,22 @@ def check_name(name: str) -> None:
 def check(name: str, n_features: int) -> None:
     """ValueError unless ``name`` is ``""`` or a known step that takes ``n_features`` values."""
     check_name(name)
-    if name and (n_features < FRAME or n_features % FRAME):
+    if name and not _whole_frames(n_features):
         raise ValueError(f"preprocessing {name} takes 63 values (21 points × x, y, z) per frame, a multiple "
                          f"of 63, not {n_features}")
+
+
+def _whole_frames(n_values: int) -> bool:
+    """Whether ``n_values`` is a whole number (one or more) of 63-value hands."""
+    return n_values >= FRAME and n_values % FRAME == 0
+
+
+def _per_block(fn: Callable[[Sequence[float]], Sequence[float]], values: Sequence[float], width: int) -> List[float]:
+    """``fn`` on each ``width``-value block of ``values``, in order, the results joined."""
+    out: List[float] = []
+    for start in range(0, len(values), width):
+        out.extend(fn(values[start:start + width]))
+    return out
 
 
 def frames(n_features: int) -> int:
@@ -69,17 +82,14 @@ def normalize_hand(points: Sequence[float]) -> List[float]:
 
 def normalize_frames(row: Sequence[float]) -> List[float]:
     """:func:`normalize_hand` on each 63-value frame of a ``T × 63`` row (the ``hands21`` step)."""
-    if len(row) < FRAME or len(row) % FRAME:
+    if not _whole_frames(len(row)):
         raise TabularDataError(f"hand landmarks are 63 values (21 points × x, y, z) per frame, got {len(row)}")
-    out: List[float] = []
-    for start in range(0, len(row), FRAME):
-        out.extend(normalize_hand(row[start:start + FRAME]))
-    return out
+    return _per_block(normalize_hand, row, FRAME)
 
 
 def normalize_hands(X: Matrix) -> Matrix:
     """:func:`normalize_frames` on every row of an ``n × (T · 63)`` matrix."""
-    if X.n_cols < FRAME or X.n_cols % FRAME:
+    if not _whole_frames(X.n_cols):
         raise TabularDataError(f"hand landmarks need 63 columns (21 points × x, y, z) per frame, a multiple of 63; "
                                f"the data has {X.n_cols}")
     out = array("d")
@@ -91,6 +101,12 @@ def normalize_hands(X: Matrix) -> Matrix:
 def apply_row(name: str, row: Sequence[float]) -> Sequence[float]:
     """One raw row after the step ``name`` (the row itself for ``""``)."""
     return normalize_frames(row) if name == HANDS21 else row
+
+
+def apply_steps(name: str, values: Sequence[float], width: int) -> Sequence[float]:
+    """The step ``name`` on each ``width``-value step of a flat ``[L][width]`` sequence (a sequence
+    model's steps; ``values`` itself for ``""``)."""
+    return _per_block(lambda step: apply_row(name, step), values, width) if name else values
 
 
 def apply_rows(name: str, X: Matrix) -> Matrix:

@@ -213,9 +213,7 @@ class QuantizedTCN:
         ``clamp(round(x / input_scale) + input_zero_point, -128, 127)``, rounded half away from zero."""
         net = self.network
         F = net.n_features
-        if net.preprocess:
-            steps = [v for k in range(0, len(steps), F)
-                     for v in preprocess.apply_row(net.preprocess, steps[k:k + F])]
+        steps = preprocess.apply_steps(net.preprocess, steps, F)
         s, zp = self.input_scale, self.input_zero_point
         return [clamp_int8(round_half_away(f32(f32(v - net.mean[i % F]) / net.scale[i % F]) / s) + zp)
                 for i, v in enumerate(steps)]

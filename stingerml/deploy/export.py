@@ -47,9 +47,9 @@ NETWORK_FILE = "model.json"
 """The network the files were made from (``stingerml-network``), with ``network_file``: what
 :meth:`Predictor.load <stingerml.tabular.predictor.Predictor.load>` and ``export-model`` read back."""
 EXPORT_FILES = (ONNX_FILE, TFLITE_FILE, TFLITE_FLOAT_FILE, META_FILE)
+"""Every file of the set (an older one the new set lacks is removed by :meth:`Export.save`)."""
 TFLITE_KINDS = ("int8", "float", "both")
 """Which TFLite files an export writes: full int8 ``model.tflite``, float32 ``model_float32.tflite``, or both."""
-"""Every file of the set (an older one the new set lacks is removed by :meth:`Export.save`)."""
 FLOAT_QUANTIZATION = {"type": "float32", "input_type": "float32", "output_type": "float32", "file": TFLITE_FLOAT_FILE}
 """``meta.json``'s ``quantization`` when the only TFLite file is the float32 one: CrowdMind's three keys (seed 002)
 with the float model's values, and which file they describe."""

@@ -43,6 +43,7 @@ sentinel every activation tensor points to. The same input gives the same bytes.
 """
 from __future__ import annotations
 
+import math
 import os
 from array import array
 from typing import Dict, List, Optional, Sequence, Union
@@ -229,10 +230,7 @@ def _bounded_float(g: Graph, logits: int, acts: Sequence[str]) -> int:
 def hands21_ops(g: Graph, x: int, shape: Sequence[int]) -> int:
     """The ``hands21`` operators (module docstring) reading float ``x`` of ``shape`` (``[1, T × 63]``, a
     sequence model's ``[1, T, F]``: whole hands of 63 values); returns the output tensor (the same shape)."""
-    n = 1
-    for d in shape:
-        n *= d
-    t = frames(n)
+    t = frames(math.prod(shape))
     points = g.tensor("hands/points", [t, N_POINTS, 3])
     g.op(RESHAPE, [x, g.constant("hands/shape", [3], [-1, N_POINTS, 3], INT32)], [points])
     axis1 = (GATHER_OPTIONS, Table(((0, "i32", 1),)))

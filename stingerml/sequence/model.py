@@ -103,11 +103,7 @@ def preprocess_steps(X: Sequences, name: str) -> Sequences:
     padding included (the scaler zeroes it); ``X`` itself for ``""``."""
     if not name:
         return X
-    F = X.n_features
-    data = array("d")
-    for k in range(0, len(X.data), F):
-        data.extend(steps.apply_row(name, X.data[k:k + F]))
-    return Sequences(data, X.n_steps, F, X.lengths)
+    return Sequences(array("d", steps.apply_steps(name, X.data, X.n_features)), X.n_steps, X.n_features, X.lengths)
 
 
 def scale_steps(X: Sequences, mean: Sequence[float], scale: Sequence[float]) -> array:
