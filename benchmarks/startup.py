@@ -49,6 +49,9 @@ def breakdown(argv: List[str]) -> int:
         rows.append(f"| {stage} | {time.process_time() - started:.3f} | {'{:.1f} | {:.1f}'.format(*_rss_mb())} |")
 
     mark("python started")
+    from stingerml._kernels import one_blas_thread
+
+    one_blas_thread()  # as the CLI does, before numpy's import
     import numpy  # noqa: F401
 
     mark("import numpy")

@@ -142,6 +142,14 @@ def release_llvm_pages() -> None:
     llvm_pages.enable()
 
 
+def one_blas_thread() -> None:
+    """For a program that owns its process (the CLI), before numpy is imported: ``OPENBLAS_NUM_THREADS=1``,
+    unless the environment sets it. numpy's OpenBLAS starts a thread per CPU when numpy loads, and they spin
+    waiting for work: 0.1-0.25 s of CPU in a numba ``train`` on 2 CPUs (a sixth of it), for nothing, as no
+    kernel calls BLAS (every sum is a kernel's own loop, in the browser's order). Child processes inherit it."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def on_first_use(family: str, callback: Callable[[], None]) -> None:
     """Call ``callback()`` once, just before the next :func:`kernels` call for ``family``: when the long
     computation really starts, after the inputs were read and checked (the CLI's note about the

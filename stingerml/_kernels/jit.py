@@ -507,7 +507,9 @@ def _forward(x, W1T, b1, W2T, b2, W3, b3, h1, h2):
 
     ``W1T`` is n_in×64 and ``W2T`` 64×32 (transposed weights). Each unit's sum
     starts at its bias and adds the products in input order; zero inputs are
-    skipped as in ``pure``.
+    skipped as in ``pure``. The loops over the 32 second-layer units run to
+    ``h2.shape[0]``, not the constant ``H2``: LLVM unrolled those into scalar
+    code and vectorizes these (the MLP fit ~15 % faster, same bits).
     """
     for j in range(H1):
         h1[j] = b1[j]
@@ -519,14 +521,15 @@ def _forward(x, W1T, b1, W2T, b2, W3, b3, h1, h2):
     for j in range(H1):
         a = h1[j]
         h1[j] = _f32(a if a > 0.0 else 0.0)
-    for j in range(H2):
+    n2 = h2.shape[0]
+    for j in range(n2):
         h2[j] = b2[j]
     for k in range(H1):
         hk = h1[k]
         if hk != 0.0:
-            for j in range(H2):
+            for j in range(n2):
                 h2[j] = h2[j] + W2T[k, j] * hk
-    for j in range(H2):
+    for j in range(n2):
         a = h2[j]
         h2[j] = _f32(a if a > 0.0 else 0.0)
     z = b3
@@ -582,6 +585,7 @@ def _mlp_iterations(
     W2T = np.empty((H1, H2))
     h1 = np.empty(H1)
     h2 = np.empty(H2)
+    n2 = h2.shape[0]  # H2 at run time, as in _forward: LLVM vectorizes these loops
     dh2 = np.empty(H2)
     back = np.empty(H1)
     dh1 = np.empty(H1)
@@ -606,10 +610,10 @@ def _mlp_iterations(
             else:
                 x = X[r]
             dz = _sigmoid(_forward(x, W1T, b1, W2T, b2, W3, P[o_b3], h1, h2)) - y[r]
-            for k in range(H2):
+            for k in range(n2):
                 gW3[k] = np.float64(gW3[k]) + dz * h2[k]
             gb3 += dz
-            for j in range(H2):
+            for j in range(n2):
                 dh2[j] = _f32(dz * W3[j] * (1.0 if h2[j] > 0.0 else 0.0))
             back[:] = 0.0
             for p in range(_nonzero(dh2, idx)):
@@ -619,7 +623,7 @@ def _mlp_iterations(
                     gW2[j, k] = np.float64(gW2[j, k]) + d * h1[k]
                 for k in range(H1):
                     back[k] = back[k] + d * W2[j, k]
-            for j in range(H2):
+            for j in range(n2):
                 gb2[j] = np.float64(gb2[j]) + dh2[j]
             for j in range(H1):
                 dh1[j] = _f32(back[j] * (1.0 if h1[j] > 0.0 else 0.0))

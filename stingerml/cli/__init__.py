@@ -103,6 +103,9 @@ class _Version(argparse.Action):
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the CLI; returns the exit code (0 success, 1 error or rejection, 2 usage)."""
     started = time.monotonic()  # a long command's silence off a terminal counts from here (._progress)
+    from .._kernels import freeze_after_numba, one_blas_thread, release_llvm_pages
+
+    one_blas_thread()  # before anything imports numpy
     if argv is None:
         argv = sys.argv[1:]
     parser = build_parser(argv)
@@ -114,8 +117,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     args.started = started
-    from .._kernels import freeze_after_numba, release_llvm_pages
-
     freeze_after_numba()  # this process is ours
     release_llvm_pages()
     fix_mmap_threshold()

@@ -31,7 +31,6 @@ import os
 import signal
 import threading
 import warnings
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..core.errors import StingerError, StingerWarning, TaskError
@@ -81,6 +80,8 @@ def _call(fn: Callable[..., Any], args: Tuple[Any, ...], settings: Tuple[str, in
 
 
 def _failure(name: str, exc: BaseException) -> TaskError:
+    from concurrent.futures.process import BrokenProcessPool  # here: multiprocessing's import is ~7 ms of a train
+
     if isinstance(exc, BrokenProcessPool):
         detail = ("a worker process died (killed, or out of memory?) while it ran; "
                   "try fewer jobs or more memory")
