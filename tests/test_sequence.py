@@ -197,7 +197,9 @@ def test_resume_equals_uninterrupted(tmp_path, architecture, backend):
         assert meta["deployment"]["tflite"]["type"] == "int8" and meta["quantization"]["mask"]["dtype"] == "int8"
         assert set(meta["model"]["metrics"]["int8"]) == set(meta["model"]["metrics"]) - {"int8"}
     else:
-        assert meta["quantization"] is None and meta["deployment"]["tflite_float"]["file"] == tflite
+        assert meta["deployment"]["tflite_float"]["file"] == tflite
+        assert meta["quantization"] == {"type": "float32", "input_type": "float32", "output_type": "float32",
+                                        "file": tflite}  # CrowdMind's keys (seed 002), for the float file
 
 
 def test_resume_validates_the_run_folder_and_its_checkpoint(tmp_path):

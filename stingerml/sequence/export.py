@@ -13,12 +13,10 @@ from typing import Any, Dict, Optional
 
 from ..core.errors import ExportError
 from ..core.quantized_tcn import QuantizedTCN
-from ..deploy.export import TFLITE_KINDS
+from ..deploy.export import FLOAT_QUANTIZATION, META_FILE, ONNX_FILE, TFLITE_FILE, TFLITE_FLOAT_FILE, TFLITE_KINDS
 from ..formats.onnx_sequence import INPUT_NAME, MASK_NAME, OUTPUT_NAME, to_onnx
 from ..formats.tflite_sequence import to_tflite_float, to_tflite_int8
 from .model import SequenceNetwork
-
-ONNX_FILE, TFLITE_FILE, TFLITE_FLOAT_FILE, META_FILE = "model.onnx", "model.tflite", "model_float32.tflite", "meta.json"
 
 
 def default_tflite(architecture: str) -> str:
@@ -117,7 +115,8 @@ def export_sequence(net: SequenceNetwork, info: Optional[Dict[str, Any]] = None,
         raise ExportError("int8 TFLite: no quantized model given; quantize the network first (quantize_tcn)")
     meta = dict(info or {})
     meta["deployment"] = device_contract(net, quantized, tflite)
-    meta["quantization"] = None if quantized is None else quantized.to_dict()
+    # the float32 TFLite as the only one (the LSTM, or --tflite-kind float): CrowdMind's keys still there, as tabular's
+    meta["quantization"] = dict(FLOAT_QUANTIZATION) if quantized is None else quantized.to_dict()
     files = {ONNX_FILE: to_onnx(net)}
     if quantized is not None:
         files[TFLITE_FILE] = to_tflite_int8(quantized)
