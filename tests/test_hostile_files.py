@@ -314,3 +314,30 @@ def test_the_apis_schema_answer_is_read_with_the_json_limits(monkeypatch):
     monkeypatch.setattr(client, "request", lambda method, url, *a, **k: (200, DEEP.encode()))
     with pytest.raises(ApiError, match="nested more than 32 levels.*schema.json"):
         client.schema("d1")
+
+
+# --- mutants that survived tools/mutation.py on core/csvfile.py (issue 29, group 8) ---
+
+def test_a_missing_closing_quote_names_the_field_limit_and_the_likely_cause(tmp_path, capsys):
+    import csv
+
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,label\n1,2,x\n3,\"" + "4" * (csv.field_size_limit() + 10) + "\n5,6,y\n")
+    assert main(["tabular", "train", str(data), "--label", "label", "--runs-dir", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"line 3: a field longer than {csv.field_size_limit()} characters " \
+        "(a missing closing quote?); fix the quoting" in err, err
+
+
+def test_a_streamed_csv_reports_its_position_every_4096_rows(tmp_path):
+    from stingerml.core.csvfile import file_rows
+    from stingerml.core.errors import TabularDataError
+
+    data = tmp_path / "d.csv"
+    lines = ["a,b"] + [f"{r},{r % 7}" for r in range(2 * 4096 + 100)]  # the header is a row too
+    data.write_text("\n".join(lines) + "\n")
+    positions = []
+    assert sum(1 for _ in file_rows(data, "d.csv", TabularDataError, position=positions.append)) == len(lines)
+    assert len(positions) == 2  # after rows 4096 and 8192
+    text = data.read_bytes()
+    assert positions[0] < positions[1] <= len(text) and positions[0] >= len(b"\n".join(text.split(b"\n")[:4096]))

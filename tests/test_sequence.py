@@ -16,7 +16,7 @@ from stingerml.cli import main
 from stingerml.core.errors import ModelFormatError, SequenceDataError
 from stingerml.sequence import LSTMClassifier, Sequences, TCNClassifier, model, read_csv_long
 from stingerml.sequence.data import mask_lengths
-from stingerml.sequence.runs import SeqSettings, train_run
+from stingerml.sequence.runs import SeqSettings, check_settings, train_run
 from stingerml.sequence.synth import CLASSES, word_task, write_csv_long
 from stingerml.learn.runfolder import RunInterrupted
 
@@ -314,6 +314,17 @@ def test_cli_bad_settings_are_one_line_and_create_no_run_folder(tmp_path, capsys
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert not runs.exists() or list(runs.iterdir()) == []
+
+
+@pytest.mark.parametrize("seed,ok", [(2 ** 63 - 1, True), (-(2 ** 63), True), (2 ** 63, False), (-(2 ** 63) - 1, False)])
+def test_the_seed_is_any_signed_64_bit_integer(seed, ok):
+    """A mutant that survived tools/mutation.py (issue 29, group 8): both ends of the signed 64-bit range in,
+    one past either end out (run.json's seed must be read back by --resume)."""
+    if ok:
+        check_settings(SeqSettings(seed=seed))
+    else:
+        with pytest.raises(SequenceDataError, match='"seed"'):
+            check_settings(SeqSettings(seed=seed))
 
 
 def test_the_network_size_limit_can_be_raised(tmp_path, capsys):

@@ -1,7 +1,9 @@
 """Tabular runs: folder layout, resume = uninterrupted bit for bit, the model file, the CLI."""
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import signal
 from array import array
@@ -11,11 +13,11 @@ from conftest import stopped_by, training_process, use_backend
 
 from stingerml.cli import main
 from stingerml.core.dense import DenseLayer, DenseNetwork
-from stingerml.core.errors import ModelFormatError, TrainingError
+from stingerml.core.errors import ModelFormatError, OutputError, TabularDataError, TrainingError
 from stingerml.core.rng import XorShift32
 from stingerml.formats import network
 from stingerml.tabular.landmarks import normalize_hand
-from stingerml.tabular.runs import RunInterrupted, RunSettings, train_run
+from stingerml.tabular.runs import RunInterrupted, RunSettings, check_settings, train_run
 
 
 def make_csv(path, n=90, seed=3, classes=("red", "green", "blue")):
@@ -269,3 +271,32 @@ def test_exclusive_refuses_a_second_holder(tmp_path):
                 pass
     with exclusive(tmp_path):  # released
         pass
+
+
+# --- mutants that survived tools/mutation.py on the run-folder modules (issue 29, group 8) ------------
+
+
+@pytest.mark.parametrize("seed,ok", [(2 ** 63 - 1, True), (-(2 ** 63), True), (2 ** 63, False), (-(2 ** 63) - 1, False)])
+def test_the_seed_is_any_signed_64_bit_integer(seed, ok):
+    """run.json keeps the seed as a JSON integer that a signed 64-bit reader takes: both ends in, one past out."""
+    settings = RunSettings(**dict(SETTINGS, seed=seed))
+    if ok:
+        assert check_settings(settings).seed == seed
+    else:
+        with pytest.raises(TabularDataError, match='"seed"'):
+            check_settings(settings)
+
+
+def test_the_chosen_feature_columns_are_the_models_inputs(tmp_path):
+    data = make_csv(tmp_path / "d.csv")
+    run = train_run(data, RunSettings(**dict(SETTINGS, features=["c", "a"])), runs_dir=tmp_path / "runs")
+    model = json.loads((run.run_dir / "output" / "model.json").read_text())
+    assert model["feature_names"] == ["c", "a"]
+
+
+def test_a_runs_dir_that_cannot_be_made_says_why_in_words(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OutputError) as info:
+        train_run(make_csv(tmp_path / "d.csv"), RunSettings(**SETTINGS), runs_dir=tmp_path / "file" / "runs")
+    message = str(info.value)
+    assert f"cannot create a run folder ({os.strerror(errno.ENOTDIR)})" in message and "[Errno" not in message

@@ -83,6 +83,11 @@ NEWER = [
     "stingerml/formats/tflite.py",
     "stingerml/blaster/golden.py",
     "stingerml/core/atomic.py",
+    "stingerml/tabular/runs.py",
+    "stingerml/sequence/runs.py",
+    "stingerml/learn/runfolder.py",
+    "stingerml/core/jsonfile.py",
+    "stingerml/core/csvfile.py",
 ]
 TARGETS = BLASTER + NEWER
 
@@ -91,7 +96,8 @@ TARGETS = BLASTER + NEWER
 # test, so one run gives the score with and without the new files. Files that do not exist are ignored.
 NEW_TESTS = ["tests/test_boundaries.py", "tests/test_exactness.py", "tests/test_golden_complete.py",
              "tests/test_mutants.py", "tests/test_ties.py", "tests/test_journal.py",
-             "tests/test_tabular_hostile.py", "tests/test_output_paths.py", "tests/test_big_data.py"]
+             "tests/test_tabular_hostile.py", "tests/test_output_paths.py", "tests/test_big_data.py",
+             "tests/test_run_kills.py"]
 _ISSUE17 = NEW_TESTS[:4]
 _FIRMWARE_TESTS = ["tests/test_firmware.py", "tests/test_firmware_kernels.py", "tests/test_online.py"]
 _DATASET_TESTS = ["tests/test_pipeline.py", "tests/test_export.py"]
@@ -100,6 +106,7 @@ _TABULAR_TESTS = ["tests/test_tabular_model.py", "tests/test_estimators.py"]
 # the hands21 step in ONNX (the only INTS attributes). The subsets of 2026-12-06's first run lacked them.
 _QUANTIZE_TESTS = ["tests/test_quantize.py", "tests/test_tflite.py", "tests/test_tabular_deploy.py",
                    "tests/test_bounded_outputs.py"]
+_RUN_TESTS = ["tests/test_tabular_runs.py", "tests/test_journal.py", "tests/test_run_kills.py"]
 _WRITER_TESTS = ["tests/test_onnx.py", "tests/test_tflite.py", "tests/test_tflite_float.py",
                  "tests/test_tabular_deploy.py", "tests/test_bounded_outputs.py", "tests/test_preprocess.py"]
 SUBSETS: Dict[str, List[str]] = {
@@ -124,6 +131,13 @@ SUBSETS: Dict[str, List[str]] = {
     "stingerml/formats/tflite.py": _WRITER_TESTS,
     "stingerml/blaster/golden.py": ["tests/test_golden.py", "tests/test_golden_complete.py", "tests/test_ties.py"],
     "stingerml/core/atomic.py": ["tests/test_output_sets.py", "tests/test_journal.py", "tests/test_output_paths.py"],
+    # the run folders' defences (issue 29): resume checks, checkpoints, kills and disk-full
+    "stingerml/tabular/runs.py": _RUN_TESTS + ["tests/test_output_paths.py"],
+    "stingerml/sequence/runs.py": ["tests/test_sequence.py", "tests/test_run_kills.py"],
+    "stingerml/learn/runfolder.py": _RUN_TESTS + ["tests/test_sequence.py"],
+    "stingerml/core/jsonfile.py": ["tests/test_hostile_files.py", "tests/test_tabular_runs.py", "tests/test_journal.py"],
+    "stingerml/core/csvfile.py": ["tests/test_tabular_data.py", "tests/test_hostile_files.py",
+                                  "tests/test_tabular_hostile.py", "tests/test_big_data.py"],
 }
 # Deselected everywhere: the python-backend runs of parametrized tests (pure Python training of
 # tens of seconds). The pure kernels stay under test: the numba runs compare numba with them bit
