@@ -200,6 +200,17 @@ def test_schema_sets_the_preprocessing_step(tmp_path, capsys):
     assert _step(run) == "hands21" and json.loads((run / "data" / "schema.json").read_text())["preprocess"]
 
 
+def test_none_trains_without_the_schemas_step(tmp_path, capsys):
+    """`--preprocess none` (or a config's `preprocess: none`) overrides the schema's step; `""` cannot,
+    as leaving the option out gives the schema's step."""
+    schema = str(_json(tmp_path / "schema.json", {"label": "letter", "preprocess": "hands21"}))
+    assert _step(_hand_run(tmp_path, capsys, "--schema", schema, "--preprocess", "none")) == ""
+    _json(tmp_path / "c.json", {"data": {"preprocess": "none"}})
+    assert read_config(tmp_path / "c.json") == {"preprocess": "none"}
+    assert _step(_hand_run(tmp_path, capsys, "--schema", schema, "--config", str(tmp_path / "c.json"))) == ""
+    assert _step(_hand_run(tmp_path, capsys, "--schema", schema, "--preprocess", "")) == "hands21"
+
+
 @pytest.mark.parametrize("step, expect", [
     ("hands22", "'preprocess': unknown preprocessing 'hands22'; the steps are hands21"),
     (["hands21"], "'preprocess': not ['hands21']"),

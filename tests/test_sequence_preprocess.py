@@ -150,3 +150,14 @@ def test_steps_that_are_not_hands_are_one_clear_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1 and words in err, err
         assert not Path(tmp_path / "runs").exists()
+
+
+def test_none_is_no_step(tmp_path, capsys):
+    """`seq train --preprocess none` trains without a step, as tabular's does (the default, spelt out)."""
+    np.savez(tmp_path / "d.npz", X=np.arange(8 * 3 * 5, dtype=np.float32).reshape(8, 3, 5) % 7,
+             y=np.array(["a", "b"] * 4))
+    assert main(["seq", "train", str(tmp_path / "d.npz"), "--preprocess", "none", "--epochs", "1", "--quiet",
+                 "--runs-dir", str(tmp_path / "runs")]) == 0
+    run = Path(capsys.readouterr().out.strip())
+    assert json.loads((run / "run.json").read_text())["settings"]["preprocess"] == ""
+    assert model_file.load(run / "output" / "model.json").preprocess == ""

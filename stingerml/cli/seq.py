@@ -106,8 +106,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                         f"{default_tflite('lstm')} for the LSTM)")
     add_old_spelling(t, "--tflite", "--tflite-kind", choices=TFLITE_KINDS)  # --tflite FILE in export-model
     t.add_argument("--preprocess", default=d.preprocess, metavar="STEP",
-                   help="a preprocessing step on each step that becomes part of the model (hands21: a step's 63 "
-                        "hand-landmark values wrist-centred and scale-normalised; docs/sequence.md)")
+                   help="a preprocessing step applied to every time step and kept in the model (hands21: a "
+                        "step's 63 hand-landmark values wrist-centred and scale-normalised; docs/sequence.md; "
+                        "none: no step, the default)")
     t.add_argument("--dataset-id", default=d.dataset_id, help="dataset id recorded in meta.json (default: the file name)")
     t.add_argument("--runs-dir", default=RUNS_DIR, metavar="DIR",
                    help="where runs go: each run is a new folder DIR/run_<time>_<id>/ (default ./%(default)s)")

@@ -138,7 +138,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--schema", metavar="schema.json", help="feature names, label and class list")
     t.add_argument("--preprocess", default=None, metavar="STEP",  # None unless given: --config's, the schema's
                    help="a preprocessing step that becomes part of the model (hands21: 63 hand-landmark "
-                        "columns per frame, each frame wrist-centred and scale-normalised; docs/asl-landmarks.md)")
+                        "columns per frame, each frame wrist-centred and scale-normalised; docs/asl-landmarks.md; "
+                        "none: no step, even where the schema or --config names one)")
     t.add_argument("--ignore", type=_names, default=[], metavar="A,B",
                    help="columns to leave out (a text column is otherwise one-hot encoded: docs/tabular.md#data)")
     t.add_argument("--group", metavar="COL", help="keep rows with the same value of COL in one split")

@@ -35,15 +35,31 @@ FRAME = 3 * N_POINTS
 """The values of one hand (one frame): a ``hands21`` row is a whole number of frames."""
 
 
+NONE = "none"
+"""A run setting's word for no step (``--preprocess none``, a config's ``data.preprocess``, a schema's
+``preprocess``): unlike leaving the setting out, it overrides a step the schema or the config names.
+:func:`chosen` turns it into the ``""`` that estimators and models take for none."""
+
+
 def check_name(name: str) -> None:
-    """ValueError unless ``name`` is ``""`` or a known step (the name alone: a config or schema value)."""
+    """ValueError unless ``name`` is ``""``, :data:`NONE` or a known step (a setting's value: a config's, a schema's)."""
+    if name != NONE:
+        _check_step(name)
+
+
+def chosen(name: str) -> str:
+    """The step a run setting names, as estimators and models take it: ``""`` for :data:`NONE`."""
+    return "" if name == NONE else name
+
+
+def _check_step(name: str) -> None:
     if name and name not in PREPROCESSORS:
-        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)}")
+        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)} (or {NONE})")
 
 
 def check(name: str, n_features: int) -> None:
     """ValueError unless ``name`` is ``""`` or a known step that takes ``n_features`` values."""
-    check_name(name)
+    _check_step(name)
     if name and not _whole_frames(n_features):
         raise ValueError(f"preprocessing {name} takes 63 values (21 points × x, y, z) per frame, a multiple "
                          f"of 63, not {n_features}")

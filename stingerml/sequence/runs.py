@@ -215,6 +215,7 @@ def train_run(data_path: Optional[PathLike] = None, settings: Optional[SeqSettin
     else:
         if data_path is None or settings is None:
             raise TypeError("train_run needs data_path and settings (or resume)")
+        settings.preprocess = preprocess.chosen(settings.preprocess)  # --preprocess none: no step
         check_settings(settings)
         data, split = load_data(data_path, settings)
         check_network_size(settings, data, max_parameters)

@@ -349,6 +349,7 @@ def train_run(
             if settings.regression:
                 settings.output_activation = {**dict(sch.output_activation), **settings.output_activation}
             settings.preprocess = settings.preprocess or sch.preprocess
+        settings.preprocess = preprocess.chosen(settings.preprocess)  # "none" overrode the schema's step
         check_settings(settings)
         table, split = load_data(csv_path, settings, schema, progress)
         check_bounds(table, settings, Path(csv_path).name)
