@@ -49,14 +49,12 @@ def breakdown(argv: List[str]) -> int:
         rows.append(f"| {stage} | {time.process_time() - started:.3f} | {'{:.1f} | {:.1f}'.format(*_rss_mb())} |")
 
     mark("python started")
-    from stingerml._kernels import one_blas_thread
+    from stingerml._kernels import one_blas_thread, release_llvm_pages
 
     one_blas_thread()  # as the CLI does, before numpy's import
     import numpy  # noqa: F401
 
     mark("import numpy")
-    from stingerml._kernels import release_llvm_pages
-
     release_llvm_pages()  # as the CLI does, before numba's import
     import stingerml._kernels.numba_cache  # noqa: F401  (imports numba as the CLI's first kernel does)
 

@@ -43,8 +43,7 @@ NONE = "none"
 
 def check_name(name: str) -> None:
     """ValueError unless ``name`` is ``""``, :data:`NONE` or a known step (a setting's value: a config's, a schema's)."""
-    if name != NONE:
-        _check_step(name)
+    _check_step(chosen(name))
 
 
 def chosen(name: str) -> str:
@@ -54,7 +53,7 @@ def chosen(name: str) -> str:
 
 def _check_step(name: str) -> None:
     if name and name not in PREPROCESSORS:
-        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)} (or {NONE})")
+        raise ValueError(f"unknown preprocessing {name!r}; the steps are {', '.join(PREPROCESSORS)}")
 
 
 def check(name: str, n_features: int) -> None:
